@@ -1,0 +1,39 @@
+"""Constants for the ESP32 Camera integration."""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+DOMAIN: Final = "esp32_camera"
+LOGGER = logging.getLogger(__package__)
+
+MANUFACTURER: Final = "Espressif"
+DEFAULT_NAME: Final = "ESP32 Camera hub"
+
+# Config entry data.
+CONF_STREAM_PORT: Final = "stream_port"
+CONF_CONTROL_PORT: Final = "control_port"
+# CONF_HOST (bind address), CONF_NAME and CONF_TOKEN come from homeassistant.const.
+
+DEFAULT_HOST: Final = "0.0.0.0"  # noqa: S104 - the cameras dial in from the LAN
+DEFAULT_STREAM_PORT: Final = 6972
+DEFAULT_CONTROL_PORT: Final = 6971
+
+# Config entry options.
+CONF_APPROVED_ADDRESSES: Final = "approved_addresses"
+CONF_ALLOW_TOKENLESS: Final = "allow_tokenless"
+CONF_TRUSTED_NETWORKS: Final = "trusted_networks"
+CONF_FRAME_TIMEOUT: Final = "frame_timeout"
+CONF_MAX_FRAME_SIZE: Final = "max_frame_size"
+CONF_LIVENESS_TIMEOUT: Final = "liveness_timeout"
+CONF_SAVE_DIRECTORY: Final = "save_directory"
+CONF_RETENTION_DAYS: Final = "retention_days"
+CONF_RETENTION_SIZE_MB: Final = "retention_size_mb"
+CONF_EXPOSE_HTTP: Final = "expose_http"
+
+DEFAULT_FRAME_TIMEOUT: Final = 10.0
+DEFAULT_MAX_FRAME_SIZE: Final = 8 * 1024 * 1024
+DEFAULT_LIVENESS_TIMEOUT: Final = 30.0
+DEFAULT_RETENTION_DAYS: Final = 7
+DEFAULT_RETENTION_SIZE_MB: Final = 2048
