@@ -22,7 +22,5 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 @pytest.fixture
 def mock_setup_entry() -> Generator[AsyncMock]:
     """Keep config flow tests from setting up the entry."""
-    with patch(
-        "custom_components.esp32_camera.async_setup_entry", return_value=True
-    ) as mock_setup:
+    with patch("custom_components.esp32_camera.async_setup_entry", return_value=True) as mock_setup:
         yield mock_setup

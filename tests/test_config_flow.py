@@ -12,7 +12,9 @@ from homeassistant.data_entry_flow import FlowResultType
 from custom_components.esp32_camera.const import CONF_CONTROL_PORT, CONF_STREAM_PORT, DOMAIN
 
 
-async def test_user_flow_creates_hub_entry(hass: HomeAssistant, mock_setup_entry: AsyncMock) -> None:
+async def test_user_flow_creates_hub_entry(
+    hass: HomeAssistant, mock_setup_entry: AsyncMock
+) -> None:
     """The user step shows the defaults and creates one hub entry with a fresh token."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.FORM
@@ -20,7 +22,12 @@ async def test_user_flow_creates_hub_entry(hass: HomeAssistant, mock_setup_entry
 
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
-        {CONF_NAME: "Garden", CONF_HOST: "0.0.0.0", CONF_STREAM_PORT: 6972, CONF_CONTROL_PORT: 6971},
+        {
+            CONF_NAME: "Garden",
+            CONF_HOST: "0.0.0.0",
+            CONF_STREAM_PORT: 6972,
+            CONF_CONTROL_PORT: 6971,
+        },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Garden"
