@@ -5,10 +5,9 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-import voluptuous as vol
-
 from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_TOKEN
+import probatio
 
 from .const import (
     CONF_CONTROL_PORT,
@@ -33,12 +32,12 @@ class Esp32CameraConfigFlow(ConfigFlow, domain=DOMAIN):
                 title=user_input[CONF_NAME],
                 data={**user_input, CONF_TOKEN: secrets.token_urlsafe(24)},
             )
-        schema = vol.Schema(
+        schema = probatio.Schema(
             {
-                vol.Required(CONF_NAME, default=DEFAULT_NAME): str,
-                vol.Required(CONF_HOST, default=DEFAULT_HOST): str,
-                vol.Required(CONF_STREAM_PORT, default=DEFAULT_STREAM_PORT): int,
-                vol.Required(CONF_CONTROL_PORT, default=DEFAULT_CONTROL_PORT): int,
+                probatio.Required(CONF_NAME, default=DEFAULT_NAME): str,
+                probatio.Required(CONF_HOST, default=DEFAULT_HOST): str,
+                probatio.Required(CONF_STREAM_PORT, default=DEFAULT_STREAM_PORT): int,
+                probatio.Required(CONF_CONTROL_PORT, default=DEFAULT_CONTROL_PORT): int,
             }
         )
         return self.async_show_form(step_id="user", data_schema=schema)
