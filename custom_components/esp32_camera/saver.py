@@ -1,0 +1,556 @@
+"""Continuous saving of every frame to disk (the original server's "image saver").
+
+One `ImageSaver` per hub. Frames of the cameras whose "continuous saving" switch is on are put, in the
+event loop, into a bounded queue (bounded in frames and in bytes); one writer task takes them out in
+batches and writes them in the executor as `<save dir>/<camera>/YYYY-MM-DD/HH/HH-MM-SS.ffffff_<seq>.jpg`
+(local time). When the writer lags and the queue is full, the newest frames are dropped and counted:
+memory never grows. The same writer task enforces the retention limits (age and total size, oldest
+first), so deletions never race writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+import contextlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers.debounce import Debouncer
+from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.helpers.event import async_track_time_change, async_track_time_interval
+from homeassistant.util import dt as dt_util
+
+from . import storage
+from .const import DOMAIN, LOGGER
+
+if TYPE_CHECKING:
+    from .listener.camera import CameraRecord
+    from .protocol.frames import Frame
+
+# The queue between the event loop and the writer: whichever bound is reached first.
+QUEUE_FRAMES = 64
+QUEUE_BYTES = 64 * 1024 * 1024
+# Frames written per executor job.
+BATCH_SIZE = 16
+# Retention is checked this often, after every write that crosses the size limit and on a new hour.
+RETENTION_INTERVAL = timedelta(hours=1)
+# When the size limit is exceeded, the oldest images are removed until this share of it is used.
+RETENTION_TARGET = 0.9
+# Counter sensors are updated at most this often (seconds) while frames are saved.
+COUNTER_UPDATE_INTERVAL = 5.0
+# Waiting for the queue to be written when the hub stops (seconds).
+STOP_TIMEOUT = 10.0
+MIB = 1024 * 1024
+
+
+def signal_saver_updated(entry_id: str, camera_id: str) -> str:
+    """Return the dispatcher signal sent when a camera's saving counters change."""
+    return f"{DOMAIN}_{entry_id}_{camera_id}_saver"
+
+
+@dataclass(slots=True)
+class SaverCounters:
+    """Continuous-saving counters of one camera."""
+
+    saved_total: int = 0
+    """Images of this camera in the save directory (continuous saving; snapshots not included)."""
+    saved_today: int = 0
+    """Of those, the ones in today's (local) directory."""
+    saved_bytes: int = 0
+    dropped: int = 0
+    """Frames dropped since start because the writer lagged."""
+    errors: int = 0
+    """Frames that could not be written since start."""
+    last_saved_path: str | None = None
+    last_saved_at: datetime | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the counters as JSON-friendly values."""
+        return {
+            "saved_total": self.saved_total,
+            "saved_today": self.saved_today,
+            "saved_bytes": self.saved_bytes,
+            "dropped": self.dropped,
+            "errors": self.errors,
+            "last_saved_path": self.last_saved_path,
+            "last_saved_at": self.last_saved_at.isoformat() if self.last_saved_at else None,
+        }
+
+
+@dataclass(slots=True)
+class DirectoryUsage:
+    """Saved images found (or removed) in one camera directory."""
+
+    files: int = 0
+    bytes: int = 0
+    today: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    camera_id: str
+    data: bytes | bytearray
+    path: Path
+
+
+@dataclass(slots=True)
+class _WriteResult:
+    written: list[tuple[_Item, int]] = field(default_factory=list)
+    failed: list[tuple[_Item, OSError]] = field(default_factory=list)
+
+
+def _write_batch(items: list[_Item]) -> _WriteResult:
+    """Write frames (executor). Atomic renames without fsync: an SD card cannot fsync 20 frames/s."""
+    result = _WriteResult()
+    for item in items:
+        try:
+            storage.write_file_atomic(item.path, item.data, fsync=False)
+        except OSError as err:
+            result.failed.append((item, err))
+        else:
+            result.written.append((item, len(item.data)))
+    return result
+
+
+def _saved_images(root: Path) -> list[tuple[str, str, str, Path]]:
+    """List `(day, hour, camera directory, hour directory)` of the continuous-saving layout."""
+    hours: list[tuple[str, str, str, Path]] = []
+    if not root.is_dir():
+        return hours
+    for camera in root.iterdir():
+        if not camera.is_dir():
+            continue
+        for day in camera.iterdir():
+            if not storage.DAY_DIRECTORY.match(day.name) or not day.is_dir():
+                continue
+            hours.extend(
+                (day.name, hour.name, camera.name, hour)
+                for hour in day.iterdir()
+                if storage.HOUR_DIRECTORY.match(hour.name) and hour.is_dir()
+            )
+    return hours
+
+
+def scan_directory(root: Path, today: str) -> dict[str, DirectoryUsage]:
+    """Count the saved images per camera directory; remove leftover temporary files (executor)."""
+    usage: dict[str, DirectoryUsage] = {}
+    for day, _hour, camera, directory in _saved_images(root):
+        counts = usage.setdefault(camera, DirectoryUsage())
+        for entry in os.scandir(directory):
+            if storage.SAVED_FILE.match(entry.name):
+                counts.files += 1
+                counts.bytes += entry.stat().st_size
+                counts.today += day == today
+            elif entry.name.startswith(storage.TEMP_PREFIX):
+                Path(entry.path).unlink(missing_ok=True)
+    return usage
+
+
+def prune_directory(
+    root: Path,
+    *,
+    older_than: datetime | None,
+    total_bytes: int,
+    target_bytes: int | None,
+    today: str,
+) -> dict[str, DirectoryUsage]:
+    """Remove saved images, oldest first, while older than `older_than` or above `target_bytes`.
+
+    `older_than` is a naive local time (file names are local time). Only files of the saving layout
+    are touched; hour and day directories left empty are removed. Returns what was removed per camera
+    directory (executor).
+    """
+    removed: dict[str, DirectoryUsage] = {}
+    buckets: dict[tuple[str, str], list[tuple[str, Path]]] = {}
+    for day, hour, camera, directory in _saved_images(root):
+        buckets.setdefault((day, hour), []).append((camera, directory))
+
+    def over_limits(day: str, name: str) -> bool:
+        if target_bytes is not None and total_bytes > target_bytes:
+            return True
+        if older_than is None:
+            return False
+        return f"{day} {name[:15]}" < older_than.strftime("%Y-%m-%d %H-%M-%S.%f")
+
+    done = False
+    for (day, _hour), directories in sorted(buckets.items()):
+        files = sorted(
+            (entry.name, camera, Path(entry.path))
+            for camera, directory in directories
+            for entry in os.scandir(directory)
+            if storage.SAVED_FILE.match(entry.name)
+        )
+        for name, camera, path in files:
+            if not over_limits(day, name):
+                done = True
+                break
+            try:
+                size = path.stat().st_size
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            total_bytes -= size
+            counts = removed.setdefault(camera, DirectoryUsage())
+            counts.files += 1
+            counts.bytes += size
+            counts.today += day == today
+        for _camera, directory in directories:
+            _remove_if_empty(directory)
+            _remove_if_empty(directory.parent)
+        if done:
+            break
+    return removed
+
+
+def _remove_if_empty(directory: Path) -> None:
+    with contextlib.suppress(OSError):  # not empty (or gone)
+        directory.rmdir()
+
+
+class ImageSaver:
+    """The continuous-saving queue, writer and retention of one hub."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry_id: str,
+        *,
+        directory: str,
+        retention_days: float,
+        retention_size_mb: float,
+        add_frame_listener: Callable[[Callable[[CameraRecord, Frame], None], str], CALLBACK_TYPE],
+        queue_frames: int = QUEUE_FRAMES,
+        queue_bytes: int = QUEUE_BYTES,
+    ) -> None:
+        """Prepare the saver; nothing runs before `async_start`."""
+        self.hass = hass
+        self.entry_id = entry_id
+        self.directory = Path(directory)
+        self.retention_days = retention_days
+        self.retention_size_mb = retention_size_mb
+        self._add_frame_listener = add_frame_listener
+        self._queue_frames = queue_frames
+        self._queue_bytes = queue_bytes
+        self._pending: deque[_Item] = deque()
+        self._pending_bytes = 0
+        self._wakeup: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._writing = False
+        self._retention_due = True
+        self._last_hour: str | None = None
+        self._total_bytes = 0
+        self._disk: dict[str, DirectoryUsage] = {}
+        self._counters: dict[str, SaverCounters] = {}
+        self._enabled: dict[str, CALLBACK_TYPE] = {}
+        self._min_interval: dict[str, float] = {}
+        self._last_accepted: dict[str, float] = {}
+        self._seq = 0
+        self._today = dt_util.now().date()
+        self._notifiers: dict[str, Debouncer[None]] = {}
+        self._unsubscribe: list[CALLBACK_TYPE] = []
+        self.error: str | None = None
+        self._failing = False
+
+    # -- control ---------------------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        """Return whether frames are queued or being written, or retention is due."""
+        return self.running and (self._writing or bool(self._pending) or self._retention_due)
+
+    @property
+    def running(self) -> bool:
+        """Return whether the writer runs."""
+        return self._task is not None and not self._task.done()
+
+    def is_enabled(self, camera_id: str) -> bool:
+        """Return whether frames of this camera are saved."""
+        return camera_id in self._enabled
+
+    @callback
+    def async_set_enabled(self, camera_id: str, enabled: bool) -> None:
+        """Turn continuous saving of one camera on or off."""
+        if enabled and camera_id not in self._enabled:
+            self._enabled[camera_id] = self._add_frame_listener(self._handle_frame, camera_id)
+            self._last_accepted.pop(camera_id, None)
+        elif not enabled and (unsubscribe := self._enabled.pop(camera_id, None)):
+            unsubscribe()
+        self._notify(camera_id)
+
+    def max_rate(self, camera_id: str) -> float:
+        """Return the most frames per second saved for this camera (0: every frame)."""
+        interval = self._min_interval.get(camera_id, 0.0)
+        return 1.0 / interval if interval else 0.0
+
+    @callback
+    def async_set_max_rate(self, camera_id: str, per_second: float) -> None:
+        """Save at most `per_second` frames per second of this camera (0: every frame)."""
+        if per_second > 0:
+            self._min_interval[camera_id] = 1.0 / per_second
+        else:
+            self._min_interval.pop(camera_id, None)
+
+    def counters(self, camera_id: str) -> SaverCounters:
+        """Return the counters of one camera (a live object: read, do not keep)."""
+        counters = self._counters.get(camera_id)
+        if counters is None:
+            counters = self._counters[camera_id] = SaverCounters()
+            if usage := self._disk.get(storage.camera_directory(self.directory, camera_id).name):
+                counters.saved_total, counters.saved_bytes = usage.files, usage.bytes
+                counters.saved_today = usage.today
+        return counters
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the saver's state and counts (HTTP stats, diagnostics)."""
+        return {
+            "state": "error" if self.error else "running" if self.running else "stopped",
+            "error": self.error,
+            "directory": str(self.directory),
+            "retention_days": self.retention_days,
+            "retention_size_mb": self.retention_size_mb,
+            "total_bytes": self._total_bytes,
+            "queued_frames": len(self._pending),
+            "queued_bytes": self._pending_bytes,
+            "cameras": {
+                camera_id: {
+                    "enabled": camera_id in self._enabled,
+                    "max_rate": self.max_rate(camera_id),
+                    **self.counters(camera_id).as_dict(),
+                }
+                for camera_id in sorted({*self._counters, *self._enabled})
+            },
+        }
+
+    # -- life cycle ------------------------------------------------------------------------------
+
+    async def async_start(self) -> None:
+        """Check the directory, then start the writer and the retention timer."""
+        www = self.hass.config.path("www")
+        if await self.hass.async_add_executor_job(storage.is_inside, self.directory, www):
+            self.error = f"{self.directory} is inside {www}, which is served without authentication"
+            LOGGER.error("Continuous saving is off: the save directory %s", self.error)
+            return
+        self._wakeup = asyncio.Event()
+        self._task = self.hass.async_create_background_task(
+            self._run(), f"{DOMAIN} image saver {self.entry_id}"
+        )
+        self._unsubscribe += [
+            async_track_time_interval(
+                self.hass, self._retention_tick, RETENTION_INTERVAL, cancel_on_shutdown=True
+            ),
+            async_track_time_change(self.hass, self._midnight, hour=0, minute=0, second=0),
+        ]
+
+    async def async_stop(self) -> None:
+        """Stop: write what is queued (bounded by a timeout), then end the writer."""
+        for unsubscribe in (*self._enabled.values(), *self._unsubscribe):
+            unsubscribe()
+        self._enabled.clear()
+        self._unsubscribe.clear()
+        for notifier in self._notifiers.values():
+            notifier.async_shutdown()
+        self._stopping = True
+        if self._task is None:
+            return
+        assert self._wakeup is not None
+        self._wakeup.set()
+        try:
+            async with asyncio.timeout(STOP_TIMEOUT):
+                await asyncio.shield(self._task)
+        except TimeoutError:
+            LOGGER.warning("Dropping %d queued frames: the disk is too slow", len(self._pending))
+            self._task.cancel()
+
+    @callback
+    def _retention_tick(self, _now: datetime) -> None:
+        self._retention_due = True
+        if self._wakeup is not None:
+            self._wakeup.set()
+
+    @callback
+    def _midnight(self, now: datetime) -> None:
+        self._today = now.date()
+        for camera_id, counters in self._counters.items():
+            counters.saved_today = 0
+            self._notify(camera_id)
+        for usage in self._disk.values():
+            usage.today = 0
+
+    # -- frames ----------------------------------------------------------------------------------
+
+    @callback
+    def _handle_frame(self, camera: CameraRecord, frame: Frame) -> None:
+        """Queue a frame of an enabled camera (event loop; never blocks)."""
+        camera_id = camera.camera_id
+        if self._wakeup is None or self._stopping:
+            return
+        interval = self._min_interval.get(camera_id)
+        if interval is not None:
+            last = self._last_accepted.get(camera_id)
+            if last is not None and frame.completed_at - last < interval:
+                return
+        size = len(frame.data)
+        if (
+            len(self._pending) >= self._queue_frames
+            or self._pending_bytes + size > self._queue_bytes
+        ):
+            self.counters(camera_id).dropped += 1
+            self._notify(camera_id)
+            return
+        self._last_accepted[camera_id] = frame.completed_at
+        self._seq += 1
+        path = storage.saved_frame_path(self.directory, camera_id, dt_util.now(), self._seq)
+        self._pending.append(_Item(camera_id, frame.data, path))
+        self._pending_bytes += size
+        self._wakeup.set()
+
+    async def _run(self) -> None:
+        """Write queued frames and enforce retention, until stopped."""
+        assert self._wakeup is not None
+        self._writing = True
+        try:
+            await self._scan()
+        finally:
+            self._writing = False
+        while True:
+            if not self._pending and not self._retention_due:
+                if self._stopping:
+                    return
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            self._writing = True
+            try:
+                if self._pending:
+                    await self._write_some()
+                if self._retention_due or self._over_size():
+                    self._retention_due = False
+                    await self._enforce_retention()
+            except Exception:  # noqa: BLE001 - the writer must survive anything
+                LOGGER.exception("Unexpected error in the image saver")
+            finally:
+                self._writing = False
+
+    async def _write_some(self) -> None:
+        batch = [self._pending.popleft() for _ in range(min(BATCH_SIZE, len(self._pending)))]
+        try:
+            result = await self.hass.async_add_executor_job(_write_batch, batch)
+        finally:
+            self._pending_bytes -= sum(len(item.data) for item in batch)
+        today = self._today.isoformat()
+        for item, size in result.written:
+            counters = self.counters(item.camera_id)
+            counters.saved_total += 1
+            counters.saved_bytes += size
+            counters.saved_today += item.path.parent.parent.name == today
+            counters.last_saved_path = str(item.path)
+            counters.last_saved_at = dt_util.now()
+            self._total_bytes += size
+            self._notify(item.camera_id)
+            hour = f"{item.path.parent.parent.name} {item.path.parent.name}"
+            if self._last_hour is not None and hour > self._last_hour:
+                # A new hour directory: a good moment to apply the age limit.
+                self._retention_due = True
+            self._last_hour = max(hour, self._last_hour or hour)
+        for item, err in result.failed:
+            self.counters(item.camera_id).errors += 1
+            self._notify(item.camera_id)
+            if not self._failing:
+                LOGGER.warning("Cannot save frames of %s to %s: %s", item.camera_id, item.path, err)
+            self._failing = True
+        if result.written and self._failing:
+            LOGGER.info("Saving frames to %s works again", self.directory)
+            self._failing = False
+
+    async def _scan(self) -> None:
+        try:
+            self._disk = await self.hass.async_add_executor_job(
+                scan_directory, self.directory, self._today.isoformat()
+            )
+        except OSError as err:
+            LOGGER.warning("Cannot read the save directory %s: %s", self.directory, err)
+            return
+        self._total_bytes = sum(usage.bytes for usage in self._disk.values())
+        for camera_id, counters in self._counters.items():
+            usage = self._disk.get(storage.camera_directory(self.directory, camera_id).name)
+            counters.saved_total = usage.files if usage else 0
+            counters.saved_bytes = usage.bytes if usage else 0
+            counters.saved_today = usage.today if usage else 0
+            self._notify(camera_id)
+
+    def _size_limit(self) -> int | None:
+        return int(self.retention_size_mb * MIB) if self.retention_size_mb > 0 else None
+
+    def _over_size(self) -> bool:
+        limit = self._size_limit()
+        return limit is not None and self._total_bytes > limit
+
+    async def _enforce_retention(self) -> None:
+        limit = self._size_limit()
+        older_than = (
+            dt_util.now().replace(tzinfo=None) - timedelta(days=self.retention_days)
+            if self.retention_days > 0
+            else None
+        )
+        try:
+            removed = await self.hass.async_add_executor_job(
+                partial(
+                    prune_directory,
+                    self.directory,
+                    older_than=older_than,
+                    total_bytes=self._total_bytes,
+                    target_bytes=None
+                    if limit is None or self._total_bytes <= limit
+                    else int(limit * RETENTION_TARGET),
+                    today=self._today.isoformat(),
+                )
+            )
+        except OSError as err:
+            LOGGER.warning("Cannot apply retention to %s: %s", self.directory, err)
+            return
+        names = {storage.camera_directory(self.directory, c).name: c for c in self._counters}
+        for directory, usage in removed.items():
+            self._total_bytes -= usage.bytes
+            if disk := self._disk.get(directory):
+                disk.files -= usage.files
+                disk.bytes -= usage.bytes
+                disk.today -= usage.today
+            if (camera_id := names.get(directory)) is not None:
+                counters = self._counters[camera_id]
+                counters.saved_total = max(counters.saved_total - usage.files, 0)
+                counters.saved_bytes = max(counters.saved_bytes - usage.bytes, 0)
+                counters.saved_today = max(counters.saved_today - usage.today, 0)
+                self._notify(camera_id)
+        if removed:
+            LOGGER.debug(
+                "Retention removed %d images from %s",
+                sum(usage.files for usage in removed.values()),
+                self.directory,
+            )
+
+    # -- counters to entities --------------------------------------------------------------------
+
+    @callback
+    def _notify(self, camera_id: str) -> None:
+        """Tell the counter sensors, at most every COUNTER_UPDATE_INTERVAL with a trailing update."""
+        if self._stopping:
+            return
+        notifier = self._notifiers.get(camera_id)
+        if notifier is None:
+            signal = signal_saver_updated(self.entry_id, camera_id)
+            notifier = self._notifiers[camera_id] = Debouncer(
+                self.hass,
+                LOGGER,
+                cooldown=COUNTER_UPDATE_INTERVAL,
+                immediate=True,
+                function=callback(partial(async_dispatcher_send, self.hass, signal)),
+            )
+        notifier.async_schedule_call()

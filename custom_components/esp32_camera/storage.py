@@ -1,0 +1,83 @@
+"""Where and how the integration writes JPEG files: shared by the snapshot action and the saver.
+
+Everything here except `default_save_directory` does blocking I/O: call it in the executor.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+import os
+from pathlib import Path
+import re
+import secrets
+
+from homeassistant.core import HomeAssistant
+
+from .const import DOMAIN
+
+SNAPSHOTS_DIRECTORY = "snapshots"
+TEMP_PREFIX = ".esp32cam-"
+TEMP_SUFFIX = ".tmp"
+
+# `<camera>/YYYY-MM-DD/HH/HH-MM-SS.ffffff_<seq>.jpg`, the continuous-saving layout (local time).
+DAY_DIRECTORY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+HOUR_DIRECTORY = re.compile(r"^\d{2}$")
+SAVED_FILE = re.compile(r"^(\d{2})-(\d{2})-(\d{2})\.(\d{6})_\d+\.jpg$")
+
+
+def default_save_directory(hass: HomeAssistant) -> str:
+    """Return the default save directory: inside the local media folder, so the Media browser shows it."""
+    media = hass.config.media_dirs.get("local") or hass.config.path("media")
+    return str(Path(media) / DOMAIN)
+
+
+def camera_directory(root: str | Path, camera_id: str) -> Path:
+    """Return a camera's directory under the save directory (`:` of IPv6 ids made portable)."""
+    return Path(root) / camera_id.replace(":", "_")
+
+
+def snapshot_path(root: str | Path, camera_id: str, when: datetime) -> Path:
+    """Return the default file of a snapshot: `<root>/<camera>/snapshots/<timestamp>.jpg`."""
+    name = when.strftime("%Y-%m-%d_%H-%M-%S.%f") + ".jpg"
+    return camera_directory(root, camera_id) / SNAPSHOTS_DIRECTORY / name
+
+
+def saved_frame_path(root: str | Path, camera_id: str, when: datetime, seq: int) -> Path:
+    """Return the file of a continuously saved frame: `<root>/<camera>/<day>/<hour>/<time>_<seq>.jpg`."""
+    return (
+        camera_directory(root, camera_id)
+        / when.strftime("%Y-%m-%d")
+        / when.strftime("%H")
+        / f"{when.strftime('%H-%M-%S.%f')}_{seq}.jpg"
+    )
+
+
+def is_inside(path: str | Path, directory: str | Path) -> bool:
+    """Return whether `path` is `directory` or below it, after resolving links and `..`."""
+    try:
+        Path(path).resolve().relative_to(Path(directory).resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def write_file_atomic(path: str | Path, data: bytes | bytearray, *, fsync: bool = True) -> None:
+    """Write `data` to `path` so that `path` is either absent/old or complete, never partial.
+
+    Creates missing directories, writes a temporary file in the target directory, optionally fsyncs
+    it, and renames it over `path`. The temporary file is removed when anything fails.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f"{TEMP_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}")
+    try:
+        # O_EXCL: never share a temporary file with a concurrent writer; 0o666 minus the umask, like open().
+        with os.fdopen(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as file:
+            file.write(data)
+            if fsync:
+                file.flush()
+                os.fsync(file.fileno())
+        temp.replace(target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise

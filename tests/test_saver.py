@@ -1,0 +1,345 @@
+"""Tests for continuous saving (saver.py): layout, rate limit, retention, drops, counters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+import threading
+import time
+from types import SimpleNamespace
+from typing import Any
+from unittest.mock import patch
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
+import pytest
+
+from custom_components.esp32_camera import saver as saver_module, storage
+from custom_components.esp32_camera.saver import MIB, ImageSaver
+
+JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4 + b"\xff\xd9"
+
+
+class FrameBus:
+    """Stands in for the hub's frame fan-out (`async_add_frame_listener`)."""
+
+    def __init__(self) -> None:
+        self.listeners: dict[str, list[Callable[[Any, Any], None]]] = {}
+
+    def add(self, callback: Callable[[Any, Any], None], camera_id: str) -> Callable[[], None]:
+        self.listeners.setdefault(camera_id, []).append(callback)
+        return lambda: self.listeners[camera_id].remove(callback)
+
+    def publish(self, camera_id: str, data: bytes, at: float) -> None:
+        camera = SimpleNamespace(camera_id=camera_id)
+        frame = SimpleNamespace(data=data, started_at=at, completed_at=at)
+        for callback in list(self.listeners.get(camera_id, ())):
+            callback(camera, frame)
+
+
+def make_saver(hass: HomeAssistant, directory: Path, bus: FrameBus, **kwargs: Any) -> ImageSaver:
+    kwargs.setdefault("retention_days", 0)
+    kwargs.setdefault("retention_size_mb", 0)
+    return ImageSaver(hass, "entry", directory=str(directory), add_frame_listener=bus.add, **kwargs)
+
+
+async def written(hass: HomeAssistant, saver: ImageSaver) -> None:
+    """Wait until the saver has written everything queued and applied retention.
+
+    Polls through the executor: the loop's clock stands still under `freezer`.
+    """
+    await hass.async_block_till_done()
+    for _ in range(2000):
+        if not saver.busy:
+            return
+        await hass.async_add_executor_job(time.sleep, 0.002)
+    pytest.fail("the saver did not become idle")
+
+
+def saved_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+def make_image(root: Path, camera: str, when: datetime, seq: int, size: int) -> Path:
+    path = storage.saved_frame_path(root, camera, when, seq)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x" * size)
+    return path
+
+
+async def test_saves_frames_in_dated_layout(
+    hass: HomeAssistant, tmp_path: Path, freezer: FrozenDateTimeFactory
+) -> None:
+    """Every frame of an enabled camera lands in <camera>/<day>/<hour>/<time>_<seq>.jpg."""
+    freezer.move_to(
+        dt_util.as_utc(
+            datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=dt_util.get_default_time_zone())
+        )
+    )
+    bus = FrameBus()
+    saver = make_saver(hass, tmp_path, bus)
+    await saver.async_start()
+    saver.async_set_enabled("cam1", True)
+    bus.publish("cam1", JPEG, 1.0)
+    bus.publish("cam1", JPEG + b"2", 1.05)
+    bus.publish("other", JPEG, 1.1)  # not enabled
+    await written(hass, saver)
+    await saver.async_stop()
+
+    files = saved_files(tmp_path)
+    assert [f.relative_to(tmp_path).as_posix() for f in files] == [
+        "cam1/2026-03-04/05/05-06-07.890123_1.jpg",
+        "cam1/2026-03-04/05/05-06-07.890123_2.jpg",
+    ]
+    assert files[0].read_bytes() == JPEG
+    assert files[1].read_bytes() == JPEG + b"2"
+    counters = saver.counters("cam1")
+    assert counters.saved_total == 2
+    assert counters.saved_today == 2
+    assert counters.saved_bytes == 2 * len(JPEG) + 1
+    assert counters.dropped == 0
+    assert counters.last_saved_path == str(files[1])
+    assert counters.last_saved_at == dt_util.now()
+    assert saver.as_dict()["cameras"]["cam1"]["saved_total"] == 2
+
+
+async def test_disable_stops_saving(hass: HomeAssistant, tmp_path: Path) -> None:
+    """Turning saving off unsubscribes from the camera's frames."""
+    bus = FrameBus()
+    saver = make_saver(hass, tmp_path, bus)
+    await saver.async_start()
+    saver.async_set_enabled("cam1", True)
+    assert saver.is_enabled("cam1")
+    bus.publish("cam1", JPEG, 1.0)
+    await written(hass, saver)
+    saver.async_set_enabled("cam1", False)
+    assert not saver.is_enabled("cam1")
+    assert bus.listeners["cam1"] == []
+    bus.publish("cam1", JPEG, 2.0)
+    await written(hass, saver)
+    await saver.async_stop()
+    assert len(saved_files(tmp_path)) == 1
+
+
+async def test_rate_limit(hass: HomeAssistant, tmp_path: Path) -> None:
+    """At most N frames per second are saved, judged by the frames' own times."""
+    bus = FrameBus()
+    saver = make_saver(hass, tmp_path, bus)
+    await saver.async_start()
+    saver.async_set_enabled("cam1", True)
+    saver.async_set_max_rate("cam1", 2)
+    assert saver.max_rate("cam1") == 2
+    for i in range(21):  # 20 fps for one second
+        bus.publish("cam1", JPEG, 100.0 + i * 0.05)
+    await written(hass, saver)
+    assert saver.counters("cam1").saved_total == 3  # t = 0, 0.5, 1.0
+    saver.async_set_max_rate("cam1", 0)
+    assert saver.max_rate("cam1") == 0
+    for i in range(5):
+        bus.publish("cam1", JPEG, 200.0 + i * 0.05)
+    await written(hass, saver)
+    await saver.async_stop()
+    assert saver.counters("cam1").saved_total == 8
+    assert len(saved_files(tmp_path)) == 8
+
+
+async def test_drops_newest_when_writer_lags(hass: HomeAssistant, tmp_path: Path) -> None:
+    """A blocked writer fills the bounded queue; later frames are dropped and counted."""
+    bus = FrameBus()
+    saver = make_saver(hass, tmp_path, bus, queue_frames=4)
+    release = threading.Event()
+    started = threading.Event()
+    real_write = saver_module._write_batch
+
+    def slow_write(items: list[Any]) -> Any:
+        started.set()
+        assert release.wait(10)
+        return real_write(items)
+
+    with patch.object(saver_module, "_write_batch", slow_write):
+        await saver.async_start()
+        saver.async_set_enabled("cam1", True)
+        bus.publish("cam1", b"first" + JPEG, 1.0)
+        await hass.async_add_executor_job(started.wait, 10)
+        # The writer holds the first frame; four more fill the queue, the rest are dropped.
+        for i in range(10):
+            bus.publish("cam1", JPEG + bytes([i]), 2.0 + i)
+        assert saver.as_dict()["queued_frames"] == 4
+        assert saver.counters("cam1").dropped == 6
+        release.set()
+        await saver.async_stop()
+
+    contents = sorted(f.read_bytes() for f in saved_files(tmp_path))
+    assert contents == sorted([b"first" + JPEG] + [JPEG + bytes([i]) for i in range(4)])
+    assert saver.counters("cam1").saved_total == 5
+    assert saver.as_dict()["queued_frames"] == 0
+    assert saver.as_dict()["queued_bytes"] == 0
+
+
+async def test_queue_bounded_by_bytes(hass: HomeAssistant, tmp_path: Path) -> None:
+    """Large frames hit the byte bound of the queue before its frame bound."""
+    bus = FrameBus()
+    saver = make_saver(hass, tmp_path, bus, queue_bytes=2 * len(JPEG))
+    await saver.async_start()
+    saver.async_set_enabled("cam1", True)
+    for i in range(3):  # in one loop iteration: the writer has not run yet
+        bus.publish("cam1", JPEG, float(i))
+    assert saver.counters("cam1").dropped == 1
+    await saver.async_stop()
+    assert saver.counters("cam1").saved_total == 2
+
+
+async def test_write_failure_leaves_no_partial_file(hass: HomeAssistant, tmp_path: Path) -> None:
+    """A camera directory that is a file: frames are counted as errors, nothing half-written."""
+    (tmp_path / "cam1").write_bytes(b"not a directory")
+    bus = FrameBus()
+    saver = make_saver(hass, tmp_path, bus)
+    await saver.async_start()
+    saver.async_set_enabled("cam1", True)
+    bus.publish("cam1", JPEG, 1.0)
+    bus.publish("cam1", JPEG, 2.0)
+    await written(hass, saver)
+    await saver.async_stop()
+    assert saver.counters("cam1").errors == 2
+    assert saver.counters("cam1").saved_total == 0
+    assert saved_files(tmp_path) == [tmp_path / "cam1"]
+
+
+async def test_temporary_file_removed_when_write_fails(tmp_path: Path) -> None:
+    """`write_file_atomic` removes its temporary file and keeps the old target on failure."""
+    target = tmp_path / "a" / "b.jpg"
+    storage.write_file_atomic(target, b"old")
+    with (
+        patch.object(Path, "replace", side_effect=OSError("disk full")),
+        pytest.raises(OSError, match="disk full"),
+    ):
+        storage.write_file_atomic(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in target.parent.iterdir()] == ["b.jpg"]
+
+
+async def test_counters_from_disk_and_leftovers(hass: HomeAssistant, tmp_path: Path) -> None:
+    """At start the saver counts what is on disk and removes temporary files of a crash."""
+    now = dt_util.now()
+    make_image(tmp_path, "cam1", now, 1, 100)
+    make_image(tmp_path, "cam1", now - timedelta(days=2), 2, 50)
+    leftover = storage.saved_frame_path(tmp_path, "cam1", now, 3).with_name(".esp32cam-123.tmp")
+    leftover.write_bytes(b"partial")
+    snapshot = storage.snapshot_path(tmp_path, "cam1", now)
+    snapshot.parent.mkdir(parents=True)
+    snapshot.write_bytes(b"snap")  # snapshots are not part of continuous saving
+    bus = FrameBus()
+    saver = make_saver(hass, tmp_path, bus)
+    await saver.async_start()
+    await written(hass, saver)
+    counters = saver.counters("cam1")
+    assert (counters.saved_total, counters.saved_today, counters.saved_bytes) == (2, 1, 150)
+    assert saver.as_dict()["total_bytes"] == 150
+    assert not leftover.exists()
+    assert snapshot.exists()
+    await saver.async_stop()
+
+
+async def test_retention_by_age(hass: HomeAssistant, tmp_path: Path) -> None:
+    """Images older than the age limit are removed with their emptied directories."""
+    now = dt_util.now()
+    old = make_image(tmp_path, "cam1", now - timedelta(days=3, hours=1), 1, 10)
+    boundary_old = make_image(tmp_path, "cam2", now - timedelta(days=2, minutes=1), 2, 10)
+    boundary_new = make_image(
+        tmp_path, "cam2", now - timedelta(days=2) + timedelta(minutes=1), 3, 10
+    )
+    recent = make_image(tmp_path, "cam1", now - timedelta(hours=1), 4, 10)
+    foreign_old = make_image(tmp_path, "cam3", now - timedelta(days=5), 5, 10)
+    foreign_old.with_name("notes.txt").write_text("mine")
+    bus = FrameBus()
+    saver = make_saver(hass, tmp_path, bus, retention_days=2)
+    saver.counters("cam1")  # known camera: its counters follow the removal
+    await saver.async_start()
+    await written(hass, saver)
+    assert not old.exists()
+    assert not old.parent.parent.exists()  # the day directory went with it
+    assert not boundary_old.exists()
+    assert boundary_new.exists()
+    assert recent.exists()
+    assert not foreign_old.exists()
+    assert foreign_old.with_name("notes.txt").exists()  # files of others are never removed
+    assert saver.counters("cam1").saved_total == 1
+    assert saver.as_dict()["total_bytes"] == 20
+    await saver.async_stop()
+
+
+async def test_retention_by_size_after_writes(hass: HomeAssistant, tmp_path: Path) -> None:
+    """Crossing the size limit removes the oldest images (all cameras) down to 90 % of it."""
+    now = dt_util.now()
+    old = [
+        make_image(tmp_path, camera, now - timedelta(minutes=30 - i), i, 100 * 1024)
+        for i, camera in enumerate(["cam1", "cam2"] * 4)
+    ]
+    bus = FrameBus()
+    # 1 MiB limit; 800 KiB on disk.
+    saver = make_saver(hass, tmp_path, bus, retention_size_mb=1)
+    await saver.async_start()
+    await written(hass, saver)
+    assert all(path.exists() for path in old)
+    saver.async_set_enabled("cam1", True)
+    big = b"\xff\xd8" + b"\0" * (300 * 1024) + b"\xff\xd9"
+    bus.publish("cam1", big, 1.0)  # 1100 KiB > 1 MiB: down to 921.6 KiB
+    await written(hass, saver)
+    assert [path.exists() for path in old] == [False, False] + [True] * 6
+    assert saver.as_dict()["total_bytes"] == 600 * 1024 + len(big)
+    assert saver.as_dict()["total_bytes"] <= 0.9 * MIB
+    assert saver.counters("cam1").saved_total == 4
+    await saver.async_stop()
+
+
+async def test_periodic_retention_and_midnight(
+    hass: HomeAssistant, tmp_path: Path, freezer: FrozenDateTimeFactory
+) -> None:
+    """Retention also runs every hour; "saved today" starts again at local midnight."""
+    from pytest_homeassistant_custom_component.common import async_fire_time_changed
+
+    freezer.move_to(
+        dt_util.as_utc(datetime(2026, 3, 4, 23, 30, tzinfo=dt_util.get_default_time_zone()))
+    )
+    bus = FrameBus()
+    saver = make_saver(hass, tmp_path, bus, retention_days=1)
+    await saver.async_start()
+    saver.async_set_enabled("cam1", True)
+    bus.publish("cam1", JPEG, 1.0)
+    await written(hass, saver)
+    assert saver.counters("cam1").saved_today == 1
+    freezer.tick(timedelta(minutes=31))
+    async_fire_time_changed(hass)
+    await written(hass, saver)
+    assert saver.counters("cam1").saved_today == 0
+    assert saver.counters("cam1").saved_total == 1
+    freezer.tick(timedelta(days=1))
+    async_fire_time_changed(hass)
+    await written(hass, saver)
+    assert saver.counters("cam1").saved_total == 0
+    assert saved_files(tmp_path) == []
+    await saver.async_stop()
+
+
+async def test_refuses_www(hass: HomeAssistant, tmp_path: Path) -> None:
+    """A save directory under www/ (served without authentication) is refused."""
+    hass.config.config_dir = str(tmp_path)
+    bus = FrameBus()
+    saver = make_saver(hass, tmp_path / "www" / "cams", bus)
+    await saver.async_start()
+    saver.async_set_enabled("cam1", True)
+    bus.publish("cam1", JPEG, 1.0)
+    await written(hass, saver)
+    assert saver.as_dict()["state"] == "error"
+    assert "www" in saver.as_dict()["error"]
+    await saver.async_stop()
+    assert not (tmp_path / "www").exists()
+
+
+async def test_default_directory_in_media(hass: HomeAssistant) -> None:
+    """The default save directory is inside the local media folder."""
+    assert storage.default_save_directory(hass) == str(
+        Path(hass.config.media_dirs["local"]) / "esp32_camera"
+    )
