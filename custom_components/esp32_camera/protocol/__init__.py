@@ -1,0 +1,95 @@
+"""The ESP32 camera firmware's protocol, sans I/O: framing, messages, commands, statistics.
+
+Imports neither Home Assistant nor any network library, so it can be tested, fuzzed and
+benchmarked on its own.
+"""
+
+from .commands import (
+    COMMANDS,
+    CommandKind,
+    CommandSpec,
+    CommandValidationError,
+    encode_command,
+    wire_value,
+)
+from .frames import (
+    DEFAULT_FRAME_TIMEOUT,
+    DEFAULT_MAX_FRAME_SIZE,
+    DropReason,
+    Frame,
+    FrameAssembler,
+    Framing,
+    is_jpeg,
+    jpeg_dimensions,
+)
+from .messages import (
+    FrameEndMessage,
+    FrameStartMessage,
+    HealthMessage,
+    ImageEndMessage,
+    ImageStartMessage,
+    InfoMessage,
+    Message,
+    MessageError,
+    RegisterMessage,
+    ResponseMessage,
+    StatusMessage,
+    UnknownMessage,
+    normalize_camera_id,
+    parse_text_message,
+    parse_uptime,
+)
+from .resolutions import (
+    DEFAULT_RESOLUTION,
+    RESOLUTIONS,
+    Resolution,
+    Risk,
+    parse_resolution_label,
+    parse_resolution_list,
+    resolution_by_index,
+    resolution_by_key,
+    resolution_by_size,
+)
+from .stats import StreamStats
+
+__all__ = [
+    "COMMANDS",
+    "DEFAULT_FRAME_TIMEOUT",
+    "DEFAULT_MAX_FRAME_SIZE",
+    "DEFAULT_RESOLUTION",
+    "RESOLUTIONS",
+    "CommandKind",
+    "CommandSpec",
+    "CommandValidationError",
+    "DropReason",
+    "Frame",
+    "FrameAssembler",
+    "FrameEndMessage",
+    "FrameStartMessage",
+    "Framing",
+    "HealthMessage",
+    "ImageEndMessage",
+    "ImageStartMessage",
+    "InfoMessage",
+    "Message",
+    "MessageError",
+    "RegisterMessage",
+    "Resolution",
+    "ResponseMessage",
+    "Risk",
+    "StatusMessage",
+    "StreamStats",
+    "UnknownMessage",
+    "encode_command",
+    "is_jpeg",
+    "jpeg_dimensions",
+    "normalize_camera_id",
+    "parse_resolution_label",
+    "parse_resolution_list",
+    "parse_text_message",
+    "parse_uptime",
+    "resolution_by_index",
+    "resolution_by_key",
+    "resolution_by_size",
+    "wire_value",
+]

@@ -1,0 +1,273 @@
+"""The frame assembler: the firmware's three framings, one state machine per connection.
+
+- bare: one binary message holding a whole JPEG (<= 10,000 B);
+- frame: `frame_start` text, one binary message, `frame_end` text (10,001-30,000 B);
+- chunked: `img_start`, chunks, `img_end` (> 30,000 B), reassembled into one buffer allocated at
+  `img_start` and published as soon as the declared size has arrived.
+
+Every frame that cannot be published is dropped with a counted reason; nothing here raises on bad
+input.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+import time
+
+from .messages import FrameEndMessage, FrameStartMessage, ImageEndMessage, ImageStartMessage
+
+DEFAULT_MAX_FRAME_SIZE = 8 * 1024 * 1024
+DEFAULT_FRAME_TIMEOUT = 10.0
+EOI_SEARCH_WINDOW = 100  # the firmware guarantees EOI within the last 100 bytes
+_SOI = b"\xff\xd8"
+_EOI = b"\xff\xd9"
+# Start-of-frame markers carrying the dimensions (baseline, extended, progressive).
+_SOF_MARKERS = frozenset({0xC0, 0xC1, 0xC2})
+_MAX_HEADER_SCAN = 65536
+
+
+class Framing(StrEnum):
+    """How a frame arrived."""
+
+    BINARY = "binary"
+    FRAME = "frame"
+    CHUNKED = "chunked"
+
+
+class DropReason(StrEnum):
+    """Why a frame was not published."""
+
+    OVERRUN = "overrun"
+    INTERRUPTED = "interrupted"
+    NOT_JPEG = "not_jpeg"
+    ABORTED = "aborted"
+    TIMEOUT = "timeout"
+    TOO_LARGE = "too_large"
+    INVALID_JPEG = "invalid_jpeg"
+    DISCONNECTED = "disconnected"
+    SIZE_MISMATCH = "size_mismatch"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Frame:
+    """A complete JPEG; `data` is never mutated after publication."""
+
+    data: bytes | bytearray
+    frame_id: int | None
+    framing: Framing
+    width: int | None
+    height: int | None
+    started_at: float
+    completed_at: float
+
+
+def is_jpeg(data: bytes | bytearray | memoryview) -> bool:
+    """SOI at the start and EOI within the last 100 bytes."""
+    if len(data) < 4 or data[:2] != _SOI:
+        return False
+    return bytes(data[-EOI_SEARCH_WINDOW:]).rfind(_EOI) != -1
+
+
+def jpeg_dimensions(data: bytes | bytearray) -> tuple[int, int] | None:
+    """Read (width, height) from the SOF header; only marker headers are scanned."""
+    length = len(data)
+    position = 2
+    limit = min(length, _MAX_HEADER_SCAN)
+    while position + 4 <= limit:
+        if data[position] != 0xFF:
+            return None
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # markers without a length
+            position += 2
+            continue
+        segment_length = (data[position + 2] << 8) | data[position + 3]
+        if segment_length < 2:
+            return None
+        if marker in _SOF_MARKERS:
+            if position + 9 > length:
+                return None
+            height = (data[position + 5] << 8) | data[position + 6]
+            width = (data[position + 7] << 8) | data[position + 8]
+            return (width, height) if width and height else None
+        if marker in (0xDA, 0xD9):  # scan data or end: no SOF before it
+            return None
+        position += 2 + segment_length
+    return None
+
+
+@dataclass(kw_only=True, slots=True)
+class _Transfer:
+    """A frame in progress."""
+
+    framing: Framing
+    frame_id: int | None
+    size: int
+    started_at: float
+    buffer: bytearray | None = None  # chunked only
+    received: int = 0
+    width: int | None = None
+    height: int | None = None
+
+
+class FrameAssembler:
+    """Turns one connection's messages into complete frames."""
+
+    def __init__(
+        self,
+        *,
+        max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+        frame_timeout: float = DEFAULT_FRAME_TIMEOUT,
+        clock: Callable[[], float] = time.monotonic,
+        on_drop: Callable[[DropReason], None] | None = None,
+    ) -> None:
+        """Create an idle assembler."""
+        self.max_frame_size = max_frame_size
+        self.frame_timeout = frame_timeout
+        self._clock = clock
+        self.on_drop = on_drop
+        self.drops: Counter[DropReason] = Counter()
+        self._transfer: _Transfer | None = None
+
+    @property
+    def in_progress(self) -> bool:
+        """Whether a framed transfer is open."""
+        return self._transfer is not None
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes held for the open transfer (bounded by max_frame_size)."""
+        transfer = self._transfer
+        return len(transfer.buffer) if transfer is not None and transfer.buffer is not None else 0
+
+    def _drop(self, reason: DropReason) -> None:
+        self.drops[reason] += 1
+        if self.on_drop is not None:
+            self.on_drop(reason)
+
+    def _close_open_transfer(self, reason: DropReason) -> None:
+        if self._transfer is not None:
+            self._transfer = None
+            self._drop(reason)
+
+    def _start(self, framing: Framing, frame_id: int | None, size: int | None) -> _Transfer | None:
+        self._close_open_transfer(DropReason.INTERRUPTED)
+        if size is None or size <= 0 or size > self.max_frame_size:
+            self._drop(DropReason.TOO_LARGE)
+            return None
+        self._transfer = _Transfer(
+            framing=framing, frame_id=frame_id, size=size, started_at=self._clock()
+        )
+        return self._transfer
+
+    def handle_control(
+        self, message: FrameStartMessage | FrameEndMessage | ImageStartMessage | ImageEndMessage
+    ) -> Frame | None:
+        """Handle a framing text message; frames are published from binary data only."""
+        match message:
+            case FrameStartMessage():
+                self._start(Framing.FRAME, message.id, message.size)
+            case ImageStartMessage():
+                transfer = self._start(Framing.CHUNKED, message.id, message.size)
+                if transfer is not None:
+                    transfer.buffer = bytearray(transfer.size)
+                    transfer.width, transfer.height = message.width, message.height
+            case ImageEndMessage() if self._transfer is not None and (
+                self._transfer.framing is Framing.CHUNKED
+            ):
+                # A successful footer before all bytes arrived means bytes went missing.
+                self._close_open_transfer(
+                    DropReason.SIZE_MISMATCH if message.success else DropReason.ABORTED
+                )
+            case FrameEndMessage() if self._transfer is not None and (
+                self._transfer.framing is Framing.FRAME
+            ):
+                self._close_open_transfer(DropReason.SIZE_MISMATCH)
+            case _:
+                pass  # a late footer of a frame already published
+        return None
+
+    def handle_binary(self, data: bytes) -> Frame | None:
+        """Handle a binary message; return a frame when one completes."""
+        transfer = self._transfer
+        if transfer is None:
+            if not is_jpeg(data):
+                self._drop(DropReason.NOT_JPEG)
+                return None
+            now = self._clock()
+            return self._publish(
+                data, frame_id=None, framing=Framing.BINARY, width=None, height=None, started_at=now
+            )
+        if transfer.framing is Framing.FRAME:
+            self._transfer = None
+            if len(data) != transfer.size:
+                self._drop(DropReason.SIZE_MISMATCH)
+                return None
+            return self._publish(
+                data,
+                frame_id=transfer.frame_id,
+                framing=Framing.FRAME,
+                width=None,
+                height=None,
+                started_at=transfer.started_at,
+            )
+        buffer = transfer.buffer
+        assert buffer is not None
+        end = transfer.received + len(data)
+        if end > transfer.size:
+            self._transfer = None
+            self._drop(DropReason.OVERRUN)
+            return None
+        buffer[transfer.received : end] = data
+        transfer.received = end
+        if end < transfer.size:
+            return None
+        self._transfer = None
+        return self._publish(
+            buffer,
+            frame_id=transfer.frame_id,
+            framing=Framing.CHUNKED,
+            width=transfer.width,
+            height=transfer.height,
+            started_at=transfer.started_at,
+        )
+
+    def _publish(
+        self,
+        data: bytes | bytearray,
+        *,
+        frame_id: int | None,
+        framing: Framing,
+        width: int | None,
+        height: int | None,
+        started_at: float,
+    ) -> Frame | None:
+        if not is_jpeg(data):
+            self._drop(DropReason.INVALID_JPEG)
+            return None
+        if not width or not height:
+            width, height = jpeg_dimensions(data) or (None, None)
+        return Frame(
+            data=data,
+            frame_id=frame_id,
+            framing=framing,
+            width=width,
+            height=height,
+            started_at=started_at,
+            completed_at=self._clock(),
+        )
+
+    def expire(self) -> None:
+        """Drop an open transfer older than the frame timeout."""
+        transfer = self._transfer
+        if transfer is not None and self._clock() - transfer.started_at > self.frame_timeout:
+            self._close_open_transfer(DropReason.TIMEOUT)
+
+    def abort(self) -> None:
+        """Drop an open transfer because the connection closed."""
+        self._close_open_transfer(DropReason.DISCONNECTED)

@@ -1,0 +1,258 @@
+"""Typed text messages of the firmware's protocol, parsed tolerantly.
+
+The firmware builds its JSON by string concatenation: fields may be missing, extra, or numbers sent
+as strings. Parsing never raises anything but MessageError.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+import json
+import re
+from typing import Any
+
+from .resolutions import Resolution, parse_resolution_label, parse_resolution_list
+
+CAMERA_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+_UPTIME_PART = re.compile(r"(\d+)\s*([dhms])")
+_UPTIME_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+class MessageError(ValueError):
+    """A text message that is not a JSON object with a "type"."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RegisterMessage:
+    """The first message; the extension fields are absent in the stock firmware."""
+
+    device: str | None = None
+    camera_id: str | None = None
+    name: str | None = None
+    token: str | None = None
+    firmware: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InfoMessage:
+    """Capabilities and the current sender profile."""
+
+    resolutions: tuple[Resolution, ...] = ()
+    mode: str | None = None
+    fps: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HealthMessage:
+    """Periodic telemetry (every 10 s and on the stats command)."""
+
+    frames: int | None = None
+    dropped: int | None = None
+    heap: int | None = None
+    min_heap: int | None = None
+    rssi: int | None = None
+    uptime: timedelta | None = None
+    uptime_text: str | None = None
+    ip: str | None = None
+    model: str | None = None
+    resolution: Resolution | None = None
+    resolution_text: str | None = None
+    quality: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ResponseMessage:
+    """The camera's answer to a command."""
+
+    cmd: str | None = None
+    ok: bool = False
+    value: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StatusMessage:
+    """A free-text status, e.g. before a reboot."""
+
+    msg: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FrameStartMessage:
+    """Header of a mid-size frame: one binary message follows."""
+
+    id: int | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FrameEndMessage:
+    """Footer of a mid-size frame."""
+
+    id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ImageStartMessage:
+    """Header of a chunked (large) frame."""
+
+    id: int | None = None
+    size: int | None = None
+    chunks: int | None = None
+    chunk_size: int | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ImageEndMessage:
+    """Footer of a chunked frame; success false discards it."""
+
+    id: int | None = None
+    size: int | None = None
+    success: bool = True
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UnknownMessage:
+    """A message type this version does not know."""
+
+    type: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+type FramingMessage = FrameStartMessage | FrameEndMessage | ImageStartMessage | ImageEndMessage
+type Message = (
+    RegisterMessage
+    | InfoMessage
+    | HealthMessage
+    | ResponseMessage
+    | StatusMessage
+    | FramingMessage
+    | UnknownMessage
+)
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _str(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _bool(value: Any, default: bool) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return value.strip().lower() in {"true", "1", "ok", "yes"}
+    if isinstance(value, int):
+        return value != 0
+    return default
+
+
+def parse_uptime(text: str) -> timedelta | None:
+    """Parse "1h 2m 3s" (also "2d 1h", "45s"); None when nothing is readable."""
+    parts = _UPTIME_PART.findall(text)
+    if not parts:
+        return None
+    return timedelta(seconds=sum(int(amount) * _UPTIME_UNITS[unit] for amount, unit in parts))
+
+
+def normalize_camera_id(value: Any) -> str | None:
+    """Lower-case a firmware id; None unless it matches CAMERA_ID_PATTERN."""
+    text = _str(value)
+    if text is None:
+        return None
+    text = text.strip().lower()
+    return text if CAMERA_ID_PATTERN.match(text) else None
+
+
+def parse_text_message(text: str) -> Message:
+    """Parse one text WebSocket message."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as err:
+        raise MessageError(f"not JSON: {err}") from err
+    if not isinstance(data, dict):
+        raise MessageError("not a JSON object")
+    kind = data.get("type")
+    if not isinstance(kind, str) or not kind:
+        raise MessageError('no "type" field')
+    match kind:
+        case "register":
+            return RegisterMessage(
+                device=_str(data.get("device")),
+                camera_id=normalize_camera_id(data.get("id")),
+                name=_str(data.get("name")),
+                token=_str(data.get("token")),
+                firmware=_str(data.get("firmware")),
+            )
+        case "info":
+            resolutions = _str(data.get("resolutions"))
+            return InfoMessage(
+                resolutions=parse_resolution_list(resolutions) if resolutions else (),
+                mode=_str(data.get("mode")),
+                fps=_int(data.get("fps")),
+            )
+        case "health":
+            uptime_text = _str(data.get("uptime"))
+            resolution_text = _str(data.get("resolution"))
+            return HealthMessage(
+                frames=_int(data.get("frames")),
+                dropped=_int(data.get("dropped")),
+                heap=_int(data.get("heap")),
+                min_heap=_int(data.get("minHeap")),
+                rssi=_int(data.get("rssi")),
+                uptime=parse_uptime(uptime_text) if uptime_text else None,
+                uptime_text=uptime_text,
+                ip=_str(data.get("ip")),
+                model=_str(data.get("model")),
+                resolution=parse_resolution_label(resolution_text) if resolution_text else None,
+                resolution_text=resolution_text,
+                quality=_int(data.get("quality")),
+            )
+        case "response":
+            return ResponseMessage(
+                cmd=_str(data.get("cmd")),
+                ok=_str(data.get("status")) == "ok",
+                value=_str(data.get("value")),
+            )
+        case "status":
+            return StatusMessage(msg=_str(data.get("msg")))
+        case "frame_start":
+            return FrameStartMessage(id=_int(data.get("id")), size=_int(data.get("size")))
+        case "frame_end":
+            return FrameEndMessage(id=_int(data.get("id")))
+        case "img_start":
+            return ImageStartMessage(
+                id=_int(data.get("id")),
+                size=_int(data.get("size")),
+                chunks=_int(data.get("chunks")),
+                chunk_size=_int(data.get("chunkSize")),
+                width=_int(data.get("width")),
+                height=_int(data.get("height")),
+            )
+        case "img_end":
+            return ImageEndMessage(
+                id=_int(data.get("id")),
+                size=_int(data.get("size")),
+                success=_bool(data.get("success"), default=True),
+            )
+        case _:
+            return UnknownMessage(type=kind, data=data)

@@ -1,0 +1,90 @@
+"""Per-camera stream statistics with a sliding window for fps and bitrate."""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Callable, Mapping
+import time
+from typing import Any
+
+from .frames import DropReason, Frame
+
+
+class StreamStats:
+    """Counters and sliding-window rates of one camera's frames."""
+
+    def __init__(self, *, window: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+        """Measure rates over the last `window` seconds of `clock`."""
+        self._window = window
+        self._clock = clock
+        self._recent: deque[tuple[float, int]] = deque()
+        self._recent_bytes = 0
+        self._failures: Counter[DropReason] = Counter()
+        self.frames_received = 0
+        self.bytes_received = 0
+        self.last_frame_at: float | None = None
+        self.last_frame_size: int | None = None
+        self.width: int | None = None
+        self.height: int | None = None
+
+    def record_frame(self, frame: Frame) -> None:
+        """Count a published frame."""
+        size = len(frame.data)
+        self.frames_received += 1
+        self.bytes_received += size
+        self.last_frame_at = frame.completed_at
+        self.last_frame_size = size
+        if frame.width is not None and frame.height is not None:
+            self.width, self.height = frame.width, frame.height
+        self._recent.append((frame.completed_at, size))
+        self._recent_bytes += size
+        self._trim(frame.completed_at)
+
+    def record_drop(self, reason: DropReason) -> None:
+        """Count a dropped frame."""
+        self._failures[reason] += 1
+
+    def _trim(self, now: float) -> None:
+        horizon = now - self._window
+        while self._recent and self._recent[0][0] < horizon:
+            self._recent_bytes -= self._recent.popleft()[1]
+
+    @property
+    def frames_failed(self) -> int:
+        """Frames dropped for any reason."""
+        return self._failures.total()
+
+    @property
+    def failures(self) -> Mapping[DropReason, int]:
+        """Dropped frames by reason."""
+        return dict(self._failures)
+
+    def _span(self) -> float:
+        self._trim(self._clock())
+        return self._window
+
+    @property
+    def fps(self) -> float:
+        """Frames per second over the window."""
+        span = self._span()
+        return len(self._recent) / span
+
+    @property
+    def bitrate(self) -> float:
+        """Bits per second over the window."""
+        span = self._span()
+        return self._recent_bytes * 8 / span
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly snapshot."""
+        return {
+            "frames_received": self.frames_received,
+            "frames_failed": self.frames_failed,
+            "failures": {str(reason): count for reason, count in self._failures.items()},
+            "bytes_received": self.bytes_received,
+            "fps": round(self.fps, 2),
+            "bitrate": round(self.bitrate),
+            "last_frame_size": self.last_frame_size,
+            "width": self.width,
+            "height": self.height,
+        }

@@ -1,0 +1,189 @@
+"""Tests for the frame assembler: every framing and every drop reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from custom_components.esp32_camera.protocol import (
+    DropReason,
+    FrameAssembler,
+    FrameEndMessage,
+    FrameStartMessage,
+    Framing,
+    ImageEndMessage,
+    ImageStartMessage,
+    is_jpeg,
+    jpeg_dimensions,
+)
+
+from .conftest import FakeClock, make_jpeg
+
+
+def chunks(data: bytes, size: int) -> list[bytes]:
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+def test_bare_binary_frame(small_jpeg: bytes, clock: FakeClock) -> None:
+    assembler = FrameAssembler(clock=clock)
+    frame = assembler.handle_binary(small_jpeg)
+    assert frame is not None
+    assert frame.data == small_jpeg
+    assert frame.framing is Framing.BINARY
+    assert (frame.width, frame.height) == (160, 120)
+    assert frame.completed_at == clock.now
+    assert not assembler.drops
+
+
+def test_frame_start_binary_end(small_jpeg: bytes, clock: FakeClock) -> None:
+    assembler = FrameAssembler(clock=clock)
+    assert assembler.handle_control(FrameStartMessage(id=3, size=len(small_jpeg))) is None
+    clock.now += 0.2
+    frame = assembler.handle_binary(small_jpeg)
+    assert frame is not None
+    assert frame.frame_id == 3
+    assert frame.framing is Framing.FRAME
+    assert frame.started_at == 1000.0
+    assert frame.completed_at == 1000.2
+    assembler.handle_control(FrameEndMessage(id=3))  # late footer: ignored
+    assert not assembler.drops
+    assert not assembler.in_progress
+
+
+def test_chunked_frame_published_before_img_end(large_jpeg: bytes, clock: FakeClock) -> None:
+    assembler = FrameAssembler(clock=clock)
+    parts = chunks(large_jpeg, 6144)
+    assembler.handle_control(
+        ImageStartMessage(
+            id=9, size=len(large_jpeg), chunks=len(parts), chunk_size=6144, width=320, height=240
+        )
+    )
+    assert assembler.buffered_bytes == len(large_jpeg)
+    results = [assembler.handle_binary(part) for part in parts]
+    assert results[:-1] == [None] * (len(parts) - 1)
+    frame = results[-1]
+    assert frame is not None
+    assert bytes(frame.data) == large_jpeg
+    assert frame.framing is Framing.CHUNKED
+    assert (frame.frame_id, frame.width, frame.height) == (9, 320, 240)
+    assembler.handle_control(ImageEndMessage(id=9, size=len(large_jpeg), success=True))
+    assert not assembler.drops
+
+
+def test_chunked_dimensions_from_jpeg_when_header_lacks_them(large_jpeg: bytes) -> None:
+    assembler = FrameAssembler()
+    assembler.handle_control(ImageStartMessage(id=1, size=len(large_jpeg)))
+    frame = assembler.handle_binary(large_jpeg)
+    assert frame is not None
+    assert (frame.width, frame.height) == (320, 240)
+
+
+def test_next_frame_gets_a_new_buffer(large_jpeg: bytes) -> None:
+    assembler = FrameAssembler()
+    published = []
+    for _ in range(2):
+        assembler.handle_control(ImageStartMessage(id=1, size=len(large_jpeg)))
+        published.append(assembler.handle_binary(large_jpeg))
+    first, second = published
+    assert first is not None
+    assert second is not None
+    assert first.data is not second.data
+
+
+def test_drop_overrun(large_jpeg: bytes) -> None:
+    assembler = FrameAssembler()
+    assembler.handle_control(ImageStartMessage(id=1, size=100))
+    assert assembler.handle_binary(large_jpeg[:200]) is None
+    assert assembler.drops == {DropReason.OVERRUN: 1}
+    assert not assembler.in_progress
+
+
+def test_drop_interrupted_by_new_start(large_jpeg: bytes, small_jpeg: bytes) -> None:
+    assembler = FrameAssembler()
+    assembler.handle_control(ImageStartMessage(id=1, size=len(large_jpeg)))
+    assembler.handle_binary(large_jpeg[:1024])
+    assembler.handle_control(FrameStartMessage(id=2, size=len(small_jpeg)))
+    frame = assembler.handle_binary(small_jpeg)
+    assert frame is not None
+    assert frame.frame_id == 2
+    assert assembler.drops == {DropReason.INTERRUPTED: 1}
+
+
+def test_drop_not_jpeg_outside_transfer() -> None:
+    assembler = FrameAssembler()
+    assert assembler.handle_binary(b"hello world, not a jpeg at all") is None
+    assert assembler.drops == {DropReason.NOT_JPEG: 1}
+
+
+def test_drop_aborted_by_img_end_failure(large_jpeg: bytes) -> None:
+    assembler = FrameAssembler()
+    assembler.handle_control(ImageStartMessage(id=1, size=len(large_jpeg)))
+    assembler.handle_binary(large_jpeg[:2048])
+    assembler.handle_control(ImageEndMessage(id=1, success=False))
+    assert assembler.drops == {DropReason.ABORTED: 1}
+    assert not assembler.in_progress
+
+
+def test_drop_size_mismatch(small_jpeg: bytes, large_jpeg: bytes) -> None:
+    assembler = FrameAssembler()
+    assembler.handle_control(FrameStartMessage(id=1, size=len(small_jpeg) + 5))
+    assert assembler.handle_binary(small_jpeg) is None
+    # A successful footer before all the chunks arrived: bytes went missing.
+    assembler.handle_control(ImageStartMessage(id=2, size=len(large_jpeg)))
+    assembler.handle_binary(large_jpeg[:1024])
+    assembler.handle_control(ImageEndMessage(id=2, success=True))
+    # A frame_end with no binary in between.
+    assembler.handle_control(FrameStartMessage(id=3, size=len(small_jpeg)))
+    assembler.handle_control(FrameEndMessage(id=3))
+    assert assembler.drops == {DropReason.SIZE_MISMATCH: 3}
+
+
+def test_drop_timeout(large_jpeg: bytes, clock: FakeClock) -> None:
+    assembler = FrameAssembler(clock=clock, frame_timeout=10.0)
+    assembler.handle_control(ImageStartMessage(id=1, size=len(large_jpeg)))
+    assembler.handle_binary(large_jpeg[:1024])
+    clock.now += 9.9
+    assembler.expire()
+    assert assembler.in_progress
+    clock.now += 0.2
+    assembler.expire()
+    assert not assembler.in_progress
+    assert assembler.drops == {DropReason.TIMEOUT: 1}
+
+
+@pytest.mark.parametrize("size", [0, -5, None, 8 * 1024 * 1024 + 1])
+def test_drop_too_large_without_allocating(size: int | None) -> None:
+    assembler = FrameAssembler()
+    assembler.handle_control(ImageStartMessage(id=1, size=size))
+    assert assembler.buffered_bytes == 0
+    assert not assembler.in_progress
+    assert assembler.drops == {DropReason.TOO_LARGE: 1}
+
+
+def test_drop_invalid_jpeg_after_assembly() -> None:
+    assembler = FrameAssembler()
+    payload = b"\xff\xd8" + b"\x00" * 500  # SOI but no EOI
+    assembler.handle_control(FrameStartMessage(id=1, size=len(payload)))
+    assert assembler.handle_binary(payload) is None
+    assert assembler.drops == {DropReason.INVALID_JPEG: 1}
+
+
+def test_drop_disconnected_and_on_drop_callback(large_jpeg: bytes) -> None:
+    reasons: list[DropReason] = []
+    assembler = FrameAssembler(on_drop=reasons.append)
+    assembler.abort()  # nothing open: nothing dropped
+    assembler.handle_control(ImageStartMessage(id=1, size=len(large_jpeg)))
+    assembler.handle_binary(large_jpeg[:1024])
+    assembler.abort()
+    assert reasons == [DropReason.DISCONNECTED]
+
+
+def test_is_jpeg_and_dimensions() -> None:
+    jpeg = make_jpeg(176, 144)
+    assert is_jpeg(jpeg)
+    assert jpeg_dimensions(jpeg) == (176, 144)
+    assert not is_jpeg(b"\xff\xd8")
+    assert not is_jpeg(jpeg[:-120])  # EOI cut off
+    assert jpeg_dimensions(b"\xff\xd8\x00\x00garbage") is None
+    assert jpeg_dimensions(b"\xff\xd8\xff\xda\x00\x08") is None  # scan before any SOF
+    assert jpeg_dimensions(b"\xff\xd8\xff\xe0\x00\x01") is None  # impossible segment length
+    assert jpeg_dimensions(b"\xff\xd8\xff\xff\xc0\x00\x11\x08") is None  # truncated SOF

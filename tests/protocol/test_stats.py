@@ -1,0 +1,43 @@
+"""Tests for the sliding-window stream statistics."""
+
+from __future__ import annotations
+
+from custom_components.esp32_camera.protocol import DropReason, Frame, Framing, StreamStats
+
+from .conftest import FakeClock
+
+
+def frame(at: float, size: int) -> Frame:
+    return Frame(
+        data=b"\xff\xd8" + b"\x00" * (size - 4) + b"\xff\xd9",
+        frame_id=None,
+        framing=Framing.BINARY,
+        width=640,
+        height=480,
+        started_at=at,
+        completed_at=at,
+    )
+
+
+def test_counters_and_window(clock: FakeClock) -> None:
+    stats = StreamStats(window=5.0, clock=clock)
+    assert stats.fps == 0
+    for i in range(50):  # 10 fps for 5 s, 1000 bytes each
+        clock.now = 1000.0 + i * 0.1
+        stats.record_frame(frame(clock.now, 1000))
+    assert stats.frames_received == 50
+    assert stats.bytes_received == 50_000
+    assert stats.fps == 10.0
+    assert stats.bitrate == 50 * 1000 * 8 / 5.0
+    assert (stats.width, stats.height, stats.last_frame_size) == (640, 480, 1000)
+    clock.now += 10  # silence: the window empties
+    assert stats.fps == 0
+    assert stats.bitrate == 0
+    stats.record_drop(DropReason.TIMEOUT)
+    stats.record_drop(DropReason.TIMEOUT)
+    stats.record_drop(DropReason.OVERRUN)
+    assert stats.frames_failed == 3
+    assert stats.failures == {DropReason.TIMEOUT: 2, DropReason.OVERRUN: 1}
+    snapshot = stats.as_dict()
+    assert snapshot["failures"] == {"timeout": 2, "overrun": 1}
+    assert snapshot["frames_received"] == 50
