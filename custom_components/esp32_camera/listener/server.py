@@ -1,0 +1,452 @@
+"""The device listener: WebSocket endpoints on the stream and control ports.
+
+Either port accepts the whole protocol, so the stock firmware (one socket for everything) and a
+two-socket variant (JSON on the control port, frames on the stream port) both work. Cameras are
+admitted by the hub token, by the user's approval of their address, or by a trusted network;
+others stay pending: their socket stays open but none of their frames are used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+import hmac
+import ipaddress
+import json
+import logging
+import time
+from typing import Protocol
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from ..protocol import (
+    CommandValidationError,
+    DropReason,
+    Frame,
+    FrameAssembler,
+    FrameEndMessage,
+    FrameStartMessage,
+    HealthMessage,
+    ImageEndMessage,
+    ImageStartMessage,
+    InfoMessage,
+    MessageError,
+    RegisterMessage,
+    ResponseMessage,
+    StatusMessage,
+    normalize_camera_id,
+    parse_text_message,
+)
+from .camera import (
+    CameraNotAdmittedError,
+    CameraRecord,
+    CommandResult,
+    ListenerBindError,
+    UnknownCameraError,
+)
+from .settings import Admission, ListenerSettings
+
+_LOGGER = logging.getLogger(__name__)
+
+CLOSE_WRONG_TOKEN = 4401
+CLOSE_REFUSED = 4403
+CLOSE_LIVENESS = 4408
+_HANDSHAKE_TIMEOUT = 10.0
+_WATCHDOG_INTERVAL = 1.0
+_SHUTDOWN_TIMEOUT = 2.0
+
+
+class ListenerObserver(Protocol):
+    """What the listener tells its owner; called in the event loop, must not block."""
+
+    def camera_connected(self, camera: CameraRecord) -> None:
+        """Handle an admitted camera connecting (or a pending one being approved)."""
+
+    def camera_disconnected(self, camera: CameraRecord) -> None:
+        """Handle the camera's last socket closing."""
+
+    def camera_pending(self, camera: CameraRecord) -> None:
+        """Handle a tokenless camera waiting for approval (once per address per run)."""
+
+    def camera_updated(self, camera: CameraRecord) -> None:
+        """Handle new info, health, status, response or name."""
+
+    def frame_received(self, camera: CameraRecord, frame: Frame) -> None:
+        """Handle a frame an admitted camera completed."""
+
+    def authentication_failed(self, address: str, reason: str) -> None:
+        """Handle a device presenting a wrong token."""
+
+
+def canonical_address(remote: str | None) -> str:
+    """Return the remote IP as text, IPv4-mapped IPv6 reduced to IPv4."""
+    try:
+        address = ipaddress.ip_address(remote or "")
+    except ValueError:
+        return remote or "unknown"
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(address)
+
+
+def _bearer(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    return credentials.strip() or None if scheme.lower() == "bearer" else None
+
+
+class _Session:
+    """One WebSocket connection."""
+
+    def __init__(
+        self, socket: web.WebSocketResponse, address: str, url_id: str | None, token: str | None
+    ) -> None:
+        self.socket = socket
+        self.address = address
+        self.url_id = url_id
+        self.token = token
+        self.camera: CameraRecord | None = None
+        self.last_seen = time.monotonic()
+        self.assembler: FrameAssembler | None = None
+
+
+class DeviceListener:
+    """Runs both ports and keeps one record per camera."""
+
+    def __init__(self, settings: ListenerSettings, observer: ListenerObserver) -> None:
+        """Prepare the listener; `start` binds the ports."""
+        self.settings = settings
+        self._observer = observer
+        self._cameras: dict[str, CameraRecord] = {}
+        self._sessions: set[_Session] = set()
+        self._announced_pending: set[str] = set()
+        self._stream_app = web.Application()
+        self._control_app = web.Application()
+        for app in (self._stream_app, self._control_app):
+            app.router.add_get("/", self._handle_websocket)
+        self._runners: list[web.AppRunner] = []
+        self._watchdog: asyncio.Task[None] | None = None
+
+    @property
+    def cameras(self) -> Mapping[str, CameraRecord]:
+        """Every camera seen since start, by camera id."""
+        return self._cameras
+
+    def add_control_route(
+        self,
+        method: str,
+        path: str,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    ) -> None:
+        """Serve an extra HTTP route on the control port (before `start`)."""
+        self._control_app.router.add_route(method, path, handler)
+
+    async def start(self) -> None:
+        """Bind both ports; on failure nothing stays bound."""
+        for app, port in (
+            (self._stream_app, self.settings.stream_port),
+            (self._control_app, self.settings.control_port),
+        ):
+            runner = web.AppRunner(
+                app, handle_signals=False, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT
+            )
+            await runner.setup()
+            self._runners.append(runner)
+            try:
+                await web.TCPSite(runner, self.settings.host, port).start()
+            except OSError as err:
+                await self.stop()
+                raise ListenerBindError(port, err) from err
+        self._watchdog = asyncio.get_running_loop().create_task(
+            self._watch(), name="esp32_camera listener watchdog"
+        )
+        _LOGGER.debug(
+            "Listening on %s ports %s (stream) and %s (control)",
+            self.settings.host,
+            self.settings.stream_port,
+            self.settings.control_port,
+        )
+
+    async def stop(self) -> None:
+        """Close every session with 1001 and free both ports."""
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
+        await asyncio.gather(
+            *(
+                session.socket.close(code=WSCloseCode.GOING_AWAY, message=b"server stopping")
+                for session in list(self._sessions)
+            ),
+            return_exceptions=True,
+        )
+        runners, self._runners = self._runners, []
+        for runner in runners:
+            await runner.cleanup()
+
+    def update_settings(self, settings: ListenerSettings) -> None:
+        """Apply new admission settings; ports change only through a restart."""
+        self.settings = settings
+        for address in settings.approved_addresses:
+            self.approve(address)
+
+    def approve(self, address: str) -> None:
+        """Admit a pending camera's address at once, without a reconnect."""
+        if address not in self.settings.approved_addresses:
+            self.settings = replace(
+                self.settings, approved_addresses=self.settings.approved_addresses | {address}
+            )
+        for camera in self._cameras.values():
+            if camera.address == address and not camera.admitted:
+                camera.admission = Admission.APPROVED
+                if camera.connected:
+                    self._notify("camera_connected", camera)
+
+    def reject(self, address: str) -> None:
+        """Refuse an address from now on and close its sockets with 4403."""
+        self.settings = replace(
+            self.settings,
+            rejected_addresses=self.settings.rejected_addresses | {address},
+            approved_addresses=self.settings.approved_addresses - {address},
+        )
+        for session in list(self._sessions):
+            if session.address == address:
+                asyncio.get_running_loop().create_task(
+                    session.socket.close(code=CLOSE_REFUSED, message=b"address rejected")
+                )
+
+    async def send_command(self, camera_id: str, name: str, value: object = None) -> CommandResult:
+        """Send a validated command and await the camera's response."""
+        camera = self._cameras.get(camera_id)
+        if camera is None:
+            raise UnknownCameraError(f"no camera {camera_id!r}")
+        return await camera.send_command(
+            name,
+            value,
+            response_timeout=self.settings.command_timeout,
+            queue_limit=self.settings.command_queue_size,
+        )
+
+    def _notify(self, event: str, *args: object) -> None:
+        """Call the observer; its errors are logged, never fatal to a session."""
+        try:
+            getattr(self._observer, event)(*args)
+        except Exception:
+            _LOGGER.exception("Observer failed handling %s", event)
+
+    async def _watch(self) -> None:
+        """Expire stalled frames and close silent sockets, once a second for all sessions."""
+        while True:
+            await asyncio.sleep(_WATCHDOG_INTERVAL)
+            now = time.monotonic()
+            for session in list(self._sessions):
+                if session.assembler is not None:
+                    session.assembler.expire()
+                if now - session.last_seen > self.settings.liveness_timeout:
+                    _LOGGER.debug("No data from %s: closing", session.address)
+                    session.last_seen = now  # close once
+                    asyncio.get_running_loop().create_task(
+                        session.socket.close(code=CLOSE_LIVENESS, message=b"liveness timeout")
+                    )
+
+    async def _handle_websocket(self, request: web.Request) -> web.StreamResponse:
+        address = canonical_address(request.remote)
+        # PINGs are answered here rather than by aiohttp so that they count as liveness; one
+        # watchdog for all sockets replaces a heartbeat timer per socket.
+        socket = web.WebSocketResponse(
+            autoping=False, max_msg_size=self.settings.max_frame_size + 4096
+        )
+        async with asyncio.timeout(_HANDSHAKE_TIMEOUT):
+            await socket.prepare(request)
+        if address in self.settings.rejected_addresses:
+            await socket.close(code=CLOSE_REFUSED, message=b"address rejected")
+            return socket
+        session = _Session(
+            socket,
+            address,
+            normalize_camera_id(request.query.get("id")),
+            request.query.get("token") or _bearer(request),
+        )
+        self._sessions.add(session)
+        try:
+            await self._receive(session)
+        finally:
+            self._sessions.discard(session)
+            self._close_session(session)
+        return socket
+
+    async def _receive(self, session: _Session) -> None:
+        async for message in session.socket:
+            session.last_seen = time.monotonic()
+            try:
+                if message.type is WSMsgType.BINARY:
+                    self._handle_binary(session, message.data)
+                elif message.type is WSMsgType.TEXT:
+                    await self._handle_text(session, message.data)
+                elif message.type is WSMsgType.PING:
+                    await session.socket.pong(message.data)
+                elif message.type is WSMsgType.CLOSE:
+                    await session.socket.close()
+            except _RefusedError:
+                return
+            except Exception:
+                # One bad message must never end the session or touch another camera.
+                _LOGGER.exception("Unexpected error handling a message from %s", session.address)
+
+    def _attach(self, session: _Session, register: RegisterMessage | None) -> CameraRecord:
+        """Bind the session to its camera record on its first message."""
+        token = session.token or (register.token if register else None)
+        camera_id = (register.camera_id if register else None) or session.url_id or session.address
+        if token is not None:
+            if not hmac.compare_digest(token.encode(), self.settings.token.encode()):
+                self._notify("authentication_failed", session.address, "invalid token")
+                raise _RefusedError(CLOSE_WRONG_TOKEN, "invalid token")
+            admission = Admission.TOKEN
+        elif session.address in self.settings.approved_addresses:
+            admission = Admission.APPROVED
+        elif any(
+            ipaddress.ip_address(session.address) in network
+            for network in self.settings.trusted_networks
+        ):
+            admission = Admission.TRUSTED_NETWORK
+        elif self.settings.allow_tokenless:
+            admission = Admission.PENDING
+        else:
+            raise _RefusedError(CLOSE_REFUSED, "a token is required")
+        camera = self._cameras.get(camera_id)
+        if camera is None:
+            camera = self._cameras[camera_id] = CameraRecord(camera_id, session.address, admission)
+        elif not camera.admitted or admission is Admission.TOKEN:
+            camera.admission = admission
+        camera.address = session.address
+        first_socket = not camera.sockets
+        camera.sockets.append(session.socket)
+        session.camera = camera
+        session.assembler = FrameAssembler(
+            max_frame_size=self.settings.max_frame_size,
+            frame_timeout=self.settings.frame_timeout,
+            on_drop=camera.stats.record_drop,
+        )
+        if first_socket:
+            if camera.connected_since is not None:
+                camera.reconnects += 1
+            camera.connected_since = time.monotonic()
+            if camera.admitted:
+                _LOGGER.info("Camera %s connected from %s", camera.camera_id, session.address)
+                self._notify("camera_connected", camera)
+            elif session.address not in self._announced_pending:
+                self._announced_pending.add(session.address)
+                _LOGGER.info("Camera at %s waits for approval", session.address)
+                self._notify("camera_pending", camera)
+        return camera
+
+    def _close_session(self, session: _Session) -> None:
+        camera = session.camera
+        if session.assembler is not None:
+            session.assembler.abort()
+        if camera is None:
+            return
+        camera.detach(session.socket)
+        if not camera.connected:
+            if camera.admitted:
+                _LOGGER.info("Camera %s disconnected", camera.camera_id)
+            self._notify("camera_disconnected", camera)
+
+    def _handle_binary(self, session: _Session, data: bytes) -> None:
+        camera = session.camera or self._attach_or_refuse(session)
+        assembler = session.assembler
+        assert assembler is not None
+        frame = assembler.handle_binary(data)
+        if frame is None:
+            return
+        camera.stats.record_frame(frame)
+        camera.latest_frame = frame
+        if camera.admitted:
+            self._notify("frame_received", camera, frame)
+
+    def _attach_or_refuse(self, session: _Session) -> CameraRecord:
+        try:
+            return self._attach(session, None)
+        except _RefusedError as refused:
+            asyncio.get_running_loop().create_task(
+                session.socket.close(code=refused.code, message=refused.reason.encode())
+            )
+            raise
+
+    async def _handle_text(self, session: _Session, text: str) -> None:
+        try:
+            message = parse_text_message(text)
+        except MessageError as err:
+            _LOGGER.debug("Ignoring a malformed message from %s: %s", session.address, err)
+            if session.camera is not None:
+                session.camera.stats.record_drop(DropReason.NOT_JPEG)
+            return
+        if isinstance(message, RegisterMessage) and session.camera is None:
+            try:
+                camera = self._attach(session, message)
+            except _RefusedError as refused:
+                await session.socket.close(code=refused.code, message=refused.reason.encode())
+                raise
+        else:
+            camera = session.camera or self._attach_or_refuse(session)
+        match message:
+            case RegisterMessage():
+                camera.name = message.name or camera.name
+                camera.firmware = message.firmware or camera.firmware
+                camera.set_control_socket(session.socket)
+                await session.socket.send_str(
+                    json.dumps(
+                        {
+                            "status": "ok",
+                            "message": "Camera registered",
+                            "server_time": datetime.now(UTC).isoformat(),
+                        }
+                    )
+                )
+                if camera.admitted:
+                    await camera.deliver_queue()
+                self._notify("camera_updated", camera)
+            case InfoMessage() | HealthMessage():
+                camera.set_control_socket(session.socket)
+                if isinstance(message, InfoMessage):
+                    camera.info = message
+                else:
+                    camera.health = message
+                self._notify("camera_updated", camera)
+            case ResponseMessage():
+                camera.resolve_response(message)
+                self._notify("camera_updated", camera)
+            case StatusMessage():
+                camera.last_status = message.msg
+                self._notify("camera_updated", camera)
+            case FrameStartMessage() | FrameEndMessage() | ImageStartMessage() | ImageEndMessage():
+                assert session.assembler is not None
+                session.assembler.handle_control(message)
+                if isinstance(message, ImageStartMessage):
+                    await session.socket.send_str(
+                        json.dumps({"type": "img_ack", "status": "ready", "timestamp": time.time()})
+                    )
+            case _:
+                _LOGGER.debug("Ignoring message type %s from %s", message, session.address)
+
+
+class _RefusedError(Exception):
+    """The device may not use this listener."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+__all__ = [
+    "CLOSE_LIVENESS",
+    "CLOSE_REFUSED",
+    "CLOSE_WRONG_TOKEN",
+    "CameraNotAdmittedError",
+    "CommandValidationError",
+    "DeviceListener",
+    "ListenerObserver",
+    "canonical_address",
+]

@@ -1,0 +1,37 @@
+"""Settings of the device listener."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from ipaddress import IPv4Network, IPv6Network
+
+from ..protocol import DEFAULT_FRAME_TIMEOUT, DEFAULT_MAX_FRAME_SIZE
+
+
+class Admission(StrEnum):
+    """Why a camera's frames are used, or that they are not yet."""
+
+    TOKEN = "token"  # noqa: S105 - the admission kind, not a secret
+    APPROVED = "approved"
+    TRUSTED_NETWORK = "trusted_network"
+    PENDING = "pending"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ListenerSettings:
+    """What the hub's config entry decides for the listener."""
+
+    token: str
+    host: str = "0.0.0.0"  # noqa: S104 - the cameras dial in from the LAN
+    stream_port: int = 6972
+    control_port: int = 6971
+    approved_addresses: frozenset[str] = frozenset()
+    rejected_addresses: frozenset[str] = frozenset()
+    allow_tokenless: bool = True
+    trusted_networks: tuple[IPv4Network | IPv6Network, ...] = ()
+    frame_timeout: float = DEFAULT_FRAME_TIMEOUT
+    max_frame_size: int = DEFAULT_MAX_FRAME_SIZE
+    liveness_timeout: float = 30.0
+    command_timeout: float = 5.0
+    command_queue_size: int = 16

@@ -1,0 +1,477 @@
+"""The device listener over real sockets, with aiohttp WebSocket clients as cameras."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from ipaddress import ip_network
+import json
+import socket
+from typing import Any
+
+import aiohttp
+from aiohttp.test_utils import unused_port
+import pytest
+
+from custom_components.esp32_camera.listener import (
+    CLOSE_LIVENESS,
+    CLOSE_REFUSED,
+    CLOSE_WRONG_TOKEN,
+    Admission,
+    CameraNotAdmittedError,
+    CameraRecord,
+    CommandTimeoutError,
+    DeviceListener,
+    ListenerBindError,
+    ListenerSettings,
+    UnknownCameraError,
+)
+from custom_components.esp32_camera.protocol import CommandValidationError, DropReason, Frame
+
+from ..protocol.conftest import make_jpeg
+
+TOKEN = "s3cret-token"
+SMALL = make_jpeg(160, 120)
+LARGE = make_jpeg(320, 240, quality=95, noise=True)
+
+
+class RecordingObserver:
+    """Keeps every callback for assertions."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, Any]] = []
+        self.frames: list[tuple[str, Frame]] = []
+        self.frame_event = asyncio.Event()
+
+    def camera_connected(self, camera: CameraRecord) -> None:
+        self.events.append(("connected", camera.camera_id))
+
+    def camera_disconnected(self, camera: CameraRecord) -> None:
+        self.events.append(("disconnected", camera.camera_id))
+
+    def camera_pending(self, camera: CameraRecord) -> None:
+        self.events.append(("pending", camera.address))
+
+    def camera_updated(self, camera: CameraRecord) -> None:
+        self.events.append(("updated", camera.camera_id))
+
+    def frame_received(self, camera: CameraRecord, frame: Frame) -> None:
+        self.frames.append((camera.camera_id, frame))
+        self.frame_event.set()
+
+    def authentication_failed(self, address: str, reason: str) -> None:
+        self.events.append(("auth_failed", address))
+        raise RuntimeError("observer bug")  # must not break the listener
+
+    async def wait_frames(self, count: int, timeout: float = 5.0) -> None:
+        async with asyncio.timeout(timeout):
+            while len(self.frames) < count:
+                self.frame_event.clear()
+                await self.frame_event.wait()
+
+
+type ListenerFactory = Callable[..., Awaitable[DeviceListener]]
+
+
+@pytest.fixture
+async def observer() -> RecordingObserver:
+    return RecordingObserver()
+
+
+@pytest.fixture
+async def session() -> AsyncGenerator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as client:
+        yield client
+
+
+@pytest.fixture
+async def start_listener(
+    observer: RecordingObserver,
+) -> AsyncGenerator[ListenerFactory]:
+    listeners: list[DeviceListener] = []
+
+    async def factory(**overrides: Any) -> DeviceListener:
+        settings = ListenerSettings(
+            token=TOKEN,
+            host="127.0.0.1",
+            stream_port=unused_port(),
+            control_port=unused_port(),
+            **{"command_timeout": 1.0, **overrides},
+        )
+        listener = DeviceListener(settings, observer)
+        await listener.start()
+        listeners.append(listener)
+        return listener
+
+    yield factory
+    for listener in listeners:
+        await listener.stop()
+
+
+def url(listener: DeviceListener, *, control: bool = False, query: str = "") -> str:
+    port = listener.settings.control_port if control else listener.settings.stream_port
+    return f"http://127.0.0.1:{port}/{query}"
+
+
+async def register(ws: aiohttp.ClientWebSocketResponse, **extra: str) -> dict[str, Any]:
+    await ws.send_str(json.dumps({"type": "register", "device": "camera", **extra}))
+    reply: dict[str, Any] = await ws.receive_json(timeout=5)
+    return reply
+
+
+async def test_three_framings_end_to_end(
+    start_listener: ListenerFactory, observer: RecordingObserver, session: aiohttp.ClientSession
+) -> None:
+    listener = await start_listener()
+    async with session.ws_connect(url(listener, query=f"?token={TOKEN}")) as ws:
+        reply = await register(ws)
+        assert reply["status"] == "ok"
+        assert reply["message"] == "Camera registered"
+        await ws.send_bytes(SMALL)
+        await ws.send_str(json.dumps({"type": "frame_start", "id": 1, "size": len(SMALL)}))
+        await ws.send_bytes(SMALL)
+        await ws.send_str(json.dumps({"type": "frame_end", "id": 1}))
+        await ws.send_str(
+            json.dumps(
+                {
+                    "type": "img_start",
+                    "id": 2,
+                    "size": len(LARGE),
+                    "chunks": 3,
+                    "chunkSize": 24576,
+                    "width": 320,
+                    "height": 240,
+                }
+            )
+        )
+        ack = await ws.receive_json(timeout=5)
+        assert ack["type"] == "img_ack"
+        for offset in range(0, len(LARGE), 24576):
+            await ws.send_bytes(LARGE[offset : offset + 24576])
+        # Published on the last byte, before img_end.
+        await observer.wait_frames(3)
+        await ws.send_str(
+            json.dumps({"type": "img_end", "id": 2, "size": len(LARGE), "success": True})
+        )
+    frames = [frame for _, frame in observer.frames]
+    assert [bytes(frame.data) for frame in frames] == [SMALL, SMALL, LARGE]
+    camera = listener.cameras["127.0.0.1"]
+    assert camera.admission is Admission.TOKEN
+    assert camera.stats.frames_received == 3
+    assert bytes(camera.latest_frame.data) == LARGE  # type: ignore[union-attr]
+
+
+async def test_malformed_input_is_counted_and_does_not_disturb_others(
+    start_listener: ListenerFactory, observer: RecordingObserver, session: aiohttp.ClientSession
+) -> None:
+    listener = await start_listener()
+    async with (
+        session.ws_connect(url(listener, query=f"?token={TOKEN}&id=cam-a")) as bad,
+        session.ws_connect(url(listener, query=f"?token={TOKEN}&id=cam-b")) as good,
+    ):
+        await register(bad)
+        await register(good)
+        await bad.send_bytes(b"garbage that is not a jpeg")
+        await bad.send_str("{not json")
+        await bad.send_str(json.dumps({"type": "img_start", "id": 1, "size": 10**9}))
+        await bad.send_str(json.dumps({"type": "img_start", "id": 2, "size": len(LARGE)}))
+        await bad.receive_json(timeout=5)  # img_ack of the second
+        await bad.send_bytes(LARGE[:5000])
+        await bad.close()  # disconnect mid-frame
+        await good.send_bytes(SMALL)
+        await observer.wait_frames(1)
+        await good.send_bytes(SMALL)
+        await observer.wait_frames(2)
+    assert {camera_id for camera_id, _ in observer.frames} == {"cam-b"}
+    failures = listener.cameras["cam-a"].stats.failures
+    assert failures[DropReason.NOT_JPEG] == 2
+    assert failures[DropReason.TOO_LARGE] == 1
+    assert failures[DropReason.DISCONNECTED] == 1
+
+
+async def test_two_sockets_join_one_camera_and_commands_use_the_json_socket(
+    start_listener: ListenerFactory, observer: RecordingObserver, session: aiohttp.ClientSession
+) -> None:
+    listener = await start_listener()
+    async with (
+        session.ws_connect(url(listener, control=True, query=f"?token={TOKEN}")) as control,
+        session.ws_connect(url(listener, query=f"?token={TOKEN}")) as stream,
+    ):
+        await register(control)
+        await control.send_str(json.dumps({"type": "health", "heap": 1000, "model": "OV3660"}))
+        await stream.send_bytes(SMALL)
+        await observer.wait_frames(1)
+        assert list(listener.cameras) == ["127.0.0.1"]
+        camera = listener.cameras["127.0.0.1"]
+        assert len(camera.sockets) == 2
+
+        async def answer() -> dict[str, Any]:
+            command: dict[str, Any] = await control.receive_json(timeout=5)
+            await control.send_str(
+                json.dumps(
+                    {
+                        "type": "response",
+                        "cmd": command["cmd"],
+                        "status": "ok",
+                        "value": command["val"],
+                    }
+                )
+            )
+            return command
+
+        answering = asyncio.create_task(answer())
+        result = await listener.send_command("127.0.0.1", "quality", 12)
+        assert await answering == {"type": "command", "cmd": "quality", "val": "12"}
+        assert (result.ok, result.value, result.queued) == (True, "12", False)
+        assert camera.settings_applied == {"quality": "12"}
+        assert camera.health is not None
+        assert camera.health.model == "OV3660"
+    assert observer.events.count(("connected", "127.0.0.1")) == 1
+
+
+@pytest.mark.parametrize("how", ["query", "header", "register"])
+async def test_token_admits_and_id_names_the_camera(
+    how: str,
+    start_listener: ListenerFactory,
+    observer: RecordingObserver,
+    session: aiohttp.ClientSession,
+) -> None:
+    listener = await start_listener()
+    query = f"?token={TOKEN}&id=Porch" if how == "query" else ""
+    headers = {"Authorization": f"Bearer {TOKEN}"} if how == "header" else {}
+    extra = {"token": TOKEN, "id": "porch", "name": "Porch"} if how == "register" else {}
+    async with session.ws_connect(url(listener, query=query), headers=headers) as ws:
+        await register(ws, **extra)
+        await ws.send_bytes(SMALL)
+        await observer.wait_frames(1)
+    camera_id = "127.0.0.1" if how == "header" else "porch"
+    assert listener.cameras[camera_id].admission is Admission.TOKEN
+    assert observer.frames[0][0] == camera_id
+
+
+async def test_wrong_token_closes_4401(
+    start_listener: ListenerFactory, observer: RecordingObserver, session: aiohttp.ClientSession
+) -> None:
+    listener = await start_listener()
+    async with session.ws_connect(url(listener, query="?token=wrong")) as ws:
+        await ws.send_str(json.dumps({"type": "register", "device": "camera"}))
+        message = await ws.receive(timeout=5)
+        assert message.type is aiohttp.WSMsgType.CLOSE
+        assert ws.close_code == CLOSE_WRONG_TOKEN
+    assert ("auth_failed", "127.0.0.1") in observer.events
+    assert not listener.cameras
+
+
+async def test_pending_camera_then_approval_without_reconnect(
+    start_listener: ListenerFactory, observer: RecordingObserver, session: aiohttp.ClientSession
+) -> None:
+    listener = await start_listener()
+    async with session.ws_connect(url(listener)) as ws:
+        await register(ws)
+        await ws.send_bytes(SMALL)
+        await ws.send_str(json.dumps({"type": "health", "rssi": -50}))
+        await asyncio.sleep(0.1)
+        camera = listener.cameras["127.0.0.1"]
+        assert camera.admission is Admission.PENDING
+        assert bytes(camera.latest_frame.data) == SMALL  # type: ignore[union-attr]
+        assert camera.health is not None
+        assert not observer.frames
+        assert observer.events.count(("pending", "127.0.0.1")) == 1
+        with pytest.raises(CameraNotAdmittedError):
+            await listener.send_command("127.0.0.1", "stats")
+        listener.approve("127.0.0.1")
+        assert ("connected", "127.0.0.1") in observer.events
+        await ws.send_bytes(SMALL)
+        await observer.wait_frames(1)
+    assert "127.0.0.1" in listener.settings.approved_addresses
+    # Reconnecting: announced as pending once per address only, and now admitted at once.
+    async with session.ws_connect(url(listener)) as ws:
+        await register(ws)
+    assert observer.events.count(("pending", "127.0.0.1")) == 1
+    assert listener.cameras["127.0.0.1"].reconnects == 1
+
+
+async def test_reject_closes_4403_and_refuses_again(
+    start_listener: ListenerFactory, session: aiohttp.ClientSession
+) -> None:
+    listener = await start_listener()
+    async with session.ws_connect(url(listener)) as ws:
+        await register(ws)
+        listener.reject("127.0.0.1")
+        message = await ws.receive(timeout=5)
+        assert message.type is aiohttp.WSMsgType.CLOSE
+        assert ws.close_code == CLOSE_REFUSED
+    async with session.ws_connect(url(listener)) as ws:
+        message = await ws.receive(timeout=5)
+        assert ws.close_code == CLOSE_REFUSED
+        assert message.extra == "address rejected"
+
+
+async def test_trusted_network_and_tokenless_refused(
+    start_listener: ListenerFactory, observer: RecordingObserver, session: aiohttp.ClientSession
+) -> None:
+    trusting = await start_listener(trusted_networks=(ip_network("127.0.0.0/8"),))
+    async with session.ws_connect(url(trusting)) as ws:
+        await register(ws)
+        await ws.send_bytes(SMALL)
+        await observer.wait_frames(1)
+    assert trusting.cameras["127.0.0.1"].admission is Admission.TRUSTED_NETWORK
+    strict = await start_listener(allow_tokenless=False)
+    async with session.ws_connect(url(strict)) as ws:
+        await ws.send_str(json.dumps({"type": "register", "device": "camera"}))
+        await ws.receive(timeout=5)
+        assert ws.close_code == CLOSE_REFUSED
+
+
+async def test_stock_cameras_are_told_apart_by_address(
+    start_listener: ListenerFactory, observer: RecordingObserver
+) -> None:
+    listener = await start_listener(trusted_networks=(ip_network("127.0.0.0/8"),))
+    sockets = []
+    for source in ("127.0.0.2", "127.0.0.3"):
+        client = aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(source, 0)))
+        sockets.append((client, await client.ws_connect(url(listener))))
+    for _, ws in sockets:
+        await register(ws)
+        await ws.send_bytes(SMALL)
+    await observer.wait_frames(2)
+    assert set(listener.cameras) == {"127.0.0.2", "127.0.0.3"}
+    for client, ws in sockets:
+        await ws.close()
+        await client.close()
+
+
+async def test_command_errors_timeout_and_validation(
+    start_listener: ListenerFactory, session: aiohttp.ClientSession
+) -> None:
+    listener = await start_listener()
+    with pytest.raises(UnknownCameraError):
+        await listener.send_command("nobody", "stats")
+    async with session.ws_connect(url(listener, query=f"?token={TOKEN}")) as ws:
+        await register(ws)
+        with pytest.raises(CommandValidationError, match="quality must be an integer from 5 to 63"):
+            await listener.send_command("127.0.0.1", "quality", 70)
+        with pytest.raises(CommandTimeoutError, match="did not answer"):
+            await listener.send_command("127.0.0.1", "stats")  # nobody answers
+        assert (await ws.receive_json(timeout=5))["cmd"] == "stats"
+
+        async def refuse() -> None:
+            command = await ws.receive_json(timeout=5)
+            await ws.send_str(
+                json.dumps({"type": "response", "cmd": command["cmd"], "status": "error"})
+            )
+
+        refusing = asyncio.create_task(refuse())
+        result = await listener.send_command("127.0.0.1", "sensor_reset")
+        await refusing
+        assert not result.ok
+
+
+async def test_offline_queue_reboot_first_newest_wins_bounded(
+    start_listener: ListenerFactory, observer: RecordingObserver, session: aiohttp.ClientSession
+) -> None:
+    listener = await start_listener(command_queue_size=3)
+    async with session.ws_connect(url(listener, query=f"?token={TOKEN}")) as ws:
+        await register(ws)
+    await asyncio.sleep(0.05)
+    assert ("disconnected", "127.0.0.1") in observer.events
+    for name, value in (
+        ("quality", 20),
+        ("fps", 10),
+        ("quality", 30),
+        ("reboot", None),
+        ("brightness", 1),
+    ):
+        result = await listener.send_command("127.0.0.1", name, value)
+        assert result.queued
+    assert listener.cameras["127.0.0.1"].queued_commands == {
+        "quality": "30",
+        "reboot": "",
+        "brightness": "1",
+    }
+    async with session.ws_connect(url(listener, query=f"?token={TOKEN}")) as ws:
+        await register(ws)
+        delivered = [(await ws.receive_json(timeout=5)) for _ in range(3)]
+    assert [(c["cmd"], c["val"]) for c in delivered] == [
+        ("reboot", ""),
+        ("quality", "30"),
+        ("brightness", "1"),
+    ]
+    assert not listener.cameras["127.0.0.1"].queued_commands
+
+
+async def test_pings_are_answered_and_count_as_liveness(
+    start_listener: ListenerFactory, session: aiohttp.ClientSession
+) -> None:
+    listener = await start_listener(liveness_timeout=1.5)
+    async with session.ws_connect(url(listener, query=f"?token={TOKEN}"), autoping=False) as ws:
+        await register(ws)
+        for _ in range(4):  # 2 s of pings only: longer than the liveness timeout
+            await ws.ping(b"beat")
+            pong = await ws.receive(timeout=5)
+            assert (pong.type, pong.data) == (aiohttp.WSMsgType.PONG, b"beat")
+            await asyncio.sleep(0.5)
+        assert listener.cameras["127.0.0.1"].connected
+
+
+async def test_liveness_timeout_closes_silent_camera(
+    start_listener: ListenerFactory, observer: RecordingObserver, session: aiohttp.ClientSession
+) -> None:
+    listener = await start_listener(liveness_timeout=1.5)
+    async with session.ws_connect(url(listener, query=f"?token={TOKEN}")) as ws:
+        await register(ws)
+        message = await ws.receive(timeout=5)
+        assert message.type is aiohttp.WSMsgType.CLOSE
+        assert ws.close_code == CLOSE_LIVENESS
+    await asyncio.sleep(0.05)
+    assert not listener.cameras["127.0.0.1"].connected
+    assert ("disconnected", "127.0.0.1") in observer.events
+
+
+async def test_frame_timeout_drops_stalled_transfer(
+    start_listener: ListenerFactory, session: aiohttp.ClientSession
+) -> None:
+    listener = await start_listener(frame_timeout=0.2)
+    async with session.ws_connect(url(listener, query=f"?token={TOKEN}")) as ws:
+        await register(ws)
+        await ws.send_str(json.dumps({"type": "img_start", "id": 1, "size": len(LARGE)}))
+        await ws.receive_json(timeout=5)
+        await ws.send_bytes(LARGE[:1024])
+        await asyncio.sleep(1.5)
+        assert listener.cameras["127.0.0.1"].stats.failures == {DropReason.TIMEOUT: 1}
+
+
+async def test_stop_frees_ports_every_time(observer: RecordingObserver) -> None:
+    ports = {"stream_port": unused_port(), "control_port": unused_port()}
+    for _ in range(2):
+        listener = DeviceListener(
+            ListenerSettings(token=TOKEN, host="127.0.0.1", **ports), observer
+        )
+        await listener.start()
+        async with aiohttp.ClientSession() as client:
+            ws = await client.ws_connect(f"http://127.0.0.1:{ports['stream_port']}/")
+            stopping = asyncio.create_task(listener.stop())
+            message = await ws.receive(timeout=5)
+            await stopping
+            assert message.type is aiohttp.WSMsgType.CLOSE
+            assert ws.close_code == 1001
+    for port in ports.values():
+        with socket.create_server(("127.0.0.1", port)):
+            pass
+
+
+async def test_bind_error_names_the_port_and_leaves_nothing_bound(
+    observer: RecordingObserver,
+) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        taken = busy.getsockname()[1]
+        free = unused_port()
+        listener = DeviceListener(
+            ListenerSettings(token=TOKEN, host="127.0.0.1", stream_port=free, control_port=taken),
+            observer,
+        )
+        with pytest.raises(ListenerBindError) as caught:
+            await listener.start()
+        assert caught.value.port == taken
+    with socket.create_server(("127.0.0.1", free)):
+        pass
