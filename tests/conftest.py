@@ -24,3 +24,116 @@ def mock_setup_entry() -> Generator[AsyncMock]:
     """Keep config flow tests from setting up the entry."""
     with patch("custom_components.esp32_camera.async_setup_entry", return_value=True) as mock_setup:
         yield mock_setup
+
+
+# Real cameras for Home Assistant tests ------------------------------------------------------
+import asyncio  # noqa: E402
+from collections.abc import AsyncGenerator  # noqa: E402
+import io  # noqa: E402
+import json  # noqa: E402
+from typing import Any  # noqa: E402
+
+import aiohttp  # noqa: E402
+from aiohttp.test_utils import unused_port  # noqa: E402
+from homeassistant.const import CONF_HOST, CONF_NAME, CONF_TOKEN  # noqa: E402
+from homeassistant.core import HomeAssistant  # noqa: E402
+from PIL import Image  # noqa: E402
+from pytest_homeassistant_custom_component.common import MockConfigEntry  # noqa: E402
+
+from custom_components.esp32_camera.const import (  # noqa: E402
+    CONF_CONTROL_PORT,
+    CONF_SAVE_DIRECTORY,
+    CONF_STREAM_PORT,
+)
+
+HUB_TOKEN = "test-hub-token-0123456789abcdef"
+
+
+def jpeg_bytes(
+    width: int = 160, height: int = 120, color: tuple[int, int, int] = (200, 0, 0)
+) -> bytes:
+    """A real JPEG."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+class CameraClient:
+    """A camera speaking the firmware's protocol over a real WebSocket."""
+
+    def __init__(self, session: aiohttp.ClientSession, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.session = session
+        self.ws = ws
+
+    async def register(self, **extra: Any) -> None:
+        await self.ws.send_str(json.dumps({"type": "register", "device": "camera", **extra}))
+        await self.ws.receive_json(timeout=5)
+
+    async def send_json(self, message: dict[str, Any]) -> None:
+        await self.ws.send_str(json.dumps(message))
+
+    async def send_frame(self, data: bytes) -> None:
+        await self.ws.send_bytes(data)
+
+    async def close(self) -> None:
+        await self.ws.close()
+        await self.session.close()
+
+
+@pytest.fixture
+def socket_allowed(socket_enabled: None) -> None:
+    """Real loopback sockets for tests that run the listener."""
+
+
+@pytest.fixture
+def hub_entry(hass: HomeAssistant, tmp_path: Any, socket_allowed: None) -> MockConfigEntry:
+    """A hub entry on free loopback ports, saving under a temporary allowed directory."""
+    hass.config.allowlist_external_dirs = {str(tmp_path)}
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Test hub",
+        data={
+            CONF_NAME: "Test hub",
+            CONF_HOST: "127.0.0.1",
+            CONF_STREAM_PORT: unused_port(),
+            CONF_CONTROL_PORT: unused_port(),
+            CONF_TOKEN: HUB_TOKEN,
+        },
+        options={CONF_SAVE_DIRECTORY: str(tmp_path / "saved")},
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+@pytest.fixture
+async def connect_camera(hub_entry: MockConfigEntry, socket_allowed: None) -> AsyncGenerator[Any]:
+    """Connect cameras to the hub entry's stream port."""
+    cameras: list[CameraClient] = []
+
+    async def connect(
+        query: str = f"?token={HUB_TOKEN}&id=cam1",
+        *,
+        register: bool = True,
+        source: str | None = None,
+    ) -> CameraClient:
+        connector = aiohttp.TCPConnector(local_addr=(source, 0)) if source else None
+        session = aiohttp.ClientSession(connector=connector)
+        ws = await session.ws_connect(
+            f"http://127.0.0.1:{hub_entry.data[CONF_STREAM_PORT]}/{query}"
+        )
+        camera = CameraClient(session, ws)
+        cameras.append(camera)
+        if register:
+            await camera.register()
+        return camera
+
+    yield connect
+    for camera in cameras:
+        await camera.close()
+
+
+async def wait_for(predicate: Any, timeout: float = 5.0) -> None:
+    """Poll a condition in the test (not in the code under test)."""
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.02)

@@ -2,15 +2,56 @@
 
 from __future__ import annotations
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers.typing import ConfigType
+
+from .const import DOMAIN
+from .hub import Esp32CameraConfigEntry, Esp32CameraHub
+from .listener import ListenerBindError
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+PLATFORMS = [Platform.BINARY_SENSOR, Platform.CAMERA, Platform.SENSOR]
 
 
-async def async_setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
-    """Set up the ESP32 Camera hub from a config entry."""
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Set up what outlives config entries (actions, HTTP views)."""
     return True
 
 
-async def async_unload_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
-    """Unload the ESP32 Camera hub."""
+async def async_setup_entry(hass: HomeAssistant, entry: Esp32CameraConfigEntry) -> bool:
+    """Start the hub's listeners and its entities."""
+    hub = Esp32CameraHub(hass, entry)
+    try:
+        await hub.async_start()
+    except ListenerBindError as err:
+        await hub.async_stop()
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="port_in_use",
+            translation_placeholders={"port": str(err.port), "error": str(err.error)},
+        ) from err
+    entry.runtime_data = hub
+    entry.async_on_unload(hub.async_stop)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: Esp32CameraConfigEntry) -> bool:
+    """Unload the entities; the hub's listeners stop through async_on_unload."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: Esp32CameraConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Allow removing a camera that is not connected (never the hub itself)."""
+    hub = entry.runtime_data
+    for domain, identifier in device.identifiers:
+        if domain != DOMAIN or identifier == entry.entry_id:
+            continue
+        camera = hub.cameras.get(identifier)
+        return camera is None or not camera.connected
+    return False

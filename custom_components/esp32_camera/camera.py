@@ -1,0 +1,66 @@
+"""Camera entity: the latest pushed frame as still image, and a pushed MJPEG stream."""
+
+from __future__ import annotations
+
+from typing import override
+
+from aiohttp import web
+from homeassistant.components.camera import Camera
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .entity import Esp32CameraEntity
+from .hub import Esp32CameraConfigEntry, Esp32CameraHub, signal_camera_added
+from .listener import CameraRecord
+from .mjpeg import async_stream_camera
+
+PARALLEL_UPDATES = 0
+# A still request before the first frame waits this long for one.
+STILL_WAIT = 5.0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: Esp32CameraConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add a camera entity for every admitted camera, now and when one connects."""
+    hub = entry.runtime_data
+    known: set[str] = set()
+
+    @callback
+    def add(camera: CameraRecord) -> None:
+        if camera.camera_id not in known and camera.admitted:
+            known.add(camera.camera_id)
+            async_add_entities([Esp32Camera(hub, camera)])
+
+    for camera in hub.cameras.values():
+        add(camera)
+    entry.async_on_unload(async_dispatcher_connect(hass, signal_camera_added(entry.entry_id), add))
+
+
+class Esp32Camera(Esp32CameraEntity, Camera):
+    """An ESP32 camera; its name is the device's."""
+
+    _attr_name = None
+
+    def __init__(self, hub: Esp32CameraHub, camera: CameraRecord) -> None:
+        """Initialise both bases (Camera sets up access tokens)."""
+        Esp32CameraEntity.__init__(self, hub, camera, "camera")
+        Camera.__init__(self)
+
+    @override
+    async def async_camera_image(
+        self, width: int | None = None, height: int | None = None
+    ) -> bytes | None:
+        """Return the latest frame (HA's camera proxy scales it when asked)."""
+        frame = self.camera.latest_frame
+        if frame is None:
+            frame = await self.hub.async_wait_for_frame(self.camera.camera_id, timeout=STILL_WAIT)
+        return None if frame is None else bytes(frame.data)
+
+    @override
+    async def handle_async_mjpeg_stream(self, request: web.Request) -> web.StreamResponse | None:
+        """Push every frame to the viewer as it arrives."""
+        return await async_stream_camera(request, self.hub, self.camera.camera_id)

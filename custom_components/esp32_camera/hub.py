@@ -1,0 +1,408 @@
+"""The hub: runs the device listener inside Home Assistant and fans its events out.
+
+Frames are not state: the latest frame stays on the camera record, frame waiters and frame
+listeners are woken per frame, and entity updates are throttled dispatcher signals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from ipaddress import ip_network
+import time
+from typing import Any
+
+from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY, ConfigEntry
+from homeassistant.const import CONF_HOST, CONF_TOKEN
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import device_registry as dr, discovery_flow
+from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.helpers.event import async_call_later
+
+from .const import (
+    CONF_ALLOW_TOKENLESS,
+    CONF_APPROVED_ADDRESSES,
+    CONF_CONTROL_PORT,
+    CONF_FRAME_TIMEOUT,
+    CONF_LIVENESS_TIMEOUT,
+    CONF_MAX_FRAME_SIZE,
+    CONF_RETENTION_DAYS,
+    CONF_RETENTION_SIZE_MB,
+    CONF_SAVE_DIRECTORY,
+    CONF_STREAM_PORT,
+    CONF_TRUSTED_NETWORKS,
+    DEFAULT_FRAME_TIMEOUT,
+    DEFAULT_LIVENESS_TIMEOUT,
+    DEFAULT_MAX_FRAME_SIZE,
+    DEFAULT_RETENTION_DAYS,
+    DEFAULT_RETENTION_SIZE_MB,
+    DOMAIN,
+    LOGGER,
+    MANUFACTURER,
+)
+from .listener import (
+    CameraNotAdmittedError,
+    CameraRecord,
+    CommandResult,
+    CommandTimeoutError,
+    DeviceListener,
+    ListenerSettings,
+    UnknownCameraError,
+)
+from .protocol import CommandValidationError, Frame, wire_value
+from .saver import ImageSaver
+from .storage import default_save_directory
+
+type Esp32CameraConfigEntry = ConfigEntry[Esp32CameraHub]
+type FrameListener = Callable[[CameraRecord, Frame], None]
+
+# Entities write state at most this often while frames flow (the recorder stores every write).
+STATE_WRITE_INTERVAL = 5.0
+# Commands that are actions, not settings to remember and re-apply.
+ACTION_COMMANDS = frozenset({"reboot", "stats", "sensor_reset"})
+
+
+def signal_camera_updated(entry_id: str, camera_id: str) -> str:
+    """Dispatcher signal for one camera's entities."""
+    return f"{DOMAIN}_{entry_id}_{camera_id}"
+
+
+def signal_camera_added(entry_id: str) -> str:
+    """Dispatcher signal carrying a newly admitted CameraRecord."""
+    return f"{DOMAIN}_{entry_id}_camera_added"
+
+
+def signal_hub_updated(entry_id: str) -> str:
+    """Dispatcher signal for the hub device's entities."""
+    return f"{DOMAIN}_{entry_id}_hub"
+
+
+@dataclass(kw_only=True, slots=True)
+class _Throttle:
+    """Per-camera state-write throttle with a trailing update."""
+
+    last_sent: float = 0.0
+    trailing: CALLBACK_TYPE | None = None
+
+
+@dataclass(slots=True)
+class _Waiter:
+    """Someone waiting for a frame completed after `newer_than`; None means "stopping"."""
+
+    newer_than: float | None
+    future: asyncio.Future[Frame | None]
+
+
+class Esp32CameraHub:
+    """One hub entry: the listener, the saver, the cameras' devices and entity signals."""
+
+    def __init__(self, hass: HomeAssistant, entry: Esp32CameraConfigEntry) -> None:
+        """Prepare the hub; `async_start` binds the ports."""
+        self.hass = hass
+        self.entry = entry
+        self.token: str = entry.data[CONF_TOKEN]
+        self.options: dict[str, Any] = {
+            CONF_ALLOW_TOKENLESS: True,
+            CONF_APPROVED_ADDRESSES: [],
+            CONF_TRUSTED_NETWORKS: [],
+            CONF_FRAME_TIMEOUT: DEFAULT_FRAME_TIMEOUT,
+            CONF_MAX_FRAME_SIZE: DEFAULT_MAX_FRAME_SIZE,
+            CONF_LIVENESS_TIMEOUT: DEFAULT_LIVENESS_TIMEOUT,
+            CONF_SAVE_DIRECTORY: default_save_directory(hass),
+            CONF_RETENTION_DAYS: DEFAULT_RETENTION_DAYS,
+            CONF_RETENTION_SIZE_MB: DEFAULT_RETENTION_SIZE_MB,
+            **entry.options,
+        }
+        self.save_directory: str = self.options[CONF_SAVE_DIRECTORY]
+        self.listener = DeviceListener(self._listener_settings(), self)
+        self.saver = ImageSaver(
+            hass,
+            entry.entry_id,
+            directory=self.save_directory,
+            retention_days=self.options[CONF_RETENTION_DAYS],
+            retention_size_mb=self.options[CONF_RETENTION_SIZE_MB],
+            add_frame_listener=self.async_add_frame_listener,
+        )
+        self.started_at: float | None = None
+        self.stopped = False
+        self._frame_listeners: dict[str | None, list[FrameListener]] = {}
+        self._waiters: dict[str, list[_Waiter]] = {}
+        self._throttles: dict[str, _Throttle] = {}
+        self._desired: dict[str, dict[str, str]] = {}
+        self._hub_device_id: str | None = None
+
+    def _listener_settings(self) -> ListenerSettings:
+        data, options = self.entry.data, self.options
+        ignored = {
+            entry.unique_id
+            for entry in self.hass.config_entries.async_entries(DOMAIN, include_ignore=True)
+            if entry.source == "ignore" and entry.unique_id
+        }
+        return ListenerSettings(
+            token=self.token,
+            host=data[CONF_HOST],
+            stream_port=data[CONF_STREAM_PORT],
+            control_port=data[CONF_CONTROL_PORT],
+            approved_addresses=frozenset(options[CONF_APPROVED_ADDRESSES]),
+            rejected_addresses=frozenset(ignored),
+            allow_tokenless=options[CONF_ALLOW_TOKENLESS],
+            trusted_networks=tuple(
+                ip_network(network, strict=False) for network in options[CONF_TRUSTED_NETWORKS]
+            ),
+            frame_timeout=options[CONF_FRAME_TIMEOUT],
+            max_frame_size=int(options[CONF_MAX_FRAME_SIZE]),
+            liveness_timeout=options[CONF_LIVENESS_TIMEOUT],
+        )
+
+    @property
+    def cameras(self) -> Mapping[str, CameraRecord]:
+        """Every camera this hub has seen, by camera id."""
+        return self.listener.cameras
+
+    async def async_start(self) -> None:
+        """Register the hub device, start the listener (raises ListenerBindError) and saver."""
+        device_registry = dr.async_get(self.hass)
+        hub_device = device_registry.async_get_or_create(
+            config_entry_id=self.entry.entry_id,
+            identifiers={(DOMAIN, self.entry.entry_id)},
+            manufacturer=MANUFACTURER,
+            model="ESP32 Camera hub",
+            name=self.entry.title,
+            entry_type=dr.DeviceEntryType.SERVICE,
+        )
+        self._hub_device_id = hub_device.id
+        await self.listener.start()
+        self.started_at = time.monotonic()
+        await self.saver.async_start()
+
+    async def async_stop(self) -> None:
+        """Stop the saver and the listener; wake every waiter with nothing."""
+        self.stopped = True
+        for throttle in self._throttles.values():
+            if throttle.trailing is not None:
+                throttle.trailing()
+        self._throttles.clear()
+        for waiters in self._waiters.values():
+            for waiter in waiters:
+                if not waiter.future.done():
+                    waiter.future.set_result(None)
+        self._waiters.clear()
+        await self.saver.async_stop()
+        await self.listener.stop()
+
+    def get_camera(self, camera_id: str) -> CameraRecord:
+        """Return a camera record or raise a translated error."""
+        camera = self.cameras.get(camera_id)
+        if camera is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="unknown_camera",
+                translation_placeholders={"camera_id": camera_id},
+            )
+        return camera
+
+    def desired_settings(self, camera_id: str) -> dict[str, str]:
+        """Return the last value set per command (re-applied after the camera reboots)."""
+        return self._desired.setdefault(camera_id, {})
+
+    async def async_send_command(
+        self, camera_id: str, name: str, value: object = None
+    ) -> CommandResult:
+        """Send a command, mapping the listener's errors to translated HA errors."""
+        placeholders = {"camera_id": camera_id, "command": name}
+        try:
+            result = await self.listener.send_command(camera_id, name, value)
+        except UnknownCameraError as err:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="unknown_camera",
+                translation_placeholders=placeholders,
+            ) from err
+        except CommandValidationError as err:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="invalid_command_value",
+                translation_placeholders={**placeholders, "error": str(err)},
+            ) from err
+        except CameraNotAdmittedError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="camera_not_admitted",
+                translation_placeholders=placeholders,
+            ) from err
+        except CommandTimeoutError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="command_timeout",
+                translation_placeholders=placeholders,
+            ) from err
+        if not result.ok:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="command_failed",
+                translation_placeholders={**placeholders, "response": result.value or ""},
+            )
+        if name not in ACTION_COMMANDS:
+            self.desired_settings(camera_id)[name] = wire_value(name, value)
+        return result
+
+    async def async_wait_for_frame(
+        self,
+        camera_id: str,
+        *,
+        newer_than: float | None = None,
+        timeout: float,  # noqa: ASYNC109 - a wait bounded by the caller is this method's purpose
+    ) -> Frame | None:
+        """Return the first frame completed after `newer_than` (None: the next), or None."""
+        camera = self.cameras.get(camera_id)
+        latest = camera.latest_frame if camera is not None else None
+        if (
+            latest is not None
+            and newer_than is not None
+            and latest.completed_at > newer_than
+            and camera is not None
+            and camera.admitted
+        ):
+            return latest
+        waiter = _Waiter(newer_than, self.hass.loop.create_future())
+        waiters = self._waiters.setdefault(camera_id, [])
+        waiters.append(waiter)
+        try:
+            async with asyncio.timeout(timeout):
+                return await waiter.future
+        except TimeoutError:
+            return None
+        finally:
+            if waiter in waiters:
+                waiters.remove(waiter)
+
+    @callback
+    def async_add_frame_listener(
+        self, listener: FrameListener, camera_id: str | None = None
+    ) -> CALLBACK_TYPE:
+        """Call `listener` for every frame (of one camera, or of all); returns unsubscribe."""
+        listeners = self._frame_listeners.setdefault(camera_id, [])
+        listeners.append(listener)
+
+        @callback
+        def remove() -> None:
+            if listener in listeners:
+                listeners.remove(listener)
+
+        return remove
+
+    def hub_statistics(self) -> dict[str, Any]:
+        """Return what the original /api/health and /api/stats reported, for all cameras."""
+        connected = [c for c in self.cameras.values() if c.connected and c.admitted]
+        return {
+            "connected_cameras": len(connected),
+            "pending_cameras": sum(1 for c in self.cameras.values() if not c.admitted),
+            "fps": round(sum(c.stats.fps for c in connected), 2),
+            "bitrate": round(sum(c.stats.bitrate for c in connected)),
+            "frames_received": sum(c.stats.frames_received for c in self.cameras.values()),
+            "frames_failed": sum(c.stats.frames_failed for c in self.cameras.values()),
+            "bytes_received": sum(c.stats.bytes_received for c in self.cameras.values()),
+            "uptime": None if self.started_at is None else time.monotonic() - self.started_at,
+        }
+
+    # ListenerObserver ------------------------------------------------------------------------
+
+    def camera_connected(self, camera: CameraRecord) -> None:
+        """Create the camera's device and entities; re-apply the user's settings."""
+        self._register_device(camera)
+        async_dispatcher_send(self.hass, signal_camera_added(self.entry.entry_id), camera)
+        self._send_now(camera)
+        if desired := self._desired.get(camera.camera_id):
+            self.entry.async_create_background_task(
+                self.hass, self._reapply(camera.camera_id, dict(desired)), "esp32_camera reapply"
+            )
+
+    async def _reapply(self, camera_id: str, desired: dict[str, str]) -> None:
+        for name, value in desired.items():
+            if self.cameras[camera_id].settings_applied.get(name) == value:
+                continue
+            try:
+                await self.listener.send_command(camera_id, name, value)
+            except (CommandTimeoutError, CommandValidationError, CameraNotAdmittedError) as err:
+                LOGGER.debug("Could not re-apply %s to %s: %s", name, camera_id, err)
+
+    def camera_disconnected(self, camera: CameraRecord) -> None:
+        """Mark the camera's entities unavailable at once."""
+        if not self.hass.is_stopping:
+            self._send_now(camera)
+
+    def camera_pending(self, camera: CameraRecord) -> None:
+        """Ask the user to approve a tokenless camera."""
+        discovery_flow.async_create_flow(
+            self.hass,
+            DOMAIN,
+            context={"source": SOURCE_INTEGRATION_DISCOVERY},
+            data={"address": camera.address, "entry_id": self.entry.entry_id},
+        )
+
+    def camera_updated(self, camera: CameraRecord) -> None:
+        """Telemetry changed: update the camera's entities (and its device's model)."""
+        if camera.admitted:
+            self._register_device(camera)
+            self._send_now(camera)
+
+    def frame_received(self, camera: CameraRecord, frame: Frame) -> None:
+        """Wake waiters and frame listeners; throttle the statistics update."""
+        camera_id = camera.camera_id
+        if waiters := self._waiters.get(camera_id):
+            for waiter in waiters:
+                if not waiter.future.done() and (
+                    waiter.newer_than is None or frame.completed_at > waiter.newer_than
+                ):
+                    waiter.future.set_result(frame)
+        for key in (camera_id, None):
+            for listener in self._frame_listeners.get(key, ()):
+                try:
+                    listener(camera, frame)
+                except Exception:  # noqa: BLE001 - one bad listener must not stop the others
+                    LOGGER.exception("Frame listener failed for %s", camera_id)
+        self._send_throttled(camera)
+
+    def authentication_failed(self, address: str, reason: str) -> None:
+        """Log a device presenting a wrong token (the listener logs once per address)."""
+        LOGGER.debug("Device at %s failed authentication: %s", address, reason)
+
+    # Entity updates --------------------------------------------------------------------------
+
+    def _send_now(self, camera: CameraRecord) -> None:
+        throttle = self._throttles.setdefault(camera.camera_id, _Throttle())
+        throttle.last_sent = time.monotonic()
+        async_dispatcher_send(
+            self.hass, signal_camera_updated(self.entry.entry_id, camera.camera_id)
+        )
+        async_dispatcher_send(self.hass, signal_hub_updated(self.entry.entry_id))
+
+    def _send_throttled(self, camera: CameraRecord) -> None:
+        throttle = self._throttles.setdefault(camera.camera_id, _Throttle())
+        if throttle.trailing is not None:
+            return
+        wait = STATE_WRITE_INTERVAL - (time.monotonic() - throttle.last_sent)
+        if wait <= 0:
+            self._send_now(camera)
+            return
+
+        @callback
+        def trailing(_now: Any) -> None:
+            throttle.trailing = None
+            self._send_now(camera)
+
+        throttle.trailing = async_call_later(self.hass, wait, trailing)
+
+    def _register_device(self, camera: CameraRecord) -> None:
+        health = camera.health
+        dr.async_get(self.hass).async_get_or_create(
+            config_entry_id=self.entry.entry_id,
+            identifiers={(DOMAIN, camera.camera_id)},
+            manufacturer=MANUFACTURER,
+            model=(health.model if health and health.model else None) or "ESP32-S3 camera",
+            name=camera.name or f"ESP32 camera {camera.camera_id}",
+            sw_version=camera.firmware,
+            via_device=(DOMAIN, self.entry.entry_id),
+        )

@@ -1,0 +1,217 @@
+"""Sensors: a camera's stream statistics and health telemetry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+import time
+from typing import override
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import (
+    SIGNAL_STRENGTH_DECIBELS_MILLIWATT,
+    EntityCategory,
+    UnitOfDataRate,
+    UnitOfInformation,
+)
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
+
+from .entity import Esp32CameraEntity
+from .hub import Esp32CameraConfigEntry, Esp32CameraHub, signal_camera_added
+from .listener import CameraRecord
+
+PARALLEL_UPDATES = 0
+# A last-boot time recomputed from a coarse uptime text jitters; ignore moves smaller than this.
+BOOT_TIME_TOLERANCE = timedelta(seconds=30)
+
+
+def _monotonic_to_datetime(moment: float | None) -> datetime | None:
+    if moment is None:
+        return None
+    return dt_util.utcnow() - timedelta(seconds=time.monotonic() - moment)
+
+
+def _last_boot(camera: CameraRecord) -> datetime | None:
+    health = camera.health
+    if health is None or health.uptime is None:
+        return None
+    return dt_util.utcnow() - health.uptime
+
+
+@dataclass(frozen=True, kw_only=True)
+class Esp32CameraSensorDescription(SensorEntityDescription):
+    """A camera sensor and how to read it from the camera record."""
+
+    value_fn: Callable[[CameraRecord], float | int | str | datetime | None]
+
+
+SENSORS: tuple[Esp32CameraSensorDescription, ...] = (
+    Esp32CameraSensorDescription(
+        key="fps",
+        translation_key="fps",
+        native_unit_of_measurement="fps",
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=1,
+        value_fn=lambda camera: round(camera.stats.fps, 2),
+    ),
+    Esp32CameraSensorDescription(
+        key="bitrate",
+        translation_key="bitrate",
+        device_class=SensorDeviceClass.DATA_RATE,
+        native_unit_of_measurement=UnitOfDataRate.KILOBITS_PER_SECOND,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        value_fn=lambda camera: round(camera.stats.bitrate / 1000, 1),
+    ),
+    Esp32CameraSensorDescription(
+        key="frames_received",
+        translation_key="frames_received",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda camera: camera.stats.frames_received,
+    ),
+    Esp32CameraSensorDescription(
+        key="frames_failed",
+        translation_key="frames_failed",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda camera: camera.stats.frames_failed,
+    ),
+    Esp32CameraSensorDescription(
+        key="reconnects",
+        translation_key="reconnects",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda camera: camera.reconnects,
+    ),
+    Esp32CameraSensorDescription(
+        key="last_frame_size",
+        translation_key="last_frame_size",
+        device_class=SensorDeviceClass.DATA_SIZE,
+        native_unit_of_measurement=UnitOfInformation.BYTES,
+        suggested_unit_of_measurement=UnitOfInformation.KILOBYTES,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda camera: camera.stats.last_frame_size,
+    ),
+    Esp32CameraSensorDescription(
+        key="resolution",
+        translation_key="resolution",
+        value_fn=lambda camera: camera.health.resolution_text if camera.health else None,
+    ),
+    Esp32CameraSensorDescription(
+        key="quality",
+        translation_key="quality",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda camera: camera.health.quality if camera.health else None,
+    ),
+    Esp32CameraSensorDescription(
+        key="free_heap",
+        translation_key="free_heap",
+        device_class=SensorDeviceClass.DATA_SIZE,
+        native_unit_of_measurement=UnitOfInformation.BYTES,
+        suggested_unit_of_measurement=UnitOfInformation.KILOBYTES,
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda camera: camera.health.heap if camera.health else None,
+    ),
+    Esp32CameraSensorDescription(
+        key="min_free_heap",
+        translation_key="min_free_heap",
+        device_class=SensorDeviceClass.DATA_SIZE,
+        native_unit_of_measurement=UnitOfInformation.BYTES,
+        suggested_unit_of_measurement=UnitOfInformation.KILOBYTES,
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda camera: camera.health.min_heap if camera.health else None,
+    ),
+    Esp32CameraSensorDescription(
+        key="wifi_signal",
+        translation_key="wifi_signal",
+        device_class=SensorDeviceClass.SIGNAL_STRENGTH,
+        native_unit_of_measurement=SIGNAL_STRENGTH_DECIBELS_MILLIWATT,
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda camera: camera.health.rssi if camera.health else None,
+    ),
+    Esp32CameraSensorDescription(
+        key="last_boot",
+        translation_key="last_boot",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=_last_boot,
+    ),
+    Esp32CameraSensorDescription(
+        key="last_frame",
+        translation_key="last_frame",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda camera: _monotonic_to_datetime(camera.stats.last_frame_at),
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: Esp32CameraConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the sensors of every admitted camera, now and when one connects."""
+    hub = entry.runtime_data
+    known: set[str] = set()
+
+    @callback
+    def add(camera: CameraRecord) -> None:
+        if camera.camera_id not in known and camera.admitted:
+            known.add(camera.camera_id)
+            async_add_entities(
+                Esp32CameraSensor(hub, camera, description) for description in SENSORS
+            )
+
+    for camera in hub.cameras.values():
+        add(camera)
+    entry.async_on_unload(async_dispatcher_connect(hass, signal_camera_added(entry.entry_id), add))
+
+
+class Esp32CameraSensor(Esp32CameraEntity, SensorEntity):
+    """One value of a camera's statistics or telemetry."""
+
+    entity_description: Esp32CameraSensorDescription
+
+    def __init__(
+        self,
+        hub: Esp32CameraHub,
+        camera: CameraRecord,
+        description: Esp32CameraSensorDescription,
+    ) -> None:
+        """Create the sensor from its description."""
+        super().__init__(hub, camera, description.key)
+        self.entity_description = description
+
+    @property
+    @override
+    def native_value(self) -> float | int | str | datetime | None:
+        """The value, with a boot time held steady against uptime rounding."""
+        value = self.entity_description.value_fn(self.camera)
+        previous = self._attr_native_value
+        if (
+            isinstance(value, datetime)
+            and self.entity_description.key == "last_boot"
+            and isinstance(previous, datetime)
+            and abs(value - previous) < BOOT_TIME_TOLERANCE
+        ):
+            return previous
+        self._attr_native_value = value
+        return value

@@ -1,0 +1,125 @@
+"""Setting up and unloading the hub entry; devices appear when cameras connect."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.esp32_camera.const import CONF_CONTROL_PORT, CONF_STREAM_PORT, DOMAIN
+
+from .conftest import jpeg_bytes, wait_for
+
+
+def ports_free(entry: MockConfigEntry) -> bool:
+    for port in (entry.data[CONF_STREAM_PORT], entry.data[CONF_CONTROL_PORT]):
+        try:
+            with socket.create_server(("127.0.0.1", port)):
+                pass
+        except OSError:
+            return False
+    return True
+
+
+async def test_setup_unload_frees_ports_twice(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any
+) -> None:
+    for _ in range(2):
+        assert await hass.config_entries.async_setup(hub_entry.entry_id)
+        await hass.async_block_till_done()
+        assert hub_entry.state is ConfigEntryState.LOADED
+        assert not ports_free(hub_entry)
+        camera = await connect_camera()
+        await camera.send_frame(jpeg_bytes())
+        assert await hass.config_entries.async_unload(hub_entry.entry_id)
+        await hass.async_block_till_done()
+        assert hub_entry.state is ConfigEntryState.NOT_LOADED
+        assert ports_free(hub_entry)
+
+
+async def test_port_in_use_retries_setup(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, socket_allowed: None
+) -> None:
+    with socket.create_server(("127.0.0.1", hub_entry.data[CONF_CONTROL_PORT])):
+        await hass.config_entries.async_setup(hub_entry.entry_id)
+        await hass.async_block_till_done()
+        assert hub_entry.state is ConfigEntryState.SETUP_RETRY
+        assert str(hub_entry.data[CONF_CONTROL_PORT]) in (hub_entry.reason or "")
+    # The stream port bound before the failure was released.
+    assert ports_free(hub_entry)
+
+
+async def test_camera_becomes_device_with_entities(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    connect_camera: Any,
+    device_registry: dr.DeviceRegistry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    await hass.config_entries.async_setup(hub_entry.entry_id)
+    await hass.async_block_till_done()
+    camera = await connect_camera()
+    await camera.send_json(
+        {
+            "type": "health",
+            "frames": 5,
+            "heap": 120000,
+            "minHeap": 90000,
+            "rssi": -60,
+            "uptime": "0h 1m 0s",
+            "ip": "127.0.0.1",
+            "model": "OV3660",
+            "resolution": "XGA (1024x768)",
+            "quality": 12,
+        }
+    )
+    await wait_for(
+        lambda: device_registry.async_get_device_by_identifier((DOMAIN, "cam1"), hub_entry.entry_id)
+    )
+    await hass.async_block_till_done()
+    device = device_registry.async_get_device_by_identifier((DOMAIN, "cam1"), hub_entry.entry_id)
+    assert device is not None
+    await wait_for(
+        lambda: (
+            device_registry.async_get_device_by_identifier(
+                (DOMAIN, "cam1"), hub_entry.entry_id
+            ).model
+            == "OV3660"
+        )
+    )  # type: ignore[union-attr]
+    hub_device = device_registry.async_get_device_by_identifier(
+        (DOMAIN, hub_entry.entry_id), hub_entry.entry_id
+    )
+    assert hub_device is not None
+    assert device.via_device_id == hub_device.id
+    entities = er.async_entries_for_device(
+        entity_registry, device.id, include_disabled_entities=True
+    )
+    unique_ids = {entity.unique_id for entity in entities}
+    assert {"cam1_camera", "cam1_connected", "cam1_fps", "cam1_wifi_signal"} <= unique_ids
+    await wait_for(
+        lambda: (
+            hass.states.get("sensor.esp32_camera_cam1_resolution") is not None
+            and hass.states.get("sensor.esp32_camera_cam1_resolution").state == "XGA (1024x768)"
+        )
+    )  # type: ignore[union-attr]
+    assert hass.states.get("binary_sensor.esp32_camera_cam1_connectivity").state == "on"  # type: ignore[union-attr]
+    wifi = entity_registry.async_get("sensor.esp32_camera_cam1_wi_fi_signal")
+    assert wifi is not None
+    assert wifi.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+
+    # A connected camera cannot be removed; a disconnected one can.
+    from custom_components.esp32_camera import async_remove_config_entry_device
+
+    assert not await async_remove_config_entry_device(hass, hub_entry, device)  # type: ignore[arg-type]
+    assert not await async_remove_config_entry_device(hass, hub_entry, hub_device)  # type: ignore[arg-type]
+    await camera.close()
+    await wait_for(
+        lambda: hass.states.get("binary_sensor.esp32_camera_cam1_connectivity").state == "off"
+    )  # type: ignore[union-attr]
+    assert hass.states.get("camera.esp32_camera_cam1").state == "unavailable"  # type: ignore[union-attr]
+    assert await async_remove_config_entry_device(hass, hub_entry, device)  # type: ignore[arg-type]
