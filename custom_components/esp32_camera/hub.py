@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY, ConfigEntry
-from homeassistant.const import CONF_HOST, CONF_TOKEN
+from homeassistant.const import CONF_ADDRESS, CONF_HOST, CONF_TOKEN
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr, discovery_flow
@@ -339,7 +339,7 @@ class Esp32CameraHub:
             self.hass,
             DOMAIN,
             context={"source": SOURCE_INTEGRATION_DISCOVERY},
-            data={"address": camera.address, "entry_id": self.entry.entry_id},
+            data={CONF_ADDRESS: camera.address, "entry_id": self.entry.entry_id},
         )
 
     def camera_updated(self, camera: CameraRecord) -> None:

@@ -1,0 +1,93 @@
+"""Pairing a stock (tokenless) camera: the discovery flow approves or ignores it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+from homeassistant.config_entries import SOURCE_IGNORE
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.esp32_camera.const import CONF_APPROVED_ADDRESSES, DOMAIN
+
+from .conftest import jpeg_bytes, wait_for
+
+STOCK = "127.0.0.2"
+
+
+def pending_flows(hass: HomeAssistant) -> list[Any]:
+    return hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+
+
+async def test_approving_a_stock_camera_makes_it_stream(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any
+) -> None:
+    await hass.config_entries.async_setup(hub_entry.entry_id)
+    camera = await connect_camera("", source=STOCK)
+    await camera.send_frame(jpeg_bytes())
+    await wait_for(lambda: len(pending_flows(hass)) == 1)
+    flow = pending_flows(hass)[0]
+    assert flow["context"]["unique_id"] == STOCK
+    assert flow["context"]["title_placeholders"] == {"address": STOCK}
+    hub = hub_entry.runtime_data
+    assert not hub.cameras[STOCK].admitted
+    assert hass.states.get(f"camera.esp32_camera_{STOCK.replace('.', '_')}") is None
+
+    result = await hass.config_entries.flow.async_configure(flow["flow_id"], {})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "camera_approved"
+    assert hub_entry.options[CONF_APPROVED_ADDRESSES] == [STOCK]
+    # Frames flow at once, on the same socket.
+    frame = jpeg_bytes(color=(0, 200, 0))
+    await camera.send_frame(frame)
+    entity_id = f"camera.esp32_camera_{STOCK.replace('.', '_')}"
+    await wait_for(lambda: hass.states.get(entity_id) is not None)
+    await wait_for(
+        lambda: (
+            hub.cameras[STOCK].latest_frame is not None
+            and bytes(hub.cameras[STOCK].latest_frame.data) == frame
+        )
+    )
+    assert hass.states.get(entity_id).state != "unavailable"  # type: ignore[union-attr]
+
+
+async def test_ignored_camera_is_refused_after_restart(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any
+) -> None:
+    await hass.config_entries.async_setup(hub_entry.entry_id)
+    await connect_camera("", source=STOCK)
+    await wait_for(lambda: len(pending_flows(hass)) == 1)
+    flow = pending_flows(hass)[0]
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_IGNORE},
+        data={"unique_id": STOCK, "title": f"ESP32 camera at {STOCK}"},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert not pending_flows(hass) or flow["flow_id"] not in {
+        f["flow_id"] for f in pending_flows(hass)
+    }
+    assert await hass.config_entries.async_reload(hub_entry.entry_id)
+    await hass.async_block_till_done()
+    connector = aiohttp.TCPConnector(local_addr=(STOCK, 0))
+    async with aiohttp.ClientSession(connector=connector) as session:
+        port = hub_entry.data["stream_port"]
+        async with session.ws_connect(f"http://127.0.0.1:{port}/") as ws:
+            message = await ws.receive(timeout=5)
+            assert message.type is aiohttp.WSMsgType.CLOSE
+            assert ws.close_code == 4403
+
+
+async def test_approval_aborts_when_hub_unloaded(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any
+) -> None:
+    await hass.config_entries.async_setup(hub_entry.entry_id)
+    await connect_camera("", source=STOCK)
+    await wait_for(lambda: len(pending_flows(hass)) == 1)
+    flow = pending_flows(hass)[0]
+    await hass.config_entries.async_unload(hub_entry.entry_id)
+    result = await hass.config_entries.flow.async_configure(flow["flow_id"], {})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "hub_not_loaded"
