@@ -1,0 +1,64 @@
+"""A device simulator for the ESP32-S3 / OV3660 camera firmware (see docs/simulator.md).
+
+Independent of the integration: it speaks the firmware's WebSocket protocol with the
+``websockets`` client library and renders real JPEG frames with Pillow.
+"""
+
+from .camera import (
+    BINARY_MAX_SIZE,
+    CHUNK_SIZES,
+    FRAMED_MAX_SIZE,
+    CameraSettings,
+    Framing,
+    Mode,
+    SentFrame,
+    SimulatedCamera,
+    arduino_to_bool,
+    arduino_to_int,
+    chunk_size_for,
+    format_uptime,
+    framing_for,
+)
+from .jpeg import (
+    DEFAULT_QUALITY,
+    DEFAULT_RESOLUTION_INDEX,
+    RESOLUTIONS,
+    PatternRenderer,
+    Resolution,
+    is_firmware_sendable,
+    jpeg_dimensions,
+    make_test_jpeg,
+    pad_jpeg,
+    pillow_quality,
+    resolutions_text,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BINARY_MAX_SIZE",
+    "CHUNK_SIZES",
+    "DEFAULT_QUALITY",
+    "DEFAULT_RESOLUTION_INDEX",
+    "FRAMED_MAX_SIZE",
+    "RESOLUTIONS",
+    "CameraSettings",
+    "Framing",
+    "Mode",
+    "PatternRenderer",
+    "Resolution",
+    "SentFrame",
+    "SimulatedCamera",
+    "__version__",
+    "arduino_to_bool",
+    "arduino_to_int",
+    "chunk_size_for",
+    "format_uptime",
+    "framing_for",
+    "is_firmware_sendable",
+    "jpeg_dimensions",
+    "make_test_jpeg",
+    "pad_jpeg",
+    "pillow_quality",
+    "resolutions_text",
+]
