@@ -1,0 +1,61 @@
+"""Sensors show the camera's telemetry; the last-boot time does not jitter with uptime rounding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from .conftest import jpeg_bytes, wait_for
+
+HEALTH = {
+    "type": "health",
+    "frames": 5,
+    "dropped": 0,
+    "heap": 150000,
+    "minHeap": 90000,
+    "rssi": -61,
+    "uptime": "1h 0m 0s",
+    "ip": "127.0.0.1",
+    "model": "OV3660",
+    "resolution": "VGA (640x480)",
+    "quality": 12,
+}
+
+
+def state(hass: HomeAssistant, key: str) -> str | None:
+    current = hass.states.get(f"sensor.esp32_camera_cam1_{key}")
+    return None if current is None else current.state
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_sensor_values_and_stable_last_boot(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    connect_camera: Any,
+) -> None:
+    await hass.config_entries.async_setup(hub_entry.entry_id)
+    camera = await connect_camera()
+    await wait_for(lambda: state(hass, "last_boot") is not None)
+    assert state(hass, "last_boot") == "unknown"
+    assert state(hass, "last_frame") == "unknown"
+    await camera.send_json(HEALTH)
+    await wait_for(lambda: state(hass, "wi_fi_signal") == "-61")
+    assert state(hass, "resolution") == "VGA (640x480)"
+    assert state(hass, "jpeg_quality") == "12"
+    assert state(hass, "free_heap") == "150.0"
+    assert state(hass, "minimum_free_heap") == "90.0"
+    boot = state(hass, "last_boot")
+    assert boot not in (None, "unknown")
+    # An uptime that moved 10 s against the wall clock (rounding, latency): the boot time stays put.
+    await camera.send_json({**HEALTH, "uptime": "1h 0m 10s", "rssi": -70})
+    await wait_for(lambda: state(hass, "wi_fi_signal") == "-70")
+    assert state(hass, "last_boot") == boot
+    # A reboot moves it.
+    await camera.send_json({**HEALTH, "uptime": "0h 0m 5s", "rssi": -71})
+    await wait_for(lambda: state(hass, "wi_fi_signal") == "-71")
+    assert state(hass, "last_boot") != boot
+    await camera.send_frame(jpeg_bytes())
+    await wait_for(lambda: state(hass, "last_frame") != "unknown", timeout=8)
