@@ -372,7 +372,7 @@ class SimulatedCamera:
     @property
     def uptime(self) -> float:
         """Seconds since the last (simulated) boot."""
-        return time.monotonic() - self._boot.booted_at
+        return max(0.0, time.monotonic() - self._boot.booted_at)
 
     @property
     def measured_fps(self) -> float:
@@ -462,9 +462,12 @@ class SimulatedCamera:
                 await self._connect_and_stream()
             except _RebootRequestedError:
                 self.reboots += 1
-                self._boot = self._new_boot_state()
-                self._reset_heap()
                 delay = self.reboot_delay
+                # Counters and settings are back to the boot defaults right away; the uptime
+                # starts when the simulated restart is over and the camera dials again.
+                self._boot = self._new_boot_state()
+                self._boot.booted_at = time.monotonic() + delay
+                self._reset_heap()
             except _AbortedMidFrameError:
                 pass
             except (OSError, TimeoutError, WebSocketException) as error:
@@ -618,7 +621,7 @@ class SimulatedCamera:
                 next_frame = max(now + 1 / fps, loop.time()) if fps > 0 else loop.time()
                 await asyncio.sleep(0)  # even unpaced, let other cameras and the receiver run
             timeout = min(next_frame, next_health) - loop.time()
-            if timeout > 0 and self._commands.empty():
+            if timeout > 0 and self._commands.empty() and not receiver.done():
                 self._wakeup.clear()
                 try:
                     async with asyncio.timeout(timeout):

@@ -166,28 +166,31 @@ def make_test_jpeg(
     renderer = PatternRenderer(label)
     if width is not None and height is not None:
         data = renderer.render(width, height, quality=quality, frame_number=frame_number)
-        candidates = [data]
-    elif size is None:
-        return renderer.render(320, 240, quality=quality, frame_number=frame_number)
-    else:
-        candidates = [
-            renderer.render(
-                resolution.width,
-                resolution.height,
-                quality=try_quality,
-                frame_number=frame_number,
-            )
-            for try_quality in dict.fromkeys((quality, 30, 63))
-            for resolution in reversed(RESOLUTIONS)
-        ]
+        return data if size is None else _pad_or_raise(data, size)
     if size is None:
-        return candidates[0]
-    for data in candidates:
+        return renderer.render(320, 240, quality=quality, frame_number=frame_number)
+    # Largest table resolution first, at the requested quality and then coarser ones; tiny
+    # non-table sizes last, for frames of a few hundred bytes.
+    attempts = [
+        (resolution.width, resolution.height, try_quality)
+        for try_quality in dict.fromkeys((quality, 30, 63))
+        for resolution in reversed(RESOLUTIONS)
+        # The pattern costs well over 0.05 byte per pixel: skip what cannot fit.
+        if resolution.width * resolution.height * 0.05 <= size
+    ] + [(80, 60, 63), (32, 24, 63), (16, 16, 63)]
+    smallest = 0
+    for width_, height_, try_quality in attempts:
+        data = renderer.render(width_, height_, quality=try_quality, frame_number=frame_number)
         if len(data) == size or len(data) + 4 <= size:
             return pad_jpeg(data, size)
-    raise ValueError(
-        f"cannot make a test JPEG of {size} bytes: the smallest is {len(candidates[-1])}"
-    )
+        smallest = len(data)
+    raise ValueError(f"cannot make a test JPEG of {size} bytes (the smallest is {smallest})")
+
+
+def _pad_or_raise(data: bytes, size: int) -> bytes:
+    if len(data) > size:
+        raise ValueError(f"the JPEG is already {len(data)} bytes, more than {size}")
+    return pad_jpeg(data, size)
 
 
 # --- the renderer ---------------------------------------------------------------------------
