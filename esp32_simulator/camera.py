@@ -615,10 +615,10 @@ class SimulatedCamera:
                 next_health = now + self.health_interval
             if now >= next_frame:
                 await self._capture_and_send(connection)
-                # Like the firmware: the next capture is due one interval after this one
-                # started; a late frame does not cause a burst of catch-up frames.
+                # Fixed-rate schedule (timer overshoot does not accumulate), but a frame that
+                # took longer than the interval is not followed by a burst of catch-up frames.
                 fps = self._boot.fps
-                next_frame = max(now + 1 / fps, loop.time()) if fps > 0 else loop.time()
+                next_frame = max(next_frame + 1 / fps, loop.time()) if fps > 0 else loop.time()
                 await asyncio.sleep(0)  # even unpaced, let other cameras and the receiver run
             timeout = min(next_frame, next_health) - loop.time()
             if timeout > 0 and self._commands.empty() and not receiver.done():
