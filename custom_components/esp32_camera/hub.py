@@ -404,5 +404,5 @@ class Esp32CameraHub:
             model=(health.model if health and health.model else None) or "ESP32-S3 camera",
             name=camera.name or f"ESP32 camera {camera.camera_id}",
             sw_version=camera.firmware,
-            via_device=(DOMAIN, self.entry.entry_id),
+            via_device_id=self._hub_device_id,
         )
