@@ -174,9 +174,12 @@ class _Summary:
             )
 
 
-async def run_cameras(args: argparse.Namespace) -> None:
-    """Run the cameras until --duration elapses or SIGINT/SIGTERM."""
-    cameras = build_cameras(args)
+async def run_cameras(
+    args: argparse.Namespace, cameras: list[SimulatedCamera] | None = None
+) -> None:
+    """Run the cameras (built from ``args`` if not given) until --duration or SIGINT/SIGTERM."""
+    if cameras is None:
+        cameras = build_cameras(args)
     if args.stock and args.count > 1 and not args.source_address_base:
         print(
             "[simulate] warning: stock cameras from one address are one camera to the server; "
@@ -227,7 +230,12 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    asyncio.run(run_cameras(args))
+    try:
+        cameras = build_cameras(args)
+    except (ValueError, OSError) as error:  # bad option values, unreadable --jpeg files
+        print(f"[simulate] error: {error}", file=sys.stderr)
+        return 2
+    asyncio.run(run_cameras(args, cameras))
     return 0
 
 

@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+import functools
 import json
 import logging
 import random
@@ -264,6 +265,10 @@ class SimulatedCamera:
             raise ValueError(
                 f"resolution index must be 0..{len(RESOLUTIONS) - 1}, got {resolution}"
             )
+        if not 5 <= quality <= 63:
+            raise ValueError(f"quality must be 5..63 (lower is better), got {quality}")
+        if fps < 0:
+            raise ValueError(f"fps must be 1..30, or 0 for unlimited, got {fps}")
         if frames is not None and not frames:
             raise ValueError("frames must not be empty")
         self.host = host
@@ -711,19 +716,20 @@ class SimulatedCamera:
             return data
         resolution = state.resolution
         settings = state.settings
-        arguments = {
-            "quality": state.quality,
-            "frame_number": state.captures,
-            "hmirror": settings.hmirror,
-            "vflip": settings.vflip,
-            "brightness": settings.brightness,
-            "contrast": settings.contrast,
-        }
+        render = functools.partial(
+            self._renderer.render,
+            resolution.width,
+            resolution.height,
+            quality=state.quality,
+            frame_number=state.captures,
+            hmirror=settings.hmirror,
+            vflip=settings.vflip,
+            brightness=settings.brightness,
+            contrast=settings.contrast,
+        )
         if resolution.width * resolution.height >= THREAD_RENDER_MIN_PIXELS:
-            return await asyncio.to_thread(
-                self._renderer.render, resolution.width, resolution.height, **arguments
-            )
-        return self._renderer.render(resolution.width, resolution.height, **arguments)
+            return await asyncio.to_thread(render)
+        return render()
 
     async def _capture_and_send(self, connection: ClientConnection) -> None:
         state = self._boot

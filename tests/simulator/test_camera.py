@@ -9,6 +9,7 @@ import itertools
 import re
 
 from PIL import Image, ImageChops
+import pytest
 
 from esp32_simulator import (
     CHUNK_SIZES,
@@ -473,3 +474,44 @@ async def test_stop_closes_with_going_away(
     assert not camera.connected
     await asyncio.sleep(0.3)
     assert len(server.sessions) == 1  # no reconnect after stop
+
+
+async def test_frames_the_firmware_would_refuse_are_dropped(
+    server: RecordingServer, make_camera: CameraFactory
+) -> None:
+    good = make_test_jpeg(160, 120)
+    camera = make_camera(frames=[good, b"\xff\xd8 too short", good[:-200] + b"\x00" * 200], fps=0)
+    session = await server.wait_session()
+    await camera.wait_for(lambda cam: cam.frames_dropped >= 4)
+    frames = assemble_frames(session.events)
+    assert frames
+    assert all(frame.data == good for frame in frames)
+    await command(server, session, "stats")
+    assert session.texts("health")[-1]["dropped"] >= 4
+
+
+async def test_drop_connection_reconnects(
+    server: RecordingServer, make_camera: CameraFactory
+) -> None:
+    camera = make_camera(reconnect_interval=0.1)
+    session = await server.wait_session()
+    await wait_texts(server, session, "health")
+    await camera.drop_connection()
+    await server.wait_for(lambda: session.closed)
+    second = await server.wait_session(1)
+    await wait_texts(server, second, "register")
+    assert camera.connection_count == 2
+    assert camera.reboots == 0
+
+
+def test_constructor_validates_the_boot_settings() -> None:
+    with pytest.raises(ValueError, match="resolution"):
+        SimulatedCamera(resolution=13)
+    with pytest.raises(ValueError, match="quality"):
+        SimulatedCamera(quality=4)
+    with pytest.raises(ValueError, match="fps"):
+        SimulatedCamera(fps=-1)
+    with pytest.raises(ValueError, match="Mode"):
+        SimulatedCamera(mode="turbo")
+    with pytest.raises(ValueError, match="frames"):
+        SimulatedCamera(frames=[])

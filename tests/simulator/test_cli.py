@@ -37,6 +37,8 @@ def test_invalid_arguments() -> None:
         build_parser().parse_args(["--resolution", "13"])
     assert main(["--count", "0"]) == 2
     assert main(["--stock", "--token", "x"]) == 2
+    assert main(["--quality", "70"]) == 2
+    assert main(["--jpeg", "/nonexistent/frame.jpg"]) == 2
 
 
 async def test_runs_for_a_duration_and_prints_summaries(
