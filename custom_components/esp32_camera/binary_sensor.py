@@ -7,12 +7,11 @@ from typing import override
 from homeassistant.components.binary_sensor import BinarySensorEntity
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.const import EntityCategory
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import Esp32CameraEntity
-from .hub import Esp32CameraConfigEntry, Esp32CameraHub, signal_camera_added
+from .entity import Esp32CameraEntity, async_add_camera_entities
+from .hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .listener import CameraRecord
 
 PARALLEL_UPDATES = 0
@@ -24,18 +23,12 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a connectivity sensor for every admitted camera."""
-    hub = entry.runtime_data
-    known: set[str] = set()
-
-    @callback
-    def add(camera: CameraRecord) -> None:
-        if camera.camera_id not in known and camera.admitted:
-            known.add(camera.camera_id)
-            async_add_entities([Esp32CameraConnectedSensor(hub, camera)])
-
-    for camera in hub.cameras.values():
-        add(camera)
-    entry.async_on_unload(async_dispatcher_connect(hass, signal_camera_added(entry.entry_id), add))
+    async_add_camera_entities(
+        hass,
+        entry,
+        async_add_entities,
+        lambda hub, camera: [Esp32CameraConnectedSensor(hub, camera)],
+    )
 
 
 class Esp32CameraConnectedSensor(Esp32CameraEntity, BinarySensorEntity):

@@ -6,12 +6,11 @@ from typing import override
 
 from aiohttp import web
 from homeassistant.components.camera import Camera
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import Esp32CameraEntity
-from .hub import Esp32CameraConfigEntry, Esp32CameraHub, signal_camera_added
+from .entity import Esp32CameraEntity, async_add_camera_entities
+from .hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .listener import CameraRecord
 from .mjpeg import async_stream_camera
 
@@ -26,18 +25,12 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a camera entity for every admitted camera, now and when one connects."""
-    hub = entry.runtime_data
-    known: set[str] = set()
-
-    @callback
-    def add(camera: CameraRecord) -> None:
-        if camera.camera_id not in known and camera.admitted:
-            known.add(camera.camera_id)
-            async_add_entities([Esp32Camera(hub, camera)])
-
-    for camera in hub.cameras.values():
-        add(camera)
-    entry.async_on_unload(async_dispatcher_connect(hass, signal_camera_added(entry.entry_id), add))
+    async_add_camera_entities(
+        hass,
+        entry,
+        async_add_entities,
+        lambda hub, camera: [Esp32Camera(hub, camera)],
+    )
 
 
 class Esp32Camera(Esp32CameraEntity, Camera):

@@ -20,13 +20,12 @@ from homeassistant.const import (
     UnitOfDataRate,
     UnitOfInformation,
 )
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
-from .entity import Esp32CameraEntity
-from .hub import Esp32CameraConfigEntry, Esp32CameraHub, signal_camera_added
+from .entity import Esp32CameraEntity, async_add_camera_entities
+from .hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .listener import CameraRecord
 
 PARALLEL_UPDATES = 0
@@ -169,20 +168,14 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the sensors of every admitted camera, now and when one connects."""
-    hub = entry.runtime_data
-    known: set[str] = set()
-
-    @callback
-    def add(camera: CameraRecord) -> None:
-        if camera.camera_id not in known and camera.admitted:
-            known.add(camera.camera_id)
-            async_add_entities(
-                Esp32CameraSensor(hub, camera, description) for description in SENSORS
-            )
-
-    for camera in hub.cameras.values():
-        add(camera)
-    entry.async_on_unload(async_dispatcher_connect(hass, signal_camera_added(entry.entry_id), add))
+    async_add_camera_entities(
+        hass,
+        entry,
+        async_add_entities,
+        lambda hub, camera: (
+            Esp32CameraSensor(hub, camera, description) for description in SENSORS
+        ),
+    )
 
 
 class Esp32CameraSensor(Esp32CameraEntity, SensorEntity):
