@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import socket
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState, ConfigFlow, ConfigFlowResult
@@ -20,6 +21,17 @@ from .const import (
     DOMAIN,
 )
 
+PORT = probatio.All(probatio.Coerce(int), probatio.Range(min=1, max=65535))
+
+
+def _port_is_free(host: str, port: int) -> bool:
+    """Try to bind the port the way the listener will (blocking: run in the executor)."""
+    try:
+        with socket.create_server((host, port), reuse_port=False):
+            return True
+    except OSError:
+        return False
+
 
 class Esp32CameraConfigFlow(ConfigFlow, domain=DOMAIN):
     """Create the hub entry that runs the camera listeners."""
@@ -27,21 +39,51 @@ class Esp32CameraConfigFlow(ConfigFlow, domain=DOMAIN):
     VERSION = 1
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask for the hub's name, bind address and ports."""
+        """Ask for the hub's name, bind address and ports; check the ports can be bound."""
+        errors: dict[str, str] = {}
         if user_input is not None:
-            return self.async_create_entry(
-                title=user_input[CONF_NAME],
-                data={**user_input, CONF_TOKEN: secrets.token_urlsafe(24)},
-            )
+            errors = await self._async_validate_ports(user_input)
+            if not errors:
+                token = secrets.token_urlsafe(24)
+                return self.async_create_entry(
+                    title=user_input[CONF_NAME],
+                    data={**user_input, CONF_TOKEN: token},
+                    description_placeholders={
+                        "url": f"ws://<home-assistant-ip>:{user_input[CONF_STREAM_PORT]}/?token={token}",
+                        "token": token,
+                        "port": str(user_input[CONF_STREAM_PORT]),
+                    },
+                )
         schema = probatio.Schema(
             {
                 probatio.Required(CONF_NAME, default=DEFAULT_NAME): str,
                 probatio.Required(CONF_HOST, default=DEFAULT_HOST): str,
-                probatio.Required(CONF_STREAM_PORT, default=DEFAULT_STREAM_PORT): int,
-                probatio.Required(CONF_CONTROL_PORT, default=DEFAULT_CONTROL_PORT): int,
+                probatio.Required(CONF_STREAM_PORT, default=DEFAULT_STREAM_PORT): PORT,
+                probatio.Required(CONF_CONTROL_PORT, default=DEFAULT_CONTROL_PORT): PORT,
             }
         )
-        return self.async_show_form(step_id="user", data_schema=schema)
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(schema, user_input),
+            errors=errors,
+        )
+
+    async def _async_validate_ports(self, user_input: dict[str, Any]) -> dict[str, str]:
+        """Distinct ports, not used by another hub, and free to bind now."""
+        ports = (user_input[CONF_STREAM_PORT], user_input[CONF_CONTROL_PORT])
+        if ports[0] == ports[1]:
+            return {CONF_CONTROL_PORT: "same_port"}
+        for entry in self._async_current_entries(include_ignore=False):
+            used = {entry.data.get(CONF_STREAM_PORT), entry.data.get(CONF_CONTROL_PORT)}
+            for key, port in zip((CONF_STREAM_PORT, CONF_CONTROL_PORT), ports, strict=True):
+                if port in used:
+                    return {key: "port_used_by_hub"}
+        for key, port in zip((CONF_STREAM_PORT, CONF_CONTROL_PORT), ports, strict=True):
+            if not await self.hass.async_add_executor_job(
+                _port_is_free, user_input[CONF_HOST], port
+            ):
+                return {key: "port_in_use"}
+        return {}
 
     async def async_step_integration_discovery(
         self, discovery_info: dict[str, Any]
