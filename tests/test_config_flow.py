@@ -71,3 +71,46 @@ async def test_port_errors_then_recovery(
         result["flow_id"], hub_input(unused_port(), unused_port())
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_options_flow_validates_and_reloads(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, tmp_path: object
+) -> None:
+    """Bad networks and disallowed or public folders are refused; valid options reload the hub."""
+    assert await hass.config_entries.async_setup(hub_entry.entry_id)
+    await hass.async_block_till_done()
+    hub = hub_entry.runtime_data
+    result = await hass.config_entries.options.async_init(hub_entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    good = {
+        "allow_tokenless": False,
+        "trusted_networks": ["192.168.10.0/24"],
+        "frame_timeout": 5,
+        "max_frame_size": 1 << 20,
+        "liveness_timeout": 20,
+        "save_directory": f"{tmp_path}/images",
+        "retention_days": 3,
+        "retention_size_mb": 100,
+    }
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**good, "trusted_networks": ["not a network"]}
+    )
+    assert result["errors"] == {"trusted_networks": "invalid_network"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**good, "save_directory": "/etc/esp32"}
+    )
+    assert result["errors"] == {"save_directory": "path_not_allowed"}
+    hass.config.allowlist_external_dirs.add(hass.config.path("www"))
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**good, "save_directory": hass.config.path("www", "cams")}
+    )
+    assert result["errors"] == {"save_directory": "path_public"}
+    result = await hass.config_entries.options.async_configure(result["flow_id"], good)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert hub_entry.options["trusted_networks"] == ["192.168.10.0/24"]
+    reloaded = hub_entry.runtime_data
+    assert reloaded is not hub
+    assert not reloaded.listener.settings.allow_tokenless
+    assert reloaded.listener.settings.max_frame_size == 1 << 20
+    assert reloaded.save_directory == f"{tmp_path}/images"

@@ -2,24 +2,57 @@
 
 from __future__ import annotations
 
+from ipaddress import ip_network
+import os
+from pathlib import PurePath
 import secrets
 import socket
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntryState, ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigEntryState,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlowWithReload,
+)
 from homeassistant.const import CONF_ADDRESS, CONF_HOST, CONF_NAME, CONF_TOKEN
+from homeassistant.core import callback
+from homeassistant.helpers import selector
 import probatio
 
 from .const import (
+    CONF_ALLOW_TOKENLESS,
     CONF_APPROVED_ADDRESSES,
     CONF_CONTROL_PORT,
+    CONF_FRAME_TIMEOUT,
+    CONF_LIVENESS_TIMEOUT,
+    CONF_MAX_FRAME_SIZE,
+    CONF_RETENTION_DAYS,
+    CONF_RETENTION_SIZE_MB,
+    CONF_SAVE_DIRECTORY,
     CONF_STREAM_PORT,
+    CONF_TRUSTED_NETWORKS,
     DEFAULT_CONTROL_PORT,
+    DEFAULT_FRAME_TIMEOUT,
     DEFAULT_HOST,
+    DEFAULT_LIVENESS_TIMEOUT,
+    DEFAULT_MAX_FRAME_SIZE,
     DEFAULT_NAME,
+    DEFAULT_RETENTION_DAYS,
+    DEFAULT_RETENTION_SIZE_MB,
     DEFAULT_STREAM_PORT,
     DOMAIN,
 )
+from .storage import default_save_directory
+
+
+def _is_within(path: str, folder: str) -> bool:
+    """Whether path is folder or inside it (string arithmetic only: no I/O in the loop)."""
+    target = PurePath(os.path.normpath(os.path.abspath(path)))  # noqa: PTH100 - resolve() does I/O
+    root = PurePath(os.path.normpath(folder))
+    return target == root or root in target.parents
+
 
 PORT = probatio.All(probatio.Coerce(int), probatio.Range(min=1, max=65535))
 
@@ -37,6 +70,12 @@ class Esp32CameraConfigFlow(ConfigFlow, domain=DOMAIN):
     """Create the hub entry that runs the camera listeners."""
 
     VERSION = 1
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> Esp32CameraOptionsFlow:
+        """Options of the hub."""
+        return Esp32CameraOptionsFlow()
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the hub's name, bind address and ports; check the ports can be bound."""
@@ -118,3 +157,61 @@ class Esp32CameraConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_abort(
             reason="camera_approved", description_placeholders={CONF_ADDRESS: self._address}
         )
+
+
+class Esp32CameraOptionsFlow(OptionsFlowWithReload):
+    """Admission, limits and saving options; the hub reloads to apply them."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Show and validate the options."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            networks = user_input.get(CONF_TRUSTED_NETWORKS, [])
+            try:
+                for network in networks:
+                    ip_network(network, strict=False)
+            except ValueError:
+                errors[CONF_TRUSTED_NETWORKS] = "invalid_network"
+            directory = user_input[CONF_SAVE_DIRECTORY]
+            if not self.hass.config.is_allowed_path(directory):
+                errors[CONF_SAVE_DIRECTORY] = "path_not_allowed"
+            elif _is_within(directory, self.hass.config.path("www")):
+                errors[CONF_SAVE_DIRECTORY] = "path_public"
+            if not errors:
+                return self.async_create_entry(data={**self.config_entry.options, **user_input})
+        options = {
+            CONF_SAVE_DIRECTORY: default_save_directory(self.hass),
+            **self.config_entry.options,
+        }
+        schema = probatio.Schema(
+            {
+                probatio.Required(
+                    CONF_ALLOW_TOKENLESS, default=options.get(CONF_ALLOW_TOKENLESS, True)
+                ): bool,
+                probatio.Optional(
+                    CONF_TRUSTED_NETWORKS, default=options.get(CONF_TRUSTED_NETWORKS, [])
+                ): selector.TextSelector(selector.TextSelectorConfig(multiple=True)),
+                probatio.Required(
+                    CONF_FRAME_TIMEOUT,
+                    default=options.get(CONF_FRAME_TIMEOUT, DEFAULT_FRAME_TIMEOUT),
+                ): probatio.All(probatio.Coerce(float), probatio.Range(min=1, max=60)),
+                probatio.Required(
+                    CONF_MAX_FRAME_SIZE,
+                    default=options.get(CONF_MAX_FRAME_SIZE, DEFAULT_MAX_FRAME_SIZE),
+                ): probatio.All(probatio.Coerce(int), probatio.Range(min=65536, max=64 << 20)),
+                probatio.Required(
+                    CONF_LIVENESS_TIMEOUT,
+                    default=options.get(CONF_LIVENESS_TIMEOUT, DEFAULT_LIVENESS_TIMEOUT),
+                ): probatio.All(probatio.Coerce(float), probatio.Range(min=5, max=600)),
+                probatio.Required(CONF_SAVE_DIRECTORY, default=options[CONF_SAVE_DIRECTORY]): str,
+                probatio.Required(
+                    CONF_RETENTION_DAYS,
+                    default=options.get(CONF_RETENTION_DAYS, DEFAULT_RETENTION_DAYS),
+                ): probatio.All(probatio.Coerce(float), probatio.Range(min=0)),
+                probatio.Required(
+                    CONF_RETENTION_SIZE_MB,
+                    default=options.get(CONF_RETENTION_SIZE_MB, DEFAULT_RETENTION_SIZE_MB),
+                ): probatio.All(probatio.Coerce(float), probatio.Range(min=0)),
+            }
+        )
+        return self.async_show_form(step_id="init", data_schema=schema, errors=errors)
