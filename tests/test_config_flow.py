@@ -114,3 +114,29 @@ async def test_options_flow_validates_and_reloads(
     assert not reloaded.listener.settings.allow_tokenless
     assert reloaded.listener.settings.max_frame_size == 1 << 20
     assert reloaded.save_directory == f"{tmp_path}/images"
+
+
+async def test_reconfigure_moves_the_ports(hass: HomeAssistant, hub_entry: MockConfigEntry) -> None:
+    """The running hub's own ports do not count as busy; new ports are bound after reload."""
+    assert await hass.config_entries.async_setup(hub_entry.entry_id)
+    await hass.async_block_till_done()
+    result = await hub_entry.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    current = {key: hub_entry.data[key] for key in (CONF_HOST, CONF_STREAM_PORT, CONF_CONTROL_PORT)}
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {**current, CONF_CONTROL_PORT: busy.getsockname()[1]}
+        )
+        assert result["errors"] == {CONF_CONTROL_PORT: "port_in_use"}
+    new_stream = unused_port()
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**current, CONF_STREAM_PORT: new_stream}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert hub_entry.data[CONF_STREAM_PORT] == new_stream
+    assert hub_entry.runtime_data.listener.settings.stream_port == new_stream
+    # The old stream port was released by the reload.
+    with socket.create_server(("127.0.0.1", current[CONF_STREAM_PORT])):
+        pass

@@ -107,18 +107,51 @@ class Esp32CameraConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
         )
 
-    async def _async_validate_ports(self, user_input: dict[str, Any]) -> dict[str, str]:
-        """Distinct ports, not used by another hub, and free to bind now."""
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the hub's bind address and ports; the hub restarts on them."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = await self._async_validate_ports(user_input, entry)
+            if not errors:
+                return self.async_update_reload_and_abort(entry, data_updates=user_input)
+        schema = probatio.Schema(
+            {
+                probatio.Required(CONF_HOST): str,
+                probatio.Required(CONF_STREAM_PORT): PORT,
+                probatio.Required(CONF_CONTROL_PORT): PORT,
+            }
+        )
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or entry.data),
+            errors=errors,
+        )
+
+    async def _async_validate_ports(
+        self, user_input: dict[str, Any], current: ConfigEntry | None = None
+    ) -> dict[str, str]:
+        """Distinct ports, not used by another hub, and free to bind now.
+
+        The hub being reconfigured holds its own ports while it runs: those are not checked.
+        """
         ports = (user_input[CONF_STREAM_PORT], user_input[CONF_CONTROL_PORT])
         if ports[0] == ports[1]:
             return {CONF_CONTROL_PORT: "same_port"}
+        own: set[int] = set()
+        if current is not None and current.data[CONF_HOST] == user_input[CONF_HOST]:
+            own = {current.data[CONF_STREAM_PORT], current.data[CONF_CONTROL_PORT]}
         for entry in self._async_current_entries(include_ignore=False):
+            if current is not None and entry.entry_id == current.entry_id:
+                continue
             used = {entry.data.get(CONF_STREAM_PORT), entry.data.get(CONF_CONTROL_PORT)}
             for key, port in zip((CONF_STREAM_PORT, CONF_CONTROL_PORT), ports, strict=True):
                 if port in used:
                     return {key: "port_used_by_hub"}
         for key, port in zip((CONF_STREAM_PORT, CONF_CONTROL_PORT), ports, strict=True):
-            if not await self.hass.async_add_executor_job(
+            if port not in own and not await self.hass.async_add_executor_job(
                 _port_is_free, user_input[CONF_HOST], port
             ):
                 return {key: "port_in_use"}
