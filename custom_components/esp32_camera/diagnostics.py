@@ -1,0 +1,61 @@
+"""Diagnostics: the hub's settings (token redacted), statistics and every camera's telemetry."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.const import CONF_TOKEN
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.device_registry import DeviceEntry
+
+from .const import DOMAIN
+from .hub import Esp32CameraConfigEntry
+from .listener import CameraRecord
+
+TO_REDACT = {CONF_TOKEN}
+
+
+def _camera(camera: CameraRecord) -> dict[str, Any]:
+    return {
+        "camera_id": camera.camera_id,
+        "address": camera.address,
+        "name": camera.name,
+        "firmware": camera.firmware,
+        "admission": camera.admission,
+        "connected": camera.connected,
+        "reconnects": camera.reconnects,
+        "info": None if camera.info is None else asdict(camera.info),
+        "health": None if camera.health is None else asdict(camera.health),
+        "last_status": camera.last_status,
+        "stats": camera.stats.as_dict(),
+        "queued_commands": camera.queued_commands,
+        "settings_applied": camera.settings_applied,
+    }
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: Esp32CameraConfigEntry
+) -> dict[str, Any]:
+    """Return the hub's diagnostics."""
+    hub = entry.runtime_data
+    return {
+        "entry": {
+            "data": async_redact_data(dict(entry.data), TO_REDACT),
+            "options": dict(entry.options),
+        },
+        "hub": hub.hub_statistics(),
+        "cameras": {camera_id: _camera(camera) for camera_id, camera in hub.cameras.items()},
+    }
+
+
+async def async_get_device_diagnostics(
+    hass: HomeAssistant, entry: Esp32CameraConfigEntry, device: DeviceEntry
+) -> dict[str, Any]:
+    """Return one camera's diagnostics (or the hub's for the hub device)."""
+    hub = entry.runtime_data
+    for domain, identifier in device.identifiers:
+        if domain == DOMAIN and identifier in hub.cameras:
+            return _camera(hub.cameras[identifier])
+    return await async_get_config_entry_diagnostics(hass, entry)
