@@ -7,7 +7,11 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.esp32_camera.const import CONF_CONTROL_PORT, CONF_STREAM_PORT, DOMAIN
@@ -49,6 +53,9 @@ async def test_port_in_use_retries_setup(
         await hass.async_block_till_done()
         assert hub_entry.state is ConfigEntryState.SETUP_RETRY
         assert str(hub_entry.data[CONF_CONTROL_PORT]) in (hub_entry.reason or "")
+        issue = ir.async_get(hass).async_get_issue(DOMAIN, f"port_in_use_{hub_entry.entry_id}")
+        assert issue is not None
+        assert issue.translation_key == "port_in_use"
     # The stream port bound before the failure was released.
     assert ports_free(hub_entry)
 
@@ -123,3 +130,19 @@ async def test_camera_becomes_device_with_entities(
     )  # type: ignore[union-attr]
     assert hass.states.get("camera.esp32_camera_cam1").state == "unavailable"  # type: ignore[union-attr]
     assert await async_remove_config_entry_device(hass, hub_entry, device)  # type: ignore[arg-type]
+
+
+async def test_repeated_wrong_token_raises_repair_issue(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any
+) -> None:
+    await hass.config_entries.async_setup(hub_entry.entry_id)
+    issue_id = f"authentication_failed_{hub_entry.entry_id}_127.0.0.1"
+    for attempt in range(3):
+        assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None, attempt
+        camera = await connect_camera("?token=wrong", register=False)
+        await camera.send_json({"type": "register", "device": "camera"})
+        message = await camera.ws.receive(timeout=5)
+        assert camera.ws.close_code == 4401, message
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_placeholders == {"address": "127.0.0.1", "title": "Test hub"}

@@ -5,7 +5,11 @@ from __future__ import annotations
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
-from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    issue_registry as ir,
+)
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
@@ -28,11 +32,21 @@ async def async_setup_entry(hass: HomeAssistant, entry: Esp32CameraConfigEntry) 
         await hub.async_start()
     except ListenerBindError as err:
         await hub.async_stop()
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            f"port_in_use_{entry.entry_id}",
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="port_in_use",
+            translation_placeholders={"port": str(err.port), "title": entry.title},
+        )
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="port_in_use",
             translation_placeholders={"port": str(err.port), "error": str(err.error)},
         ) from err
+    ir.async_delete_issue(hass, DOMAIN, f"port_in_use_{entry.entry_id}")
     entry.runtime_data = hub
     entry.async_on_unload(hub.async_stop)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)

@@ -17,7 +17,7 @@ from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY, ConfigEnt
 from homeassistant.const import CONF_ADDRESS, CONF_HOST, CONF_TOKEN
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import device_registry as dr, discovery_flow
+from homeassistant.helpers import device_registry as dr, discovery_flow, issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_call_later
 
@@ -60,6 +60,8 @@ type FrameListener = Callable[[CameraRecord, Frame], None]
 
 # Entities write state at most this often while frames flow (the recorder stores every write).
 STATE_WRITE_INTERVAL = 5.0
+# Wrong-token connections from one address before a repair issue is raised.
+AUTH_FAILURES_FOR_ISSUE = 3
 # Commands that are actions, not settings to remember and re-apply.
 ACTION_COMMANDS = frozenset({"reboot", "stats", "sensor_reset"})
 
@@ -132,6 +134,7 @@ class Esp32CameraHub:
         self._throttles: dict[str, _Throttle] = {}
         self._desired: dict[str, dict[str, str]] = {}
         self._hub_device_id: str | None = None
+        self._auth_failures: dict[str, int] = {}
 
     def _listener_settings(self) -> ListenerSettings:
         data, options = self.entry.data, self.options
@@ -366,8 +369,19 @@ class Esp32CameraHub:
         self._send_throttled(camera)
 
     def authentication_failed(self, address: str, reason: str) -> None:
-        """Log a device presenting a wrong token (the listener logs once per address)."""
-        LOGGER.debug("Device at %s failed authentication: %s", address, reason)
+        """Raise a repair issue when one address keeps presenting a wrong token."""
+        count = self._auth_failures[address] = self._auth_failures.get(address, 0) + 1
+        if count == AUTH_FAILURES_FOR_ISSUE:
+            LOGGER.warning("Device at %s keeps failing authentication: %s", address, reason)
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                f"authentication_failed_{self.entry.entry_id}_{address}",
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key="authentication_failed",
+                translation_placeholders={"address": address, "title": self.entry.title},
+            )
 
     # Entity updates --------------------------------------------------------------------------
 
