@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -59,3 +60,25 @@ async def test_sensor_values_and_stable_last_boot(
     assert state(hass, "last_boot") != boot
     await camera.send_frame(jpeg_bytes())
     await wait_for(lambda: state(hass, "last_frame") != "unknown", timeout=8)
+
+
+async def test_hub_device_sensors(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any
+) -> None:
+    await hass.config_entries.async_setup(hub_entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.test_hub_connected_cameras").state == "0"  # type: ignore[union-attr]
+    started = hass.states.get("sensor.test_hub_listening_since").state  # type: ignore[union-attr]
+    assert started not in ("unknown", "unavailable")
+    camera = await connect_camera()
+    await wait_for(lambda: hass.states.get("sensor.test_hub_connected_cameras").state == "1")  # type: ignore[union-attr]
+
+    def hub_value(key: str) -> float:
+        return float(hass.states.get(f"sensor.test_hub_{key}").state)  # type: ignore[union-attr]
+
+    async with asyncio.timeout(15):  # stream like a camera until the throttled update lands
+        while hub_value("total_bitrate") == 0:
+            await camera.send_frame(jpeg_bytes())
+            await asyncio.sleep(0.25)
+    assert hub_value("total_frame_rate") > 0
+    assert hass.states.get("sensor.test_hub_listening_since").state == started  # type: ignore[union-attr]

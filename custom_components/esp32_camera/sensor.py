@@ -21,11 +21,14 @@ from homeassistant.const import (
     UnitOfInformation,
 )
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
+from .const import DOMAIN
 from .entity import Esp32CameraEntity, async_add_camera_entities
-from .hub import Esp32CameraConfigEntry, Esp32CameraHub
+from .hub import Esp32CameraConfigEntry, Esp32CameraHub, signal_hub_updated
 from .listener import CameraRecord
 
 PARALLEL_UPDATES = 0
@@ -162,12 +165,55 @@ SENSORS: tuple[Esp32CameraSensorDescription, ...] = (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class Esp32CameraHubSensorDescription(SensorEntityDescription):
+    """A sensor of the hub device, read from the hub's statistics."""
+
+    value_fn: Callable[[Esp32CameraHub], float | int | datetime | None]
+
+
+HUB_SENSORS: tuple[Esp32CameraHubSensorDescription, ...] = (
+    Esp32CameraHubSensorDescription(
+        key="connected_cameras",
+        translation_key="connected_cameras",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda hub: hub.hub_statistics()["connected_cameras"],
+    ),
+    Esp32CameraHubSensorDescription(
+        key="total_fps",
+        translation_key="total_fps",
+        native_unit_of_measurement="fps",
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=1,
+        value_fn=lambda hub: hub.hub_statistics()["fps"],
+    ),
+    Esp32CameraHubSensorDescription(
+        key="total_bitrate",
+        translation_key="total_bitrate",
+        device_class=SensorDeviceClass.DATA_RATE,
+        native_unit_of_measurement=UnitOfDataRate.KILOBITS_PER_SECOND,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        value_fn=lambda hub: round(hub.hub_statistics()["bitrate"] / 1000, 1),
+    ),
+    Esp32CameraHubSensorDescription(
+        key="listening_since",
+        translation_key="listening_since",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda hub: _monotonic_to_datetime(hub.started_at),
+    ),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: Esp32CameraConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the sensors of every admitted camera, now and when one connects."""
+    """Add the hub's sensors, and those of every admitted camera, now and when one connects."""
+    hub = entry.runtime_data
+    async_add_entities(Esp32CameraHubSensor(hub, description) for description in HUB_SENSORS)
     async_add_camera_entities(
         hass,
         entry,
@@ -208,3 +254,40 @@ class Esp32CameraSensor(Esp32CameraEntity, SensorEntity):
             return previous
         self._attr_native_value = value
         return value
+
+
+class Esp32CameraHubSensor(SensorEntity):
+    """A statistic of the hub device, as the original /api/health and /api/stats reported."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+    entity_description: Esp32CameraHubSensorDescription
+
+    def __init__(self, hub: Esp32CameraHub, description: Esp32CameraHubSensorDescription) -> None:
+        """Create the sensor from its description."""
+        self.hub = hub
+        self.entity_description = description
+        self._attr_unique_id = f"{hub.entry.entry_id}_{description.key}"
+        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, hub.entry.entry_id)})
+        self._listening_since: datetime | None = None
+
+    @property
+    @override
+    def native_value(self) -> float | int | datetime | None:
+        """The hub statistic; the start time is computed once."""
+        if self.entity_description.key == "listening_since":
+            if self._listening_since is None:
+                value = self.entity_description.value_fn(self.hub)
+                self._listening_since = value if isinstance(value, datetime) else None
+            return self._listening_since
+        return self.entity_description.value_fn(self.hub)
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Follow the hub's (throttled) updates."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass, signal_hub_updated(self.hub.entry.entry_id), self.async_write_ha_state
+            )
+        )
