@@ -12,9 +12,12 @@ from homeassistant.helpers import (
 )
 from homeassistant.helpers.typing import ConfigType
 
+from . import websocket_api
 from .const import DOMAIN
+from .gallery import SavedImageView
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .listener import ListenerBindError
+from .panel import async_register_panel, async_unregister_panel
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.CAMERA, Platform.SENSOR]
@@ -22,6 +25,8 @@ PLATFORMS = [Platform.BINARY_SENSOR, Platform.CAMERA, Platform.SENSOR]
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Set up what outlives config entries (actions, HTTP views)."""
+    websocket_api.async_setup(hass)
+    hass.http.register_view(SavedImageView())
     return True
 
 
@@ -50,12 +55,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: Esp32CameraConfigEntry) 
     entry.runtime_data = hub
     entry.async_on_unload(hub.async_stop)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    await async_register_panel(hass, entry.entry_id)
     return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: Esp32CameraConfigEntry) -> bool:
     """Unload the entities; the hub's listeners stop through async_on_unload."""
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded := await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
+        async_unregister_panel(hass, entry.entry_id)
+    return unloaded
 
 
 async def async_remove_config_entry_device(

@@ -1,0 +1,420 @@
+"""WebSocket commands of the panel and the card (`esp32_camera/...`).
+
+- `cameras`: every camera of every loaded hub, with its telemetry, settings and saver counters.
+- `subscribe`: the same, pushed whenever it changed, at most every `STATS_INTERVAL`.
+- `subscribe_frames`: the cameras' JPEG frames (base64) over this one connection, at most
+  `max_fps` per camera, with at most `FRAMES_IN_FLIGHT` frames not yet acknowledged by
+  `frames_ack`: a slow browser gets the newest frame when it is ready, never a backlog (Home
+  Assistant drops a connection whose queue reaches 4096 messages).
+- `command` and `saver` (admin only) change a camera; `gallery` lists saved images.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import datetime
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.components.websocket_api import async_register_command
+from homeassistant.components.websocket_api.connection import ActiveConnection
+from homeassistant.components.websocket_api.const import ERR_NOT_FOUND
+from homeassistant.components.websocket_api.decorators import (
+    async_response,
+    require_admin,
+    websocket_command,
+)
+from homeassistant.components.websocket_api.messages import event_message
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.event import async_call_later
+from homeassistant.util.hass_dict import HassKey
+import probatio
+
+from .const import DOMAIN
+from .gallery import async_list_saved_images
+from .protocol import COMMANDS, RESOLUTIONS
+
+if TYPE_CHECKING:
+    from .hub import Esp32CameraHub
+    from .listener import CameraRecord
+    from .protocol import Frame
+
+# Live statistics are pushed at most this often (seconds).
+STATS_INTERVAL = 1.0
+# Frames sent to one subscription and not yet acknowledged; more are skipped (newest kept).
+FRAMES_IN_FLIGHT = 4
+DEFAULT_FRAME_RATE = 5.0
+MAX_FRAME_RATE = 15.0
+GALLERY_LIMIT = 24
+
+DATA_FRAME_SUBSCRIPTIONS: HassKey[dict[tuple[int, int], FrameSubscription]] = HassKey(
+    f"{DOMAIN}_frame_subscriptions"
+)
+
+
+@callback
+def async_setup(hass: HomeAssistant) -> None:
+    """Register the commands (once per Home Assistant run)."""
+    hass.data[DATA_FRAME_SUBSCRIPTIONS] = {}
+    for command in (
+        ws_cameras,
+        ws_subscribe,
+        ws_subscribe_frames,
+        ws_frames_ack,
+        ws_command,
+        ws_saver,
+        ws_gallery,
+    ):
+        async_register_command(hass, command)
+
+
+# Payloads ------------------------------------------------------------------------------------
+
+
+def loaded_hubs(hass: HomeAssistant) -> list[Esp32CameraHub]:
+    """Return the hubs of the loaded entries."""
+    return [entry.runtime_data for entry in hass.config_entries.async_loaded_entries(DOMAIN)]
+
+
+def find_hub(hass: HomeAssistant, camera_id: str) -> Esp32CameraHub:
+    """Return the hub that knows `camera_id`, or raise a translated error."""
+    for hub in loaded_hubs(hass):
+        if camera_id in hub.cameras:
+            return hub
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="unknown_camera",
+        translation_placeholders={"camera_id": camera_id},
+    )
+
+
+def wall_clock_ms(monotonic: float | None) -> float | None:
+    """Return a monotonic instant as milliseconds since the epoch (the browser's clock unit)."""
+    if monotonic is None:
+        return None
+    return round((time.time() - (time.monotonic() - monotonic)) * 1000, 1)
+
+
+def _camera_payload(
+    hub: Esp32CameraHub, camera: CameraRecord, registry: er.EntityRegistry
+) -> dict[str, Any]:
+    health, info, response = camera.health, camera.info, camera.last_response
+    saver = hub.saver
+    frame = camera.latest_frame
+    return {
+        "entry_id": hub.entry.entry_id,
+        "camera_id": camera.camera_id,
+        "name": camera.name or camera.camera_id,
+        "address": camera.address,
+        "admitted": camera.admitted,
+        "connected": camera.connected,
+        "connected_since": wall_clock_ms(camera.connected_since) if camera.connected else None,
+        "reconnects": camera.reconnects,
+        "firmware": camera.firmware,
+        "entity_id": registry.async_get_entity_id("camera", DOMAIN, f"{camera.camera_id}_camera"),
+        "stats": camera.stats.as_dict(),
+        "last_frame_at": wall_clock_ms(frame.completed_at) if frame else None,
+        "settings": {**camera.settings_applied, **hub.desired_settings(camera.camera_id)},
+        "queued_commands": camera.queued_commands,
+        "mode": info.mode if info else None,
+        "health": None
+        if health is None
+        else {
+            "frames": health.frames,
+            "dropped": health.dropped,
+            "heap": health.heap,
+            "min_heap": health.min_heap,
+            "rssi": health.rssi,
+            "uptime": health.uptime.total_seconds() if health.uptime else None,
+            "ip": health.ip,
+            "model": health.model,
+            "resolution": health.resolution.index if health.resolution else None,
+            "resolution_text": health.resolution_text,
+            "quality": health.quality,
+        },
+        "last_status": camera.last_status,
+        "last_response": None
+        if response is None
+        else {"command": response.cmd, "ok": response.ok, "value": response.value},
+        "saver": {
+            "enabled": saver.is_enabled(camera.camera_id),
+            **saver.counters(camera.camera_id).as_dict(),
+        },
+    }
+
+
+def cameras_payload(hass: HomeAssistant) -> dict[str, Any]:
+    """Return every camera and hub as the panel shows them."""
+    registry = er.async_get(hass)
+    hubs = loaded_hubs(hass)
+    return {
+        "hubs": [
+            {
+                "entry_id": hub.entry.entry_id,
+                "title": hub.entry.title,
+                "stats": hub.hub_statistics(),
+                "saver": {"state": hub.saver.as_dict()["state"], "error": hub.saver.error},
+                "frame_subscribers": sum(
+                    1
+                    for subscription in hass.data[DATA_FRAME_SUBSCRIPTIONS].values()
+                    if subscription.wants_hub(hub)
+                ),
+            }
+            for hub in hubs
+        ],
+        "cameras": sorted(
+            (
+                _camera_payload(hub, camera, registry)
+                for hub in hubs
+                for camera in hub.cameras.values()
+                if camera.admitted
+            ),
+            key=lambda camera: (camera["name"].lower(), camera["camera_id"]),
+        ),
+    }
+
+
+# Commands ------------------------------------------------------------------------------------
+
+
+@websocket_command({probatio.Required("type"): f"{DOMAIN}/cameras"})
+@callback
+def ws_cameras(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
+    """List the cameras, the resolution and command tables, and the hub's clock."""
+    connection.send_result(
+        msg["id"],
+        {
+            **cameras_payload(hass),
+            # The panel estimates its clock offset from this and the round trip (latency display).
+            "now": round(time.time() * 1000, 1),
+            "resolutions": [
+                {
+                    "index": resolution.index,
+                    "name": resolution.name,
+                    "width": resolution.width,
+                    "height": resolution.height,
+                    "risk": str(resolution.risk),
+                }
+                for resolution in RESOLUTIONS
+            ],
+            "commands": {
+                name: {
+                    "kind": str(spec.kind),
+                    "min": spec.minimum,
+                    "max": spec.maximum,
+                    "description": spec.description,
+                }
+                for name, spec in COMMANDS.items()
+            },
+        },
+    )
+
+
+@websocket_command({probatio.Required("type"): f"{DOMAIN}/subscribe"})
+@callback
+def ws_subscribe(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
+    """Push the cameras' state now and whenever it changed, at most every STATS_INTERVAL."""
+    last_sent: str | None = None
+    cancel: CALLBACK_TYPE | None = None
+
+    @callback
+    def push(_now: datetime | None = None) -> None:
+        nonlocal last_sent, cancel
+        payload = cameras_payload(hass)
+        text = json.dumps(payload, sort_keys=True, default=str)
+        if text != last_sent:
+            last_sent = text
+            connection.send_message(event_message(msg["id"], payload))
+        cancel = async_call_later(hass, STATS_INTERVAL, push)
+
+    @callback
+    def unsubscribe() -> None:
+        if cancel is not None:
+            cancel()
+
+    connection.subscriptions[msg["id"]] = unsubscribe
+    connection.send_result(msg["id"])
+    push()
+
+
+@dataclass(slots=True)
+class FrameSubscription:
+    """One browser's frame feed: rate limit per camera, a window of unacknowledged frames."""
+
+    connection: ActiveConnection
+    msg_id: int
+    camera_ids: frozenset[str] | None
+    min_interval: float
+    in_flight: int = 0
+    last_sent: dict[str, float] = field(default_factory=dict)
+    waiting: dict[str, tuple[CameraRecord, Frame]] = field(default_factory=dict)
+    skipped: int = 0
+
+    def wants(self, camera_id: str) -> bool:
+        """Return whether this feed carries `camera_id`."""
+        return self.camera_ids is None or camera_id in self.camera_ids
+
+    def wants_hub(self, hub: Esp32CameraHub) -> bool:
+        """Return whether this feed carries any camera of `hub`."""
+        return any(self.wants(camera_id) for camera_id in hub.cameras)
+
+    @callback
+    def frame_received(self, camera: CameraRecord, frame: Frame) -> None:
+        """Send the frame now, or keep it as this camera's newest until the browser catches up."""
+        camera_id = camera.camera_id
+        if not self.wants(camera_id):
+            return
+        if frame.completed_at - self.last_sent.get(camera_id, 0.0) < self.min_interval:
+            self.skipped += 1
+            return
+        if self.in_flight >= FRAMES_IN_FLIGHT:
+            if camera_id in self.waiting:
+                self.skipped += 1
+            self.waiting[camera_id] = (camera, frame)
+            return
+        self._send(camera, frame)
+
+    @callback
+    def acknowledged(self) -> None:
+        """Count a frame the browser displayed; send the newest waiting ones."""
+        self.in_flight = max(self.in_flight - 1, 0)
+        while self.waiting and self.in_flight < FRAMES_IN_FLIGHT:
+            camera_id = next(iter(self.waiting))
+            self._send(*self.waiting.pop(camera_id))
+
+    def _send(self, camera: CameraRecord, frame: Frame) -> None:
+        self.in_flight += 1
+        self.last_sent[camera.camera_id] = frame.completed_at
+        self.connection.send_message(
+            event_message(
+                self.msg_id,
+                {
+                    "camera_id": camera.camera_id,
+                    "arrived": wall_clock_ms(frame.completed_at),
+                    "width": frame.width,
+                    "height": frame.height,
+                    "size": len(frame.data),
+                    "skipped": self.skipped,
+                    "jpeg": base64.b64encode(frame.data).decode("ascii"),
+                },
+            )
+        )
+
+
+@websocket_command(
+    {
+        probatio.Required("type"): f"{DOMAIN}/subscribe_frames",
+        probatio.Optional("camera_ids"): [str],
+        probatio.Optional("max_fps", default=DEFAULT_FRAME_RATE): probatio.All(
+            probatio.Coerce(float), probatio.Range(min=0.1, max=MAX_FRAME_RATE)
+        ),
+    }
+)
+@callback
+def ws_subscribe_frames(
+    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
+) -> None:
+    """Send the cameras' frames over this connection; acknowledge each with `frames_ack`."""
+    camera_ids = msg.get("camera_ids")
+    subscription = FrameSubscription(
+        connection,
+        msg["id"],
+        None if camera_ids is None else frozenset(camera_ids),
+        1.0 / msg["max_fps"],
+    )
+    key = (id(connection), msg["id"])
+    subscriptions = hass.data[DATA_FRAME_SUBSCRIPTIONS]
+    subscriptions[key] = subscription
+    removers = [
+        hub.async_add_frame_listener(subscription.frame_received) for hub in loaded_hubs(hass)
+    ]
+
+    @callback
+    def unsubscribe() -> None:
+        subscriptions.pop(key, None)
+        for remove in removers:
+            remove()
+
+    connection.subscriptions[msg["id"]] = unsubscribe
+    connection.send_result(msg["id"])
+    for hub in loaded_hubs(hass):  # show the latest frames at once, not after the next ones
+        for camera in hub.cameras.values():
+            if camera.admitted and camera.latest_frame is not None:
+                subscription.frame_received(camera, camera.latest_frame)
+
+
+@websocket_command(
+    {
+        probatio.Required("type"): f"{DOMAIN}/frames_ack",
+        probatio.Required("subscription"): int,
+    }
+)
+@callback
+def ws_frames_ack(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
+    """Acknowledge a displayed frame of subscription `subscription`."""
+    subscription = hass.data[DATA_FRAME_SUBSCRIPTIONS].get((id(connection), msg["subscription"]))
+    if subscription is None or subscription.connection is not connection:
+        connection.send_error(msg["id"], ERR_NOT_FOUND, "No such frame subscription")
+        return
+    connection.send_result(msg["id"])
+    subscription.acknowledged()
+
+
+@websocket_command(
+    {
+        probatio.Required("type"): f"{DOMAIN}/command",
+        probatio.Required("camera_id"): str,
+        probatio.Required("command"): probatio.In(list(COMMANDS)),
+        probatio.Optional("value"): probatio.Any(str, int, float, bool, None),
+    }
+)
+@require_admin
+@async_response
+async def ws_command(
+    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
+) -> None:
+    """Send a command to a camera (admin only); errors arrive translated."""
+    hub = find_hub(hass, msg["camera_id"])
+    result = await hub.async_send_command(msg["camera_id"], msg["command"], msg.get("value"))
+    connection.send_result(
+        msg["id"], {"ok": result.ok, "value": result.value, "queued": result.queued}
+    )
+
+
+@websocket_command(
+    {
+        probatio.Required("type"): f"{DOMAIN}/saver",
+        probatio.Required("camera_id"): str,
+        probatio.Required("enabled"): bool,
+    }
+)
+@require_admin
+@callback
+def ws_saver(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
+    """Turn continuous saving of one camera on or off (admin only)."""
+    hub = find_hub(hass, msg["camera_id"])
+    hub.saver.async_set_enabled(msg["camera_id"], msg["enabled"])
+    connection.send_result(msg["id"], {"enabled": hub.saver.is_enabled(msg["camera_id"])})
+
+
+@websocket_command(
+    {
+        probatio.Required("type"): f"{DOMAIN}/gallery",
+        probatio.Required("camera_id"): str,
+        probatio.Optional("limit", default=GALLERY_LIMIT): probatio.All(
+            int, probatio.Range(min=1, max=200)
+        ),
+    }
+)
+@async_response
+async def ws_gallery(
+    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
+) -> None:
+    """List the newest saved images of a camera, with signed URLs to show them."""
+    hub = find_hub(hass, msg["camera_id"])
+    images = await async_list_saved_images(hass, hub, msg["camera_id"], msg["limit"])
+    connection.send_result(msg["id"], {"images": images})

@@ -1,0 +1,309 @@
+"""The panel's WebSocket commands, the saved-image view and the panel's registration.
+
+Real Home Assistant, real WebSocket clients and simulated cameras over real sockets.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncGenerator, Callable
+from typing import Any
+
+from aiohttp.test_utils import unused_port
+from homeassistant.components.frontend import DATA_EXTRA_MODULE_URL, DATA_PANELS
+from homeassistant.const import CONF_HOST, CONF_NAME, CONF_TOKEN
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import (
+    ClientSessionGenerator,
+    MockHAClientWebSocket,
+    WebSocketGenerator,
+)
+
+from custom_components.esp32_camera.const import CONF_CONTROL_PORT, CONF_STREAM_PORT, DOMAIN
+from custom_components.esp32_camera.panel import PANEL_URL_PATH
+from custom_components.esp32_camera.websocket_api import (
+    DATA_FRAME_SUBSCRIPTIONS,
+    FRAMES_IN_FLIGHT,
+)
+from esp32_simulator import SimulatedCamera
+
+from .conftest import HUB_TOKEN, wait_for
+
+type StartCamera = Callable[..., Any]
+
+
+@pytest.fixture
+async def simulated_camera(
+    hass: HomeAssistant, hub_entry: MockConfigEntry
+) -> AsyncGenerator[StartCamera]:
+    """Set up the hub and start simulated cameras (small, fast frames) that dial it."""
+    assert await hass.config_entries.async_setup(hub_entry.entry_id)
+    cameras: list[SimulatedCamera] = []
+
+    async def start(camera_id: str = "cam1", **options: Any) -> SimulatedCamera:
+        camera = SimulatedCamera(
+            "127.0.0.1",
+            hub_entry.data[CONF_STREAM_PORT],
+            camera_id=camera_id,
+            token=HUB_TOKEN,
+            resolution=0,
+            fps=options.pop("fps", 10),
+            pacing=False,
+            **options,
+        )
+        cameras.append(camera)
+        camera.start()
+        await camera.wait_frames(1)
+        hub = hub_entry.runtime_data
+        await wait_for(lambda: camera_id in hub.cameras and hub.cameras[camera_id].latest_frame)
+        return camera
+
+    yield start
+    for camera in cameras:
+        await camera.stop()
+
+
+async def command(client: MockHAClientWebSocket, **message: Any) -> dict[str, Any]:
+    """Send a command and return its result (events in between are skipped)."""
+    await client.send_json_auto_id(message)
+    while True:
+        answer: dict[str, Any] = await client.receive_json()
+        if answer["type"] == "result" and answer["id"] == message["id"]:
+            return answer
+
+
+async def next_event(client: MockHAClientWebSocket, subscription: int) -> dict[str, Any]:
+    """Return the next event of `subscription` (other answers are skipped)."""
+    while True:
+        message = await client.receive_json()
+        if message["type"] == "event" and message["id"] == subscription:
+            event: dict[str, Any] = message["event"]
+            return event
+
+
+async def test_cameras_lists_cameras_tables_and_clock(
+    hass: HomeAssistant, simulated_camera: StartCamera, hass_ws_client: WebSocketGenerator
+) -> None:
+    await simulated_camera("cam1")
+    client = await hass_ws_client(hass)
+    answer = await command(client, type=f"{DOMAIN}/cameras")
+    assert answer["success"]
+    result = answer["result"]
+    (camera,) = result["cameras"]
+    assert camera["camera_id"] == "cam1"
+    assert camera["connected"]
+    assert camera["entity_id"] == "camera.esp32_camera_cam1"
+    assert camera["connected_since"] <= result["now"]
+    assert camera["saver"]["enabled"] is False
+    assert [r["name"] for r in result["resolutions"]][11:] == ["FHD", "QXGA"]
+    assert result["resolutions"][12]["risk"] == "critical"
+    assert result["commands"]["quality"] == {
+        "kind": "integer",
+        "min": 5,
+        "max": 63,
+        "description": "JPEG quality, lower is better",
+    }
+    (hub,) = result["hubs"]
+    assert hub["stats"]["connected_cameras"] == 1
+    assert hub["frame_subscribers"] == 0
+
+
+async def test_subscribe_pushes_changes(
+    hass: HomeAssistant, simulated_camera: StartCamera, hass_ws_client: WebSocketGenerator
+) -> None:
+    client = await hass_ws_client(hass)
+    answer = await command(client, type=f"{DOMAIN}/subscribe")
+    assert answer["success"]
+    subscription = answer["id"]
+    first = await next_event(client, subscription)
+    assert first["cameras"] == []
+    await simulated_camera("cam1", health_interval=0.5)
+    event = await next_event(client, subscription)
+    while not (event["cameras"] and event["cameras"][0]["health"]):
+        event = await next_event(client, subscription)
+    camera = event["cameras"][0]
+    assert camera["health"]["model"] == "OV3660"
+    assert camera["health"]["resolution"] == 0
+    # Statistics keep moving while frames flow: more pushes arrive, each one different.
+    following = await next_event(client, subscription)
+    assert following != event
+
+
+async def test_frames_with_acknowledgement_window(
+    hass: HomeAssistant, simulated_camera: StartCamera, hass_ws_client: WebSocketGenerator
+) -> None:
+    await simulated_camera("cam1", fps=30)
+    await simulated_camera("cam2", fps=30)
+    client = await hass_ws_client(hass)
+    answer = await command(client, type=f"{DOMAIN}/subscribe_frames", max_fps=15)
+    assert answer["success"]
+    subscription_id = answer["id"]
+    events = [await next_event(client, subscription_id) for _ in range(FRAMES_IN_FLIGHT)]
+    assert {event["camera_id"] for event in events} == {"cam1", "cam2"}
+    for event in events:
+        jpeg = base64.b64decode(event["jpeg"])
+        assert jpeg[:2] == b"\xff\xd8"
+        assert len(jpeg) == event["size"]
+        assert (event["width"], event["height"]) == (160, 120)
+    # Nothing acknowledged: newer frames wait (one per camera), nothing is queued for the browser.
+    (subscription,) = hass.data[DATA_FRAME_SUBSCRIPTIONS].values()
+    await wait_for(lambda: set(subscription.waiting) == {"cam1", "cam2"})
+    assert subscription.in_flight == FRAMES_IN_FLIGHT
+    await wait_for(lambda: subscription.skipped > 2)
+    ack = await command(client, type=f"{DOMAIN}/frames_ack", subscription=subscription_id)
+    assert ack["success"]
+    following = await next_event(client, subscription_id)
+    assert following["arrived"] > max(event["arrived"] for event in events)
+    assert following["skipped"] > 0
+
+    unknown = await command(client, type=f"{DOMAIN}/frames_ack", subscription=999)
+    assert unknown["error"]["code"] == "not_found"
+    await command(client, type="unsubscribe_events", subscription=subscription_id)
+    assert not hass.data[DATA_FRAME_SUBSCRIPTIONS]
+
+
+async def test_frames_of_chosen_cameras_only(
+    hass: HomeAssistant, simulated_camera: StartCamera, hass_ws_client: WebSocketGenerator
+) -> None:
+    await simulated_camera("cam1")
+    await simulated_camera("cam2")
+    client = await hass_ws_client(hass)
+    answer = await command(
+        client, type=f"{DOMAIN}/subscribe_frames", camera_ids=["cam2"], max_fps=15
+    )
+    for _ in range(3):
+        event = await next_event(client, answer["id"])
+        assert event["camera_id"] == "cam2"
+        await client.send_json_auto_id(
+            {"type": f"{DOMAIN}/frames_ack", "subscription": answer["id"]}
+        )
+    listing = await command(client, type=f"{DOMAIN}/cameras")
+    assert listing["result"]["hubs"][0]["frame_subscribers"] == 1
+
+
+async def test_command_success_and_errors(
+    hass: HomeAssistant, simulated_camera: StartCamera, hass_ws_client: WebSocketGenerator
+) -> None:
+    camera = await simulated_camera("cam1")
+    client = await hass_ws_client(hass)
+    answer = await command(
+        client, type=f"{DOMAIN}/command", camera_id="cam1", command="resolution", value=3
+    )
+    assert answer["success"], answer
+    assert answer["result"]["ok"] is True
+    assert answer["result"]["queued"] is False
+    await camera.wait_for(lambda cam: cam.last_frame is not None and cam.last_frame.width == 320)
+    listing = await command(client, type=f"{DOMAIN}/cameras")
+    assert listing["result"]["cameras"][0]["settings"]["resolution"] == "3"
+
+    invalid = await command(
+        client, type=f"{DOMAIN}/command", camera_id="cam1", command="quality", value=99
+    )
+    assert invalid["error"]["code"] == "home_assistant_error"
+    assert invalid["error"]["translation_key"] == "invalid_command_value"
+    unknown = await command(client, type=f"{DOMAIN}/command", camera_id="nope", command="reboot")
+    assert unknown["error"]["translation_key"] == "unknown_camera"
+    bad_name = await command(client, type=f"{DOMAIN}/command", camera_id="cam1", command="x")
+    assert bad_name["error"]["code"] == "invalid_format"
+
+
+async def test_non_admin_can_view_but_not_change(
+    hass: HomeAssistant,
+    simulated_camera: StartCamera,
+    hass_ws_client: WebSocketGenerator,
+    hass_read_only_access_token: str,
+) -> None:
+    camera = await simulated_camera("cam1")
+    client = await hass_ws_client(hass, hass_read_only_access_token)
+    listing = await command(client, type=f"{DOMAIN}/cameras")
+    assert listing["success"]
+    refused = await command(client, type=f"{DOMAIN}/command", camera_id="cam1", command="reboot")
+    assert refused["error"]["code"] == "unauthorized"
+    saver = await command(client, type=f"{DOMAIN}/saver", camera_id="cam1", enabled=True)
+    assert saver["error"]["code"] == "unauthorized"
+    assert camera.commands_received == []
+    assert not hass.config_entries.async_entries(DOMAIN)[0].runtime_data.saver.is_enabled("cam1")
+
+
+async def test_saver_gallery_and_saved_image_view(
+    hass: HomeAssistant,
+    *,
+    hub_entry: MockConfigEntry,
+    simulated_camera: StartCamera,
+    hass_ws_client: WebSocketGenerator,
+    hass_client: ClientSessionGenerator,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    await simulated_camera("cam1")
+    client = await hass_ws_client(hass)
+    empty = await command(client, type=f"{DOMAIN}/gallery", camera_id="cam1")
+    assert empty["result"] == {"images": []}
+    answer = await command(client, type=f"{DOMAIN}/saver", camera_id="cam1", enabled=True)
+    assert answer["result"] == {"enabled": True}
+    saver = hub_entry.runtime_data.saver
+    await wait_for(lambda: saver.counters("cam1").saved_total >= 3, timeout=10)
+    answer = await command(client, type=f"{DOMAIN}/saver", camera_id="cam1", enabled=False)
+    assert answer["result"] == {"enabled": False}
+
+    gallery = await command(client, type=f"{DOMAIN}/gallery", camera_id="cam1", limit=2)
+    images = gallery["result"]["images"]
+    assert len(images) == 2
+    assert images[0]["saved_at"] >= images[1]["saved_at"]
+    assert images[0]["name"].startswith("cam1/")
+    anonymous = await hass_client_no_auth()
+    signed = await anonymous.get(images[0]["url"])
+    assert signed.status == 200
+    assert (await signed.read())[:2] == b"\xff\xd8"
+    unsigned = await anonymous.get(images[0]["url"].split("?")[0])
+    assert unsigned.status == 401
+
+    user = await hass_client()
+    entry_id = hub_entry.entry_id
+    for path in ("cam1/../../outside.jpg", "cam1/missing.jpg", "cam1"):
+        response = await user.get(f"/api/{DOMAIN}/saved/{entry_id}/{path}")
+        assert response.status == 404, path
+    response = await user.get(f"/api/{DOMAIN}/saved/unknown/{images[0]['name']}")
+    assert response.status == 404
+
+
+async def test_panel_registered_until_last_hub_unloads(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    assert await hass.config_entries.async_setup(hub_entry.entry_id)
+    panel = hass.data[DATA_PANELS][PANEL_URL_PATH]
+    module_url = panel.config["_panel_custom"]["module_url"]
+    assert module_url.startswith(f"/{DOMAIN}_static/esp32-camera-panel.js?v=")
+    assert panel.sidebar_title == "ESP32 Cameras"
+    assert not panel.require_admin
+    assert module_url in hass.data[DATA_EXTRA_MODULE_URL].urls
+    client = await hass_client()
+    response = await client.get(module_url)
+    assert response.status == 200
+    assert "customElements.define" in await response.text()
+
+    second = MockConfigEntry(
+        domain=DOMAIN,
+        title="Second hub",
+        data={
+            CONF_NAME: "Second hub",
+            CONF_HOST: "127.0.0.1",
+            CONF_STREAM_PORT: unused_port(),
+            CONF_CONTROL_PORT: unused_port(),
+            CONF_TOKEN: HUB_TOKEN,
+        },
+        options=dict(hub_entry.options),
+    )
+    second.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(second.entry_id)
+    assert await hass.config_entries.async_unload(hub_entry.entry_id)
+    assert PANEL_URL_PATH in hass.data[DATA_PANELS]
+    assert await hass.config_entries.async_unload(second.entry_id)
+    assert PANEL_URL_PATH not in hass.data[DATA_PANELS]
+    assert module_url not in hass.data[DATA_EXTRA_MODULE_URL].urls
+    # Loading again registers it again (the static route stays from the first time).
+    assert await hass.config_entries.async_setup(hub_entry.entry_id)
+    assert PANEL_URL_PATH in hass.data[DATA_PANELS]
