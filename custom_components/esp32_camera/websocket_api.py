@@ -120,7 +120,7 @@ def _camera_payload(
         "last_frame_at": wall_clock_ms(frame.completed_at) if frame else None,
         "settings": {**camera.settings_applied, **hub.desired_settings(camera.camera_id)},
         "queued_commands": camera.queued_commands,
-        "mode": info.mode if info else None,
+        "info": None if info is None else {"mode": info.mode, "fps": info.fps},
         "health": None
         if health is None
         else {
@@ -299,6 +299,7 @@ class FrameSubscription:
                     "height": frame.height,
                     "size": len(frame.data),
                     "skipped": self.skipped,
+                    "subscription": self.msg_id,
                     "jpeg": base64.b64encode(frame.data).decode("ascii"),
                 },
             )
