@@ -1439,8 +1439,18 @@ const ELEMENTS = {
   "esp32-camera-card": Esp32CameraCard,
   "esp32-camera-card-editor": Esp32CameraCardEditor,
 };
-for (const [name, element] of Object.entries(ELEMENTS)) {
-  if (!customElements.get(name)) customElements.define(name, element);
+function defineElements() {
+  for (const [name, element] of Object.entries(ELEMENTS)) {
+    if (!window.customElements.get(name)) window.customElements.define(name, element);
+  }
+}
+
+// On a dashboard this module may run before Home Assistant's app, which then installs a scoped
+// custom-element registry that would not know elements defined earlier: define them after it.
+if (window.CustomElementRegistryPolyfill || window.customElements.get("home-assistant")) {
+  defineElements();
+} else {
+  window.customElements.whenDefined("home-assistant").then(defineElements);
 }
 
 window.customCards = window.customCards || [];
