@@ -1,0 +1,484 @@
+"""End-to-end test of the panel and the card: real `hass`, simulated cameras, headless Chromium.
+
+Run through `scripts/e2e`. Starts Home Assistant with a fresh configuration directory on free ports,
+completes onboarding and adds the hub through the REST API, streams eight simulated cameras into
+it, opens the panel in Chromium (Playwright) and checks what a user sees. Screenshots (light and
+dark theme, desktop and phone widths) are written to docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+import contextlib
+import json
+import os
+from pathlib import Path
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import time
+from typing import Any
+
+import aiohttp
+from playwright.async_api import Browser, Page, async_playwright
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from esp32_simulator import SimulatedCamera  # noqa: E402
+
+CAMERA_COUNT = 8
+GRID_RESOLUTION = 3  # QVGA: eight cameras stay light for a CI machine
+CHANGED_RESOLUTION = 5  # VGA, chosen in the panel
+USER = {"name": "E2E Admin", "username": "admin", "password": "e2e-password-123", "language": "en"}
+DESKTOP = {"width": 1440, "height": 1000}
+PHONE = {"width": 390, "height": 844}
+
+
+class CheckFailedError(AssertionError):
+    """An end-to-end check failed."""
+
+
+def log(message: str) -> None:
+    """Print a progress line."""
+    print(f"[e2e] {message}", flush=True)
+
+
+def free_port() -> int:
+    """Return a free TCP port on the loopback interface."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def wait_until(
+    what: str, predicate: Callable[[], Awaitable[bool]], timeout: float = 30.0
+) -> None:
+    """Poll `predicate` until it is true (this is the test's own waiting, not the product's)."""
+    deadline = time.monotonic() + timeout
+    while not await predicate():
+        if time.monotonic() > deadline:
+            raise CheckFailedError(f"timed out after {timeout:g} s waiting for {what}")
+        await asyncio.sleep(0.25)
+
+
+class HomeAssistant:
+    """A `hass` process with a fresh configuration directory."""
+
+    def __init__(self, config: Path, port: int) -> None:
+        """Prepare; `start` runs it."""
+        self.config = config
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.process: asyncio.subprocess.Process | None = None
+        self.session = aiohttp.ClientSession()
+        self.tokens: dict[str, Any] = {}
+
+    async def start(self) -> None:
+        """Write the configuration and start `hass`; wait until it answers."""
+        (self.config / "custom_components").mkdir(parents=True)
+        (self.config / "custom_components" / "esp32_camera").symlink_to(
+            REPO / "custom_components" / "esp32_camera"
+        )
+        (self.config / "configuration.yaml").write_text(
+            "frontend:\n"
+            "config:\n"
+            "recorder:\n  db_url: 'sqlite://'\n"  # in memory; the frontend asks for recorder/info
+            f"http:\n  server_host: 127.0.0.1\n  server_port: {self.port}\n"
+            "logger:\n  default: warning\n  logs:\n    custom_components.esp32_camera: info\n",
+            encoding="utf-8",
+        )
+        log_file = (self.config / "hass.log").open("wb")
+        self.process = await asyncio.create_subprocess_exec(
+            str(REPO / ".venv" / "bin" / "hass"),
+            "-c",
+            str(self.config),
+            stdout=log_file,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+        async def answers() -> bool:
+            assert self.process is not None
+            if self.process.returncode is not None:
+                raise CheckFailedError(f"hass exited; see {self.config / 'hass.log'}")
+            try:
+                async with self.session.get(f"{self.url}/api/onboarding") as response:
+                    return response.status == 200
+            except aiohttp.ClientError:
+                return False
+
+        await wait_until("Home Assistant to answer", answers, timeout=120)
+
+    async def stop(self) -> None:
+        """Stop `hass` (SIGTERM, then SIGKILL)."""
+        await self.session.close()
+        if self.process is None or self.process.returncode is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            async with asyncio.timeout(30):
+                await self.process.wait()
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Return the owner's authorization header."""
+        return {"Authorization": f"Bearer {self.tokens['access_token']}"}
+
+    async def post(self, path: str, payload: dict[str, Any], *, auth: bool = True) -> Any:
+        """POST JSON; return the JSON answer."""
+        async with self.session.post(
+            f"{self.url}{path}", json=payload, headers=self.headers if auth else None
+        ) as response:
+            if response.status >= 300:
+                raise CheckFailedError(f"POST {path}: {response.status} {await response.text()}")
+            return await response.json()
+
+    async def onboard(self) -> None:
+        """Create the owner, log in, and finish the remaining onboarding steps."""
+        client_id = f"{self.url}/"
+        created = await self.post(
+            "/api/onboarding/users", {"client_id": client_id, **USER}, auth=False
+        )
+        async with self.session.post(
+            f"{self.url}/auth/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": created["auth_code"],
+                "client_id": client_id,
+            },
+        ) as response:
+            self.tokens = await response.json()
+        await self.post("/api/onboarding/core_config", {})
+        await self.post("/api/onboarding/analytics", {})
+        await self.post(
+            "/api/onboarding/integration", {"client_id": client_id, "redirect_uri": client_id}
+        )
+        async with self.websocket() as call:  # keep the YAML HTTP settings without a dialog
+            await call("http/config/promote")
+
+        async def running() -> bool:
+            async with self.session.get(f"{self.url}/api/config", headers=self.headers) as answer:
+                return bool((await answer.json()).get("state") == "RUNNING")
+
+        await wait_until("Home Assistant to finish starting", running, timeout=60)
+
+    async def add_hub(self, stream_port: int, control_port: int) -> str:
+        """Add the hub through the config flow; return its token (from .storage)."""
+        flow = await self.post("/api/config/config_entries/flow", {"handler": "esp32_camera"})
+        result = await self.post(
+            f"/api/config/config_entries/flow/{flow['flow_id']}",
+            {
+                "name": "E2E hub",
+                "host": "127.0.0.1",
+                "stream_port": stream_port,
+                "control_port": control_port,
+            },
+        )
+        if result.get("type") != "create_entry":
+            raise CheckFailedError(f"config flow did not create the entry: {result}")
+        storage = self.config / ".storage" / "core.config_entries"
+        found: list[str] = []
+
+        async def stored() -> bool:  # Home Assistant writes .storage a moment later
+            if storage.exists():
+                entries = json.loads(storage.read_text(encoding="utf-8"))["data"]["entries"]
+                found.extend(e["data"]["token"] for e in entries if e["domain"] == "esp32_camera")
+            return bool(found)
+
+        await wait_until("the hub entry in .storage", stored, timeout=30)
+        return found[0]
+
+    @contextlib.asynccontextmanager
+    async def websocket(self) -> AsyncIterator[Callable[..., Awaitable[Any]]]:
+        """Yield `call(type, **fields)` on an authenticated WebSocket connection."""
+        async with self.session.ws_connect(f"{self.url}/api/websocket") as ws:
+            await ws.receive_json()
+            await ws.send_json({"type": "auth", "access_token": self.tokens["access_token"]})
+            if (await ws.receive_json())["type"] != "auth_ok":
+                raise CheckFailedError("WebSocket authentication failed")
+            counter = 0
+
+            async def call(message_type: str, **fields: Any) -> Any:
+                nonlocal counter
+                counter += 1
+                await ws.send_json({"id": counter, "type": message_type, **fields})
+                while True:
+                    answer = await ws.receive_json(timeout=30)
+                    if answer.get("id") == counter and answer["type"] == "result":
+                        break
+                if not answer["success"]:
+                    raise CheckFailedError(f"{message_type}: {answer['error']}")
+                return answer["result"]
+
+            yield call
+
+
+async def open_page(
+    browser: Browser, hass: HomeAssistant, path: str, *, dark: bool, phone: bool
+) -> Page:
+    """Open `path` logged in (tokens in localStorage, as the frontend keeps them)."""
+    context = await browser.new_context(
+        viewport=PHONE if phone else DESKTOP,
+        device_scale_factor=2 if phone else 1,
+        is_mobile=phone,
+        has_touch=phone,
+        color_scheme="dark" if dark else "light",
+        accept_downloads=True,
+    )
+    tokens = {
+        **hass.tokens,
+        "hassUrl": hass.url,
+        "clientId": f"{hass.url}/",
+        "expires": int(time.time() * 1000) + hass.tokens["expires_in"] * 1000,
+    }
+    await context.add_init_script(
+        f"localStorage.setItem('hassTokens', {json.dumps(json.dumps(tokens))});"
+        "addEventListener('unhandledrejection', (event) =>"
+        " console.error('unhandled rejection', JSON.stringify(event.reason)));"
+    )
+    page = await context.new_page()
+    page.on("pageerror", lambda error: log(f"browser error: {error.message} {error.stack}"))
+    page.on(
+        "console",
+        lambda message: (
+            log(f"browser console: {message.text}") if message.type == "error" else None
+        ),
+    )
+    await page.goto(f"{hass.url}{path}")
+    return page
+
+
+async def tile_frames(page: Page) -> dict[str, int]:
+    """Return, per grid tile, how many frames it has displayed."""
+    tiles = page.locator("esp32-camera-panel .tile")
+    counts: dict[str, int] = {}
+    for index in range(await tiles.count()):
+        tile = tiles.nth(index)
+        counts[await tile.get_attribute("data-camera") or ""] = int(
+            await tile.get_attribute("data-frames") or 0
+        )
+    return counts
+
+
+async def check_panel(page: Page, cameras: list[SimulatedCamera]) -> None:
+    """Check that the video moves, all eight tiles move, and the resolution reaches the camera."""
+    await page.locator("esp32-camera-panel .tile").nth(CAMERA_COUNT - 1).wait_for(timeout=60000)
+    video = page.locator("esp32-camera-viewer .video").first
+
+    async def video_playing() -> bool:
+        return bool(
+            await page.locator("esp32-camera-viewer .video img").first.evaluate(
+                "img => img.naturalWidth > 0"
+            )
+        )
+
+    await wait_until("the selected camera's video", video_playing)
+    first = await video.screenshot()
+    await asyncio.sleep(1.5)
+    second = await video.screenshot()
+    if first == second:
+        raise CheckFailedError("the video area did not change in 1.5 s")
+    log("video is moving")
+
+    async def all_tiles_showing() -> bool:
+        counts = await tile_frames(page)
+        return len(counts) == CAMERA_COUNT and all(count > 0 for count in counts.values())
+
+    await wait_until("all eight grid tiles to show frames", all_tiles_showing)
+    before = await tile_frames(page)
+    grid_before = await page.locator("esp32-camera-panel .grid").screenshot()
+    await asyncio.sleep(2)
+    after = await tile_frames(page)
+    grid_after = await page.locator("esp32-camera-panel .grid").screenshot()
+    stalled = [camera for camera, count in after.items() if count <= before[camera]]
+    if stalled or grid_before == grid_after:
+        raise CheckFailedError(f"grid tiles did not move: {stalled}")
+    rates = {camera: (after[camera] - before[camera]) / 2 for camera in after}
+    log(f"all {CAMERA_COUNT} tiles moving; frames shown per second: {rates}")
+
+    selected = cameras[0]  # sorted first by name
+    await page.locator("esp32-camera-controls select").first.select_option(str(CHANGED_RESOLUTION))
+    try:
+        await selected.wait_for(
+            lambda camera: camera.last_frame is not None and camera.last_frame.width == 640,
+            timeout=20,
+        )
+    except TimeoutError as err:
+        raise CheckFailedError("the camera did not switch to VGA") from err
+    log(f"resolution changed in the panel: {selected.camera_id} now sends 640x480 frames")
+
+
+async def check_save_now(page: Page, save_directory: Path) -> None:
+    """Check that 'Save now' writes a file (the esp32_camera.snapshot action)."""
+    before = set(save_directory.rglob("*.jpg")) if save_directory.exists() else set()
+    button = page.locator("esp32-camera-saving button.btn").first
+    await wait_until("the Save now button", button.is_enabled, timeout=20)
+    await button.click()
+
+    async def saved() -> bool:
+        return bool(set(save_directory.rglob("*.jpg")) - before)
+
+    await wait_until("a saved file", saved, timeout=20)
+    new = sorted(set(save_directory.rglob("*.jpg")) - before)
+    log(f"save now wrote {new[0].relative_to(save_directory)} ({new[0].stat().st_size} B)")
+
+
+async def check_card(browser: Browser, hass: HomeAssistant, entity_id: str, shots: Path) -> None:
+    """Check that the card renders on a dashboard with a live picture."""
+    async with hass.websocket() as call:
+        await call(
+            "lovelace/dashboards/create", url_path="e2e-cams", title="Cameras", mode="storage"
+        )
+        await call(
+            "lovelace/config/save",
+            url_path="e2e-cams",
+            config={
+                "views": [
+                    {
+                        "title": "Cameras",
+                        "cards": [{"type": "custom:esp32-camera-card", "entity": entity_id}],
+                    }
+                ]
+            },
+        )
+    for dark in (False, True):
+        page = await open_page(browser, hass, "/e2e-cams/0", dark=dark, phone=False)
+        image = page.locator("esp32-camera-card esp32-camera-viewer .video img").first
+        try:
+            await image.wait_for(timeout=30000)
+        except Exception:
+            await page.screenshot(path=shots.parent / "e2e-failure.png")
+            log(
+                await page.evaluate("""() => {
+              const found = [];
+              const walk = (root) => { for (const el of root.querySelectorAll('*')) {
+                if (el.tagName.toLowerCase().includes('error')) found.push(el.tagName + ' ' + JSON.stringify(el._config || el.config || null) + ' ' + (el.shadowRoot ? el.shadowRoot.textContent : el.textContent).slice(0, 300));
+                if (el.shadowRoot) walk(el.shadowRoot); } };
+              walk(document);
+              const scripts = [...document.scripts].map(s => s.textContent).filter(t => t.includes('import(')).join(' ').replace(/\s+/g, ' ').slice(0, 900);
+              const loaded = performance.getEntriesByType('resource').map(r => r.name).filter(n => n.includes('esp32'));
+              return String(!!customElements.get('esp32-camera-card')) + ' ' + found.join(' | ') + ' SCRIPTS ' + scripts + ' LOADED ' + loaded.join(',');
+            }""")
+            )
+            raise
+
+        async def showing(image: Any = image) -> bool:
+            return bool(await image.evaluate("img => img.naturalWidth > 0"))
+
+        await wait_until("the card's live picture", showing)
+        await page.locator("esp32-camera-card details").first.evaluate("d => d.open = true")
+        await asyncio.sleep(1)
+        name = f"card-{'dark' if dark else 'light'}.png"
+        await page.screenshot(path=shots / name)
+        await page.context.close()
+    log("the card renders on a dashboard")
+
+
+async def screenshots(browser: Browser, hass: HomeAssistant, shots: Path) -> None:
+    """Panel screenshots: light and dark theme, desktop and phone widths."""
+    for dark in (False, True):
+        for phone in (False, True):
+            page = await open_page(browser, hass, "/esp32-cameras", dark=dark, phone=phone)
+            await page.locator("esp32-camera-panel .tile").nth(CAMERA_COUNT - 1).wait_for()
+            await wait_until(
+                "the video",
+                lambda page=page: page.locator("esp32-camera-viewer .video img").first.evaluate(
+                    "img => img.naturalWidth > 0"
+                ),
+            )
+            await asyncio.sleep(1.5)
+            name = f"panel-{'dark' if dark else 'light'}-{'phone' if phone else 'desktop'}.png"
+            await page.screenshot(path=shots / name, full_page=True)
+            await page.context.close()
+    log(f"screenshots in {shots.relative_to(REPO)}")
+
+
+async def run(chromium: str, keep: bool) -> None:
+    """Run every check; raise CheckFailedError on the first failure."""
+    started = time.monotonic()
+    config = Path(tempfile.mkdtemp(prefix="esp32-camera-e2e-"))
+    shots = REPO / "docs" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    hass = HomeAssistant(config, free_port())
+    cameras: list[SimulatedCamera] = []
+    try:
+        await hass.start()
+        log(f"hass answers on {hass.url} ({time.monotonic() - started:.0f} s)")
+        await hass.onboard()
+        stream_port, control_port = free_port(), free_port()
+        token = await hass.add_hub(stream_port, control_port)
+        log(f"hub added: frames on {stream_port}, control on {control_port}")
+        cameras = [
+            SimulatedCamera(
+                "127.0.0.1",
+                stream_port,
+                camera_id=f"cam-{index}",
+                name=f"Camera {index}",
+                token=token,
+                resolution=GRID_RESOLUTION,
+                fps=8,
+                mode="speed",
+                pacing=False,
+                health_interval=5,
+            )
+            for index in range(1, CAMERA_COUNT + 1)
+        ]
+        for camera in cameras:
+            camera.start()
+        await asyncio.gather(*(camera.wait_frames(3, timeout=30) for camera in cameras))
+        async with hass.websocket() as call:
+            listing = await call("esp32_camera/cameras")
+        entity_id = listing["cameras"][0]["entity_id"]
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(
+                executable_path=chromium, args=["--no-sandbox", "--disable-dev-shm-usage"]
+            )
+            page = await open_page(browser, hass, "/esp32-cameras", dark=False, phone=False)
+            try:
+                await check_panel(page, cameras)
+            except Exception:
+                await page.screenshot(path=config / "failure.png")
+                raise
+            await page.context.close()
+            await check_card(browser, hass, entity_id, shots)
+            await screenshots(browser, hass, shots)
+            page = await open_page(browser, hass, "/esp32-cameras", dark=False, phone=False)
+            await check_save_now(page, config / "media" / "esp32_camera")
+            await page.context.close()
+            await browser.close()
+        log(f"all checks passed in {time.monotonic() - started:.0f} s")
+    finally:
+        for camera in cameras:
+            await camera.stop()
+        await hass.stop()
+        if keep:
+            log(f"configuration kept in {config}")
+        else:
+            shutil.rmtree(config, ignore_errors=True)
+
+
+def main() -> int:
+    """Parse arguments and run."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chromium", default=os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+    parser.add_argument("--keep", action="store_true", help="keep the configuration directory")
+    arguments = parser.parse_args()
+    try:
+        asyncio.run(run(arguments.chromium, arguments.keep))
+    except CheckFailedError as err:
+        log(f"FAILED: {err}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
