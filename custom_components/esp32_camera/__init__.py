@@ -15,6 +15,7 @@ from homeassistant.helpers.typing import ConfigType
 from .const import DOMAIN
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .listener import ListenerBindError
+from .preview import PendingCameraPreviewView
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.CAMERA, Platform.SENSOR]
@@ -22,6 +23,7 @@ PLATFORMS = [Platform.BINARY_SENSOR, Platform.CAMERA, Platform.SENSOR]
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Set up what outlives config entries (actions, HTTP views)."""
+    hass.http.register_view(PendingCameraPreviewView)
     return True
 
 

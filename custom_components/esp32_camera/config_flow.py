@@ -44,6 +44,7 @@ from .const import (
     DEFAULT_STREAM_PORT,
     DOMAIN,
 )
+from .preview import async_preview_markdown
 from .storage import default_save_directory
 
 
@@ -177,7 +178,11 @@ class Esp32CameraConfigFlow(ConfigFlow, domain=DOMAIN):
         """Approve the camera: its address joins the hub's approved addresses."""
         if user_input is None:
             return self.async_show_form(
-                step_id="approve", description_placeholders={CONF_ADDRESS: self._address}
+                step_id="approve",
+                description_placeholders={
+                    CONF_ADDRESS: self._address,
+                    "preview": async_preview_markdown(self.hass, self._hub_entry_id, self._address),
+                },
             )
         hub_entry = self.hass.config_entries.async_get_entry(self._hub_entry_id)
         if hub_entry is None or hub_entry.state is not ConfigEntryState.LOADED:

@@ -206,6 +206,13 @@ class Esp32CameraHub:
             )
         return camera
 
+    def pending_frame(self, address: str) -> Frame | None:
+        """Return the latest frame of a camera at `address` that waits for approval."""
+        for camera in self.cameras.values():
+            if camera.address == address and not camera.admitted:
+                return camera.latest_frame
+        return None
+
     def desired_settings(self, camera_id: str) -> dict[str, str]:
         """Return the last value set per command (re-applied after the camera reboots)."""
         return self._desired.setdefault(camera_id, {})
