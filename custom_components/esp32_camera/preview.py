@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Final, override
+from typing import Final
 from urllib.parse import quote
 
 from aiohttp import web
@@ -25,8 +25,7 @@ class PendingCameraPreviewView(HomeAssistantView):
     url = "/api/esp32_camera/preview/{entry_id}/{address}"
     name = "api:esp32_camera:preview"
 
-    @override
-    async def get(self, request: web.Request, entry_id: str, address: str) -> web.Response:  # type: ignore[override]
+    async def get(self, request: web.Request, entry_id: str, address: str) -> web.Response:
         """Return the JPEG, 403 for non-administrators, 404 when there is none."""
         if not request[KEY_HASS_USER].is_admin:
             raise web.HTTPForbidden
