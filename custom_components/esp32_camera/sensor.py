@@ -162,6 +162,12 @@ SENSORS: tuple[Esp32CameraSensorDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda camera: _monotonic_to_datetime(camera.stats.last_frame_at),
     ),
+    Esp32CameraSensorDescription(
+        key="address",
+        translation_key="address",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda camera: camera.address,
+    ),
 )
 
 
