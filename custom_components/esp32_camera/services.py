@@ -328,7 +328,10 @@ async def _async_send_command(call: ServiceCall) -> ServiceResponse:
 
 
 def _targeted_cameras(call: ServiceCall) -> dict[str, Esp32CameraHub]:
-    """Return the cameras of the `camera_id` field and of the targeted devices and entities."""
+    """Return the cameras of the `camera_id` field and of the targeted devices and entities.
+
+    Targeting the hub device targets every admitted camera of that hub.
+    """
     hass = call.hass
     hubs = loaded_hubs(hass)
     if not hubs:
@@ -357,11 +360,13 @@ def _targeted_cameras(call: ServiceCall) -> dict[str, Esp32CameraHub]:
             continue
         for entry_id in device.config_entries & by_entry.keys():
             hub = by_entry[entry_id]
-            found.update(
-                (identifier, hub)
-                for domain, identifier in device.identifiers
-                if domain == DOMAIN and identifier in hub.cameras
-            )
+            for domain, identifier in device.identifiers:
+                if domain != DOMAIN:
+                    continue
+                if identifier == entry_id:  # the hub device: all its admitted cameras
+                    found.update((c.camera_id, hub) for c in hub.cameras.values() if c.admitted)
+                elif identifier in hub.cameras:
+                    found[identifier] = hub
     if not found:
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="no_camera_targeted"
