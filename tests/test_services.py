@@ -120,8 +120,11 @@ async def test_snapshot_at_a_resolution_switches_there_and_back(
     )
     hub = hub_entry.runtime_data
     await wait_for(lambda: hub.cameras["cam1"].health is not None)
+    received: list[bytes] = []
+    hub.async_add_frame_listener(lambda _camera, frame: received.append(bytes(frame.data)), "cam1")
     result = await snapshot(hass, resolution="vga")
     data = Path(result["path"]).read_bytes()
+    assert data in received
     assert is_jpeg(data)
     assert jpeg_dimensions(data) == (640, 480)
     assert (result["width"], result["height"]) == (640, 480)
@@ -153,6 +156,11 @@ async def test_snapshot_filename_template(
     result = await snapshot(hass, filename="{{ camera_id }}/{{ entity_id.split('.')[1] }}.jpg")
     assert result["path"] == str(tmp_path / "saved" / "cam1" / "esp32_camera_cam1.jpg")
     assert Path(result["path"]).read_bytes() == frame
+    # Without asking for the response, as automations usually call it.
+    await hass.services.async_call(
+        DOMAIN, "snapshot", {"entity_id": ENTITY, "filename": "plain.jpg"}, blocking=True
+    )
+    assert (tmp_path / "saved" / "plain.jpg").read_bytes() == frame
     # Absolute, in another allowed folder.
     result = await snapshot(hass, filename=f"{tmp_path}/door_{{{{ now().year }}}}.jpg")
     assert Path(result["path"]).parent == tmp_path
