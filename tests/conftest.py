@@ -150,3 +150,26 @@ def entity_registry_enabled_by_default() -> Generator[None]:
         new_callable=PropertyMock,
     ):
         yield
+
+
+@pytest.fixture
+async def simulate(hub_entry: MockConfigEntry, socket_allowed: None) -> AsyncGenerator[Any]:
+    """Start simulated cameras (esp32_simulator) against the hub entry's stream port."""
+    from esp32_simulator import SimulatedCamera
+
+    cameras: list[SimulatedCamera] = []
+
+    async def start(**options: Any) -> SimulatedCamera:
+        camera = SimulatedCamera(
+            "127.0.0.1",
+            hub_entry.data[CONF_STREAM_PORT],
+            **{"camera_id": "cam1", "token": HUB_TOKEN, "reconnect_interval": 0.2, **options},
+        )
+        cameras.append(camera)
+        camera.start()
+        await camera.wait_connected()
+        return camera
+
+    yield start
+    for camera in cameras:
+        await camera.stop()

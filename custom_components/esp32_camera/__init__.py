@@ -13,9 +13,10 @@ from homeassistant.helpers import (
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
+from .http import async_register_views
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .listener import ListenerBindError
-from .preview import PendingCameraPreviewView
+from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.CAMERA, Platform.SENSOR]
@@ -23,7 +24,8 @@ PLATFORMS = [Platform.BINARY_SENSOR, Platform.CAMERA, Platform.SENSOR]
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Set up what outlives config entries (actions, HTTP views)."""
-    hass.http.register_view(PendingCameraPreviewView)
+    async_setup_services(hass)
+    async_register_views(hass)
     return True
 
 

@@ -25,6 +25,7 @@ from .const import (
     CONF_ALLOW_TOKENLESS,
     CONF_APPROVED_ADDRESSES,
     CONF_CONTROL_PORT,
+    CONF_EXPOSE_HTTP,
     CONF_FRAME_TIMEOUT,
     CONF_LIVENESS_TIMEOUT,
     CONF_MAX_FRAME_SIZE,
@@ -250,6 +251,9 @@ class Esp32CameraOptionsFlow(OptionsFlowWithReload):
                     CONF_RETENTION_SIZE_MB,
                     default=options.get(CONF_RETENTION_SIZE_MB, DEFAULT_RETENTION_SIZE_MB),
                 ): probatio.All(probatio.Coerce(float), probatio.Range(min=0)),
+                probatio.Required(
+                    CONF_EXPOSE_HTTP, default=options.get(CONF_EXPOSE_HTTP, False)
+                ): bool,
             }
         )
         return self.async_show_form(step_id="init", data_schema=schema, errors=errors)

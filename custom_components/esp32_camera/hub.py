@@ -25,6 +25,7 @@ from .const import (
     CONF_ALLOW_TOKENLESS,
     CONF_APPROVED_ADDRESSES,
     CONF_CONTROL_PORT,
+    CONF_EXPOSE_HTTP,
     CONF_FRAME_TIMEOUT,
     CONF_LIVENESS_TIMEOUT,
     CONF_MAX_FRAME_SIZE,
@@ -42,6 +43,7 @@ from .const import (
     LOGGER,
     MANUFACTURER,
 )
+from .control_http import async_add_control_routes
 from .listener import (
     CameraNotAdmittedError,
     CameraRecord,
@@ -64,6 +66,12 @@ STATE_WRITE_INTERVAL = 5.0
 AUTH_FAILURES_FOR_ISSUE = 3
 # Commands that are actions, not settings to remember and re-apply.
 ACTION_COMMANDS = frozenset({"reboot", "stats", "sensor_reset"})
+
+
+def loaded_hubs(hass: HomeAssistant) -> list[Esp32CameraHub]:
+    """Return the hubs of the loaded config entries (actions and HTTP views serve them all)."""
+    entries: list[Esp32CameraConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
+    return [entry.runtime_data for entry in entries]
 
 
 def signal_camera_updated(entry_id: str, camera_id: str) -> str:
@@ -115,6 +123,7 @@ class Esp32CameraHub:
             CONF_SAVE_DIRECTORY: default_save_directory(hass),
             CONF_RETENTION_DAYS: DEFAULT_RETENTION_DAYS,
             CONF_RETENTION_SIZE_MB: DEFAULT_RETENTION_SIZE_MB,
+            CONF_EXPOSE_HTTP: False,
             **entry.options,
         }
         self.save_directory: str = self.options[CONF_SAVE_DIRECTORY]
@@ -176,6 +185,8 @@ class Esp32CameraHub:
             entry_type=dr.DeviceEntryType.SERVICE,
         )
         self._hub_device_id = hub_device.id
+        if self.options[CONF_EXPOSE_HTTP]:
+            async_add_control_routes(self)
         await self.listener.start()
         self.started_at = time.monotonic()
         await self.saver.async_start()
@@ -257,6 +268,18 @@ class Esp32CameraHub:
         if name not in ACTION_COMMANDS:
             self.desired_settings(camera_id)[name] = wire_value(name, value)
         return result
+
+    async def async_latest_frame(
+        self,
+        camera_id: str,
+        *,
+        timeout: float,  # noqa: ASYNC109 - a wait bounded by the caller is this method's purpose
+    ) -> Frame | None:
+        """Return the camera's latest frame, or wait for its first one; None on timeout."""
+        camera = self.cameras.get(camera_id)
+        if camera is not None and camera.admitted and camera.latest_frame is not None:
+            return camera.latest_frame
+        return await self.async_wait_for_frame(camera_id, timeout=timeout)
 
     async def async_wait_for_frame(
         self,

@@ -91,9 +91,11 @@ def canonical_address(remote: str | None) -> str:
     return str(address)
 
 
-def _bearer(request: web.Request) -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, credentials = header.partition(" ")
+def request_token(request: web.Request) -> str | None:
+    """Return the token of `?token=` or of an `Authorization: Bearer` header."""
+    if token := request.query.get("token"):
+        return token
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
     return credentials.strip() or None if scheme.lower() == "bearer" else None
 
 
@@ -266,7 +268,7 @@ class DeviceListener:
             socket,
             address,
             normalize_camera_id(request.query.get("id")),
-            request.query.get("token") or _bearer(request),
+            request_token(request),
         )
         self._sessions.add(session)
         try:
