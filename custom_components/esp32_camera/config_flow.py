@@ -256,4 +256,15 @@ class Esp32CameraOptionsFlow(OptionsFlowWithReload):
                 ): bool,
             }
         )
-        return self.async_show_form(step_id="init", data_schema=schema, errors=errors)
+        data = self.config_entry.data
+        return self.async_show_form(
+            step_id="init",
+            data_schema=schema,
+            errors=errors,
+            # Shown again here (administrators only) for firmware and third-party URLs.
+            description_placeholders={
+                "token": data[CONF_TOKEN],
+                "stream_port": str(data[CONF_STREAM_PORT]),
+                "control_port": str(data[CONF_CONTROL_PORT]),
+            },
+        )
