@@ -132,6 +132,15 @@ async def connect_camera(hub_entry: MockConfigEntry, socket_allowed: None) -> As
         await camera.close()
 
 
+async def answer(camera: CameraClient, status: str = "ok") -> dict[str, Any]:
+    """Receive the next command as the camera and answer it; return the command."""
+    command: dict[str, Any] = await camera.ws.receive_json(timeout=5)
+    await camera.send_json(
+        {"type": "response", "cmd": command["cmd"], "status": status, "value": command["val"]}
+    )
+    return command
+
+
 async def wait_for(predicate: Any, timeout: float = 5.0) -> None:
     """Poll a condition in the test (not in the code under test)."""
     async with asyncio.timeout(timeout):

@@ -10,15 +10,7 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from .conftest import CameraClient, jpeg_bytes, wait_for
-
-
-async def answer(camera: CameraClient, status: str = "ok") -> dict[str, Any]:
-    command: dict[str, Any] = await camera.ws.receive_json(timeout=5)
-    await camera.send_json(
-        {"type": "response", "cmd": command["cmd"], "status": status, "value": command["val"]}
-    )
-    return command
+from .conftest import answer, jpeg_bytes, wait_for
 
 
 async def test_commands_map_errors_and_remember_settings(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import override
 
 from homeassistant.core import HomeAssistant, callback
@@ -10,6 +11,7 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.restore_state import RestoredExtraData, RestoreEntity
 
 from .const import DOMAIN
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub, signal_camera_added, signal_camera_updated
@@ -67,3 +69,74 @@ class Esp32CameraEntity(Entity):
                 self.async_write_ha_state,
             )
         )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ControlBinding:
+    """Where a control's value lives, as the firmware's text ("1", "20", "speed").
+
+    `read_fn` gives what the entity shows, `desired_fn` what is kept across restarts, `write_fn`
+    changes it (raising a translated error when that fails) and `restore_fn` seeds it at start-up.
+    """
+
+    read_fn: Callable[[Esp32CameraHub, str], str | None]
+    desired_fn: Callable[[Esp32CameraHub, str], str | None]
+    write_fn: Callable[[Esp32CameraHub, str, str], Awaitable[object]]
+    restore_fn: Callable[[Esp32CameraHub, str, str], None]
+    needs_camera: bool = True
+    """Whether the control works only while the camera is connected."""
+
+
+def command_binding(command: str) -> ControlBinding:
+    """Bind a control to a firmware command: the hub remembers the value and re-applies it."""
+    return ControlBinding(
+        read_fn=lambda hub, camera_id: hub.current_setting(camera_id, command),
+        desired_fn=lambda hub, camera_id: hub.desired_settings(camera_id).get(command),
+        write_fn=lambda hub, camera_id, value: hub.async_send_command(camera_id, command, value),
+        restore_fn=lambda hub, camera_id, value: hub.async_restore_setting(
+            camera_id, command, value
+        ),
+    )
+
+
+class Esp32CameraControlEntity(Esp32CameraEntity, RestoreEntity):
+    """A control: shows its setting, changes it, and keeps the user's choice across restarts."""
+
+    def __init__(
+        self, hub: Esp32CameraHub, camera: CameraRecord, key: str, binding: ControlBinding
+    ) -> None:
+        """Bind the control to its camera and its setting."""
+        super().__init__(hub, camera, key)
+        self._binding = binding
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Available while the camera is connected, always for the hub's own settings."""
+        return super().available or not self._binding.needs_camera
+
+    @property
+    def setting(self) -> str | None:
+        """The setting's current value as the firmware's text, None while unknown."""
+        return self._binding.read_fn(self.hub, self.camera.camera_id)
+
+    async def async_change_setting(self, value: str) -> None:
+        """Change the setting; the state changes only once the change succeeded."""
+        await self._binding.write_fn(self.hub, self.camera.camera_id, value)
+        self.async_write_ha_state()
+
+    @property
+    @override
+    def extra_restore_state_data(self) -> RestoredExtraData:
+        """Keep the value the user chose (not the one shown) for the next start."""
+        return RestoredExtraData(
+            {"value": self._binding.desired_fn(self.hub, self.camera.camera_id)}
+        )
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Restore the user's choice; the hub re-applies it to the camera."""
+        await super().async_added_to_hass()
+        last = await self.async_get_last_extra_data()
+        if last is not None and isinstance(value := last.as_dict().get("value"), str):
+            self._binding.restore_fn(self.hub, self.camera.camera_id, value)
