@@ -47,7 +47,7 @@ from custom_components.esp32_camera.const import CONF_STREAM_PORT
 from esp32_simulator import SimulatedCamera
 from esp32_simulator.camera import Mode
 
-from .conftest import HUB_TOKEN, CameraClient, answer, wait_for
+from .conftest import HUB_TOKEN, CameraClient, answer, shorten_command_timeout, wait_for
 
 PREFIX = "esp32_camera_cam1"
 RESOLUTION = f"select.{PREFIX}_resolution"
@@ -264,12 +264,7 @@ async def test_failed_changes_do_not_pretend(
     hub = hub_entry.runtime_data
     assert hub.desired_settings("cam1") == {}
 
-    hub.listener.settings = type(hub.listener.settings)(
-        **{
-            **{f: getattr(hub.listener.settings, f) for f in hub.listener.settings.__slots__},
-            "command_timeout": 0.2,
-        }
-    )
+    shorten_command_timeout(hub)
     with pytest.raises(HomeAssistantError) as timed_out:
         await call(hass, SWITCH_DOMAIN, SERVICE_TURN_ON, MIRROR)
     assert timed_out.value.translation_key == "command_timeout"
@@ -361,12 +356,7 @@ async def test_reapplying_goes_on_after_a_refusal_and_a_silence(
         await call(hass, domain, service, entity_id, **data)
         await accepting
     hub = hub_entry.runtime_data
-    hub.listener.settings = type(hub.listener.settings)(
-        **{
-            **{f: getattr(hub.listener.settings, f) for f in hub.listener.settings.__slots__},
-            "command_timeout": 0.2,
-        }
-    )
+    shorten_command_timeout(hub)
     await camera.close()
     await wait_for(lambda: state(hass, QUALITY) == STATE_UNAVAILABLE)
     # Identified in `register` (not the URL): commands are sent and answered, not queued.

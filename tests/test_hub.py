@@ -10,7 +10,7 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from .conftest import answer, jpeg_bytes, wait_for
+from .conftest import answer, jpeg_bytes, shorten_command_timeout, wait_for
 
 
 async def test_commands_map_errors_and_remember_settings(
@@ -42,12 +42,7 @@ async def test_commands_map_errors_and_remember_settings(
     await refusing
     assert failed.value.translation_key == "command_failed"
 
-    hub.listener.settings = type(hub.listener.settings)(
-        **{
-            **{f: getattr(hub.listener.settings, f) for f in hub.listener.settings.__slots__},
-            "command_timeout": 0.2,
-        }
-    )
+    shorten_command_timeout(hub)
     with pytest.raises(HomeAssistantError) as timed_out:
         await hub.async_send_command("cam1", "stats")
     assert timed_out.value.translation_key == "command_timeout"

@@ -9,7 +9,7 @@ from typing import override
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
-from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import RestoredExtraData, RestoreEntity
 
@@ -58,17 +58,18 @@ class Esp32CameraEntity(Entity):
         """Available while the camera is connected and admitted."""
         return self.camera.connected and self.camera.admitted
 
+    def update_signals(self) -> Iterable[str]:
+        """Return the dispatcher signals after which the state is written."""
+        return (signal_camera_updated(self.hub.entry.entry_id, self.camera.camera_id),)
+
     @override
     async def async_added_to_hass(self) -> None:
         """Follow the camera's updates."""
         await super().async_added_to_hass()
-        self.async_on_remove(
-            async_dispatcher_connect(
-                self.hass,
-                signal_camera_updated(self.hub.entry.entry_id, self.camera.camera_id),
-                self.async_write_ha_state,
+        for signal in self.update_signals():
+            self.async_on_remove(
+                async_dispatcher_connect(self.hass, signal, self.async_write_ha_state)
             )
-        )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -99,15 +100,27 @@ def command_binding(command: str) -> ControlBinding:
     )
 
 
-class Esp32CameraControlEntity(Esp32CameraEntity, RestoreEntity):
+@dataclass(frozen=True, kw_only=True)
+class Esp32CameraControlDescription(EntityDescription):
+    """What the select, number and switch descriptions share: their setting."""
+
+    binding: ControlBinding
+
+
+class Esp32CameraControlEntity[DescriptionT: Esp32CameraControlDescription](
+    Esp32CameraEntity, RestoreEntity
+):
     """A control: shows its setting, changes it, and keeps the user's choice across restarts."""
 
+    entity_description: DescriptionT
+
     def __init__(
-        self, hub: Esp32CameraHub, camera: CameraRecord, key: str, binding: ControlBinding
+        self, hub: Esp32CameraHub, camera: CameraRecord, description: DescriptionT
     ) -> None:
-        """Bind the control to its camera and its setting."""
-        super().__init__(hub, camera, key)
-        self._binding = binding
+        """Create the control of one camera from its description."""
+        super().__init__(hub, camera, description.key)
+        self.entity_description = description
+        self._binding = description.binding
 
     @property
     @override

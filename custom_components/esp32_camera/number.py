@@ -12,12 +12,12 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .entity import (
     ControlBinding,
+    Esp32CameraControlDescription,
     Esp32CameraControlEntity,
     async_add_camera_entities,
     command_binding,
 )
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
-from .listener import CameraRecord
 from .protocol import COMMANDS
 
 # Commands wait for the camera's response: one at a time per platform.
@@ -26,10 +26,8 @@ FRAMES_PER_SECOND = "fps"
 
 
 @dataclass(frozen=True, kw_only=True)
-class Esp32CameraNumberDescription(NumberEntityDescription):
+class Esp32CameraNumberDescription(NumberEntityDescription, Esp32CameraControlDescription):
     """A number bound to a setting."""
-
-    binding: ControlBinding
 
 
 def _command_number(command: str, **kwargs: Any) -> Esp32CameraNumberDescription:
@@ -97,20 +95,10 @@ async def async_setup_entry(
     )
 
 
-class Esp32CameraNumber(Esp32CameraControlEntity, NumberEntity):
+class Esp32CameraNumber(Esp32CameraControlEntity[Esp32CameraNumberDescription], NumberEntity):
     """A numeric camera setting."""
 
     entity_description: Esp32CameraNumberDescription
-
-    def __init__(
-        self,
-        hub: Esp32CameraHub,
-        camera: CameraRecord,
-        description: Esp32CameraNumberDescription,
-    ) -> None:
-        """Create the number from its description."""
-        super().__init__(hub, camera, description.key, description.binding)
-        self.entity_description = description
 
     @property
     @override

@@ -14,7 +14,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import LOGGER
 from .entity import (
-    ControlBinding,
+    Esp32CameraControlDescription,
     Esp32CameraControlEntity,
     async_add_camera_entities,
     command_binding,
@@ -41,10 +41,9 @@ def _resolution_wire(option: str) -> str:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Esp32CameraSelectDescription(SelectEntityDescription):
+class Esp32CameraSelectDescription(SelectEntityDescription, Esp32CameraControlDescription):
     """A select bound to a setting, with the mapping between options and wire values."""
 
-    binding: ControlBinding
     option_fn: Callable[[str], str | None] = lambda wire: wire
     wire_fn: Callable[[str], str] = lambda option: option
     warnings: Mapping[str, str] = field(default_factory=dict)
@@ -94,7 +93,7 @@ async def async_setup_entry(
     )
 
 
-class Esp32CameraSelect(Esp32CameraControlEntity, SelectEntity):
+class Esp32CameraSelect(Esp32CameraControlEntity[Esp32CameraSelectDescription], SelectEntity):
     """A camera setting with a fixed set of choices."""
 
     entity_description: Esp32CameraSelectDescription
@@ -105,9 +104,8 @@ class Esp32CameraSelect(Esp32CameraControlEntity, SelectEntity):
         camera: CameraRecord,
         description: Esp32CameraSelectDescription,
     ) -> None:
-        """Create the select from its description."""
-        super().__init__(hub, camera, description.key, description.binding)
-        self.entity_description = description
+        """Create the select; it warns once per risky option."""
+        super().__init__(hub, camera, description)
         self._warned: set[str] = set()
 
     @property

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import time
@@ -342,16 +342,9 @@ class Esp32CameraSaverSensor(Esp32CameraEntity, SensorEntity):
         return self.entity_description.value_fn(self.hub.saver.counters(self.camera.camera_id))
 
     @override
-    async def async_added_to_hass(self) -> None:
-        """Follow the saver's (throttled) counter updates."""
-        await super().async_added_to_hass()
-        self.async_on_remove(
-            async_dispatcher_connect(
-                self.hass,
-                signal_saver_updated(self.hub.entry.entry_id, self.camera.camera_id),
-                self.async_write_ha_state,
-            )
-        )
+    def update_signals(self) -> Iterable[str]:
+        """Return the saver's (throttled) counter updates, not the camera's."""
+        return (signal_saver_updated(self.hub.entry.entry_id, self.camera.camera_id),)
 
 
 class Esp32CameraHubSensor(SensorEntity):

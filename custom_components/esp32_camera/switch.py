@@ -14,12 +14,12 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .const import DOMAIN
 from .entity import (
     ControlBinding,
+    Esp32CameraControlDescription,
     Esp32CameraControlEntity,
     async_add_camera_entities,
     command_binding,
 )
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
-from .listener import CameraRecord
 
 # Commands wait for the camera's response: one at a time per platform.
 PARALLEL_UPDATES = 1
@@ -27,10 +27,8 @@ ON, OFF = "1", "0"  # the firmware's boolean values
 
 
 @dataclass(frozen=True, kw_only=True)
-class Esp32CameraSwitchDescription(SwitchEntityDescription):
+class Esp32CameraSwitchDescription(SwitchEntityDescription, Esp32CameraControlDescription):
     """A switch bound to an on/off setting."""
-
-    binding: ControlBinding
 
 
 def _command_switch(command: str) -> Esp32CameraSwitchDescription:
@@ -90,20 +88,10 @@ async def async_setup_entry(
     )
 
 
-class Esp32CameraSwitch(Esp32CameraControlEntity, SwitchEntity):
+class Esp32CameraSwitch(Esp32CameraControlEntity[Esp32CameraSwitchDescription], SwitchEntity):
     """An on/off camera setting."""
 
     entity_description: Esp32CameraSwitchDescription
-
-    def __init__(
-        self,
-        hub: Esp32CameraHub,
-        camera: CameraRecord,
-        description: Esp32CameraSwitchDescription,
-    ) -> None:
-        """Create the switch from its description."""
-        super().__init__(hub, camera, description.key, description.binding)
-        self.entity_description = description
 
     @property
     @override
