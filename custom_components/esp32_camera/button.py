@@ -11,7 +11,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import Esp32CameraEntity, async_add_camera_entities
+from .entity import Esp32CameraEntity, async_add_described_entities
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .listener import CameraRecord
 
@@ -56,14 +56,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the buttons of every admitted camera, now and when one connects."""
-    async_add_camera_entities(
-        hass,
-        entry,
-        async_add_entities,
-        lambda hub, camera: (
-            Esp32CameraButton(hub, camera, description) for description in BUTTONS
-        ),
-    )
+    async_add_described_entities(hass, entry, async_add_entities, Esp32CameraButton, BUTTONS)
 
 
 class Esp32CameraButton(Esp32CameraEntity, ButtonEntity):

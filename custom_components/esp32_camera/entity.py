@@ -39,6 +39,24 @@ def async_add_camera_entities(
     entry.async_on_unload(async_dispatcher_connect(hass, signal_camera_added(entry.entry_id), add))
 
 
+def async_add_described_entities[DescriptionT: EntityDescription](
+    hass: HomeAssistant,
+    entry: Esp32CameraConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    entity_class: Callable[[Esp32CameraHub, CameraRecord, DescriptionT], Entity],
+    descriptions: Iterable[DescriptionT],
+) -> None:
+    """Add one entity per description for every admitted camera, now and when one connects."""
+    async_add_camera_entities(
+        hass,
+        entry,
+        async_add_entities,
+        lambda hub, camera: (
+            entity_class(hub, camera, description) for description in descriptions
+        ),
+    )
+
+
 class Esp32CameraEntity(Entity):
     """An entity of one camera, updated by the hub's (throttled) per-camera signal."""
 

@@ -14,7 +14,7 @@ from .entity import (
     ControlBinding,
     Esp32CameraControlDescription,
     Esp32CameraControlEntity,
-    async_add_camera_entities,
+    async_add_described_entities,
     command_binding,
 )
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
@@ -85,14 +85,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the numbers of every admitted camera, now and when one connects."""
-    async_add_camera_entities(
-        hass,
-        entry,
-        async_add_entities,
-        lambda hub, camera: (
-            Esp32CameraNumber(hub, camera, description) for description in NUMBERS
-        ),
-    )
+    async_add_described_entities(hass, entry, async_add_entities, Esp32CameraNumber, NUMBERS)
 
 
 class Esp32CameraNumber(Esp32CameraControlEntity[Esp32CameraNumberDescription], NumberEntity):

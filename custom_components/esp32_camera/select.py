@@ -16,7 +16,7 @@ from .const import LOGGER
 from .entity import (
     Esp32CameraControlDescription,
     Esp32CameraControlEntity,
-    async_add_camera_entities,
+    async_add_described_entities,
     command_binding,
 )
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
@@ -83,14 +83,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the selects of every admitted camera, now and when one connects."""
-    async_add_camera_entities(
-        hass,
-        entry,
-        async_add_entities,
-        lambda hub, camera: (
-            Esp32CameraSelect(hub, camera, description) for description in SELECTS
-        ),
-    )
+    async_add_described_entities(hass, entry, async_add_entities, Esp32CameraSelect, SELECTS)
 
 
 class Esp32CameraSelect(Esp32CameraControlEntity[Esp32CameraSelectDescription], SelectEntity):

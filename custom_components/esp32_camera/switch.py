@@ -16,7 +16,7 @@ from .entity import (
     ControlBinding,
     Esp32CameraControlDescription,
     Esp32CameraControlEntity,
-    async_add_camera_entities,
+    async_add_described_entities,
     command_binding,
 )
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
@@ -78,14 +78,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the switches of every admitted camera, now and when one connects."""
-    async_add_camera_entities(
-        hass,
-        entry,
-        async_add_entities,
-        lambda hub, camera: (
-            Esp32CameraSwitch(hub, camera, description) for description in SWITCHES
-        ),
-    )
+    async_add_described_entities(hass, entry, async_add_entities, Esp32CameraSwitch, SWITCHES)
 
 
 class Esp32CameraSwitch(Esp32CameraControlEntity[Esp32CameraSwitchDescription], SwitchEntity):
