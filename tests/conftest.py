@@ -29,6 +29,7 @@ def mock_setup_entry() -> Generator[AsyncMock]:
 # Real cameras for Home Assistant tests ------------------------------------------------------
 import asyncio  # noqa: E402
 from collections.abc import AsyncGenerator  # noqa: E402
+import dataclasses  # noqa: E402
 import io  # noqa: E402
 import json  # noqa: E402
 from typing import Any  # noqa: E402
@@ -130,6 +131,20 @@ async def connect_camera(hub_entry: MockConfigEntry, socket_allowed: None) -> As
     yield connect
     for camera in cameras:
         await camera.close()
+
+
+async def answer(camera: CameraClient, status: str = "ok") -> dict[str, Any]:
+    """Receive the next command as the camera and answer it; return the command."""
+    command: dict[str, Any] = await camera.ws.receive_json(timeout=5)
+    await camera.send_json(
+        {"type": "response", "cmd": command["cmd"], "status": status, "value": command["val"]}
+    )
+    return command
+
+
+def shorten_command_timeout(hub: Any, seconds: float = 0.2) -> None:
+    """Make the hub's listener give up waiting for a command's response sooner."""
+    hub.listener.settings = dataclasses.replace(hub.listener.settings, command_timeout=seconds)
 
 
 async def wait_for(predicate: Any, timeout: float = 5.0) -> None:

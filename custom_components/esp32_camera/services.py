@@ -267,12 +267,9 @@ async def _async_frame_at_resolution(
 async def _async_current_resolution(
     hub: Esp32CameraHub, camera_id: str, deadline: float
 ) -> Resolution | None:
-    """Return the resolution the camera streams at: as set, as reported, or of its latest frame."""
-    if (chosen := hub.desired_settings(camera_id).get(RESOLUTION_COMMAND)) is not None:
-        return resolution_by_index(int(chosen))
-    camera = hub.get_camera(camera_id)
-    if camera.health is not None and camera.health.resolution is not None:
-        return camera.health.resolution
+    """Return the resolution the camera streams at: as reported or set, or of its latest frame."""
+    if (current := hub.current_setting(camera_id, RESOLUTION_COMMAND)) is not None:
+        return resolution_by_index(int(current))
     frame = await hub.async_latest_frame(camera_id, timeout=deadline - time.monotonic())
     size = None if frame is None else _dimensions(frame)
     return None if size is None else resolution_by_size(*size)
