@@ -334,7 +334,6 @@ class DeviceListener:
             if camera.connected_since is not None:
                 camera.reconnects += 1
             camera.connected_since = time.monotonic()
-            camera.settings_applied.clear()  # it may have rebooted: assume it kept nothing
             if camera.admitted:
                 _LOGGER.info("Camera %s connected from %s", camera.camera_id, session.address)
                 self._notify("camera_connected", camera)
