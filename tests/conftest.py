@@ -29,6 +29,7 @@ def mock_setup_entry() -> Generator[AsyncMock]:
 # Real cameras for Home Assistant tests ------------------------------------------------------
 import asyncio  # noqa: E402
 from collections.abc import AsyncGenerator  # noqa: E402
+import dataclasses  # noqa: E402
 import io  # noqa: E402
 import json  # noqa: E402
 from typing import Any  # noqa: E402
@@ -132,6 +133,20 @@ async def connect_camera(hub_entry: MockConfigEntry, socket_allowed: None) -> As
         await camera.close()
 
 
+async def answer(camera: CameraClient, status: str = "ok") -> dict[str, Any]:
+    """Receive the next command as the camera and answer it; return the command."""
+    command: dict[str, Any] = await camera.ws.receive_json(timeout=5)
+    await camera.send_json(
+        {"type": "response", "cmd": command["cmd"], "status": status, "value": command["val"]}
+    )
+    return command
+
+
+def shorten_command_timeout(hub: Any, seconds: float = 0.2) -> None:
+    """Make the hub's listener give up waiting for a command's response sooner."""
+    hub.listener.settings = dataclasses.replace(hub.listener.settings, command_timeout=seconds)
+
+
 async def wait_for(predicate: Any, timeout: float = 5.0) -> None:
     """Poll a condition in the test (not in the code under test)."""
     async with asyncio.timeout(timeout):
@@ -150,3 +165,26 @@ def entity_registry_enabled_by_default() -> Generator[None]:
         new_callable=PropertyMock,
     ):
         yield
+
+
+@pytest.fixture
+async def simulate(hub_entry: MockConfigEntry, socket_allowed: None) -> AsyncGenerator[Any]:
+    """Start simulated cameras (esp32_simulator) against the hub entry's stream port."""
+    from esp32_simulator import SimulatedCamera
+
+    cameras: list[SimulatedCamera] = []
+
+    async def start(**options: Any) -> SimulatedCamera:
+        camera = SimulatedCamera(
+            "127.0.0.1",
+            hub_entry.data[CONF_STREAM_PORT],
+            **{"camera_id": "cam1", "token": HUB_TOKEN, "reconnect_interval": 0.2, **options},
+        )
+        cameras.append(camera)
+        camera.start()
+        await camera.wait_connected()
+        return camera
+
+    yield start
+    for camera in cameras:
+        await camera.stop()

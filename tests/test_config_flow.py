@@ -82,6 +82,12 @@ async def test_options_flow_validates_and_reloads(
     hub = hub_entry.runtime_data
     result = await hass.config_entries.options.async_init(hub_entry.entry_id)
     assert result["type"] is FlowResultType.FORM
+    # The token is shown again, for rebuilt firmware and third-party URLs.
+    assert result["description_placeholders"] == {
+        "token": hub_entry.data["token"],
+        "stream_port": str(hub_entry.data["stream_port"]),
+        "control_port": str(hub_entry.data["control_port"]),
+    }
     good = {
         "allow_tokenless": False,
         "trusted_networks": ["192.168.10.0/24"],

@@ -27,7 +27,16 @@ async def test_diagnostics(
 ) -> None:
     await hass.config_entries.async_setup(hub_entry.entry_id)
     camera = await connect_camera()
-    await camera.send_json({"type": "health", "model": "OV3660", "rssi": -55, "uptime": "5s"})
+    await camera.send_json(
+        {
+            "type": "health",
+            "model": "OV3660",
+            "rssi": -55,
+            "uptime": "5s",
+            "resolution": "VGA (640x480)",
+            "quality": 12,
+        }
+    )
     await camera.send_frame(jpeg_bytes())
     hub = hub_entry.runtime_data
     await wait_for(lambda: "cam1" in hub.cameras and hub.cameras["cam1"].stats.frames_received == 1)
@@ -39,6 +48,9 @@ async def test_diagnostics(
     assert cam["admission"] == "token"
     assert cam["health"]["model"] == "OV3660"
     assert cam["stats"]["frames_received"] == 1
+    # Reported by the camera; nothing chosen in Home Assistant yet.
+    assert cam["settings_current"] == {"resolution": "5", "quality": "12"}
+    assert cam["settings_chosen"] == {}
     assert diagnostics["hub"]["connected_cameras"] == 1
     device = device_registry.async_get_device_by_identifier((DOMAIN, "cam1"), hub_entry.entry_id)
     assert device is not None

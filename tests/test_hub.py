@@ -10,15 +10,7 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from .conftest import CameraClient, jpeg_bytes, wait_for
-
-
-async def answer(camera: CameraClient, status: str = "ok") -> dict[str, Any]:
-    command: dict[str, Any] = await camera.ws.receive_json(timeout=5)
-    await camera.send_json(
-        {"type": "response", "cmd": command["cmd"], "status": status, "value": command["val"]}
-    )
-    return command
+from .conftest import answer, jpeg_bytes, shorten_command_timeout, wait_for
 
 
 async def test_commands_map_errors_and_remember_settings(
@@ -50,12 +42,7 @@ async def test_commands_map_errors_and_remember_settings(
     await refusing
     assert failed.value.translation_key == "command_failed"
 
-    hub.listener.settings = type(hub.listener.settings)(
-        **{
-            **{f: getattr(hub.listener.settings, f) for f in hub.listener.settings.__slots__},
-            "command_timeout": 0.2,
-        }
-    )
+    shorten_command_timeout(hub)
     with pytest.raises(HomeAssistantError) as timed_out:
         await hub.async_send_command("cam1", "stats")
     assert timed_out.value.translation_key == "command_timeout"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import aiohttp
 from homeassistant.config_entries import SOURCE_IGNORE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.esp32_camera.const import CONF_APPROVED_ADDRESSES, DOMAIN
@@ -91,3 +93,52 @@ async def test_approval_aborts_when_hub_unloaded(
     result = await hass.config_entries.flow.async_configure(flow["flow_id"], {})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "hub_not_loaded"
+
+
+async def test_approval_dialog_shows_the_latest_frame_to_admins_only(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    connect_camera: Any,
+    hass_client: Any,
+    hass_client_no_auth: Any,
+    hass_read_only_access_token: str,
+) -> None:
+    assert await async_setup_component(hass, "config", {})
+    await hass.config_entries.async_setup(hub_entry.entry_id)
+    camera = await connect_camera("", source=STOCK)
+    await wait_for(lambda: len(pending_flows(hass)) == 1)
+    flow_id = pending_flows(hass)[0]["flow_id"]
+    admin = await hass_client()
+
+    # Before its first frame there is nothing to show.
+    async with admin.get(f"/api/config/config_entries/flow/{flow_id}") as response:
+        assert (await response.json())["description_placeholders"]["preview"] == ""
+
+    frame = jpeg_bytes(color=(200, 0, 0))
+    await camera.send_frame(frame)
+    await wait_for(lambda: hub_entry.runtime_data.pending_frame(STOCK) is not None)
+    async with admin.get(f"/api/config/config_entries/flow/{flow_id}") as response:
+        preview = (await response.json())["description_placeholders"]["preview"]
+    signed_path = re.fullmatch(rf"!\[{re.escape(STOCK)}\]\((.+)\)", preview)
+    assert signed_path is not None
+    path = signed_path.group(1)
+    assert "authSig=" in path
+
+    # The signed path works without a header (as an <img> in the dialog): exactly the frame.
+    anonymous = await hass_client_no_auth()
+    async with anonymous.get(path) as response:
+        assert response.status == 200
+        assert response.content_type == "image/jpeg"
+        assert await response.read() == frame
+    async with anonymous.get(path.split("?")[0]) as response:
+        assert response.status == 401
+    read_only = await hass_client(hass_read_only_access_token)
+    async with read_only.get(path.split("?")[0]) as response:
+        assert response.status == 403
+    async with admin.get(path.split("?")[0].replace(STOCK, "127.0.0.9")) as response:
+        assert response.status == 404
+
+    # Once approved, it is no longer a pending camera: no preview.
+    await hass.config_entries.flow.async_configure(flow_id, {})
+    async with admin.get(path.split("?")[0]) as response:
+        assert response.status == 404

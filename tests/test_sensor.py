@@ -48,6 +48,7 @@ async def test_sensor_values_and_stable_last_boot(
     assert state(hass, "jpeg_quality") == "12"
     assert state(hass, "free_heap") == "150.0"
     assert state(hass, "minimum_free_heap") == "90.0"
+    assert state(hass, "ip_address") == "127.0.0.1"  # where the connection came from
     boot = state(hass, "last_boot")
     assert boot not in (None, "unknown")
     # An uptime that moved 10 s against the wall clock (rounding, latency): the boot time stays put.

@@ -15,16 +15,28 @@ from homeassistant.helpers.typing import ConfigType
 from . import websocket_api
 from .const import DOMAIN
 from .gallery import SavedImageView
+from .http import async_register_views
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .listener import ListenerBindError
 from .panel import async_register_panel, async_unregister_panel
+from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
-PLATFORMS = [Platform.BINARY_SENSOR, Platform.CAMERA, Platform.SENSOR]
+PLATFORMS = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.CAMERA,
+    Platform.NUMBER,
+    Platform.SELECT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Set up what outlives config entries (actions, HTTP views)."""
+    async_setup_services(hass)
+    async_register_views(hass)
     websocket_api.async_setup(hass)
     hass.http.register_view(SavedImageView())
     return True

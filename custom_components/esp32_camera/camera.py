@@ -9,14 +9,13 @@ from homeassistant.components.camera import Camera
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .const import STILL_WAIT
 from .entity import Esp32CameraEntity, async_add_camera_entities
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .listener import CameraRecord
 from .mjpeg import async_stream_camera
 
 PARALLEL_UPDATES = 0
-# A still request before the first frame waits this long for one.
-STILL_WAIT = 5.0
 
 
 async def async_setup_entry(
@@ -48,9 +47,7 @@ class Esp32Camera(Esp32CameraEntity, Camera):
         self, width: int | None = None, height: int | None = None
     ) -> bytes | None:
         """Return the latest frame (HA's camera proxy scales it when asked)."""
-        frame = self.camera.latest_frame
-        if frame is None:
-            frame = await self.hub.async_wait_for_frame(self.camera.camera_id, timeout=STILL_WAIT)
+        frame = await self.hub.async_latest_frame(self.camera.camera_id, timeout=STILL_WAIT)
         return None if frame is None else bytes(frame.data)
 
     @override

@@ -25,6 +25,7 @@ from .const import (
     CONF_ALLOW_TOKENLESS,
     CONF_APPROVED_ADDRESSES,
     CONF_CONTROL_PORT,
+    CONF_EXPOSE_HTTP,
     CONF_FRAME_TIMEOUT,
     CONF_LIVENESS_TIMEOUT,
     CONF_MAX_FRAME_SIZE,
@@ -44,6 +45,7 @@ from .const import (
     DEFAULT_STREAM_PORT,
     DOMAIN,
 )
+from .preview import async_preview_markdown
 from .storage import default_save_directory
 
 
@@ -177,7 +179,11 @@ class Esp32CameraConfigFlow(ConfigFlow, domain=DOMAIN):
         """Approve the camera: its address joins the hub's approved addresses."""
         if user_input is None:
             return self.async_show_form(
-                step_id="approve", description_placeholders={CONF_ADDRESS: self._address}
+                step_id="approve",
+                description_placeholders={
+                    CONF_ADDRESS: self._address,
+                    "preview": async_preview_markdown(self.hass, self._hub_entry_id, self._address),
+                },
             )
         hub_entry = self.hass.config_entries.async_get_entry(self._hub_entry_id)
         if hub_entry is None or hub_entry.state is not ConfigEntryState.LOADED:
@@ -245,6 +251,20 @@ class Esp32CameraOptionsFlow(OptionsFlowWithReload):
                     CONF_RETENTION_SIZE_MB,
                     default=options.get(CONF_RETENTION_SIZE_MB, DEFAULT_RETENTION_SIZE_MB),
                 ): probatio.All(probatio.Coerce(float), probatio.Range(min=0)),
+                probatio.Required(
+                    CONF_EXPOSE_HTTP, default=options.get(CONF_EXPOSE_HTTP, False)
+                ): bool,
             }
         )
-        return self.async_show_form(step_id="init", data_schema=schema, errors=errors)
+        data = self.config_entry.data
+        return self.async_show_form(
+            step_id="init",
+            data_schema=schema,
+            errors=errors,
+            # Shown again here (administrators only) for firmware and third-party URLs.
+            description_placeholders={
+                "token": data[CONF_TOKEN],
+                "stream_port": str(data[CONF_STREAM_PORT]),
+                "control_port": str(data[CONF_CONTROL_PORT]),
+            },
+        )

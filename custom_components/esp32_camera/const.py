@@ -37,3 +37,6 @@ DEFAULT_MAX_FRAME_SIZE: Final = 8 * 1024 * 1024
 DEFAULT_LIVENESS_TIMEOUT: Final = 30.0
 DEFAULT_RETENTION_DAYS: Final = 7
 DEFAULT_RETENTION_SIZE_MB: Final = 2048
+
+# A still image asked for before a camera's first frame waits this long for one (seconds).
+STILL_WAIT: Final = 5.0

@@ -11,13 +11,15 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import DeviceEntry
 
 from .const import DOMAIN
-from .hub import Esp32CameraConfigEntry
+from .hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .listener import CameraRecord
+from .protocol import COMMANDS
 
 TO_REDACT = {CONF_TOKEN}
 
 
-def _camera(camera: CameraRecord) -> dict[str, Any]:
+def _camera(hub: Esp32CameraHub, camera: CameraRecord) -> dict[str, Any]:
+    chosen = hub.desired_settings(camera.camera_id)
     return {
         "camera_id": camera.camera_id,
         "address": camera.address,
@@ -31,7 +33,13 @@ def _camera(camera: CameraRecord) -> dict[str, Any]:
         "last_status": camera.last_status,
         "stats": camera.stats.as_dict(),
         "queued_commands": camera.queued_commands,
-        "settings_applied": camera.settings_applied,
+        # What the user chose (re-applied after a reboot) and what the camera runs, where known.
+        "settings_chosen": dict(chosen),
+        "settings_current": {
+            name: value
+            for name in COMMANDS
+            if (value := hub.current_setting(camera.camera_id, name)) is not None
+        },
     }
 
 
@@ -46,7 +54,7 @@ async def async_get_config_entry_diagnostics(
             "options": dict(entry.options),
         },
         "hub": hub.hub_statistics(),
-        "cameras": {camera_id: _camera(camera) for camera_id, camera in hub.cameras.items()},
+        "cameras": {camera_id: _camera(hub, camera) for camera_id, camera in hub.cameras.items()},
     }
 
 
@@ -57,5 +65,5 @@ async def async_get_device_diagnostics(
     hub = entry.runtime_data
     for domain, identifier in device.identifiers:
         if domain == DOMAIN and identifier in hub.cameras:
-            return _camera(hub.cameras[identifier])
+            return _camera(hub, hub.cameras[identifier])
     return await async_get_config_entry_diagnostics(hass, entry)

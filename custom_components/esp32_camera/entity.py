@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import override
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
-from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.restore_state import RestoredExtraData, RestoreEntity
 
 from .const import DOMAIN
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub, signal_camera_added, signal_camera_updated
@@ -37,6 +39,24 @@ def async_add_camera_entities(
     entry.async_on_unload(async_dispatcher_connect(hass, signal_camera_added(entry.entry_id), add))
 
 
+def async_add_described_entities[DescriptionT: EntityDescription](
+    hass: HomeAssistant,
+    entry: Esp32CameraConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    entity_class: Callable[[Esp32CameraHub, CameraRecord, DescriptionT], Entity],
+    descriptions: Iterable[DescriptionT],
+) -> None:
+    """Add one entity per description for every admitted camera, now and when one connects."""
+    async_add_camera_entities(
+        hass,
+        entry,
+        async_add_entities,
+        lambda hub, camera: (
+            entity_class(hub, camera, description) for description in descriptions
+        ),
+    )
+
+
 class Esp32CameraEntity(Entity):
     """An entity of one camera, updated by the hub's (throttled) per-camera signal."""
 
@@ -56,14 +76,98 @@ class Esp32CameraEntity(Entity):
         """Available while the camera is connected and admitted."""
         return self.camera.connected and self.camera.admitted
 
+    def update_signals(self) -> Iterable[str]:
+        """Return the dispatcher signals after which the state is written."""
+        return (signal_camera_updated(self.hub.entry.entry_id, self.camera.camera_id),)
+
     @override
     async def async_added_to_hass(self) -> None:
         """Follow the camera's updates."""
         await super().async_added_to_hass()
-        self.async_on_remove(
-            async_dispatcher_connect(
-                self.hass,
-                signal_camera_updated(self.hub.entry.entry_id, self.camera.camera_id),
-                self.async_write_ha_state,
+        for signal in self.update_signals():
+            self.async_on_remove(
+                async_dispatcher_connect(self.hass, signal, self.async_write_ha_state)
             )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ControlBinding:
+    """Where a control's value lives, as the firmware's text ("1", "20", "speed").
+
+    `read_fn` gives what the entity shows, `desired_fn` what is kept across restarts, `write_fn`
+    changes it (raising a translated error when that fails) and `restore_fn` seeds it at start-up.
+    """
+
+    read_fn: Callable[[Esp32CameraHub, str], str | None]
+    desired_fn: Callable[[Esp32CameraHub, str], str | None]
+    write_fn: Callable[[Esp32CameraHub, str, str], Awaitable[object]]
+    restore_fn: Callable[[Esp32CameraHub, str, str], None]
+    needs_camera: bool = True
+    """Whether the control works only while the camera is connected."""
+
+
+def command_binding(command: str) -> ControlBinding:
+    """Bind a control to a firmware command: the hub remembers the value and re-applies it."""
+    return ControlBinding(
+        read_fn=lambda hub, camera_id: hub.current_setting(camera_id, command),
+        desired_fn=lambda hub, camera_id: hub.desired_settings(camera_id).get(command),
+        write_fn=lambda hub, camera_id, value: hub.async_send_command(camera_id, command, value),
+        restore_fn=lambda hub, camera_id, value: hub.async_restore_setting(
+            camera_id, command, value
+        ),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Esp32CameraControlDescription(EntityDescription):
+    """What the select, number and switch descriptions share: their setting."""
+
+    binding: ControlBinding
+
+
+class Esp32CameraControlEntity[DescriptionT: Esp32CameraControlDescription](
+    Esp32CameraEntity, RestoreEntity
+):
+    """A control: shows its setting, changes it, and keeps the user's choice across restarts."""
+
+    entity_description: DescriptionT
+
+    def __init__(
+        self, hub: Esp32CameraHub, camera: CameraRecord, description: DescriptionT
+    ) -> None:
+        """Create the control of one camera from its description."""
+        super().__init__(hub, camera, description.key)
+        self.entity_description = description
+        self._binding = description.binding
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Available while the camera is connected, always for the hub's own settings."""
+        return super().available or not self._binding.needs_camera
+
+    @property
+    def setting(self) -> str | None:
+        """The setting's current value as the firmware's text, None while unknown."""
+        return self._binding.read_fn(self.hub, self.camera.camera_id)
+
+    async def async_change_setting(self, value: str) -> None:
+        """Change the setting; the state changes only once the change succeeded."""
+        await self._binding.write_fn(self.hub, self.camera.camera_id, value)
+        self.async_write_ha_state()
+
+    @property
+    @override
+    def extra_restore_state_data(self) -> RestoredExtraData:
+        """Keep the value the user chose (not the one shown) for the next start."""
+        return RestoredExtraData(
+            {"value": self._binding.desired_fn(self.hub, self.camera.camera_id)}
         )
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Restore the user's choice; the hub re-applies it to the camera."""
+        await super().async_added_to_hass()
+        last = await self.async_get_last_extra_data()
+        if last is not None and isinstance(value := last.as_dict().get("value"), str):
+            self._binding.restore_fn(self.hub, self.camera.camera_id, value)

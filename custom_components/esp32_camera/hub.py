@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
+import contextlib
 from dataclasses import dataclass
 from ipaddress import ip_network
 import time
@@ -25,6 +26,7 @@ from .const import (
     CONF_ALLOW_TOKENLESS,
     CONF_APPROVED_ADDRESSES,
     CONF_CONTROL_PORT,
+    CONF_EXPOSE_HTTP,
     CONF_FRAME_TIMEOUT,
     CONF_LIVENESS_TIMEOUT,
     CONF_MAX_FRAME_SIZE,
@@ -42,6 +44,7 @@ from .const import (
     LOGGER,
     MANUFACTURER,
 )
+from .control_http import async_add_control_routes
 from .listener import (
     CameraNotAdmittedError,
     CameraRecord,
@@ -51,7 +54,13 @@ from .listener import (
     ListenerSettings,
     UnknownCameraError,
 )
-from .protocol import CommandValidationError, Frame, wire_value
+from .protocol import (
+    CommandValidationError,
+    Frame,
+    HealthMessage,
+    InfoMessage,
+    wire_value,
+)
 from .saver import ImageSaver
 from .storage import default_save_directory
 
@@ -64,6 +73,29 @@ STATE_WRITE_INTERVAL = 5.0
 AUTH_FAILURES_FOR_ISSUE = 3
 # Commands that are actions, not settings to remember and re-apply.
 ACTION_COMMANDS = frozenset({"reboot", "stats", "sensor_reset"})
+
+
+def loaded_hubs(hass: HomeAssistant) -> list[Esp32CameraHub]:
+    """Return the hubs of the loaded config entries (actions and HTTP views serve them all)."""
+    entries: list[Esp32CameraConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
+    return [entry.runtime_data for entry in entries]
+
+
+def reported_settings(info: InfoMessage | None, health: HealthMessage | None) -> dict[str, str]:
+    """Return the settings a camera reports in `info` (mode, fps) and `health` (resolution, quality)."""
+    reported: dict[str, str] = {}
+    if info is not None:
+        if info.fps is not None:
+            reported["fps"] = str(info.fps)
+        if info.mode is not None:
+            with contextlib.suppress(CommandValidationError):  # a mode this version does not know
+                reported["mode"] = wire_value("mode", info.mode)  # "Estabilidad" -> "stability"
+    if health is not None:
+        if health.resolution is not None:  # None for "Unknown" and "Custom"
+            reported["resolution"] = str(health.resolution.index)
+        if health.quality is not None:
+            reported["quality"] = str(health.quality)
+    return reported
 
 
 def signal_camera_updated(entry_id: str, camera_id: str) -> str:
@@ -115,6 +147,7 @@ class Esp32CameraHub:
             CONF_SAVE_DIRECTORY: default_save_directory(hass),
             CONF_RETENTION_DAYS: DEFAULT_RETENTION_DAYS,
             CONF_RETENTION_SIZE_MB: DEFAULT_RETENTION_SIZE_MB,
+            CONF_EXPOSE_HTTP: False,
             **entry.options,
         }
         self.save_directory: str = self.options[CONF_SAVE_DIRECTORY]
@@ -133,6 +166,10 @@ class Esp32CameraHub:
         self._waiters: dict[str, list[_Waiter]] = {}
         self._throttles: dict[str, _Throttle] = {}
         self._desired: dict[str, dict[str, str]] = {}
+        # What each camera runs as far as we know since it connected: reported or acknowledged.
+        self._known: dict[str, dict[str, str]] = {}
+        self._reports_seen: dict[str, tuple[InfoMessage | None, HealthMessage | None]] = {}
+        self._reapply_tasks: dict[str, asyncio.Task[None]] = {}
         self._hub_device_id: str | None = None
         self._auth_failures: dict[str, int] = {}
 
@@ -176,6 +213,8 @@ class Esp32CameraHub:
             entry_type=dr.DeviceEntryType.SERVICE,
         )
         self._hub_device_id = hub_device.id
+        if self.options[CONF_EXPOSE_HTTP]:
+            async_add_control_routes(self)
         await self.listener.start()
         self.started_at = time.monotonic()
         await self.saver.async_start()
@@ -206,9 +245,44 @@ class Esp32CameraHub:
             )
         return camera
 
+    def pending_frame(self, address: str) -> Frame | None:
+        """Return the latest frame of a camera at `address` that waits for approval."""
+        for camera in self.cameras.values():
+            if camera.address == address and not camera.admitted:
+                return camera.latest_frame
+        return None
+
     def desired_settings(self, camera_id: str) -> dict[str, str]:
         """Return the last value set per command (re-applied after the camera reboots)."""
         return self._desired.setdefault(camera_id, {})
+
+    def current_setting(self, camera_id: str, name: str) -> str | None:
+        """Return a setting's wire value: as the camera reported or acknowledged it, else desired.
+
+        A value reported in `info`/`health` or acknowledged by a `response` since the camera
+        connected wins (whichever came last); the firmware reports only some settings, so the
+        others show the value last chosen.
+        """
+        known = self._known.get(camera_id, {})
+        return known.get(name, self.desired_settings(camera_id).get(name))
+
+    @callback
+    def async_restore_setting(self, camera_id: str, name: str, value: str) -> None:
+        """Seed a setting restored after a Home Assistant restart; apply it if the camera is here.
+
+        A value the user set in this run wins over the restored one.
+        """
+        desired = self.desired_settings(camera_id)
+        if name in desired:
+            return
+        try:
+            desired[name] = wire_value(name, value)
+        except CommandValidationError as err:
+            LOGGER.debug("Ignoring the restored %s of %s: %s", name, camera_id, err)
+            return
+        camera = self.cameras.get(camera_id)
+        if camera is not None and camera.connected and camera.admitted:
+            self._schedule_reapply(camera_id)
 
     async def async_send_command(
         self, camera_id: str, name: str, value: object = None
@@ -248,8 +322,23 @@ class Esp32CameraHub:
                 translation_placeholders={**placeholders, "response": result.value or ""},
             )
         if name not in ACTION_COMMANDS:
-            self.desired_settings(camera_id)[name] = wire_value(name, value)
+            wire = wire_value(name, value)
+            self.desired_settings(camera_id)[name] = wire
+            if not result.queued:
+                self._known.setdefault(camera_id, {})[name] = wire
         return result
+
+    async def async_latest_frame(
+        self,
+        camera_id: str,
+        *,
+        timeout: float,  # noqa: ASYNC109 - a wait bounded by the caller is this method's purpose
+    ) -> Frame | None:
+        """Return the camera's latest frame, or wait for its first one; None on timeout."""
+        camera = self.cameras.get(camera_id)
+        if camera is not None and camera.admitted and camera.latest_frame is not None:
+            return camera.latest_frame
+        return await self.async_wait_for_frame(camera_id, timeout=timeout)
 
     async def async_wait_for_frame(
         self,
@@ -316,20 +405,51 @@ class Esp32CameraHub:
         """Create the camera's device and entities; re-apply the user's settings."""
         self._register_device(camera)
         async_dispatcher_send(self.hass, signal_camera_added(self.entry.entry_id), camera)
+        # It may have rebooted: nothing is known until it reports or acknowledges.
+        self._known[camera.camera_id] = {}
+        self._reports_seen[camera.camera_id] = (camera.info, camera.health)  # of the last session
         self._send_now(camera)
-        if desired := self._desired.get(camera.camera_id):
-            self.entry.async_create_background_task(
-                self.hass, self._reapply(camera.camera_id, dict(desired)), "esp32_camera reapply"
+        if running := self._reapply_tasks.pop(camera.camera_id, None):
+            running.cancel()
+        if self._desired.get(camera.camera_id):
+            self._schedule_reapply(camera.camera_id)
+
+    def _schedule_reapply(self, camera_id: str) -> None:
+        task = self._reapply_tasks.get(camera_id)
+        if task is None or task.done():
+            # Not eager: a camera that just connected gets its control socket right after this.
+            self._reapply_tasks[camera_id] = self.entry.async_create_background_task(
+                self.hass,
+                self._reapply(camera_id),
+                f"{DOMAIN} reapply {camera_id}",
+                eager_start=False,
             )
 
-    async def _reapply(self, camera_id: str, desired: dict[str, str]) -> None:
-        for name, value in desired.items():
-            if self.cameras[camera_id].settings_applied.get(name) == value:
-                continue
-            try:
-                await self.listener.send_command(camera_id, name, value)
-            except (CommandTimeoutError, CommandValidationError, CameraNotAdmittedError) as err:
-                LOGGER.debug("Could not re-apply %s to %s: %s", name, camera_id, err)
+    async def _reapply(self, camera_id: str) -> None:
+        """Send every desired setting the camera is not known to run, one at a time.
+
+        Settings restored while this runs are picked up before it ends.
+        """
+        camera = self.cameras[camera_id]
+        known = self._known.setdefault(camera_id, {})
+        tried: set[tuple[str, str]] = set()
+        while pending := [
+            (name, value)
+            for name, value in self.desired_settings(camera_id).items()
+            if (name, value) not in tried and known.get(name) != value
+        ]:
+            for name, value in pending:
+                tried.add((name, value))
+                try:
+                    result = await self.listener.send_command(camera_id, name, value)
+                except (CommandTimeoutError, CameraNotAdmittedError) as err:
+                    LOGGER.debug("Could not re-apply %s to %s: %s", name, camera_id, err)
+                    continue
+                if not result.ok:
+                    LOGGER.debug("%s refused %s=%s: %s", camera_id, name, value, result.value)
+                elif not result.queued:  # queued: sent unanswered once the camera registers
+                    known[name] = value
+        self._send_now(camera)
 
     def camera_disconnected(self, camera: CameraRecord) -> None:
         """Mark the camera's entities unavailable at once."""
@@ -348,8 +468,23 @@ class Esp32CameraHub:
     def camera_updated(self, camera: CameraRecord) -> None:
         """Telemetry changed: update the camera's entities (and its device's model)."""
         if camera.admitted:
+            self._note_reports(camera)
             self._register_device(camera)
             self._send_now(camera)
+
+    def _note_reports(self, camera: CameraRecord) -> None:
+        """Take the settings from an `info` or `health` message that arrived since last time."""
+        seen_info, seen_health = self._reports_seen.get(camera.camera_id, (None, None))
+        info, health = camera.info, camera.health
+        if info is seen_info and health is seen_health:
+            return
+        self._reports_seen[camera.camera_id] = (info, health)
+        self._known.setdefault(camera.camera_id, {}).update(
+            reported_settings(
+                info if info is not seen_info else None,
+                health if health is not seen_health else None,
+            )
+        )
 
     def frame_received(self, camera: CameraRecord, frame: Frame) -> None:
         """Wake waiters and frame listeners; throttle the statistics update."""

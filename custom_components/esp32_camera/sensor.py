@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import time
@@ -30,6 +30,7 @@ from .const import DOMAIN
 from .entity import Esp32CameraEntity, async_add_camera_entities
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub, signal_hub_updated
 from .listener import CameraRecord
+from .saver import SaverCounters, signal_saver_updated
 
 PARALLEL_UPDATES = 0
 # A last-boot time recomputed from a coarse uptime text jitters; ignore moves smaller than this.
@@ -162,6 +163,12 @@ SENSORS: tuple[Esp32CameraSensorDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda camera: _monotonic_to_datetime(camera.stats.last_frame_at),
     ),
+    Esp32CameraSensorDescription(
+        key="address",
+        translation_key="address",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda camera: camera.address,
+    ),
 )
 
 
@@ -206,6 +213,62 @@ HUB_SENSORS: tuple[Esp32CameraHubSensorDescription, ...] = (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class Esp32CameraSaverSensorDescription(SensorEntityDescription):
+    """A continuous-saving counter of a camera."""
+
+    value_fn: Callable[[SaverCounters], int | datetime | None]
+
+
+SAVER_SENSORS: tuple[Esp32CameraSaverSensorDescription, ...] = (
+    Esp32CameraSaverSensorDescription(
+        key="saved_images",
+        translation_key="saved_images",
+        state_class=SensorStateClass.TOTAL,  # retention removes old images
+        value_fn=lambda counters: counters.saved_total,
+    ),
+    Esp32CameraSaverSensorDescription(
+        key="saved_today",
+        translation_key="saved_today",
+        state_class=SensorStateClass.TOTAL_INCREASING,  # restarts at midnight
+        entity_registry_enabled_default=False,
+        value_fn=lambda counters: counters.saved_today,
+    ),
+    Esp32CameraSaverSensorDescription(
+        key="saved_size",
+        translation_key="saved_size",
+        device_class=SensorDeviceClass.DATA_SIZE,
+        native_unit_of_measurement=UnitOfInformation.BYTES,
+        suggested_unit_of_measurement=UnitOfInformation.MEGABYTES,
+        state_class=SensorStateClass.TOTAL,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda counters: counters.saved_bytes,
+    ),
+    Esp32CameraSaverSensorDescription(
+        key="saving_dropped",
+        translation_key="saving_dropped",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda counters: counters.dropped,
+    ),
+    Esp32CameraSaverSensorDescription(
+        key="saving_errors",
+        translation_key="saving_errors",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda counters: counters.errors,
+    ),
+    Esp32CameraSaverSensorDescription(
+        key="last_saved",
+        translation_key="last_saved",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda counters: counters.last_saved_at,
+    ),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: Esp32CameraConfigEntry,
@@ -219,7 +282,8 @@ async def async_setup_entry(
         entry,
         async_add_entities,
         lambda hub, camera: (
-            Esp32CameraSensor(hub, camera, description) for description in SENSORS
+            *(Esp32CameraSensor(hub, camera, description) for description in SENSORS),
+            *(Esp32CameraSaverSensor(hub, camera, description) for description in SAVER_SENSORS),
         ),
     )
 
@@ -254,6 +318,39 @@ class Esp32CameraSensor(Esp32CameraEntity, SensorEntity):
             return previous
         self._attr_native_value = value
         return value
+
+
+class Esp32CameraSaverSensor(Esp32CameraEntity, SensorEntity):
+    """A continuous-saving counter of a camera; the saver runs whether the camera is here or not."""
+
+    entity_description: Esp32CameraSaverSensorDescription
+
+    def __init__(
+        self,
+        hub: Esp32CameraHub,
+        camera: CameraRecord,
+        description: Esp32CameraSaverSensorDescription,
+    ) -> None:
+        """Create the sensor from its description."""
+        super().__init__(hub, camera, description.key)
+        self.entity_description = description
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Always: the counters are the hub's."""
+        return True
+
+    @property
+    @override
+    def native_value(self) -> int | datetime | None:
+        """The counter."""
+        return self.entity_description.value_fn(self.hub.saver.counters(self.camera.camera_id))
+
+    @override
+    def update_signals(self) -> Iterable[str]:
+        """Return the saver's (throttled) counter updates, not the camera's."""
+        return (signal_saver_updated(self.hub.entry.entry_id, self.camera.camera_id),)
 
 
 class Esp32CameraHubSensor(SensorEntity):

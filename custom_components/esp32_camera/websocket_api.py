@@ -28,7 +28,7 @@ from homeassistant.components.websocket_api.decorators import (
 )
 from homeassistant.components.websocket_api.messages import event_message
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.event import async_call_later
 from homeassistant.util.hass_dict import HassKey
@@ -36,7 +36,8 @@ import probatio
 
 from .const import DOMAIN
 from .gallery import async_list_saved_images
-from .protocol import COMMANDS, RESOLUTIONS
+from .hub import loaded_hubs
+from .protocol import COMMANDS, RESOLUTIONS, CommandKind
 
 if TYPE_CHECKING:
     from .hub import Esp32CameraHub
@@ -50,6 +51,9 @@ FRAMES_IN_FLIGHT = 4
 DEFAULT_FRAME_RATE = 5.0
 MAX_FRAME_RATE = 15.0
 GALLERY_LIMIT = 24
+
+# Commands that are settings (the others are actions such as reboot).
+SETTINGS = tuple(name for name, spec in COMMANDS.items() if spec.kind is not CommandKind.NONE)
 
 DATA_FRAME_SUBSCRIPTIONS: HassKey[dict[tuple[int, int], FrameSubscription]] = HassKey(
     f"{DOMAIN}_frame_subscriptions"
@@ -73,11 +77,6 @@ def async_setup(hass: HomeAssistant) -> None:
 
 
 # Payloads ------------------------------------------------------------------------------------
-
-
-def loaded_hubs(hass: HomeAssistant) -> list[Esp32CameraHub]:
-    """Return the hubs of the loaded entries."""
-    return [entry.runtime_data for entry in hass.config_entries.async_loaded_entries(DOMAIN)]
 
 
 def find_hub(hass: HomeAssistant, camera_id: str) -> Esp32CameraHub:
@@ -118,7 +117,11 @@ def _camera_payload(
         "entity_id": registry.async_get_entity_id("camera", DOMAIN, f"{camera.camera_id}_camera"),
         "stats": camera.stats.as_dict(),
         "last_frame_at": wall_clock_ms(frame.completed_at) if frame else None,
-        "settings": {**camera.settings_applied, **hub.desired_settings(camera.camera_id)},
+        "settings": {
+            name: value
+            for name in SETTINGS
+            if (value := hub.current_setting(camera.camera_id, name)) is not None
+        },
         "queued_commands": camera.queued_commands,
         "info": None if info is None else {"mode": info.mode, "fps": info.fps},
         "health": None
@@ -398,6 +401,12 @@ async def ws_command(
 def ws_saver(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
     """Turn continuous saving of one camera on or off (admin only)."""
     hub = find_hub(hass, msg["camera_id"])
+    if msg["enabled"] and hub.saver.error is not None:  # e.g. a save directory under www/
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="saving_unavailable",
+            translation_placeholders={"error": hub.saver.error},
+        )
     hub.saver.async_set_enabled(msg["camera_id"], msg["enabled"])
     connection.send_result(msg["id"], {"enabled": hub.saver.is_enabled(msg["camera_id"])})
 

@@ -16,6 +16,7 @@ from .server import (
     DeviceListener,
     ListenerObserver,
     canonical_address,
+    request_token,
 )
 from .settings import Admission, ListenerSettings
 
@@ -35,4 +36,5 @@ __all__ = [
     "ListenerSettings",
     "UnknownCameraError",
     "canonical_address",
+    "request_token",
 ]

@@ -78,7 +78,6 @@ class CameraRecord:
         self.latest_frame: Frame | None = None
         self.connected_since: float | None = None
         self.reconnects = 0
-        self.settings_applied: dict[str, str] = {}
         self.sockets: list[web.WebSocketResponse] = []
         self._control_socket: web.WebSocketResponse | None = None
         self._waiting: dict[str, deque[asyncio.Future[ResponseMessage]]] = {}
@@ -144,7 +143,6 @@ class CameraRecord:
         order = sorted(queued, key=lambda name: name != "reboot")
         for name in order:
             await socket.send_str(encode_command(name, queued[name]))
-            self.settings_applied[name] = queued[name]
 
     async def send_command(
         self, name: str, value: object, *, response_timeout: float, queue_limit: int
@@ -173,6 +171,4 @@ class CameraRecord:
             waiters = self._waiting.get(name)
             if waiters is not None and waiter in waiters:
                 waiters.remove(waiter)
-        if response.ok:
-            self.settings_applied[name] = wire
         return CommandResult(ok=response.ok, value=response.value)

@@ -91,9 +91,11 @@ def canonical_address(remote: str | None) -> str:
     return str(address)
 
 
-def _bearer(request: web.Request) -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, credentials = header.partition(" ")
+def request_token(request: web.Request) -> str | None:
+    """Return the token of `?token=` or of an `Authorization: Bearer` header."""
+    if token := request.query.get("token"):
+        return token
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
     return credentials.strip() or None if scheme.lower() == "bearer" else None
 
 
@@ -266,7 +268,7 @@ class DeviceListener:
             socket,
             address,
             normalize_camera_id(request.query.get("id")),
-            request.query.get("token") or _bearer(request),
+            request_token(request),
         )
         self._sessions.add(session)
         try:
@@ -332,7 +334,6 @@ class DeviceListener:
             if camera.connected_since is not None:
                 camera.reconnects += 1
             camera.connected_since = time.monotonic()
-            camera.settings_applied.clear()  # it may have rebooted: assume it kept nothing
             if camera.admitted:
                 _LOGGER.info("Camera %s connected from %s", camera.camera_id, session.address)
                 self._notify("camera_connected", camera)

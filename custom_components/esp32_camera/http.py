@@ -1,0 +1,184 @@
+"""The original server's JSON API, as views on Home Assistant's HTTP server (HA authentication).
+
+`/api/esp32_camera/stats`, `/health`, `/resolutions` and `/commands`. Views cannot be unregistered,
+so they are registered once from `async_setup` and look the loaded hubs up per request. The
+token-protected routes for third-party apps live on the control port (`control_http.py`).
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+import time
+from typing import Any
+
+from aiohttp import web
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
+from homeassistant.loader import async_get_integration
+from homeassistant.util import dt as dt_util
+
+from .const import DOMAIN
+from .hub import Esp32CameraHub, loaded_hubs
+from .listener import CameraRecord
+from .preview import PendingCameraPreviewView
+from .protocol import COMMANDS, DEFAULT_RESOLUTION, RESOLUTIONS
+
+API_PATH = f"/api/{DOMAIN}"
+
+
+def _seconds_since(moment: float | None) -> float | None:
+    """Return the seconds since a monotonic moment, rounded for people (None stays None)."""
+    return None if moment is None else round(time.monotonic() - moment, 1)
+
+
+def camera_stats(camera: CameraRecord) -> dict[str, Any]:
+    """Describe one camera as the original `/api/stats` did: connection, stream, telemetry."""
+    health = camera.health
+    return {
+        "camera_id": camera.camera_id,
+        "name": camera.name,
+        "address": camera.address,
+        "firmware": camera.firmware,
+        "admission": str(camera.admission),
+        "admitted": camera.admitted,
+        "connected": camera.connected,
+        "connected_for": _seconds_since(camera.connected_since) if camera.connected else None,
+        "reconnects": camera.reconnects,
+        "last_frame_age": _seconds_since(camera.stats.last_frame_at),
+        "pending_commands": len(camera.queued_commands),
+        "stream": camera.stats.as_dict(),
+        "telemetry": None
+        if health is None
+        else {
+            "frames": health.frames,
+            "dropped": health.dropped,
+            "heap": health.heap,
+            "min_heap": health.min_heap,
+            "rssi": health.rssi,
+            "uptime": None if health.uptime is None else health.uptime.total_seconds(),
+            "ip": health.ip,
+            "model": health.model,
+            "resolution": health.resolution_text,
+            "quality": health.quality,
+        },
+    }
+
+
+def _hub_stats(hub: Esp32CameraHub) -> dict[str, Any]:
+    return {
+        "entry_id": hub.entry.entry_id,
+        "title": hub.entry.title,
+        "server": hub.hub_statistics(),
+        "saver": hub.saver.as_dict(),
+        "cameras": {camera_id: camera_stats(camera) for camera_id, camera in hub.cameras.items()},
+    }
+
+
+class StatsView(HomeAssistantView):
+    """Server statistics, saver state and every camera, per loaded hub."""
+
+    url = f"{API_PATH}/stats"
+    name = f"api:{DOMAIN}:stats"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Return the statistics of every loaded hub."""
+        return self.json(
+            {
+                "timestamp": dt_util.utcnow().isoformat(),
+                "hubs": [_hub_stats(hub) for hub in loaded_hubs(request.app[KEY_HASS])],
+            }
+        )
+
+
+class HealthView(HomeAssistantView):
+    """Status, uptime, timestamp and version, like the original `/api/health`."""
+
+    url = f"{API_PATH}/health"
+    name = f"api:{DOMAIN}:health"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Return `ok` while a hub listens, else `not_loaded` with status 503."""
+        hass = request.app[KEY_HASS]
+        integration = await async_get_integration(hass, DOMAIN)
+        hubs = [
+            {
+                "entry_id": hub.entry.entry_id,
+                "title": hub.entry.title,
+                "uptime": _seconds_since(hub.started_at),
+                "connected_cameras": hub.hub_statistics()["connected_cameras"],
+            }
+            for hub in loaded_hubs(hass)
+        ]
+        return self.json(
+            {
+                "status": "ok" if hubs else "not_loaded",
+                "uptime": max((hub["uptime"] or 0.0 for hub in hubs), default=None),
+                "timestamp": dt_util.utcnow().isoformat(),
+                "version": str(integration.version),
+                "hubs": hubs,
+            },
+            HTTPStatus.OK if hubs else HTTPStatus.SERVICE_UNAVAILABLE,
+        )
+
+
+class ResolutionsView(HomeAssistantView):
+    """The resolution table with each size's risk, and the default."""
+
+    url = f"{API_PATH}/resolutions"
+    name = f"api:{DOMAIN}:resolutions"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Return the table; it needs no hub."""
+        return self.json(
+            {
+                "resolutions": [
+                    {
+                        "index": resolution.index,
+                        "key": resolution.key,
+                        "name": resolution.name,
+                        "width": resolution.width,
+                        "height": resolution.height,
+                        "risk": str(resolution.risk),
+                    }
+                    for resolution in RESOLUTIONS
+                ],
+                "default": DEFAULT_RESOLUTION.index,
+            }
+        )
+
+
+class CommandsView(HomeAssistantView):
+    """The command table: value type, range or choices, description."""
+
+    url = f"{API_PATH}/commands"
+    name = f"api:{DOMAIN}:commands"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Return the table; it needs no hub."""
+        return self.json(
+            {
+                "commands": {
+                    name: {
+                        "type": str(spec.kind),
+                        "min": spec.minimum,
+                        "max": spec.maximum,
+                        "choices": sorted(set(spec.choices.values())) if spec.choices else None,
+                        "description": spec.description,
+                    }
+                    for name, spec in COMMANDS.items()
+                }
+            }
+        )
+
+
+@callback
+def async_register_views(hass: HomeAssistant) -> None:
+    """Register the API views (once, from `async_setup`: views cannot be removed)."""
+    for view in (
+        StatsView(),
+        HealthView(),
+        ResolutionsView(),
+        CommandsView(),
+        PendingCameraPreviewView(),
+    ):
+        hass.http.register_view(view)

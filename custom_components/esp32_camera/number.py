@@ -1,0 +1,109 @@
+"""Numbers: JPEG quality, frame rate, brightness, contrast, and the saving rate limit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, override
+
+from homeassistant.components.number import NumberEntity, NumberEntityDescription, NumberMode
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .entity import (
+    ControlBinding,
+    Esp32CameraControlDescription,
+    Esp32CameraControlEntity,
+    async_add_described_entities,
+    command_binding,
+)
+from .hub import Esp32CameraConfigEntry, Esp32CameraHub
+from .protocol import COMMANDS
+
+# Commands wait for the camera's response: one at a time per platform.
+PARALLEL_UPDATES = 1
+FRAMES_PER_SECOND = "fps"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Esp32CameraNumberDescription(NumberEntityDescription, Esp32CameraControlDescription):
+    """A number bound to a setting."""
+
+
+def _command_number(command: str, **kwargs: Any) -> Esp32CameraNumberDescription:
+    """Describe the number of an integer command, with the command's range."""
+    spec = COMMANDS[command]
+    assert spec.minimum is not None
+    assert spec.maximum is not None
+    return Esp32CameraNumberDescription(
+        key=command,
+        translation_key=command,
+        entity_category=EntityCategory.CONFIG,
+        native_min_value=spec.minimum,
+        native_max_value=spec.maximum,
+        native_step=1,
+        mode=NumberMode.SLIDER,
+        binding=command_binding(command),
+        **kwargs,
+    )
+
+
+async def _set_saving_rate(hub: Esp32CameraHub, camera_id: str, value: str) -> None:
+    hub.saver.async_set_max_rate(camera_id, float(value))
+
+
+SAVING_RATE = ControlBinding(
+    read_fn=lambda hub, camera_id: f"{hub.saver.max_rate(camera_id):g}",
+    desired_fn=lambda hub, camera_id: f"{hub.saver.max_rate(camera_id):g}",
+    write_fn=_set_saving_rate,
+    restore_fn=lambda hub, camera_id, value: hub.saver.async_set_max_rate(camera_id, float(value)),
+    needs_camera=False,
+)
+
+NUMBERS: tuple[Esp32CameraNumberDescription, ...] = (
+    _command_number("quality"),
+    _command_number("fps", native_unit_of_measurement=FRAMES_PER_SECOND),
+    _command_number("brightness"),
+    _command_number("contrast"),
+    Esp32CameraNumberDescription(
+        key="saving_rate",
+        translation_key="saving_rate",
+        entity_category=EntityCategory.CONFIG,
+        native_min_value=0,
+        native_max_value=COMMANDS["fps"].maximum or 30,
+        native_step=0.1,
+        mode=NumberMode.BOX,
+        native_unit_of_measurement=FRAMES_PER_SECOND,
+        binding=SAVING_RATE,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: Esp32CameraConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the numbers of every admitted camera, now and when one connects."""
+    async_add_described_entities(hass, entry, async_add_entities, Esp32CameraNumber, NUMBERS)
+
+
+class Esp32CameraNumber(Esp32CameraControlEntity[Esp32CameraNumberDescription], NumberEntity):
+    """A numeric camera setting."""
+
+    entity_description: Esp32CameraNumberDescription
+
+    @property
+    @override
+    def native_value(self) -> float | None:
+        """The setting, None while unknown."""
+        setting = self.setting
+        if setting is None:
+            return None
+        number = float(setting)
+        return int(number) if number.is_integer() else number
+
+    @override
+    async def async_set_native_value(self, value: float) -> None:
+        """Change the setting ("20", "-1", "0.5" on the wire)."""
+        await self.async_change_setting(f"{value:g}")

@@ -1,0 +1,104 @@
+"""Switches: mirror, flip, automatic exposure, gain and white balance, and continuous saving."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, override
+
+from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .const import DOMAIN
+from .entity import (
+    ControlBinding,
+    Esp32CameraControlDescription,
+    Esp32CameraControlEntity,
+    async_add_described_entities,
+    command_binding,
+)
+from .hub import Esp32CameraConfigEntry, Esp32CameraHub
+
+# Commands wait for the camera's response: one at a time per platform.
+PARALLEL_UPDATES = 1
+ON, OFF = "1", "0"  # the firmware's boolean values
+
+
+@dataclass(frozen=True, kw_only=True)
+class Esp32CameraSwitchDescription(SwitchEntityDescription, Esp32CameraControlDescription):
+    """A switch bound to an on/off setting."""
+
+
+def _command_switch(command: str) -> Esp32CameraSwitchDescription:
+    return Esp32CameraSwitchDescription(
+        key=command,
+        translation_key=command,
+        entity_category=EntityCategory.CONFIG,
+        binding=command_binding(command),
+    )
+
+
+def _saving(hub: Esp32CameraHub, camera_id: str) -> str:
+    return ON if hub.saver.is_enabled(camera_id) else OFF
+
+
+async def _set_saving(hub: Esp32CameraHub, camera_id: str, value: str) -> None:
+    if value == ON and hub.saver.error is not None:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="saving_unavailable",
+            translation_placeholders={"error": hub.saver.error},
+        )
+    hub.saver.async_set_enabled(camera_id, value == ON)
+
+
+SAVING = ControlBinding(
+    read_fn=_saving,
+    desired_fn=_saving,
+    write_fn=_set_saving,
+    restore_fn=lambda hub, camera_id, value: hub.saver.async_set_enabled(camera_id, value == ON),
+    needs_camera=False,
+)
+
+SWITCHES: tuple[Esp32CameraSwitchDescription, ...] = (
+    _command_switch("hmirror"),
+    _command_switch("vflip"),
+    _command_switch("exposure"),
+    _command_switch("gain"),
+    _command_switch("whitebalance"),
+    Esp32CameraSwitchDescription(key="saving", translation_key="saving", binding=SAVING),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: Esp32CameraConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the switches of every admitted camera, now and when one connects."""
+    async_add_described_entities(hass, entry, async_add_entities, Esp32CameraSwitch, SWITCHES)
+
+
+class Esp32CameraSwitch(Esp32CameraControlEntity[Esp32CameraSwitchDescription], SwitchEntity):
+    """An on/off camera setting."""
+
+    entity_description: Esp32CameraSwitchDescription
+
+    @property
+    @override
+    def is_on(self) -> bool | None:
+        """Whether the setting is on, None while unknown."""
+        setting = self.setting
+        return None if setting is None else setting == ON
+
+    @override
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Turn the setting on."""
+        await self.async_change_setting(ON)
+
+    @override
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Turn the setting off."""
+        await self.async_change_setting(OFF)
