@@ -82,13 +82,15 @@ class HomeAssistant:
     async def start(self) -> None:
         """Write the configuration and start `hass`; wait until it answers."""
         (self.config / "custom_components").mkdir(parents=True)
+        (self.config / "media").mkdir()
         (self.config / "custom_components" / "esp32_camera").symlink_to(
             REPO / "custom_components" / "esp32_camera"
         )
         (self.config / "configuration.yaml").write_text(
+            # Saved images stay in this run's directory (Home Assistant in a container uses /media).
+            f"homeassistant:\n  media_dirs:\n    local: {self.config / 'media'}\n"
             "frontend:\n"
             "config:\n"
-            "recorder:\n  db_url: 'sqlite://'\n"  # in memory; the frontend asks for recorder/info
             f"http:\n  server_host: 127.0.0.1\n  server_port: {self.port}\n"
             "logger:\n  default: warning\n  logs:\n    custom_components.esp32_camera: info\n",
             encoding="utf-8",
@@ -98,6 +100,7 @@ class HomeAssistant:
             str(REPO / ".venv" / "bin" / "hass"),
             "-c",
             str(self.config),
+            "--skip-pip",  # everything comes from .venv; never install at run time
             stdout=log_file,
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
@@ -242,8 +245,6 @@ async def open_page(
     }
     await context.add_init_script(
         f"localStorage.setItem('hassTokens', {json.dumps(json.dumps(tokens))});"
-        "addEventListener('unhandledrejection', (event) =>"
-        " console.error('unhandled rejection', JSON.stringify(event.reason)));"
     )
     page = await context.new_page()
     page.on("pageerror", lambda error: log(f"browser error: {error.message} {error.stack}"))
@@ -358,7 +359,7 @@ async def check_card(browser: Browser, hass: HomeAssistant, entity_id: str, shot
         except Exception:
             await page.screenshot(path=shots.parent / "e2e-failure.png")
             log(
-                await page.evaluate("""() => {
+                await page.evaluate(r"""() => {
               const found = [];
               const walk = (root) => { for (const el of root.querySelectorAll('*')) {
                 if (el.tagName.toLowerCase().includes('error')) found.push(el.tagName + ' ' + JSON.stringify(el._config || el.config || null) + ' ' + (el.shadowRoot ? el.shadowRoot.textContent : el.textContent).slice(0, 300));
@@ -448,12 +449,10 @@ async def run(chromium: str, keep: bool) -> None:
             except Exception:
                 await page.screenshot(path=config / "failure.png")
                 raise
+            await check_save_now(page, config / "media" / "esp32_camera")
             await page.context.close()
             await check_card(browser, hass, entity_id, shots)
             await screenshots(browser, hass, shots)
-            page = await open_page(browser, hass, "/esp32-cameras", dark=False, phone=False)
-            await check_save_now(page, config / "media" / "esp32_camera")
-            await page.context.close()
             await browser.close()
         log(f"all checks passed in {time.monotonic() - started:.0f} s")
     finally:

@@ -845,19 +845,20 @@ class Esp32CameraSaving extends HTMLElement {
         .gallery a { display: block; aspect-ratio: 4 / 3; border-radius: 6px; overflow: hidden; background: var(--secondary-background-color); }
         .gallery img { width: 100%; height: 100%; object-fit: cover; display: block; }
         .stat.wide { grid-column: 1 / -1; }
+        .stats.three { grid-template-columns: repeat(3, minmax(0, 1fr)); }
       `,
       ),
       h(
         "label",
         { class: "row" },
         icon("content-save-all"),
-        h("span", { class: "label" }, "Continuous saving", h("br"), refs.status),
+        h("span", { class: "label" }, "Continuous saving (every frame)", h("br"), refs.status),
         refs.switch,
       ),
-      h("div", { class: "stats" }, stat("Saved", refs.total), stat("Today", refs.today), stat("Size", refs.size)),
+      h("div", { class: "stats three" }, stat("Saved", refs.total), stat("Today", refs.today), stat("Size", refs.size)),
       h("div", { class: "stats", style: "margin-top:8px" }, h("div", { class: "stat wide" }, h("div", { class: "name" }, "Last saved"), refs.last)),
       h("div", { class: "buttons" }, refs.saveNow),
-      h("div", { class: "section-title" }, "Saved images"),
+      h("div", { class: "section-title" }, "Saved images and snapshots"),
       refs.empty,
       refs.gallery,
     );
