@@ -86,24 +86,29 @@ def socket_allowed(socket_enabled: None) -> None:
     """Real loopback sockets for tests that run the listener."""
 
 
-@pytest.fixture
-def hub_entry(hass: HomeAssistant, tmp_path: Any, socket_allowed: None) -> MockConfigEntry:
-    """A hub entry on free loopback ports, saving under a temporary allowed directory."""
-    hass.config.allowlist_external_dirs = {str(tmp_path)}
+def add_hub_entry(hass: HomeAssistant, title: str, save_directory: str) -> MockConfigEntry:
+    """Add a hub entry on free loopback ports to `hass` (not set up)."""
     entry = MockConfigEntry(
         domain=DOMAIN,
-        title="Test hub",
+        title=title,
         data={
-            CONF_NAME: "Test hub",
+            CONF_NAME: title,
             CONF_HOST: "127.0.0.1",
             CONF_STREAM_PORT: unused_port(),
             CONF_CONTROL_PORT: unused_port(),
             CONF_TOKEN: HUB_TOKEN,
         },
-        options={CONF_SAVE_DIRECTORY: str(tmp_path / "saved")},
+        options={CONF_SAVE_DIRECTORY: save_directory},
     )
     entry.add_to_hass(hass)
     return entry
+
+
+@pytest.fixture
+def hub_entry(hass: HomeAssistant, tmp_path: Any, socket_allowed: None) -> MockConfigEntry:
+    """A hub entry on free loopback ports, saving under a temporary allowed directory."""
+    hass.config.allowlist_external_dirs = {str(tmp_path)}
+    return add_hub_entry(hass, "Test hub", str(tmp_path / "saved"))
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncGenerator, Callable
+import os
+from pathlib import Path
 from typing import Any
 
-from aiohttp.test_utils import unused_port
 from homeassistant.components.frontend import DATA_EXTRA_MODULE_URL, DATA_PANELS
-from homeassistant.const import CONF_HOST, CONF_NAME, CONF_TOKEN
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -21,7 +21,11 @@ from pytest_homeassistant_custom_component.typing import (
     WebSocketGenerator,
 )
 
-from custom_components.esp32_camera.const import CONF_CONTROL_PORT, CONF_STREAM_PORT, DOMAIN
+from custom_components.esp32_camera.const import (
+    CONF_SAVE_DIRECTORY,
+    CONF_STREAM_PORT,
+    DOMAIN,
+)
 from custom_components.esp32_camera.panel import PANEL_URL_PATH
 from custom_components.esp32_camera.websocket_api import (
     DATA_FRAME_SUBSCRIPTIONS,
@@ -29,7 +33,7 @@ from custom_components.esp32_camera.websocket_api import (
 )
 from esp32_simulator import SimulatedCamera
 
-from .conftest import HUB_TOKEN, wait_for
+from .conftest import HUB_TOKEN, add_hub_entry, jpeg_bytes, wait_for
 
 type StartCamera = Callable[..., Any]
 
@@ -285,19 +289,7 @@ async def test_panel_registered_until_last_hub_unloads(
     assert response.status == 200
     assert "customElements.define" in await response.text()
 
-    second = MockConfigEntry(
-        domain=DOMAIN,
-        title="Second hub",
-        data={
-            CONF_NAME: "Second hub",
-            CONF_HOST: "127.0.0.1",
-            CONF_STREAM_PORT: unused_port(),
-            CONF_CONTROL_PORT: unused_port(),
-            CONF_TOKEN: HUB_TOKEN,
-        },
-        options=dict(hub_entry.options),
-    )
-    second.add_to_hass(hass)
+    second = add_hub_entry(hass, "Second hub", hub_entry.options[CONF_SAVE_DIRECTORY])
     assert await hass.config_entries.async_setup(second.entry_id)
     assert await hass.config_entries.async_unload(hub_entry.entry_id)
     assert PANEL_URL_PATH in hass.data[DATA_PANELS]
@@ -307,3 +299,67 @@ async def test_panel_registered_until_last_hub_unloads(
     # Loading again registers it again (the static route stays from the first time).
     assert await hass.config_entries.async_setup(hub_entry.entry_id)
     assert PANEL_URL_PATH in hass.data[DATA_PANELS]
+
+
+async def test_gallery_newest_first_across_hours_and_snapshots(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    simulated_camera: StartCamera,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    await simulated_camera("cam1")
+    root = Path(hub_entry.options["save_directory"]) / "cam1"
+    files = {
+        "2026-01-01/09/09-00-00.000000_1.jpg": 100,
+        "2026-01-02/10/10-00-00.000000_2.jpg": 200,
+        "2026-01-02/11/11-00-00.000000_3.jpg": 300,
+        "2026-01-02/11/11-30-00.000000_4.jpg": 400,
+        "snapshots/2026-01-02_10-30-00.000000.jpg": 250,
+        "2026-01-02/11/notes.txt": 500,  # not an image: never listed
+        "not-a-day/11/11-00-00.000000_5.jpg": 600,  # outside the layout
+    }
+    for name, modified in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(jpeg_bytes())
+        os.utime(path, (modified, modified))
+    client = await hass_ws_client(hass)
+    answer = await command(client, type=f"{DOMAIN}/gallery", camera_id="cam1", limit=3)
+    assert [image["name"] for image in answer["result"]["images"]] == [
+        "cam1/2026-01-02/11/11-30-00.000000_4.jpg",
+        "cam1/2026-01-02/11/11-00-00.000000_3.jpg",
+        "cam1/snapshots/2026-01-02_10-30-00.000000.jpg",
+    ]
+    everything = await command(client, type=f"{DOMAIN}/gallery", camera_id="cam1")
+    assert len(everything["result"]["images"]) == 5
+
+
+async def test_saver_refused_when_saving_is_unavailable(
+    hass: HomeAssistant, hass_ws_client: WebSocketGenerator, socket_allowed: None
+) -> None:
+    entry = add_hub_entry(hass, "Public hub", hass.config.path("www", "cameras"))
+    hass.config.allowlist_external_dirs = {hass.config.path("www")}
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    camera = await connect_and_wait(hass, entry)
+    client = await hass_ws_client(hass)
+    refused = await command(client, type=f"{DOMAIN}/saver", camera_id=camera, enabled=True)
+    assert refused["error"]["translation_key"] == "saving_unavailable"
+    assert not entry.runtime_data.saver.is_enabled(camera)
+    listing = await command(client, type=f"{DOMAIN}/cameras")
+    assert "www" in listing["result"]["hubs"][0]["saver"]["error"]
+
+
+async def connect_and_wait(hass: HomeAssistant, entry: MockConfigEntry) -> str:
+    """Stream one simulated camera into `entry` until the hub knows it; return its id."""
+    camera = SimulatedCamera(
+        "127.0.0.1",
+        entry.data[CONF_STREAM_PORT],
+        camera_id="cam9",
+        token=HUB_TOKEN,
+        resolution=0,
+        pacing=False,
+    )
+    camera.start()
+    entry.async_on_unload(camera.stop)
+    await wait_for(lambda: "cam9" in entry.runtime_data.cameras)
+    return "cam9"
