@@ -317,6 +317,19 @@ async def check_panel(page: Page, cameras: list[SimulatedCamera]) -> None:
         raise CheckFailedError("the camera did not switch to VGA") from err
     log(f"resolution changed in the panel: {selected.camera_id} now sends 640x480 frames")
 
+    await page.locator("esp32-camera-panel .toolbar .title").click()  # focus off the select
+    badge = page.locator("esp32-camera-viewer .badge").first
+    await page.keyboard.press(" ")
+    await badge.wait_for(state="visible", timeout=5000)
+    await page.keyboard.press(" ")
+    await badge.wait_for(state="hidden", timeout=5000)
+    async with page.expect_download(timeout=10000) as download_info:
+        await page.keyboard.press("c")
+    download = await download_info.value
+    if not download.suggested_filename.endswith(".jpg"):
+        raise CheckFailedError(f"capture downloaded {download.suggested_filename}")
+    log(f"space froze and resumed the video; c downloaded {download.suggested_filename}")
+
 
 async def check_save_now(page: Page, save_directory: Path) -> None:
     """Check that 'Save now' writes a file (the esp32_camera.snapshot action)."""

@@ -113,6 +113,16 @@ function streamUrl(hass, camera) {
   return `/api/camera_proxy_stream/${camera.entity_id}?token=${encodeURIComponent(token)}`;
 }
 
+/** Whether a new `hass` changes what is shown: the user, the actions, or a camera entity (its token). */
+function hassChanged(previous, hass, cameras) {
+  return (
+    !previous ||
+    previous.user !== hass.user ||
+    previous.services !== hass.services ||
+    cameras.some((camera) => camera.entity_id && previous.states[camera.entity_id] !== hass.states[camera.entity_id])
+  );
+}
+
 function downloadBlob(blob, name) {
   const url = URL.createObjectURL(blob);
   const link = h("a", { href: url, download: name });
@@ -976,6 +986,7 @@ class Esp32CameraStats extends HTMLElement {
       ["Bitrate", `${formatNumber(stats.bitrate / 1e6, 2)} Mbit/s`],
       ["Last frame", formatBytes(stats.last_frame_size)],
       ["Reconnects", formatNumber(camera.reconnects)],
+      ["Queued commands", formatNumber(Object.keys(camera.queued_commands ?? {}).length)],
       ["Firmware", camera.firmware ?? "–"],
     ]);
     this.serverTitle.hidden = this.serverGrid.hidden = !server;
@@ -1119,20 +1130,21 @@ class Esp32CameraPanel extends HTMLElement {
   }
 
   set hass(hass) {
-    const first = !this._hass;
+    const previous = this._hass;
     this._hass = hass;
     for (const element of [this.refs.controls, this.refs.saving]) element.hass = hass;
-    if (first && this.isConnected) this.start();
-    else if (this.store?.loaded) this.render();
+    if (!previous && this.isConnected) this.start();
+    else if (this.store?.loaded && hassChanged(previous, hass, this.store.cameras)) this.render();
   }
 
   connectedCallback() {
-    window.addEventListener("keydown", this.onKeyDown);
+    // Capture phase on window: before Home Assistant's own shortcuts (c opens its quick bar).
+    window.addEventListener("keydown", this.onKeyDown, true);
     if (this._hass) this.start();
   }
 
   disconnectedCallback() {
-    window.removeEventListener("keydown", this.onKeyDown);
+    window.removeEventListener("keydown", this.onKeyDown, true);
     this.stop();
   }
 
@@ -1254,7 +1266,9 @@ class Esp32CameraPanel extends HTMLElement {
 
   handleKey(event) {
     if (event.ctrlKey || event.metaKey || event.altKey || !this.store?.loaded || !this.selected) return;
-    const target = event.composedPath()[0];
+    const path = event.composedPath();
+    if (path.some((element) => /DIALOG|QUICK-BAR/.test(element.tagName ?? ""))) return;
+    const target = path[0];
     const tag = target?.tagName;
     const typing =
       target?.isContentEditable ||
@@ -1273,8 +1287,9 @@ class Esp32CameraPanel extends HTMLElement {
       Escape: () => viewer.leave(),
     };
     const action = actions[event.key.length === 1 ? event.key.toLowerCase() : event.key];
-    if (!action) return;
+    if (!action || (event.key === "Escape" && !viewer.zoomed && !document.fullscreenElement)) return;
     event.preventDefault();
+    event.stopPropagation();
     action();
   }
 }
@@ -1332,11 +1347,11 @@ class Esp32CameraCard extends HTMLElement {
   }
 
   set hass(hass) {
-    const first = !this._hass;
+    const previous = this._hass;
     this._hass = hass;
     this.controls.hass = hass;
-    if (first && this.isConnected) this.start();
-    else this.render();
+    if (!previous && this.isConnected) this.start();
+    else if (this.store?.loaded && hassChanged(previous, hass, this.store.cameras)) this.render();
   }
 
   connectedCallback() {
