@@ -112,6 +112,9 @@ async def test_cameras_lists_cameras_tables_and_clock(
     (hub,) = result["hubs"]
     assert hub["stats"]["connected_cameras"] == 1
     assert hub["frame_subscribers"] == 0
+    assert hub["started_at"] <= result["now"]
+    again = await command(client, type=f"{DOMAIN}/cameras")
+    assert again["result"]["hubs"][0]["started_at"] == hub["started_at"]  # stable, not recomputed
 
 
 async def test_subscribe_pushes_changes(

@@ -17,6 +17,7 @@ from datetime import datetime
 import json
 import time
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 from homeassistant.components.websocket_api import async_register_command
 from homeassistant.components.websocket_api.connection import ActiveConnection
@@ -95,7 +96,18 @@ def wall_clock_ms(monotonic: float | None) -> float | None:
     """Return a monotonic instant as milliseconds since the epoch (the browser's clock unit)."""
     if monotonic is None:
         return None
-    return round((time.time() - (time.monotonic() - monotonic)) * 1000, 1)
+    return round((time.time() - (time.monotonic() - monotonic)) * 1000)
+
+
+# When each hub started listening, converted once: the panel renews its frame feed when it changes.
+_hub_started: WeakKeyDictionary[Esp32CameraHub, float | None] = WeakKeyDictionary()
+
+
+def hub_started_ms(hub: Esp32CameraHub) -> float | None:
+    """Return when `hub` started listening (epoch ms), the same value every time."""
+    if hub not in _hub_started:
+        _hub_started[hub] = wall_clock_ms(hub.started_at)
+    return _hub_started[hub]
 
 
 def _camera_payload(
@@ -159,6 +171,7 @@ def cameras_payload(hass: HomeAssistant) -> dict[str, Any]:
             {
                 "entry_id": hub.entry.entry_id,
                 "title": hub.entry.title,
+                "started_at": hub_started_ms(hub),
                 "stats": hub.hub_statistics(),
                 "saver": {"state": hub.saver.as_dict()["state"], "error": hub.saver.error},
                 "frame_subscribers": sum(
@@ -193,7 +206,7 @@ def ws_cameras(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str,
         {
             **cameras_payload(hass),
             # The panel estimates its clock offset from this and the round trip (latency display).
-            "now": round(time.time() * 1000, 1),
+            "now": round(time.time() * 1000),
             "resolutions": [
                 {
                     "index": resolution.index,

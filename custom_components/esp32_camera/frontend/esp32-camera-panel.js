@@ -1160,15 +1160,19 @@ class Esp32CameraPanel extends HTMLElement {
     this.stopStore = null;
     this.stopFrames?.then((unsubscribe) => unsubscribe()).catch(() => {});
     this.stopFrames = null;
-    this.frameRate = null;
+    this.frameKey = null;
   }
 
-  /** One subscription carries every grid tile's frames; each displayed frame is acknowledged. */
-  subscribeFrames(count = 0) {
+  /**
+   * One subscription carries every grid tile's frames; each displayed frame is acknowledged.
+   * It follows the hubs loaded when it starts: renewed when they change (a hub reloaded).
+   */
+  subscribeFrames(count = 0, hubs = "") {
     const rate = count > 4 ? GRID_FPS_MANY : GRID_FPS_FEW;
-    if (this.frameRate === rate) return;
+    const key = `${rate} ${hubs}`;
+    if (this.frameKey === key) return;
     this.stopFrames?.then((unsubscribe) => unsubscribe()).catch(() => {});
-    this.frameRate = rate;
+    this.frameKey = key;
     this.stopFrames = this._hass.connection.subscribeMessage((frame) => this.showFrame(frame), {
       type: `${DOMAIN}/subscribe_frames`,
       max_fps: rate,
@@ -1240,7 +1244,7 @@ class Esp32CameraPanel extends HTMLElement {
     const fps = store.hubs.reduce((sum, hub) => sum + (hub.stats.fps || 0), 0);
     refs.summary.textContent = `${connected}/${cameras.length} online · ${formatNumber(fps, 1)} fps`;
     refs.gridCount.textContent = `${cameras.length}`;
-    this.subscribeFrames(cameras.length);
+    this.subscribeFrames(cameras.length, store.hubs.map((hub) => `${hub.entry_id}@${hub.started_at}`).join());
     if (!cameras.length) return;
     if (!store.camera(this.selected)) this.selected = cameras[0].camera_id;
     const tiles = cameras.map((camera) => this.tile(camera).button);
