@@ -91,6 +91,7 @@ class HomeAssistant:
             f"homeassistant:\n  media_dirs:\n    local: {self.config / 'media'}\n"
             "frontend:\n"
             "config:\n"
+            "recorder:\n"  # the frontend asks for recorder/info
             f"http:\n  server_host: 127.0.0.1\n  server_port: {self.port}\n"
             "logger:\n  default: warning\n  logs:\n    custom_components.esp32_camera: info\n",
             encoding="utf-8",
