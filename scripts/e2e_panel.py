@@ -347,6 +347,17 @@ async def check_save_now(page: Page, save_directory: Path) -> None:
     log(f"save now wrote {new[0].relative_to(save_directory)} ({new[0].stat().st_size} B)")
 
 
+async def check_foreign_response_toast(page: Page, hass: HomeAssistant) -> None:
+    """Check that a camera's answer to a command sent elsewhere (an action) shows as a toast."""
+    await hass.post(
+        "/api/services/esp32_camera/send_command",
+        {"camera_id": "cam-2", "command": "quality", "value": 20},
+    )
+    toast = page.locator("ha-toast", has_text="Camera 2: quality ok")
+    await toast.first.wait_for(timeout=15000)
+    log("a command sent by an action showed the camera's answer as a toast")
+
+
 async def check_card(browser: Browser, hass: HomeAssistant, entity_id: str, shots: Path) -> None:
     """Check that the card renders on a dashboard with a live picture."""
     async with hass.websocket() as call:
@@ -464,6 +475,7 @@ async def run(chromium: str, keep: bool) -> None:
                 await page.screenshot(path=config / "failure.png")
                 raise
             await check_save_now(page, config / "media" / "esp32_camera")
+            await check_foreign_response_toast(page, hass)
             await page.context.close()
             await check_card(browser, hass, entity_id, shots)
             await screenshots(browser, hass, shots)

@@ -158,6 +158,7 @@ class CameraStore {
     this.listeners = new Set();
     this.unsubscribe = null;
     this.loaded = false;
+    this.sent = new Map(); // "camera command" -> when this page sent it
   }
 
   camera(cameraId) {
@@ -202,7 +203,13 @@ class CameraStore {
     for (const listener of this.listeners) listener(this);
   }
 
+  /** Whether this page sent `command` to the camera in the last few seconds (its toast is shown). */
+  sentRecently(cameraId, command) {
+    return Date.now() - (this.sent.get(`${cameraId} ${command}`) ?? 0) < 10000;
+  }
+
   async command(element, camera, command, value, label) {
+    this.sent.set(`${camera.camera_id} ${command}`, Date.now());
     try {
       const message = { type: `${DOMAIN}/command`, camera_id: camera.camera_id, command };
       if (value !== undefined) message.value = value;
@@ -1229,6 +1236,21 @@ class Esp32CameraPanel extends HTMLElement {
     return tile;
   }
 
+  /** Toast the cameras' answers to commands sent from elsewhere (this page toasts its own). */
+  toastForeignResponses(cameras) {
+    this.responses ??= new Map();
+    for (const camera of cameras) {
+      const response = camera.last_response;
+      const text = JSON.stringify(response);
+      const previous = this.responses.get(camera.camera_id);
+      this.responses.set(camera.camera_id, text);
+      if (previous === undefined || previous === text || !response) continue;
+      if (this.store.sentRecently(camera.camera_id, response.command)) continue;
+      const outcome = response.ok ? "ok" : "failed";
+      notify(this, `${camera.name}: ${response.command} ${outcome}${response.value ? ` (${response.value})` : ""}`);
+    }
+  }
+
   select(cameraId) {
     this.selected = cameraId;
     this.render();
@@ -1251,6 +1273,7 @@ class Esp32CameraPanel extends HTMLElement {
     if (tiles.some((button, index) => refs.grid.children[index] !== button) || refs.grid.childElementCount !== tiles.length) {
       refs.grid.replaceChildren(...tiles);
     }
+    this.toastForeignResponses(cameras);
     const camera = store.camera(this.selected);
     refs.viewer.clockOffset = store.clockOffset;
     refs.viewer.show(this._hass, camera);
