@@ -929,7 +929,7 @@ class Esp32CameraSaving extends HTMLElement {
           h(
             "a",
             { href: image.url, target: "_blank", rel: "noopener", title: `${image.name}\n${formatTime(image.saved_at)}` },
-            h("img", { src: image.url, loading: "lazy", alt: image.name }),
+            h("img", { src: image.url, decoding: "async", alt: image.name }),
           ),
         ),
       );
