@@ -24,7 +24,7 @@ import time
 from typing import Any
 
 import aiohttp
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, WebSocket, async_playwright
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -78,6 +78,8 @@ class HomeAssistant:
         self.process: asyncio.subprocess.Process | None = None
         self.session = aiohttp.ClientSession()
         self.tokens: dict[str, Any] = {}
+        # Commands the browser sent that Home Assistant answered with an error: none may fail.
+        self.failed_commands: list[str] = []
 
     async def start(self) -> None:
         """Write the configuration and start `hass`; wait until it answers."""
@@ -226,6 +228,33 @@ class HomeAssistant:
             yield call
 
 
+def watch_results(socket: WebSocket, failed: list[str]) -> None:
+    """Record every command of the page's WebSocket that Home Assistant answers with an error."""
+    sent: dict[int, str] = {}
+
+    def on_sent(payload: str | bytes) -> None:
+        for message in decode_messages(payload):
+            sent[message.get("id", -1)] = message.get("type", "?")
+
+    def on_received(payload: str | bytes) -> None:
+        for message in decode_messages(payload):
+            if message.get("type") == "result" and not message.get("success", True):
+                failure = f"{sent.get(message['id'], '?')}: {message.get('error')}"
+                log(f"browser command failed: {failure}")
+                failed.append(failure)
+
+    socket.on("framesent", on_sent)
+    socket.on("framereceived", on_received)
+
+
+def decode_messages(payload: str | bytes) -> list[dict[str, Any]]:
+    """Return the messages of one WebSocket frame (Home Assistant may coalesce them in a list)."""
+    if not isinstance(payload, str) or not payload.startswith(("{", "[")):
+        return []
+    data = json.loads(payload)
+    return data if isinstance(data, list) else [data]
+
+
 async def open_page(
     browser: Browser, hass: HomeAssistant, path: str, *, dark: bool, phone: bool
 ) -> Page:
@@ -255,6 +284,7 @@ async def open_page(
             log(f"browser console: {message.text}") if message.type == "error" else None
         ),
     )
+    page.on("websocket", lambda socket: watch_results(socket, hass.failed_commands))
     await page.goto(f"{hass.url}{path}")
     return page
 
@@ -480,6 +510,8 @@ async def run(chromium: str, keep: bool) -> None:
             await check_card(browser, hass, entity_id, shots)
             await screenshots(browser, hass, shots)
             await browser.close()
+        if hass.failed_commands:
+            raise CheckFailedError(f"browser commands failed: {hass.failed_commands}")
         log(f"all checks passed in {time.monotonic() - started:.0f} s")
     finally:
         for camera in cameras:

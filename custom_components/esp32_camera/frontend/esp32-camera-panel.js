@@ -1168,6 +1168,7 @@ class Esp32CameraPanel extends HTMLElement {
     this.stopFrames?.then((unsubscribe) => unsubscribe()).catch(() => {});
     this.stopFrames = null;
     this.frameKey = null;
+    this.frameGeneration = (this.frameGeneration ?? 0) + 1;
   }
 
   /**
@@ -1180,16 +1181,20 @@ class Esp32CameraPanel extends HTMLElement {
     if (this.frameKey === key) return;
     this.stopFrames?.then((unsubscribe) => unsubscribe()).catch(() => {});
     this.frameKey = key;
-    this.stopFrames = this._hass.connection.subscribeMessage((frame) => this.showFrame(frame), {
+    // Frames of a replaced subscription still decoding must not be acknowledged: it is gone.
+    const generation = (this.frameGeneration = (this.frameGeneration ?? 0) + 1);
+    this.stopFrames = this._hass.connection.subscribeMessage((frame) => this.showFrame(frame, generation), {
       type: `${DOMAIN}/subscribe_frames`,
       max_fps: rate,
     });
     this.stopFrames.catch((err) => console.error("esp32_camera/subscribe_frames failed", err));
   }
 
-  showFrame(frame) {
-    const acknowledge = () =>
+  showFrame(frame, generation) {
+    const acknowledge = () => {
+      if (generation !== this.frameGeneration) return;
       this._hass.connection.sendMessage({ type: `${DOMAIN}/frames_ack`, subscription: frame.subscription });
+    };
     const tile = this.tiles.get(frame.camera_id);
     if (!tile) {
       acknowledge();
