@@ -1,0 +1,156 @@
+"""Benchmark probe: measurements taken inside the `hass` process under test (`scripts/bench`).
+
+Loaded only by the benchmarks, from YAML (`bench_probe:` and a `bench_probe` camera platform).
+- A task that sleeps 5 ms at a time and records how late it wakes: the event loop's lag.
+- `GET /api/bench_probe/sample[?reset=1]`: lag percentiles since the last reset, and the
+  process's asyncio tasks, file descriptors, sockets, threads and RSS.
+- `POST /api/bench_probe/reload` `{"entry_id", "ports"}`: unload the entry, check that every port
+  can be bound again, set the entry up again; answers the timings and what was found.
+- `POST /api/bench_probe/pull_cameras` `{"entity_ids"}`: add, per camera, a baseline camera that
+  implements only `async_camera_image` (see camera.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+from pathlib import Path
+import socket
+import time
+from typing import Any
+
+from aiohttp import web
+from homeassistant.components.http import KEY_HASS, HomeAssistantView
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.typing import ConfigType
+
+DOMAIN = "bench_probe"
+LAG_INTERVAL = 0.005
+DATA_LAGS = "bench_probe_lags"
+DATA_ADD_CAMERAS = "bench_probe_add_cameras"
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Start the lag monitor and register the views."""
+    lags: list[float] = []
+    hass.data[DATA_LAGS] = lags
+    hass.async_create_background_task(_monitor_lag(lags), "bench_probe lag monitor")
+    hass.http.register_view(SampleView())
+    hass.http.register_view(ReloadView())
+    hass.http.register_view(PullCamerasView())
+    return True
+
+
+async def _monitor_lag(lags: list[float]) -> None:
+    loop = asyncio.get_running_loop()
+    while True:
+        expected = loop.time() + LAG_INTERVAL
+        await asyncio.sleep(LAG_INTERVAL)
+        lags.append(loop.time() - expected)
+
+
+def _percentile(ordered: list[float], fraction: float) -> float:
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
+
+
+def _process_counts() -> dict[str, int]:
+    fds = list(Path("/proc/self/fd").iterdir())
+    sockets = 0
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            sockets += str(fd.readlink()).startswith("socket:")
+    rss_kib = 0
+    for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+        if line.startswith("VmRSS:"):
+            rss_kib = int(line.split()[1])
+    return {"fds": len(fds), "sockets": sockets, "rss_kib": rss_kib}
+
+
+class SampleView(HomeAssistantView):
+    """Lag percentiles since the last reset, and resource counts."""
+
+    url = "/api/bench_probe/sample"
+    name = "api:bench_probe:sample"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Answer the sample; `?reset=1` starts a new lag window, `?gc=1` collects first."""
+        hass = request.app[KEY_HASS]
+        if request.query.get("gc"):
+            gc.collect()
+        lags: list[float] = hass.data[DATA_LAGS]
+        ordered = sorted(lags)
+        if request.query.get("reset"):
+            lags.clear()
+        counts = await hass.async_add_executor_job(_process_counts)
+        return self.json(
+            {
+                "lag_ms": {
+                    "count": len(ordered),
+                    "p50": _percentile(ordered, 0.50) * 1000,
+                    "p99": _percentile(ordered, 0.99) * 1000,
+                    "max": (ordered[-1] if ordered else 0.0) * 1000,
+                },
+                "tasks": len(asyncio.all_tasks()),
+                "threads": len(list(Path("/proc/self/task").iterdir())),
+                **counts,
+            }
+        )
+
+
+def _bindable(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        # As the listener binds (SO_REUSEADDR): a port whose old sockets are in TIME_WAIT is free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+class ReloadView(HomeAssistantView):
+    """Unload an entry, check its ports are free, set it up again."""
+
+    url = "/api/bench_probe/reload"
+    name = "api:bench_probe:reload"
+
+    async def post(self, request: web.Request) -> web.Response:
+        """Reload the entry in `entry_id`; check `ports` on `host` (127.0.0.1) in between."""
+        hass = request.app[KEY_HASS]
+        body: dict[str, Any] = await request.json()
+        entry_id: str = body["entry_id"]
+        started = time.monotonic()
+        unloaded = await hass.config_entries.async_unload(entry_id)
+        unload_s = time.monotonic() - started
+        host = body.get("host", "127.0.0.1")
+        free = [_bindable(host, port) for port in body["ports"]]
+        started = time.monotonic()
+        await hass.config_entries.async_setup(entry_id)
+        entry = hass.config_entries.async_get_entry(entry_id)
+        return self.json(
+            {
+                "unloaded": unloaded,
+                "ports_free": free,
+                "loaded": entry is not None and entry.state is ConfigEntryState.LOADED,
+                "unload_s": unload_s,
+                "setup_s": time.monotonic() - started,
+            }
+        )
+
+
+class PullCamerasView(HomeAssistantView):
+    """Add baseline (pull) cameras mirroring the given camera entities."""
+
+    url = "/api/bench_probe/pull_cameras"
+    name = "api:bench_probe:pull_cameras"
+
+    async def post(self, request: web.Request) -> web.Response:
+        """Add one `PullCamera` per entity id in `entity_ids`."""
+        from .camera import PullCamera
+
+        hass = request.app[KEY_HASS]
+        body: dict[str, Any] = await request.json()
+        hass.data[DATA_ADD_CAMERAS]([PullCamera(source) for source in body["entity_ids"]])
+        return self.json({"added": len(body["entity_ids"])})

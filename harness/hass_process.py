@@ -1,0 +1,222 @@
+"""A real Home Assistant (`hass`) process with a fresh configuration directory.
+
+Used by the end-to-end test (`scripts/e2e`) and the benchmarks (`scripts/bench`): it starts
+`hass` from the project's `.venv` on a free port with this repository's integration linked in,
+completes onboarding through the REST API and adds a hub through the config flow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+import contextlib
+import json
+from pathlib import Path
+import signal
+import socket
+import time
+from typing import Any
+
+import aiohttp
+
+REPO = Path(__file__).resolve().parent.parent
+USER = {"name": "E2E Admin", "username": "admin", "password": "e2e-password-123", "language": "en"}
+
+
+class HassProcessError(AssertionError):
+    """Home Assistant did not start, answer or accept a request as expected."""
+
+
+def free_port() -> int:
+    """Return a free TCP port on the loopback interface."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def wait_until(
+    what: str, predicate: Callable[[], Awaitable[bool]], timeout: float = 30.0
+) -> None:
+    """Poll `predicate` until it is true (this is the test's own waiting, not the product's)."""
+    deadline = time.monotonic() + timeout
+    while not await predicate():
+        if time.monotonic() > deadline:
+            raise HassProcessError(f"timed out after {timeout:g} s waiting for {what}")
+        await asyncio.sleep(0.25)
+
+
+class HomeAssistant:
+    """A `hass` process with a fresh configuration directory."""
+
+    def __init__(
+        self,
+        config: Path,
+        port: int,
+        *,
+        custom_components: Sequence[Path] = (),
+        extra_yaml: str = "",
+    ) -> None:
+        """Prepare; `start` runs it. `custom_components` are linked in beside esp32_camera."""
+        self.config = config
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.process: asyncio.subprocess.Process | None = None
+        self.session = aiohttp.ClientSession()
+        self.tokens: dict[str, Any] = {}
+        self.hub_entry_id: str | None = None
+        self._custom_components = [REPO / "custom_components" / "esp32_camera", *custom_components]
+        self._extra_yaml = extra_yaml
+
+    async def start(self) -> None:
+        """Write the configuration and start `hass`; wait until it answers."""
+        (self.config / "custom_components").mkdir(parents=True)
+        (self.config / "media").mkdir()
+        for component in self._custom_components:
+            (self.config / "custom_components" / component.name).symlink_to(component)
+        (self.config / "configuration.yaml").write_text(
+            # Saved images stay in this run's directory (Home Assistant in a container uses /media).
+            f"homeassistant:\n  media_dirs:\n    local: {self.config / 'media'}\n"
+            "frontend:\n"
+            "config:\n"
+            "recorder:\n"  # the frontend asks for recorder/info
+            f"http:\n  server_host: 127.0.0.1\n  server_port: {self.port}\n"
+            "logger:\n  default: warning\n  logs:\n    custom_components.esp32_camera: info\n"
+            + self._extra_yaml,
+            encoding="utf-8",
+        )
+        log_file = (self.config / "hass.log").open("wb")
+        self.process = await asyncio.create_subprocess_exec(
+            str(REPO / ".venv" / "bin" / "hass"),
+            "-c",
+            str(self.config),
+            "--skip-pip",  # everything comes from .venv; never install at run time
+            stdout=log_file,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+        async def answers() -> bool:
+            assert self.process is not None
+            if self.process.returncode is not None:
+                raise HassProcessError(f"hass exited; see {self.config / 'hass.log'}")
+            try:
+                async with self.session.get(f"{self.url}/api/onboarding") as response:
+                    return response.status == 200
+            except aiohttp.ClientError:
+                return False
+
+        await wait_until("Home Assistant to answer", answers, timeout=120)
+
+    async def stop(self) -> None:
+        """Stop `hass` (SIGTERM, then SIGKILL)."""
+        await self.session.close()
+        if self.process is None or self.process.returncode is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            async with asyncio.timeout(30):
+                await self.process.wait()
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Return the owner's authorization header."""
+        return {"Authorization": f"Bearer {self.tokens['access_token']}"}
+
+    async def post(self, path: str, payload: dict[str, Any], *, auth: bool = True) -> Any:
+        """POST JSON; return the JSON answer."""
+        async with self.session.post(
+            f"{self.url}{path}", json=payload, headers=self.headers if auth else None
+        ) as response:
+            if response.status >= 300:
+                raise HassProcessError(f"POST {path}: {response.status} {await response.text()}")
+            return await response.json()
+
+    async def onboard(self) -> None:
+        """Create the owner, log in, and finish the remaining onboarding steps."""
+        client_id = f"{self.url}/"
+        created = await self.post(
+            "/api/onboarding/users", {"client_id": client_id, **USER}, auth=False
+        )
+        async with self.session.post(
+            f"{self.url}/auth/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": created["auth_code"],
+                "client_id": client_id,
+            },
+        ) as response:
+            self.tokens = await response.json()
+        await self.post("/api/onboarding/core_config", {})
+        await self.post("/api/onboarding/analytics", {})
+        await self.post(
+            "/api/onboarding/integration", {"client_id": client_id, "redirect_uri": client_id}
+        )
+        async with self.websocket() as call:  # keep the YAML HTTP settings without a dialog
+            await call("http/config/promote")
+
+        async def running() -> bool:
+            async with self.session.get(f"{self.url}/api/config", headers=self.headers) as answer:
+                return bool((await answer.json()).get("state") == "RUNNING")
+
+        await wait_until("Home Assistant to finish starting", running, timeout=60)
+
+    @property
+    def pid(self) -> int:
+        """Return the process id of `hass`."""
+        assert self.process is not None
+        return self.process.pid
+
+    async def add_hub(self, stream_port: int, control_port: int) -> str:
+        """Add the hub through the config flow; return its token (from .storage)."""
+        flow = await self.post("/api/config/config_entries/flow", {"handler": "esp32_camera"})
+        result = await self.post(
+            f"/api/config/config_entries/flow/{flow['flow_id']}",
+            {
+                "name": "E2E hub",
+                "host": "127.0.0.1",
+                "stream_port": stream_port,
+                "control_port": control_port,
+            },
+        )
+        if result.get("type") != "create_entry":
+            raise HassProcessError(f"config flow did not create the entry: {result}")
+        self.hub_entry_id = result["result"]["entry_id"]
+        storage = self.config / ".storage" / "core.config_entries"
+        found: list[str] = []
+
+        async def stored() -> bool:  # Home Assistant writes .storage a moment later
+            if storage.exists():
+                entries = json.loads(storage.read_text(encoding="utf-8"))["data"]["entries"]
+                found.extend(e["data"]["token"] for e in entries if e["domain"] == "esp32_camera")
+            return bool(found)
+
+        await wait_until("the hub entry in .storage", stored, timeout=30)
+        return found[0]
+
+    @contextlib.asynccontextmanager
+    async def websocket(self) -> AsyncIterator[Callable[..., Awaitable[Any]]]:
+        """Yield `call(type, **fields)` on an authenticated WebSocket connection."""
+        async with self.session.ws_connect(f"{self.url}/api/websocket") as ws:
+            await ws.receive_json()
+            await ws.send_json({"type": "auth", "access_token": self.tokens["access_token"]})
+            if (await ws.receive_json())["type"] != "auth_ok":
+                raise HassProcessError("WebSocket authentication failed")
+            counter = 0
+
+            async def call(message_type: str, **fields: Any) -> Any:
+                nonlocal counter
+                counter += 1
+                await ws.send_json({"id": counter, "type": message_type, **fields})
+                while True:
+                    answer = await ws.receive_json(timeout=30)
+                    if answer.get("id") == counter and answer["type"] == "result":
+                        break
+                if not answer["success"]:
+                    raise HassProcessError(f"{message_type}: {answer['error']}")
+                return answer["result"]
+
+            yield call
