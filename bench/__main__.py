@@ -111,6 +111,7 @@ class Bench:
     floor_port: int = 0
     relay: Agent | None = None
     relay_port: int = 0
+    profile: bool = False
     results: dict[str, Any] = field(default_factory=dict)
 
     # -- Home Assistant --------------------------------------------------------------------------
@@ -240,9 +241,13 @@ class Bench:
             frames_0, bytes_0 = await self._received(hub, spec["ids"][0].rsplit("-", 1)[0])
             if hub:
                 await self.probe(reset=True)
+            if hub and self.profile:
+                await self.post("/api/bench_probe/profile", {"action": "start"})
             cpu_0, wall_0 = cpu_seconds(pid), time.monotonic()
             await asyncio.sleep(self.plan.ingest_seconds)
             cpu_1, wall_1 = cpu_seconds(pid), time.monotonic()
+            if hub and self.profile:
+                await self._save_profile(f"ingest-{size_name.lower()}")
             frames_1, bytes_1 = await self._received(hub, spec["ids"][0].rsplit("-", 1)[0])
             lag = (await self.probe())["lag_ms"] if hub else None
         finally:
@@ -265,6 +270,16 @@ class Bench:
             f"{row['mb_per_s']:6.1f} MB/s  cpu {row['cpu_s_per_1000_frames'] or 0:.3f} s/1000"
         )
         return row
+
+    async def _save_profile(self, name: str) -> None:
+        async with self.hass.session.post(
+            f"{self.hass.url}/api/bench_probe/profile", json={"action": "stop"}, headers=self._auth
+        ) as answer:
+            report = await answer.text()
+        path = REPO / "bench" / "results" / f"profile-{name}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(report, encoding="utf-8")
+        log(f"profile of the event loop thread: {path.relative_to(REPO)}")
 
     async def _received(self, hub: bool, prefix: str) -> tuple[int, int]:
         if hub:
@@ -518,10 +533,13 @@ class Bench:
         before["rss_mib"] = rss_mib(self.hass.pid)
         cameras = await Agent.run("churn cameras", "cameras", spec)
         reload_results = []
+        rss_by_reload: list[float] = []
         try:
-            pause = seconds / max(1, reloads)
-            for _ in range(reloads):
-                await asyncio.sleep(random.uniform(0, pause))
+            # One reload at a random moment of each slot, cameras churning throughout.
+            slot, started = seconds / max(1, reloads), time.monotonic()
+            for number in range(reloads):
+                moment = started + (number + random.random()) * slot
+                await asyncio.sleep(max(0.0, moment - time.monotonic()))
                 reload_results.append(
                     await self.post(
                         "/api/bench_probe/reload",
@@ -531,6 +549,8 @@ class Bench:
                         },
                     )
                 )
+                rss_by_reload.append(rss_mib(self.hass.pid))
+            await asyncio.sleep(max(0.0, started + seconds - time.monotonic()) + 2.0)
         finally:
             sent = await cameras.stop()
         await self._wait_disconnected("churn-")
@@ -550,6 +570,11 @@ class Bench:
             "frames_sent": sent.get("frames"),
             "before": {key: before[key] for key in keys},
             "after": {key: after[key] for key in keys},
+            # A leak grows with every reload; a warming cache grows early and then stays.
+            "rss_growth_first_half_mib": _growth(rss_by_reload[: len(rss_by_reload) // 2 + 1]),
+            "rss_growth_second_half_mib": _growth(rss_by_reload[len(rss_by_reload) // 2 :]),
+            "objects_before": before.get("objects"),
+            "objects_after": after.get("objects"),
         }
         result = self.results["churn"]
         log(
@@ -570,6 +595,10 @@ class Bench:
 
         await wait_until(f"cameras {prefix}* to disconnect", gone, timeout=60)
         await asyncio.sleep(1.0)  # closing sockets and their tasks finish
+
+
+def _growth(samples: list[float]) -> float | None:
+    return samples[-1] - samples[0] if len(samples) > 1 else None
 
 
 def _proxy(entity_id: str) -> str:
@@ -733,7 +762,7 @@ async def run(arguments: argparse.Namespace) -> dict[str, Any]:
         extra_yaml="bench_probe:\ncamera:\n  - platform: bench_probe\n",
     )
     (work / "config").mkdir()
-    bench = Bench(plan, work, hass)
+    bench = Bench(plan, work, hass, profile=arguments.profile)
     started = time.monotonic()
     steps: dict[str, Callable[[], Awaitable[None]]] = {
         "idle": bench.idle,
@@ -776,6 +805,11 @@ def main() -> int:
         "--json", type=Path, default=REPO / "bench" / "results" / "latest.json", help="output"
     )
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="profile the hub's event loop during ingest (bench/results/profile-*.txt)",
+    )
     arguments = parser.parse_args()
     results = asyncio.run(run(arguments))
     arguments.json.parent.mkdir(parents=True, exist_ok=True)

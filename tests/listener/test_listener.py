@@ -7,6 +7,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from ipaddress import ip_network
 import json
 import socket
+import time
 from typing import Any
 
 import aiohttp
@@ -146,6 +147,8 @@ async def test_three_framings_end_to_end(
         )
         ack = await ws.receive_json(timeout=5)
         assert ack["type"] == "img_ack"
+        assert ack["status"] == "ready"
+        assert abs(ack["timestamp"] - time.time()) < 5
         for offset in range(0, len(LARGE), 24576):
             await ws.send_bytes(LARGE[offset : offset + 24576])
         # Published on the last byte, before img_end.

@@ -8,12 +8,16 @@ Loaded only by the benchmarks, from YAML (`bench_probe:` and a `bench_probe` cam
   can be bound again, set the entry up again; answers the timings and what was found.
 - `POST /api/bench_probe/pull_cameras` `{"entity_ids"}`: add, per camera, a baseline camera that
   implements only `async_camera_image` (see camera.py).
+- `POST /api/bench_probe/profile` `{"action": "start"|"stop"}`: profile the event loop's thread
+  with pyinstrument; `stop` answers the report as text.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 import contextlib
+import ctypes
 import gc
 from pathlib import Path
 import socket
@@ -40,6 +44,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     hass.http.register_view(SampleView())
     hass.http.register_view(ReloadView())
     hass.http.register_view(PullCamerasView())
+    hass.http.register_view(ProfileView())
     return True
 
 
@@ -77,8 +82,9 @@ class SampleView(HomeAssistantView):
     async def get(self, request: web.Request) -> web.Response:
         """Answer the sample; `?reset=1` starts a new lag window, `?gc=1` collects first."""
         hass = request.app[KEY_HASS]
+        objects: dict[str, int] = {}
         if request.query.get("gc"):
-            gc.collect()
+            objects = _collect()
         lags: list[float] = hass.data[DATA_LAGS]
         ordered = sorted(lags)
         if request.query.get("reset"):
@@ -95,8 +101,24 @@ class SampleView(HomeAssistantView):
                 "tasks": len(asyncio.all_tasks()),
                 "threads": len(list(Path("/proc/self/task").iterdir())),
                 **counts,
+                **({"objects": objects} if objects else {}),
             }
         )
+
+
+def _collect() -> dict[str, int]:
+    """Collect garbage, give freed heap back to the OS, count objects (ours by class)."""
+    gc.collect()
+    # glibc keeps freed memory in its arenas: trimming shows what is really still in use.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    counts: Counter[str] = Counter()
+    every = gc.get_objects()
+    for item in every:
+        module = getattr(type(item), "__module__", None)
+        if isinstance(module, str) and module.startswith("custom_components.esp32_camera"):
+            counts[type(item).__qualname__] += 1
+    return {"gc_objects": len(every), **dict(counts.most_common(12))}
 
 
 def _bindable(host: str, port: int) -> bool:
@@ -154,3 +176,25 @@ class PullCamerasView(HomeAssistantView):
         body: dict[str, Any] = await request.json()
         hass.data[DATA_ADD_CAMERAS]([PullCamera(source) for source in body["entity_ids"]])
         return self.json({"added": len(body["entity_ids"])})
+
+
+class ProfileView(HomeAssistantView):
+    """Profile the event loop thread (pyinstrument, statistical) between start and stop."""
+
+    url = "/api/bench_probe/profile"
+    name = "api:bench_probe:profile"
+    profiler: Any = None
+
+    async def post(self, request: web.Request) -> web.Response:
+        """Start, or stop and answer the report."""
+        from pyinstrument import Profiler  # only when profiling
+
+        body: dict[str, Any] = await request.json()
+        if body["action"] == "start":
+            # Started from this handler, so it samples the event loop's own thread.
+            ProfileView.profiler = Profiler(interval=0.0005, async_mode="disabled")
+            ProfileView.profiler.start()
+            return self.json({"profiling": True})
+        profiler, ProfileView.profiler = ProfileView.profiler, None
+        profiler.stop()
+        return web.Response(text=profiler.output_text(unicode=False, color=False, show_all=False))

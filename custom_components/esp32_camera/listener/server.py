@@ -426,11 +426,14 @@ class DeviceListener:
                 assert session.assembler is not None
                 session.assembler.handle_control(message)
                 if isinstance(message, ImageStartMessage):
-                    await session.socket.send_str(
-                        json.dumps({"type": "img_ack", "status": "ready", "timestamp": time.time()})
-                    )
+                    # As the original server did (the firmware does not wait for it); formatted
+                    # by hand: this runs for every chunked frame.
+                    await session.socket.send_str(_IMG_ACK % time.time())
             case _:
                 _LOGGER.debug("Ignoring message type %s from %s", message, session.address)
+
+
+_IMG_ACK = '{"type":"img_ack","status":"ready","timestamp":%.3f}'
 
 
 class _RefusedError(Exception):
