@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 import socket
-from unittest.mock import AsyncMock
+import threading
+from unittest.mock import AsyncMock, patch
 
 from aiohttp.test_utils import unused_port
 from homeassistant.config_entries import SOURCE_USER
@@ -102,11 +104,23 @@ async def test_options_flow_validates_and_reloads(
         result["flow_id"], {**good, "trusted_networks": ["not a network"]}
     )
     assert result["errors"] == {"trusted_networks": "invalid_network"}
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {**good, "save_directory": "/etc/esp32"}
-    )
+    # is_allowed_path touches the disk: it must run in the executor, never in the event loop.
+    checked_in: list[int] = []
+    is_allowed_path = hass.config.is_allowed_path
+
+    def recording_is_allowed_path(path: str) -> bool:
+        checked_in.append(threading.get_ident())
+        return is_allowed_path(path)
+
+    with patch.object(hass.config, "is_allowed_path", recording_is_allowed_path):
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {**good, "save_directory": "/etc/esp32"}
+        )
     assert result["errors"] == {"save_directory": "path_not_allowed"}
-    hass.config.allowlist_external_dirs.add(hass.config.path("www"))
+    assert checked_in
+    assert hass.loop_thread_id not in checked_in
+    # Resolved, as is_allowed_path compares resolved paths (the config folder may sit behind a link).
+    hass.config.allowlist_external_dirs.add(str(Path(hass.config.path("www")).resolve()))
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {**good, "save_directory": hass.config.path("www", "cams")}
     )

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from ipaddress import ip_network
-import os
-from pathlib import PurePath
 import secrets
 import socket
 from typing import Any
@@ -18,9 +16,11 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_ADDRESS, CONF_HOST, CONF_NAME, CONF_TOKEN
 from homeassistant.core import callback
+from homeassistant.core_config import Config
 from homeassistant.helpers import selector
 import probatio
 
+from . import storage
 from .const import (
     CONF_ALLOW_TOKENLESS,
     CONF_APPROVED_ADDRESSES,
@@ -46,14 +46,18 @@ from .const import (
     DOMAIN,
 )
 from .preview import async_preview_markdown
-from .storage import default_save_directory
 
 
-def _is_within(path: str, folder: str) -> bool:
-    """Whether path is folder or inside it (string arithmetic only: no I/O in the loop)."""
-    target = PurePath(os.path.normpath(os.path.abspath(path)))  # noqa: PTH100 - resolve() does I/O
-    root = PurePath(os.path.normpath(folder))
-    return target == root or root in target.parents
+def _save_directory_error(config: Config, directory: str) -> str | None:
+    """Return why the save directory cannot be used, or None.
+
+    Blocking (both checks resolve links and `..` on disk): run it in the executor.
+    """
+    if not config.is_allowed_path(directory):
+        return "path_not_allowed"
+    if storage.is_inside(directory, config.path("www")):
+        return "path_public"
+    return None
 
 
 PORT = probatio.All(probatio.Coerce(int), probatio.Range(min=1, max=65535))
@@ -211,15 +215,14 @@ class Esp32CameraOptionsFlow(OptionsFlowWithReload):
                     ip_network(network, strict=False)
             except ValueError:
                 errors[CONF_TRUSTED_NETWORKS] = "invalid_network"
-            directory = user_input[CONF_SAVE_DIRECTORY]
-            if not self.hass.config.is_allowed_path(directory):
-                errors[CONF_SAVE_DIRECTORY] = "path_not_allowed"
-            elif _is_within(directory, self.hass.config.path("www")):
-                errors[CONF_SAVE_DIRECTORY] = "path_public"
+            if error := await self.hass.async_add_executor_job(
+                _save_directory_error, self.hass.config, user_input[CONF_SAVE_DIRECTORY]
+            ):
+                errors[CONF_SAVE_DIRECTORY] = error
             if not errors:
                 return self.async_create_entry(data={**self.config_entry.options, **user_input})
         options = {
-            CONF_SAVE_DIRECTORY: default_save_directory(self.hass),
+            CONF_SAVE_DIRECTORY: storage.default_save_directory(self.hass),
             **self.config_entry.options,
         }
         schema = probatio.Schema(
