@@ -636,7 +636,10 @@ class Esp32CameraViewer extends HTMLElement {
     refs.latencyText = h("span");
     refs.latency = h(
       "span",
-      { class: "chip latency", title: "From the frame's arrival at Home Assistant to its display here" },
+      {
+        class: "chip latency",
+        title: "From a grid frame's arrival at Home Assistant to its display in the grid (not the video)",
+      },
       icon("timer-outline"),
       refs.latencyText,
       h("span", { class: "bar" }, refs.latencyBar),
