@@ -192,6 +192,14 @@ async def check_save_now(page: Page, save_directory: Path) -> None:
     await wait_until("a saved file", saved, timeout=20)
     new = sorted(set(save_directory.rglob("*.jpg")) - before)
     log(f"save now wrote {new[0].relative_to(save_directory)} ({new[0].stat().st_size} B)")
+    # The snapshot counts among the saved images: per day, and per hour of the newest day.
+    counts = page.locator("esp32-camera-saving .counts")
+    await wait_until("the saved-per-day counts", counts.is_visible, timeout=20)
+    today = await page.locator("esp32-camera-saving button.day .count").first.text_content()
+    bars = await page.locator("esp32-camera-saving .hours > div").count()
+    if not today or int(today.replace(",", "")) < 1 or bars != 24:
+        raise CheckFailedError(f"saved-image counts: {today!r} today, {bars} hour bars")
+    log(f"the saving section counts {today} image(s) today, in 24 hour bars")
 
 
 async def check_foreign_response_toast(page: Page, hass: HomeAssistant) -> None:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 import socket
-from unittest.mock import AsyncMock
+import threading
+from typing import Any
+from unittest.mock import AsyncMock, patch
 
 from aiohttp.test_utils import unused_port
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_TOKEN
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.network import NoURLAvailableError
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.esp32_camera.const import CONF_CONTROL_PORT, CONF_STREAM_PORT, DOMAIN
@@ -40,9 +45,71 @@ async def test_user_flow_creates_hub_entry_and_shows_the_token(
     data = result["data"]
     assert (data[CONF_STREAM_PORT], data[CONF_CONTROL_PORT]) == (stream, control)
     assert len(data[CONF_TOKEN]) >= 32
-    placeholders = result["description_placeholders"]
-    assert placeholders["url"] == f"ws://<home-assistant-ip>:{stream}/?token={data[CONF_TOKEN]}"
+    # The hub listens on one address: that is the address cameras dial.
+    assert result["description_placeholders"] == {
+        "host": "127.0.0.1",
+        "port": str(stream),
+        "url": f"ws://127.0.0.1:{stream}/?token={data[CONF_TOKEN]}",
+        "token": data[CONF_TOKEN],
+    }
     assert len(mock_setup_entry.mock_calls) == 1
+
+
+async def create_hub_on_every_interface(hass: HomeAssistant) -> dict[str, Any]:
+    """Run the user step with bind address 0.0.0.0; return the created entry's result."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    stream = unused_port()
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**hub_input(stream, unused_port()), CONF_HOST: "0.0.0.0"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    return dict(result)
+
+
+async def test_firmware_setting_shows_home_assistants_address(
+    hass: HomeAssistant, mock_setup_entry: AsyncMock, socket_allowed: None
+) -> None:
+    """Listening on every interface: the address Home Assistant uses on the network is shown."""
+    result = await create_hub_on_every_interface(hass)
+    placeholders = result["description_placeholders"]
+    stream, token = result["data"][CONF_STREAM_PORT], result["data"][CONF_TOKEN]
+    # The network integration's source address (10.10.10.10 in the test harness).
+    assert placeholders["host"] == "10.10.10.10"
+    assert placeholders["url"] == f"ws://10.10.10.10:{stream}/?token={token}"
+
+
+async def test_firmware_setting_falls_back_to_the_internal_url(
+    hass: HomeAssistant, mock_setup_entry: AsyncMock, socket_allowed: None
+) -> None:
+    """Without a source address, the internal URL's host is shown (IPv6 in brackets in URLs)."""
+    await hass.config.async_update(internal_url="http://[fd00::5]:8123")
+    with patch(
+        "custom_components.esp32_camera.config_flow.async_get_source_ip",
+        side_effect=HomeAssistantError("no IPv4 address"),
+    ):
+        result = await create_hub_on_every_interface(hass)
+    placeholders = result["description_placeholders"]
+    stream, token = result["data"][CONF_STREAM_PORT], result["data"][CONF_TOKEN]
+    assert placeholders["host"] == "fd00::5"
+    assert placeholders["url"] == f"ws://[fd00::5]:{stream}/?token={token}"
+
+
+async def test_firmware_setting_without_any_known_address(
+    hass: HomeAssistant, mock_setup_entry: AsyncMock, socket_allowed: None
+) -> None:
+    """No address found at all: a placeholder the user replaces, never an error."""
+    with (
+        patch(
+            "custom_components.esp32_camera.config_flow.async_get_source_ip",
+            side_effect=HomeAssistantError("no IPv4 address"),
+        ),
+        patch(
+            "custom_components.esp32_camera.config_flow.get_url",
+            side_effect=NoURLAvailableError,
+        ),
+    ):
+        result = await create_hub_on_every_interface(hass)
+    assert result["description_placeholders"]["host"] == "<home-assistant-ip>"
 
 
 async def test_port_errors_then_recovery(
@@ -83,10 +150,15 @@ async def test_options_flow_validates_and_reloads(
     result = await hass.config_entries.options.async_init(hub_entry.entry_id)
     assert result["type"] is FlowResultType.FORM
     # The token is shown again, for rebuilt firmware and third-party URLs.
+    token, stream, control = (
+        hub_entry.data[key] for key in ("token", "stream_port", "control_port")
+    )
     assert result["description_placeholders"] == {
-        "token": hub_entry.data["token"],
-        "stream_port": str(hub_entry.data["stream_port"]),
-        "control_port": str(hub_entry.data["control_port"]),
+        "host": "127.0.0.1",
+        "token": token,
+        "stream_port": str(stream),
+        "url": f"ws://127.0.0.1:{stream}/?token={token}",
+        "mjpeg_url": f"http://127.0.0.1:{control}/mjpeg/",
     }
     good = {
         "allow_tokenless": False,
@@ -102,11 +174,23 @@ async def test_options_flow_validates_and_reloads(
         result["flow_id"], {**good, "trusted_networks": ["not a network"]}
     )
     assert result["errors"] == {"trusted_networks": "invalid_network"}
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {**good, "save_directory": "/etc/esp32"}
-    )
+    # is_allowed_path touches the disk: it must run in the executor, never in the event loop.
+    checked_in: list[int] = []
+    is_allowed_path = hass.config.is_allowed_path
+
+    def recording_is_allowed_path(path: str) -> bool:
+        checked_in.append(threading.get_ident())
+        return is_allowed_path(path)
+
+    with patch.object(hass.config, "is_allowed_path", recording_is_allowed_path):
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {**good, "save_directory": "/etc/esp32"}
+        )
     assert result["errors"] == {"save_directory": "path_not_allowed"}
-    hass.config.allowlist_external_dirs.add(hass.config.path("www"))
+    assert checked_in
+    assert hass.loop_thread_id not in checked_in
+    # Resolved, as is_allowed_path compares resolved paths (the config folder may sit behind a link).
+    hass.config.allowlist_external_dirs.add(str(Path(hass.config.path("www")).resolve()))
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {**good, "save_directory": hass.config.path("www", "cams")}
     )

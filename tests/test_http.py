@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from typing import Any
 
 import aiohttp
@@ -10,10 +11,14 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.esp32_camera.const import CONF_CONTROL_PORT, CONF_EXPOSE_HTTP
 from custom_components.esp32_camera.protocol import COMMANDS, RESOLUTIONS
+from esp32_simulator import framing_for, make_test_jpeg
 
 from .conftest import HUB_TOKEN, jpeg_bytes, wait_for
 
@@ -100,6 +105,40 @@ async def test_api_json(
     assert response.status == 503
     assert (await response.json())["status"] == "not_loaded"
     assert (await (await client.get(f"{API}/stats")).json())["hubs"] == []
+
+
+async def test_stats_count_frames_by_framing(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    simulate: Any,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """The three framings of the firmware, sent by the simulator, are counted apart.
+
+    The original `/api/stats` reported "chunked frames"; the stats API and the diagnostics
+    report frames per framing, per camera and for the hub.
+    """
+    assert await hass.config_entries.async_setup(hub_entry.entry_id)
+    # 9,000 B: one binary message; 25,000 B: frame_start/binary/frame_end; 60,000 B: chunked.
+    sizes = (9_000, 25_000, 60_000)
+    camera = await simulate(frames=[make_test_jpeg(size=size) for size in sizes], pacing=False)
+    cameras = hub_entry.runtime_data.cameras
+    await wait_for(lambda: "cam1" in cameras and min(cameras["cam1"].stats.framings.values()) >= 2)
+    await camera.stop()
+    sent = Counter(str(frame.framing) for frame in camera.sent_frames)
+    assert [framing_for(size) for size in sizes] == ["binary", "frame", "chunked"]
+    await wait_for(lambda: cameras["cam1"].stats.frames_received == camera.frames_sent)
+    expected = {framing: sent[framing] for framing in ("binary", "frame", "chunked")}
+
+    client = await hass_client()
+    [hub_stats] = (await (await client.get(f"{API}/stats")).json())["hubs"]
+    assert hub_stats["cameras"]["cam1"]["stream"]["framings"] == expected
+    assert hub_stats["server"]["framings"] == expected
+    assert sum(expected.values()) == hub_stats["server"]["frames_received"]
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, hub_entry)
+    assert diagnostics["cameras"]["cam1"]["stats"]["framings"] == expected
+    assert diagnostics["hub"]["framings"] == expected
 
 
 def control_url(entry: MockConfigEntry, path: str) -> str:

@@ -229,14 +229,15 @@ async def test_counters_from_disk_and_leftovers(hass: HomeAssistant, tmp_path: P
     leftover.write_bytes(b"partial")
     snapshot = storage.snapshot_path(tmp_path, "cam1", now)
     snapshot.parent.mkdir(parents=True)
-    snapshot.write_bytes(b"snap")  # snapshots are not part of continuous saving
+    snapshot.write_bytes(b"snap")  # counted, as the original counted its "save now" images
+    (snapshot.parent / "door.jpg").write_bytes(b"mine")  # not a snapshot's default name
     bus = FrameBus()
     saver = make_saver(hass, tmp_path, bus)
     await saver.async_start()
     await written(hass, saver)
     counters = saver.counters("cam1")
-    assert (counters.saved_total, counters.saved_today, counters.saved_bytes) == (2, 1, 150)
-    assert saver.as_dict()["total_bytes"] == 150
+    assert (counters.saved_total, counters.saved_today, counters.saved_bytes) == (3, 2, 154)
+    assert saver.as_dict()["total_bytes"] == 150  # what retention works on: no snapshots
     assert not leftover.exists()
     assert snapshot.exists()
     await saver.async_stop()
@@ -343,3 +344,74 @@ async def test_default_directory_in_media(hass: HomeAssistant) -> None:
     assert storage.default_save_directory(hass) == str(
         Path(hass.config.media_dirs["local"]) / "esp32_camera"
     )
+
+
+async def test_snapshots_are_counted_and_kept(
+    hass: HomeAssistant, tmp_path: Path, freezer: FrozenDateTimeFactory
+) -> None:
+    """Snapshots in a camera's snapshot folder count as saved images; retention keeps them."""
+    freezer.move_to(
+        dt_util.as_utc(datetime(2026, 3, 4, 5, 6, 7, tzinfo=dt_util.get_default_time_zone()))
+    )
+    now = dt_util.now()
+    old_snapshot = storage.snapshot_path(tmp_path, "cam1", now - timedelta(days=3))
+    old_snapshot.parent.mkdir(parents=True)
+    old_snapshot.write_bytes(b"old")
+    old_image = make_image(tmp_path, "cam1", now - timedelta(days=3), 1, 10)
+    bus = FrameBus()
+    saver = make_saver(hass, tmp_path, bus, retention_days=1)
+    await saver.async_start()
+    await written(hass, saver)
+    assert old_snapshot.exists()  # taken on purpose: never removed by retention
+    assert not old_image.exists()
+    counters = saver.counters("cam1")
+    assert (counters.saved_total, counters.saved_today, counters.saved_bytes) == (1, 0, 3)
+
+    # A snapshot written now, as the snapshot action does, counts at once.
+    snapshot = storage.snapshot_path(tmp_path, "cam1", now)
+    saver.async_snapshot_saved("cam1", snapshot, 1000)
+    assert (counters.saved_total, counters.saved_today, counters.saved_bytes) == (2, 1, 1003)
+    assert counters.last_saved_path == str(snapshot)
+    assert counters.last_saved_at == now
+    # Elsewhere (a file name of the user's choice): not part of the save directory's images.
+    saver.async_snapshot_saved("cam1", tmp_path / "cam1" / "door.jpg", 1000)
+    saver.async_snapshot_saved("cam1", storage.snapshot_path(tmp_path / "other", "cam1", now), 1)
+    assert counters.saved_total == 2
+    await saver.async_stop()
+
+
+async def test_counts_by_date_and_hour(
+    hass: HomeAssistant, tmp_path: Path, freezer: FrozenDateTimeFactory
+) -> None:
+    """Saved images per date and per hour, as the original's image statistics, kept current."""
+    freezer.move_to(
+        dt_util.as_utc(datetime(2026, 3, 10, 5, 6, 7, tzinfo=dt_util.get_default_time_zone()))
+    )
+    now = dt_util.now()
+    for days in range(9):  # one image a day at 23:00 for the nine days before today
+        make_image(tmp_path, "cam1", now.replace(hour=23) - timedelta(days=days + 1), days, 10)
+    make_image(tmp_path, "cam1", now - timedelta(hours=2), 20, 10)
+    snapshot = storage.snapshot_path(tmp_path, "cam1", now - timedelta(hours=1))
+    snapshot.parent.mkdir(parents=True, exist_ok=True)
+    snapshot.write_bytes(b"snap")
+    bus = FrameBus()
+    saver = make_saver(hass, tmp_path, bus, retention_days=8)
+    await saver.async_start()
+    saver.async_set_enabled("cam1", True)
+    bus.publish("cam1", JPEG, 1.0)
+    bus.publish("cam1", JPEG, 1.1)
+    await written(hass, saver)
+    saver.async_snapshot_saved("cam1", storage.snapshot_path(tmp_path, "cam1", now), 5)
+    counts = saver.saved_counts("cam1")
+    # Retention removed the oldest image (2026-03-01, more than 8 days old).
+    assert counts["by_date"] == {
+        "2026-03-10": 5,
+        **{f"2026-03-{day:02}": 1 for day in range(9, 1, -1)},
+    }
+    assert list(counts["by_date"]) == sorted(counts["by_date"], reverse=True)
+    assert counts["by_hour"]["2026-03-10"] == {"05": 3, "04": 1, "03": 1}
+    assert counts["by_hour"]["2026-03-09"] == {"23": 1}
+    assert len(counts["by_hour"]) == saver_module.HOURLY_DATES
+    assert sum(counts["by_date"].values()) == saver.counters("cam1").saved_total
+    assert saver.saved_counts("unknown") == {"by_date": {}, "by_hour": {}}
+    await saver.async_stop()

@@ -66,6 +66,11 @@ async def test_snapshot_saves_the_latest_frame(
     assert path.read_bytes() == frame
     assert result == {"path": str(path), "size": len(frame), "width": 320, "height": 240}
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left
+    # Counted with the saved images, as the original counted its "save now" images.
+    counters = hub.saver.counters("cam1")
+    assert (counters.saved_total, counters.saved_today) == (1, 1)
+    assert counters.saved_bytes == len(frame)
+    assert counters.last_saved_path == str(path)
 
 
 async def test_fresh_snapshot_skips_the_frame_in_transfer(
@@ -165,6 +170,8 @@ async def test_snapshot_filename_template(
     result = await snapshot(hass, filename=f"{tmp_path}/door_{{{{ now().year }}}}.jpg")
     assert Path(result["path"]).parent == tmp_path
     assert Path(result["path"]).read_bytes() == frame
+    # Files of the user's choosing are not among the save directory's counted images.
+    assert hub_entry.runtime_data.saver.counters("cam1").saved_total == 0
 
 
 @pytest.mark.parametrize("filename", ["/etc/esp32_camera.jpg", "../../../outside.jpg"])

@@ -13,6 +13,7 @@ from typing import Any
 
 from homeassistant.components.frontend import DATA_EXTRA_MODULE_URL, DATA_PANELS
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import (
@@ -246,17 +247,25 @@ async def test_saver_gallery_and_saved_image_view(
     await simulated_camera("cam1")
     client = await hass_ws_client(hass)
     empty = await command(client, type=f"{DOMAIN}/gallery", camera_id="cam1")
-    assert empty["result"] == {"images": []}
+    assert empty["result"] == {"images": [], "counts": {"by_date": {}, "by_hour": {}}}
     answer = await command(client, type=f"{DOMAIN}/saver", camera_id="cam1", enabled=True)
     assert answer["result"] == {"enabled": True}
     saver = hub_entry.runtime_data.saver
     await wait_for(lambda: saver.counters("cam1").saved_total >= 3, timeout=10)
     answer = await command(client, type=f"{DOMAIN}/saver", camera_id="cam1", enabled=False)
     assert answer["result"] == {"enabled": False}
+    await wait_for(lambda: not saver.busy)
 
     gallery = await command(client, type=f"{DOMAIN}/gallery", camera_id="cam1", limit=2)
     images = gallery["result"]["images"]
     assert len(images) == 2
+    # Counts by date and hour (the original's image statistics), from the saver's counters.
+    counts = gallery["result"]["counts"]
+    today = dt_util.now().date().isoformat()
+    saved = saver.counters("cam1").saved_total
+    assert sum(counts["by_date"].values()) == saved
+    assert sum(sum(hours.values()) for hours in counts["by_hour"].values()) == saved
+    assert counts["by_date"].get(today) == saver.counters("cam1").saved_today
     assert images[0]["saved_at"] >= images[1]["saved_at"]
     assert images[0]["name"].startswith("cam1/")
     anonymous = await hass_client_no_auth()

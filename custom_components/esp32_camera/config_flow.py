@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ipaddress import ip_network
-import os
-from pathlib import PurePath
+from contextlib import suppress
+from ipaddress import ip_address, ip_network
 import secrets
 import socket
 from typing import Any
 
+from homeassistant.components.network import async_get_source_ip
 from homeassistant.config_entries import (
     ConfigEntry,
     ConfigEntryState,
@@ -17,10 +17,15 @@ from homeassistant.config_entries import (
     OptionsFlowWithReload,
 )
 from homeassistant.const import CONF_ADDRESS, CONF_HOST, CONF_NAME, CONF_TOKEN
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.core_config import Config
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import selector
+from homeassistant.helpers.network import NoURLAvailableError, get_url
 import probatio
+from yarl import URL
 
+from . import storage
 from .const import (
     CONF_ALLOW_TOKENLESS,
     CONF_APPROVED_ADDRESSES,
@@ -46,14 +51,56 @@ from .const import (
     DOMAIN,
 )
 from .preview import async_preview_markdown
-from .storage import default_save_directory
 
 
-def _is_within(path: str, folder: str) -> bool:
-    """Whether path is folder or inside it (string arithmetic only: no I/O in the loop)."""
-    target = PurePath(os.path.normpath(os.path.abspath(path)))  # noqa: PTH100 - resolve() does I/O
-    root = PurePath(os.path.normpath(folder))
-    return target == root or root in target.parents
+def _save_directory_error(config: Config, directory: str) -> str | None:
+    """Return why the save directory cannot be used, or None.
+
+    Blocking (both checks resolve links and `..` on disk): run it in the executor.
+    """
+    if not config.is_allowed_path(directory):
+        return "path_not_allowed"
+    if storage.is_inside(directory, config.path("www")):
+        return "path_public"
+    return None
+
+
+# Shown when no address of Home Assistant can be found; the user fills it in.
+UNKNOWN_HOST = "<home-assistant-ip>"
+
+
+async def async_camera_host(hass: HomeAssistant, bind_host: str) -> str:
+    """Return the address cameras must dial (the firmware's `server_host`).
+
+    The bind address when the hub listens on one address; else the address Home Assistant uses
+    on the local network (the network integration's source address), else the host of its
+    internal URL, else a placeholder for the user to replace.
+    """
+    host: str | None = bind_host.strip()
+    if not host or _is_unspecified(host):  # every interface: one of Home Assistant's addresses
+        host = None
+        with suppress(HomeAssistantError):  # no IPv4 address and no route
+            host = await async_get_source_ip(hass)
+    if not host:
+        with suppress(NoURLAvailableError):
+            host = URL(get_url(hass, allow_external=False, allow_cloud=False)).host
+    return host or UNKNOWN_HOST
+
+
+def _is_unspecified(host: str) -> bool:
+    """Return whether the host is the address of every interface (0.0.0.0 or ::)."""
+    try:
+        return ip_address(host).is_unspecified
+    except ValueError:  # a host name
+        return False
+
+
+def _url_host(host: str) -> str:
+    """Return the host as it goes into a URL: an IPv6 address in brackets."""
+    with suppress(ValueError):
+        if ip_address(host).version == 6:
+            return f"[{host}]"
+    return host
 
 
 PORT = probatio.All(probatio.Coerce(int), probatio.Range(min=1, max=65535))
@@ -86,13 +133,17 @@ class Esp32CameraConfigFlow(ConfigFlow, domain=DOMAIN):
             errors = await self._async_validate_ports(user_input)
             if not errors:
                 token = secrets.token_urlsafe(24)
+                host = await async_camera_host(self.hass, user_input[CONF_HOST])
+                port = user_input[CONF_STREAM_PORT]
+                url_host = _url_host(host)
                 return self.async_create_entry(
                     title=user_input[CONF_NAME],
                     data={**user_input, CONF_TOKEN: token},
                     description_placeholders={
-                        "url": f"ws://<home-assistant-ip>:{user_input[CONF_STREAM_PORT]}/?token={token}",
+                        "host": host,
+                        "port": str(port),
+                        "url": f"ws://{url_host}:{port}/?token={token}",
                         "token": token,
-                        "port": str(user_input[CONF_STREAM_PORT]),
                     },
                 )
         schema = probatio.Schema(
@@ -211,15 +262,14 @@ class Esp32CameraOptionsFlow(OptionsFlowWithReload):
                     ip_network(network, strict=False)
             except ValueError:
                 errors[CONF_TRUSTED_NETWORKS] = "invalid_network"
-            directory = user_input[CONF_SAVE_DIRECTORY]
-            if not self.hass.config.is_allowed_path(directory):
-                errors[CONF_SAVE_DIRECTORY] = "path_not_allowed"
-            elif _is_within(directory, self.hass.config.path("www")):
-                errors[CONF_SAVE_DIRECTORY] = "path_public"
+            if error := await self.hass.async_add_executor_job(
+                _save_directory_error, self.hass.config, user_input[CONF_SAVE_DIRECTORY]
+            ):
+                errors[CONF_SAVE_DIRECTORY] = error
             if not errors:
                 return self.async_create_entry(data={**self.config_entry.options, **user_input})
         options = {
-            CONF_SAVE_DIRECTORY: default_save_directory(self.hass),
+            CONF_SAVE_DIRECTORY: storage.default_save_directory(self.hass),
             **self.config_entry.options,
         }
         schema = probatio.Schema(
@@ -257,14 +307,18 @@ class Esp32CameraOptionsFlow(OptionsFlowWithReload):
             }
         )
         data = self.config_entry.data
+        host = await async_camera_host(self.hass, data[CONF_HOST])
+        url_host, token = _url_host(host), data[CONF_TOKEN]
         return self.async_show_form(
             step_id="init",
             data_schema=schema,
             errors=errors,
             # Shown again here (administrators only) for firmware and third-party URLs.
             description_placeholders={
-                "token": data[CONF_TOKEN],
+                "host": host,
+                "token": token,
                 "stream_port": str(data[CONF_STREAM_PORT]),
-                "control_port": str(data[CONF_CONTROL_PORT]),
+                "url": f"ws://{url_host}:{data[CONF_STREAM_PORT]}/?token={token}",
+                "mjpeg_url": f"http://{url_host}:{data[CONF_CONTROL_PORT]}/mjpeg/",
             },
         )

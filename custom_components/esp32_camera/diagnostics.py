@@ -13,7 +13,7 @@ from homeassistant.helpers.device_registry import DeviceEntry
 from .const import DOMAIN
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .listener import CameraRecord
-from .protocol import COMMANDS
+from .protocol import COMMANDS, total_framings
 
 TO_REDACT = {CONF_TOKEN}
 
@@ -53,7 +53,10 @@ async def async_get_config_entry_diagnostics(
             "data": async_redact_data(dict(entry.data), TO_REDACT),
             "options": dict(entry.options),
         },
-        "hub": hub.hub_statistics(),
+        "hub": {
+            **hub.hub_statistics(),
+            "framings": total_framings(camera.stats for camera in hub.cameras.values()),
+        },
         "cameras": {camera_id: _camera(hub, camera) for camera_id, camera in hub.cameras.items()},
     }
 

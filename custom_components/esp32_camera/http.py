@@ -21,7 +21,7 @@ from .const import DOMAIN
 from .hub import Esp32CameraHub, loaded_hubs
 from .listener import CameraRecord
 from .preview import PendingCameraPreviewView
-from .protocol import COMMANDS, DEFAULT_RESOLUTION, RESOLUTIONS
+from .protocol import COMMANDS, DEFAULT_RESOLUTION, RESOLUTIONS, total_framings
 
 API_PATH = f"/api/{DOMAIN}"
 
@@ -68,7 +68,11 @@ def _hub_stats(hub: Esp32CameraHub) -> dict[str, Any]:
     return {
         "entry_id": hub.entry.entry_id,
         "title": hub.entry.title,
-        "server": hub.hub_statistics(),
+        "server": {
+            **hub.hub_statistics(),
+            # Frames by framing; "chunked" is the original server's "chunked frames".
+            "framings": total_framings(camera.stats for camera in hub.cameras.values()),
+        },
         "saver": hub.saver.as_dict(),
         "cameras": {camera_id: camera_stats(camera) for camera_id, camera in hub.cameras.items()},
     }

@@ -6,12 +6,17 @@ batches and writes them in the executor as `<save dir>/<camera>/YYYY-MM-DD/HH/HH
 (local time). When the writer lags and the queue is full, the newest frames are dropped and counted:
 memory never grows. The same writer task enforces the retention limits (age and total size, oldest
 first), so deletions never race writes.
+
+The counters (saved, today, size, per date and hour) also count the snapshots of the
+`esp32_camera.snapshot` action ("save now") in a camera's `snapshots/` folder, as the original
+server counted the images of its "save now" with the others. Retention never removes snapshots:
+they were taken on purpose.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass, field
@@ -47,6 +52,8 @@ RETENTION_TARGET = 0.9
 COUNTER_UPDATE_INTERVAL = 5.0
 # Waiting for the queue to be written when the hub stops (seconds).
 STOP_TIMEOUT = 10.0
+# Per-hour counts are reported for this many of the newest dates (per-date counts for all).
+HOURLY_DATES = 7
 MIB = 1024 * 1024
 
 
@@ -60,9 +67,9 @@ class SaverCounters:
     """Continuous-saving counters of one camera."""
 
     saved_total: int = 0
-    """Images of this camera in the save directory (continuous saving; snapshots not included)."""
+    """Images of this camera in the save directory: continuous saving and default-named snapshots."""
     saved_today: int = 0
-    """Of those, the ones in today's (local) directory."""
+    """Of those, the ones saved today (local time)."""
     saved_bytes: int = 0
     dropped: int = 0
     """Frames dropped since start because the writer lagged."""
@@ -70,6 +77,8 @@ class SaverCounters:
     """Frames that could not be written since start."""
     last_saved_path: str | None = None
     last_saved_at: datetime | None = None
+    by_hour: Counter[str] = field(default_factory=Counter)
+    """The saved images per local hour, keyed `YYYY-MM-DD HH` (what `saved_total` adds up)."""
 
     def as_dict(self) -> dict[str, Any]:
         """Return the counters as JSON-friendly values."""
@@ -91,6 +100,15 @@ class DirectoryUsage:
     files: int = 0
     bytes: int = 0
     today: int = 0
+    hours: Counter[str] = field(default_factory=Counter)
+    """Images per local hour, keyed `YYYY-MM-DD HH`."""
+
+    def add(self, day: str, hour: str, size: int, today: str) -> None:
+        """Count one image of `day` (`YYYY-MM-DD`) and `hour` (`HH`)."""
+        self.files += 1
+        self.bytes += size
+        self.today += day == today
+        self.hours[f"{day} {hour}"] += 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,16 +159,37 @@ def _saved_images(root: Path) -> list[tuple[str, str, str, Path]]:
 def scan_directory(root: Path, today: str) -> dict[str, DirectoryUsage]:
     """Count the saved images per camera directory; remove leftover temporary files (executor)."""
     usage: dict[str, DirectoryUsage] = {}
-    for day, _hour, camera, directory in _saved_images(root):
+    for day, hour, camera, directory in _saved_images(root):
         counts = usage.setdefault(camera, DirectoryUsage())
         for entry in os.scandir(directory):
             if storage.SAVED_FILE.match(entry.name):
-                counts.files += 1
-                counts.bytes += entry.stat().st_size
-                counts.today += day == today
+                counts.add(day, hour, entry.stat().st_size, today)
             elif entry.name.startswith(storage.TEMP_PREFIX):
                 Path(entry.path).unlink(missing_ok=True)
     return usage
+
+
+def scan_snapshots(root: Path, today: str) -> dict[str, DirectoryUsage]:
+    """Count the default-named snapshots per camera directory (executor)."""
+    usage: dict[str, DirectoryUsage] = {}
+    if not root.is_dir():
+        return usage
+    for camera in root.iterdir():
+        folder = camera / storage.SNAPSHOTS_DIRECTORY
+        if not folder.is_dir():
+            continue
+        counts = usage.setdefault(camera.name, DirectoryUsage())
+        for entry in os.scandir(folder):
+            if match := storage.SNAPSHOT_FILE.match(entry.name):
+                counts.add(match[1], match[2], entry.stat().st_size, today)
+    return usage
+
+
+def _scan_all(
+    root: Path, today: str
+) -> tuple[dict[str, DirectoryUsage], dict[str, DirectoryUsage]]:
+    """Count the continuously saved images and the snapshots (executor)."""
+    return scan_directory(root, today), scan_snapshots(root, today)
 
 
 def prune_directory(
@@ -180,7 +219,7 @@ def prune_directory(
         return f"{day} {name[:15]}" < older_than.strftime("%Y-%m-%d %H-%M-%S.%f")
 
     done = False
-    for (day, _hour), directories in sorted(buckets.items()):
+    for (day, hour), directories in sorted(buckets.items()):
         files = sorted(
             (entry.name, camera, Path(entry.path))
             for camera, directory in directories
@@ -197,10 +236,7 @@ def prune_directory(
             except FileNotFoundError:
                 continue
             total_bytes -= size
-            counts = removed.setdefault(camera, DirectoryUsage())
-            counts.files += 1
-            counts.bytes += size
-            counts.today += day == today
+            removed.setdefault(camera, DirectoryUsage()).add(day, hour, size, today)
         for _camera, directory in directories:
             _remove_if_empty(directory)
             _remove_if_empty(directory.parent)
@@ -246,8 +282,9 @@ class ImageSaver:
         self._writing = False
         self._retention_due = True
         self._last_hour: str | None = None
-        self._total_bytes = 0
+        self._total_bytes = 0  # continuous saving only: what retention works on
         self._disk: dict[str, DirectoryUsage] = {}
+        self._snapshots_disk: dict[str, DirectoryUsage] = {}
         self._counters: dict[str, SaverCounters] = {}
         self._enabled: dict[str, CALLBACK_TYPE] = {}
         self._min_interval: dict[str, float] = {}
@@ -303,10 +340,38 @@ class ImageSaver:
         counters = self._counters.get(camera_id)
         if counters is None:
             counters = self._counters[camera_id] = SaverCounters()
-            if usage := self._disk.get(storage.camera_directory(self.directory, camera_id).name):
-                counters.saved_total, counters.saved_bytes = usage.files, usage.bytes
-                counters.saved_today = usage.today
+            self._count_from_disk(camera_id, counters)
         return counters
+
+    def _count_from_disk(self, camera_id: str, counters: SaverCounters) -> None:
+        """Set a camera's counts to what the last scan found (saved images and snapshots)."""
+        name = storage.camera_directory(self.directory, camera_id).name
+        counters.saved_total = counters.saved_bytes = counters.saved_today = 0
+        counters.by_hour = Counter()
+        for usage in (self._disk.get(name), self._snapshots_disk.get(name)):
+            if usage is not None:
+                counters.saved_total += usage.files
+                counters.saved_bytes += usage.bytes
+                counters.saved_today += usage.today
+                counters.by_hour.update(usage.hours)
+
+    def saved_counts(self, camera_id: str) -> dict[str, dict[str, Any]]:
+        """Return a camera's saved images per date and, for the newest dates, per hour.
+
+        What the original `/api/images/stats` reported "by date" and "by hour":
+        `{"by_date": {"2026-03-04": 120, ...}, "by_hour": {"2026-03-04": {"05": 12, ...}, ...}}`,
+        newest first, local time; per hour only for the newest `HOURLY_DATES` dates.
+        """
+        by_date: dict[str, int] = {}
+        by_hour: dict[str, dict[str, int]] = {}
+        for key, count in sorted(self.counters(camera_id).by_hour.items(), reverse=True):
+            if count <= 0:
+                continue
+            day, hour = key.split(" ")
+            by_date[day] = by_date.get(day, 0) + count
+            if day in by_hour or len(by_hour) < HOURLY_DATES:
+                by_hour.setdefault(day, {})[hour] = count
+        return {"by_date": by_date, "by_hour": by_hour}
 
     def as_dict(self) -> dict[str, Any]:
         """Return the saver's state and counts (HTTP stats, diagnostics)."""
@@ -328,6 +393,27 @@ class ImageSaver:
                 for camera_id in sorted({*self._counters, *self._enabled})
             },
         }
+
+    @callback
+    def async_snapshot_saved(self, camera_id: str, path: Path, size: int) -> None:
+        """Count a snapshot ("save now") written to the camera's default snapshot file.
+
+        Snapshots written elsewhere (a `filename` of the user's choice) are not counted: the
+        counts are the images of the save directory's layout, as a rescan at start-up finds them.
+        """
+        folder = storage.camera_directory(self.directory, camera_id) / storage.SNAPSHOTS_DIRECTORY
+        match = storage.SNAPSHOT_FILE.match(path.name)
+        if match is None or path.parent != folder:
+            return
+        day, hour = match[1], match[2]
+        counters = self.counters(camera_id)
+        counters.saved_total += 1
+        counters.saved_bytes += size
+        counters.saved_today += day == self._today.isoformat()
+        counters.by_hour[f"{day} {hour}"] += 1
+        counters.last_saved_path = str(path)
+        counters.last_saved_at = dt_util.now()
+        self._notify(camera_id)
 
     # -- life cycle ------------------------------------------------------------------------------
 
@@ -381,7 +467,7 @@ class ImageSaver:
         for camera_id, counters in self._counters.items():
             counters.saved_today = 0
             self._notify(camera_id)
-        for usage in self._disk.values():
+        for usage in (*self._disk.values(), *self._snapshots_disk.values()):
             usage.today = 0
 
     # -- frames ----------------------------------------------------------------------------------
@@ -451,6 +537,7 @@ class ImageSaver:
             counters.saved_total += 1
             counters.saved_bytes += size
             counters.saved_today += item.path.parent.parent.name == today
+            counters.by_hour[f"{item.path.parent.parent.name} {item.path.parent.name}"] += 1
             counters.last_saved_path = str(item.path)
             counters.last_saved_at = dt_util.now()
             self._total_bytes += size
@@ -472,18 +559,15 @@ class ImageSaver:
 
     async def _scan(self) -> None:
         try:
-            self._disk = await self.hass.async_add_executor_job(
-                scan_directory, self.directory, self._today.isoformat()
+            self._disk, self._snapshots_disk = await self.hass.async_add_executor_job(
+                _scan_all, self.directory, self._today.isoformat()
             )
         except OSError as err:
             LOGGER.warning("Cannot read the save directory %s: %s", self.directory, err)
             return
         self._total_bytes = sum(usage.bytes for usage in self._disk.values())
         for camera_id, counters in self._counters.items():
-            usage = self._disk.get(storage.camera_directory(self.directory, camera_id).name)
-            counters.saved_total = usage.files if usage else 0
-            counters.saved_bytes = usage.bytes if usage else 0
-            counters.saved_today = usage.today if usage else 0
+            self._count_from_disk(camera_id, counters)
             self._notify(camera_id)
 
     def _size_limit(self) -> int | None:
@@ -523,11 +607,13 @@ class ImageSaver:
                 disk.files -= usage.files
                 disk.bytes -= usage.bytes
                 disk.today -= usage.today
+                disk.hours -= usage.hours
             if (camera_id := names.get(directory)) is not None:
                 counters = self._counters[camera_id]
                 counters.saved_total = max(counters.saved_total - usage.files, 0)
                 counters.saved_bytes = max(counters.saved_bytes - usage.bytes, 0)
                 counters.saved_today = max(counters.saved_today - usage.today, 0)
+                counters.by_hour -= usage.hours  # keeps positive counts only
                 self._notify(camera_id)
         if removed:
             LOGGER.debug(

@@ -137,6 +137,8 @@ async def _async_snapshot(entity: Esp32Camera, call: ServiceCall) -> ServiceResp
             translation_key="snapshot_write_failed",
             translation_placeholders={"path": str(path), "error": str(err)},
         ) from err
+    # Counted with the saved images when it is in the camera's snapshot folder ("save now").
+    hub.saver.async_snapshot_saved(camera_id, path, len(frame.data))
     width, height = _dimensions(frame) or (None, None)
     LOGGER.debug("Saved a snapshot of %s to %s", camera_id, path)
     return {"path": str(path), "size": len(frame.data), "width": width, "height": height}

@@ -23,6 +23,8 @@ TEMP_SUFFIX = ".tmp"
 DAY_DIRECTORY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 HOUR_DIRECTORY = re.compile(r"^\d{2}$")
 SAVED_FILE = re.compile(r"^(\d{2})-(\d{2})-(\d{2})\.(\d{6})_\d+\.jpg$")
+# `<camera>/snapshots/YYYY-MM-DD_HH-MM-SS.ffffff.jpg`, a snapshot's default file (local time).
+SNAPSHOT_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})_(\d{2})-\d{2}-\d{2}\.\d{6}\.jpg$")
 
 
 def default_save_directory(hass: HomeAssistant) -> str:

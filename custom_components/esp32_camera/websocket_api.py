@@ -6,7 +6,8 @@
   `max_fps` per camera, with at most `FRAMES_IN_FLIGHT` frames not yet acknowledged by
   `frames_ack`: a slow browser gets the newest frame when it is ready, never a backlog (Home
   Assistant drops a connection whose queue reaches 4096 messages).
-- `command` and `saver` (admin only) change a camera; `gallery` lists saved images.
+- `command` and `saver` (admin only) change a camera; `gallery` lists saved images and counts them
+  by date and hour.
 """
 
 from __future__ import annotations
@@ -437,7 +438,9 @@ def ws_saver(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, A
 async def ws_gallery(
     hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
 ) -> None:
-    """List the newest saved images of a camera, with signed URLs to show them."""
+    """List the newest saved images of a camera (signed URLs) and its counts by date and hour."""
     hub = find_hub(hass, msg["camera_id"])
     images = await async_list_saved_images(hass, hub, msg["camera_id"], msg["limit"])
-    connection.send_result(msg["id"], {"images": images})
+    connection.send_result(
+        msg["id"], {"images": images, "counts": hub.saver.saved_counts(msg["camera_id"])}
+    )

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from custom_components.esp32_camera.protocol import DropReason, Frame, Framing, StreamStats
+from custom_components.esp32_camera.protocol import (
+    DropReason,
+    Frame,
+    Framing,
+    StreamStats,
+    total_framings,
+)
 
 from .conftest import FakeClock
 
 
-def frame(at: float, size: int) -> Frame:
+def frame(at: float, size: int, framing: Framing = Framing.BINARY) -> Frame:
     return Frame(
         data=b"\xff\xd8" + b"\x00" * (size - 4) + b"\xff\xd9",
         frame_id=None,
-        framing=Framing.BINARY,
+        framing=framing,
         width=640,
         height=480,
         started_at=at,
@@ -41,3 +47,19 @@ def test_counters_and_window(clock: FakeClock) -> None:
     snapshot = stats.as_dict()
     assert snapshot["failures"] == {"timeout": 2, "overrun": 1}
     assert snapshot["frames_received"] == 50
+
+
+def test_frames_by_framing(clock: FakeClock) -> None:
+    """Published frames are counted per framing (the original's "chunked frames" among them)."""
+    stats = StreamStats(clock=clock)
+    assert stats.framings == {Framing.BINARY: 0, Framing.FRAME: 0, Framing.CHUNKED: 0}
+    assert stats.as_dict()["framings"] == {"binary": 0, "frame": 0, "chunked": 0}
+    for framing in (Framing.BINARY, Framing.CHUNKED, Framing.FRAME, Framing.CHUNKED):
+        stats.record_frame(frame(clock.now, 1000, framing))
+    stats.record_drop(DropReason.ABORTED)  # a dropped frame has no framing count
+    assert stats.framings == {Framing.BINARY: 1, Framing.FRAME: 1, Framing.CHUNKED: 2}
+    assert stats.as_dict()["framings"] == {"binary": 1, "frame": 1, "chunked": 2}
+    other = StreamStats(clock=clock)
+    other.record_frame(frame(clock.now, 1000, Framing.CHUNKED))
+    assert total_framings([stats, other]) == {"binary": 1, "frame": 1, "chunked": 3}
+    assert total_framings([]) == {"binary": 0, "frame": 0, "chunked": 0}

@@ -84,6 +84,15 @@ function formatTime(iso) {
   return new Date(iso).toLocaleString();
 }
 
+/** A local date "YYYY-MM-DD" as the browser's locale writes it, e.g. "Wed, Mar 4". */
+function formatDate(date) {
+  return new Date(`${date}T00:00:00`).toLocaleDateString(undefined, {
+    weekday: "short",
+    month: "short",
+    day: "numeric",
+  });
+}
+
 function notify(element, message) {
   element.dispatchEvent(
     new CustomEvent("hass-notification", { detail: { message }, bubbles: true, composed: true }),
@@ -636,7 +645,10 @@ class Esp32CameraViewer extends HTMLElement {
     refs.latencyText = h("span");
     refs.latency = h(
       "span",
-      { class: "chip latency", title: "From the frame's arrival at Home Assistant to its display here" },
+      {
+        class: "chip latency",
+        title: "From a grid frame's arrival at Home Assistant to its display in the grid (not the video)",
+      },
       icon("timer-outline"),
       refs.latencyText,
       h("span", { class: "bar" }, refs.latencyBar),
@@ -836,6 +848,7 @@ class Esp32CameraSaving extends HTMLElement {
     this.attachShadow({ mode: "open" });
     this.galleryTotal = null;
     this.galleryAt = 0;
+    this.countsDate = null; // the date whose hours are shown
     const refs = (this.refs = {});
     refs.switch = h("input", {
       type: "checkbox",
@@ -851,6 +864,24 @@ class Esp32CameraSaving extends HTMLElement {
     refs.last = h("div", { class: "number small" });
     refs.gallery = h("div", { class: "gallery" });
     refs.empty = h("div", { class: "muted small" }, "No saved images yet.");
+    // Saved images per day (newest first) and per hour of the chosen day, like the original's
+    // image statistics; the gallery command counts them (no files are read for this).
+    refs.days = h("div", { class: "days" });
+    refs.hoursTitle = h("div", { class: "name" });
+    refs.hours = h("div", { class: "hours", role: "img" });
+    refs.counts = h(
+      "div",
+      { class: "counts", hidden: true },
+      h("div", { class: "section-title" }, "Saved per day"),
+      refs.days,
+      h(
+        "div",
+        { class: "stat", style: "margin-top:8px" },
+        refs.hoursTitle,
+        refs.hours,
+        h("div", { class: "hour-axis" }, ...["00", "06", "12", "18"].map((hour) => h("span", {}, `${hour}:00`))),
+      ),
+    );
     const stat = (name, value) => h("div", { class: "stat" }, h("div", { class: "name" }, name), value);
     this.shadowRoot.append(
       h(
@@ -863,6 +894,21 @@ class Esp32CameraSaving extends HTMLElement {
         .gallery img { width: 100%; height: 100%; object-fit: cover; display: block; }
         .stat.wide { grid-column: 1 / -1; }
         .stats.three { grid-template-columns: repeat(3, minmax(0, 1fr)); }
+        .days { display: flex; flex-direction: column; gap: 2px; }
+        button.day {
+          display: grid; grid-template-columns: minmax(6.5em, auto) 1fr minmax(3.5em, auto); align-items: center; gap: 10px;
+          font: inherit; font-size: 13px; color: var(--primary-text-color); text-align: left;
+          background: transparent; border: none; border-radius: 6px; padding: 4px 8px; cursor: pointer;
+        }
+        button.day:hover { background: rgba(var(--rgb-primary-color, 3, 169, 244), 0.08); }
+        button.day.selected { background: rgba(var(--rgb-primary-color, 3, 169, 244), 0.16); }
+        .day .bar { height: 6px; border-radius: 3px; background: var(--secondary-background-color, #f0f0f0); overflow: hidden; }
+        .day .bar > span { display: block; height: 100%; background: var(--primary-color); border-radius: 3px; }
+        .day .count { text-align: right; color: var(--secondary-text-color); font-variant-numeric: tabular-nums; }
+        .hours { display: grid; grid-template-columns: repeat(24, minmax(0, 1fr)); gap: 2px; align-items: end; height: 44px; margin-top: 6px; }
+        .hours > div { height: 100%; display: flex; align-items: flex-end; border-radius: 2px; background: var(--divider-color, rgba(127, 127, 127, 0.2)); }
+        .hours > div > span { display: block; width: 100%; border-radius: 2px; background: var(--primary-color); }
+        .hour-axis { display: grid; grid-template-columns: repeat(4, 1fr); font-size: 11px; color: var(--secondary-text-color); margin-top: 2px; }
       `,
       ),
       h(
@@ -875,6 +921,7 @@ class Esp32CameraSaving extends HTMLElement {
       h("div", { class: "stats three" }, stat("Saved", refs.total), stat("Today", refs.today), stat("Size", refs.size)),
       h("div", { class: "stats", style: "margin-top:8px" }, h("div", { class: "stat wide" }, h("div", { class: "name" }, "Last saved"), refs.last)),
       h("div", { class: "buttons" }, refs.saveNow),
+      refs.counts,
       h("div", { class: "section-title" }, "Saved images and snapshots"),
       refs.empty,
       refs.gallery,
@@ -917,12 +964,14 @@ class Esp32CameraSaving extends HTMLElement {
     this.galleryAt = Date.now();
     const cameraId = this.camera.camera_id;
     try {
-      const { images } = await this._hass.connection.sendMessagePromise({
+      const { images, counts } = await this._hass.connection.sendMessagePromise({
         type: `${DOMAIN}/gallery`,
         camera_id: cameraId,
         limit: 12,
       });
       if (cameraId !== this.camera.camera_id) return;
+      this.counts = counts;
+      this.renderCounts();
       this.refs.empty.hidden = images.length > 0;
       this.refs.gallery.replaceChildren(
         ...images.map((image) =>
@@ -937,6 +986,50 @@ class Esp32CameraSaving extends HTMLElement {
       this.refs.empty.hidden = false;
       this.refs.empty.textContent = `Cannot list saved images: ${err.message || err}`;
     }
+  }
+
+  /** Saved images per day (the newest seven) and per hour of the chosen day. */
+  renderCounts() {
+    const { refs } = this;
+    const days = Object.entries(this.counts?.by_date ?? {}).slice(0, 7); // newest first
+    const hourly = this.counts?.by_hour ?? {};
+    refs.counts.hidden = days.length === 0;
+    if (!days.length) return;
+    if (!(this.countsDate in hourly)) this.countsDate = Object.keys(hourly)[0];
+    const most = Math.max(...days.map(([, count]) => count));
+    refs.days.replaceChildren(
+      ...days.map(([date, count]) =>
+        h(
+          "button",
+          {
+            class: `day${date === this.countsDate ? " selected" : ""}`,
+            title: `${formatDate(date)}: ${count.toLocaleString()} images; show per hour`,
+            onclick: () => {
+              this.countsDate = date;
+              this.renderCounts();
+            },
+          },
+          h("span", {}, formatDate(date)),
+          h("span", { class: "bar" }, h("span", { style: `width:${(count / most) * 100}%` })),
+          h("span", { class: "count" }, count.toLocaleString()),
+        ),
+      ),
+    );
+    const hours = hourly[this.countsDate] ?? {};
+    const peak = Math.max(1, ...Object.values(hours));
+    refs.hoursTitle.textContent = `Per hour, ${formatDate(this.countsDate)}`;
+    refs.hours.setAttribute("aria-label", `Saved images per hour, ${formatDate(this.countsDate)}`);
+    refs.hours.replaceChildren(
+      ...Array.from({ length: 24 }, (_, index) => {
+        const hour = String(index).padStart(2, "0");
+        const count = hours[hour] ?? 0;
+        return h(
+          "div",
+          { title: `${hour}:00–${hour}:59: ${count.toLocaleString()} images` },
+          h("span", { style: `height:${(count / peak) * 100}%` }),
+        );
+      }),
+    );
   }
 
   async saveNow() {

@@ -50,7 +50,7 @@ from .resolutions import (
     resolution_by_key,
     resolution_by_size,
 )
-from .stats import StreamStats
+from .stats import StreamStats, total_framings
 
 __all__ = [
     "COMMANDS",
@@ -91,5 +91,6 @@ __all__ = [
     "resolution_by_index",
     "resolution_by_key",
     "resolution_by_size",
+    "total_framings",
     "wire_value",
 ]

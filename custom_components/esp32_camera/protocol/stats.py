@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 import time
 from typing import Any
 
-from .frames import DropReason, Frame
+from .frames import DropReason, Frame, Framing
 
 
 class StreamStats:
@@ -20,6 +20,7 @@ class StreamStats:
         self._recent: deque[tuple[float, int]] = deque()
         self._recent_bytes = 0
         self._failures: Counter[DropReason] = Counter()
+        self._framings: Counter[Framing] = Counter()
         self.frames_received = 0
         self.bytes_received = 0
         self.last_frame_at: float | None = None
@@ -31,6 +32,7 @@ class StreamStats:
         """Count a published frame."""
         size = len(frame.data)
         self.frames_received += 1
+        self._framings[frame.framing] += 1
         self.bytes_received += size
         self.last_frame_at = frame.completed_at
         self.last_frame_size = size
@@ -59,6 +61,11 @@ class StreamStats:
         """Dropped frames by reason."""
         return dict(self._failures)
 
+    @property
+    def framings(self) -> Mapping[Framing, int]:
+        """Published frames by framing (the original server's "chunked frames" among them)."""
+        return {framing: self._framings[framing] for framing in Framing}
+
     def _span(self) -> float:
         self._trim(self._clock())
         return self._window
@@ -81,6 +88,7 @@ class StreamStats:
             "frames_received": self.frames_received,
             "frames_failed": self.frames_failed,
             "failures": {str(reason): count for reason, count in self._failures.items()},
+            "framings": framings_dict(self.framings),
             "bytes_received": self.bytes_received,
             "fps": round(self.fps, 2),
             "bitrate": round(self.bitrate),
@@ -88,3 +96,16 @@ class StreamStats:
             "width": self.width,
             "height": self.height,
         }
+
+
+def framings_dict(framings: Mapping[Framing, int]) -> dict[str, int]:
+    """Return frames by framing as JSON (`binary`, `frame`, `chunked`, always all three)."""
+    return {str(framing): framings.get(framing, 0) for framing in Framing}
+
+
+def total_framings(stats: Iterable[StreamStats]) -> dict[str, int]:
+    """Return the frames by framing of several cameras together, as JSON."""
+    total: Counter[Framing] = Counter()
+    for item in stats:
+        total.update(item.framings)
+    return framings_dict(total)
