@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 
 from aiohttp import WSMsgType, web
 
@@ -67,9 +68,13 @@ class Floor:
         )
         await response.prepare(request)
         sent = self.published
-        while True:
+        while request.transport is not None and not request.transport.is_closing():
             if self.published == sent:
-                await self.new_frame.wait()
+                # Wake up now and then to notice a viewer that left while no frame came.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(1.0):
+                        await self.new_frame.wait()
+                continue
             frame, sent = self.latest, self.published
             try:
                 await response.write(
@@ -79,8 +84,9 @@ class Floor:
                 await response.write(frame)
                 await response.write(b"\r\n")
             except ConnectionError:
-                return response
+                break
             self.delivered += 1
+        return response
 
     async def stats(self, request: web.Request) -> web.Response:
         return web.json_response(

@@ -87,8 +87,8 @@ def update_delays_ms(
     result = []
     position = 0
     for sequence, sent_at in frames:
-        if sent_at < reads[0][1]:
-            continue  # sent before the viewer's first frame: not part of its watching
+        if sequence < reads[0][0]:
+            continue  # older than the viewer's first frame: sent before it watched
         while position < len(reads) and reads[position][0] < sequence:
             position += 1
         if position == len(reads):

@@ -1,0 +1,1 @@
+"""Tests of the benchmark tools (their correctness, never their timings)."""
