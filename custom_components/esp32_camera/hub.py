@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 import contextlib
 from dataclasses import dataclass
+from functools import partial
 from ipaddress import ip_network
 import time
 from typing import Any
@@ -115,7 +116,7 @@ def signal_hub_updated(entry_id: str) -> str:
 
 @dataclass(kw_only=True, slots=True)
 class _Throttle:
-    """Per-camera state-write throttle with a trailing update."""
+    """State-write throttle (one per camera, one for the hub device) with a trailing update."""
 
     last_sent: float = 0.0
     trailing: CALLBACK_TYPE | None = None
@@ -165,6 +166,7 @@ class Esp32CameraHub:
         self._frame_listeners: dict[str | None, list[FrameListener]] = {}
         self._waiters: dict[str, list[_Waiter]] = {}
         self._throttles: dict[str, _Throttle] = {}
+        self._hub_throttle = _Throttle()
         self._desired: dict[str, dict[str, str]] = {}
         # What each camera runs as far as we know since it connected: reported or acknowledged.
         self._known: dict[str, dict[str, str]] = {}
@@ -222,9 +224,10 @@ class Esp32CameraHub:
     async def async_stop(self) -> None:
         """Stop the saver and the listener; wake every waiter with nothing."""
         self.stopped = True
-        for throttle in self._throttles.values():
+        for throttle in (*self._throttles.values(), self._hub_throttle):
             if throttle.trailing is not None:
                 throttle.trailing()
+                throttle.trailing = None
         self._throttles.clear()
         for waiters in self._waiters.values():
             for waiter in waiters:
@@ -409,6 +412,7 @@ class Esp32CameraHub:
         self._known[camera.camera_id] = {}
         self._reports_seen[camera.camera_id] = (camera.info, camera.health)  # of the last session
         self._send_now(camera)
+        self._send_hub_now()
         if running := self._reapply_tasks.pop(camera.camera_id, None):
             running.cancel()
         if self._desired.get(camera.camera_id):
@@ -455,6 +459,7 @@ class Esp32CameraHub:
         """Mark the camera's entities unavailable at once."""
         if not self.hass.is_stopping:
             self._send_now(camera)
+            self._send_hub_now()
 
     def camera_pending(self, camera: CameraRecord) -> None:
         """Ask the user to approve a tokenless camera."""
@@ -501,7 +506,9 @@ class Esp32CameraHub:
                     listener(camera, frame)
                 except Exception:  # noqa: BLE001 - one bad listener must not stop the others
                     LOGGER.exception("Frame listener failed for %s", camera_id)
-        self._send_throttled(camera)
+        if not self.stopped:  # no timers after stopping (frames still read while it closes)
+            self._send_throttled(self._throttles.setdefault(camera_id, _Throttle()), camera)
+            self._send_throttled(self._hub_throttle, None)
 
     def authentication_failed(self, address: str, reason: str) -> None:
         """Raise a repair issue when one address keeps presenting a wrong token."""
@@ -521,26 +528,35 @@ class Esp32CameraHub:
     # Entity updates --------------------------------------------------------------------------
 
     def _send_now(self, camera: CameraRecord) -> None:
+        """Update one camera's entities now (connection changes, telemetry)."""
         throttle = self._throttles.setdefault(camera.camera_id, _Throttle())
         throttle.last_sent = time.monotonic()
         async_dispatcher_send(
             self.hass, signal_camera_updated(self.entry.entry_id, camera.camera_id)
         )
+
+    def _send_hub_now(self) -> None:
+        """Update the hub device's entities now (a camera connected or went away)."""
+        self._hub_throttle.last_sent = time.monotonic()
         async_dispatcher_send(self.hass, signal_hub_updated(self.entry.entry_id))
 
-    def _send_throttled(self, camera: CameraRecord) -> None:
-        throttle = self._throttles.setdefault(camera.camera_id, _Throttle())
+    def _send_throttled(self, throttle: _Throttle, camera: CameraRecord | None) -> None:
+        """Update a camera's entities (None: the hub's) at most every STATE_WRITE_INTERVAL.
+
+        Within the interval one trailing update is scheduled, so the last frames are shown too.
+        """
         if throttle.trailing is not None:
             return
+        send = self._send_hub_now if camera is None else partial(self._send_now, camera)
         wait = STATE_WRITE_INTERVAL - (time.monotonic() - throttle.last_sent)
         if wait <= 0:
-            self._send_now(camera)
+            send()
             return
 
         @callback
         def trailing(_now: Any) -> None:
             throttle.trailing = None
-            self._send_now(camera)
+            send()
 
         throttle.trailing = async_call_later(self.hass, wait, trailing)
 
