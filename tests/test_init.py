@@ -6,13 +6,16 @@ import socket
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import (
     device_registry as dr,
     entity_registry as er,
     issue_registry as ir,
 )
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.esp32_camera.const import CONF_CONTROL_PORT, CONF_STREAM_PORT, DOMAIN
 
@@ -146,3 +149,68 @@ async def test_repeated_wrong_token_raises_repair_issue(
     issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
     assert issue is not None
     assert issue.translation_placeholders == {"address": "127.0.0.1", "title": "Test hub"}
+
+
+def state(hass: HomeAssistant, entity_id: str) -> str | None:
+    current = hass.states.get(entity_id)
+    return None if current is None else current.state
+
+
+async def test_removed_camera_comes_back_with_entities(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    simulate: Any,
+    device_registry: dr.DeviceRegistry,
+    entity_registry: er.EntityRegistry,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    assert await async_setup_component(hass, "config", {})
+    await hass.config_entries.async_setup(hub_entry.entry_id)
+    hub = hub_entry.runtime_data
+    camera = await simulate(resolution=0, fps=5, pacing=False)
+    await wait_for(lambda: state(hass, "camera.esp32_camera_cam1") not in (None, STATE_UNAVAILABLE))
+    await hub.async_send_command("cam1", "quality", 30)
+    hub.saver.async_set_enabled("cam1", True)
+    await camera.stop()
+    await wait_for(lambda: state(hass, "binary_sensor.esp32_camera_cam1_connectivity") == "off")
+    assert (await hub.async_send_command("cam1", "fps", 3)).queued
+
+    device = device_registry.async_get_device_by_identifier((DOMAIN, "cam1"), hub_entry.entry_id)
+    assert device is not None
+    client = await hass_ws_client(hass)
+    response = await client.remove_device(device.id)
+    assert response["success"], response
+    await hass.async_block_till_done()
+    assert (
+        device_registry.async_get_device_by_identifier((DOMAIN, "cam1"), hub_entry.entry_id) is None
+    )
+    assert hass.states.get("camera.esp32_camera_cam1") is None
+    # The hub forgot it: record, queued command, settings, continuous saving.
+    assert "cam1" not in hub.cameras
+    assert hub.desired_settings("cam1") == {}
+    assert not hub.saver.is_enabled("cam1")
+
+    # It connects again: a new device, with all its entities, without a reload.
+    commands_before = len(camera.commands_received)
+    camera.start()
+    await camera.wait_connected()
+    await wait_for(lambda: state(hass, "camera.esp32_camera_cam1") not in (None, STATE_UNAVAILABLE))
+    device = device_registry.async_get_device_by_identifier((DOMAIN, "cam1"), hub_entry.entry_id)
+    assert device is not None
+    unique_ids = {
+        entry.unique_id
+        for entry in er.async_entries_for_device(
+            entity_registry, device.id, include_disabled_entities=True
+        )
+    }
+    assert {"cam1_camera", "cam1_connected", "cam1_quality", "cam1_saving", "cam1_fps"} <= (
+        unique_ids
+    )
+    await wait_for(lambda: state(hass, "switch.esp32_camera_cam1_save_every_frame") == "off")
+    # The quality shows what the camera reports (it kept 30: it did not reboot).
+    await wait_for(lambda: state(hass, "number.esp32_camera_cam1_jpeg_quality") == "30")
+    # Nothing of the forgotten camera is sent to it: no queued command, no re-applied setting.
+    await camera.wait_frames(camera.frames_sent + 3)
+    await hass.async_block_till_done()
+    assert camera.commands_received[commands_before:] == []
+    assert not hub.saver.is_enabled("cam1")

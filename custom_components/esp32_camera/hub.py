@@ -109,6 +109,11 @@ def signal_camera_added(entry_id: str) -> str:
     return f"{DOMAIN}_{entry_id}_camera_added"
 
 
+def signal_camera_removed(entry_id: str) -> str:
+    """Dispatcher signal carrying the id of a camera the user removed (its device is gone)."""
+    return f"{DOMAIN}_{entry_id}_camera_removed"
+
+
 def signal_hub_updated(entry_id: str) -> str:
     """Dispatcher signal for the hub device's entities."""
     return f"{DOMAIN}_{entry_id}_hub"
@@ -247,6 +252,28 @@ class Esp32CameraHub:
                 translation_placeholders={"camera_id": camera_id},
             )
         return camera
+
+    @callback
+    def async_remove_camera(self, camera_id: str) -> bool:
+        """Forget a disconnected camera whose device the user removes; False while connected.
+
+        Its record, queued commands, settings (so its entities store nothing to restore) and
+        continuous saving go; its saved images stay on disk. If it connects again, it is a new
+        camera: a new device with new entities.
+        """
+        if not self.listener.forget_camera(camera_id):
+            return False
+        self._desired.pop(camera_id, None)
+        self._known.pop(camera_id, None)
+        self._reports_seen.pop(camera_id, None)
+        if (throttle := self._throttles.pop(camera_id, None)) and throttle.trailing:
+            throttle.trailing()
+        if task := self._reapply_tasks.pop(camera_id, None):
+            task.cancel()
+        self.saver.async_set_enabled(camera_id, False)
+        self.saver.async_set_max_rate(camera_id, 0)
+        async_dispatcher_send(self.hass, signal_camera_removed(self.entry.entry_id), camera_id)
+        return True
 
     def pending_frame(self, address: str) -> Frame | None:
         """Return the latest frame of a camera at `address` that waits for approval."""

@@ -218,6 +218,14 @@ class DeviceListener:
                     session.socket.close(code=CLOSE_REFUSED, message=b"address rejected")
                 )
 
+    def forget_camera(self, camera_id: str) -> bool:
+        """Drop a disconnected camera's record (and its queued commands); False if connected."""
+        camera = self._cameras.get(camera_id)
+        if camera is None or camera.connected:
+            return camera is None
+        del self._cameras[camera_id]
+        return True
+
     async def send_command(self, camera_id: str, name: str, value: object = None) -> CommandResult:
         """Send a validated command and await the camera's response."""
         camera = self._cameras.get(camera_id)
