@@ -18,6 +18,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.esp32_camera.const import CONF_CONTROL_PORT, CONF_STREAM_PORT, DOMAIN
+from custom_components.esp32_camera.listener import Admission
 
 from .conftest import jpeg_bytes, wait_for
 
@@ -214,3 +215,51 @@ async def test_removed_camera_comes_back_with_entities(
     await hass.async_block_till_done()
     assert camera.commands_received[commands_before:] == []
     assert not hub.saver.is_enabled("cam1")
+
+
+async def test_cameras_are_restored_at_start_up(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    simulate: Any,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    await hass.config_entries.async_setup(hub_entry.entry_id)
+    camera = await simulate(resolution=0, fps=5, pacing=False, name="Garden", firmware="2.0")
+    await wait_for(lambda: state(hass, "camera.esp32_camera_cam1") not in (None, STATE_UNAVAILABLE))
+
+    def model() -> str | None:
+        device = device_registry.async_get_device_by_identifier(
+            (DOMAIN, "cam1"), hub_entry.entry_id
+        )
+        return None if device is None else device.model
+
+    await wait_for(lambda: model() == "OV3660")
+    await camera.stop()
+    await wait_for(lambda: state(hass, "binary_sensor.esp32_camera_cam1_connectivity") == "off")
+
+    assert await hass.config_entries.async_reload(hub_entry.entry_id)
+    await hass.async_block_till_done()
+    hub = hub_entry.runtime_data
+    restored = hub.cameras["cam1"]
+    assert restored.admission is Admission.RESTORED
+    assert (restored.name, restored.firmware, restored.connected) == ("Garden", "2.0", False)
+    # Its entities exist (not the registry's restored placeholders), unavailable until it connects.
+    still = hass.states.get("camera.esp32_camera_cam1")
+    assert still is not None
+    assert still.state == STATE_UNAVAILABLE
+    assert "restored" not in still.attributes
+    assert state(hass, "binary_sensor.esp32_camera_cam1_connectivity") == "off"
+    assert state(hass, "sensor.test_hub_connected_cameras") == "0"
+    device = device_registry.async_get_device_by_identifier((DOMAIN, "cam1"), hub_entry.entry_id)
+    assert device is not None
+    assert (device.name, device.model, device.sw_version) == ("Garden", "OV3660", "2.0")
+    # A command waits for it.
+    assert (await hub.async_send_command("cam1", "quality", 30)).queued
+
+    camera.start()
+    await camera.wait_for(lambda cam: cam.connected and cam.quality == 30)
+    await wait_for(lambda: state(hass, "camera.esp32_camera_cam1") not in (None, STATE_UNAVAILABLE))
+    assert hub.cameras["cam1"] is restored
+    assert restored.admission is Admission.TOKEN
+    assert state(hass, "binary_sensor.esp32_camera_cam1_connectivity") == "on"
+    assert model() == "OV3660"

@@ -74,6 +74,8 @@ STATE_WRITE_INTERVAL = 5.0
 AUTH_FAILURES_FOR_ISSUE = 3
 # Commands that are actions, not settings to remember and re-apply.
 ACTION_COMMANDS = frozenset({"reboot", "stats", "sensor_reset"})
+# A camera device's model until its `health` names the sensor.
+DEFAULT_MODEL = "ESP32-S3 camera"
 
 
 def loaded_hubs(hass: HomeAssistant) -> list[Esp32CameraHub]:
@@ -117,6 +119,11 @@ def signal_camera_removed(entry_id: str) -> str:
 def signal_hub_updated(entry_id: str) -> str:
     """Dispatcher signal for the hub device's entities."""
     return f"{DOMAIN}_{entry_id}_hub"
+
+
+def default_device_name(camera_id: str) -> str:
+    """Return the name of a camera's device when the camera sent none."""
+    return f"ESP32 camera {camera_id}"
 
 
 @dataclass(kw_only=True, slots=True)
@@ -220,11 +227,25 @@ class Esp32CameraHub:
             entry_type=dr.DeviceEntryType.SERVICE,
         )
         self._hub_device_id = hub_device.id
+        self._restore_cameras(device_registry)
         if self.options[CONF_EXPOSE_HTTP]:
             async_add_control_routes(self)
         await self.listener.start()
         self.started_at = time.monotonic()
         await self.saver.async_start()
+
+    def _restore_cameras(self, device_registry: dr.DeviceRegistry) -> None:
+        """Recreate, disconnected, the cameras whose devices this entry has (from earlier runs).
+
+        Their entities are created (unavailable until the camera connects) and commands queue;
+        each is admitted afresh when it connects, as if it were new.
+        """
+        for device in dr.async_entries_for_config_entry(device_registry, self.entry.entry_id):
+            for domain, camera_id in device.identifiers:
+                if domain != DOMAIN or camera_id == self.entry.entry_id:
+                    continue
+                name = device.name if device.name != default_device_name(camera_id) else None
+                self.listener.restore_camera(camera_id, name=name, firmware=device.sw_version)
 
     async def async_stop(self) -> None:
         """Stop the saver and the listener; wake every waiter with nothing."""
@@ -589,12 +610,18 @@ class Esp32CameraHub:
 
     def _register_device(self, camera: CameraRecord) -> None:
         health = camera.health
-        dr.async_get(self.hass).async_get_or_create(
+        registry = dr.async_get(self.hass)
+        identifier = (DOMAIN, camera.camera_id)
+        model = health.model if health and health.model else None
+        if model is None:  # keep what an earlier health reported until this session's arrives
+            existing = registry.async_get_device_by_identifier(identifier, self.entry.entry_id)
+            model = (existing.model if existing else None) or DEFAULT_MODEL
+        registry.async_get_or_create(
             config_entry_id=self.entry.entry_id,
-            identifiers={(DOMAIN, camera.camera_id)},
+            identifiers={identifier},
             manufacturer=MANUFACTURER,
-            model=(health.model if health and health.model else None) or "ESP32-S3 camera",
-            name=camera.name or f"ESP32 camera {camera.camera_id}",
+            model=model,
+            name=camera.name or default_device_name(camera.camera_id),
             sw_version=camera.firmware,
             via_device_id=self._hub_device_id,
         )
