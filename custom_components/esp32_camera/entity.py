@@ -120,6 +120,9 @@ class ControlBinding:
     restore_fn: Callable[[Esp32CameraHub, str, str], None]
     needs_camera: bool = True
     """Whether the control works only while the camera is connected."""
+    signal_fn: Callable[[str, str], str] | None = None
+    """The dispatcher signal `(entry_id, camera_id)` sent when the value changes elsewhere (other
+    than the camera's own signal), e.g. the saver's settings changed from the panel."""
 
 
 def command_binding(command: str) -> ControlBinding:
@@ -161,6 +164,14 @@ class Esp32CameraControlEntity[DescriptionT: Esp32CameraControlDescription](
     def available(self) -> bool:
         """Available while the camera is connected, always for the hub's own settings."""
         return super().available or not self._binding.needs_camera
+
+    @override
+    def update_signals(self) -> Iterable[str]:
+        """Return the camera's signal, and the setting's own signal if it has one."""
+        signals = tuple(super().update_signals())
+        if (signal_fn := self._binding.signal_fn) is not None:
+            signals += (signal_fn(self.hub.entry.entry_id, self.camera.camera_id),)
+        return signals
 
     @property
     def setting(self) -> str | None:
