@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 import socket
 from typing import Any
 
@@ -62,6 +64,10 @@ async def test_port_in_use_retries_setup(
         assert issue.translation_key == "port_in_use"
     # The stream port bound before the failure was released.
     assert ports_free(hub_entry)
+    # Removed while retrying: its issue goes with it.
+    await hass.config_entries.async_remove(hub_entry.entry_id)
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"port_in_use_{hub_entry.entry_id}") is None
 
 
 async def test_camera_becomes_device_with_entities(
@@ -150,6 +156,21 @@ async def test_repeated_wrong_token_raises_repair_issue(
     issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
     assert issue is not None
     assert issue.translation_placeholders == {"address": "127.0.0.1", "title": "Test hub"}
+
+    async def fail_three_times() -> None:
+        for _ in range(3):
+            camera = await connect_camera("?token=wrong", register=False)
+            await camera.send_json({"type": "register", "device": "camera"})
+            await camera.ws.receive(timeout=5)
+
+    # The device got the right token: the issue is resolved.
+    await connect_camera()
+    await wait_for(lambda: ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None)
+    # It is raised again after three more failures, and goes with the entry's unloading.
+    await fail_three_times()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+    assert await hass.config_entries.async_unload(hub_entry.entry_id)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
 
 
 def state(hass: HomeAssistant, entity_id: str) -> str | None:
@@ -263,3 +284,15 @@ async def test_cameras_are_restored_at_start_up(
     assert restored.admission is Admission.TOKEN
     assert state(hass, "binary_sensor.esp32_camera_cam1_connectivity") == "on"
     assert model() == "OV3660"
+
+
+def test_wrong_token_issue_points_to_where_the_token_is_shown() -> None:
+    """The token is shown by the options (Configure), not by Reconfigure; en.json is strings.json."""
+    root = Path(__file__).parent.parent / "custom_components" / DOMAIN
+    strings = json.loads((root / "strings.json").read_text())
+    assert json.loads((root / "translations" / "en.json").read_text()) == strings
+    assert "{token}" in strings["options"]["step"]["init"]["description"]
+    assert "{token}" not in json.dumps(strings["config"]["step"]["reconfigure"])
+    issue = strings["issues"]["authentication_failed"]["description"]
+    assert "under Configure" in issue
+    assert "Reconfigure" not in issue

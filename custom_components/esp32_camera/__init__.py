@@ -78,6 +78,11 @@ async def async_unload_entry(hass: HomeAssistant, entry: Esp32CameraConfigEntry)
     return unloaded
 
 
+async def async_remove_entry(hass: HomeAssistant, entry: Esp32CameraConfigEntry) -> None:
+    """Delete the busy-port issue of an entry removed while retrying (unloading deletes the rest)."""
+    ir.async_delete_issue(hass, DOMAIN, f"port_in_use_{entry.entry_id}")
+
+
 async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: Esp32CameraConfigEntry, device: dr.DeviceEntry
 ) -> bool:

@@ -47,6 +47,7 @@ from .const import (
 )
 from .control_http import async_add_control_routes
 from .listener import (
+    Admission,
     CameraNotAdmittedError,
     CameraRecord,
     CommandResult,
@@ -255,6 +256,10 @@ class Esp32CameraHub:
                 throttle.trailing()
                 throttle.trailing = None
         self._throttles.clear()
+        # Counted per run: a wrong token after the next start raises the issue again.
+        for address in self._auth_failures:
+            self._delete_auth_issue(address)
+        self._auth_failures.clear()
         for waiters in self._waiters.values():
             for waiter in waiters:
                 if not waiter.future.done():
@@ -454,6 +459,8 @@ class Esp32CameraHub:
 
     def camera_connected(self, camera: CameraRecord) -> None:
         """Create the camera's device and entities; re-apply the user's settings."""
+        if camera.admission is Admission.TOKEN and self._auth_failures.pop(camera.address, 0):
+            self._delete_auth_issue(camera.address)  # it has the right token now
         self._register_device(camera)
         async_dispatcher_send(self.hass, signal_camera_added(self.entry.entry_id), camera)
         # It may have rebooted: nothing is known until it reports or acknowledges.
@@ -572,6 +579,11 @@ class Esp32CameraHub:
                 translation_key="authentication_failed",
                 translation_placeholders={"address": address, "title": self.entry.title},
             )
+
+    def _delete_auth_issue(self, address: str) -> None:
+        ir.async_delete_issue(
+            self.hass, DOMAIN, f"authentication_failed_{self.entry.entry_id}_{address}"
+        )
 
     # Entity updates --------------------------------------------------------------------------
 
