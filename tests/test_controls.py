@@ -42,6 +42,7 @@ from pytest_homeassistant_custom_component.common import (
     async_mock_restore_state_shutdown_restart,
     mock_restore_cache_with_extra_data,
 )
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.esp32_camera.const import CONF_STREAM_PORT
 from esp32_simulator import SimulatedCamera
@@ -482,6 +483,27 @@ async def test_save_every_frame_writes_files_and_counts_them(
     await wait_for(lambda: state(hass, MIRROR) == STATE_UNAVAILABLE)
     assert state(hass, SAVING) == "off"
     assert state(hass, f"sensor.{PREFIX}_images_saved") not in (STATE_UNAVAILABLE, "0")
+
+
+async def test_saving_entities_follow_changes_from_elsewhere_at_once(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    simulate: Simulate,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    camera = await simulate()
+    await camera.stop()  # also while the camera is away: no camera update will come
+    await wait_for(lambda: state(hass, MIRROR) == STATE_UNAVAILABLE)
+    assert state(hass, SAVING) == "off"
+    client = await hass_ws_client(hass)
+    for enabled, expected in ((True, "on"), (False, "off")):
+        await client.send_json_auto_id(
+            {"type": "esp32_camera/saver", "camera_id": "cam1", "enabled": enabled}
+        )
+        assert (await client.receive_json())["success"]
+        assert state(hass, SAVING) == expected  # written as the panel's command is handled
+    hub_entry.runtime_data.saver.async_set_max_rate("cam1", 2)
+    assert state(hass, SAVING_RATE) == "2"
 
 
 async def test_saving_refused_when_the_saver_cannot_run(

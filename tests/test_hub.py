@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
+from datetime import timedelta
 from typing import Any
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers.event import (
+    async_track_state_change_event,
+    async_track_state_report_event,
+)
+from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+
+from custom_components.esp32_camera.hub import STATE_WRITE_INTERVAL
 
 from .conftest import answer, jpeg_bytes, shorten_command_timeout, wait_for
 
@@ -68,7 +77,7 @@ async def test_pending_camera_gets_no_commands(
 
 
 async def test_statistics_frames_and_throttled_updates(
-    hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any
+    hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any, simulate: Any
 ) -> None:
     await hass.config_entries.async_setup(hub_entry.entry_id)
     hub = hub_entry.runtime_data
@@ -95,9 +104,63 @@ async def test_statistics_frames_and_throttled_updates(
     assert stats["frames_received"] == 4
     assert stats["bytes_received"] == 4 * len(frame)
     assert stats["uptime"] >= 0
-    state = hass.states.get("sensor.esp32_camera_cam1_frames_received")
-    assert state is not None
-    # Frames within the throttle window produce one trailing update, not one write per frame.
-    await wait_for(
-        lambda: hass.states.get("sensor.esp32_camera_cam1_frames_received").state == "4", timeout=8
-    )  # type: ignore[union-attr]
+    frames_received = "sensor.esp32_camera_cam1_frames_received"
+    assert state(hass, frames_received) != "4"  # frames within the interval: no write yet...
+    fire_write_interval(hass)
+    await hass.async_block_till_done()
+    assert state(hass, frames_received) == "4"  # ...one trailing write shows the last of them
+
+    # Many frames from several cameras: each entity, the hub's included, writes its state at
+    # most once per interval (not once per camera update).
+    streaming = [
+        await simulate(camera_id=f"cam{n}", resolution=0, fps=20, pacing=False, health_interval=600)
+        for n in (2, 3, 4)
+    ]
+    hub_sensors = [f"sensor.test_hub_{key}" for key in ("total_frame_rate", "total_bitrate")]
+    camera_sensors = [f"sensor.esp32_camera_cam{n}_frame_rate" for n in (2, 3, 4)]
+    # Registered, and their info and first health (telemetry is shown at once) are in.
+    await wait_for(lambda: all(hub.cameras[f"cam{n}"].health for n in (2, 3, 4)))
+    await hass.async_block_till_done()
+    writes: Counter[str] = Counter()
+
+    @callback
+    def count(event: Event[Any]) -> None:
+        writes[event.data["entity_id"]] += 1
+
+    watched = [*hub_sensors, *camera_sensors]
+    unsubscribe = [
+        async_track_state_change_event(hass, watched, count),
+        async_track_state_report_event(hass, watched, count),
+    ]
+    intervals = 4
+    for _ in range(intervals):
+        before = sum(hub.cameras[f"cam{n}"].stats.frames_received for n in (2, 3, 4))
+        await wait_for(
+            lambda before=before: (
+                sum(hub.cameras[f"cam{n}"].stats.frames_received for n in (2, 3, 4)) >= before + 15
+            )
+        )
+        fire_write_interval(hass)
+        await hass.async_block_till_done()
+    for remove_listener in unsubscribe:
+        remove_listener()
+    # One write per interval; one more at most if the real clock crossed an interval too.
+    for entity_id in watched:
+        assert 1 <= writes[entity_id] <= intervals + 1, (entity_id, writes)
+    assert float(state(hass, "sensor.test_hub_total_frame_rate") or 0) > 0
+
+    # A camera going away shows at once, on its entities and on the hub's.
+    assert state(hass, "sensor.test_hub_connected_cameras") == "4"
+    await streaming[0].stop()
+    await wait_for(lambda: state(hass, "sensor.test_hub_connected_cameras") == "3")
+    assert state(hass, "binary_sensor.esp32_camera_cam2_connectivity") == "off"
+
+
+def state(hass: HomeAssistant, entity_id: str) -> str | None:
+    current = hass.states.get(entity_id)
+    return None if current is None else current.state
+
+
+def fire_write_interval(hass: HomeAssistant) -> None:
+    """Run what is due within one state-write interval (the trailing updates), without waiting."""
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=STATE_WRITE_INTERVAL))

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 import socket
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import (
     device_registry as dr,
     entity_registry as er,
     issue_registry as ir,
 )
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.esp32_camera.const import CONF_CONTROL_PORT, CONF_STREAM_PORT, DOMAIN
+from custom_components.esp32_camera.listener import Admission
 
 from .conftest import jpeg_bytes, wait_for
 
@@ -58,6 +64,10 @@ async def test_port_in_use_retries_setup(
         assert issue.translation_key == "port_in_use"
     # The stream port bound before the failure was released.
     assert ports_free(hub_entry)
+    # Removed while retrying: its issue goes with it.
+    await hass.config_entries.async_remove(hub_entry.entry_id)
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"port_in_use_{hub_entry.entry_id}") is None
 
 
 async def test_camera_becomes_device_with_entities(
@@ -146,3 +156,143 @@ async def test_repeated_wrong_token_raises_repair_issue(
     issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
     assert issue is not None
     assert issue.translation_placeholders == {"address": "127.0.0.1", "title": "Test hub"}
+
+    async def fail_three_times() -> None:
+        for _ in range(3):
+            camera = await connect_camera("?token=wrong", register=False)
+            await camera.send_json({"type": "register", "device": "camera"})
+            await camera.ws.receive(timeout=5)
+
+    # The device got the right token: the issue is resolved.
+    await connect_camera()
+    await wait_for(lambda: ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None)
+    # It is raised again after three more failures, and goes with the entry's unloading.
+    await fail_three_times()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+    assert await hass.config_entries.async_unload(hub_entry.entry_id)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+
+def state(hass: HomeAssistant, entity_id: str) -> str | None:
+    current = hass.states.get(entity_id)
+    return None if current is None else current.state
+
+
+async def test_removed_camera_comes_back_with_entities(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    simulate: Any,
+    device_registry: dr.DeviceRegistry,
+    entity_registry: er.EntityRegistry,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    assert await async_setup_component(hass, "config", {})
+    await hass.config_entries.async_setup(hub_entry.entry_id)
+    hub = hub_entry.runtime_data
+    camera = await simulate(resolution=0, fps=5, pacing=False)
+    await wait_for(lambda: state(hass, "camera.esp32_camera_cam1") not in (None, STATE_UNAVAILABLE))
+    await hub.async_send_command("cam1", "quality", 30)
+    hub.saver.async_set_enabled("cam1", True)
+    await camera.stop()
+    await wait_for(lambda: state(hass, "binary_sensor.esp32_camera_cam1_connectivity") == "off")
+    assert (await hub.async_send_command("cam1", "fps", 3)).queued
+
+    device = device_registry.async_get_device_by_identifier((DOMAIN, "cam1"), hub_entry.entry_id)
+    assert device is not None
+    client = await hass_ws_client(hass)
+    response = await client.remove_device(device.id)
+    assert response["success"], response
+    await hass.async_block_till_done()
+    assert (
+        device_registry.async_get_device_by_identifier((DOMAIN, "cam1"), hub_entry.entry_id) is None
+    )
+    assert hass.states.get("camera.esp32_camera_cam1") is None
+    # The hub forgot it: record, queued command, settings, continuous saving.
+    assert "cam1" not in hub.cameras
+    assert hub.desired_settings("cam1") == {}
+    assert not hub.saver.is_enabled("cam1")
+
+    # It connects again: a new device, with all its entities, without a reload.
+    commands_before = len(camera.commands_received)
+    camera.start()
+    await camera.wait_connected()
+    await wait_for(lambda: state(hass, "camera.esp32_camera_cam1") not in (None, STATE_UNAVAILABLE))
+    device = device_registry.async_get_device_by_identifier((DOMAIN, "cam1"), hub_entry.entry_id)
+    assert device is not None
+    unique_ids = {
+        entry.unique_id
+        for entry in er.async_entries_for_device(
+            entity_registry, device.id, include_disabled_entities=True
+        )
+    }
+    assert {"cam1_camera", "cam1_connected", "cam1_quality", "cam1_saving", "cam1_fps"} <= (
+        unique_ids
+    )
+    await wait_for(lambda: state(hass, "switch.esp32_camera_cam1_save_every_frame") == "off")
+    # The quality shows what the camera reports (it kept 30: it did not reboot).
+    await wait_for(lambda: state(hass, "number.esp32_camera_cam1_jpeg_quality") == "30")
+    # Nothing of the forgotten camera is sent to it: no queued command, no re-applied setting.
+    await camera.wait_frames(camera.frames_sent + 3)
+    await hass.async_block_till_done()
+    assert camera.commands_received[commands_before:] == []
+    assert not hub.saver.is_enabled("cam1")
+
+
+async def test_cameras_are_restored_at_start_up(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    simulate: Any,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    await hass.config_entries.async_setup(hub_entry.entry_id)
+    camera = await simulate(resolution=0, fps=5, pacing=False, name="Garden", firmware="2.0")
+    await wait_for(lambda: state(hass, "camera.esp32_camera_cam1") not in (None, STATE_UNAVAILABLE))
+
+    def model() -> str | None:
+        device = device_registry.async_get_device_by_identifier(
+            (DOMAIN, "cam1"), hub_entry.entry_id
+        )
+        return None if device is None else device.model
+
+    await wait_for(lambda: model() == "OV3660")
+    await camera.stop()
+    await wait_for(lambda: state(hass, "binary_sensor.esp32_camera_cam1_connectivity") == "off")
+
+    assert await hass.config_entries.async_reload(hub_entry.entry_id)
+    await hass.async_block_till_done()
+    hub = hub_entry.runtime_data
+    restored = hub.cameras["cam1"]
+    assert restored.admission is Admission.RESTORED
+    assert (restored.name, restored.firmware, restored.connected) == ("Garden", "2.0", False)
+    # Its entities exist (not the registry's restored placeholders), unavailable until it connects.
+    still = hass.states.get("camera.esp32_camera_cam1")
+    assert still is not None
+    assert still.state == STATE_UNAVAILABLE
+    assert "restored" not in still.attributes
+    assert state(hass, "binary_sensor.esp32_camera_cam1_connectivity") == "off"
+    assert state(hass, "sensor.test_hub_connected_cameras") == "0"
+    device = device_registry.async_get_device_by_identifier((DOMAIN, "cam1"), hub_entry.entry_id)
+    assert device is not None
+    assert (device.name, device.model, device.sw_version) == ("Garden", "OV3660", "2.0")
+    # A command waits for it.
+    assert (await hub.async_send_command("cam1", "quality", 30)).queued
+
+    camera.start()
+    await camera.wait_for(lambda cam: cam.connected and cam.quality == 30)
+    await wait_for(lambda: state(hass, "camera.esp32_camera_cam1") not in (None, STATE_UNAVAILABLE))
+    assert hub.cameras["cam1"] is restored
+    assert restored.admission is Admission.TOKEN
+    assert state(hass, "binary_sensor.esp32_camera_cam1_connectivity") == "on"
+    assert model() == "OV3660"
+
+
+def test_wrong_token_issue_points_to_where_the_token_is_shown() -> None:
+    """The token is shown by the options (Configure), not by Reconfigure; en.json is strings.json."""
+    root = Path(__file__).parent.parent / "custom_components" / DOMAIN
+    strings = json.loads((root / "strings.json").read_text())
+    assert json.loads((root / "translations" / "en.json").read_text()) == strings
+    assert "{token}" in strings["options"]["step"]["init"]["description"]
+    assert "{token}" not in json.dumps(strings["config"]["step"]["reconfigure"])
+    issue = strings["issues"]["authentication_failed"]["description"]
+    assert "under Configure" in issue
+    assert "Reconfigure" not in issue

@@ -7,12 +7,16 @@ from typing import Any
 
 import aiohttp
 from homeassistant.config_entries import SOURCE_IGNORE
+from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.setup import async_setup_component
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.esp32_camera.const import CONF_APPROVED_ADDRESSES, DOMAIN
+from custom_components.esp32_camera.listener import Admission
 
 from .conftest import jpeg_bytes, wait_for
 
@@ -142,3 +146,40 @@ async def test_approval_dialog_shows_the_latest_frame_to_admins_only(
     await hass.config_entries.flow.async_configure(flow_id, {})
     async with admin.get(path.split("?")[0]) as response:
         assert response.status == 404
+
+
+async def test_restored_stock_camera_is_approved_by_address_again(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any
+) -> None:
+    await hass.config_entries.async_setup(hub_entry.entry_id)
+    camera = await connect_camera("", source=STOCK)
+    await wait_for(lambda: len(pending_flows(hass)) == 1)
+    await hass.config_entries.flow.async_configure(pending_flows(hass)[0]["flow_id"], {})
+    entity_id = f"camera.esp32_camera_{STOCK.replace('.', '_')}"
+    await wait_for(lambda: hass.states.get(entity_id) is not None)
+    await camera.close()
+    # Restarted without the approval (withdrawn in the options): the camera is restored...
+    assert await hass.config_entries.async_unload(hub_entry.entry_id)
+    hass.config_entries.async_update_entry(
+        hub_entry, options={**hub_entry.options, CONF_APPROVED_ADDRESSES: []}
+    )
+    assert await hass.config_entries.async_setup(hub_entry.entry_id)
+    await hass.async_block_till_done()
+    hub = hub_entry.runtime_data
+    assert hub.cameras[STOCK].admission is Admission.RESTORED
+    assert hub.cameras[STOCK].address == STOCK
+    assert hass.states.get(entity_id).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+    # ...but being restored admits nothing: connecting, it waits for approval as before.
+    camera = await connect_camera("", source=STOCK)
+    await camera.send_frame(jpeg_bytes())
+    await wait_for(lambda: len(pending_flows(hass)) == 1)
+    assert hub.cameras[STOCK].admission is Admission.PENDING
+    await wait_for(lambda: hub.pending_frame(STOCK) is not None)
+    assert hass.states.get(entity_id).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+    with pytest.raises(HomeAssistantError) as refused:
+        await hub.async_send_command(STOCK, "stats")
+    assert refused.value.translation_key == "camera_not_admitted"
+    # Approved again, it streams.
+    await hass.config_entries.flow.async_configure(pending_flows(hass)[0]["flow_id"], {})
+    await camera.send_frame(jpeg_bytes())
+    await wait_for(lambda: hass.states.get(entity_id).state != STATE_UNAVAILABLE)  # type: ignore[union-attr]

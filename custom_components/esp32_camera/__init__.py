@@ -78,14 +78,18 @@ async def async_unload_entry(hass: HomeAssistant, entry: Esp32CameraConfigEntry)
     return unloaded
 
 
+async def async_remove_entry(hass: HomeAssistant, entry: Esp32CameraConfigEntry) -> None:
+    """Delete the busy-port issue of an entry removed while retrying (unloading deletes the rest)."""
+    ir.async_delete_issue(hass, DOMAIN, f"port_in_use_{entry.entry_id}")
+
+
 async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: Esp32CameraConfigEntry, device: dr.DeviceEntry
 ) -> bool:
-    """Allow removing a camera that is not connected (never the hub itself)."""
+    """Allow removing a camera that is not connected (never the hub itself); forget it."""
     hub = entry.runtime_data
     for domain, identifier in device.identifiers:
         if domain != DOMAIN or identifier == entry.entry_id:
             continue
-        camera = hub.cameras.get(identifier)
-        return camera is None or not camera.connected
+        return hub.async_remove_camera(identifier)
     return False

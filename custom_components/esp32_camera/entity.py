@@ -14,7 +14,13 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import RestoredExtraData, RestoreEntity
 
 from .const import DOMAIN
-from .hub import Esp32CameraConfigEntry, Esp32CameraHub, signal_camera_added, signal_camera_updated
+from .hub import (
+    Esp32CameraConfigEntry,
+    Esp32CameraHub,
+    signal_camera_added,
+    signal_camera_removed,
+    signal_camera_updated,
+)
 from .listener import CameraRecord
 
 
@@ -24,7 +30,10 @@ def async_add_camera_entities(
     async_add_entities: AddConfigEntryEntitiesCallback,
     create: Callable[[Esp32CameraHub, CameraRecord], Iterable[Entity]],
 ) -> None:
-    """Add a platform's entities for every admitted camera, now and whenever one connects."""
+    """Add a platform's entities for every admitted camera, now and whenever one connects.
+
+    A camera whose device the user removed gets new entities when it connects again.
+    """
     hub = entry.runtime_data
     known: set[str] = set()
 
@@ -34,9 +43,16 @@ def async_add_camera_entities(
             known.add(camera.camera_id)
             async_add_entities(create(hub, camera))
 
+    @callback
+    def forget(camera_id: str) -> None:
+        known.discard(camera_id)
+
     for camera in hub.cameras.values():
         add(camera)
     entry.async_on_unload(async_dispatcher_connect(hass, signal_camera_added(entry.entry_id), add))
+    entry.async_on_unload(
+        async_dispatcher_connect(hass, signal_camera_removed(entry.entry_id), forget)
+    )
 
 
 def async_add_described_entities[DescriptionT: EntityDescription](
@@ -104,6 +120,9 @@ class ControlBinding:
     restore_fn: Callable[[Esp32CameraHub, str, str], None]
     needs_camera: bool = True
     """Whether the control works only while the camera is connected."""
+    signal_fn: Callable[[str, str], str] | None = None
+    """The dispatcher signal `(entry_id, camera_id)` sent when the value changes elsewhere (other
+    than the camera's own signal), e.g. the saver's settings changed from the panel."""
 
 
 def command_binding(command: str) -> ControlBinding:
@@ -145,6 +164,14 @@ class Esp32CameraControlEntity[DescriptionT: Esp32CameraControlDescription](
     def available(self) -> bool:
         """Available while the camera is connected, always for the hub's own settings."""
         return super().available or not self._binding.needs_camera
+
+    @override
+    def update_signals(self) -> Iterable[str]:
+        """Return the camera's signal, and the setting's own signal if it has one."""
+        signals = tuple(super().update_signals())
+        if (signal_fn := self._binding.signal_fn) is not None:
+            signals += (signal_fn(self.hub.entry.entry_id, self.camera.camera_id),)
+        return signals
 
     @property
     def setting(self) -> str | None:

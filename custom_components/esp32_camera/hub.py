@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 import contextlib
 from dataclasses import dataclass
+from functools import partial
 from ipaddress import ip_network
 import time
 from typing import Any
@@ -46,6 +47,7 @@ from .const import (
 )
 from .control_http import async_add_control_routes
 from .listener import (
+    Admission,
     CameraNotAdmittedError,
     CameraRecord,
     CommandResult,
@@ -73,6 +75,8 @@ STATE_WRITE_INTERVAL = 5.0
 AUTH_FAILURES_FOR_ISSUE = 3
 # Commands that are actions, not settings to remember and re-apply.
 ACTION_COMMANDS = frozenset({"reboot", "stats", "sensor_reset"})
+# A camera device's model until its `health` names the sensor.
+DEFAULT_MODEL = "ESP32-S3 camera"
 
 
 def loaded_hubs(hass: HomeAssistant) -> list[Esp32CameraHub]:
@@ -108,14 +112,24 @@ def signal_camera_added(entry_id: str) -> str:
     return f"{DOMAIN}_{entry_id}_camera_added"
 
 
+def signal_camera_removed(entry_id: str) -> str:
+    """Dispatcher signal carrying the id of a camera the user removed (its device is gone)."""
+    return f"{DOMAIN}_{entry_id}_camera_removed"
+
+
 def signal_hub_updated(entry_id: str) -> str:
     """Dispatcher signal for the hub device's entities."""
     return f"{DOMAIN}_{entry_id}_hub"
 
 
+def default_device_name(camera_id: str) -> str:
+    """Return the name of a camera's device when the camera sent none."""
+    return f"ESP32 camera {camera_id}"
+
+
 @dataclass(kw_only=True, slots=True)
 class _Throttle:
-    """Per-camera state-write throttle with a trailing update."""
+    """State-write throttle (one per camera, one for the hub device) with a trailing update."""
 
     last_sent: float = 0.0
     trailing: CALLBACK_TYPE | None = None
@@ -165,6 +179,7 @@ class Esp32CameraHub:
         self._frame_listeners: dict[str | None, list[FrameListener]] = {}
         self._waiters: dict[str, list[_Waiter]] = {}
         self._throttles: dict[str, _Throttle] = {}
+        self._hub_throttle = _Throttle()
         self._desired: dict[str, dict[str, str]] = {}
         # What each camera runs as far as we know since it connected: reported or acknowledged.
         self._known: dict[str, dict[str, str]] = {}
@@ -213,19 +228,38 @@ class Esp32CameraHub:
             entry_type=dr.DeviceEntryType.SERVICE,
         )
         self._hub_device_id = hub_device.id
+        self._restore_cameras(device_registry)
         if self.options[CONF_EXPOSE_HTTP]:
             async_add_control_routes(self)
         await self.listener.start()
         self.started_at = time.monotonic()
         await self.saver.async_start()
 
+    def _restore_cameras(self, device_registry: dr.DeviceRegistry) -> None:
+        """Recreate, disconnected, the cameras whose devices this entry has (from earlier runs).
+
+        Their entities are created (unavailable until the camera connects) and commands queue;
+        each is admitted afresh when it connects, as if it were new.
+        """
+        for device in dr.async_entries_for_config_entry(device_registry, self.entry.entry_id):
+            for domain, camera_id in device.identifiers:
+                if domain != DOMAIN or camera_id == self.entry.entry_id:
+                    continue
+                name = device.name if device.name != default_device_name(camera_id) else None
+                self.listener.restore_camera(camera_id, name=name, firmware=device.sw_version)
+
     async def async_stop(self) -> None:
         """Stop the saver and the listener; wake every waiter with nothing."""
         self.stopped = True
-        for throttle in self._throttles.values():
+        for throttle in (*self._throttles.values(), self._hub_throttle):
             if throttle.trailing is not None:
                 throttle.trailing()
+                throttle.trailing = None
         self._throttles.clear()
+        # Counted per run: a wrong token after the next start raises the issue again.
+        for address in self._auth_failures:
+            self._delete_auth_issue(address)
+        self._auth_failures.clear()
         for waiters in self._waiters.values():
             for waiter in waiters:
                 if not waiter.future.done():
@@ -244,6 +278,28 @@ class Esp32CameraHub:
                 translation_placeholders={"camera_id": camera_id},
             )
         return camera
+
+    @callback
+    def async_remove_camera(self, camera_id: str) -> bool:
+        """Forget a disconnected camera whose device the user removes; False while connected.
+
+        Its record, queued commands, settings (so its entities store nothing to restore) and
+        continuous saving go; its saved images stay on disk. If it connects again, it is a new
+        camera: a new device with new entities.
+        """
+        if not self.listener.forget_camera(camera_id):
+            return False
+        self._desired.pop(camera_id, None)
+        self._known.pop(camera_id, None)
+        self._reports_seen.pop(camera_id, None)
+        if (throttle := self._throttles.pop(camera_id, None)) and throttle.trailing:
+            throttle.trailing()
+        if task := self._reapply_tasks.pop(camera_id, None):
+            task.cancel()
+        self.saver.async_set_enabled(camera_id, False)
+        self.saver.async_set_max_rate(camera_id, 0)
+        async_dispatcher_send(self.hass, signal_camera_removed(self.entry.entry_id), camera_id)
+        return True
 
     def pending_frame(self, address: str) -> Frame | None:
         """Return the latest frame of a camera at `address` that waits for approval."""
@@ -403,12 +459,15 @@ class Esp32CameraHub:
 
     def camera_connected(self, camera: CameraRecord) -> None:
         """Create the camera's device and entities; re-apply the user's settings."""
+        if camera.admission is Admission.TOKEN and self._auth_failures.pop(camera.address, 0):
+            self._delete_auth_issue(camera.address)  # it has the right token now
         self._register_device(camera)
         async_dispatcher_send(self.hass, signal_camera_added(self.entry.entry_id), camera)
         # It may have rebooted: nothing is known until it reports or acknowledges.
         self._known[camera.camera_id] = {}
         self._reports_seen[camera.camera_id] = (camera.info, camera.health)  # of the last session
         self._send_now(camera)
+        self._send_hub_now()
         if running := self._reapply_tasks.pop(camera.camera_id, None):
             running.cancel()
         if self._desired.get(camera.camera_id):
@@ -455,6 +514,7 @@ class Esp32CameraHub:
         """Mark the camera's entities unavailable at once."""
         if not self.hass.is_stopping:
             self._send_now(camera)
+            self._send_hub_now()
 
     def camera_pending(self, camera: CameraRecord) -> None:
         """Ask the user to approve a tokenless camera."""
@@ -501,7 +561,9 @@ class Esp32CameraHub:
                     listener(camera, frame)
                 except Exception:  # noqa: BLE001 - one bad listener must not stop the others
                     LOGGER.exception("Frame listener failed for %s", camera_id)
-        self._send_throttled(camera)
+        if not self.stopped:  # no timers after stopping (frames still read while it closes)
+            self._send_throttled(self._throttles.setdefault(camera_id, _Throttle()), camera)
+            self._send_throttled(self._hub_throttle, None)
 
     def authentication_failed(self, address: str, reason: str) -> None:
         """Raise a repair issue when one address keeps presenting a wrong token."""
@@ -518,40 +580,60 @@ class Esp32CameraHub:
                 translation_placeholders={"address": address, "title": self.entry.title},
             )
 
+    def _delete_auth_issue(self, address: str) -> None:
+        ir.async_delete_issue(
+            self.hass, DOMAIN, f"authentication_failed_{self.entry.entry_id}_{address}"
+        )
+
     # Entity updates --------------------------------------------------------------------------
 
     def _send_now(self, camera: CameraRecord) -> None:
+        """Update one camera's entities now (connection changes, telemetry)."""
         throttle = self._throttles.setdefault(camera.camera_id, _Throttle())
         throttle.last_sent = time.monotonic()
         async_dispatcher_send(
             self.hass, signal_camera_updated(self.entry.entry_id, camera.camera_id)
         )
+
+    def _send_hub_now(self) -> None:
+        """Update the hub device's entities now (a camera connected or went away)."""
+        self._hub_throttle.last_sent = time.monotonic()
         async_dispatcher_send(self.hass, signal_hub_updated(self.entry.entry_id))
 
-    def _send_throttled(self, camera: CameraRecord) -> None:
-        throttle = self._throttles.setdefault(camera.camera_id, _Throttle())
+    def _send_throttled(self, throttle: _Throttle, camera: CameraRecord | None) -> None:
+        """Update a camera's entities (None: the hub's) at most every STATE_WRITE_INTERVAL.
+
+        Within the interval one trailing update is scheduled, so the last frames are shown too.
+        """
         if throttle.trailing is not None:
             return
+        send = self._send_hub_now if camera is None else partial(self._send_now, camera)
         wait = STATE_WRITE_INTERVAL - (time.monotonic() - throttle.last_sent)
         if wait <= 0:
-            self._send_now(camera)
+            send()
             return
 
         @callback
         def trailing(_now: Any) -> None:
             throttle.trailing = None
-            self._send_now(camera)
+            send()
 
         throttle.trailing = async_call_later(self.hass, wait, trailing)
 
     def _register_device(self, camera: CameraRecord) -> None:
         health = camera.health
-        dr.async_get(self.hass).async_get_or_create(
+        registry = dr.async_get(self.hass)
+        identifier = (DOMAIN, camera.camera_id)
+        model = health.model if health and health.model else None
+        if model is None:  # keep what an earlier health reported until this session's arrives
+            existing = registry.async_get_device_by_identifier(identifier, self.entry.entry_id)
+            model = (existing.model if existing else None) or DEFAULT_MODEL
+        registry.async_get_or_create(
             config_entry_id=self.entry.entry_id,
-            identifiers={(DOMAIN, camera.camera_id)},
+            identifiers={identifier},
             manufacturer=MANUFACTURER,
-            model=(health.model if health and health.model else None) or "ESP32-S3 camera",
-            name=camera.name or f"ESP32 camera {camera.camera_id}",
+            model=model,
+            name=camera.name or default_device_name(camera.camera_id),
             sw_version=camera.firmware,
             via_device_id=self._hub_device_id,
         )

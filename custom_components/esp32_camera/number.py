@@ -19,6 +19,7 @@ from .entity import (
 )
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .protocol import COMMANDS
+from .saver import signal_saver_settings_updated
 
 # Commands wait for the camera's response: one at a time per platform.
 PARALLEL_UPDATES = 1
@@ -58,6 +59,7 @@ SAVING_RATE = ControlBinding(
     write_fn=_set_saving_rate,
     restore_fn=lambda hub, camera_id, value: hub.saver.async_set_max_rate(camera_id, float(value)),
     needs_camera=False,
+    signal_fn=signal_saver_settings_updated,
 )
 
 NUMBERS: tuple[Esp32CameraNumberDescription, ...] = (

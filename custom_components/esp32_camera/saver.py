@@ -62,6 +62,15 @@ def signal_saver_updated(entry_id: str, camera_id: str) -> str:
     return f"{DOMAIN}_{entry_id}_{camera_id}_saver"
 
 
+def signal_saver_settings_updated(entry_id: str, camera_id: str) -> str:
+    """Return the dispatcher signal sent at once when a camera's saving settings change.
+
+    Saving turned on or off, or its rate limit changed, from wherever (entities, the panel, a
+    restore): not throttled, these are the user's actions.
+    """
+    return f"{DOMAIN}_{entry_id}_{camera_id}_saver_settings"
+
+
 @dataclass(slots=True)
 class SaverCounters:
     """Continuous-saving counters of one camera."""
@@ -321,6 +330,7 @@ class ImageSaver:
         elif not enabled and (unsubscribe := self._enabled.pop(camera_id, None)):
             unsubscribe()
         self._notify(camera_id)
+        self._settings_changed(camera_id)
 
     def max_rate(self, camera_id: str) -> float:
         """Return the most frames per second saved for this camera (0: every frame)."""
@@ -334,6 +344,15 @@ class ImageSaver:
             self._min_interval[camera_id] = 1.0 / per_second
         else:
             self._min_interval.pop(camera_id, None)
+        self._settings_changed(camera_id)
+
+    @callback
+    def _settings_changed(self, camera_id: str) -> None:
+        """Tell the saving switch and rate limit at once."""
+        if not self._stopping:
+            async_dispatcher_send(
+                self.hass, signal_saver_settings_updated(self.entry_id, camera_id)
+            )
 
     def counters(self, camera_id: str) -> SaverCounters:
         """Return the counters of one camera (a live object: read, do not keep)."""

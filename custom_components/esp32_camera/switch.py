@@ -20,6 +20,7 @@ from .entity import (
     command_binding,
 )
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
+from .saver import signal_saver_settings_updated
 
 # Commands wait for the camera's response: one at a time per platform.
 PARALLEL_UPDATES = 1
@@ -60,6 +61,7 @@ SAVING = ControlBinding(
     write_fn=_set_saving,
     restore_fn=lambda hub, camera_id, value: hub.saver.async_set_enabled(camera_id, value == ON),
     needs_camera=False,
+    signal_fn=signal_saver_settings_updated,
 )
 
 SWITCHES: tuple[Esp32CameraSwitchDescription, ...] = (

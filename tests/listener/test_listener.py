@@ -402,6 +402,40 @@ async def test_offline_queue_reboot_first_newest_wins_bounded(
     assert not listener.cameras["127.0.0.1"].queued_commands
 
 
+async def test_restored_camera_queues_and_is_admitted_afresh(
+    start_listener: ListenerFactory, observer: RecordingObserver, session: aiohttp.ClientSession
+) -> None:
+    listener = await start_listener()
+    porch = listener.restore_camera("porch", name="Porch", firmware="2.0")
+    stock = listener.restore_camera("127.0.0.1")
+    assert listener.restore_camera("porch") is porch
+    assert (porch.address, porch.name, porch.firmware) == ("", "Porch", "2.0")
+    assert stock.address == "127.0.0.1"
+    assert porch.admitted
+    assert not porch.connected
+    assert (await listener.send_command("porch", "quality", 20)).queued
+    # A device without the token that claims the id is not admitted by the restored record.
+    async with session.ws_connect(url(listener, query="?id=porch")) as ws:
+        await register(ws)
+        assert porch.admission is Admission.PENDING
+        assert ("pending", "127.0.0.1") in observer.events
+        assert ("connected", "porch") not in observer.events
+    await asyncio.sleep(0.05)
+    # The camera itself, with the token, is admitted and gets what was queued.
+    async with session.ws_connect(url(listener, query=f"?token={TOKEN}&id=porch")) as ws:
+        await register(ws)
+        command = await ws.receive_json(timeout=5)
+        assert (command["cmd"], command["val"]) == ("quality", "20")
+        assert listener.cameras["porch"] is porch
+        assert porch.admission is Admission.TOKEN
+        # A connected camera is not forgotten; a disconnected (or unknown) one is.
+        assert not listener.forget_camera("porch")
+    await asyncio.sleep(0.05)
+    assert listener.forget_camera("porch")
+    assert listener.forget_camera("unknown")
+    assert "porch" not in listener.cameras
+
+
 async def test_pings_are_answered_and_count_as_liveness(
     start_listener: ListenerFactory, session: aiohttp.ClientSession
 ) -> None:

@@ -91,6 +91,14 @@ def canonical_address(remote: str | None) -> str:
     return str(address)
 
 
+def _is_ip_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def request_token(request: web.Request) -> str | None:
     """Return the token of `?token=` or of an `Authorization: Bearer` header."""
     if token := request.query.get("token"):
@@ -218,6 +226,29 @@ class DeviceListener:
                     session.socket.close(code=CLOSE_REFUSED, message=b"address rejected")
                 )
 
+    def restore_camera(
+        self, camera_id: str, *, name: str | None = None, firmware: str | None = None
+    ) -> CameraRecord:
+        """Recreate the record of a camera known from an earlier run, disconnected.
+
+        It is admitted only in the sense that it keeps its entities and queues commands; its next
+        connection is admitted afresh (`Admission.RESTORED`). A stock camera's id is its address.
+        """
+        camera = self._cameras.get(camera_id)
+        if camera is None:
+            address = camera_id if _is_ip_address(camera_id) else ""
+            camera = self._cameras[camera_id] = CameraRecord(camera_id, address, Admission.RESTORED)
+            camera.name, camera.firmware = name, firmware
+        return camera
+
+    def forget_camera(self, camera_id: str) -> bool:
+        """Drop a disconnected camera's record (and its queued commands); False if connected."""
+        camera = self._cameras.get(camera_id)
+        if camera is None or camera.connected:
+            return camera is None
+        del self._cameras[camera_id]
+        return True
+
     async def send_command(self, camera_id: str, name: str, value: object = None) -> CommandResult:
         """Send a validated command and await the camera's response."""
         camera = self._cameras.get(camera_id)
@@ -319,7 +350,11 @@ class DeviceListener:
         camera = self._cameras.get(camera_id)
         if camera is None:
             camera = self._cameras[camera_id] = CameraRecord(camera_id, session.address, admission)
-        elif not camera.admitted or admission is Admission.TOKEN:
+        elif (
+            not camera.admitted
+            or camera.admission is Admission.RESTORED  # never trusted before it connects
+            or admission is Admission.TOKEN
+        ):
             camera.admission = admission
         camera.address = session.address
         first_socket = not camera.sockets

@@ -16,6 +16,9 @@ class Admission(StrEnum):
     APPROVED = "approved"
     TRUSTED_NETWORK = "trusted_network"
     PENDING = "pending"
+    RESTORED = "restored"
+    """Known from an earlier run and not connected since: it keeps its entities and its commands
+    queue, and its next connection is admitted afresh (token, approval or trusted network)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
