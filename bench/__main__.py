@@ -420,11 +420,16 @@ class Bench:
             if hub:
                 await self.probe(reset=True)
             seconds = self.plan.fanout_seconds[count]
+            profiling = hub and self.profile and count == max(self.plan.fanout_viewers)
+            if profiling:
+                await self.post("/api/bench_probe/profile", {"action": "start"})
             cpu_0, rss = cpu_seconds(pid), [rss_mib(pid)]
             for _ in range(int(seconds)):
                 await asyncio.sleep(1.0)
                 rss.append(rss_mib(pid))
             cpu = cpu_seconds(pid) - cpu_0
+            if profiling:
+                await self._save_profile(f"fanout-{count}")
             lag = (await self.probe())["lag_ms"] if hub else None
             seen = await viewers.stop()
             viewers = None
@@ -846,7 +851,7 @@ def main() -> int:
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="profile the hub's event loop during ingest (bench/results/profile-*.txt)",
+        help="profile the hub's event loop in ingest and the largest fan-out (bench/results/)",
     )
     arguments = parser.parse_args()
     results = asyncio.run(run(arguments))
