@@ -90,6 +90,7 @@ class SampleView(HomeAssistantView):
         if request.query.get("reset"):
             lags.clear()
         counts = await hass.async_add_executor_job(_process_counts)
+        recorder = hass.data.get("recorder_instance")
         return self.json(
             {
                 "lag_ms": {
@@ -102,6 +103,8 @@ class SampleView(HomeAssistantView):
                 "threads": len(list(Path("/proc/self/task").iterdir())),
                 **counts,
                 **({"objects": objects} if objects else {}),
+                # States and events waiting to be written: memory that is not a leak.
+                "recorder_backlog": getattr(recorder, "backlog", None),
             }
         )
 
@@ -112,13 +115,21 @@ def _collect() -> dict[str, int]:
     # glibc keeps freed memory in its arenas: trimming shows what is really still in use.
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    counts: Counter[str] = Counter()
-    every = gc.get_objects()
-    for item in every:
-        module = getattr(type(item), "__module__", None)
+    ours: Counter[str] = Counter()
+    every: Counter[str] = Counter()
+    objects = gc.get_objects()
+    for item in objects:
+        kind = type(item)
+        module = getattr(kind, "__module__", None)
+        name = f"{module}.{kind.__qualname__}"
+        every[name] += 1
         if isinstance(module, str) and module.startswith("custom_components.esp32_camera"):
-            counts[type(item).__qualname__] += 1
-    return {"gc_objects": len(every), **dict(counts.most_common(12))}
+            ours[kind.__qualname__] += 1
+    return {
+        "gc_objects": len(objects),
+        "ours": dict(ours.most_common(12)),
+        "all": dict(every.most_common(25)),
+    }
 
 
 def _bindable(host: str, port: int) -> bool:
