@@ -142,6 +142,35 @@ async def test_camera_becomes_device_with_entities(
     assert await async_remove_config_entry_device(hass, hub_entry, device)  # type: ignore[arg-type]
 
 
+async def test_device_takes_its_name_from_the_first_register(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    connect_camera: Any,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    await hass.config_entries.async_setup(hub_entry.entry_id)
+    await hass.async_block_till_done()
+    camera = await connect_camera(register=False)
+    await camera.register(name="Front door", firmware="2.1")
+    # The entity ids come from the camera's name, not from the default device name.
+    await wait_for(lambda: hass.states.get("camera.front_door") is not None)
+    assert hass.states.get("camera.esp32_camera_cam1") is None
+    device = device_registry.async_get_device_by_identifier((DOMAIN, "cam1"), hub_entry.entry_id)
+    assert device is not None
+    assert (device.name, device.sw_version) == ("Front door", "2.1")
+    # The user's name wins over a later register's; the entity ids stay.
+    device_registry.async_update_device(device.id, name_by_user="Porch")
+    await camera.close()
+    await wait_for(lambda: hass.states.get("camera.front_door").state == STATE_UNAVAILABLE)  # type: ignore[union-attr]
+    camera = await connect_camera(register=False)
+    await camera.register(name="Back door")
+    await wait_for(lambda: hass.states.get("camera.front_door").state != STATE_UNAVAILABLE)  # type: ignore[union-attr]
+    device = device_registry.async_get(device.id)
+    assert device is not None
+    assert (device.name_by_user, device.name) == ("Porch", "Back door")
+    assert hass.states.get("camera.back_door") is None
+
+
 async def test_repeated_wrong_token_raises_repair_issue(
     hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any
 ) -> None:
