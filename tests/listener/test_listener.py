@@ -529,6 +529,7 @@ async def test_tokenless_claim_is_ignored_while_the_camera_is_online(
             await observer.wait_frames(1)
             # A wrong token is refused as always.
             async with session.ws_connect(url(listener, query="?id=porch&token=nope")) as wrong:
+                await wrong.send_str(json.dumps({"type": "register", "device": "camera"}))
                 await wrong.receive(timeout=5)
                 assert wrong.close_code == CLOSE_WRONG_TOKEN
         await register(real)  # the impostor has gone
@@ -663,6 +664,49 @@ async def test_approving_the_address_of_a_claim_lets_the_camera_move(
         await moved.send_bytes(SMALL)
         await observer.wait_frames(1)
     assert observer.events.count(("connected", "garden")) == 2
+
+
+async def test_the_sockets_of_a_pending_camera_stay_together_as_a_claim(
+    start_listener: ListenerFactory, observer: RecordingObserver, session: aiohttp.ClientSession
+) -> None:
+    listener = await start_listener()
+    query = url(listener, query="?id=cam")
+    async with connect_from("127.0.0.2", query) as gone:
+        await register(gone)
+    await until(lambda: not listener.cameras["cam"].connected)
+    async with (
+        connect_from("127.0.0.3", query) as control,
+        connect_from("127.0.0.3", query) as stream,
+    ):
+        # Pending at another address: the record of the camera that left is not kept.
+        await register(control)
+        await stream.send_bytes(OTHER)
+        await until(lambda: len(listener.cameras["cam"].sockets) == 2)
+        assert listener.cameras["cam"].address == "127.0.0.3"
+        async with session.ws_connect(url(listener, query=f"?token={TOKEN}&id=cam")) as real:
+            await register(real)
+            cam = listener.cameras["cam"]
+            assert (cam.admission, len(cam.sockets)) == (Admission.TOKEN, 1)
+            (claim,) = listener.claims
+            assert (claim.address, len(claim.sockets)) == ("127.0.0.3", 2)
+            async with connect_from("127.0.0.3", query) as third:
+                await third.send_bytes(OTHER)
+                await until(lambda: len(claim.sockets) == 3)
+            await until(lambda: len(claim.sockets) == 2)
+            await control.close()
+            await until(lambda: len(claim.sockets) == 1)
+            assert not observer.frames
+            # Approved, the frame socket joins the camera; commands stay on its JSON socket.
+            listener.approve("127.0.0.3")
+            assert not listener.claims
+            assert len(cam.sockets) == 2
+            await stream.send_bytes(SMALL)
+            await observer.wait_frames(1)
+            answering = asyncio.create_task(answer_command(real))
+            assert (await listener.send_command("cam", "stats")).ok
+            await answering
+    assert [bytes(frame.data) for _, frame in observer.frames] == [SMALL]
+    assert observer.events.count(("connected", "cam")) == 1
 
 
 async def test_pings_are_answered_and_count_as_liveness(
