@@ -383,6 +383,9 @@ class DeviceListener:
             camera = self._admitted_record(camera_id, session.admission)
         else:
             camera = self._pending_record(camera_id, session.address)
+        if register is not None:  # before the observer names the device after it
+            camera.name = register.name or camera.name
+            camera.firmware = register.firmware or camera.firmware
         self._join(session, camera)
         return camera
 
