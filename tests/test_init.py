@@ -142,6 +142,35 @@ async def test_camera_becomes_device_with_entities(
     assert await async_remove_config_entry_device(hass, hub_entry, device)  # type: ignore[arg-type]
 
 
+async def test_device_takes_its_name_from_the_first_register(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    connect_camera: Any,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    await hass.config_entries.async_setup(hub_entry.entry_id)
+    await hass.async_block_till_done()
+    camera = await connect_camera(register=False)
+    await camera.register(name="Front door", firmware="2.1")
+    # The entity ids come from the camera's name, not from the default device name.
+    await wait_for(lambda: hass.states.get("camera.front_door") is not None)
+    assert hass.states.get("camera.esp32_camera_cam1") is None
+    device = device_registry.async_get_device_by_identifier((DOMAIN, "cam1"), hub_entry.entry_id)
+    assert device is not None
+    assert (device.name, device.sw_version) == ("Front door", "2.1")
+    # The user's name wins over a later register's; the entity ids stay.
+    device_registry.async_update_device(device.id, name_by_user="Porch")
+    await camera.close()
+    await wait_for(lambda: hass.states.get("camera.front_door").state == STATE_UNAVAILABLE)  # type: ignore[union-attr]
+    camera = await connect_camera(register=False)
+    await camera.register(name="Back door")
+    await wait_for(lambda: hass.states.get("camera.front_door").state != STATE_UNAVAILABLE)  # type: ignore[union-attr]
+    device = device_registry.async_get(device.id)
+    assert device is not None
+    assert (device.name_by_user, device.name) == ("Porch", "Back door")
+    assert hass.states.get("camera.back_door") is None
+
+
 async def test_repeated_wrong_token_raises_repair_issue(
     hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any
 ) -> None:
@@ -246,7 +275,8 @@ async def test_cameras_are_restored_at_start_up(
 ) -> None:
     await hass.config_entries.async_setup(hub_entry.entry_id)
     camera = await simulate(resolution=0, fps=5, pacing=False, name="Garden", firmware="2.0")
-    await wait_for(lambda: state(hass, "camera.esp32_camera_cam1") not in (None, STATE_UNAVAILABLE))
+    # Named by its first register, so are its entities.
+    await wait_for(lambda: state(hass, "camera.garden") not in (None, STATE_UNAVAILABLE))
 
     def model() -> str | None:
         device = device_registry.async_get_device_by_identifier(
@@ -256,7 +286,7 @@ async def test_cameras_are_restored_at_start_up(
 
     await wait_for(lambda: model() == "OV3660")
     await camera.stop()
-    await wait_for(lambda: state(hass, "binary_sensor.esp32_camera_cam1_connectivity") == "off")
+    await wait_for(lambda: state(hass, "binary_sensor.garden_connectivity") == "off")
 
     assert await hass.config_entries.async_reload(hub_entry.entry_id)
     await hass.async_block_till_done()
@@ -265,11 +295,11 @@ async def test_cameras_are_restored_at_start_up(
     assert restored.admission is Admission.RESTORED
     assert (restored.name, restored.firmware, restored.connected) == ("Garden", "2.0", False)
     # Its entities exist (not the registry's restored placeholders), unavailable until it connects.
-    still = hass.states.get("camera.esp32_camera_cam1")
+    still = hass.states.get("camera.garden")
     assert still is not None
     assert still.state == STATE_UNAVAILABLE
     assert "restored" not in still.attributes
-    assert state(hass, "binary_sensor.esp32_camera_cam1_connectivity") == "off"
+    assert state(hass, "binary_sensor.garden_connectivity") == "off"
     assert state(hass, "sensor.test_hub_connected_cameras") == "0"
     device = device_registry.async_get_device_by_identifier((DOMAIN, "cam1"), hub_entry.entry_id)
     assert device is not None
@@ -279,10 +309,10 @@ async def test_cameras_are_restored_at_start_up(
 
     camera.start()
     await camera.wait_for(lambda cam: cam.connected and cam.quality == 30)
-    await wait_for(lambda: state(hass, "camera.esp32_camera_cam1") not in (None, STATE_UNAVAILABLE))
+    await wait_for(lambda: state(hass, "camera.garden") not in (None, STATE_UNAVAILABLE))
     assert hub.cameras["cam1"] is restored
     assert restored.admission is Admission.TOKEN
-    assert state(hass, "binary_sensor.esp32_camera_cam1_connectivity") == "on"
+    assert state(hass, "binary_sensor.garden_connectivity") == "on"
     assert model() == "OV3660"
 
 

@@ -10,9 +10,7 @@ from homeassistant.config_entries import SOURCE_IGNORE
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.exceptions import HomeAssistantError
 from homeassistant.setup import async_setup_component
-import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.esp32_camera.const import CONF_APPROVED_ADDRESSES, DOMAIN
@@ -173,13 +171,42 @@ async def test_restored_stock_camera_is_approved_by_address_again(
     camera = await connect_camera("", source=STOCK)
     await camera.send_frame(jpeg_bytes())
     await wait_for(lambda: len(pending_flows(hass)) == 1)
-    assert hub.cameras[STOCK].admission is Admission.PENDING
+    # The restored record is not the connection's: it stays restored, offline, until approval.
+    assert hub.cameras[STOCK].admission is Admission.RESTORED
+    assert not hub.cameras[STOCK].connected
     await wait_for(lambda: hub.pending_frame(STOCK) is not None)
     assert hass.states.get(entity_id).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
-    with pytest.raises(HomeAssistantError) as refused:
-        await hub.async_send_command(STOCK, "stats")
-    assert refused.value.translation_key == "camera_not_admitted"
-    # Approved again, it streams.
+    # Commands wait for the camera as for any restored camera; the waiting connection gets none.
+    assert (await hub.async_send_command(STOCK, "stats")).queued
+    # Approved again, it gets what waited and streams.
     await hass.config_entries.flow.async_configure(pending_flows(hass)[0]["flow_id"], {})
+    assert (await camera.ws.receive_json(timeout=5))["cmd"] == "stats"
     await camera.send_frame(jpeg_bytes())
     await wait_for(lambda: hass.states.get(entity_id).state != STATE_UNAVAILABLE)  # type: ignore[union-attr]
+
+
+async def test_tokenless_claim_of_a_token_camera_gets_no_frames_or_commands(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any
+) -> None:
+    await hass.config_entries.async_setup(hub_entry.entry_id)
+    hub = hub_entry.runtime_data
+    real = await connect_camera()
+    frame = jpeg_bytes(color=(0, 0, 200))
+    await real.send_frame(frame)
+    await wait_for(lambda: hub.cameras["cam1"].latest_frame is not None)
+    connectivity = "binary_sensor.esp32_camera_cam1_connectivity"
+    await wait_for(lambda: hass.states.get(connectivity).state == "on")  # type: ignore[union-attr]
+    await real.close()
+    await wait_for(lambda: hass.states.get(connectivity).state == "off")  # type: ignore[union-attr]
+
+    # A device without the token claims the camera's id: it waits for approval of its address.
+    impostor = await connect_camera("?id=cam1", source="127.0.0.3")
+    await impostor.send_frame(jpeg_bytes(color=(0, 200, 0)))
+    await wait_for(lambda: len(pending_flows(hass)) == 1)
+    assert pending_flows(hass)[0]["context"]["unique_id"] == "127.0.0.3"
+    await wait_for(lambda: hub.pending_frame("127.0.0.3") is not None)
+    assert hass.states.get(connectivity).state == "off"  # type: ignore[union-attr]
+    assert hass.states.get("camera.esp32_camera_cam1").state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+    assert bytes(hub.cameras["cam1"].latest_frame.data) == frame  # type: ignore[union-attr]
+    assert (await hub.async_send_command("cam1", "stats")).queued
+    assert hub.hub_statistics()["connected_cameras"] == 0

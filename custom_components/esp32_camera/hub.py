@@ -303,10 +303,7 @@ class Esp32CameraHub:
 
     def pending_frame(self, address: str) -> Frame | None:
         """Return the latest frame of a camera at `address` that waits for approval."""
-        for camera in self.cameras.values():
-            if camera.address == address and not camera.admitted:
-                return camera.latest_frame
-        return None
+        return self.listener.pending_frame(address)
 
     def desired_settings(self, camera_id: str) -> dict[str, str]:
         """Return the last value set per command (re-applied after the camera reboots)."""
@@ -446,7 +443,8 @@ class Esp32CameraHub:
         connected = [c for c in self.cameras.values() if c.connected and c.admitted]
         return {
             "connected_cameras": len(connected),
-            "pending_cameras": sum(1 for c in self.cameras.values() if not c.admitted),
+            "pending_cameras": sum(1 for c in self.cameras.values() if not c.admitted)
+            + len(self.listener.claims),
             "fps": round(sum(c.stats.fps for c in connected), 2),
             "bitrate": round(sum(c.stats.bitrate for c in connected)),
             "frames_received": sum(c.stats.frames_received for c in self.cameras.values()),

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+import contextlib
 from ipaddress import ip_network
 import json
 import socket
@@ -33,6 +34,7 @@ from ..protocol.conftest import make_jpeg
 
 TOKEN = "s3cret-token"
 SMALL = make_jpeg(160, 120)
+OTHER = make_jpeg(80, 60)  # what an impostor sends
 LARGE = make_jpeg(320, 240, quality=95, noise=True)
 
 
@@ -118,6 +120,40 @@ async def register(ws: aiohttp.ClientWebSocketResponse, **extra: str) -> dict[st
     await ws.send_str(json.dumps({"type": "register", "device": "camera", **extra}))
     reply: dict[str, Any] = await ws.receive_json(timeout=5)
     return reply
+
+
+@contextlib.asynccontextmanager
+async def connect_from(source: str, address: str) -> AsyncIterator[aiohttp.ClientWebSocketResponse]:
+    """A WebSocket from another loopback address (a camera elsewhere on the LAN)."""
+    connector = aiohttp.TCPConnector(local_addr=(source, 0))
+    async with (
+        aiohttp.ClientSession(connector=connector) as client,
+        client.ws_connect(address) as ws,
+    ):
+        yield ws
+
+
+async def assert_silent(ws: aiohttp.ClientWebSocketResponse) -> None:
+    """The hub sends this socket nothing (no command) for a while."""
+    with pytest.raises(TimeoutError):
+        await ws.receive(timeout=0.3)
+
+
+async def until(predicate: Callable[[], bool]) -> None:
+    async with asyncio.timeout(5):
+        while not predicate():
+            await asyncio.sleep(0.01)
+
+
+async def answer_command(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
+    """Receive one command as the camera and answer it."""
+    command: dict[str, Any] = await ws.receive_json(timeout=5)
+    await ws.send_str(
+        json.dumps(
+            {"type": "response", "cmd": command["cmd"], "status": "ok", "value": command["val"]}
+        )
+    )
+    return command
 
 
 async def test_three_framings_end_to_end(
@@ -417,7 +453,7 @@ async def test_restored_camera_queues_and_is_admitted_afresh(
     # A device without the token that claims the id is not admitted by the restored record.
     async with session.ws_connect(url(listener, query="?id=porch")) as ws:
         await register(ws)
-        assert porch.admission is Admission.PENDING
+        assert porch.admission is Admission.RESTORED
         assert ("pending", "127.0.0.1") in observer.events
         assert ("connected", "porch") not in observer.events
     await asyncio.sleep(0.05)
@@ -434,6 +470,243 @@ async def test_restored_camera_queues_and_is_admitted_afresh(
     assert listener.forget_camera("porch")
     assert listener.forget_camera("unknown")
     assert "porch" not in listener.cameras
+
+
+@pytest.mark.parametrize("how", ["query", "register"])
+async def test_tokenless_claim_of_an_offline_token_camera_is_not_admitted(
+    how: str,
+    start_listener: ListenerFactory,
+    observer: RecordingObserver,
+    session: aiohttp.ClientSession,
+) -> None:
+    listener = await start_listener()
+    async with session.ws_connect(url(listener, query=f"?token={TOKEN}&id=porch")) as ws:
+        await register(ws, name="Porch")
+        await ws.send_bytes(SMALL)
+        await observer.wait_frames(1)
+    porch = listener.cameras["porch"]
+    await until(lambda: not porch.connected)
+    assert (await listener.send_command("porch", "quality", 20)).queued
+    query, extra = ("?id=porch", {}) if how == "query" else ("", {"id": "porch"})
+    async with session.ws_connect(url(listener, query=query)) as impostor:
+        await register(impostor, name="Evil", firmware="evil", **extra)
+        await impostor.send_str(json.dumps({"type": "health", "model": "EVIL"}))
+        await impostor.send_bytes(OTHER)
+        await register(impostor, **extra)  # handled in order: everything above was read
+        # The camera is still offline: its commands queue, none reaches the impostor.
+        assert not porch.connected
+        assert (await listener.send_command("porch", "stats")).queued
+        await assert_silent(impostor)
+        assert porch.queued_commands == {"quality": "20", "stats": ""}
+        assert ("pending", "127.0.0.1") in observer.events
+    assert len(observer.frames) == 1
+    assert porch.admission is Admission.TOKEN
+    assert (porch.name, porch.firmware, porch.health) == ("Porch", None, None)
+    assert bytes(porch.latest_frame.data) == SMALL  # type: ignore[union-attr]
+    assert observer.events.count(("connected", "porch")) == 1
+    assert observer.events.count(("disconnected", "porch")) == 1
+
+
+async def test_tokenless_claim_is_ignored_while_the_camera_is_online(
+    start_listener: ListenerFactory, observer: RecordingObserver, session: aiohttp.ClientSession
+) -> None:
+    listener = await start_listener()
+    async with session.ws_connect(url(listener, query=f"?token={TOKEN}&id=porch")) as real:
+        await register(real, name="Porch")
+        porch = listener.cameras["porch"]
+        async with session.ws_connect(url(listener, query="?id=porch")) as impostor:
+            await register(impostor, name="Evil")
+            await impostor.send_bytes(OTHER)
+            await register(impostor)
+            assert len(porch.sockets) == 1
+            assert porch.name == "Porch"
+            # Commands still go to the camera (the impostor registered last).
+            answering = asyncio.create_task(answer_command(real))
+            assert (await listener.send_command("porch", "quality", 12)).ok
+            assert (await answering)["cmd"] == "quality"
+            await assert_silent(impostor)
+            await real.send_bytes(SMALL)
+            await observer.wait_frames(1)
+            # A wrong token is refused as always.
+            async with session.ws_connect(url(listener, query="?id=porch&token=nope")) as wrong:
+                await wrong.send_str(json.dumps({"type": "register", "device": "camera"}))
+                await wrong.receive(timeout=5)
+                assert wrong.close_code == CLOSE_WRONG_TOKEN
+        await register(real)  # the impostor has gone
+        assert porch.connected
+    assert [bytes(frame.data) for _, frame in observer.frames] == [SMALL]
+    assert ("disconnected", "porch") in observer.events
+    assert observer.events.count(("disconnected", "porch")) == 1
+
+
+@pytest.mark.parametrize("admitted_by", ["approval", "trusted_network"])
+@pytest.mark.parametrize("query", ["?id=garden", ""])
+async def test_another_address_claiming_an_admitted_id_is_not_admitted(
+    admitted_by: str,
+    query: str,
+    start_listener: ListenerFactory,
+    observer: RecordingObserver,
+) -> None:
+    listener = await start_listener(
+        **(
+            {"approved_addresses": frozenset({"127.0.0.2"})}
+            if admitted_by == "approval"
+            else {"trusted_networks": (ip_network("127.0.0.2/32"),)}
+        )
+    )
+    admission = Admission.APPROVED if admitted_by == "approval" else Admission.TRUSTED_NETWORK
+    camera_id = "garden" if query else "127.0.0.2"  # a stock camera's id is its address
+    async with connect_from("127.0.0.2", url(listener, query=query)) as ws:
+        await register(ws)
+        await ws.send_bytes(SMALL)
+        await observer.wait_frames(1)
+    camera = listener.cameras[camera_id]
+    assert camera.admission is admission
+    await until(lambda: not camera.connected)
+    async with connect_from("127.0.0.3", url(listener, query=f"?id={camera_id}")) as impostor:
+        await register(impostor, name="Evil")
+        await impostor.send_bytes(OTHER)
+        await register(impostor)
+        assert (await listener.send_command(camera_id, "stats")).queued
+        await assert_silent(impostor)
+        assert ("pending", "127.0.0.3") in observer.events
+    assert len(observer.frames) == 1
+    assert (camera.admission, camera.address, camera.name) == (admission, "127.0.0.2", None)
+    assert camera.queued_commands == {"stats": ""}
+
+
+async def test_tokenless_claim_of_a_restored_camera_never_joins_it(
+    start_listener: ListenerFactory, observer: RecordingObserver, session: aiohttp.ClientSession
+) -> None:
+    listener = await start_listener()
+    porch = listener.restore_camera("porch", name="Porch")
+    async with session.ws_connect(url(listener, query="?id=porch")) as impostor:
+        await register(impostor, name="Evil")
+        await impostor.send_bytes(OTHER)
+        await register(impostor)
+        assert porch.admission is Admission.RESTORED
+        assert (porch.connected, porch.name, porch.latest_frame) == (False, "Porch", None)
+        assert listener.pending_frame("127.0.0.1") is not None  # the preview for an approval
+        # The camera comes with the token while the impostor stays connected.
+        async with session.ws_connect(url(listener, query=f"?token={TOKEN}&id=porch")) as real:
+            await register(real)
+            assert porch.admission is Admission.TOKEN
+            assert len(porch.sockets) == 1
+            await impostor.send_bytes(OTHER)
+            await register(impostor)
+            answering = asyncio.create_task(answer_command(real))
+            assert (await listener.send_command("porch", "stats")).ok
+            await answering
+            await assert_silent(impostor)
+            await real.send_bytes(SMALL)
+            await observer.wait_frames(1)
+    assert [bytes(frame.data) for _, frame in observer.frames] == [SMALL]
+    assert porch.name == "Porch"
+
+
+async def test_a_token_camera_does_not_take_over_a_pending_connection_of_its_id(
+    start_listener: ListenerFactory, observer: RecordingObserver, session: aiohttp.ClientSession
+) -> None:
+    listener = await start_listener()
+    async with session.ws_connect(url(listener, query="?id=cam")) as early:
+        await register(early, name="Evil")
+        await early.send_str(json.dumps({"type": "health", "model": "EVIL"}))
+        await early.send_bytes(OTHER)
+        await register(early)
+        assert listener.cameras["cam"].admission is Admission.PENDING
+        async with session.ws_connect(url(listener, query=f"?token={TOKEN}&id=cam")) as real:
+            await register(real)
+            cam = listener.cameras["cam"]
+            assert cam.admission is Admission.TOKEN
+            # Nothing the pending connection sent is the camera's.
+            assert (cam.name, cam.health, cam.latest_frame) == (None, None, None)
+            assert len(cam.sockets) == 1
+            await early.send_bytes(OTHER)
+            await register(early)
+            answering = asyncio.create_task(answer_command(real))
+            assert (await listener.send_command("cam", "stats")).ok
+            await answering
+            await assert_silent(early)
+            assert listener.pending_frame("127.0.0.1") is not None
+    assert not observer.frames
+    assert observer.events.count(("connected", "cam")) == 1
+
+
+async def test_approving_the_address_of_a_claim_lets_the_camera_move(
+    start_listener: ListenerFactory, observer: RecordingObserver
+) -> None:
+    listener = await start_listener(approved_addresses=frozenset({"127.0.0.2"}))
+    async with connect_from("127.0.0.2", url(listener, query="?id=garden")) as ws:
+        await register(ws)
+    garden = listener.cameras["garden"]
+    await until(lambda: not garden.connected)
+    assert (await listener.send_command("garden", "reboot")).queued
+    # The camera got a new address from DHCP: it waits for approval of that address.
+    async with connect_from("127.0.0.3", url(listener, query="?id=garden")) as moved:
+        await register(moved)
+        await moved.send_bytes(OTHER)
+        await register(moved)
+        assert listener.pending_frame("127.0.0.3") is not None
+        assert listener.pending_frame("127.0.0.9") is None
+        assert not observer.frames
+        listener.approve("127.0.0.3")
+        assert (garden.admission, garden.address, garden.connected) == (
+            Admission.APPROVED,
+            "127.0.0.3",
+            True,
+        )
+        assert listener.pending_frame("127.0.0.3") is None
+        # The queue is delivered at once; commands and frames flow on the same socket.
+        assert (await moved.receive_json(timeout=5))["cmd"] == "reboot"
+        answering = asyncio.create_task(answer_command(moved))
+        assert (await listener.send_command("garden", "stats")).ok
+        await answering
+        await moved.send_bytes(SMALL)
+        await observer.wait_frames(1)
+    assert observer.events.count(("connected", "garden")) == 2
+
+
+async def test_the_sockets_of_a_pending_camera_stay_together_as_a_claim(
+    start_listener: ListenerFactory, observer: RecordingObserver, session: aiohttp.ClientSession
+) -> None:
+    listener = await start_listener()
+    query = url(listener, query="?id=cam")
+    async with connect_from("127.0.0.2", query) as gone:
+        await register(gone)
+    await until(lambda: not listener.cameras["cam"].connected)
+    async with (
+        connect_from("127.0.0.3", query) as control,
+        connect_from("127.0.0.3", query) as stream,
+    ):
+        # Pending at another address: the record of the camera that left is not kept.
+        await register(control)
+        await stream.send_bytes(OTHER)
+        await until(lambda: len(listener.cameras["cam"].sockets) == 2)
+        assert listener.cameras["cam"].address == "127.0.0.3"
+        async with session.ws_connect(url(listener, query=f"?token={TOKEN}&id=cam")) as real:
+            await register(real)
+            cam = listener.cameras["cam"]
+            assert (cam.admission, len(cam.sockets)) == (Admission.TOKEN, 1)
+            (claim,) = listener.claims
+            assert (claim.address, len(claim.sockets)) == ("127.0.0.3", 2)
+            async with connect_from("127.0.0.3", query) as third:
+                await third.send_bytes(OTHER)
+                await until(lambda: len(claim.sockets) == 3)
+            await until(lambda: len(claim.sockets) == 2)
+            await control.close()
+            await until(lambda: len(claim.sockets) == 1)
+            assert not observer.frames
+            # Approved, the frame socket joins the camera; commands stay on its JSON socket.
+            listener.approve("127.0.0.3")
+            assert not listener.claims
+            assert len(cam.sockets) == 2
+            await stream.send_bytes(SMALL)
+            await observer.wait_frames(1)
+            answering = asyncio.create_task(answer_command(real))
+            assert (await listener.send_command("cam", "stats")).ok
+            await answering
+    assert [bytes(frame.data) for _, frame in observer.frames] == [SMALL]
+    assert observer.events.count(("connected", "cam")) == 1
 
 
 async def test_pings_are_answered_and_count_as_liveness(

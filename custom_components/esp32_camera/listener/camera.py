@@ -98,6 +98,11 @@ class CameraRecord:
         """Commands waiting for the camera to come back."""
         return dict(self._queue)
 
+    @property
+    def control_socket(self) -> web.WebSocketResponse | None:
+        """The socket commands are sent on (None while no socket sent telemetry)."""
+        return self._control_socket
+
     def set_control_socket(self, socket: web.WebSocketResponse) -> None:
         """Send commands on the socket that most recently sent telemetry."""
         self._control_socket = socket

@@ -4,6 +4,11 @@ Either port accepts the whole protocol, so the stock firmware (one socket for ev
 two-socket variant (JSON on the control port, frames on the stream port) both work. Cameras are
 admitted by the hub token, by the user's approval of their address, or by a trusted network;
 others stay pending: their socket stays open but none of their frames are used.
+
+Admission is decided per connection, never inherited from a camera record: a connection that is not
+admitted and claims the id of a camera it may not use (admitted, restored, or pending at another
+address) gets a record of its own, a *claim*, which is never in `cameras`; nothing it sends reaches
+that camera, and it gets nothing of it.
 """
 
 from __future__ import annotations
@@ -117,9 +122,20 @@ class _Session:
         self.address = address
         self.url_id = url_id
         self.token = token
+        self.admission = Admission.PENDING  # decided on the first message
         self.camera: CameraRecord | None = None
         self.last_seen = time.monotonic()
         self.assembler: FrameAssembler | None = None
+
+    @property
+    def admitted(self) -> bool:
+        """Whether this connection's frames may be published and it may get commands."""
+        return self.admission is not Admission.PENDING
+
+    def record_drop(self, reason: DropReason) -> None:
+        """Count a dropped frame on the record the session feeds now (it may move on approval)."""
+        if self.camera is not None:
+            self.camera.stats.record_drop(reason)
 
 
 class DeviceListener:
@@ -130,6 +146,8 @@ class DeviceListener:
         self.settings = settings
         self._observer = observer
         self._cameras: dict[str, CameraRecord] = {}
+        # Pending connections claiming an id they may not use, by (camera id, address).
+        self._claims: dict[tuple[str, str], CameraRecord] = {}
         self._sessions: set[_Session] = set()
         self._announced_pending: set[str] = set()
         self._stream_app = web.Application()
@@ -143,6 +161,25 @@ class DeviceListener:
     def cameras(self) -> Mapping[str, CameraRecord]:
         """Every camera seen since start, by camera id."""
         return self._cameras
+
+    @property
+    def claims(self) -> tuple[CameraRecord, ...]:
+        """Pending connections that claim the id of a camera they may not use, one per address.
+
+        Each has a record of its own (not in `cameras`): it waits for approval of its address.
+        """
+        return tuple(self._claims.values())
+
+    def pending_frame(self, address: str) -> Frame | None:
+        """Return the latest frame of a camera at `address` that waits for approval."""
+        for camera in (*self._claims.values(), *self._cameras.values()):
+            if (
+                camera.address == address
+                and not camera.admitted
+                and camera.latest_frame is not None
+            ):
+                return camera.latest_frame
+        return None
 
     def add_control_route(
         self,
@@ -202,16 +239,26 @@ class DeviceListener:
             self.approve(address)
 
     def approve(self, address: str) -> None:
-        """Admit a pending camera's address at once, without a reconnect."""
+        """Admit a pending camera's address at once, without a reconnect.
+
+        A claim at that address joins the camera whose id it claims (the camera moved).
+        """
         if address not in self.settings.approved_addresses:
             self.settings = replace(
                 self.settings, approved_addresses=self.settings.approved_addresses | {address}
             )
-        for camera in self._cameras.values():
+        for camera in list(self._cameras.values()):
             if camera.address == address and not camera.admitted:
                 camera.admission = Admission.APPROVED
+                for session in self._sessions_of(camera):
+                    session.admission = Admission.APPROVED
                 if camera.connected:
                     self._notify("camera_connected", camera)
+        for session in list(self._sessions):
+            if session.address == address and not session.admitted and session.camera is not None:
+                session.admission = Admission.APPROVED
+                camera = self._admitted_record(session.camera.camera_id, Admission.APPROVED)
+                self._move(session, camera)
 
     def reject(self, address: str) -> None:
         """Refuse an address from now on and close its sockets with 4403."""
@@ -328,43 +375,94 @@ class DeviceListener:
                 _LOGGER.exception("Unexpected error handling a message from %s", session.address)
 
     def _attach(self, session: _Session, register: RegisterMessage | None) -> CameraRecord:
-        """Bind the session to its camera record on its first message."""
+        """Decide the session's admission on its first message and bind it to its record."""
         token = session.token or (register.token if register else None)
         camera_id = (register.camera_id if register else None) or session.url_id or session.address
+        session.admission = self._admission(session, token)
+        if session.admitted:
+            camera = self._admitted_record(camera_id, session.admission)
+        else:
+            camera = self._pending_record(camera_id, session.address)
+        if register is not None:  # before the observer names the device after it
+            camera.name = register.name or camera.name
+            camera.firmware = register.firmware or camera.firmware
+        self._join(session, camera)
+        return camera
+
+    def _admission(self, session: _Session, token: str | None) -> Admission:
+        """Admit this connection by its own token, address or network; nothing else counts."""
         if token is not None:
             if not hmac.compare_digest(token.encode(), self.settings.token.encode()):
                 self._notify("authentication_failed", session.address, "invalid token")
                 raise _RefusedError(CLOSE_WRONG_TOKEN, "invalid token")
-            admission = Admission.TOKEN
-        elif session.address in self.settings.approved_addresses:
-            admission = Admission.APPROVED
-        elif any(
+            return Admission.TOKEN
+        if session.address in self.settings.approved_addresses:
+            return Admission.APPROVED
+        if any(
             ipaddress.ip_address(session.address) in network
             for network in self.settings.trusted_networks
         ):
-            admission = Admission.TRUSTED_NETWORK
-        elif self.settings.allow_tokenless:
-            admission = Admission.PENDING
-        else:
-            raise _RefusedError(CLOSE_REFUSED, "a token is required")
+            return Admission.TRUSTED_NETWORK
+        if self.settings.allow_tokenless:
+            return Admission.PENDING
+        raise _RefusedError(CLOSE_REFUSED, "a token is required")
+
+    def _admitted_record(self, camera_id: str, admission: Admission) -> CameraRecord:
+        """Return the record an admitted connection joins.
+
+        A pending record of the id is replaced: what its connections sent is not this camera's, and
+        those that are still open keep it, as a claim.
+        """
         camera = self._cameras.get(camera_id)
+        if camera is not None and not camera.admitted:
+            del self._cameras[camera_id]
+            if camera.connected:
+                # No claim of its address exists: the record took it when it was made.
+                self._claims[camera.camera_id, camera.address] = camera
+            camera = None
         if camera is None:
-            camera = self._cameras[camera_id] = CameraRecord(camera_id, session.address, admission)
-        elif (
-            not camera.admitted
-            or camera.admission is Admission.RESTORED  # never trusted before it connects
-            or admission is Admission.TOKEN
+            camera = self._cameras[camera_id] = CameraRecord(camera_id, "", admission)
+        camera.admission = admission
+        return camera
+
+    def _pending_record(self, camera_id: str, address: str) -> CameraRecord:
+        """Return the record a connection that is not admitted joins: never an admitted one."""
+        camera = self._cameras.get(camera_id)
+        if camera is None or (
+            not camera.admitted and not camera.connected and camera.address != address
         ):
-            camera.admission = admission
+            claim = self._claims.pop((camera_id, address), None)
+            camera = claim or CameraRecord(camera_id, address, Admission.PENDING)
+            self._cameras[camera_id] = camera
+            return camera
+        if not camera.admitted and camera.address == address:
+            return camera  # another socket of the same pending camera
+        # The id of an admitted or restored camera, or of a camera pending at another address.
+        claim = self._claims.get((camera_id, address))
+        if claim is None:
+            claim = self._claims[camera_id, address] = CameraRecord(
+                camera_id, address, Admission.PENDING
+            )
+        return claim
+
+    def _is_claim(self, camera: CameraRecord) -> bool:
+        return self._claims.get((camera.camera_id, camera.address)) is camera
+
+    def _sessions_of(self, camera: CameraRecord) -> list[_Session]:
+        return [session for session in self._sessions if session.camera is camera]
+
+    def _join(self, session: _Session, camera: CameraRecord) -> None:
+        """Add the session's socket to a record; announce the record's first socket."""
         camera.address = session.address
         first_socket = not camera.sockets
         camera.sockets.append(session.socket)
         session.camera = camera
-        session.assembler = FrameAssembler(
-            max_frame_size=self.settings.max_frame_size,
-            frame_timeout=self.settings.frame_timeout,
-            on_drop=camera.stats.record_drop,
-        )
+        if session.assembler is None:
+            session.assembler = FrameAssembler(
+                max_frame_size=self.settings.max_frame_size,
+                frame_timeout=self.settings.frame_timeout,
+                on_drop=session.record_drop,
+            )
         if first_socket:
             if camera.connected_since is not None:
                 camera.reconnects += 1
@@ -376,19 +474,39 @@ class DeviceListener:
                 self._announced_pending.add(session.address)
                 _LOGGER.info("Camera at %s waits for approval", session.address)
                 self._notify("camera_pending", camera)
-        return camera
+
+    def _move(self, session: _Session, camera: CameraRecord) -> None:
+        """Move an approved claim's session to the camera whose id it claims."""
+        source = session.camera
+        assert source is not None
+        # Its JSON socket takes the commands of a camera that has none (that was offline).
+        controls = source.control_socket is session.socket and camera.control_socket is None
+        self._leave(session, source)
+        if controls:
+            camera.set_control_socket(session.socket)
+        self._join(session, camera)
+        if controls and camera.admitted:
+            asyncio.get_running_loop().create_task(camera.deliver_queue())
+
+    def _leave(self, session: _Session, camera: CameraRecord) -> None:
+        """Take the session's socket off a record; a claim without sockets is dropped."""
+        camera.detach(session.socket)
+        session.camera = None
+        if self._is_claim(camera):
+            if not camera.connected:
+                del self._claims[camera.camera_id, camera.address]
+            return
+        if not camera.connected and self._cameras.get(camera.camera_id) is camera:
+            if camera.admitted:
+                _LOGGER.info("Camera %s disconnected", camera.camera_id)
+            self._notify("camera_disconnected", camera)
 
     def _close_session(self, session: _Session) -> None:
         camera = session.camera
         if session.assembler is not None:
             session.assembler.abort()
-        if camera is None:
-            return
-        camera.detach(session.socket)
-        if not camera.connected:
-            if camera.admitted:
-                _LOGGER.info("Camera %s disconnected", camera.camera_id)
-            self._notify("camera_disconnected", camera)
+        if camera is not None:
+            self._leave(session, camera)
 
     def _handle_binary(self, session: _Session, data: bytes) -> None:
         camera = session.camera or self._attach_or_refuse(session)
@@ -399,7 +517,7 @@ class DeviceListener:
             return
         camera.stats.record_frame(frame)
         camera.latest_frame = frame
-        if camera.admitted:
+        if session.admitted and camera.admitted:
             self._notify("frame_received", camera, frame)
 
     def _attach_or_refuse(self, session: _Session) -> CameraRecord:
@@ -441,7 +559,7 @@ class DeviceListener:
                         }
                     )
                 )
-                if camera.admitted:
+                if session.admitted and camera.admitted:
                     await camera.deliver_queue()
                 self._notify("camera_updated", camera)
             case InfoMessage() | HealthMessage():
