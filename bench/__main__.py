@@ -589,6 +589,7 @@ class Bench:
             # A leak grows with every reload; a warming cache grows early and then stays.
             "rss_growth_first_half_mib": _growth(rss_by_reload[: len(rss_by_reload) // 2 + 1]),
             "rss_growth_second_half_mib": _growth(rss_by_reload[len(rss_by_reload) // 2 :]),
+            "recorder_backlog_after": after.get("recorder_backlog"),
             "objects_before": before.get("objects"),
             "objects_after": after.get("objects"),
         }

@@ -784,3 +784,42 @@ async def test_bind_error_names_the_port_and_leaves_nothing_bound(
         assert caught.value.port == taken
     with socket.create_server(("127.0.0.1", free)):
         pass
+
+
+async def test_cameras_reconnecting_during_stop_are_closed_with_1001(
+    observer: RecordingObserver,
+) -> None:
+    """A camera that dials while the listener stops is refused or told 1001, never left running.
+
+    Cameras redial at once (a reload): stop closes the listening sockets before the sessions, and
+    a connection accepted in between is closed on arrival, so none waits for aiohttp's shutdown
+    timeout and none ends abnormally.
+    """
+    ports = {"stream_port": unused_port(), "control_port": unused_port()}
+    listener = DeviceListener(ListenerSettings(token=TOKEN, host="127.0.0.1", **ports), observer)
+    await listener.start()
+    close_codes: list[int | None] = []
+    stopped = asyncio.Event()
+
+    async def redial(client: aiohttp.ClientSession) -> None:
+        while not stopped.is_set():
+            try:
+                ws = await client.ws_connect(
+                    f"http://127.0.0.1:{ports['stream_port']}/?token={TOKEN}&id=redial"
+                )
+            except aiohttp.ClientError:
+                continue  # the port is closed: the listener has stopped
+            async for _ in ws:
+                pass
+            close_codes.append(ws.close_code)
+
+    async with aiohttp.ClientSession() as client:
+        cameras = [asyncio.create_task(redial(client)) for _ in range(8)]
+        await asyncio.sleep(0.2)
+        await listener.stop()
+        stopped.set()
+        # Without closing late arrivals, such a camera stayed connected to a stopped listener.
+        async with asyncio.timeout(10):
+            await asyncio.gather(*cameras)
+    assert close_codes
+    assert set(close_codes) == {1001}

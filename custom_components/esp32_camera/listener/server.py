@@ -156,6 +156,7 @@ class DeviceListener:
             app.router.add_get("/", self._handle_websocket)
         self._runners: list[web.AppRunner] = []
         self._watchdog: asyncio.Task[None] | None = None
+        self._stopping = False
 
     @property
     def cameras(self) -> Mapping[str, CameraRecord]:
@@ -218,9 +219,16 @@ class DeviceListener:
 
     async def stop(self) -> None:
         """Close every session with 1001 and free both ports."""
+        self._stopping = True
         if self._watchdog is not None:
             self._watchdog.cancel()
             self._watchdog = None
+        runners, self._runners = self._runners, []
+        # Stop accepting first: a camera reconnecting while the sessions close would otherwise
+        # stream on until aiohttp's shutdown timeout.
+        for runner in runners:
+            for site in runner.sites:
+                await site.stop()
         await asyncio.gather(
             *(
                 session.socket.close(code=WSCloseCode.GOING_AWAY, message=b"server stopping")
@@ -228,7 +236,6 @@ class DeviceListener:
             ),
             return_exceptions=True,
         )
-        runners, self._runners = self._runners, []
         for runner in runners:
             await runner.cleanup()
 
@@ -339,6 +346,9 @@ class DeviceListener:
         )
         async with asyncio.timeout(_HANDSHAKE_TIMEOUT):
             await socket.prepare(request)
+        if self._stopping:  # accepted just before the port closed
+            await socket.close(code=WSCloseCode.GOING_AWAY, message=b"server stopping")
+            return socket
         if address in self.settings.rejected_addresses:
             await socket.close(code=CLOSE_REFUSED, message=b"address rejected")
             return socket
