@@ -22,6 +22,7 @@ from esp32_simulator.jpeg import SOI, jpeg_dimensions, make_test_jpeg
 
 OPCODE_TEXT = 0x1
 OPCODE_BINARY = 0x2
+OPCODE_CLOSE = 0x8
 _ZERO_MASK = b"\x00\x00\x00\x00"
 # A COM segment right after SOI carries the frame's sequence number, so that a viewer can tell
 # which frame it read: marker, length (2 + 4 + 8), tag, sequence.
@@ -116,11 +117,15 @@ def footer_count(jpeg_size: int) -> int:
 
 
 class _Discard(asyncio.Protocol):
-    """Read and drop whatever the server sends (acks, responses); report the connection's end."""
+    """Drop what the server sends (acks, commands) but answer its close, as the firmware's client.
+
+    Server frames are parsed only as far as needed to find a close frame (RFC 6455 §5.5.1).
+    """
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.handshake = bytearray()
+        self._incoming = bytearray()
         self.upgraded = asyncio.get_running_loop().create_future()
         self.closed = asyncio.get_running_loop().create_future()
         self._can_write = asyncio.Event()
@@ -133,14 +138,41 @@ class _Discard(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if self.upgraded.done():
+            self._incoming += data
+            self._answer_close()
             return
         self.handshake += data
         if b"\r\n\r\n" in self.handshake:
-            status = bytes(self.handshake.split(b"\r\n", 1)[0])
+            head, _, rest = bytes(self.handshake).partition(b"\r\n\r\n")
+            status = head.split(b"\r\n", 1)[0]
             if b" 101 " in status:
                 self.upgraded.set_result(None)
+                self._incoming += rest
+                self._answer_close()
             else:
                 self.upgraded.set_exception(ConnectionError(status.decode(errors="replace")))
+
+    def _answer_close(self) -> None:
+        """Skip whole server frames; on a close frame, echo it and end the connection."""
+        while len(self._incoming) >= 2:
+            opcode, length = self._incoming[0] & 0x0F, self._incoming[1] & 0x7F
+            start = 2
+            if length == 126:
+                if len(self._incoming) < 4:
+                    return
+                length, start = struct.unpack_from(">H", self._incoming, 2)[0], 4
+            elif length == 127:
+                if len(self._incoming) < 10:
+                    return
+                length, start = struct.unpack_from(">Q", self._incoming, 2)[0], 10
+            if len(self._incoming) < start + length:
+                return
+            payload = bytes(self._incoming[start : start + length])
+            del self._incoming[: start + length]
+            if opcode == OPCODE_CLOSE and self.transport is not None:
+                self.transport.write(ws_header(OPCODE_CLOSE, len(payload[:2])) + payload[:2])
+                self.transport.close()
+                return
 
     def pause_writing(self) -> None:
         self._can_write.clear()

@@ -90,9 +90,10 @@ async def test_wire_camera_frames_reach_the_listener_intact(size: int) -> None:
         assert [read_sequence(frame.data) for frame in collector.frames] == [1, 2, 3]
         assert all(len(frame.data) == size for frame in collector.frames)
         assert listener.cameras["bench-1"].stats.frames_failed == 0
-        await camera.close()
     finally:
         await listener.stop()
+    # It answered the listener's close (1001), as the firmware's client does, and was closed.
+    assert camera.closed
 
 
 async def test_floor_counts_and_relays_frames() -> None:

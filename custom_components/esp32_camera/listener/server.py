@@ -61,6 +61,9 @@ CLOSE_LIVENESS = 4408
 _HANDSHAKE_TIMEOUT = 10.0
 _WATCHDOG_INTERVAL = 1.0
 _SHUTDOWN_TIMEOUT = 2.0
+# How long a closing socket waits for the camera's close reply: one that has lost its network
+# never answers, and must not hold up a reload for aiohttp's default 10 s.
+_CLOSE_TIMEOUT = 1.0
 
 
 class ListenerObserver(Protocol):
@@ -342,7 +345,9 @@ class DeviceListener:
         # PINGs are answered here rather than by aiohttp so that they count as liveness; one
         # watchdog for all sockets replaces a heartbeat timer per socket.
         socket = web.WebSocketResponse(
-            autoping=False, max_msg_size=self.settings.max_frame_size + 4096
+            autoping=False,
+            max_msg_size=self.settings.max_frame_size + 4096,
+            timeout=_CLOSE_TIMEOUT,
         )
         async with asyncio.timeout(_HANDSHAKE_TIMEOUT):
             await socket.prepare(request)
