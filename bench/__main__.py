@@ -256,7 +256,7 @@ class Bench:
             if hub and self.profile:
                 await self._save_profile(f"ingest-{size_name.lower()}")
             frames_1, bytes_1 = await self._received(hub, spec["ids"][0].rsplit("-", 1)[0])
-            lag = (await self.probe())["lag_ms"] if hub else None
+            lag = _lag(await self.probe()) if hub else None
         finally:
             sent = await cameras.stop()
         frames, elapsed = frames_1 - frames_0, wall_1 - wall_0
@@ -331,7 +331,7 @@ class Bench:
             cpu_0 = cpu_seconds(self.hass.pid)
             await asyncio.sleep(self.plan.latency_seconds)
             cpu = cpu_seconds(self.hass.pid) - cpu_0
-            lag = (await self.probe())["lag_ms"]
+            lag = _lag(await self.probe())
             seen = await viewers.stop()
             viewers = None
         finally:
@@ -430,7 +430,7 @@ class Bench:
             cpu = cpu_seconds(pid) - cpu_0
             if profiling:
                 await self._save_profile(f"fanout-{count}")
-            lag = (await self.probe())["lag_ms"] if hub else None
+            lag = _lag(await self.probe()) if hub else None
             seen = await viewers.stop()
             viewers = None
         finally:
@@ -509,7 +509,7 @@ class Bench:
         cpu_0 = cpu_seconds(self.hass.pid)
         await asyncio.sleep(self.plan.saving_seconds)
         cpu = cpu_seconds(self.hass.pid) - cpu_0
-        lag = (await self.probe())["lag_ms"]
+        lag = _lag(await self.probe())
         frames_1, _ = await self.hub_counters("save-")
         after = await self._saver_counts(camera_ids)
         seconds = self.plan.saving_seconds
@@ -636,6 +636,11 @@ class Bench:
 
         await wait_until(f"cameras {prefix}* to disconnect", gone, timeout=60)
         await asyncio.sleep(1.0)  # closing sockets and their tasks finish
+
+
+def _lag(sample: dict[str, Any]) -> dict[str, Any]:
+    """Return the probe's event loop lag, with the longest garbage collection in the window."""
+    return {**sample["lag_ms"], "gc_max": sample["gc_ms"]["max"], "gcs": sample["gc_ms"]["count"]}
 
 
 def _growth(samples: list[float]) -> float | None:
@@ -782,9 +787,9 @@ def table(results: dict[str, Any]) -> str:
     if lag_rows:
         lines.append("")
         lines.append("Event loop lag under load (probe: 5 ms sleeps)")
-        row("workload", "p50 ms", "p99 ms", "max ms")
+        row("workload", "p50 ms", "p99 ms", "max ms", "longest GC ms")
         for name, lag in lag_rows:
-            row(name, fmt(lag["p50"]), fmt(lag["p99"]), fmt(lag["max"]))
+            row(name, fmt(lag["p50"]), fmt(lag["p99"]), fmt(lag["max"]), fmt(lag.get("gc_max")))
     return "\n".join(lines)
 
 
