@@ -235,6 +235,8 @@ class WireCamera:
         protocol = self._protocol
         assert protocol is not None
         assert protocol.transport is not None
+        if protocol.closed.done():  # asyncio would only log each write to a closed socket
+            raise ConnectionResetError("the server closed the connection")
         protocol.transport.writelines(messages)
         await protocol.drain()
         return time.monotonic_ns()
