@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 import contextlib
 from dataclasses import dataclass, field
 import datetime as dt
@@ -39,6 +39,7 @@ from bench.measure import (
     sent_times,
     summarize,
     update_delays_ms,
+    viewer_reads,
 )
 from harness.hass_process import HomeAssistant, free_port, wait_until
 
@@ -236,26 +237,22 @@ class Bench:
 
     async def _ingest_run(self, target: str, size_name: str) -> dict[str, Any]:
         hub = target == "hub"
-        spec = self.camera_spec(
-            f"ingest-{size_name.lower()}", INGEST_CAMERAS, size=FRAME_SIZES[size_name], fps=0
-        )
+        prefix = f"ingest-{size_name.lower()}"
+        spec = self.camera_spec(prefix, INGEST_CAMERAS, size=FRAME_SIZES[size_name], fps=0)
         if not hub:
             spec["port"] = self.floor_port
         pid = self.hass.pid if hub else self._pid(self.floor)
         cameras = await Agent.run(f"ingest {target}", "cameras", spec)
         try:
             await asyncio.sleep(1.0)  # warm up: connections settled, entities created
-            frames_0, bytes_0 = await self._received(hub, spec["ids"][0].rsplit("-", 1)[0])
+            frames_0, bytes_0 = await self._received(hub, prefix)
             if hub:
                 await self.probe(reset=True)
-            if hub and self.profile:
-                await self.post("/api/bench_probe/profile", {"action": "start"})
-            cpu_0, wall_0 = cpu_seconds(pid), time.monotonic()
-            await asyncio.sleep(self.plan.ingest_seconds)
-            cpu_1, wall_1 = cpu_seconds(pid), time.monotonic()
-            if hub and self.profile:
-                await self._save_profile(f"ingest-{size_name.lower()}")
-            frames_1, bytes_1 = await self._received(hub, spec["ids"][0].rsplit("-", 1)[0])
+            async with self._profiled(prefix, enabled=hub):
+                cpu_0, wall_0 = cpu_seconds(pid), time.monotonic()
+                await asyncio.sleep(self.plan.ingest_seconds)
+                cpu_1, wall_1 = cpu_seconds(pid), time.monotonic()
+            frames_1, bytes_1 = await self._received(hub, prefix)
             lag = _lag(await self.probe()) if hub else None
         finally:
             sent = await cameras.stop()
@@ -278,7 +275,14 @@ class Bench:
         )
         return row
 
-    async def _save_profile(self, name: str) -> None:
+    @contextlib.asynccontextmanager
+    async def _profiled(self, name: str, *, enabled: bool) -> AsyncIterator[None]:
+        """Profile the hub's event loop around the block when `--profile` asked for it."""
+        if not (self.profile and enabled):
+            yield
+            return
+        await self.post("/api/bench_probe/profile", {"action": "start"})
+        yield
         async with self.hass.session.post(
             f"{self.hass.url}/api/bench_probe/profile", json={"action": "stop"}, headers=self._auth
         ) as answer:
@@ -348,9 +352,9 @@ class Bench:
         rates: dict[str, list[float]] = {"push": [], "default": []}
         for viewer in seen["viewers"]:
             kind = "push" if viewer["path"] in push_paths else "default"
-            camera_index, file = by_path[viewer["path"]], Path(viewer["file"])
-            delivered[kind].extend(latencies_ms(sent, camera_index, file))
-            delays[kind].extend(update_delays_ms(sent, camera_index, file))
+            camera_index, reads = by_path[viewer["path"]], viewer_reads(Path(viewer["file"]))
+            delivered[kind].extend(latencies_ms(sent, camera_index, reads))
+            delays[kind].extend(update_delays_ms(sent, camera_index, reads))
             rates[kind].append(viewer["frames"] / viewer["seconds"])
         seconds = self.plan.latency_seconds
         self.results["latency"] = {
@@ -420,16 +424,13 @@ class Bench:
             if hub:
                 await self.probe(reset=True)
             seconds = self.plan.fanout_seconds[count]
-            profiling = hub and self.profile and count == max(self.plan.fanout_viewers)
-            if profiling:
-                await self.post("/api/bench_probe/profile", {"action": "start"})
-            cpu_0, rss = cpu_seconds(pid), [rss_mib(pid)]
-            for _ in range(int(seconds)):
-                await asyncio.sleep(1.0)
-                rss.append(rss_mib(pid))
-            cpu = cpu_seconds(pid) - cpu_0
-            if profiling:
-                await self._save_profile(f"fanout-{count}")
+            largest = count == max(self.plan.fanout_viewers)
+            async with self._profiled(f"fanout-{count}", enabled=hub and largest):
+                cpu_0, rss = cpu_seconds(pid), [rss_mib(pid)]
+                for _ in range(int(seconds)):
+                    await asyncio.sleep(1.0)
+                    rss.append(rss_mib(pid))
+                cpu = cpu_seconds(pid) - cpu_0
             lag = _lag(await self.probe()) if hub else None
             seen = await viewers.stop()
             viewers = None
@@ -444,7 +445,7 @@ class Bench:
         delivered_fps = sum(v["frames"] / v["seconds"] for v in seen["viewers"])
         fast_latency: list[float] = []
         for viewer in fast:
-            fast_latency.extend(latencies_ms(sent, 0, Path(viewer["file"])))
+            fast_latency.extend(latencies_ms(sent, 0, viewer_reads(Path(viewer["file"]))))
         quarter = max(1, len(rss) // 4)
         row = {
             "target": target,

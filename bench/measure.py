@@ -56,12 +56,17 @@ def read_records(path: Path, width: int) -> list[tuple[int, ...]]:
     return [tuple(values[i : i + width]) for i in range(0, len(values), width)]
 
 
+def viewer_reads(path: Path) -> list[tuple[int, int]]:
+    """Return a viewer agent's (sequence, read at ns) records, in the order it read them."""
+    return [(sequence, read_at) for sequence, read_at in read_records(path, 2)]
+
+
 def latencies_ms(
-    sent: dict[tuple[int, int], int], camera_index: int, viewer_file: Path
+    sent: dict[tuple[int, int], int], camera_index: int, reads: list[tuple[int, int]]
 ) -> list[float]:
     """Join a viewer's (sequence, read at) records with the cameras' send times (ms)."""
     result = []
-    for sequence, read_at in read_records(viewer_file, 2):
+    for sequence, read_at in reads:
         sent_at = sent.get((camera_index, sequence))
         if sent_at is not None:
             result.append((read_at - sent_at) / 1e6)
@@ -69,16 +74,14 @@ def latencies_ms(
 
 
 def update_delays_ms(
-    sent: dict[tuple[int, int], int], camera_index: int, viewer_file: Path
+    sent: dict[tuple[int, int], int], camera_index: int, reads: list[tuple[int, int]]
 ) -> list[float]:
     """For each frame sent while the viewer watched: ms until it showed that frame or a newer one.
 
     This is the delay a viewer perceives (how long a change takes to appear); unlike the latency
     of delivered frames, it counts the frames a polling path never delivers.
     """
-    reads = [
-        (sequence, read_at) for sequence, read_at in read_records(viewer_file, 2) if sequence >= 0
-    ]
+    reads = [(sequence, read_at) for sequence, read_at in reads if sequence >= 0]
     if not reads:
         return []
     frames = sorted(

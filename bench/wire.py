@@ -17,7 +17,13 @@ import struct
 import time
 from typing import Any
 
-from esp32_simulator.camera import Framing, Mode, chunk_size_for, framing_for
+from esp32_simulator.camera import (
+    Framing,
+    Mode,
+    chunk_size_for,
+    framing_for,
+    image_start_message,
+)
 from esp32_simulator.jpeg import SOI, jpeg_dimensions, make_test_jpeg
 
 OPCODE_TEXT = 0x1
@@ -89,22 +95,10 @@ def frame_messages(jpeg: bytes | bytearray, frame_id: int, mode: Mode = Mode.SPE
             text_frame({"type": "frame_end", "id": frame_id}),
         ]
     chunk_size = chunk_size_for(size, mode)
-    chunks = -(-size // chunk_size)
     width, height = jpeg_dimensions(bytes(jpeg)) or (0, 0)
-    messages: list[bytes] = [
-        text_frame(
-            {
-                "type": "img_start",
-                "id": frame_id,
-                "size": size,
-                "chunks": chunks,
-                "chunkSize": chunk_size,
-                "width": width,
-                "height": height,
-            }
-        )
-    ]
-    for index in range(chunks):
+    header = image_start_message(frame_id, size, chunk_size, width, height)
+    messages: list[bytes] = [text_frame(header)]
+    for index in range(header["chunks"]):
         chunk = view[index * chunk_size : (index + 1) * chunk_size]
         messages += [ws_header(OPCODE_BINARY, len(chunk)), chunk]  # type: ignore[list-item]
     messages.append(text_frame({"type": "img_end", "id": frame_id, "size": size, "success": True}))

@@ -102,6 +102,21 @@ def chunk_size_for(size: int, mode: Mode) -> int:
     return CHUNK_SIZES[-1]
 
 
+def image_start_message(
+    frame_id: int, size: int, chunk_size: int, width: int, height: int
+) -> dict[str, Any]:
+    """Return the firmware's `img_start` header of a chunked frame."""
+    return {
+        "type": "img_start",
+        "id": frame_id,
+        "size": size,
+        "chunks": -(-size // chunk_size),
+        "chunkSize": chunk_size,
+        "width": width,
+        "height": height,
+    }
+
+
 def framing_for(size: int) -> Framing:
     """Return the framing the firmware uses for a JPEG of ``size`` bytes."""
     if size <= BINARY_MAX_SIZE:
@@ -764,19 +779,9 @@ class SimulatedCamera:
                 await asyncio.sleep(pacing.after_footer)
                 return
             chunk_size = chunk_size_for(size, state.mode)
-            chunks = -(-size // chunk_size)
-            await self._send_text(
-                connection,
-                {
-                    "type": "img_start",
-                    "id": frame_id,
-                    "size": size,
-                    "chunks": chunks,
-                    "chunkSize": chunk_size,
-                    "width": width,
-                    "height": height,
-                },
-            )
+            header = image_start_message(frame_id, size, chunk_size, width, height)
+            chunks = header["chunks"]
+            await self._send_text(connection, header)
             await asyncio.sleep(pacing.after_header)
             abort_point = max(1, chunks // 2)  # where disconnect_mid_frame() cuts the socket
             for index in range(chunks):

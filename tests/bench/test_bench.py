@@ -16,7 +16,7 @@ import pytest
 
 from bench.agents import _read_part_headers
 from bench.floor import Floor
-from bench.measure import latencies_ms, percentile, summarize, update_delays_ms
+from bench.measure import latencies_ms, percentile, summarize, update_delays_ms, viewer_reads
 from bench.wire import (
     WireCamera,
     footer_count,
@@ -138,11 +138,11 @@ def test_latency_join_and_update_delay(tmp_path: Path) -> None:
     ms = 1_000_000
     sent = {(0, 1): 0, (0, 2): 50 * ms, (0, 3): 100 * ms, (0, 4): 150 * ms, (1, 2): 7 * ms}
     # The viewer read frame 1 at 2 ms, skipped 2, read 3 at 104 ms; frame 4 never shown.
-    viewer = write_records(tmp_path / "viewer.bin", 1, 2 * ms, 3, 104 * ms)
+    viewer = viewer_reads(write_records(tmp_path / "viewer.bin", 1, 2 * ms, 3, 104 * ms))
     assert latencies_ms(sent, 0, viewer) == [2.0, 4.0]
     # Frame 2 (sent at 50 ms) first became visible through frame 3, at 104 ms: 54 ms.
     assert update_delays_ms(sent, 0, viewer) == [2.0, 54.0, 4.0]
-    assert update_delays_ms(sent, 0, write_records(tmp_path / "empty.bin")) == []
+    assert update_delays_ms(sent, 0, viewer_reads(write_records(tmp_path / "empty.bin"))) == []
 
 
 def test_percentiles() -> None:
