@@ -104,12 +104,15 @@ async def test_cameras_lists_cameras_tables_and_clock(
     assert camera["saver"]["enabled"] is False
     assert [r["name"] for r in result["resolutions"]][11:] == ["FHD", "QXGA"]
     assert result["resolutions"][12]["risk"] == "critical"
+    assert result["default_resolution"] == 7
     assert result["commands"]["quality"] == {
-        "kind": "integer",
+        "type": "integer",
         "min": 5,
         "max": 63,
+        "choices": None,
         "description": "JPEG quality, lower is better",
     }
+    assert result["commands"]["mode"]["choices"] == ["speed", "stability"]
     (hub,) = result["hubs"]
     assert hub["stats"]["connected_cameras"] == 1
     assert hub["frame_subscribers"] == 0

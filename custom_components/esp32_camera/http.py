@@ -21,7 +21,7 @@ from .const import DOMAIN
 from .hub import Esp32CameraHub, loaded_hubs
 from .listener import CameraRecord
 from .preview import PendingCameraPreviewView
-from .protocol import COMMANDS, DEFAULT_RESOLUTION, RESOLUTIONS, total_framings
+from .protocol import command_table, resolution_table, total_framings
 
 API_PATH = f"/api/{DOMAIN}"
 
@@ -133,22 +133,7 @@ class ResolutionsView(HomeAssistantView):
 
     async def get(self, request: web.Request) -> web.Response:
         """Return the table; it needs no hub."""
-        return self.json(
-            {
-                "resolutions": [
-                    {
-                        "index": resolution.index,
-                        "key": resolution.key,
-                        "name": resolution.name,
-                        "width": resolution.width,
-                        "height": resolution.height,
-                        "risk": str(resolution.risk),
-                    }
-                    for resolution in RESOLUTIONS
-                ],
-                "default": DEFAULT_RESOLUTION.index,
-            }
-        )
+        return self.json(resolution_table())
 
 
 class CommandsView(HomeAssistantView):
@@ -159,20 +144,7 @@ class CommandsView(HomeAssistantView):
 
     async def get(self, request: web.Request) -> web.Response:
         """Return the table; it needs no hub."""
-        return self.json(
-            {
-                "commands": {
-                    name: {
-                        "type": str(spec.kind),
-                        "min": spec.minimum,
-                        "max": spec.maximum,
-                        "choices": sorted(set(spec.choices.values())) if spec.choices else None,
-                        "description": spec.description,
-                    }
-                    for name, spec in COMMANDS.items()
-                }
-            }
-        )
+        return self.json({"commands": command_table()})
 
 
 @callback

@@ -39,7 +39,7 @@ import probatio
 from .const import DOMAIN
 from .gallery import async_list_saved_images
 from .hub import loaded_hubs
-from .protocol import COMMANDS, RESOLUTIONS, CommandKind
+from .protocol import COMMANDS, DEFAULT_RESOLUTION, CommandKind, command_table, resolution_table
 
 if TYPE_CHECKING:
     from .hub import Esp32CameraHub
@@ -208,25 +208,9 @@ def ws_cameras(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str,
             **cameras_payload(hass),
             # The panel estimates its clock offset from this and the round trip (latency display).
             "now": round(time.time() * 1000),
-            "resolutions": [
-                {
-                    "index": resolution.index,
-                    "name": resolution.name,
-                    "width": resolution.width,
-                    "height": resolution.height,
-                    "risk": str(resolution.risk),
-                }
-                for resolution in RESOLUTIONS
-            ],
-            "commands": {
-                name: {
-                    "kind": str(spec.kind),
-                    "min": spec.minimum,
-                    "max": spec.maximum,
-                    "description": spec.description,
-                }
-                for name, spec in COMMANDS.items()
-            },
+            "resolutions": resolution_table()["resolutions"],
+            "default_resolution": DEFAULT_RESOLUTION.index,
+            "commands": command_table(),
         },
     )
 

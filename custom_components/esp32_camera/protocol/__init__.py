@@ -9,6 +9,7 @@ from .commands import (
     CommandKind,
     CommandSpec,
     CommandValidationError,
+    command_table,
     encode_command,
     wire_value,
 )
@@ -49,6 +50,7 @@ from .resolutions import (
     resolution_by_index,
     resolution_by_key,
     resolution_by_size,
+    resolution_table,
 )
 from .stats import StreamStats, total_framings
 
@@ -80,6 +82,7 @@ __all__ = [
     "StatusMessage",
     "StreamStats",
     "UnknownMessage",
+    "command_table",
     "encode_command",
     "is_jpeg",
     "jpeg_dimensions",
@@ -91,6 +94,7 @@ __all__ = [
     "resolution_by_index",
     "resolution_by_key",
     "resolution_by_size",
+    "resolution_table",
     "total_framings",
     "wire_value",
 ]

@@ -157,6 +157,20 @@ def wire_value(name: str, value: object = None) -> str:
             return ""
 
 
+def command_table() -> dict[str, dict[str, object]]:
+    """Return the command table as JSON: type, range or choices, description (API and panel)."""
+    return {
+        name: {
+            "type": str(spec.kind),
+            "min": spec.minimum,
+            "max": spec.maximum,
+            "choices": sorted(set(spec.choices.values())) if spec.choices else None,
+            "description": spec.description,
+        }
+        for name, spec in COMMANDS.items()
+    }
+
+
 def encode_command(name: str, value: object = None) -> str:
     """Return the command as the firmware's JSON text frame (validated)."""
     return json.dumps(

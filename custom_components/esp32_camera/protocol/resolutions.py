@@ -104,3 +104,21 @@ def parse_resolution_list(text: str) -> tuple[Resolution, ...]:
                 )
             )
     return tuple(found)
+
+
+def resolution_table() -> dict[str, object]:
+    """Return the resolution table as JSON, with each size's risk and the default (API and panel)."""
+    return {
+        "resolutions": [
+            {
+                "index": resolution.index,
+                "key": resolution.key,
+                "name": resolution.name,
+                "width": resolution.width,
+                "height": resolution.height,
+                "risk": str(resolution.risk),
+            }
+            for resolution in RESOLUTIONS
+        ],
+        "default": DEFAULT_RESOLUTION.index,
+    }
