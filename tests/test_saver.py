@@ -153,10 +153,10 @@ async def test_drops_newest_when_writer_lags(hass: HomeAssistant, tmp_path: Path
     started = threading.Event()
     real_write = saver_module._write_batch
 
-    def slow_write(items: list[Any]) -> Any:
+    def slow_write(root: Path, items: list[Any]) -> Any:
         started.set()
         assert release.wait(10)
-        return real_write(items)
+        return real_write(root, items)
 
     with patch.object(saver_module, "_write_batch", slow_write):
         await saver.async_start()
@@ -212,7 +212,7 @@ async def test_temporary_file_removed_when_write_fails(tmp_path: Path) -> None:
     target = tmp_path / "a" / "b.jpg"
     storage.write_file_atomic(target, b"old")
     with (
-        patch.object(Path, "replace", side_effect=OSError("disk full")),
+        patch.object(storage.os, "rename", side_effect=OSError("disk full")),
         pytest.raises(OSError, match="disk full"),
     ):
         storage.write_file_atomic(target, b"new")

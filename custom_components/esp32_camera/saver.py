@@ -133,12 +133,15 @@ class _WriteResult:
     failed: list[tuple[_Item, OSError]] = field(default_factory=list)
 
 
-def _write_batch(items: list[_Item]) -> _WriteResult:
-    """Write frames (executor). Atomic renames without fsync: an SD card cannot fsync 20 frames/s."""
+def _write_batch(root: Path, items: list[_Item]) -> _WriteResult:
+    """Write frames below `root` (executor), never through a link below it.
+
+    Atomic renames without fsync: an SD card cannot fsync 20 frames/s.
+    """
     result = _WriteResult()
     for item in items:
         try:
-            storage.write_file_atomic(item.path, item.data, fsync=False)
+            storage.write_file_atomic(item.path, item.data, fsync=False, root=root)
         except OSError as err:
             result.failed.append((item, err))
         else:
@@ -547,7 +550,7 @@ class ImageSaver:
     async def _write_some(self) -> None:
         batch = [self._pending.popleft() for _ in range(min(BATCH_SIZE, len(self._pending)))]
         try:
-            result = await self.hass.async_add_executor_job(_write_batch, batch)
+            result = await self.hass.async_add_executor_job(_write_batch, self.directory, batch)
         finally:
             self._pending_bytes -= sum(len(item.data) for item in batch)
         today = self._today.isoformat()

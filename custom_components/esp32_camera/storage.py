@@ -5,6 +5,7 @@ Everything here except `default_save_directory` does blocking I/O: call it in th
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 import os
 from pathlib import Path
@@ -63,23 +64,68 @@ def is_inside(path: str | Path, directory: str | Path) -> bool:
     return True
 
 
-def write_file_atomic(path: str | Path, data: bytes | bytearray, *, fsync: bool = True) -> None:
+def write_file_atomic(
+    path: str | Path,
+    data: bytes | bytearray,
+    *,
+    fsync: bool = True,
+    root: str | Path | None = None,
+) -> None:
     """Write `data` to `path` so that `path` is either absent/old or complete, never partial.
 
     Creates missing directories, writes a temporary file in the target directory, optionally fsyncs
     it, and renames it over `path`. The temporary file is removed when anything fails.
+
+    With `root`, `path` must lie below it and nothing below `root` is followed if it is a symbolic
+    link: every directory is opened relative to its parent without following links, so a link
+    planted inside the save directory cannot send the file elsewhere (`OSError` instead).
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(f"{TEMP_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}")
+    if root is None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        directory_fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
+    else:
+        directory_fd = _open_directory_below(Path(root), target.parent)
+    temp = f"{TEMP_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}"
     try:
         # O_EXCL: never share a temporary file with a concurrent writer; 0o666 minus the umask, like open().
-        with os.fdopen(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as file:
-            file.write(data)
-            if fsync:
-                file.flush()
-                os.fsync(file.fileno())
-        temp.replace(target)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        file_fd = os.open(temp, flags, 0o666, dir_fd=directory_fd)
+        try:
+            with os.fdopen(file_fd, "wb") as file:
+                file.write(data)
+                if fsync:
+                    file.flush()
+                    os.fsync(file.fileno())
+            # Renaming over a link replaces the link itself: nothing outside is written.
+            os.rename(temp, target.name, src_dir_fd=directory_fd, dst_dir_fd=directory_fd)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp, dir_fd=directory_fd)
+            raise
+    finally:
+        os.close(directory_fd)
+
+
+def _open_directory_below(root: Path, directory: Path) -> int:
+    """Open `directory` (created if missing) below `root` without following links below `root`.
+
+    `root` itself may be a link the user chose (e.g. to a USB disk). Raises `OSError` (ELOOP or
+    ENOTDIR) for a link below it and `ValueError` for a path outside it.
+    """
+    relative = directory.relative_to(root)  # lexical: `..` is refused below
+    if ".." in relative.parts:
+        raise ValueError(f"{directory} is not inside {root}")
+    root.mkdir(parents=True, exist_ok=True)
+    current = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for part in relative.parts:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(part, dir_fd=current)
+            child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=current)
+            os.close(current)
+            current = child
     except BaseException:
-        temp.unlink(missing_ok=True)
+        os.close(current)
         raise
+    return current

@@ -1,0 +1,84 @@
+"""Files are written only below the save directory, never through a link planted in it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from homeassistant.core import HomeAssistant
+import pytest
+
+from custom_components.esp32_camera import storage
+
+from .test_saver import JPEG, FrameBus, make_saver, written
+
+
+def test_write_below_root_creates_directories(tmp_path: Path) -> None:
+    root = tmp_path / "saved"
+    target = root / "cam1" / "2026-11-30" / "20" / "a.jpg"
+    storage.write_file_atomic(target, b"jpeg", root=root)
+    assert target.read_bytes() == b"jpeg"
+    assert [p.name for p in target.parent.iterdir()] == ["a.jpg"]
+
+
+@pytest.mark.parametrize("link_at", ["cam1", "cam1/2026-11-30"])
+def test_link_below_root_is_never_followed(tmp_path: Path, link_at: str) -> None:
+    root, outside = tmp_path / "saved", tmp_path / "outside"
+    outside.mkdir()
+    (root / link_at).parent.mkdir(parents=True, exist_ok=True)
+    (root / link_at).symlink_to(outside, target_is_directory=True)
+    target = root / "cam1" / "2026-11-30" / "20" / "a.jpg"
+    # ENOTDIR or ELOOP: opened without following, the link is no directory.
+    with pytest.raises(OSError, match=r"Not a directory|Too many levels of symbolic links"):
+        storage.write_file_atomic(target, b"jpeg", root=root)
+    assert list(outside.rglob("*")) == []
+
+
+def test_link_as_target_file_is_replaced_not_followed(tmp_path: Path) -> None:
+    root, outside = tmp_path / "saved", tmp_path / "outside.jpg"
+    outside.write_bytes(b"precious")
+    (root / "cam1").mkdir(parents=True)
+    (root / "cam1" / "a.jpg").symlink_to(outside)
+    storage.write_file_atomic(root / "cam1" / "a.jpg", b"jpeg", root=root)
+    assert outside.read_bytes() == b"precious"
+    assert not (root / "cam1" / "a.jpg").is_symlink()
+    assert (root / "cam1" / "a.jpg").read_bytes() == b"jpeg"
+
+
+def test_root_itself_may_be_a_link(tmp_path: Path) -> None:
+    """The save directory the user chose may be a link (e.g. to a USB disk)."""
+    disk = tmp_path / "usb"
+    disk.mkdir()
+    (tmp_path / "saved").symlink_to(disk, target_is_directory=True)
+    storage.write_file_atomic(
+        tmp_path / "saved" / "cam1" / "a.jpg", b"jpeg", root=tmp_path / "saved"
+    )
+    assert (disk / "cam1" / "a.jpg").read_bytes() == b"jpeg"
+
+
+def test_path_outside_root_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not inside"):
+        storage.write_file_atomic(tmp_path / "a" / ".." / ".." / "b.jpg", b"x", root=tmp_path / "a")
+    with pytest.raises(ValueError, match="subpath"):
+        storage.write_file_atomic(tmp_path / "elsewhere" / "b.jpg", b"x", root=tmp_path / "a")
+
+
+async def test_saver_never_writes_through_a_planted_link(
+    hass: HomeAssistant, tmp_path: Path
+) -> None:
+    """A link planted at `<save directory>/<camera>` gets no frame: each write fails, counted."""
+    root, outside = tmp_path / "saved", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    (root / "cam1").symlink_to(outside, target_is_directory=True)
+    bus = FrameBus()
+    saver = make_saver(hass, root, bus)
+    await saver.async_start()
+    saver.async_set_enabled("cam1", True)
+    for moment in range(1, 4):
+        bus.publish("cam1", JPEG, float(moment))
+    await written(hass, saver)
+    await saver.async_stop()
+    assert list(outside.rglob("*")) == []
+    assert saver.counters("cam1").errors == 3
+    assert [path.name for path in root.iterdir()] == ["cam1"]
+    assert (root / "cam1").is_symlink()
