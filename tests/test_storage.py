@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 import pytest
 
 from custom_components.esp32_camera import storage
+from custom_components.esp32_camera.const import DOMAIN
+from custom_components.esp32_camera.saver import WRITE_ERROR_AFTER_FRAMES
 
 from .test_saver import JPEG, FrameBus, make_saver, written
 
@@ -82,3 +85,35 @@ async def test_saver_never_writes_through_a_planted_link(
     assert saver.counters("cam1").errors == 3
     assert [path.name for path in root.iterdir()] == ["cam1"]
     assert (root / "cam1").is_symlink()
+
+
+async def test_saver_error_state_while_writes_keep_failing(
+    hass: HomeAssistant, tmp_path: Path
+) -> None:
+    """Writes that keep failing put the saver in `error` with a repair issue; a success clears both."""
+    root = tmp_path / "saved"
+    root.mkdir()
+    (root / "cam1").write_bytes(b"a file where the camera's folder goes")  # every write: ENOTDIR
+    bus = FrameBus()
+    saver = make_saver(hass, root, bus)
+    await saver.async_start()
+    saver.async_set_enabled("cam1", True)
+    issues = ir.async_get(hass)
+    issue_id = f"saving_failed_{saver.entry_id}"
+    for moment in range(1, WRITE_ERROR_AFTER_FRAMES):
+        bus.publish("cam1", JPEG, float(moment))
+    await written(hass, saver)
+    assert saver.state == "running"  # a few failures are not yet an error
+    bus.publish("cam1", JPEG, float(WRITE_ERROR_AFTER_FRAMES))
+    await written(hass, saver)
+    assert saver.state == "error"
+    assert saver.as_dict()["error"] == "Not a directory"
+    assert issues.async_get_issue(DOMAIN, issue_id) is not None
+
+    (root / "cam1").unlink()  # space freed, folder fixed
+    bus.publish("cam1", JPEG, 100.0)
+    await written(hass, saver)
+    assert saver.state == "running"
+    assert issues.async_get_issue(DOMAIN, issue_id) is None
+    assert saver.counters("cam1").errors == WRITE_ERROR_AFTER_FRAMES
+    await saver.async_stop()

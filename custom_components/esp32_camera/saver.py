@@ -24,9 +24,11 @@ from datetime import datetime, timedelta
 from functools import partial
 import os
 from pathlib import Path
+import time
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_change, async_track_time_interval
@@ -50,6 +52,10 @@ RETENTION_INTERVAL = timedelta(hours=1)
 RETENTION_TARGET = 0.9
 # Counter sensors are updated at most this often (seconds) while frames are saved.
 COUNTER_UPDATE_INTERVAL = 5.0
+# Writes failing this long (seconds) or this many frames in a row, with none succeeding, put the
+# saver in the error state with a repair issue; the next successful write clears both.
+WRITE_ERROR_AFTER = 5.0
+WRITE_ERROR_AFTER_FRAMES = 10
 # Waiting for the queue to be written when the hub stops (seconds).
 STOP_TIMEOUT = 10.0
 # Per-hour counts are reported for this many of the newest dates (per-date counts for all).
@@ -306,7 +312,11 @@ class ImageSaver:
         self._notifiers: dict[str, Debouncer[None]] = {}
         self._unsubscribe: list[CALLBACK_TYPE] = []
         self.error: str | None = None
-        self._failing = False
+        """Why saving cannot start (the save directory is served without authentication)."""
+        self.write_error: str | None = None
+        """Why every write fails for a while now (a full disk, a read-only mount), None once one works."""
+        self._failing_since: float | None = None
+        self._failed_in_row = 0
 
     # -- control ---------------------------------------------------------------------------------
 
@@ -319,6 +329,13 @@ class ImageSaver:
     def running(self) -> bool:
         """Return whether the writer runs."""
         return self._task is not None and not self._task.done()
+
+    @property
+    def state(self) -> str:
+        """Return `error` (cannot start, or writes keep failing), `running` or `stopped`."""
+        if self.error or self.write_error:
+            return "error"
+        return "running" if self.running else "stopped"
 
     def is_enabled(self, camera_id: str) -> bool:
         """Return whether frames of this camera are saved."""
@@ -398,8 +415,8 @@ class ImageSaver:
     def as_dict(self) -> dict[str, Any]:
         """Return the saver's state and counts (HTTP stats, diagnostics)."""
         return {
-            "state": "error" if self.error else "running" if self.running else "stopped",
-            "error": self.error,
+            "state": self.state,
+            "error": self.error or self.write_error,
             "directory": str(self.directory),
             "retention_days": self.retention_days,
             "retention_size_mb": self.retention_size_mb,
@@ -466,6 +483,9 @@ class ImageSaver:
         for notifier in self._notifiers.values():
             notifier.async_shutdown()
         self._stopping = True
+        ir.async_delete_issue(
+            self.hass, DOMAIN, self._write_issue_id
+        )  # raised again if still failing
         if self._task is None:
             return
         assert self._wakeup is not None
@@ -572,12 +592,45 @@ class ImageSaver:
         for item, err in result.failed:
             self.counters(item.camera_id).errors += 1
             self._notify(item.camera_id)
-            if not self._failing:
-                LOGGER.warning("Cannot save frames of %s to %s: %s", item.camera_id, item.path, err)
-            self._failing = True
-        if result.written and self._failing:
+            self._write_failed(item, err)
+        if result.written and self._failing_since is not None:
+            self._writes_work_again()
+
+    def _write_failed(self, item: _Item, err: OSError) -> None:
+        """Log the first failure; enter the error state once writes keep failing."""
+        now = time.monotonic()
+        if self._failing_since is None:
+            self._failing_since = now
+            LOGGER.warning("Cannot save frames of %s to %s: %s", item.camera_id, item.path, err)
+        self._failed_in_row += 1
+        if self.write_error is None and (
+            now - self._failing_since >= WRITE_ERROR_AFTER
+            or self._failed_in_row >= WRITE_ERROR_AFTER_FRAMES
+        ):
+            self.write_error = err.strerror or str(err)
+            LOGGER.error("Continuous saving to %s keeps failing: %s", self.directory, err)
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                self._write_issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key="saving_failed",
+                translation_placeholders={
+                    "directory": str(self.directory),
+                    "error": self.write_error,
+                },
+            )
+
+    def _writes_work_again(self) -> None:
+        if self.write_error is not None:
             LOGGER.info("Saving frames to %s works again", self.directory)
-            self._failing = False
+        self._failing_since, self._failed_in_row, self.write_error = None, 0, None
+        ir.async_delete_issue(self.hass, DOMAIN, self._write_issue_id)
+
+    @property
+    def _write_issue_id(self) -> str:
+        return f"saving_failed_{self.entry_id}"
 
     async def _scan(self) -> None:
         try:

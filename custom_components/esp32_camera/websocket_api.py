@@ -174,7 +174,10 @@ def cameras_payload(hass: HomeAssistant) -> dict[str, Any]:
                 "title": hub.entry.title,
                 "started_at": hub_started_ms(hub),
                 "stats": hub.hub_statistics(),
-                "saver": {"state": hub.saver.as_dict()["state"], "error": hub.saver.error},
+                "saver": {
+                    "state": hub.saver.state,
+                    "error": hub.saver.error or hub.saver.write_error,
+                },
                 "frame_subscribers": sum(
                     1
                     for subscription in hass.data[DATA_FRAME_SUBSCRIPTIONS].values()
