@@ -12,6 +12,8 @@ import time
 from typing import Any
 
 from aiohttp import web
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.components.http.const import KEY_HASS_USER
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 from homeassistant.loader import async_get_integration
@@ -24,6 +26,8 @@ from .preview import PendingCameraPreviewView
 from .protocol import command_table, resolution_table, total_framings
 
 API_PATH = f"/api/{DOMAIN}"
+# Where the cameras are on the network and where images go on disk: for administrators.
+ADMIN_ONLY_FIELDS = frozenset({"address", "ip", "directory", "last_saved_path"})
 
 
 def _seconds_since(moment: float | None) -> float | None:
@@ -85,13 +89,11 @@ class StatsView(HomeAssistantView):
     name = f"api:{DOMAIN}:stats"
 
     async def get(self, request: web.Request) -> web.Response:
-        """Return the statistics of every loaded hub."""
-        return self.json(
-            {
-                "timestamp": dt_util.utcnow().isoformat(),
-                "hubs": [_hub_stats(hub) for hub in loaded_hubs(request.app[KEY_HASS])],
-            }
-        )
+        """Return the statistics of every loaded hub; addresses and paths to administrators only."""
+        hubs = [_hub_stats(hub) for hub in loaded_hubs(request.app[KEY_HASS])]
+        if not request[KEY_HASS_USER].is_admin:
+            hubs = async_redact_data(hubs, ADMIN_ONLY_FIELDS)
+        return self.json({"timestamp": dt_util.utcnow().isoformat(), "hubs": hubs})
 
 
 class HealthView(HomeAssistantView):

@@ -96,7 +96,10 @@ def async_setup_services(hass: HomeAssistant) -> None:
         func=_async_snapshot,
         supports_response=SupportsResponse.OPTIONAL,
     )
-    hass.services.async_register(
+    # It changes a camera (reboot included): administrators only, as HA core's admin services;
+    # automations and scripts run without a user and still may.
+    service.async_register_admin_service(
+        hass,
         DOMAIN,
         SERVICE_SEND_COMMAND,
         _async_send_command,
