@@ -22,7 +22,7 @@ from statistics import NormalDist
 
 from PIL import Image, ImageChops, ImageDraw
 
-from .jpeg import DEFAULT_QUALITY, pillow_quality
+from .jpeg import DEFAULT_QUALITY, RESOLUTIONS, Resolution, pillow_quality
 
 FPS = 20
 VISIBLE_AREA = 1.0  # percent of the picture an object must cover to count as "in view"
@@ -330,3 +330,10 @@ def build_scenes(size: SceneSize | None = None) -> dict[str, Scene]:
 
 
 SCENE_NAMES = ("crossing", "lamp", "exposure", "noise", "shake", "quality", "resolution")
+
+
+def scene_frames(name: str, resolution: Resolution) -> Iterator[bytes]:
+    """Render scene ``name`` at ``resolution``; the resolution scene switches to the next size."""
+    following = RESOLUTIONS[(resolution.index + 1) % len(RESOLUTIONS)]
+    size = SceneSize(resolution.width, resolution.height, (following.width, following.height))
+    return iter(build_scenes(size)[name])

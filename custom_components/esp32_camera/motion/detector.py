@@ -43,6 +43,7 @@ type Point = tuple[float, float]
 
 SCALE = 8  # libjpeg decodes at 1/1, 1/2, 1/4 or 1/8: 1/8 is the cheapest
 MAX_ANALYSIS_WIDTH = 128  # larger pictures (UXGA: 200x150 at 1/8) are halved again
+MIN_ANALYSIS_WIDTH = 64  # smaller ones (QVGA: 40x30 at 1/8) are decoded at 1/4 or 1/2
 GRID = (4, 3)  # cells of the illumination field
 LOG_OFFSET = 16  # brightness offset of the log table: dark pixels are not amplified
 SATURATED = 250  # linear brightness at which the sensor clips: not compared
@@ -185,8 +186,10 @@ class MotionDecodeError(ValueError):
 
 
 def decode_small(jpeg: bytes | bytearray) -> tuple[tuple[int, int], Image.Image]:
-    """Return the JPEG's full size and its grey picture at 1/8 scale (halved again if wide).
+    """Return the JPEG's full size and its grey picture at 1/8 scale (1/4 or 1/2 for small ones).
 
+    The analysis picture is between MIN_ANALYSIS_WIDTH and MAX_ANALYSIS_WIDTH wide where the JPEG
+    allows: 80 at VGA (1/8), 80 at QVGA (1/4), 100 at UXGA (1/8, then halved).
     Raises MotionDecodeError for data Pillow cannot decode.
     """
     try:
@@ -194,7 +197,10 @@ def decode_small(jpeg: bytes | bytearray) -> tuple[tuple[int, int], Image.Image]
         size = image.size
         if image.format != "JPEG":
             raise MotionDecodeError(f"not a JPEG but {image.format}")
-        image.draft("L", (max(1, size[0] // SCALE), max(1, size[1] // SCALE)))
+        scale = SCALE
+        while scale > 1 and size[0] // scale < MIN_ANALYSIS_WIDTH:
+            scale //= 2
+        image.draft("L", (max(1, size[0] // scale), max(1, size[1] // scale)))
         grey = image.convert("L")  # no-op for a draft-decoded picture; loads it
     except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as error:
         raise MotionDecodeError(str(error)) from error
