@@ -140,6 +140,22 @@ def test_disabling_ends_an_active_motion_and_tick_ends_a_silent_one() -> None:
     assert detector.tick(last + 5.0) is None
 
 
+def test_new_settings_keep_the_background() -> None:
+    jpegs = scene_jpegs("crossing")
+    detector = MotionDetector(MotionSettings(max_rate=0))
+    for number in range(36):
+        detector.analyse(jpegs[number], number / FPS)
+    assert detector.active
+    door = Zone.rectangle("door", 0.0, 0.0, 0.5, 1.0)
+    assert detector.update_settings(MotionSettings(max_rate=0, zones=(door,))) is None
+    result = detector.analyse(jpegs[36], 36 / FPS)
+    assert result is not None
+    assert not result.reset
+    assert result.moving
+    assert set(result.zone_scores) == {"door"}
+    assert detector.stats.resets == 1
+
+
 def test_reset_restarts_the_background() -> None:
     jpegs = scene_jpegs("crossing")
     detector = MotionDetector(MotionSettings(max_rate=0))

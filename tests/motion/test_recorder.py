@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 import threading
 
@@ -60,6 +61,16 @@ def frames(count: int, start: float = 0.0) -> list[ClipFrame]:
     return [ClipFrame(jpegs[number % len(jpegs)], start + number / FPS) for number in range(count)]
 
 
+def feed(
+    recorder: ClipRecorder, sent: list[ClipFrame], actions: dict[int, Callable[[float], None]]
+) -> None:
+    """Send the frames; after frame n, call actions[n] with its timestamp."""
+    for number, frame in enumerate(sent):
+        recorder.add_frame(frame)
+        if number in actions:
+            actions[number](frame.timestamp)
+
+
 def stored(info: ClipInfo) -> list[bytes]:
     return list(read_avi(info.path).iter_frames())
 
@@ -89,17 +100,21 @@ def test_motion_again_in_the_post_roll_extends_the_clip(tmp_path: Path) -> None:
     clips = Clips(tmp_path)
     recorder = ClipRecorder(FrameRing(), clips, pre_roll=1.0, post_roll=2.0)
     sent = frames(200)
-    for number, frame in enumerate(sent):
-        recorder.add_frame(frame)
-        if number == 40:
-            recorder.motion_started(frame.timestamp)
-            recorder.motion_started(frame.timestamp)  # already recording: no second clip
-        elif number == 60:
-            recorder.motion_ended(frame.timestamp)
-        elif number == 80:  # within the 2 s post-roll
-            recorder.motion_started(frame.timestamp)
-        elif number == 100:
-            recorder.motion_ended(frame.timestamp)
+
+    def twice(now: float) -> None:
+        recorder.motion_started(now)
+        recorder.motion_started(now)  # already recording: no second clip
+
+    feed(
+        recorder,
+        sent,
+        {
+            40: twice,
+            60: recorder.motion_ended,
+            80: recorder.motion_started,  # within the 2 s post-roll
+            100: recorder.motion_ended,
+        },
+    )
     (info,) = clips.wait()
     first, last = 40 - FPS, 100 + 2 * FPS  # 1 s before the start, 2 s after the second end
     assert stored(info) == [frame.data for frame in sent[first : last + 1]]
@@ -109,14 +124,15 @@ def test_action_clip_beside_a_motion_clip(tmp_path: Path) -> None:
     clips = Clips(tmp_path)
     recorder = ClipRecorder(FrameRing(), clips, pre_roll=1.0, post_roll=1.0)
     sent = frames(120)
-    for number, frame in enumerate(sent):
-        recorder.add_frame(frame)
-        if number == 30:
-            recorder.motion_started(frame.timestamp)
-        elif number == 40:
-            recorder.record(frame.timestamp, duration=2.0, pre_roll=0.5)
-        elif number == 50:
-            recorder.motion_ended(frame.timestamp)
+    feed(
+        recorder,
+        sent,
+        {
+            30: recorder.motion_started,
+            40: lambda now: recorder.record(now, duration=2.0, pre_roll=0.5),
+            50: recorder.motion_ended,
+        },
+    )
     motion, action = clips.wait()
     assert stored(motion) == [frame.data for frame in sent[30 - FPS : 50 + FPS + 1]]
     assert stored(action) == [frame.data for frame in sent[40 - FPS // 2 : 40 + 2 * FPS + 1]]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+import contextlib
 import threading
 import time
 
@@ -49,13 +50,21 @@ class Results:
             assert self.arrived.wait_for(lambda: len(self.items) >= count, TIMEOUT)
 
 
-def test_newest_frame_wins_and_results_arrive() -> None:
-    results = Results()
+@contextlib.contextmanager
+def running(results: Results) -> Iterator[MotionWorker]:
     worker = MotionWorker(results)
     worker.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+
+
+def test_newest_frame_wins_and_results_arrive() -> None:
+    results = Results()
     jpegs = scene_jpegs("crossing")
     detector = MotionDetector(MotionSettings(max_rate=0))
-    try:
+    with running(results) as worker:
         results.hold.clear()
         assert worker.submit("cam", detector, jpegs[0], 0.0)
         assert results.inside.wait(TIMEOUT)  # the worker is busy with frame 0
@@ -67,17 +76,13 @@ def test_newest_frame_wins_and_results_arrive() -> None:
         results.wait_for(2)
         assert [result.timestamp for _camera, result in results.items] == [0.0, 5 / FPS]
         assert detector.stats.analysed == 2
-    finally:
-        worker.stop()
 
 
 def test_rate_cap_and_bad_frames_and_removal() -> None:
     results = Results()
-    worker = MotionWorker(results)
-    worker.start()
     jpegs = scene_jpegs("crossing")
     detector = MotionDetector(MotionSettings(max_rate=1))
-    try:
+    with running(results) as worker:
         assert worker.submit("cam", detector, b"broken", 0.0)
         wait_until(lambda: detector.stats.errors == 1)  # no result for it
         assert worker.submit("cam", detector, jpegs[0], 0.1)  # nothing analysed yet: due
@@ -92,8 +97,6 @@ def test_rate_cap_and_bad_frames_and_removal() -> None:
         worker.remove("cam")
         assert worker.waiting == 0
         results.hold.set()
-    finally:
-        worker.stop()
     assert not worker.submit("cam", detector, jpegs[4], 9.0)  # stopped
 
 

@@ -408,9 +408,11 @@ class MotionDetector:
     ) -> MotionResult:
         log = grey.point(_LOG_TABLE)
         background = self._background
-        if background is None or frame_size != self._frame_size or self._geometry is None:
+        if background is None or frame_size != self._frame_size:
             self._restart(frame_size, grey, log)
             return self._decide(timestamp, 0.0, {}, moving=False, reset=True)
+        if self._geometry is None:  # new settings: new zones and mask, same background
+            self._geometry = _geometry(grey.size, self._settings)
         geometry = self._geometry
         assert self._background_min is not None
         assert self._background_max is not None
