@@ -42,6 +42,16 @@ def huge_chunk(data: bytes, fourcc: bytes) -> bytes:
     return data[: position + 4] + struct.pack("<I", 0x7FFFFFFF) + data[position + 8 :]
 
 
+def patch_strh(data: bytes, offset: int, value: int) -> bytes:
+    position = data.index(b"strh") + 8 + offset
+    return data[:position] + struct.pack("<I", value) + data[position + 4 :]
+
+
+def patch_index(data: bytes, entry: int, field: int, value: int) -> bytes:
+    position = data.index(b"idx1") + 8 + 16 * entry + field
+    return data[:position] + struct.pack("<I", value) + data[position + 4 :]
+
+
 def write(path: Path, frames: list[tuple[bytes, float]]) -> None:
     with AviWriter(path) as writer:
         for jpeg, timestamp in frames:
@@ -145,6 +155,18 @@ def test_frames_round_trip_through_the_reader_and_pillow(tmp_path: Path) -> None
         assert max(ImageStat.Stat(difference).extrema[0]) == 0
 
 
+def test_foreign_index_entries_are_skipped(tmp_path: Path) -> None:
+    # Another stream's entry (an audio chunk '01wb') in idx1 is not a frame.
+    path = tmp_path / "clip.avi"
+    write(path, [(jpeg, number * 0.05) for number, jpeg in enumerate(scene_jpegs("crossing")[:2])])
+    data = path.read_bytes()
+    position = data.index(b"idx1") + 8
+    path.write_bytes(data[:position] + b"01wb" + data[position + 4 :])
+    clip = read_avi(path)
+    assert len(clip.frames) == 1
+    assert clip.times is None  # 'tims' counts two frames: not used for one
+
+
 def test_one_frame_and_a_resolution_change(tmp_path: Path) -> None:
     path = tmp_path / "one.avi"
     write(path, [(scene_jpegs("crossing")[0], 5.0)])
@@ -205,6 +227,7 @@ def test_bad_frames_and_the_size_limit(tmp_path: Path) -> None:
             writer.add_frame(b"\xff\xd8" + b"\x00" * 200 + b"\xff\xd9", 0.0)
         writer.add_frame(jpeg, 0.0)
         writer.add_frame(jpeg, 0.05)
+        assert writer.frames == 2
         with pytest.raises(ClipTooLargeError):
             writer.add_frame(jpeg, 0.1)
         info = writer.commit()
@@ -223,6 +246,9 @@ def test_bad_frames_and_the_size_limit(tmp_path: Path) -> None:
         (lambda data: data.replace(b"idx1", b"junk", 1), "idx1"),
         (lambda data: data.replace(b"avih", b"xxxx", 1), "avih"),
         (lambda data: data.replace(b"vidsMJPG", b"audsMJPG", 1), "MJPEG"),
+        (lambda data: data + b"\x00\x00\x00", "stray bytes"),
+        (lambda data: patch_strh(data, 20, 0), "dwScale"),
+        (lambda data: patch_index(data, 0, 8, 12345), "does not point"),
     ],
 )
 def test_the_reader_rejects_damaged_files(tmp_path: Path, damage, message: str) -> None:  # type: ignore[no-untyped-def]

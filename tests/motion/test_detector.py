@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 
 from PIL import Image
 import pytest
@@ -154,6 +155,26 @@ def test_new_settings_keep_the_background() -> None:
     assert result.moving
     assert set(result.zone_scores) == {"door"}
     assert detector.stats.resets == 1
+
+
+def test_a_whole_new_picture_restarts_the_background() -> None:
+    # The camera now sees something else entirely (a blotchy pattern): most of the picture
+    # changes at once.
+    jpegs = scene_jpegs("crossing")
+    detector = MotionDetector(MotionSettings(max_rate=0))
+    for number in range(5):
+        detector.analyse(jpegs[number], number / FPS)
+    blotches = Image.frombytes("L", (80, 60), random.Random(5).randbytes(80 * 60))
+    turned = io.BytesIO()
+    blotches.resize((640, 480), Image.Resampling.NEAREST).save(turned, "JPEG")
+    result = detector.analyse(turned.getvalue(), 5 / FPS)
+    assert result is not None
+    assert result.reset
+    assert not result.moving
+    assert result.score >= 60
+    assert not detector.active
+    assert detector.stats.resets == 2
+    assert detector.settings == MotionSettings(max_rate=0)
 
 
 def test_reset_restarts_the_background() -> None:

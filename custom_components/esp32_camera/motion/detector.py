@@ -20,8 +20,8 @@ Pipeline of one analysed frame (all Pillow C operations on a picture of about 80
    did (so a parked object is absorbed in a few seconds and a moving one leaves no ghost).
 
 A change of the camera's resolution resets the background; a frame where most of the picture
-changes at once (the camera moved, a light switched on that the field cannot explain) resets it too
-and is not motion.
+changes at once (a light change the field cannot explain, a picture that is suddenly another one)
+resets it too and is not motion.
 """
 
 from __future__ import annotations
