@@ -96,6 +96,20 @@ def test_motion_clip_holds_pre_roll_motion_and_post_roll(tmp_path: Path) -> None
     assert clips.requests == [ClipRequest(ClipReason.MOTION, sent[99].timestamp, 2.0, True)]
 
 
+def test_a_late_start_loses_no_frame(tmp_path: Path) -> None:
+    # The detector's verdict reaches the loop some frames after the frame it was about: the
+    # clip still starts pre_roll before that frame and holds every frame since.
+    clips = Clips(tmp_path)
+    recorder = ClipRecorder(FrameRing(), clips, pre_roll=1.0, post_roll=0.5)
+    sent = frames(100)
+    feed(recorder, sent[:55], {})
+    recorder.motion_started(sent[50].timestamp)
+    recorder.motion_ended(sent[54].timestamp)
+    feed(recorder, sent[55:], {})
+    (info,) = clips.wait()
+    assert stored(info) == [frame.data for frame in sent[50 - FPS : 54 + FPS // 2 + 1]]
+
+
 def test_motion_again_in_the_post_roll_extends_the_clip(tmp_path: Path) -> None:
     clips = Clips(tmp_path)
     recorder = ClipRecorder(FrameRing(), clips, pre_roll=1.0, post_roll=2.0)
