@@ -155,37 +155,57 @@ def test_action_clip_beside_a_motion_clip(tmp_path: Path) -> None:
         recorder.record(10.0, duration=0, pre_roll=1.0)
 
 
-def test_incomplete_pre_roll_max_duration_silence_and_close(tmp_path: Path) -> None:
+def test_incomplete_pre_roll_and_a_motion_longer_than_max_duration(tmp_path: Path) -> None:
     clips = Clips(tmp_path)
     # A ring of 3 frames' bytes cannot hold a 2 s pre-roll.
     size = len(frames(1)[0].data)
     recorder = ClipRecorder(
-        FrameRing(max_bytes=3 * size + 10), clips, pre_roll=2.0, max_duration=3.0
+        FrameRing(max_bytes=3 * size + 10), clips, pre_roll=2.0, post_roll=0.5, max_duration=3.0
     )
     sent = frames(200)
-    for frame in sent[:60]:
-        recorder.add_frame(frame)
+    feed(recorder, sent[:60], {})
     recorder.motion_started(sent[59].timestamp)
     assert clips.requests[0].pre_roll_complete is False
-    for frame in sent[60:]:
-        recorder.add_frame(frame)
-    assert recorder.recording == 0  # stopped at max_duration though the motion goes on
+    feed(recorder, sent[60:180], {})
+    recorder.motion_ended(sent[179].timestamp)
+    feed(recorder, sent[180:], {})
+    assert recorder.recording == 0
+    stored_clips = clips.wait()
+    # Consecutive clips of at most 3 s hold every frame from the 3 pre-roll frames the ring still
+    # had to the end of the post-roll, each frame once.
+    assert len(stored_clips) == 3
+    assert all(info.duration <= 3.0 + 1 / FPS for info in stored_clips)
+    joined = [data for info in stored_clips for data in stored(info)]
+    assert joined == [frame.data for frame in sent[57 : 179 + FPS // 2 + 1]]
+    assert [request.pre_roll for request in clips.requests] == [2.0, 0.0, 0.0]
+
+
+def test_silence_and_close(tmp_path: Path) -> None:
+    clips = Clips(tmp_path)
+    recorder = ClipRecorder(FrameRing(), clips)
+    jpeg = frames(1)[0].data
     # The camera goes silent during an action clip: tick closes it after its window.
     recorder.record(20.0, duration=1.0, pre_roll=0.0)
     recorder.tick(20.5)
     assert recorder.recording == 1
-    recorder.add_frame(ClipFrame(sent[0].data, 20.2))
+    recorder.add_frame(ClipFrame(jpeg, 20.2))
     recorder.tick(21.0)
     assert recorder.recording == 0
+    # A motion clip at max_duration with the camera silent continues too, and close() ends all.
     recorder.record(30.0, duration=5.0, pre_roll=0.0)
-    recorder.add_frame(ClipFrame(sent[1].data, 30.1))
+    recorder.add_frame(ClipFrame(jpeg, 30.1))
+    recorder.motion_started(30.1)
+    recorder.tick(30.1 + recorder.max_duration + 1)
+    assert recorder.recording == 1  # the continuation of the motion clip
     recorder.close()
+    assert recorder.recording == 0
     recorder.motion_ended(31.0)  # nothing open: ignored
-    motion, silent, closed = clips.wait()
-    # Pre-roll: the 3 frames the ring still had; then until 3 s after the pre-roll's start.
-    assert stored(motion) == [frame.data for frame in sent[57 : 59 - 2 * FPS + 3 * FPS + 1]]
-    assert silent.frames == 1
-    assert closed.frames == 1
+    for sink in clips.sinks:
+        sink.join(TIMEOUT)
+    infos = [result for result in clips.results if isinstance(result, ClipInfo)]
+    assert sorted(info.frames for info in infos) == [1, 1, 1]  # silent, action and motion clips
+    # The continuation got no frame: no file, an error reported.
+    assert sum(isinstance(result, Exception) for result in clips.results) == 1
 
 
 def test_sink_failures_leave_no_file(tmp_path: Path) -> None:

@@ -13,7 +13,8 @@ Two kinds of clip, possibly at the same time (each frame goes to every open clip
 - action clips (``record``): ``pre_roll`` seconds before the request to ``duration`` seconds after.
 
 A clip includes every frame whose timestamp lies in its window, the window's ends included, and
-stops at ``max_duration`` seconds in any case.
+stops at ``max_duration`` seconds in any case (a motion still going on then continues in the next
+clip, from the next frame).
 """
 
 from __future__ import annotations
@@ -142,17 +143,29 @@ class ClipRecorder:
         return clip
 
     def _close_due(self, now: float, *, inclusive: bool) -> None:
-        """Finish the clips whose window ends before ``now`` (or at it, when ``inclusive``)."""
+        """Finish the clips whose window ends before ``now`` (or at it, when ``inclusive``).
+
+        A motion clip that reaches ``max_duration`` while the motion goes on is followed by the
+        next one, from the next frame: a long motion becomes consecutive clips, no frame lost.
+        """
         keep = []
+        continued = False
         for clip in self._clips:
             end = clip.stop_at if clip.end_at is None else min(clip.end_at, clip.stop_at)
             if now > end or (inclusive and now >= end):
                 clip.sink.finish()
                 if clip is self._motion_clip:
                     self._motion_clip = None
+                    continued = clip.end_at is None
             else:
                 keep.append(clip)
         self._clips[:] = keep
+        if continued:
+            request = ClipRequest(ClipReason.MOTION, now, 0.0, pre_roll_complete=True)
+            self._motion_clip = _OpenClip(
+                request, self.open_sink(request), None, now + self.max_duration
+            )
+            self._clips.append(self._motion_clip)
 
 
 type ClipDone = Callable[[ClipInfo | Exception], None]
