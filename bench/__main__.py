@@ -30,6 +30,7 @@ import tempfile
 import time
 from typing import Any
 
+from bench import motion
 from bench.measure import (
     REPO,
     Agent,
@@ -50,7 +51,9 @@ INGEST_CAMERAS = 4
 LATENCY_CAMERAS = 8
 SAVING_CAMERAS = 8
 CHURN_CAMERAS = 16
-WORKLOADS = ("idle", "ingest", "latency", "fanout", "saving", "churn")
+WORKLOADS = ("idle", "ingest", "latency", "fanout", "saving", "churn", "motion")
+# Workloads measured in this process, without Home Assistant.
+LOCAL_WORKLOADS = frozenset({"motion"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -791,6 +794,8 @@ def table(results: dict[str, Any]) -> str:
         row("workload", "p50 ms", "p99 ms", "max ms", "longest GC ms")
         for name, lag in lag_rows:
             row(name, fmt(lag["p50"]), fmt(lag["p99"]), fmt(lag["max"]), fmt(lag.get("gc_max")))
+    if "motion" in results:
+        lines += motion.table(results["motion"])
     return "\n".join(lines)
 
 
@@ -816,6 +821,16 @@ async def run(arguments: argparse.Namespace) -> dict[str, Any]:
     only = set(arguments.only.split(",")) if arguments.only else set(WORKLOADS)
     if arguments.soak is not None:
         only = {"idle", "churn"}
+    started = time.monotonic()
+    local = {"motion": motion.run(quick=arguments.quick)} if "motion" in only else {}
+    if only <= LOCAL_WORKLOADS:
+        return {
+            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "mode": "quick" if arguments.quick else "full",
+            "seconds": round(time.monotonic() - started),
+            "machine": machine(),
+            **local,
+        }
     work = Path(tempfile.mkdtemp(prefix="esp32-camera-bench-"))
     hass = HomeAssistant(
         work / "config",
@@ -825,7 +840,6 @@ async def run(arguments: argparse.Namespace) -> dict[str, Any]:
     )
     (work / "config").mkdir()
     bench = Bench(plan, work, hass, profile=arguments.profile)
-    started = time.monotonic()
     steps: dict[str, Callable[[], Awaitable[None]]] = {
         "idle": bench.idle,
         "ingest": bench.ingest,
@@ -840,7 +854,7 @@ async def run(arguments: argparse.Namespace) -> dict[str, Any]:
     try:
         await bench.start()
         for name in WORKLOADS:
-            if name in only:
+            if name in only and name not in LOCAL_WORKLOADS:
                 await steps[name]()
     finally:
         await bench.stop()
@@ -854,6 +868,7 @@ async def run(arguments: argparse.Namespace) -> dict[str, Any]:
         "seconds": round(time.monotonic() - started),
         "machine": machine(),
         **bench.results,
+        **local,
     }
 
 

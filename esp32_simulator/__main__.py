@@ -15,6 +15,7 @@ import time
 from . import __version__
 from .camera import Mode, SimulatedCamera
 from .jpeg import DEFAULT_QUALITY, DEFAULT_RESOLUTION_INDEX, RESOLUTIONS, make_test_jpeg
+from .scenes import SCENE_NAMES, scene_frames
 
 
 def _resolution_index(text: str) -> int:
@@ -95,6 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="BYTES",
         help="stream a test JPEG padded to exactly BYTES (repeatable; cycles through the list)",
     )
+    parser.add_argument(
+        "--scene",
+        choices=SCENE_NAMES,
+        help="stream a scene with labelled motion at --resolution, in a loop (esp32_simulator/scenes.py)",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     parser.add_argument("--version", action="version", version=f"esp32_simulator {__version__}")
     return parser
@@ -103,7 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
 def build_cameras(args: argparse.Namespace) -> list[SimulatedCamera]:
     """Create the cameras described by the parsed arguments."""
     frames: list[bytes] | None = None
-    if args.jpeg or args.frame_size:
+    if args.scene:
+        frames = list(scene_frames(args.scene, RESOLUTIONS[args.resolution]))
+    elif args.jpeg or args.frame_size:
         frames = [path.read_bytes() for path in args.jpeg or ()]
         frames += [make_test_jpeg(size=size) for size in args.frame_size or ()]
     base_address = (

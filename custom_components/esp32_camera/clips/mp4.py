@@ -1,0 +1,96 @@
+"""An H.264 MP4 made from a clip's AVI by ffmpeg, at low priority; a failure keeps the AVI.
+
+Blocking (a subprocess that may run for about as long as the clip): call it in the executor. The
+ffmpeg binary is the caller's (Home Assistant's ``ffmpeg`` integration knows where it is).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from pathlib import Path
+import shutil
+import subprocess
+import tempfile
+
+_LOGGER = logging.getLogger(__name__)
+
+NICENESS = 19  # the lowest CPU priority: the conversion never slows the live streams down
+
+
+def mp4_command(ffmpeg: str, source: Path, target: Path) -> list[str]:
+    """Return the command converting ``source`` (MJPEG AVI) to ``target`` (H.264 MP4).
+
+    One thread and the ``veryfast`` preset keep the load low; ``yuv420p`` with even dimensions is
+    what browsers and phones play; ``+faststart`` puts the index first for streaming. The frame
+    rate is the AVI's (the clip's average).
+    """
+    command = [
+        ffmpeg,
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-i",
+        str(source),
+        "-an",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-crf",
+        "23",
+        "-vf",
+        "scale=trunc(iw/2)*2:trunc(ih/2)*2",
+        "-pix_fmt",
+        "yuv420p",
+        "-threads",
+        "1",
+        "-movflags",
+        "+faststart",
+        "-f",
+        "mp4",
+        str(target),
+    ]
+    nice = shutil.which("nice")
+    return [nice, "-n", str(NICENESS), *command] if nice else command
+
+
+def convert_to_mp4(
+    source: Path, target: Path, *, ffmpeg: str = "ffmpeg", timeout: float = 600.0
+) -> Path | None:
+    """Convert ``source`` to ``target`` atomically; None (and no target file) when it fails.
+
+    The AVI is never touched. ffmpeg writes into a hidden temporary file next to ``target``,
+    renamed onto it on success and deleted on any failure (missing ffmpeg, error, timeout).
+    """
+    descriptor, temporary_name = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.", suffix=".part"
+    )
+    os.close(descriptor)
+    temporary = Path(temporary_name)
+    try:
+        completed = subprocess.run(  # noqa: S603 - a fixed argument list, no shell
+            mp4_command(ffmpeg, source, temporary),
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+        if completed.returncode != 0:
+            _LOGGER.warning(
+                "ffmpeg could not convert %s (exit %s): %s",
+                source,
+                completed.returncode,
+                completed.stderr.decode(errors="replace").strip()[-500:],
+            )
+            return None
+        temporary.replace(target)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        _LOGGER.warning("ffmpeg could not convert %s: %s", source, error)
+        return None
+    finally:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+    return target

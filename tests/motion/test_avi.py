@@ -1,0 +1,262 @@
+"""The MJPEG AVI writer, checked with a RIFF walker written here from the AVI reference."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+import struct
+
+from PIL import Image, ImageChops, ImageStat
+import pytest
+
+from custom_components.esp32_camera.clips import (
+    AviWriter,
+    ClipError,
+    ClipTooLargeError,
+    read_avi,
+)
+
+from .conftest import scene_jpegs
+
+
+def walk(data: bytes, start: int, end: int) -> list[tuple[str, int, int]]:
+    """(fourcc, data offset, size) of the chunks in a RIFF container, checking padding."""
+    chunks = []
+    position = start
+    while position < end:
+        fourcc = data[position : position + 4].decode("ascii")
+        (size,) = struct.unpack_from("<I", data, position + 4)
+        chunks.append((fourcc, position + 8, size))
+        position += 8 + size + (size & 1)
+        assert position <= end
+    assert position == end
+    return chunks
+
+
+def list_type(data: bytes, chunk: tuple[str, int, int]) -> str:
+    return data[chunk[1] : chunk[1] + 4].decode("ascii")
+
+
+def huge_chunk(data: bytes, fourcc: bytes) -> bytes:
+    position = data.index(fourcc)
+    return data[: position + 4] + struct.pack("<I", 0x7FFFFFFF) + data[position + 8 :]
+
+
+def patch_strh(data: bytes, offset: int, value: int) -> bytes:
+    position = data.index(b"strh") + 8 + offset
+    return data[:position] + struct.pack("<I", value) + data[position + 4 :]
+
+
+def patch_index(data: bytes, entry: int, field: int, value: int) -> bytes:
+    position = data.index(b"idx1") + 8 + 16 * entry + field
+    return data[:position] + struct.pack("<I", value) + data[position + 4 :]
+
+
+def write(path: Path, frames: list[tuple[bytes, float]]) -> None:
+    with AviWriter(path) as writer:
+        for jpeg, timestamp in frames:
+            writer.add_frame(jpeg, timestamp)
+        writer.commit()
+
+
+def test_structure_follows_the_avi_reference(tmp_path: Path) -> None:
+    jpegs = scene_jpegs("crossing")[30:70]
+    timestamps = [10.0 + number * 0.05 + (0.02 if number % 3 == 0 else 0) for number in range(40)]
+    path = tmp_path / "clip.avi"
+    with AviWriter(path) as writer:
+        for jpeg, timestamp in zip(jpegs, timestamps, strict=True):
+            writer.add_frame(jpeg, timestamp)
+        info = writer.commit()
+    data = path.read_bytes()
+    assert data[:4] == b"RIFF"
+    assert data[8:12] == b"AVI "
+    assert struct.unpack_from("<I", data, 4)[0] == len(data) - 8
+    top = walk(data, 12, len(data))
+    assert [
+        (fourcc, list_type(data, c) if fourcc == "LIST" else "") for c in top for fourcc in [c[0]]
+    ] == [
+        ("LIST", "hdrl"),
+        ("LIST", "movi"),
+        ("idx1", ""),
+        ("tims", ""),
+    ]
+    hdrl, movi, idx1, tims = top
+    avih, strl = walk(data, hdrl[1] + 4, hdrl[1] + hdrl[2])
+    assert avih[0] == "avih"
+    assert avih[2] == 56
+    (
+        microseconds,
+        _max_bytes,
+        _padding,
+        flags,
+        total_frames,
+        _initial,
+        streams,
+        suggested,
+        width,
+        height,
+    ) = struct.unpack_from("<10I", data, avih[1])
+    fps = 39 / (timestamps[-1] - timestamps[0])  # the average rate
+    assert microseconds == round(1e6 / fps)
+    assert flags & 0x10  # AVIF_HASINDEX
+    assert (total_frames, streams, width, height) == (40, 1, 640, 480)
+    assert suggested >= max(map(len, jpegs))
+    assert list_type(data, strl) == "strl"
+    strh, strf = walk(data, strl[1] + 4, strl[1] + strl[2])
+    assert data[strh[1] : strh[1] + 8] == b"vidsMJPG"
+    scale, rate, start, length = struct.unpack_from("<4I", data, strh[1] + 20)
+    assert rate / scale == pytest.approx(fps, rel=1e-3)
+    assert (start, length) == (0, 40)
+    bi_size, bi_width, bi_height, _planes, _bits, compression = struct.unpack_from(
+        "<IiiHH4s", data, strf[1]
+    )
+    assert (bi_size, bi_width, bi_height, compression) == (40, 640, 480, b"MJPG")
+
+    # movi: one '00dc' chunk per frame, the JPEG bytes unchanged; idx1 points at each one.
+    frames = walk(data, movi[1] + 4, movi[1] + movi[2])
+    assert [fourcc for fourcc, _offset, _size in frames] == ["00dc"] * 40
+    assert [data[offset : offset + size] for _f, offset, size in frames] == list(jpegs)
+    assert idx1[2] == 16 * 40
+    for entry, (_fourcc, offset, size) in enumerate(frames):
+        ckid, entry_flags, entry_offset, entry_size = struct.unpack_from(
+            "<4sIII", data, idx1[1] + 16 * entry
+        )
+        assert (ckid, entry_size) == (b"00dc", size)
+        assert entry_flags & 0x10  # AVIIF_KEYFRAME
+        assert movi[1] + entry_offset == offset - 8  # relative to the 'movi' fourcc
+    milliseconds = struct.unpack_from("<40I", data, tims[1])
+    assert list(milliseconds) == [round((t - timestamps[0]) * 1000) for t in timestamps]
+
+    assert info.frames == 40
+    assert info.size == len(data)
+    assert info.duration == pytest.approx(40 / fps)
+    assert (info.width, info.height) == (640, 480)
+
+
+def test_frames_round_trip_through_the_reader_and_pillow(tmp_path: Path) -> None:
+    jpegs = scene_jpegs("crossing")[:10]
+    odd = jpegs[1] + b"\x00" * (1 - len(jpegs[1]) % 2)  # padded chunk, frame unchanged
+    assert len(odd) % 2 == 1
+    frames = [jpegs[0], odd, *jpegs[2:]]
+    path = tmp_path / "clip.avi"
+    write(path, [(jpeg, number * 0.05) for number, jpeg in enumerate(frames)])
+    clip = read_avi(path)
+    assert (clip.width, clip.height, clip.total_frames) == (640, 480, 10)
+    assert clip.fps == pytest.approx(20.0)
+    assert clip.times == tuple(round(number * 0.05, 3) for number in range(10))
+    read_back = list(clip.iter_frames())
+    assert read_back == frames
+    for original, stored in zip(frames, read_back, strict=True):
+        picture = Image.open(io.BytesIO(stored))
+        assert picture.size == (640, 480)
+        difference = ImageChops.difference(
+            picture.convert("RGB"), Image.open(io.BytesIO(original)).convert("RGB")
+        )
+        assert max(ImageStat.Stat(difference).extrema[0]) == 0
+
+
+def test_foreign_index_entries_are_skipped(tmp_path: Path) -> None:
+    # Another stream's entry (an audio chunk '01wb') in idx1 is not a frame.
+    path = tmp_path / "clip.avi"
+    write(path, [(jpeg, number * 0.05) for number, jpeg in enumerate(scene_jpegs("crossing")[:2])])
+    data = path.read_bytes()
+    position = data.index(b"idx1") + 8
+    path.write_bytes(data[:position] + b"01wb" + data[position + 4 :])
+    clip = read_avi(path)
+    assert len(clip.frames) == 1
+    assert clip.times is None  # 'tims' counts two frames: not used for one
+
+
+def test_one_frame_and_a_resolution_change(tmp_path: Path) -> None:
+    path = tmp_path / "one.avi"
+    write(path, [(scene_jpegs("crossing")[0], 5.0)])
+    clip = read_avi(path)
+    assert clip.fps == 1.0  # one frame: no rate to measure
+    assert len(clip.frames) == 1
+    # A frame of another size is stored as it is; the header keeps the first size.
+    small = io.BytesIO()
+    Image.new("RGB", (320, 240), (10, 20, 30)).save(small, "JPEG")
+    path = tmp_path / "mixed.avi"
+    write(path, [(scene_jpegs("crossing")[0], 0.0), (small.getvalue(), 0.05)])
+    clip = read_avi(path)
+    assert (clip.width, clip.height) == (640, 480)
+    with path.open("rb") as file:
+        assert Image.open(io.BytesIO(clip.read_frame(file, 1))).size == (320, 240)
+
+
+def test_a_failed_write_leaves_no_file(tmp_path: Path) -> None:
+    jpeg = scene_jpegs("crossing")[0]
+    target = tmp_path / "clip.avi"
+
+    def interrupted() -> None:
+        with AviWriter(target) as writer:
+            writer.add_frame(jpeg, 0.0)
+            raise RuntimeError("the recorder stopped")
+
+    with pytest.raises(RuntimeError, match="stopped"):
+        interrupted()
+    assert list(tmp_path.iterdir()) == []
+
+    # The rename fails (a directory is in the way): nothing but that directory remains.
+    blocked = tmp_path / "blocked.avi"
+    blocked.mkdir()
+    writer = AviWriter(blocked)
+    writer.add_frame(jpeg, 0.0)
+    with pytest.raises(IsADirectoryError):
+        writer.commit()
+    assert list(tmp_path.iterdir()) == [blocked]
+    assert list(blocked.iterdir()) == []
+
+    # No frames: an error, no file.
+    writer = AviWriter(target)
+    with pytest.raises(ClipError, match="at least one frame"):
+        writer.commit()
+    assert list(tmp_path.iterdir()) == [blocked]
+    with pytest.raises(ClipError, match="already"):
+        writer.add_frame(jpeg, 0.0)
+    with pytest.raises(ClipError, match="already"):
+        writer.commit()
+
+
+def test_bad_frames_and_the_size_limit(tmp_path: Path) -> None:
+    jpeg = scene_jpegs("crossing")[0]
+    with AviWriter(tmp_path / "clip.avi", max_bytes=3 * len(jpeg)) as writer:
+        with pytest.raises(ClipError, match="not a JPEG"):
+            writer.add_frame(b"\x00" * 200, 0.0)
+        with pytest.raises(ClipError, match="no readable size"):
+            writer.add_frame(b"\xff\xd8" + b"\x00" * 200 + b"\xff\xd9", 0.0)
+        writer.add_frame(jpeg, 0.0)
+        writer.add_frame(jpeg, 0.05)
+        assert writer.frames == 2
+        with pytest.raises(ClipTooLargeError):
+            writer.add_frame(jpeg, 0.1)
+        info = writer.commit()
+    assert info.frames == 2
+    assert info.size <= 3 * len(jpeg)
+    assert len(read_avi(info.path).frames) == 2
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda data: data[:8], "not a RIFF AVI"),
+        (lambda data: b"RIFX" + data[4:], "not a RIFF AVI"),
+        (lambda data: data[:-10], "RIFF size"),
+        (lambda data: huge_chunk(data, b"idx1"), "runs past"),
+        (lambda data: data.replace(b"idx1", b"junk", 1), "idx1"),
+        (lambda data: data.replace(b"avih", b"xxxx", 1), "avih"),
+        (lambda data: data.replace(b"vidsMJPG", b"audsMJPG", 1), "MJPEG"),
+        (lambda data: data + b"\x00\x00\x00", "stray bytes"),
+        (lambda data: patch_strh(data, 20, 0), "dwScale"),
+        (lambda data: patch_index(data, 0, 8, 12345), "does not point"),
+    ],
+)
+def test_the_reader_rejects_damaged_files(tmp_path: Path, damage, message: str) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "clip.avi"
+    write(path, [(jpeg, number * 0.05) for number, jpeg in enumerate(scene_jpegs("crossing")[:3])])
+    data = damage(path.read_bytes())
+    if message != "RIFF size" and data[:4] == b"RIFF" and len(data) >= 12:
+        data = data[:4] + struct.pack("<I", len(data) - 8) + data[8:]
+    path.write_bytes(data)
+    with pytest.raises(ClipError, match=message):
+        read_avi(path)

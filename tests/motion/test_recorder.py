@@ -1,0 +1,254 @@
+"""Clips: the recorder's windows with real AVI files written by the threaded sink."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+import threading
+
+import pytest
+
+from custom_components.esp32_camera.clips import (
+    ClipFrame,
+    ClipInfo,
+    ClipReason,
+    ClipRecorder,
+    ClipRequest,
+    FrameRing,
+    ThreadedAviSink,
+    read_avi,
+)
+from esp32_simulator.scenes import FPS
+
+from .conftest import scene_jpegs
+
+TIMEOUT = 10.0
+
+
+class Clips:
+    """A sink factory writing real AVIs into a folder, numbered in opening order."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.requests: list[ClipRequest] = []
+        self.sinks: list[ThreadedAviSink] = []
+        self.results: list[ClipInfo | Exception] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, request: ClipRequest) -> ThreadedAviSink:
+        self.requests.append(request)
+        sink = ThreadedAviSink(self.folder / f"clip-{len(self.sinks)}.avi", self._done)
+        self.sinks.append(sink)
+        return sink
+
+    def _done(self, result: ClipInfo | Exception) -> None:
+        with self._lock:
+            self.results.append(result)
+
+    def wait(self) -> list[ClipInfo]:
+        for sink in self.sinks:
+            sink.join(TIMEOUT)
+        assert all(isinstance(result, ClipInfo) for result in self.results), self.results
+        return sorted(
+            (result for result in self.results if isinstance(result, ClipInfo)),
+            key=lambda info: info.path.name,
+        )
+
+
+def frames(count: int, start: float = 0.0) -> list[ClipFrame]:
+    """A camera's frames at 20 fps, each one a distinct JPEG of the crossing scene."""
+    jpegs = scene_jpegs("crossing")
+    return [ClipFrame(jpegs[number % len(jpegs)], start + number / FPS) for number in range(count)]
+
+
+def feed(
+    recorder: ClipRecorder, sent: list[ClipFrame], actions: dict[int, Callable[[float], None]]
+) -> None:
+    """Send the frames; after frame n, call actions[n] with its timestamp."""
+    for number, frame in enumerate(sent):
+        recorder.add_frame(frame)
+        if number in actions:
+            actions[number](frame.timestamp)
+
+
+def stored(info: ClipInfo) -> list[bytes]:
+    return list(read_avi(info.path).iter_frames())
+
+
+def test_motion_clip_holds_pre_roll_motion_and_post_roll(tmp_path: Path) -> None:
+    clips = Clips(tmp_path)
+    recorder = ClipRecorder(FrameRing(max_seconds=10.0), clips, pre_roll=2.0, post_roll=1.0)
+    sent = frames(200)  # 10 s
+    for frame in sent[:100]:
+        recorder.add_frame(frame)
+    recorder.motion_started(sent[99].timestamp)  # t = 4.95: pre-roll from 2.95
+    for frame in sent[100:140]:
+        recorder.add_frame(frame)
+    recorder.motion_ended(sent[139].timestamp)  # t = 6.95: post-roll to 7.95
+    for frame in sent[140:]:
+        recorder.add_frame(frame)
+    assert recorder.recording == 0
+    (info,) = clips.wait()
+    window = [frame for frame in sent if 2.95 - 1e-9 <= frame.timestamp <= 7.95 + 1e-9]
+    assert stored(info) == [frame.data for frame in window]  # every frame, pre-roll included
+    assert info.frames == len(window) == 101
+    assert info.fps == pytest.approx(20.0)
+    assert clips.requests == [ClipRequest(ClipReason.MOTION, sent[99].timestamp, 2.0, True)]
+
+
+def test_a_late_start_loses_no_frame(tmp_path: Path) -> None:
+    # The detector's verdict reaches the loop some frames after the frame it was about: the
+    # clip still starts pre_roll before that frame and holds every frame since.
+    clips = Clips(tmp_path)
+    recorder = ClipRecorder(FrameRing(), clips, pre_roll=1.0, post_roll=0.5)
+    sent = frames(100)
+    feed(recorder, sent[:55], {})
+    recorder.motion_started(sent[50].timestamp)
+    recorder.motion_ended(sent[54].timestamp)
+    feed(recorder, sent[55:], {})
+    (info,) = clips.wait()
+    assert stored(info) == [frame.data for frame in sent[50 - FPS : 54 + FPS // 2 + 1]]
+
+
+def test_motion_again_in_the_post_roll_extends_the_clip(tmp_path: Path) -> None:
+    clips = Clips(tmp_path)
+    recorder = ClipRecorder(FrameRing(), clips, pre_roll=1.0, post_roll=2.0)
+    sent = frames(200)
+
+    def twice(now: float) -> None:
+        recorder.motion_started(now)
+        recorder.motion_started(now)  # already recording: no second clip
+
+    feed(
+        recorder,
+        sent,
+        {
+            40: twice,
+            60: recorder.motion_ended,
+            80: recorder.motion_started,  # within the 2 s post-roll
+            100: recorder.motion_ended,
+        },
+    )
+    (info,) = clips.wait()
+    first, last = 40 - FPS, 100 + 2 * FPS  # 1 s before the start, 2 s after the second end
+    assert stored(info) == [frame.data for frame in sent[first : last + 1]]
+
+
+def test_action_clip_beside_a_motion_clip(tmp_path: Path) -> None:
+    clips = Clips(tmp_path)
+    recorder = ClipRecorder(FrameRing(), clips, pre_roll=1.0, post_roll=1.0)
+    sent = frames(120)
+    feed(
+        recorder,
+        sent,
+        {
+            30: recorder.motion_started,
+            40: lambda now: recorder.record(now, duration=2.0, pre_roll=0.5),
+            50: recorder.motion_ended,
+        },
+    )
+    motion, action = clips.wait()
+    assert stored(motion) == [frame.data for frame in sent[30 - FPS : 50 + FPS + 1]]
+    assert stored(action) == [frame.data for frame in sent[40 - FPS // 2 : 40 + 2 * FPS + 1]]
+    assert [request.reason for request in clips.requests] == [ClipReason.MOTION, ClipReason.ACTION]
+    with pytest.raises(ValueError, match="duration"):
+        recorder.record(10.0, duration=0, pre_roll=1.0)
+
+
+def test_incomplete_pre_roll_and_a_motion_longer_than_max_duration(tmp_path: Path) -> None:
+    clips = Clips(tmp_path)
+    # A ring of 3 frames' bytes cannot hold a 2 s pre-roll.
+    size = len(frames(1)[0].data)
+    recorder = ClipRecorder(
+        FrameRing(max_bytes=3 * size + 10), clips, pre_roll=2.0, post_roll=0.5, max_duration=3.0
+    )
+    sent = frames(200)
+    feed(recorder, sent[:60], {})
+    recorder.motion_started(sent[59].timestamp)
+    assert clips.requests[0].pre_roll_complete is False
+    feed(recorder, sent[60:180], {})
+    recorder.motion_ended(sent[179].timestamp)
+    feed(recorder, sent[180:], {})
+    assert recorder.recording == 0
+    stored_clips = clips.wait()
+    # Consecutive clips of at most 3 s hold every frame from the 3 pre-roll frames the ring still
+    # had to the end of the post-roll, each frame once.
+    assert len(stored_clips) == 3
+    assert all(info.duration <= 3.0 + 1 / FPS for info in stored_clips)
+    joined = [data for info in stored_clips for data in stored(info)]
+    assert joined == [frame.data for frame in sent[57 : 179 + FPS // 2 + 1]]
+    assert [request.pre_roll for request in clips.requests] == [2.0, 0.0, 0.0]
+
+
+def test_silence_and_close(tmp_path: Path) -> None:
+    clips = Clips(tmp_path)
+    recorder = ClipRecorder(FrameRing(), clips)
+    jpeg = frames(1)[0].data
+    # The camera goes silent during an action clip: tick closes it after its window.
+    recorder.record(20.0, duration=1.0, pre_roll=0.0)
+    recorder.tick(20.5)
+    assert recorder.recording == 1
+    recorder.add_frame(ClipFrame(jpeg, 20.2))
+    recorder.tick(21.0)
+    assert recorder.recording == 0
+    # A motion clip at max_duration with the camera silent continues too, and close() ends all.
+    recorder.record(30.0, duration=5.0, pre_roll=0.0)
+    recorder.add_frame(ClipFrame(jpeg, 30.1))
+    recorder.motion_started(30.1)
+    recorder.tick(30.1 + recorder.max_duration + 1)
+    assert recorder.recording == 1  # the continuation of the motion clip
+    recorder.close()
+    assert recorder.recording == 0
+    recorder.motion_ended(31.0)  # nothing open: ignored
+    for sink in clips.sinks:
+        sink.join(TIMEOUT)
+    infos = [result for result in clips.results if isinstance(result, ClipInfo)]
+    assert sorted(info.frames for info in infos) == [1, 1, 1]  # silent, action and motion clips
+    # The continuation got no frame: no file, an error reported.
+    assert sum(isinstance(result, Exception) for result in clips.results) == 1
+
+
+def test_sink_failures_leave_no_file(tmp_path: Path) -> None:
+    results: list[ClipInfo | Exception] = []
+    # The folder does not exist: the error is reported, queued frames are consumed.
+    sink = ThreadedAviSink(tmp_path / "missing" / "clip.avi", results.append)
+    sink.add(frames(1)[0])
+    sink.finish()
+    sink.join(TIMEOUT)
+    assert isinstance(results[0], OSError)
+    assert sink.dropped == 1
+
+    # Only malformed frames: no clip.
+    sink = ThreadedAviSink(tmp_path / "bad.avi", results.append)
+    sink.add(ClipFrame(b"garbage", 0.0))
+    sink.finish()
+    sink.join(TIMEOUT)
+    assert isinstance(results[1], Exception)
+    assert sink.dropped == 1
+    assert list(tmp_path.iterdir()) == []
+
+    # The size limit: the clip keeps the frames that fit, the rest is counted.
+    jpeg = frames(1)[0].data
+    sink = ThreadedAviSink(tmp_path / "full.avi", results.append, max_bytes=3 * len(jpeg))
+    for frame in frames(5):
+        sink.add(ClipFrame(jpeg, frame.timestamp))
+    sink.add(ClipFrame(b"garbage", 9.0))
+    sink.finish()
+    sink.join(TIMEOUT)
+    info = results[2]
+    assert isinstance(info, ClipInfo)
+    assert info.frames == 2
+    assert sink.dropped == 4
+    assert [path.name for path in tmp_path.iterdir()] == ["full.avi"]
+
+
+def test_a_failing_callback_is_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    def broken(_result: ClipInfo | Exception) -> None:
+        raise RuntimeError("broken")
+
+    sink = ThreadedAviSink(tmp_path / "clip.avi", broken)
+    sink.add(frames(1)[0])
+    sink.finish()
+    sink.join(TIMEOUT)
+    assert "Clip callback failed" in caplog.text
+    assert (tmp_path / "clip.avi").exists()

@@ -1,0 +1,129 @@
+"""The motion worker thread: newest frame per camera, results and ticks from the thread."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+import contextlib
+import threading
+import time
+
+from custom_components.esp32_camera.motion import (
+    MotionDetector,
+    MotionEventType,
+    MotionResult,
+    MotionSettings,
+    MotionWorker,
+)
+from esp32_simulator.scenes import FPS
+
+from .conftest import scene_jpegs
+
+TIMEOUT = 10.0
+
+
+def wait_until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while not condition():
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+
+
+class Results:
+    """Collects results; can hold the worker thread inside the callback."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, MotionResult]] = []
+        self.hold = threading.Event()
+        self.hold.set()
+        self.inside = threading.Event()
+        self.arrived = threading.Condition()
+
+    def __call__(self, camera_id: str, result: MotionResult) -> None:
+        self.inside.set()
+        assert self.hold.wait(TIMEOUT)
+        with self.arrived:
+            self.items.append((camera_id, result))
+            self.arrived.notify_all()
+
+    def wait_for(self, count: int) -> None:
+        with self.arrived:
+            assert self.arrived.wait_for(lambda: len(self.items) >= count, TIMEOUT)
+
+
+@contextlib.contextmanager
+def running(results: Results) -> Iterator[MotionWorker]:
+    worker = MotionWorker(results)
+    worker.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+
+
+def test_newest_frame_wins_and_results_arrive() -> None:
+    results = Results()
+    jpegs = scene_jpegs("crossing")
+    detector = MotionDetector(MotionSettings(max_rate=0))
+    with running(results) as worker:
+        results.hold.clear()
+        assert worker.submit("cam", detector, jpegs[0], 0.0)
+        assert results.inside.wait(TIMEOUT)  # the worker is busy with frame 0
+        for number in range(1, 6):
+            assert worker.submit("cam", detector, jpegs[number], number / FPS)
+        assert worker.waiting == 1  # one slot per camera: frames 1..4 were replaced
+        assert detector.stats.skipped == 4
+        results.hold.set()
+        results.wait_for(2)
+        assert [result.timestamp for _camera, result in results.items] == [0.0, 5 / FPS]
+        assert detector.stats.analysed == 2
+
+
+def test_rate_cap_and_bad_frames_and_removal() -> None:
+    results = Results()
+    jpegs = scene_jpegs("crossing")
+    detector = MotionDetector(MotionSettings(max_rate=1))
+    with running(results) as worker:
+        assert worker.submit("cam", detector, b"broken", 0.0)
+        wait_until(lambda: detector.stats.errors == 1)  # no result for it
+        assert worker.submit("cam", detector, jpegs[0], 0.1)  # nothing analysed yet: due
+        results.wait_for(1)
+        assert not worker.submit("cam", detector, jpegs[1], 0.2)  # within the cap: skipped
+        assert detector.stats.skipped == 1
+        results.inside.clear()
+        results.hold.clear()
+        assert worker.submit("cam", detector, jpegs[2], 2.0)
+        assert results.inside.wait(TIMEOUT)
+        assert worker.submit("cam", detector, jpegs[3], 3.2)
+        worker.remove("cam")
+        assert worker.waiting == 0
+        results.hold.set()
+    assert not worker.submit("cam", detector, jpegs[4], 9.0)  # stopped
+
+
+def test_ticks_end_a_silent_camera_and_a_failing_callback_is_survived() -> None:
+    now = [0.0]
+    ended = threading.Event()
+    calls: list[MotionResult] = []
+
+    def on_result(camera_id: str, result: MotionResult) -> None:
+        calls.append(result)
+        if result.event is not None and result.event.type is MotionEventType.ENDED:
+            ended.set()
+        raise RuntimeError("a broken callback")
+
+    worker = MotionWorker(on_result, tick_interval=0.01, clock=lambda: now[0])
+    worker.start()
+    jpegs = scene_jpegs("crossing")
+    detector = MotionDetector(MotionSettings(max_rate=0, cooldown=1.0))
+    try:
+        for number in range(40):  # until the object is in view
+            worker.submit("cam", detector, jpegs[number], number / FPS)
+            wait_until(lambda: worker.waiting == 0)
+        wait_until(lambda: detector.stats.analysed == 40)
+        assert detector.active
+        now[0] = 39 / FPS + 1.5  # the camera went silent for longer than the cool-down
+        assert ended.wait(TIMEOUT)
+        assert not detector.active
+        assert calls[-1].score == 0.0
+    finally:
+        worker.stop()
