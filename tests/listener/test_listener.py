@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 import contextlib
 from ipaddress import ip_network
 import json
@@ -21,94 +21,20 @@ from custom_components.esp32_camera.listener import (
     CLOSE_WRONG_TOKEN,
     Admission,
     CameraNotAdmittedError,
-    CameraRecord,
     CommandTimeoutError,
     DeviceListener,
     ListenerBindError,
     ListenerSettings,
     UnknownCameraError,
 )
-from custom_components.esp32_camera.protocol import CommandValidationError, DropReason, Frame
+from custom_components.esp32_camera.protocol import CommandValidationError, DropReason
 
 from ..protocol.conftest import make_jpeg
+from .conftest import TOKEN, ListenerFactory, RecordingObserver
 
-TOKEN = "s3cret-token"
 SMALL = make_jpeg(160, 120)
 OTHER = make_jpeg(80, 60)  # what an impostor sends
 LARGE = make_jpeg(320, 240, quality=95, noise=True)
-
-
-class RecordingObserver:
-    """Keeps every callback for assertions."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple[str, Any]] = []
-        self.frames: list[tuple[str, Frame]] = []
-        self.frame_event = asyncio.Event()
-
-    def camera_connected(self, camera: CameraRecord) -> None:
-        self.events.append(("connected", camera.camera_id))
-
-    def camera_disconnected(self, camera: CameraRecord) -> None:
-        self.events.append(("disconnected", camera.camera_id))
-
-    def camera_pending(self, camera: CameraRecord) -> None:
-        self.events.append(("pending", camera.address))
-
-    def camera_updated(self, camera: CameraRecord) -> None:
-        self.events.append(("updated", camera.camera_id))
-
-    def frame_received(self, camera: CameraRecord, frame: Frame) -> None:
-        self.frames.append((camera.camera_id, frame))
-        self.frame_event.set()
-
-    def authentication_failed(self, address: str, reason: str) -> None:
-        self.events.append(("auth_failed", address))
-        raise RuntimeError("observer bug")  # must not break the listener
-
-    async def wait_frames(self, count: int, timeout: float = 5.0) -> None:
-        async with asyncio.timeout(timeout):
-            while len(self.frames) < count:
-                self.frame_event.clear()
-                await self.frame_event.wait()
-
-
-type ListenerFactory = Callable[..., Awaitable[DeviceListener]]
-
-
-@pytest.fixture
-async def observer() -> RecordingObserver:
-    return RecordingObserver()
-
-
-@pytest.fixture
-async def session() -> AsyncGenerator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
-
-
-@pytest.fixture
-async def start_listener(
-    observer: RecordingObserver,
-) -> AsyncGenerator[ListenerFactory]:
-    listeners: list[DeviceListener] = []
-
-    async def factory(**overrides: Any) -> DeviceListener:
-        settings = ListenerSettings(
-            token=TOKEN,
-            host="127.0.0.1",
-            stream_port=unused_port(),
-            control_port=unused_port(),
-            **{"command_timeout": 1.0, **overrides},
-        )
-        listener = DeviceListener(settings, observer)
-        await listener.start()
-        listeners.append(listener)
-        return listener
-
-    yield factory
-    for listener in listeners:
-        await listener.stop()
 
 
 def url(listener: DeviceListener, *, control: bool = False, query: str = "") -> str:

@@ -31,6 +31,7 @@ from ..protocol import (
     DropReason,
     Frame,
     FrameAssembler,
+    FrameBudget,
     FrameEndMessage,
     FrameStartMessage,
     HealthMessage,
@@ -152,6 +153,7 @@ class DeviceListener:
         # Pending connections claiming an id they may not use, by (camera id, address).
         self._claims: dict[tuple[str, str], CameraRecord] = {}
         self._sessions: set[_Session] = set()
+        self.frame_budget = FrameBudget(max(settings.frame_budget, settings.max_frame_size))
         self._announced_pending: set[str] = set()
         self._stream_app = web.Application()
         self._control_app = web.Application()
@@ -262,6 +264,8 @@ class DeviceListener:
                 camera.admission = Admission.APPROVED
                 for session in self._sessions_of(camera):
                     session.admission = Admission.APPROVED
+                    if session.assembler is not None:
+                        session.assembler.max_frame_size = self.settings.max_frame_size
                 if camera.connected:
                     self._notify("camera_connected", camera)
         for session in list(self._sessions):
@@ -344,10 +348,16 @@ class DeviceListener:
         address = canonical_address(request.remote)
         # PINGs are answered here rather than by aiohttp so that they count as liveness; one
         # watchdog for all sockets replaces a heartbeat timer per socket.
+        token = request_token(request)
+        # A connection not admitted by what it shows at the upgrade may send only what a pending
+        # camera needs (the stock firmware's messages are at most 30,000 B): aiohttp holds a
+        # message whole before we see it.
+        admitted_early = token is not None or self._admitted_address(address)
+        frame_limit = (
+            self.settings.max_frame_size if admitted_early else self.settings.pending_frame_size
+        )
         socket = web.WebSocketResponse(
-            autoping=False,
-            max_msg_size=self.settings.max_frame_size + 4096,
-            timeout=_CLOSE_TIMEOUT,
+            autoping=False, max_msg_size=frame_limit + 4096, timeout=_CLOSE_TIMEOUT
         )
         async with asyncio.timeout(_HANDSHAKE_TIMEOUT):
             await socket.prepare(request)
@@ -361,7 +371,7 @@ class DeviceListener:
             socket,
             address,
             normalize_camera_id(request.query.get("id")),
-            request_token(request),
+            token,
         )
         self._sessions.add(session)
         try:
@@ -411,16 +421,21 @@ class DeviceListener:
                 self._notify("authentication_failed", session.address, "invalid token")
                 raise _RefusedError(CLOSE_WRONG_TOKEN, "invalid token")
             return Admission.TOKEN
-        if session.address in self.settings.approved_addresses:
-            return Admission.APPROVED
-        if any(
-            ipaddress.ip_address(session.address) in network
-            for network in self.settings.trusted_networks
-        ):
-            return Admission.TRUSTED_NETWORK
+        if admission := self._admitted_address(session.address):
+            return admission
         if self.settings.allow_tokenless:
             return Admission.PENDING
         raise _RefusedError(CLOSE_REFUSED, "a token is required")
+
+    def _admitted_address(self, address: str) -> Admission | None:
+        """Admit a tokenless connection by its approved address or trusted network."""
+        if address in self.settings.approved_addresses:
+            return Admission.APPROVED
+        if _is_ip_address(address) and any(
+            ipaddress.ip_address(address) in network for network in self.settings.trusted_networks
+        ):
+            return Admission.TRUSTED_NETWORK
+        return None
 
     def _admitted_record(self, camera_id: str, admission: Admission) -> CameraRecord:
         """Return the record an admitted connection joins.
@@ -474,10 +489,13 @@ class DeviceListener:
         session.camera = camera
         if session.assembler is None:
             session.assembler = FrameAssembler(
-                max_frame_size=self.settings.max_frame_size,
                 frame_timeout=self.settings.frame_timeout,
                 on_drop=session.record_drop,
+                budget=self.frame_budget,
             )
+        session.assembler.max_frame_size = (
+            self.settings.max_frame_size if session.admitted else self.settings.pending_frame_size
+        )
         if first_socket:
             if camera.connected_since is not None:
                 camera.reconnects += 1

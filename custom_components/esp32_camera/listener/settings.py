@@ -38,3 +38,8 @@ class ListenerSettings:
     liveness_timeout: float = 30.0
     command_timeout: float = 5.0
     command_queue_size: int = 16
+    frame_budget: int = 64 * 1024 * 1024
+    """Bytes of unfinished chunked frames held across all connections (at least max_frame_size)."""
+    pending_frame_size: int = 256 * 1024
+    """Largest frame and message of a connection that is not admitted: one preview, not a 3 MP
+    buffer. The stock firmware's messages are at most 30,000 B, chunks included."""
