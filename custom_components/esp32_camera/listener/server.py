@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
+import contextlib
 from dataclasses import replace
 from datetime import UTC, datetime
 import hmac
@@ -38,6 +39,7 @@ from ..protocol import (
     ImageEndMessage,
     ImageStartMessage,
     InfoMessage,
+    InvalidRegistrationError,
     MessageError,
     RegisterMessage,
     ResponseMessage,
@@ -52,6 +54,7 @@ from .camera import (
     ListenerBindError,
     UnknownCameraError,
 )
+from .refusals import Refusals
 from .settings import Admission, ListenerSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -153,6 +156,7 @@ class DeviceListener:
         # Pending connections claiming an id they may not use, by (camera id, address).
         self._claims: dict[tuple[str, str], CameraRecord] = {}
         self._sessions: set[_Session] = set()
+        self.refusals = Refusals()
         self.frame_budget = FrameBudget(max(settings.frame_budget, settings.max_frame_size))
         self._announced_pending: set[str] = set()
         self._stream_app = web.Application()
@@ -365,7 +369,7 @@ class DeviceListener:
             await socket.close(code=WSCloseCode.GOING_AWAY, message=b"server stopping")
             return socket
         if address in self.settings.rejected_addresses:
-            await socket.close(code=CLOSE_REFUSED, message=b"address rejected")
+            await self._refuse(socket, address, _RefusedError(CLOSE_REFUSED, "address_rejected"))
             return socket
         session = _Session(
             socket,
@@ -393,11 +397,24 @@ class DeviceListener:
                     await session.socket.pong(message.data)
                 elif message.type is WSMsgType.CLOSE:
                     await session.socket.close()
-            except _RefusedError:
+            except _RefusedError as refused:
+                await self._refuse(session.socket, session.address, refused)
+                return
+            except ConnectionError as err:
+                # The camera left while we answered it (Wi-Fi drops, reboots): routine.
+                _LOGGER.debug("Connection from %s closed while answering: %s", session.address, err)
                 return
             except Exception:
                 # One bad message must never end the session or touch another camera.
                 _LOGGER.exception("Unexpected error handling a message from %s", session.address)
+
+    async def _refuse(
+        self, socket: web.WebSocketResponse, address: str, refused: _RefusedError
+    ) -> None:
+        """Close a refused socket with its code and reason; count it, log it rate-limited."""
+        self.refusals.refuse(address, refused.reason)
+        with contextlib.suppress(ConnectionError):
+            await socket.close(code=refused.code, message=refused.message.encode())
 
     def _attach(self, session: _Session, register: RegisterMessage | None) -> CameraRecord:
         """Decide the session's admission on its first message and bind it to its record."""
@@ -419,13 +436,13 @@ class DeviceListener:
         if token is not None:
             if not hmac.compare_digest(token.encode(), self.settings.token.encode()):
                 self._notify("authentication_failed", session.address, "invalid token")
-                raise _RefusedError(CLOSE_WRONG_TOKEN, "invalid token")
+                raise _RefusedError(CLOSE_WRONG_TOKEN, "invalid_token")
             return Admission.TOKEN
         if admission := self._admitted_address(session.address):
             return admission
         if self.settings.allow_tokenless:
             return Admission.PENDING
-        raise _RefusedError(CLOSE_REFUSED, "a token is required")
+        raise _RefusedError(CLOSE_REFUSED, "token_required")
 
     def _admitted_address(self, address: str) -> Admission | None:
         """Admit a tokenless connection by its approved address or trusted network."""
@@ -542,7 +559,7 @@ class DeviceListener:
             self._leave(session, camera)
 
     def _handle_binary(self, session: _Session, data: bytes) -> None:
-        camera = session.camera or self._attach_or_refuse(session)
+        camera = session.camera or self._attach(session, None)
         assembler = session.assembler
         assert assembler is not None
         frame = assembler.handle_binary(data)
@@ -553,31 +570,20 @@ class DeviceListener:
         if session.admitted and camera.admitted:
             self._notify("frame_received", camera, frame)
 
-    def _attach_or_refuse(self, session: _Session) -> CameraRecord:
-        try:
-            return self._attach(session, None)
-        except _RefusedError as refused:
-            asyncio.get_running_loop().create_task(
-                session.socket.close(code=refused.code, message=refused.reason.encode())
-            )
-            raise
-
     async def _handle_text(self, session: _Session, text: str) -> None:
         try:
             message = parse_text_message(text)
+        except InvalidRegistrationError as err:
+            self._notify("authentication_failed", session.address, f"invalid registration: {err}")
+            raise _RefusedError(CLOSE_WRONG_TOKEN, "invalid_registration", str(err)) from err
         except MessageError as err:
             _LOGGER.debug("Ignoring a malformed message from %s: %s", session.address, err)
             if session.camera is not None:
                 session.camera.stats.record_drop(DropReason.NOT_JPEG)
             return
-        if isinstance(message, RegisterMessage) and session.camera is None:
-            try:
-                camera = self._attach(session, message)
-            except _RefusedError as refused:
-                await session.socket.close(code=refused.code, message=refused.reason.encode())
-                raise
-        else:
-            camera = session.camera or self._attach_or_refuse(session)
+        camera = session.camera or self._attach(
+            session, message if isinstance(message, RegisterMessage) else None
+        )
         match message:
             case RegisterMessage():
                 camera.name = message.name or camera.name
@@ -625,8 +631,10 @@ _IMG_ACK = '{"type":"img_ack","status":"ready","timestamp":%.3f}'
 class _RefusedError(Exception):
     """The device may not use this listener."""
 
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(reason)
+    def __init__(self, code: int, reason: str, detail: str | None = None) -> None:
+        """`reason` is the counted key; the close message is it in words, with any detail."""
+        self.message = reason.replace("_", " ") + (f": {detail}" if detail else "")
+        super().__init__(self.message)
         self.code = code
         self.reason = reason
 
