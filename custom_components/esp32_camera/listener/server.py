@@ -5,15 +5,16 @@ two-socket variant (JSON on the control port, frames on the stream port) both wo
 admitted by the hub token, by the user's approval of their address, or by a trusted network;
 others stay pending: their socket stays open but none of their frames are used.
 
-Admission is decided per connection, never inherited from a camera record: a connection that is not
-admitted and claims the id of a camera it may not use (admitted, restored, or pending at another
-address) gets a record of its own, a *claim*, which is never in `cameras`; nothing it sends reaches
-that camera, and it gets nothing of it.
+Admission is decided per connection, never inherited from a camera record, and it binds identity:
+a connection without the token is always the camera whose id is its address (an id it sends is
+ignored), so approving an address admits exactly that camera; an id admitted by the token is never
+joined without it. A pending camera's record lives while one of its connections does.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import ChainMap
 from collections.abc import Awaitable, Callable, Mapping
 import contextlib
 from dataclasses import replace
@@ -152,9 +153,11 @@ class DeviceListener:
         """Prepare the listener; `start` binds the ports."""
         self.settings = settings
         self._observer = observer
-        self._cameras: dict[str, CameraRecord] = {}
-        # Pending connections claiming an id they may not use, by (camera id, address).
-        self._claims: dict[tuple[str, str], CameraRecord] = {}
+        self._cameras: dict[str, CameraRecord] = {}  # admitted and restored, by camera id
+        # Pending cameras by address (their id): one may share its address with a restored or
+        # admitted camera it is not (yet), so they have a home of their own.
+        self._pending: dict[str, CameraRecord] = {}
+        self._all_cameras = ChainMap(self._cameras, self._pending)
         self._sessions: set[_Session] = set()
         self.refusals = Refusals()
         self.frame_budget = FrameBudget(max(settings.frame_budget, settings.max_frame_size))
@@ -169,27 +172,22 @@ class DeviceListener:
 
     @property
     def cameras(self) -> Mapping[str, CameraRecord]:
-        """Every camera seen since start, by camera id."""
-        return self._cameras
+        """Admitted and restored cameras by id, and pending ones (id: address) while connected.
+
+        A pending camera whose address is the id of an admitted or restored one is not listed
+        (see `pending_frame`).
+        """
+        return self._all_cameras
 
     @property
     def claims(self) -> tuple[CameraRecord, ...]:
-        """Pending connections that claim the id of a camera they may not use, one per address.
-
-        Each has a record of its own (not in `cameras`): it waits for approval of its address.
-        """
-        return tuple(self._claims.values())
+        """Nothing: a connection's identity is bound to its admission (kept for the hub)."""
+        return ()
 
     def pending_frame(self, address: str) -> Frame | None:
         """Return the latest frame of a camera at `address` that waits for approval."""
-        for camera in (*self._claims.values(), *self._cameras.values()):
-            if (
-                camera.address == address
-                and not camera.admitted
-                and camera.latest_frame is not None
-            ):
-                return camera.latest_frame
-        return None
+        camera = self._pending.get(address)
+        return camera.latest_frame if camera is not None else None
 
     def add_control_route(
         self,
@@ -250,33 +248,55 @@ class DeviceListener:
 
     def update_settings(self, settings: ListenerSettings) -> None:
         """Apply new admission settings; ports change only through a restart."""
+        withdrawn = self.settings.approved_addresses - settings.approved_addresses
         self.settings = settings
+        self.frame_budget.limit = max(settings.frame_budget, settings.max_frame_size)
+        for address in withdrawn:
+            self.revoke(address)
         for address in settings.approved_addresses:
             self.approve(address)
 
     def approve(self, address: str) -> None:
-        """Admit a pending camera's address at once, without a reconnect.
+        """Admit the camera whose id is `address` at once, on its open sockets.
 
-        A claim at that address joins the camera whose id it claims (the camera moved).
+        The pending record becomes the camera, unless a restored or admitted camera has that id:
+        then its sockets join that camera (the camera came back), and queued commands are sent.
         """
         if address not in self.settings.approved_addresses:
             self.settings = replace(
                 self.settings, approved_addresses=self.settings.approved_addresses | {address}
             )
-        for camera in list(self._cameras.values()):
-            if camera.address == address and not camera.admitted:
-                camera.admission = Admission.APPROVED
-                for session in self._sessions_of(camera):
-                    session.admission = Admission.APPROVED
-                    if session.assembler is not None:
-                        session.assembler.max_frame_size = self.settings.max_frame_size
-                if camera.connected:
-                    self._notify("camera_connected", camera)
+        pending = self._pending.pop(address, None)
+        if pending is None:
+            return
+        sessions = self._sessions_of(pending)
+        for session in sessions:
+            session.admission = Admission.APPROVED
+        if address not in self._cameras:
+            pending.admission = Admission.APPROVED
+            self._cameras[address] = pending
+            for session in sessions:
+                self._admit_frames(session)
+            if pending.connected:
+                self._notify("camera_connected", pending)
+            return
+        for session in sessions:
+            try:
+                camera = self._admitted_record(address, Admission.APPROVED)
+            except _RefusedError as refused:
+                self._leave(session, pending)
+                self._close_later(session, refused)
+                continue
+            self._move(session, camera)
+
+    def revoke(self, address: str) -> None:
+        """Withdraw an address's approval; close its sockets not admitted by the token (4403)."""
+        self.settings = replace(
+            self.settings, approved_addresses=self.settings.approved_addresses - {address}
+        )
         for session in list(self._sessions):
-            if session.address == address and not session.admitted and session.camera is not None:
-                session.admission = Admission.APPROVED
-                camera = self._admitted_record(session.camera.camera_id, Admission.APPROVED)
-                self._move(session, camera)
+            if session.address == address and session.admission is Admission.APPROVED:
+                self._close_later(session, _RefusedError(CLOSE_REFUSED, "approval_revoked"))
 
     def reject(self, address: str) -> None:
         """Refuse an address from now on and close its sockets with 4403."""
@@ -287,9 +307,12 @@ class DeviceListener:
         )
         for session in list(self._sessions):
             if session.address == address:
-                asyncio.get_running_loop().create_task(
-                    session.socket.close(code=CLOSE_REFUSED, message=b"address rejected")
-                )
+                self._close_later(session, _RefusedError(CLOSE_REFUSED, "address_rejected"))
+
+    def _close_later(self, session: _Session, refused: _RefusedError) -> None:
+        asyncio.get_running_loop().create_task(
+            self._refuse(session.socket, session.address, refused)
+        )
 
     def restore_camera(
         self, camera_id: str, *, name: str | None = None, firmware: str | None = None
@@ -316,7 +339,7 @@ class DeviceListener:
 
     async def send_command(self, camera_id: str, name: str, value: object = None) -> CommandResult:
         """Send a validated command and await the camera's response."""
-        camera = self._cameras.get(camera_id)
+        camera = self._all_cameras.get(camera_id)  # a pending one refuses: not admitted
         if camera is None:
             raise UnknownCameraError(f"no camera {camera_id!r}")
         return await camera.send_command(
@@ -417,14 +440,19 @@ class DeviceListener:
             await socket.close(code=refused.code, message=refused.message.encode())
 
     def _attach(self, session: _Session, register: RegisterMessage | None) -> CameraRecord:
-        """Decide the session's admission on its first message and bind it to its record."""
+        """Decide the session's admission on its first message and bind it to its record.
+
+        Only the token lets a connection choose its id; without it the id is its address.
+        """
         token = session.token or (register.token if register else None)
-        camera_id = (register.camera_id if register else None) or session.url_id or session.address
         session.admission = self._admission(session, token)
-        if session.admitted:
-            camera = self._admitted_record(camera_id, session.admission)
+        if session.admission is Admission.TOKEN:
+            camera_id = (register.camera_id if register else None) or session.url_id
+            camera = self._admitted_record(camera_id or session.address, Admission.TOKEN)
+        elif session.admitted:
+            camera = self._admitted_record(session.address, session.admission)
         else:
-            camera = self._pending_record(camera_id, session.address)
+            camera = self._pending_record(session.address)
         if register is not None:  # before the observer names the device after it
             camera.name = register.name or camera.name
             camera.firmware = register.firmware or camera.firmware
@@ -455,45 +483,22 @@ class DeviceListener:
         return None
 
     def _admitted_record(self, camera_id: str, admission: Admission) -> CameraRecord:
-        """Return the record an admitted connection joins.
-
-        A pending record of the id is replaced: what its connections sent is not this camera's, and
-        those that are still open keep it, as a claim.
-        """
+        """Return the record an admitted connection joins; one the token admitted needs it."""
         camera = self._cameras.get(camera_id)
-        if camera is not None and not camera.admitted:
-            del self._cameras[camera_id]
-            if camera.connected:
-                # No claim of its address exists: the record took it when it was made.
-                self._claims[camera.camera_id, camera.address] = camera
-            camera = None
         if camera is None:
             camera = self._cameras[camera_id] = CameraRecord(camera_id, "", admission)
-        camera.admission = admission
+        elif camera.admission is Admission.TOKEN and admission is not Admission.TOKEN:
+            raise _RefusedError(CLOSE_REFUSED, "id_requires_token")
+        else:
+            camera.admission = admission
         return camera
 
-    def _pending_record(self, camera_id: str, address: str) -> CameraRecord:
-        """Return the record a connection that is not admitted joins: never an admitted one."""
-        camera = self._cameras.get(camera_id)
-        if camera is None or (
-            not camera.admitted and not camera.connected and camera.address != address
-        ):
-            claim = self._claims.pop((camera_id, address), None)
-            camera = claim or CameraRecord(camera_id, address, Admission.PENDING)
-            self._cameras[camera_id] = camera
-            return camera
-        if not camera.admitted and camera.address == address:
-            return camera  # another socket of the same pending camera
-        # The id of an admitted or restored camera, or of a camera pending at another address.
-        claim = self._claims.get((camera_id, address))
-        if claim is None:
-            claim = self._claims[camera_id, address] = CameraRecord(
-                camera_id, address, Admission.PENDING
-            )
-        return claim
-
-    def _is_claim(self, camera: CameraRecord) -> bool:
-        return self._claims.get((camera.camera_id, camera.address)) is camera
+    def _pending_record(self, address: str) -> CameraRecord:
+        """Return the record of the camera pending at `address`, made on its first connection."""
+        camera = self._pending.get(address)
+        if camera is None:
+            camera = self._pending[address] = CameraRecord(address, address, Admission.PENDING)
+        return camera
 
     def _sessions_of(self, camera: CameraRecord) -> list[_Session]:
         return [session for session in self._sessions if session.camera is camera]
@@ -510,9 +515,7 @@ class DeviceListener:
                 on_drop=session.record_drop,
                 budget=self.frame_budget,
             )
-        session.assembler.max_frame_size = (
-            self.settings.max_frame_size if session.admitted else self.settings.pending_frame_size
-        )
+        self._admit_frames(session)
         if first_socket:
             if camera.connected_since is not None:
                 camera.reconnects += 1
@@ -525,8 +528,17 @@ class DeviceListener:
                 _LOGGER.info("Camera at %s waits for approval", session.address)
                 self._notify("camera_pending", camera)
 
+    def _admit_frames(self, session: _Session) -> None:
+        """Give the session the frame size its admission allows."""
+        if session.assembler is not None:
+            session.assembler.max_frame_size = (
+                self.settings.max_frame_size
+                if session.admitted
+                else self.settings.pending_frame_size
+            )
+
     def _move(self, session: _Session, camera: CameraRecord) -> None:
-        """Move an approved claim's session to the camera whose id it claims."""
+        """Move an approved pending session to the known camera whose id is its address."""
         source = session.camera
         assert source is not None
         # Its JSON socket takes the commands of a camera that has none (that was offline).
@@ -539,16 +551,16 @@ class DeviceListener:
             asyncio.get_running_loop().create_task(camera.deliver_queue())
 
     def _leave(self, session: _Session, camera: CameraRecord) -> None:
-        """Take the session's socket off a record; a claim without sockets is dropped."""
+        """Take the session's socket off a record; a pending one without sockets is dropped."""
         camera.detach(session.socket)
         session.camera = None
-        if self._is_claim(camera):
-            if not camera.connected:
-                del self._claims[camera.camera_id, camera.address]
+        if camera.connected:
             return
-        if not camera.connected and self._cameras.get(camera.camera_id) is camera:
-            if camera.admitted:
-                _LOGGER.info("Camera %s disconnected", camera.camera_id)
+        if self._pending.get(camera.address) is camera:
+            del self._pending[camera.address]
+            self._notify("camera_disconnected", camera)
+        elif self._cameras.get(camera.camera_id) is camera:
+            _LOGGER.info("Camera %s disconnected", camera.camera_id)
             self._notify("camera_disconnected", camera)
 
     def _close_session(self, session: _Session) -> None:
