@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from typing import Any
 
 import aiohttp
@@ -44,6 +44,9 @@ class RecordingObserver:
     def frame_received(self, camera: CameraRecord, frame: Frame) -> None:
         self.frames.append((camera.camera_id, frame))
         self.frame_event.set()
+
+    def pending_overflow(self, sources: Sequence[str]) -> None:
+        self.events.append(("overflow", tuple(sources)))
 
     def authentication_failed(self, address: str, reason: str) -> None:
         self.events.append(("auth_failed", address))

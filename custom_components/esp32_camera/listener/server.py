@@ -14,8 +14,8 @@ joined without it. A pending camera's record lives while one of its connections 
 from __future__ import annotations
 
 import asyncio
-from collections import ChainMap
-from collections.abc import Awaitable, Callable, Mapping
+from collections import ChainMap, OrderedDict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 import contextlib
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -24,7 +24,7 @@ import ipaddress
 import json
 import logging
 import time
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -55,7 +55,7 @@ from .camera import (
     ListenerBindError,
     UnknownCameraError,
 )
-from .refusals import Refusals
+from .refusals import LOG_PERIOD, Refusals, source_of
 from .settings import Admission, ListenerSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -63,6 +63,9 @@ _LOGGER = logging.getLogger(__name__)
 CLOSE_WRONG_TOKEN = 4401
 CLOSE_REFUSED = 4403
 CLOSE_LIVENESS = 4408
+CLOSE_TOO_MANY = 4429
+_OVERFLOW_SOURCES = 16  # addresses (IPv6: /64 prefixes) named in one overflow notice
+_ANNOUNCED_ADDRESSES = 1024  # addresses announced as pending, remembered so as not to repeat
 _HANDSHAKE_TIMEOUT = 10.0
 _WATCHDOG_INTERVAL = 1.0
 _SHUTDOWN_TIMEOUT = 2.0
@@ -91,6 +94,14 @@ class ListenerObserver(Protocol):
 
     def authentication_failed(self, address: str, reason: str) -> None:
         """Handle a device presenting a wrong token."""
+
+
+@runtime_checkable
+class PendingOverflowObserver(Protocol):
+    """What an observer implements to hear that unknown devices exceed the pending cap."""
+
+    def pending_overflow(self, sources: Sequence[str]) -> None:
+        """Handle refused pending cameras: at most once per 5 min, their sources (capped list)."""
 
 
 def canonical_address(remote: str | None) -> str:
@@ -158,10 +169,14 @@ class DeviceListener:
         # admitted camera it is not (yet), so they have a home of their own.
         self._pending: dict[str, CameraRecord] = {}
         self._all_cameras = ChainMap(self._cameras, self._pending)
+        # The latest frame of pending cameras that left, for the discovery card (bounded).
+        self._previews: OrderedDict[str, Frame] = OrderedDict()
+        self._overflow: list[str] = []
+        self._overflow_noticed_at: float | None = None
         self._sessions: set[_Session] = set()
         self.refusals = Refusals()
         self.frame_budget = FrameBudget(max(settings.frame_budget, settings.max_frame_size))
-        self._announced_pending: set[str] = set()
+        self._announced_pending: OrderedDict[str, None] = OrderedDict()
         self._stream_app = web.Application()
         self._control_app = web.Application()
         for app in (self._stream_app, self._control_app):
@@ -187,7 +202,9 @@ class DeviceListener:
     def pending_frame(self, address: str) -> Frame | None:
         """Return the latest frame of a camera at `address` that waits for approval."""
         camera = self._pending.get(address)
-        return camera.latest_frame if camera is not None else None
+        if camera is not None and camera.latest_frame is not None:
+            return camera.latest_frame
+        return self._previews.get(address)
 
     def add_control_route(
         self,
@@ -266,6 +283,7 @@ class DeviceListener:
             self.settings = replace(
                 self.settings, approved_addresses=self.settings.approved_addresses | {address}
             )
+        self._previews.pop(address, None)
         pending = self._pending.pop(address, None)
         if pending is None:
             return
@@ -305,6 +323,7 @@ class DeviceListener:
             rejected_addresses=self.settings.rejected_addresses | {address},
             approved_addresses=self.settings.approved_addresses - {address},
         )
+        self._previews.pop(address, None)
         for session in list(self._sessions):
             if session.address == address:
                 self._close_later(session, _RefusedError(CLOSE_REFUSED, "address_rejected"))
@@ -497,8 +516,24 @@ class DeviceListener:
         """Return the record of the camera pending at `address`, made on its first connection."""
         camera = self._pending.get(address)
         if camera is None:
+            if len(self._pending) >= self.settings.max_pending_cameras:
+                self._note_overflow(address)
+                raise _RefusedError(CLOSE_TOO_MANY, "too_many_pending")
             camera = self._pending[address] = CameraRecord(address, address, Admission.PENDING)
         return camera
+
+    def _note_overflow(self, address: str) -> None:
+        """Tell a willing observer about refused pending cameras, at most once per period."""
+        source = source_of(address)
+        if source not in self._overflow and len(self._overflow) < _OVERFLOW_SOURCES:
+            self._overflow.append(source)
+        now = time.monotonic()
+        if self._overflow_noticed_at is not None and now - self._overflow_noticed_at < LOG_PERIOD:
+            return
+        self._overflow_noticed_at = now
+        sources, self._overflow = tuple(self._overflow), []
+        if isinstance(self._observer, PendingOverflowObserver):
+            self._notify("pending_overflow", sources)
 
     def _sessions_of(self, camera: CameraRecord) -> list[_Session]:
         return [session for session in self._sessions if session.camera is camera]
@@ -524,7 +559,9 @@ class DeviceListener:
                 _LOGGER.info("Camera %s connected from %s", camera.camera_id, session.address)
                 self._notify("camera_connected", camera)
             elif session.address not in self._announced_pending:
-                self._announced_pending.add(session.address)
+                self._announced_pending[session.address] = None
+                while len(self._announced_pending) > _ANNOUNCED_ADDRESSES:
+                    self._announced_pending.popitem(last=False)
                 _LOGGER.info("Camera at %s waits for approval", session.address)
                 self._notify("camera_pending", camera)
 
@@ -558,6 +595,11 @@ class DeviceListener:
             return
         if self._pending.get(camera.address) is camera:
             del self._pending[camera.address]
+            if camera.latest_frame is not None:  # at most pending_frame_size bytes
+                self._previews[camera.address] = camera.latest_frame
+                self._previews.move_to_end(camera.address)
+                while len(self._previews) > self.settings.max_pending_cameras:
+                    self._previews.popitem(last=False)
             self._notify("camera_disconnected", camera)
         elif self._cameras.get(camera.camera_id) is camera:
             _LOGGER.info("Camera %s disconnected", camera.camera_id)
@@ -654,10 +696,12 @@ class _RefusedError(Exception):
 __all__ = [
     "CLOSE_LIVENESS",
     "CLOSE_REFUSED",
+    "CLOSE_TOO_MANY",
     "CLOSE_WRONG_TOKEN",
     "CameraNotAdmittedError",
     "CommandValidationError",
     "DeviceListener",
     "ListenerObserver",
+    "PendingOverflowObserver",
     "canonical_address",
 ]

@@ -43,3 +43,5 @@ class ListenerSettings:
     pending_frame_size: int = 256 * 1024
     """Largest frame and message of a connection that is not admitted: one preview, not a 3 MP
     buffer. The stock firmware's messages are at most 30,000 B, chunks included."""
+    max_pending_cameras: int = 32
+    """Cameras waiting for approval at once (one per address); more are refused with 4429."""
