@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import aiohttp
@@ -24,18 +25,19 @@ async def test_a_declared_frame_costs_nothing_until_its_bytes_arrive(
     start_listener: ListenerFactory, session: aiohttp.ClientSession
 ) -> None:
     listener = await start_listener()
-    sockets = [
-        await session.ws_connect(url(listener, query=f"?token={TOKEN}&id=big{n}"))
-        for n in range(20)
-    ]
-    for ws in sockets:
-        await register(ws)
-        await img_start(ws, 8 * MIB)  # 160 MiB declared in all
-    assert listener.frame_budget.in_flight == 0
-    await sockets[0].send_bytes(b"\xff\xd8" + bytes(4094))
-    await until(lambda: listener.frame_budget.in_flight == 4096)
-    for ws in sockets:
-        await ws.close()
+    async with contextlib.AsyncExitStack() as stack:
+        sockets = [
+            await stack.enter_async_context(
+                connect_from(f"127.0.8.{n + 1}", url(listener, query=f"?token={TOKEN}&id=b{n}"))
+            )
+            for n in range(20)
+        ]
+        for ws in sockets:
+            await register(ws)
+            await img_start(ws, 8 * MIB)  # 160 MiB declared in all
+        assert listener.frame_budget.in_flight == 0
+        await sockets[0].send_bytes(b"\xff\xd8" + bytes(4094))
+        await until(lambda: listener.frame_budget.in_flight == 4096)
     await until(lambda: listener.frame_budget.in_flight == 0)
 
 

@@ -42,7 +42,7 @@ async def test_a_pending_camera_leaves_nothing_but_a_bounded_preview(
 async def test_many_ids_from_one_address_are_one_pending_camera(
     start_listener: ListenerFactory,
 ) -> None:
-    listener = await start_listener()
+    listener = await start_listener(max_connections_per_source=50)
     async with contextlib.AsyncExitStack() as stack:
         for n in range(50):
             ws = await stack.enter_async_context(

@@ -55,6 +55,7 @@ from .camera import (
     ListenerBindError,
     UnknownCameraError,
 )
+from .gate import ConnectionGate, GatedSite
 from .refusals import LOG_PERIOD, Refusals, source_of
 from .settings import Admission, ListenerSettings
 
@@ -143,7 +144,8 @@ class _Session:
         self.token = token
         self.admission = Admission.PENDING  # decided on the first message
         self.camera: CameraRecord | None = None
-        self.last_seen = time.monotonic()
+        self.opened = self.last_seen = self.last_data = time.monotonic()
+        self.closing = False
         self.assembler: FrameAssembler | None = None
 
     @property
@@ -175,6 +177,15 @@ class DeviceListener:
         self._overflow_noticed_at: float | None = None
         self._sessions: set[_Session] = set()
         self.refusals = Refusals()
+        self._gate = ConnectionGate(
+            limits=lambda: (
+                self.settings.max_connections_per_source,
+                self.settings.max_connections,
+            ),
+            exempt=self._known_address,
+            canonical=canonical_address,
+            refusals=self.refusals,
+        )
         self.frame_budget = FrameBudget(max(settings.frame_budget, settings.max_frame_size))
         self._announced_pending: OrderedDict[str, None] = OrderedDict()
         self._stream_app = web.Application()
@@ -221,13 +232,19 @@ class DeviceListener:
             (self._stream_app, self.settings.stream_port),
             (self._control_app, self.settings.control_port),
         ):
+            # aiohttp closes a connection that has not sent a whole request within its
+            # keep-alive timeout (armed at connect): that bounds a slow upgrade request.
             runner = web.AppRunner(
-                app, handle_signals=False, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT
+                app,
+                handle_signals=False,
+                access_log=None,
+                shutdown_timeout=_SHUTDOWN_TIMEOUT,
+                keepalive_timeout=self.settings.upgrade_timeout,
             )
             await runner.setup()
             self._runners.append(runner)
             try:
-                await web.TCPSite(runner, self.settings.host, port).start()
+                await GatedSite(runner, self.settings.host, port, self._gate).start()
             except OSError as err:
                 await self.stop()
                 raise ListenerBindError(port, err) from err
@@ -329,6 +346,7 @@ class DeviceListener:
                 self._close_later(session, _RefusedError(CLOSE_REFUSED, "address_rejected"))
 
     def _close_later(self, session: _Session, refused: _RefusedError) -> None:
+        session.closing = True
         asyncio.get_running_loop().create_task(
             self._refuse(session.socket, session.address, refused)
         )
@@ -380,15 +398,28 @@ class DeviceListener:
         while True:
             await asyncio.sleep(_WATCHDOG_INTERVAL)
             now = time.monotonic()
+            settings = self.settings
             for session in list(self._sessions):
                 if session.assembler is not None:
                     session.assembler.expire()
-                if now - session.last_seen > self.settings.liveness_timeout:
+                if session.closing:
+                    continue
+                if session.camera is None and now - session.opened > settings.register_timeout:
+                    refused = _RefusedError(CLOSE_LIVENESS, "no_registration")
+                elif not session.admitted and now - session.last_data > (
+                    settings.pending_idle_timeout
+                ):
+                    refused = _RefusedError(CLOSE_LIVENESS, "idle")
+                elif now - session.last_seen > settings.liveness_timeout:
                     _LOGGER.debug("No data from %s: closing", session.address)
-                    session.last_seen = now  # close once
+                    session.closing = True
                     asyncio.get_running_loop().create_task(
                         session.socket.close(code=CLOSE_LIVENESS, message=b"liveness timeout")
                     )
+                    continue
+                else:
+                    continue
+                self._close_later(session, refused)
 
     async def _handle_websocket(self, request: web.Request) -> web.StreamResponse:
         address = canonical_address(request.remote)
@@ -432,8 +463,10 @@ class DeviceListener:
             session.last_seen = time.monotonic()
             try:
                 if message.type is WSMsgType.BINARY:
+                    session.last_data = session.last_seen
                     self._handle_binary(session, message.data)
                 elif message.type is WSMsgType.TEXT:
+                    session.last_data = session.last_seen
                     await self._handle_text(session, message.data)
                 elif message.type is WSMsgType.PING:
                     await session.socket.pong(message.data)
@@ -490,6 +523,12 @@ class DeviceListener:
         if self.settings.allow_tokenless:
             return Admission.PENDING
         raise _RefusedError(CLOSE_REFUSED, "token_required")
+
+    def _known_address(self, address: str) -> bool:
+        """Whether an address is a camera's (approved, trusted, or an admitted camera's)."""
+        return self._admitted_address(address) is not None or any(
+            camera.address == address for camera in self._cameras.values()
+        )
 
     def _admitted_address(self, address: str) -> Admission | None:
         """Admit a tokenless connection by its approved address or trusted network."""

@@ -45,3 +45,13 @@ class ListenerSettings:
     buffer. The stock firmware's messages are at most 30,000 B, chunks included."""
     max_pending_cameras: int = 32
     """Cameras waiting for approval at once (one per address); more are refused with 4429."""
+    max_connections: int = 256
+    """Open connections of both ports together; a known camera's address is never refused by it."""
+    max_connections_per_source: int = 16
+    """Open connections from one IPv4 address or one IPv6 /64 (one host's share)."""
+    upgrade_timeout: float = 5.0
+    """Seconds for a new connection to send its whole HTTP request (the WebSocket upgrade)."""
+    register_timeout: float = 10.0
+    """Seconds for an upgraded connection to send its first message or frame."""
+    pending_idle_timeout: float = 30.0
+    """Seconds a connection that is not admitted may send nothing but pings."""
