@@ -81,3 +81,18 @@ async def test_beyond_the_pending_cap_unknown_addresses_are_refused_and_reported
         await register(ws)
         assert "127.0.3.9" in listener.cameras
     await asyncio.sleep(0)
+
+
+async def test_waves_of_new_addresses_are_announced_a_cap_per_period(
+    start_listener: ListenerFactory, observer: RecordingObserver
+) -> None:
+    listener = await start_listener(max_pending_cameras=2)
+    for wave in range(3):  # each wave leaves before the next: the pending cap alone allows all
+        for n in range(2):
+            async with connect_from(f"127.0.9.{wave * 2 + n + 1}", url(listener)) as ws:
+                await register(ws)
+    pending = [event for event in observer.events if event[0] == "pending"]
+    assert pending == [("pending", "127.0.9.1"), ("pending", "127.0.9.2")]
+    assert [event for event in observer.events if event[0] == "overflow"] == [
+        ("overflow", ("127.0.9.3",))
+    ]

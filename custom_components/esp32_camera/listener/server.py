@@ -14,7 +14,7 @@ joined without it. A pending camera's record lives while one of its connections 
 from __future__ import annotations
 
 import asyncio
-from collections import ChainMap, OrderedDict
+from collections import ChainMap, OrderedDict, deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 import contextlib
 from dataclasses import replace
@@ -188,6 +188,7 @@ class DeviceListener:
         )
         self.frame_budget = FrameBudget(max(settings.frame_budget, settings.max_frame_size))
         self._announced_pending: OrderedDict[str, None] = OrderedDict()
+        self._announced_at: deque[float] = deque()  # announcements in the last period
         self._stream_app = web.Application()
         self._control_app = web.Application()
         for app in (self._stream_app, self._control_app):
@@ -598,11 +599,25 @@ class DeviceListener:
                 _LOGGER.info("Camera %s connected from %s", camera.camera_id, session.address)
                 self._notify("camera_connected", camera)
             elif session.address not in self._announced_pending:
-                self._announced_pending[session.address] = None
-                while len(self._announced_pending) > _ANNOUNCED_ADDRESSES:
-                    self._announced_pending.popitem(last=False)
-                _LOGGER.info("Camera at %s waits for approval", session.address)
-                self._notify("camera_pending", camera)
+                self._announce_pending(camera)
+
+    def _announce_pending(self, camera: CameraRecord) -> None:
+        """Announce a new pending address (a discovery flow), at most a cap's worth per period.
+
+        Flows outlive connections: without this, waves of addresses would each leave one.
+        """
+        now = time.monotonic()
+        while self._announced_at and now - self._announced_at[0] >= LOG_PERIOD:
+            self._announced_at.popleft()
+        if len(self._announced_at) >= self.settings.max_pending_cameras:
+            self._note_overflow(camera.address)
+            return
+        self._announced_at.append(now)
+        self._announced_pending[camera.address] = None
+        while len(self._announced_pending) > _ANNOUNCED_ADDRESSES:
+            self._announced_pending.popitem(last=False)
+        _LOGGER.info("Camera at %s waits for approval", camera.address)
+        self._notify("camera_pending", camera)
 
     def _admit_frames(self, session: _Session) -> None:
         """Give the session the frame size its admission allows."""
