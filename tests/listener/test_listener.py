@@ -261,10 +261,14 @@ async def test_reject_closes_4403_and_refuses_again(
     listener = await start_listener()
     async with session.ws_connect(url(listener)) as ws:
         await register(ws)
+        await ws.send_bytes(SMALL)
+        await until(lambda: listener.pending_frame("127.0.0.1") is not None)
         listener.reject("127.0.0.1")
         message = await ws.receive(timeout=5)
         assert message.type is aiohttp.WSMsgType.CLOSE
         assert ws.close_code == CLOSE_REFUSED
+    await until(lambda: not listener.cameras)
+    assert listener.pending_frame("127.0.0.1") is None  # no preview of a rejected address
     async with session.ws_connect(url(listener)) as ws:
         message = await ws.receive(timeout=5)
         assert ws.close_code == CLOSE_REFUSED

@@ -649,7 +649,10 @@ class DeviceListener:
             return
         if self._pending.get(camera.address) is camera:
             del self._pending[camera.address]
-            if camera.latest_frame is not None:  # at most pending_frame_size bytes
+            if (
+                camera.latest_frame is not None  # at most pending_frame_size bytes
+                and camera.address not in self.settings.rejected_addresses
+            ):
                 self._previews[camera.address] = camera.latest_frame
                 self._previews.move_to_end(camera.address)
                 while len(self._previews) > self.settings.max_pending_cameras:
