@@ -122,3 +122,33 @@ async def test_a_connection_that_only_pings_is_closed_at_its_deadline(
         # An admitted camera that pings is alive (its liveness timeout is 30 s).
         assert listener.cameras["127.0.0.1"].connected
     await until(lambda: sum(listener.refusals.counts.values()) == 1)
+
+
+async def test_new_connections_from_unknown_addresses_are_rate_limited(
+    start_listener: ListenerFactory,
+) -> None:
+    listener = await start_listener(
+        new_connections_per_second=5.0, approved_addresses=frozenset({"127.0.7.99"})
+    )
+
+    async def is_refused(source: str) -> bool:
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", listener.settings.stream_port, local_addr=(source, 0)
+        )
+        try:
+            async with asyncio.timeout(0.3):
+                with contextlib.suppress(ConnectionResetError):
+                    await reader.read(1)
+                return True
+        except TimeoutError:
+            return False  # accepted: waiting for its request
+        finally:
+            writer.close()
+
+    # 20 at once: the burst allowance is one second's worth.
+    refused = sum(await asyncio.gather(*(is_refused(f"127.0.7.{n + 1}") for n in range(20))))
+    assert 13 <= refused <= 15
+    # A known camera's address is never held back by a flood of strangers.
+    async with connect_from("127.0.7.99", url(listener)) as ws:
+        await register(ws)
+    assert listener.refusals.counts["connection_rate"] == refused

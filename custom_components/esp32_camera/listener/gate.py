@@ -9,14 +9,13 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable
-import logging
+import math
+import time
 from typing import Any, cast, override
 
 from aiohttp import web
 
 from .refusals import Refusals, source_of
-
-_LOGGER = logging.getLogger(__name__)
 
 
 class ConnectionGate:
@@ -25,13 +24,20 @@ class ConnectionGate:
     def __init__(
         self,
         *,
-        limits: Callable[[], tuple[int, int]],
+        limits: Callable[[], tuple[int, int, float]],
         exempt: Callable[[str], bool],
         canonical: Callable[[str | None], str],
         refusals: Refusals,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """`limits` gives (per source, total); `exempt` sources skip the total (known cameras)."""
+        """`limits` gives (per source, total, new per second from unknown sources).
+
+        `exempt` addresses (known cameras) skip the total and the rate.
+        """
         self._limits = limits
+        self._clock = clock
+        self._allowance = math.inf  # token bucket of new connections from unknown addresses
+        self._allowance_at = clock()
         self._exempt = exempt
         self._canonical = canonical
         self._refusals = refusals
@@ -43,9 +49,14 @@ class ConnectionGate:
         peer = transport.get_extra_info("peername")
         address = self._canonical(peer[0] if isinstance(peer, tuple) and peer else None)
         source = source_of(address)
-        per_source, total = self._limits()
+        per_source, total, rate = self._limits()
         if self._by_source[source] >= per_source:
             self._refusals.refuse(address, "too_many_connections_from_source")
+            return None
+        if not self._rate_allows(rate) and not self._exempt(address):
+            # Each accepted connection costs an HTTP parse and a WebSocket handshake: a flood
+            # of attempts from new addresses is refused here, where it costs nothing.
+            self._refusals.refuse(address, "connection_rate")
             return None
         if self.open_connections >= total and not self._exempt(address):
             self._refusals.refuse(address, "too_many_connections")
@@ -53,6 +64,16 @@ class ConnectionGate:
         self._by_source[source] += 1
         self.open_connections += 1
         return source
+
+    def _rate_allows(self, rate: float) -> bool:
+        """Take one new connection from the bucket (burst: one second's worth)."""
+        now = self._clock()
+        self._allowance = min(rate, self._allowance + (now - self._allowance_at) * rate)
+        self._allowance_at = now
+        if self._allowance < 1:
+            return False
+        self._allowance -= 1
+        return True
 
     def leave(self, source: str) -> None:
         """Forget a closed connection."""

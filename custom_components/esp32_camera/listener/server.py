@@ -181,6 +181,7 @@ class DeviceListener:
             limits=lambda: (
                 self.settings.max_connections_per_source,
                 self.settings.max_connections,
+                self.settings.new_connections_per_second,
             ),
             exempt=self._known_address,
             canonical=canonical_address,

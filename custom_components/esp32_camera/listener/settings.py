@@ -49,6 +49,9 @@ class ListenerSettings:
     """Open connections of both ports together; a known camera's address is never refused by it."""
     max_connections_per_source: int = 16
     """Open connections from one IPv4 address or one IPv6 /64 (one host's share)."""
+    new_connections_per_second: float = 50.0
+    """New connections accepted per second (burst: as many) from addresses that are not a known
+    camera's; a camera reconnects within seconds, a flood of attempts costs nothing."""
     upgrade_timeout: float = 5.0
     """Seconds for a new connection to send its whole HTTP request (the WebSocket upgrade)."""
     register_timeout: float = 10.0
