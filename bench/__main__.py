@@ -30,6 +30,7 @@ import tempfile
 import time
 from typing import Any
 
+from bench.attacks import attacks, attacks_table
 from bench.measure import (
     REPO,
     Agent,
@@ -50,7 +51,7 @@ INGEST_CAMERAS = 4
 LATENCY_CAMERAS = 8
 SAVING_CAMERAS = 8
 CHURN_CAMERAS = 16
-WORKLOADS = ("idle", "ingest", "latency", "fanout", "saving", "churn")
+WORKLOADS = ("idle", "ingest", "latency", "fanout", "saving", "churn", "attacks")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -791,6 +792,7 @@ def table(results: dict[str, Any]) -> str:
         row("workload", "p50 ms", "p99 ms", "max ms", "longest GC ms")
         for name, lag in lag_rows:
             row(name, fmt(lag["p50"]), fmt(lag["p99"]), fmt(lag["max"]), fmt(lag.get("gc_max")))
+    lines.extend(attacks_table(results))
     return "\n".join(lines)
 
 
@@ -836,6 +838,7 @@ async def run(arguments: argparse.Namespace) -> dict[str, Any]:
             arguments.soak * 60 if arguments.soak is not None else plan.churn_seconds,
             plan.reloads if arguments.soak is None else max(plan.reloads, 100),
         ),
+        "attacks": lambda: attacks(bench),
     }
     try:
         await bench.start()
