@@ -462,22 +462,23 @@ async def attacks(bench: Bench) -> None:
             ),
         )
         # The take-over first: it needs a discovery flow; then the discovery flood, on a fresh period.
-        steps: list[Callable[[], Awaitable[Any]]] = [
-            lambda: _take_over(bench, entity),
-            lambda: _discovery_flood(bench),
-            lambda: _memory_kept_after_leaving(bench),
-            lambda: _declared_frames(bench),
-            lambda: _traceback_flood(bench),
-            lambda: _connection_floods(bench),
+        steps: list[tuple[str, Callable[[], Awaitable[Any]]]] = [
+            ("take-over", lambda: _take_over(bench, entity)),
+            ("discovery flood", lambda: _discovery_flood(bench)),
+            ("memory kept after leaving", lambda: _memory_kept_after_leaving(bench)),
+            ("img_start", lambda: _declared_frames(bench)),
+            ("unicode register", lambda: _traceback_flood(bench)),
+            ("slowloris and 5,000 attempts", lambda: _connection_floods(bench)),
         ]
-        for step in steps:
+        for name, step in steps:
             if bench.hass.process is not None and bench.hass.process.returncode is not None:
                 break
             try:
                 result = await step()
             except Exception as err:  # noqa: BLE001 - one failed attack must not lose the others
                 _log(f"failed: {err!r}")
-                result = {"attack": repr(step), "error": repr(err)}
+                alive = bench.hass.process is not None and bench.hass.process.returncode is None
+                result = {"attack": name, "error": repr(err), "hass_alive": alive}
             rows.extend(result if isinstance(result, list) else [result])
         seen = await viewer.stop()
         viewer = None
