@@ -31,6 +31,7 @@ import time
 from typing import Any
 
 from bench import motion
+from bench.attacks import attacks, attacks_table
 from bench.measure import (
     REPO,
     Agent,
@@ -51,7 +52,7 @@ INGEST_CAMERAS = 4
 LATENCY_CAMERAS = 8
 SAVING_CAMERAS = 8
 CHURN_CAMERAS = 16
-WORKLOADS = ("idle", "ingest", "latency", "fanout", "saving", "churn", "motion")
+WORKLOADS = ("idle", "ingest", "latency", "fanout", "saving", "churn", "attacks", "motion")
 # Workloads measured in this process, without Home Assistant.
 LOCAL_WORKLOADS = frozenset({"motion"})
 
@@ -796,6 +797,7 @@ def table(results: dict[str, Any]) -> str:
             row(name, fmt(lag["p50"]), fmt(lag["p99"]), fmt(lag["max"]), fmt(lag.get("gc_max")))
     if "motion" in results:
         lines += motion.table(results["motion"])
+    lines.extend(attacks_table(results))
     return "\n".join(lines)
 
 
@@ -850,6 +852,7 @@ async def run(arguments: argparse.Namespace) -> dict[str, Any]:
             arguments.soak * 60 if arguments.soak is not None else plan.churn_seconds,
             plan.reloads if arguments.soak is None else max(plan.reloads, 100),
         ),
+        "attacks": lambda: attacks(bench),
     }
     try:
         await bench.start()

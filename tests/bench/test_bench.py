@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestServer, unused_port
 import pytest
 
 from bench.agents import _read_part_headers
+from bench.attacks import markdown
 from bench.floor import Floor
 from bench.measure import latencies_ms, percentile, summarize, update_delays_ms, viewer_reads
 from bench.wire import (
@@ -152,3 +153,19 @@ def test_percentiles() -> None:
     assert percentile(values, 0.99) == 100.0
     assert percentile([], 0.5) == 0.0
     assert summarize([3.0, 1.0, 2.0]) == {"count": 3, "p50": 2.0, "p99": 3.0, "max": 3.0}
+
+
+def test_attack_table_puts_each_attack_beside_its_baseline() -> None:
+    row = {
+        "attack": "flood",
+        "rss_peak_growth_mib": 1.5,
+        "refused": {"idle": 3},
+        "hass_alive": True,
+    }
+    before = {"rows": [{"attack": "flood", "rss_peak_growth_mib": 900.0, "hass_alive": False}]}
+    lines = markdown({"rows": [row]}, before).splitlines()
+    assert lines[2].startswith("| flood | before | 900.0 | - |")
+    assert lines[2].endswith("| **no** |")
+    assert lines[3].startswith("| flood | after | 1.5 | - |")
+    assert "| idle 3 |" in lines[3]
+    assert len(markdown({"rows": [row]}).splitlines()) == 3

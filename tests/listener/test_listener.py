@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 import contextlib
 from ipaddress import ip_network
 import json
@@ -21,94 +21,20 @@ from custom_components.esp32_camera.listener import (
     CLOSE_WRONG_TOKEN,
     Admission,
     CameraNotAdmittedError,
-    CameraRecord,
     CommandTimeoutError,
     DeviceListener,
     ListenerBindError,
     ListenerSettings,
     UnknownCameraError,
 )
-from custom_components.esp32_camera.protocol import CommandValidationError, DropReason, Frame
+from custom_components.esp32_camera.protocol import CommandValidationError, DropReason
 
 from ..protocol.conftest import make_jpeg
+from .conftest import TOKEN, ListenerFactory, RecordingObserver
 
-TOKEN = "s3cret-token"
 SMALL = make_jpeg(160, 120)
 OTHER = make_jpeg(80, 60)  # what an impostor sends
 LARGE = make_jpeg(320, 240, quality=95, noise=True)
-
-
-class RecordingObserver:
-    """Keeps every callback for assertions."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple[str, Any]] = []
-        self.frames: list[tuple[str, Frame]] = []
-        self.frame_event = asyncio.Event()
-
-    def camera_connected(self, camera: CameraRecord) -> None:
-        self.events.append(("connected", camera.camera_id))
-
-    def camera_disconnected(self, camera: CameraRecord) -> None:
-        self.events.append(("disconnected", camera.camera_id))
-
-    def camera_pending(self, camera: CameraRecord) -> None:
-        self.events.append(("pending", camera.address))
-
-    def camera_updated(self, camera: CameraRecord) -> None:
-        self.events.append(("updated", camera.camera_id))
-
-    def frame_received(self, camera: CameraRecord, frame: Frame) -> None:
-        self.frames.append((camera.camera_id, frame))
-        self.frame_event.set()
-
-    def authentication_failed(self, address: str, reason: str) -> None:
-        self.events.append(("auth_failed", address))
-        raise RuntimeError("observer bug")  # must not break the listener
-
-    async def wait_frames(self, count: int, timeout: float = 5.0) -> None:
-        async with asyncio.timeout(timeout):
-            while len(self.frames) < count:
-                self.frame_event.clear()
-                await self.frame_event.wait()
-
-
-type ListenerFactory = Callable[..., Awaitable[DeviceListener]]
-
-
-@pytest.fixture
-async def observer() -> RecordingObserver:
-    return RecordingObserver()
-
-
-@pytest.fixture
-async def session() -> AsyncGenerator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
-
-
-@pytest.fixture
-async def start_listener(
-    observer: RecordingObserver,
-) -> AsyncGenerator[ListenerFactory]:
-    listeners: list[DeviceListener] = []
-
-    async def factory(**overrides: Any) -> DeviceListener:
-        settings = ListenerSettings(
-            token=TOKEN,
-            host="127.0.0.1",
-            stream_port=unused_port(),
-            control_port=unused_port(),
-            **{"command_timeout": 1.0, **overrides},
-        )
-        listener = DeviceListener(settings, observer)
-        await listener.start()
-        listeners.append(listener)
-        return listener
-
-    yield factory
-    for listener in listeners:
-        await listener.stop()
 
 
 def url(listener: DeviceListener, *, control: bool = False, query: str = "") -> str:
@@ -335,10 +261,14 @@ async def test_reject_closes_4403_and_refuses_again(
     listener = await start_listener()
     async with session.ws_connect(url(listener)) as ws:
         await register(ws)
+        await ws.send_bytes(SMALL)
+        await until(lambda: listener.pending_frame("127.0.0.1") is not None)
         listener.reject("127.0.0.1")
         message = await ws.receive(timeout=5)
         assert message.type is aiohttp.WSMsgType.CLOSE
         assert ws.close_code == CLOSE_REFUSED
+    await until(lambda: not listener.cameras)
+    assert listener.pending_frame("127.0.0.1") is None  # no preview of a rejected address
     async with session.ws_connect(url(listener)) as ws:
         message = await ws.receive(timeout=5)
         assert ws.close_code == CLOSE_REFUSED
@@ -555,7 +485,7 @@ async def test_another_address_claiming_an_admitted_id_is_not_admitted(
         )
     )
     admission = Admission.APPROVED if admitted_by == "approval" else Admission.TRUSTED_NETWORK
-    camera_id = "garden" if query else "127.0.0.2"  # a stock camera's id is its address
+    camera_id = "127.0.0.2"  # without the token the id is the address, whatever it sends
     async with connect_from("127.0.0.2", url(listener, query=query)) as ws:
         await register(ws)
         await ws.send_bytes(SMALL)
@@ -613,7 +543,8 @@ async def test_a_token_camera_does_not_take_over_a_pending_connection_of_its_id(
         await early.send_str(json.dumps({"type": "health", "model": "EVIL"}))
         await early.send_bytes(OTHER)
         await register(early)
-        assert listener.cameras["cam"].admission is Admission.PENDING
+        assert "cam" not in listener.cameras  # without the token its id is its address
+        assert listener.cameras["127.0.0.1"].admission is Admission.PENDING
         async with session.ws_connect(url(listener, query=f"?token={TOKEN}&id=cam")) as real:
             await register(real)
             cam = listener.cameras["cam"]
@@ -632,81 +563,76 @@ async def test_a_token_camera_does_not_take_over_a_pending_connection_of_its_id(
     assert observer.events.count(("connected", "cam")) == 1
 
 
-async def test_approving_the_address_of_a_claim_lets_the_camera_move(
+async def test_approving_an_address_lets_its_restored_camera_come_back(
     start_listener: ListenerFactory, observer: RecordingObserver
 ) -> None:
-    listener = await start_listener(approved_addresses=frozenset({"127.0.0.2"}))
-    async with connect_from("127.0.0.2", url(listener, query="?id=garden")) as ws:
+    listener = await start_listener()
+    camera = listener.restore_camera("127.0.0.3")
+    assert (await listener.send_command("127.0.0.3", "reboot")).queued
+    async with connect_from("127.0.0.3", url(listener, query="?id=garden")) as ws:
+        await register(ws, name="Garden")
+        await ws.send_bytes(OTHER)
         await register(ws)
-    garden = listener.cameras["garden"]
-    await until(lambda: not garden.connected)
-    assert (await listener.send_command("garden", "reboot")).queued
-    # The camera got a new address from DHCP: it waits for approval of that address.
-    async with connect_from("127.0.0.3", url(listener, query="?id=garden")) as moved:
-        await register(moved)
-        await moved.send_bytes(OTHER)
-        await register(moved)
         assert listener.pending_frame("127.0.0.3") is not None
         assert listener.pending_frame("127.0.0.9") is None
+        assert listener.cameras["127.0.0.3"] is camera  # the pending one is not listed over it
         assert not observer.frames
         listener.approve("127.0.0.3")
-        assert (garden.admission, garden.address, garden.connected) == (
+        assert (camera.admission, camera.address, camera.connected) == (
             Admission.APPROVED,
             "127.0.0.3",
             True,
         )
         assert listener.pending_frame("127.0.0.3") is None
         # The queue is delivered at once; commands and frames flow on the same socket.
-        assert (await moved.receive_json(timeout=5))["cmd"] == "reboot"
-        answering = asyncio.create_task(answer_command(moved))
-        assert (await listener.send_command("garden", "stats")).ok
+        assert (await ws.receive_json(timeout=5))["cmd"] == "reboot"
+        answering = asyncio.create_task(answer_command(ws))
+        assert (await listener.send_command("127.0.0.3", "stats")).ok
         await answering
-        await moved.send_bytes(SMALL)
+        await ws.send_bytes(SMALL)
         await observer.wait_frames(1)
-    assert observer.events.count(("connected", "garden")) == 2
+    assert "garden" not in listener.cameras
+    assert observer.events.count(("connected", "127.0.0.3")) == 1
 
 
-async def test_the_sockets_of_a_pending_camera_stay_together_as_a_claim(
+async def test_the_sockets_of_a_pending_camera_are_one_record_while_connected(
     start_listener: ListenerFactory, observer: RecordingObserver, session: aiohttp.ClientSession
 ) -> None:
     listener = await start_listener()
     query = url(listener, query="?id=cam")
-    async with connect_from("127.0.0.2", query) as gone:
-        await register(gone)
-    await until(lambda: not listener.cameras["cam"].connected)
     async with (
         connect_from("127.0.0.3", query) as control,
         connect_from("127.0.0.3", query) as stream,
+        session.ws_connect(url(listener, query=f"?token={TOKEN}&id=cam")) as real,
     ):
-        # Pending at another address: the record of the camera that left is not kept.
         await register(control)
         await stream.send_bytes(OTHER)
-        await until(lambda: len(listener.cameras["cam"].sockets) == 2)
-        assert listener.cameras["cam"].address == "127.0.0.3"
-        async with session.ws_connect(url(listener, query=f"?token={TOKEN}&id=cam")) as real:
-            await register(real)
-            cam = listener.cameras["cam"]
-            assert (cam.admission, len(cam.sockets)) == (Admission.TOKEN, 1)
-            (claim,) = listener.claims
-            assert (claim.address, len(claim.sockets)) == ("127.0.0.3", 2)
-            async with connect_from("127.0.0.3", query) as third:
-                await third.send_bytes(OTHER)
-                await until(lambda: len(claim.sockets) == 3)
-            await until(lambda: len(claim.sockets) == 2)
-            await control.close()
-            await until(lambda: len(claim.sockets) == 1)
-            assert not observer.frames
-            # Approved, the frame socket joins the camera; commands stay on its JSON socket.
-            listener.approve("127.0.0.3")
-            assert not listener.claims
-            assert len(cam.sockets) == 2
-            await stream.send_bytes(SMALL)
-            await observer.wait_frames(1)
-            answering = asyncio.create_task(answer_command(real))
-            assert (await listener.send_command("cam", "stats")).ok
-            await answering
-    assert [bytes(frame.data) for _, frame in observer.frames] == [SMALL]
-    assert observer.events.count(("connected", "cam")) == 1
+        await register(real)
+        await until(lambda: len(listener.cameras["127.0.0.3"].sockets) == 2)
+        pending = listener.cameras["127.0.0.3"]
+        cam = listener.cameras["cam"]
+        assert (cam.admission, len(cam.sockets)) == (Admission.TOKEN, 1)
+        async with connect_from("127.0.0.3", query) as third:
+            await third.send_bytes(OTHER)
+            await until(lambda: len(pending.sockets) == 3)
+        await until(lambda: len(pending.sockets) == 2)
+        await control.close()
+        await until(lambda: len(pending.sockets) == 1)
+        assert not observer.frames
+        # Approved, the address is its own camera; the token camera is untouched.
+        listener.approve("127.0.0.3")
+        assert listener.cameras["127.0.0.3"] is pending
+        assert pending.admission is Admission.APPROVED
+        await stream.send_bytes(SMALL)
+        await observer.wait_frames(1)
+        assert len(cam.sockets) == 1
+        answering = asyncio.create_task(answer_command(real))
+        assert (await listener.send_command("cam", "stats")).ok
+        await answering
+    assert [(camera_id, bytes(frame.data)) for camera_id, frame in observer.frames] == [
+        ("127.0.0.3", SMALL)
+    ]
+    assert observer.events.count(("connected", "127.0.0.3")) == 1
 
 
 async def test_pings_are_answered_and_count_as_liveness(

@@ -7,6 +7,7 @@ import pytest
 from custom_components.esp32_camera.protocol import (
     DropReason,
     FrameAssembler,
+    FrameBudget,
     FrameEndMessage,
     FrameStartMessage,
     Framing,
@@ -57,8 +58,11 @@ def test_chunked_frame_published_before_img_end(large_jpeg: bytes, clock: FakeCl
             id=9, size=len(large_jpeg), chunks=len(parts), chunk_size=6144, width=320, height=240
         )
     )
-    assert assembler.buffered_bytes == len(large_jpeg)
-    results = [assembler.handle_binary(part) for part in parts]
+    # Nothing is held for the declared size: the buffer grows as the bytes arrive.
+    assert assembler.buffered_bytes == 0
+    results = [assembler.handle_binary(part) for part in parts[:2]]
+    assert assembler.buffered_bytes == 2 * 6144
+    results += [assembler.handle_binary(part) for part in parts[2:]]
     assert results[:-1] == [None] * (len(parts) - 1)
     frame = results[-1]
     assert frame is not None
@@ -77,16 +81,21 @@ def test_chunked_dimensions_from_jpeg_when_header_lacks_them(large_jpeg: bytes) 
     assert (frame.width, frame.height) == (320, 240)
 
 
-def test_next_frame_gets_a_new_buffer(large_jpeg: bytes) -> None:
+def test_a_published_frame_is_immutable(large_jpeg: bytes) -> None:
     assembler = FrameAssembler()
     published = []
     for _ in range(2):
         assembler.handle_control(ImageStartMessage(id=1, size=len(large_jpeg)))
-        published.append(assembler.handle_binary(large_jpeg))
+        for part in chunks(large_jpeg, 6144):
+            frame = assembler.handle_binary(part)
+        published.append(frame)
     first, second = published
     assert first is not None
     assert second is not None
+    # Joined once into bytes: the next frame can never write into a published one.
+    assert isinstance(first.data, bytes)
     assert first.data is not second.data
+    assert first.data == large_jpeg
 
 
 def test_drop_overrun(large_jpeg: bytes) -> None:
@@ -187,3 +196,44 @@ def test_is_jpeg_and_dimensions() -> None:
     assert jpeg_dimensions(b"\xff\xd8\xff\xda\x00\x08") is None  # scan before any SOF
     assert jpeg_dimensions(b"\xff\xd8\xff\xe0\x00\x01") is None  # impossible segment length
     assert jpeg_dimensions(b"\xff\xd8\xff\xff\xc0\x00\x11\x08") is None  # truncated SOF
+
+
+def test_budget_is_shared_charged_per_chunk_and_given_back(
+    large_jpeg: bytes, clock: FakeClock
+) -> None:
+    budget = FrameBudget(3 * 6144)
+    first = FrameAssembler(clock=clock, budget=budget)
+    second = FrameAssembler(clock=clock, budget=budget)
+    parts = chunks(large_jpeg, 6144)
+    for assembler in (first, second):
+        assembler.handle_control(ImageStartMessage(id=1, size=len(large_jpeg)))
+    # A declared 8 MiB costs nothing until its bytes arrive.
+    assert budget.in_flight == 0
+    first.handle_binary(parts[0])
+    first.handle_binary(parts[1])
+    second.handle_binary(parts[0])
+    assert budget.in_flight == 3 * 6144
+    # The budget is spent: the next chunk drops that frame and gives its bytes back.
+    assert second.handle_binary(parts[1]) is None
+    assert second.drops == {DropReason.OVER_BUDGET: 1}
+    assert not second.in_progress
+    assert budget.in_flight == 2 * 6144
+    first.abort()
+    assert budget.in_flight == 0
+    # With the bytes given back, a whole frame fits again, and completing it frees its bytes.
+    roomy = FrameBudget(len(large_jpeg))
+    whole = FrameAssembler(clock=clock, budget=roomy)
+    whole.handle_control(ImageStartMessage(id=2, size=len(large_jpeg)))
+    frames = [whole.handle_binary(part) for part in parts]
+    assert frames[-1] is not None
+    assert bytes(frames[-1].data) == large_jpeg
+    assert (roomy.in_flight, roomy.peak) == (0, len(large_jpeg))
+
+
+def test_a_lowered_frame_size_refuses_declared_and_bare_frames(
+    small_jpeg: bytes, clock: FakeClock
+) -> None:
+    assembler = FrameAssembler(clock=clock, max_frame_size=len(small_jpeg) - 1)
+    assert assembler.handle_binary(small_jpeg) is None
+    assembler.handle_control(ImageStartMessage(id=1, size=len(small_jpeg)))
+    assert assembler.drops == {DropReason.TOO_LARGE: 2}

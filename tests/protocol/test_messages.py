@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+import json
 
 import pytest
 
@@ -16,6 +17,7 @@ from custom_components.esp32_camera.protocol import (
     ImageEndMessage,
     ImageStartMessage,
     InfoMessage,
+    InvalidRegistrationError,
     MessageError,
     RegisterMessage,
     ResponseMessage,
@@ -173,3 +175,28 @@ def test_mode_and_action_commands() -> None:
         encode_command("explode")
     assert encode_command("quality", 12) == '{"type":"command","cmd":"quality","val":"12"}'
     assert set(COMMANDS) >= {"resolution", "quality", "fps", "mode", "reboot", "stats"}
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"token": "\ud800"},
+        {"token": 12345},
+        {"token": ["a"]},
+        {"token": "x" * 257},
+        {"name": "\udfff"},
+        {"name": {"a": 1}},
+        {"name": "n" * 65},
+        {"firmware": True},
+    ],
+)
+def test_register_with_unusable_fields_is_refused(fields: dict[str, object]) -> None:
+    with pytest.raises(InvalidRegistrationError):
+        parse_text_message(json.dumps({"type": "register", **fields}))
+
+
+def test_lone_surrogates_elsewhere_are_dropped_fields() -> None:
+    message = parse_text_message(json.dumps({"type": "health", "model": "\ud800", "rssi": -5}))
+    assert message == HealthMessage(rssi=-5)
+    register = parse_text_message(json.dumps({"type": "register", "firmware": 2.5, "name": 7}))
+    assert register == RegisterMessage(firmware="2.5", name="7")

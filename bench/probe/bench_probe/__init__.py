@@ -46,6 +46,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     hass.http.register_view(ReloadView())
     hass.http.register_view(PullCamerasView())
     hass.http.register_view(ProfileView())
+    hass.http.register_view(ListenerView())
     return True
 
 
@@ -86,6 +87,38 @@ def _process_counts() -> dict[str, int]:
         if line.startswith("VmRSS:"):
             rss_kib = int(line.split()[1])
     return {"fds": len(fds), "sockets": sockets, "rss_kib": rss_kib}
+
+
+class ListenerView(HomeAssistantView):
+    """What the hub's listener holds and refused (for the attack benchmark)."""
+
+    url = "/api/bench_probe/listener"
+    name = "api:bench_probe:listener"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Answer refusals by reason, pending cameras, frame budget peak, and one camera's record."""
+        hass = request.app[KEY_HASS]
+        entries = hass.config_entries.async_loaded_entries("esp32_camera")
+        if not entries:
+            return self.json({})
+        listener = entries[0].runtime_data.listener
+        budget = getattr(listener, "frame_budget", None)
+        camera = listener.cameras.get(request.query.get("camera", ""))
+        return self.json(
+            {
+                "refusals": dict(getattr(getattr(listener, "refusals", None), "counts", {})),
+                "pending": sum(1 for c in listener.cameras.values() if not c.admitted),
+                "records": len(listener.cameras),
+                "frame_budget_peak_mib": None if budget is None else budget.peak / 2**20,
+                "camera": None
+                if camera is None
+                else {
+                    "admission": str(camera.admission),
+                    "address": camera.address,
+                    "name": camera.name,
+                },
+            }
+        )
 
 
 class SampleView(HomeAssistantView):

@@ -12,9 +12,11 @@ from .camera import (
 from .server import (
     CLOSE_LIVENESS,
     CLOSE_REFUSED,
+    CLOSE_TOO_MANY,
     CLOSE_WRONG_TOKEN,
     DeviceListener,
     ListenerObserver,
+    PendingOverflowObserver,
     canonical_address,
     request_token,
 )
@@ -23,6 +25,7 @@ from .settings import Admission, ListenerSettings
 __all__ = [
     "CLOSE_LIVENESS",
     "CLOSE_REFUSED",
+    "CLOSE_TOO_MANY",
     "CLOSE_WRONG_TOKEN",
     "Admission",
     "CameraNotAdmittedError",
@@ -34,6 +37,7 @@ __all__ = [
     "ListenerError",
     "ListenerObserver",
     "ListenerSettings",
+    "PendingOverflowObserver",
     "UnknownCameraError",
     "canonical_address",
     "request_token",

@@ -5,16 +5,18 @@ two-socket variant (JSON on the control port, frames on the stream port) both wo
 admitted by the hub token, by the user's approval of their address, or by a trusted network;
 others stay pending: their socket stays open but none of their frames are used.
 
-Admission is decided per connection, never inherited from a camera record: a connection that is not
-admitted and claims the id of a camera it may not use (admitted, restored, or pending at another
-address) gets a record of its own, a *claim*, which is never in `cameras`; nothing it sends reaches
-that camera, and it gets nothing of it.
+Admission is decided per connection, never inherited from a camera record, and it binds identity:
+a connection without the token is always the camera whose id is its address (an id it sends is
+ignored), so approving an address admits exactly that camera; an id admitted by the token is never
+joined without it. A pending camera's record lives while one of its connections does.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections import ChainMap, OrderedDict, deque
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+import contextlib
 from dataclasses import replace
 from datetime import UTC, datetime
 import hmac
@@ -22,7 +24,7 @@ import ipaddress
 import json
 import logging
 import time
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -31,12 +33,14 @@ from ..protocol import (
     DropReason,
     Frame,
     FrameAssembler,
+    FrameBudget,
     FrameEndMessage,
     FrameStartMessage,
     HealthMessage,
     ImageEndMessage,
     ImageStartMessage,
     InfoMessage,
+    InvalidRegistrationError,
     MessageError,
     RegisterMessage,
     ResponseMessage,
@@ -51,6 +55,8 @@ from .camera import (
     ListenerBindError,
     UnknownCameraError,
 )
+from .gate import ConnectionGate, GatedSite
+from .refusals import LOG_PERIOD, Refusals, source_of
 from .settings import Admission, ListenerSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -58,6 +64,9 @@ _LOGGER = logging.getLogger(__name__)
 CLOSE_WRONG_TOKEN = 4401
 CLOSE_REFUSED = 4403
 CLOSE_LIVENESS = 4408
+CLOSE_TOO_MANY = 4429
+_OVERFLOW_SOURCES = 16  # addresses (IPv6: /64 prefixes) named in one overflow notice
+_ANNOUNCED_ADDRESSES = 1024  # addresses announced as pending, remembered so as not to repeat
 _HANDSHAKE_TIMEOUT = 10.0
 _WATCHDOG_INTERVAL = 1.0
 _SHUTDOWN_TIMEOUT = 2.0
@@ -86,6 +95,14 @@ class ListenerObserver(Protocol):
 
     def authentication_failed(self, address: str, reason: str) -> None:
         """Handle a device presenting a wrong token."""
+
+
+@runtime_checkable
+class PendingOverflowObserver(Protocol):
+    """What an observer implements to hear that unknown devices exceed the pending cap."""
+
+    def pending_overflow(self, sources: Sequence[str]) -> None:
+        """Handle refused pending cameras: at most once per 5 min, their sources (capped list)."""
 
 
 def canonical_address(remote: str | None) -> str:
@@ -127,7 +144,8 @@ class _Session:
         self.token = token
         self.admission = Admission.PENDING  # decided on the first message
         self.camera: CameraRecord | None = None
-        self.last_seen = time.monotonic()
+        self.opened = self.last_seen = self.last_data = time.monotonic()
+        self.closing = False
         self.assembler: FrameAssembler | None = None
 
     @property
@@ -148,11 +166,30 @@ class DeviceListener:
         """Prepare the listener; `start` binds the ports."""
         self.settings = settings
         self._observer = observer
-        self._cameras: dict[str, CameraRecord] = {}
-        # Pending connections claiming an id they may not use, by (camera id, address).
-        self._claims: dict[tuple[str, str], CameraRecord] = {}
+        self._cameras: dict[str, CameraRecord] = {}  # admitted and restored, by camera id
+        # Pending cameras by address (their id): one may share its address with a restored or
+        # admitted camera it is not (yet), so they have a home of their own.
+        self._pending: dict[str, CameraRecord] = {}
+        self._all_cameras = ChainMap(self._cameras, self._pending)
+        # The latest frame of pending cameras that left, for the discovery card (bounded).
+        self._previews: OrderedDict[str, Frame] = OrderedDict()
+        self._overflow: list[str] = []
+        self._overflow_noticed_at: float | None = None
         self._sessions: set[_Session] = set()
-        self._announced_pending: set[str] = set()
+        self.refusals = Refusals()
+        self._gate = ConnectionGate(
+            limits=lambda: (
+                self.settings.max_connections_per_source,
+                self.settings.max_connections,
+                self.settings.new_connections_per_second,
+            ),
+            exempt=self._known_address,
+            canonical=canonical_address,
+            refusals=self.refusals,
+        )
+        self.frame_budget = FrameBudget(max(settings.frame_budget, settings.max_frame_size))
+        self._announced_pending: OrderedDict[str, None] = OrderedDict()
+        self._announced_at: deque[float] = deque()  # announcements in the last period
         self._stream_app = web.Application()
         self._control_app = web.Application()
         for app in (self._stream_app, self._control_app):
@@ -163,27 +200,24 @@ class DeviceListener:
 
     @property
     def cameras(self) -> Mapping[str, CameraRecord]:
-        """Every camera seen since start, by camera id."""
-        return self._cameras
+        """Admitted and restored cameras by id, and pending ones (id: address) while connected.
+
+        A pending camera whose address is the id of an admitted or restored one is not listed
+        (see `pending_frame`).
+        """
+        return self._all_cameras
 
     @property
     def claims(self) -> tuple[CameraRecord, ...]:
-        """Pending connections that claim the id of a camera they may not use, one per address.
-
-        Each has a record of its own (not in `cameras`): it waits for approval of its address.
-        """
-        return tuple(self._claims.values())
+        """Nothing: a connection's identity is bound to its admission (kept for the hub)."""
+        return ()
 
     def pending_frame(self, address: str) -> Frame | None:
         """Return the latest frame of a camera at `address` that waits for approval."""
-        for camera in (*self._claims.values(), *self._cameras.values()):
-            if (
-                camera.address == address
-                and not camera.admitted
-                and camera.latest_frame is not None
-            ):
-                return camera.latest_frame
-        return None
+        camera = self._pending.get(address)
+        if camera is not None and camera.latest_frame is not None:
+            return camera.latest_frame
+        return self._previews.get(address)
 
     def add_control_route(
         self,
@@ -200,13 +234,19 @@ class DeviceListener:
             (self._stream_app, self.settings.stream_port),
             (self._control_app, self.settings.control_port),
         ):
+            # aiohttp closes a connection that has not sent a whole request within its
+            # keep-alive timeout (armed at connect): that bounds a slow upgrade request.
             runner = web.AppRunner(
-                app, handle_signals=False, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT
+                app,
+                handle_signals=False,
+                access_log=None,
+                shutdown_timeout=_SHUTDOWN_TIMEOUT,
+                keepalive_timeout=self.settings.upgrade_timeout,
             )
             await runner.setup()
             self._runners.append(runner)
             try:
-                await web.TCPSite(runner, self.settings.host, port).start()
+                await GatedSite(runner, self.settings.host, port, self._gate).start()
             except OSError as err:
                 await self.stop()
                 raise ListenerBindError(port, err) from err
@@ -244,31 +284,56 @@ class DeviceListener:
 
     def update_settings(self, settings: ListenerSettings) -> None:
         """Apply new admission settings; ports change only through a restart."""
+        withdrawn = self.settings.approved_addresses - settings.approved_addresses
         self.settings = settings
+        self.frame_budget.limit = max(settings.frame_budget, settings.max_frame_size)
+        for address in withdrawn:
+            self.revoke(address)
         for address in settings.approved_addresses:
             self.approve(address)
 
     def approve(self, address: str) -> None:
-        """Admit a pending camera's address at once, without a reconnect.
+        """Admit the camera whose id is `address` at once, on its open sockets.
 
-        A claim at that address joins the camera whose id it claims (the camera moved).
+        The pending record becomes the camera, unless a restored or admitted camera has that id:
+        then its sockets join that camera (the camera came back), and queued commands are sent.
         """
         if address not in self.settings.approved_addresses:
             self.settings = replace(
                 self.settings, approved_addresses=self.settings.approved_addresses | {address}
             )
-        for camera in list(self._cameras.values()):
-            if camera.address == address and not camera.admitted:
-                camera.admission = Admission.APPROVED
-                for session in self._sessions_of(camera):
-                    session.admission = Admission.APPROVED
-                if camera.connected:
-                    self._notify("camera_connected", camera)
+        self._previews.pop(address, None)
+        pending = self._pending.pop(address, None)
+        if pending is None:
+            return
+        sessions = self._sessions_of(pending)
+        for session in sessions:
+            session.admission = Admission.APPROVED
+        if address not in self._cameras:
+            pending.admission = Admission.APPROVED
+            self._cameras[address] = pending
+            for session in sessions:
+                self._admit_frames(session)
+            if pending.connected:
+                self._notify("camera_connected", pending)
+            return
+        for session in sessions:
+            try:
+                camera = self._admitted_record(address, Admission.APPROVED)
+            except _RefusedError as refused:
+                self._leave(session, pending)
+                self._close_later(session, refused)
+                continue
+            self._move(session, camera)
+
+    def revoke(self, address: str) -> None:
+        """Withdraw an address's approval; close its sockets not admitted by the token (4403)."""
+        self.settings = replace(
+            self.settings, approved_addresses=self.settings.approved_addresses - {address}
+        )
         for session in list(self._sessions):
-            if session.address == address and not session.admitted and session.camera is not None:
-                session.admission = Admission.APPROVED
-                camera = self._admitted_record(session.camera.camera_id, Admission.APPROVED)
-                self._move(session, camera)
+            if session.address == address and session.admission is Admission.APPROVED:
+                self._close_later(session, _RefusedError(CLOSE_REFUSED, "approval_revoked"))
 
     def reject(self, address: str) -> None:
         """Refuse an address from now on and close its sockets with 4403."""
@@ -277,11 +342,16 @@ class DeviceListener:
             rejected_addresses=self.settings.rejected_addresses | {address},
             approved_addresses=self.settings.approved_addresses - {address},
         )
+        self._previews.pop(address, None)
         for session in list(self._sessions):
             if session.address == address:
-                asyncio.get_running_loop().create_task(
-                    session.socket.close(code=CLOSE_REFUSED, message=b"address rejected")
-                )
+                self._close_later(session, _RefusedError(CLOSE_REFUSED, "address_rejected"))
+
+    def _close_later(self, session: _Session, refused: _RefusedError) -> None:
+        session.closing = True
+        asyncio.get_running_loop().create_task(
+            self._refuse(session.socket, session.address, refused)
+        )
 
     def restore_camera(
         self, camera_id: str, *, name: str | None = None, firmware: str | None = None
@@ -308,7 +378,7 @@ class DeviceListener:
 
     async def send_command(self, camera_id: str, name: str, value: object = None) -> CommandResult:
         """Send a validated command and await the camera's response."""
-        camera = self._cameras.get(camera_id)
+        camera = self._all_cameras.get(camera_id)  # a pending one refuses: not admitted
         if camera is None:
             raise UnknownCameraError(f"no camera {camera_id!r}")
         return await camera.send_command(
@@ -330,24 +400,43 @@ class DeviceListener:
         while True:
             await asyncio.sleep(_WATCHDOG_INTERVAL)
             now = time.monotonic()
+            settings = self.settings
             for session in list(self._sessions):
                 if session.assembler is not None:
                     session.assembler.expire()
-                if now - session.last_seen > self.settings.liveness_timeout:
+                if session.closing:
+                    continue
+                if session.camera is None and now - session.opened > settings.register_timeout:
+                    refused = _RefusedError(CLOSE_LIVENESS, "no_registration")
+                elif not session.admitted and now - session.last_data > (
+                    settings.pending_idle_timeout
+                ):
+                    refused = _RefusedError(CLOSE_LIVENESS, "idle")
+                elif now - session.last_seen > settings.liveness_timeout:
                     _LOGGER.debug("No data from %s: closing", session.address)
-                    session.last_seen = now  # close once
+                    session.closing = True
                     asyncio.get_running_loop().create_task(
                         session.socket.close(code=CLOSE_LIVENESS, message=b"liveness timeout")
                     )
+                    continue
+                else:
+                    continue
+                self._close_later(session, refused)
 
     async def _handle_websocket(self, request: web.Request) -> web.StreamResponse:
         address = canonical_address(request.remote)
         # PINGs are answered here rather than by aiohttp so that they count as liveness; one
         # watchdog for all sockets replaces a heartbeat timer per socket.
+        token = request_token(request)
+        # A connection not admitted by what it shows at the upgrade may send only what a pending
+        # camera needs (the stock firmware's messages are at most 30,000 B): aiohttp holds a
+        # message whole before we see it.
+        admitted_early = token is not None or self._admitted_address(address)
+        frame_limit = (
+            self.settings.max_frame_size if admitted_early else self.settings.pending_frame_size
+        )
         socket = web.WebSocketResponse(
-            autoping=False,
-            max_msg_size=self.settings.max_frame_size + 4096,
-            timeout=_CLOSE_TIMEOUT,
+            autoping=False, max_msg_size=frame_limit + 4096, timeout=_CLOSE_TIMEOUT
         )
         async with asyncio.timeout(_HANDSHAKE_TIMEOUT):
             await socket.prepare(request)
@@ -355,13 +444,13 @@ class DeviceListener:
             await socket.close(code=WSCloseCode.GOING_AWAY, message=b"server stopping")
             return socket
         if address in self.settings.rejected_addresses:
-            await socket.close(code=CLOSE_REFUSED, message=b"address rejected")
+            await self._refuse(socket, address, _RefusedError(CLOSE_REFUSED, "address_rejected"))
             return socket
         session = _Session(
             socket,
             address,
             normalize_camera_id(request.query.get("id")),
-            request_token(request),
+            token,
         )
         self._sessions.add(session)
         try:
@@ -376,28 +465,48 @@ class DeviceListener:
             session.last_seen = time.monotonic()
             try:
                 if message.type is WSMsgType.BINARY:
+                    session.last_data = session.last_seen
                     self._handle_binary(session, message.data)
                 elif message.type is WSMsgType.TEXT:
+                    session.last_data = session.last_seen
                     await self._handle_text(session, message.data)
                 elif message.type is WSMsgType.PING:
                     await session.socket.pong(message.data)
                 elif message.type is WSMsgType.CLOSE:
                     await session.socket.close()
-            except _RefusedError:
+            except _RefusedError as refused:
+                await self._refuse(session.socket, session.address, refused)
+                return
+            except ConnectionError as err:
+                # The camera left while we answered it (Wi-Fi drops, reboots): routine.
+                _LOGGER.debug("Connection from %s closed while answering: %s", session.address, err)
                 return
             except Exception:
                 # One bad message must never end the session or touch another camera.
                 _LOGGER.exception("Unexpected error handling a message from %s", session.address)
 
+    async def _refuse(
+        self, socket: web.WebSocketResponse, address: str, refused: _RefusedError
+    ) -> None:
+        """Close a refused socket with its code and reason; count it, log it rate-limited."""
+        self.refusals.refuse(address, refused.reason)
+        with contextlib.suppress(ConnectionError):
+            await socket.close(code=refused.code, message=refused.message.encode())
+
     def _attach(self, session: _Session, register: RegisterMessage | None) -> CameraRecord:
-        """Decide the session's admission on its first message and bind it to its record."""
+        """Decide the session's admission on its first message and bind it to its record.
+
+        Only the token lets a connection choose its id; without it the id is its address.
+        """
         token = session.token or (register.token if register else None)
-        camera_id = (register.camera_id if register else None) or session.url_id or session.address
         session.admission = self._admission(session, token)
-        if session.admitted:
-            camera = self._admitted_record(camera_id, session.admission)
+        if session.admission is Admission.TOKEN:
+            camera_id = (register.camera_id if register else None) or session.url_id
+            camera = self._admitted_record(camera_id or session.address, Admission.TOKEN)
+        elif session.admitted:
+            camera = self._admitted_record(session.address, session.admission)
         else:
-            camera = self._pending_record(camera_id, session.address)
+            camera = self._pending_record(session.address)
         if register is not None:  # before the observer names the device after it
             camera.name = register.name or camera.name
             camera.firmware = register.firmware or camera.firmware
@@ -409,59 +518,63 @@ class DeviceListener:
         if token is not None:
             if not hmac.compare_digest(token.encode(), self.settings.token.encode()):
                 self._notify("authentication_failed", session.address, "invalid token")
-                raise _RefusedError(CLOSE_WRONG_TOKEN, "invalid token")
+                raise _RefusedError(CLOSE_WRONG_TOKEN, "invalid_token")
             return Admission.TOKEN
-        if session.address in self.settings.approved_addresses:
-            return Admission.APPROVED
-        if any(
-            ipaddress.ip_address(session.address) in network
-            for network in self.settings.trusted_networks
-        ):
-            return Admission.TRUSTED_NETWORK
+        if admission := self._admitted_address(session.address):
+            return admission
         if self.settings.allow_tokenless:
             return Admission.PENDING
-        raise _RefusedError(CLOSE_REFUSED, "a token is required")
+        raise _RefusedError(CLOSE_REFUSED, "token_required")
+
+    def _known_address(self, address: str) -> bool:
+        """Whether an address is a camera's (approved, trusted, or an admitted camera's)."""
+        return self._admitted_address(address) is not None or any(
+            camera.address == address for camera in self._cameras.values()
+        )
+
+    def _admitted_address(self, address: str) -> Admission | None:
+        """Admit a tokenless connection by its approved address or trusted network."""
+        if address in self.settings.approved_addresses:
+            return Admission.APPROVED
+        if _is_ip_address(address) and any(
+            ipaddress.ip_address(address) in network for network in self.settings.trusted_networks
+        ):
+            return Admission.TRUSTED_NETWORK
+        return None
 
     def _admitted_record(self, camera_id: str, admission: Admission) -> CameraRecord:
-        """Return the record an admitted connection joins.
-
-        A pending record of the id is replaced: what its connections sent is not this camera's, and
-        those that are still open keep it, as a claim.
-        """
+        """Return the record an admitted connection joins; one the token admitted needs it."""
         camera = self._cameras.get(camera_id)
-        if camera is not None and not camera.admitted:
-            del self._cameras[camera_id]
-            if camera.connected:
-                # No claim of its address exists: the record took it when it was made.
-                self._claims[camera.camera_id, camera.address] = camera
-            camera = None
         if camera is None:
             camera = self._cameras[camera_id] = CameraRecord(camera_id, "", admission)
-        camera.admission = admission
+        elif camera.admission is Admission.TOKEN and admission is not Admission.TOKEN:
+            raise _RefusedError(CLOSE_REFUSED, "id_requires_token")
+        else:
+            camera.admission = admission
         return camera
 
-    def _pending_record(self, camera_id: str, address: str) -> CameraRecord:
-        """Return the record a connection that is not admitted joins: never an admitted one."""
-        camera = self._cameras.get(camera_id)
-        if camera is None or (
-            not camera.admitted and not camera.connected and camera.address != address
-        ):
-            claim = self._claims.pop((camera_id, address), None)
-            camera = claim or CameraRecord(camera_id, address, Admission.PENDING)
-            self._cameras[camera_id] = camera
-            return camera
-        if not camera.admitted and camera.address == address:
-            return camera  # another socket of the same pending camera
-        # The id of an admitted or restored camera, or of a camera pending at another address.
-        claim = self._claims.get((camera_id, address))
-        if claim is None:
-            claim = self._claims[camera_id, address] = CameraRecord(
-                camera_id, address, Admission.PENDING
-            )
-        return claim
+    def _pending_record(self, address: str) -> CameraRecord:
+        """Return the record of the camera pending at `address`, made on its first connection."""
+        camera = self._pending.get(address)
+        if camera is None:
+            if len(self._pending) >= self.settings.max_pending_cameras:
+                self._note_overflow(address)
+                raise _RefusedError(CLOSE_TOO_MANY, "too_many_pending")
+            camera = self._pending[address] = CameraRecord(address, address, Admission.PENDING)
+        return camera
 
-    def _is_claim(self, camera: CameraRecord) -> bool:
-        return self._claims.get((camera.camera_id, camera.address)) is camera
+    def _note_overflow(self, address: str) -> None:
+        """Tell a willing observer about refused pending cameras, at most once per period."""
+        source = source_of(address)
+        if source not in self._overflow and len(self._overflow) < _OVERFLOW_SOURCES:
+            self._overflow.append(source)
+        now = time.monotonic()
+        if self._overflow_noticed_at is not None and now - self._overflow_noticed_at < LOG_PERIOD:
+            return
+        self._overflow_noticed_at = now
+        sources, self._overflow = tuple(self._overflow), []
+        if isinstance(self._observer, PendingOverflowObserver):
+            self._notify("pending_overflow", sources)
 
     def _sessions_of(self, camera: CameraRecord) -> list[_Session]:
         return [session for session in self._sessions if session.camera is camera]
@@ -474,10 +587,11 @@ class DeviceListener:
         session.camera = camera
         if session.assembler is None:
             session.assembler = FrameAssembler(
-                max_frame_size=self.settings.max_frame_size,
                 frame_timeout=self.settings.frame_timeout,
                 on_drop=session.record_drop,
+                budget=self.frame_budget,
             )
+        self._admit_frames(session)
         if first_socket:
             if camera.connected_since is not None:
                 camera.reconnects += 1
@@ -486,12 +600,37 @@ class DeviceListener:
                 _LOGGER.info("Camera %s connected from %s", camera.camera_id, session.address)
                 self._notify("camera_connected", camera)
             elif session.address not in self._announced_pending:
-                self._announced_pending.add(session.address)
-                _LOGGER.info("Camera at %s waits for approval", session.address)
-                self._notify("camera_pending", camera)
+                self._announce_pending(camera)
+
+    def _announce_pending(self, camera: CameraRecord) -> None:
+        """Announce a new pending address (a discovery flow), at most a cap's worth per period.
+
+        Flows outlive connections: without this, waves of addresses would each leave one.
+        """
+        now = time.monotonic()
+        while self._announced_at and now - self._announced_at[0] >= LOG_PERIOD:
+            self._announced_at.popleft()
+        if len(self._announced_at) >= self.settings.max_pending_cameras:
+            self._note_overflow(camera.address)
+            return
+        self._announced_at.append(now)
+        self._announced_pending[camera.address] = None
+        while len(self._announced_pending) > _ANNOUNCED_ADDRESSES:
+            self._announced_pending.popitem(last=False)
+        _LOGGER.info("Camera at %s waits for approval", camera.address)
+        self._notify("camera_pending", camera)
+
+    def _admit_frames(self, session: _Session) -> None:
+        """Give the session the frame size its admission allows."""
+        if session.assembler is not None:
+            session.assembler.max_frame_size = (
+                self.settings.max_frame_size
+                if session.admitted
+                else self.settings.pending_frame_size
+            )
 
     def _move(self, session: _Session, camera: CameraRecord) -> None:
-        """Move an approved claim's session to the camera whose id it claims."""
+        """Move an approved pending session to the known camera whose id is its address."""
         source = session.camera
         assert source is not None
         # Its JSON socket takes the commands of a camera that has none (that was offline).
@@ -504,16 +643,24 @@ class DeviceListener:
             asyncio.get_running_loop().create_task(camera.deliver_queue())
 
     def _leave(self, session: _Session, camera: CameraRecord) -> None:
-        """Take the session's socket off a record; a claim without sockets is dropped."""
+        """Take the session's socket off a record; a pending one without sockets is dropped."""
         camera.detach(session.socket)
         session.camera = None
-        if self._is_claim(camera):
-            if not camera.connected:
-                del self._claims[camera.camera_id, camera.address]
+        if camera.connected:
             return
-        if not camera.connected and self._cameras.get(camera.camera_id) is camera:
-            if camera.admitted:
-                _LOGGER.info("Camera %s disconnected", camera.camera_id)
+        if self._pending.get(camera.address) is camera:
+            del self._pending[camera.address]
+            if (
+                camera.latest_frame is not None  # at most pending_frame_size bytes
+                and camera.address not in self.settings.rejected_addresses
+            ):
+                self._previews[camera.address] = camera.latest_frame
+                self._previews.move_to_end(camera.address)
+                while len(self._previews) > self.settings.max_pending_cameras:
+                    self._previews.popitem(last=False)
+            self._notify("camera_disconnected", camera)
+        elif self._cameras.get(camera.camera_id) is camera:
+            _LOGGER.info("Camera %s disconnected", camera.camera_id)
             self._notify("camera_disconnected", camera)
 
     def _close_session(self, session: _Session) -> None:
@@ -524,7 +671,7 @@ class DeviceListener:
             self._leave(session, camera)
 
     def _handle_binary(self, session: _Session, data: bytes) -> None:
-        camera = session.camera or self._attach_or_refuse(session)
+        camera = session.camera or self._attach(session, None)
         assembler = session.assembler
         assert assembler is not None
         frame = assembler.handle_binary(data)
@@ -535,31 +682,20 @@ class DeviceListener:
         if session.admitted and camera.admitted:
             self._notify("frame_received", camera, frame)
 
-    def _attach_or_refuse(self, session: _Session) -> CameraRecord:
-        try:
-            return self._attach(session, None)
-        except _RefusedError as refused:
-            asyncio.get_running_loop().create_task(
-                session.socket.close(code=refused.code, message=refused.reason.encode())
-            )
-            raise
-
     async def _handle_text(self, session: _Session, text: str) -> None:
         try:
             message = parse_text_message(text)
+        except InvalidRegistrationError as err:
+            self._notify("authentication_failed", session.address, f"invalid registration: {err}")
+            raise _RefusedError(CLOSE_WRONG_TOKEN, "invalid_registration", str(err)) from err
         except MessageError as err:
             _LOGGER.debug("Ignoring a malformed message from %s: %s", session.address, err)
             if session.camera is not None:
                 session.camera.stats.record_drop(DropReason.NOT_JPEG)
             return
-        if isinstance(message, RegisterMessage) and session.camera is None:
-            try:
-                camera = self._attach(session, message)
-            except _RefusedError as refused:
-                await session.socket.close(code=refused.code, message=refused.reason.encode())
-                raise
-        else:
-            camera = session.camera or self._attach_or_refuse(session)
+        camera = session.camera or self._attach(
+            session, message if isinstance(message, RegisterMessage) else None
+        )
         match message:
             case RegisterMessage():
                 camera.name = message.name or camera.name
@@ -607,8 +743,10 @@ _IMG_ACK = '{"type":"img_ack","status":"ready","timestamp":%.3f}'
 class _RefusedError(Exception):
     """The device may not use this listener."""
 
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(reason)
+    def __init__(self, code: int, reason: str, detail: str | None = None) -> None:
+        """`reason` is the counted key; the close message is it in words, with any detail."""
+        self.message = reason.replace("_", " ") + (f": {detail}" if detail else "")
+        super().__init__(self.message)
         self.code = code
         self.reason = reason
 
@@ -616,10 +754,12 @@ class _RefusedError(Exception):
 __all__ = [
     "CLOSE_LIVENESS",
     "CLOSE_REFUSED",
+    "CLOSE_TOO_MANY",
     "CLOSE_WRONG_TOKEN",
     "CameraNotAdmittedError",
     "CommandValidationError",
     "DeviceListener",
     "ListenerObserver",
+    "PendingOverflowObserver",
     "canonical_address",
 ]

@@ -38,3 +38,23 @@ class ListenerSettings:
     liveness_timeout: float = 30.0
     command_timeout: float = 5.0
     command_queue_size: int = 16
+    frame_budget: int = 64 * 1024 * 1024
+    """Bytes of unfinished chunked frames held across all connections (at least max_frame_size)."""
+    pending_frame_size: int = 256 * 1024
+    """Largest frame and message of a connection that is not admitted: one preview, not a 3 MP
+    buffer. The stock firmware's messages are at most 30,000 B, chunks included."""
+    max_pending_cameras: int = 32
+    """Cameras waiting for approval at once (one per address); more are refused with 4429."""
+    max_connections: int = 256
+    """Open connections of both ports together; a known camera's address is never refused by it."""
+    max_connections_per_source: int = 16
+    """Open connections from one IPv4 address or one IPv6 /64 (one host's share)."""
+    new_connections_per_second: float = 50.0
+    """New connections accepted per second (burst: as many) from addresses that are not a known
+    camera's; a camera reconnects within seconds, a flood of attempts costs nothing."""
+    upgrade_timeout: float = 5.0
+    """Seconds for a new connection to send its whole HTTP request (the WebSocket upgrade)."""
+    register_timeout: float = 10.0
+    """Seconds for an upgraded connection to send its first message or frame."""
+    pending_idle_timeout: float = 30.0
+    """Seconds a connection that is not admitted may send nothing but pings."""

@@ -2,8 +2,10 @@
 
 - bare: one binary message holding a whole JPEG (<= 10,000 B);
 - frame: `frame_start` text, one binary message, `frame_end` text (10,001-30,000 B);
-- chunked: `img_start`, chunks, `img_end` (> 30,000 B), reassembled into one buffer allocated at
-  `img_start` and published as soon as the declared size has arrived.
+- chunked: `img_start`, chunks, `img_end` (> 30,000 B), published as soon as the declared size has
+  arrived. Nothing is allocated for the declared size: the chunks are kept as they arrive and
+  joined once (cheaper than growing a bytearray, see docs/security.md), each chunk charged to a
+  `FrameBudget` shared by all connections.
 
 Every frame that cannot be published is dropped with a counted reason; nothing here raises on bad
 input.
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 import time
 
@@ -49,6 +51,29 @@ class DropReason(StrEnum):
     INVALID_JPEG = "invalid_jpeg"
     DISCONNECTED = "disconnected"
     SIZE_MISMATCH = "size_mismatch"
+    OVER_BUDGET = "over_budget"
+
+
+class FrameBudget:
+    """Bytes of unfinished chunked frames, across every connection, capped."""
+
+    def __init__(self, limit: int) -> None:
+        """Allow at most `limit` bytes in flight."""
+        self.limit = limit
+        self.in_flight = 0
+        self.peak = 0
+
+    def reserve(self, size: int) -> bool:
+        """Charge `size` bytes; False (nothing charged) when that would exceed the limit."""
+        if self.in_flight + size > self.limit:
+            return False
+        self.in_flight += size
+        self.peak = max(self.peak, self.in_flight)
+        return True
+
+    def release(self, size: int) -> None:
+        """Give back bytes of a frame that completed or was dropped."""
+        self.in_flight -= size
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -109,7 +134,7 @@ class _Transfer:
     frame_id: int | None
     size: int
     started_at: float
-    buffer: bytearray | None = None  # chunked only
+    chunks: list[bytes] = field(default_factory=list)  # chunked only
     received: int = 0
     width: int | None = None
     height: int | None = None
@@ -125,9 +150,11 @@ class FrameAssembler:
         frame_timeout: float = DEFAULT_FRAME_TIMEOUT,
         clock: Callable[[], float] = time.monotonic,
         on_drop: Callable[[DropReason], None] | None = None,
+        budget: FrameBudget | None = None,
     ) -> None:
-        """Create an idle assembler."""
-        self.max_frame_size = max_frame_size
+        """Create an idle assembler; `budget` is shared with the other connections' assemblers."""
+        self.max_frame_size = max_frame_size  # lowered by the listener while not admitted
+        self.budget = budget
         self.frame_timeout = frame_timeout
         self._clock = clock
         self.on_drop = on_drop
@@ -143,16 +170,21 @@ class FrameAssembler:
     def buffered_bytes(self) -> int:
         """Bytes held for the open transfer (bounded by max_frame_size)."""
         transfer = self._transfer
-        return len(transfer.buffer) if transfer is not None and transfer.buffer is not None else 0
+        return transfer.received if transfer is not None else 0
 
     def _drop(self, reason: DropReason) -> None:
         self.drops[reason] += 1
         if self.on_drop is not None:
             self.on_drop(reason)
 
+    def _end_transfer(self) -> None:
+        transfer, self._transfer = self._transfer, None
+        if transfer is not None and self.budget is not None:
+            self.budget.release(transfer.received)
+
     def _close_open_transfer(self, reason: DropReason) -> None:
         if self._transfer is not None:
-            self._transfer = None
+            self._end_transfer()
             self._drop(reason)
 
     def _start(self, framing: Framing, frame_id: int | None, size: int | None) -> _Transfer | None:
@@ -175,7 +207,6 @@ class FrameAssembler:
             case ImageStartMessage():
                 transfer = self._start(Framing.CHUNKED, message.id, message.size)
                 if transfer is not None:
-                    transfer.buffer = bytearray(transfer.size)
                     transfer.width, transfer.height = message.width, message.height
             case ImageEndMessage() if self._transfer is not None and (
                 self._transfer.framing is Framing.CHUNKED
@@ -196,6 +227,9 @@ class FrameAssembler:
         """Handle a binary message; return a frame when one completes."""
         transfer = self._transfer
         if transfer is None:
+            if len(data) > self.max_frame_size:
+                self._drop(DropReason.TOO_LARGE)
+                return None
             if not is_jpeg(data):
                 self._drop(DropReason.NOT_JPEG)
                 return None
@@ -216,20 +250,20 @@ class FrameAssembler:
                 height=None,
                 started_at=transfer.started_at,
             )
-        buffer = transfer.buffer
-        assert buffer is not None
         end = transfer.received + len(data)
         if end > transfer.size:
-            self._transfer = None
-            self._drop(DropReason.OVERRUN)
+            self._close_open_transfer(DropReason.OVERRUN)
             return None
-        buffer[transfer.received : end] = data
+        if self.budget is not None and not self.budget.reserve(len(data)):
+            self._close_open_transfer(DropReason.OVER_BUDGET)
+            return None
+        transfer.chunks.append(data)
         transfer.received = end
         if end < transfer.size:
             return None
-        self._transfer = None
+        self._end_transfer()
         return self._publish(
-            buffer,
+            b"".join(transfer.chunks),
             frame_id=transfer.frame_id,
             framing=Framing.CHUNKED,
             width=transfer.width,

@@ -19,8 +19,17 @@ _UPTIME_PART = re.compile(r"(\d+)\s*([dhms])")
 _UPTIME_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 
 
+# Longest accepted `register` fields: a token is 43 characters (secrets.token_urlsafe(32)).
+MAX_TOKEN_LENGTH = 256
+MAX_NAME_LENGTH = 64
+
+
 class MessageError(ValueError):
     """A text message that is not a JSON object with a "type"."""
+
+
+class InvalidRegistrationError(MessageError):
+    """A `register` whose token, name or firmware is not usable text: the device is refused."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -148,9 +157,20 @@ def _int(value: Any) -> int | None:
     return None
 
 
+def _is_text(value: str) -> bool:
+    """Whether a JSON string is valid Unicode (an escaped lone surrogate such as D800 is not)."""
+    if value.isascii():
+        return True
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _str(value: Any) -> str | None:
     if isinstance(value, str):
-        return value
+        return value if _is_text(value) else None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     return None
@@ -196,13 +216,7 @@ def parse_text_message(text: str) -> Message:
         raise MessageError('no "type" field')
     match kind:
         case "register":
-            return RegisterMessage(
-                device=_str(data.get("device")),
-                camera_id=normalize_camera_id(data.get("id")),
-                name=_str(data.get("name")),
-                token=_str(data.get("token")),
-                firmware=_str(data.get("firmware")),
-            )
+            return _parse_register(data)
         case "info":
             resolutions = _str(data.get("resolutions"))
             return InfoMessage(
@@ -256,3 +270,26 @@ def parse_text_message(text: str) -> Message:
             )
         case _:
             return UnknownMessage(type=kind, data=data)
+
+
+def _register_field(data: dict[str, Any], key: str, max_length: int) -> str | None:
+    """Return a `register` text field; raise when it is present but not usable text."""
+    value = data.get(key)
+    if value is None:
+        return None
+    if key != "token" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)  # a version number sent as a number
+    if not isinstance(value, str) or not _is_text(value) or len(value) > max_length:
+        raise InvalidRegistrationError(f"invalid {key}")
+    return value
+
+
+def _parse_register(data: dict[str, Any]) -> RegisterMessage:
+    """Parse `register` strictly: it decides admission, so a bad field refuses the device."""
+    return RegisterMessage(
+        device=_str(data.get("device")),
+        camera_id=normalize_camera_id(data.get("id")),
+        name=_register_field(data, "name", MAX_NAME_LENGTH),
+        token=_register_field(data, "token", MAX_TOKEN_LENGTH),
+        firmware=_register_field(data, "firmware", MAX_NAME_LENGTH),
+    )

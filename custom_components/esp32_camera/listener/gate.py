@@ -1,0 +1,143 @@
+"""The listener's door: connections counted per source and in total, refused at accept.
+
+A refused connection is aborted before aiohttp sees it (no request parsed, its file descriptor
+freed at once), so a flood of sockets cannot exhaust Home Assistant's descriptors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable
+import math
+import time
+from typing import Any, cast, override
+
+from aiohttp import web
+
+from .refusals import Refusals, source_of
+
+
+class ConnectionGate:
+    """Counts open connections of both ports by source (IPv4 address, IPv6 /64) and in total."""
+
+    def __init__(
+        self,
+        *,
+        limits: Callable[[], tuple[int, int, float]],
+        exempt: Callable[[str], bool],
+        canonical: Callable[[str | None], str],
+        refusals: Refusals,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`limits` gives (per source, total, new per second from unknown sources).
+
+        `exempt` addresses (known cameras) skip the total and the rate.
+        """
+        self._limits = limits
+        self._clock = clock
+        self._allowance = math.inf  # token bucket of new connections from unknown addresses
+        self._allowance_at = clock()
+        self._exempt = exempt
+        self._canonical = canonical
+        self._refusals = refusals
+        self._by_source: Counter[str] = Counter()
+        self.open_connections = 0
+
+    def enter(self, transport: asyncio.BaseTransport) -> str | None:
+        """Count a new connection; None (not counted) when it must be refused."""
+        peer = transport.get_extra_info("peername")
+        address = self._canonical(peer[0] if isinstance(peer, tuple) and peer else None)
+        source = source_of(address)
+        per_source, total, rate = self._limits()
+        if self._by_source[source] >= per_source:
+            self._refusals.refuse(address, "too_many_connections_from_source")
+            return None
+        if not self._rate_allows(rate) and not self._exempt(address):
+            # Each accepted connection costs an HTTP parse and a WebSocket handshake: a flood
+            # of attempts from new addresses is refused here, where it costs nothing.
+            self._refusals.refuse(address, "connection_rate")
+            return None
+        if self.open_connections >= total and not self._exempt(address):
+            self._refusals.refuse(address, "too_many_connections")
+            return None
+        self._by_source[source] += 1
+        self.open_connections += 1
+        return source
+
+    def _rate_allows(self, rate: float) -> bool:
+        """Take one new connection from the bucket (burst: one second's worth)."""
+        now = self._clock()
+        self._allowance = min(rate, self._allowance + (now - self._allowance_at) * rate)
+        self._allowance_at = now
+        if self._allowance < 1:
+            return False
+        self._allowance -= 1
+        return True
+
+    def leave(self, source: str) -> None:
+        """Forget a closed connection."""
+        self.open_connections -= 1
+        self._by_source[source] -= 1
+        if not self._by_source[source]:
+            del self._by_source[source]
+
+
+class _GatedProtocol(asyncio.Protocol):
+    """Admits a connection through the gate, then hands every event to aiohttp's handler."""
+
+    def __init__(self, gate: ConnectionGate, make_handler: Callable[[], asyncio.Protocol]) -> None:
+        self._gate = gate
+        self._make_handler = make_handler
+        self._handler: asyncio.Protocol | None = None
+        self._source: str | None = None
+
+    @override
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._source = self._gate.enter(transport)
+        if self._source is None:
+            cast("asyncio.Transport", transport).abort()
+            return
+        handler = self._handler = self._make_handler()
+        # The hot paths go straight to aiohttp's handler, without a call through this one.
+        self.data_received = handler.data_received  # type: ignore[method-assign]
+        self.eof_received = handler.eof_received  # type: ignore[method-assign]
+        self.pause_writing = handler.pause_writing  # type: ignore[method-assign]
+        self.resume_writing = handler.resume_writing  # type: ignore[method-assign]
+        handler.connection_made(transport)
+
+    @override
+    def data_received(self, data: bytes) -> None:
+        """Ignore what a refused connection sent before its abort took effect."""
+
+    @override
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._source is not None:
+            self._gate.leave(self._source)
+            self._source = None
+        if self._handler is not None:
+            self._handler.connection_lost(exc)
+
+
+class GatedSite(web.TCPSite):
+    """A TCP site whose connections pass the gate first."""
+
+    def __init__(self, runner: web.BaseRunner, host: str, port: int, gate: ConnectionGate) -> None:
+        """Serve `runner` on host:port through `gate`."""
+        super().__init__(runner, host, port)
+        self._gate = gate
+
+    @override
+    async def start(self) -> None:
+        await web.BaseSite.start(self)  # registers the site with its runner
+        server: Any = self._runner.server
+        assert server is not None
+        gate = self._gate
+        self._server = await asyncio.get_running_loop().create_server(
+            lambda: _GatedProtocol(gate, server),
+            self._host,
+            self._port,
+            backlog=self._backlog,
+            reuse_address=self._reuse_address,
+            reuse_port=self._reuse_port,
+        )

@@ -1,0 +1,154 @@
+"""Connection limits and deadlines (issue 11), over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+import aiohttp
+import pytest
+
+from custom_components.esp32_camera.listener import CLOSE_LIVENESS, DeviceListener
+
+from .conftest import TOKEN, ListenerFactory
+from .test_listener import connect_from, register, until, url
+
+
+async def closed_by_hub(listener: DeviceListener, source: str, request: bytes = b"") -> float:
+    """Connect from `source`, send `request`; return how long until the hub closed the socket."""
+    started = time.monotonic()
+    reader, writer = await asyncio.open_connection(
+        "127.0.0.1", listener.settings.stream_port, local_addr=(source, 0)
+    )
+    try:
+        writer.write(request)
+        async with asyncio.timeout(5):
+            with contextlib.suppress(ConnectionResetError):
+                while await reader.read(1024):
+                    pass
+    finally:
+        writer.close()
+    return time.monotonic() - started
+
+
+async def test_connections_per_source_are_capped_at_accept(
+    start_listener: ListenerFactory,
+) -> None:
+    listener = await start_listener(max_connections_per_source=3)
+    async with contextlib.AsyncExitStack() as stack:
+        sockets = [
+            await stack.enter_async_context(connect_from("127.0.5.1", url(listener)))
+            for _ in range(3)
+        ]
+        for ws in sockets:
+            await register(ws)
+        # The fourth is closed at once, before any request is read.
+        assert await closed_by_hub(listener, "127.0.5.1", b"GET / HTTP/1.1\r\n") < 1
+        async with connect_from("127.0.5.2", url(listener)) as other:
+            await register(other)
+        await sockets[0].close()
+        async with connect_from("127.0.5.1", url(listener)) as again:
+            await register(again)
+    assert listener.refusals.counts == {"too_many_connections_from_source": 1}
+
+
+async def test_total_connections_are_capped_but_known_cameras_get_in(
+    start_listener: ListenerFactory,
+) -> None:
+    listener = await start_listener(max_connections=4, approved_addresses=frozenset({"127.0.6.9"}))
+    async with contextlib.AsyncExitStack() as stack:
+        for n in range(3):
+            ws = await stack.enter_async_context(connect_from(f"127.0.6.{n + 1}", url(listener)))
+            await register(ws)
+        token = await stack.enter_async_context(
+            connect_from("127.0.6.8", url(listener, query=f"?token={TOKEN}&id=cam"))
+        )
+        await register(token)
+        assert await closed_by_hub(listener, "127.0.6.5") < 1
+        # Approved addresses and admitted cameras' addresses are not locked out by a flood.
+        for source in ("127.0.6.9", "127.0.6.8"):
+            async with connect_from(source, url(listener)) as ws:
+                await register(ws)
+    assert listener.refusals.counts == {"too_many_connections": 1}
+
+
+async def test_a_slow_upgrade_request_is_closed_at_its_deadline(
+    start_listener: ListenerFactory,
+) -> None:
+    listener = await start_listener(upgrade_timeout=0.5)
+    # Headers trickling in never complete the request: closed at the deadline, not in 45 s.
+    elapsed = await closed_by_hub(listener, "127.0.7.1", b"GET / HTTP/1.1\r\nHost: x\r\nX-a: ")
+    assert 0.4 < elapsed < 2
+    assert await closed_by_hub(listener, "127.0.7.1") < 2  # nothing sent at all
+
+
+@pytest.mark.parametrize(
+    ("settings", "query", "first", "reason"),
+    [
+        ({"register_timeout": 0.5}, "", None, "no registration"),
+        ({"register_timeout": 0.5}, f"?token={TOKEN}", None, "no registration"),
+        ({"pending_idle_timeout": 1.0}, "", "register", "idle"),
+    ],
+)
+async def test_a_connection_that_only_pings_is_closed_at_its_deadline(
+    settings: dict[str, float],
+    query: str,
+    first: str | None,
+    reason: str,
+    start_listener: ListenerFactory,
+    session: aiohttp.ClientSession,
+) -> None:
+    listener = await start_listener(**settings)
+    async with (
+        session.ws_connect(url(listener, query=query), autoping=False) as ws,
+        session.ws_connect(url(listener, query=f"?token={TOKEN}"), autoping=False) as camera,
+    ):
+        await register(camera)
+        if first:
+            await register(ws)
+        started = time.monotonic()
+        while True:
+            try:
+                message = await ws.receive(timeout=0.3)
+            except TimeoutError:
+                await ws.ping()
+                await camera.ping()
+                continue
+            if message.type is not aiohttp.WSMsgType.PONG:
+                break
+        assert (ws.close_code, message.extra) == (CLOSE_LIVENESS, reason)
+        assert time.monotonic() - started < 3
+        # An admitted camera that pings is alive (its liveness timeout is 30 s).
+        assert listener.cameras["127.0.0.1"].connected
+    await until(lambda: sum(listener.refusals.counts.values()) == 1)
+
+
+async def test_new_connections_from_unknown_addresses_are_rate_limited(
+    start_listener: ListenerFactory,
+) -> None:
+    listener = await start_listener(
+        new_connections_per_second=5.0, approved_addresses=frozenset({"127.0.7.99"})
+    )
+
+    async def is_refused(source: str) -> bool:
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", listener.settings.stream_port, local_addr=(source, 0)
+        )
+        try:
+            async with asyncio.timeout(0.3):
+                with contextlib.suppress(ConnectionResetError):
+                    await reader.read(1)
+                return True
+        except TimeoutError:
+            return False  # accepted: waiting for its request
+        finally:
+            writer.close()
+
+    # 20 at once: the burst allowance is one second's worth.
+    refused = sum(await asyncio.gather(*(is_refused(f"127.0.7.{n + 1}") for n in range(20))))
+    assert 13 <= refused <= 15
+    # A known camera's address is never held back by a flood of strangers.
+    async with connect_from("127.0.7.99", url(listener)) as ws:
+        await register(ws)
+    assert listener.refusals.counts["connection_rate"] == refused
