@@ -148,6 +148,11 @@ async def test_options_flow_validates_and_reloads(
     await hass.async_block_till_done()
     hub = hub_entry.runtime_data
     result = await hass.config_entries.options.async_init(hub_entry.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["settings", "approvals"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "settings"}
+    )
     assert result["type"] is FlowResultType.FORM
     # The token is shown again, for rebuilt firmware and third-party URLs.
     token, stream, control = (

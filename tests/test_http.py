@@ -163,6 +163,9 @@ async def test_options_flow_turns_the_control_port_endpoints_on(
     assert await hass.config_entries.async_setup(hub_entry.entry_id)
     await hass.async_block_till_done()
     result = await hass.config_entries.options.async_init(hub_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "settings"}
+    )
     assert result["type"] is FlowResultType.FORM
     defaults = {key.schema: key.default() for key in result["data_schema"].schema}
     assert defaults[CONF_EXPOSE_HTTP] is False

@@ -238,7 +238,7 @@ async def test_removed_camera_comes_back_with_entities(
     assert hass.states.get("camera.esp32_camera_cam1") is None
     # The hub forgot it: record, queued command, settings, continuous saving.
     assert "cam1" not in hub.cameras
-    assert hub.desired_settings("cam1") == {}
+    assert hub.settings.chosen("cam1") == {}
     assert not hub.saver.is_enabled("cam1")
 
     # It connects again: a new device, with all its entities, without a reload.
@@ -321,7 +321,7 @@ def test_wrong_token_issue_points_to_where_the_token_is_shown() -> None:
     root = Path(__file__).parent.parent / "custom_components" / DOMAIN
     strings = json.loads((root / "strings.json").read_text())
     assert json.loads((root / "translations" / "en.json").read_text()) == strings
-    assert "{token}" in strings["options"]["step"]["init"]["description"]
+    assert "{token}" in strings["options"]["step"]["settings"]["description"]
     assert "{token}" not in json.dumps(strings["config"]["step"]["reconfigure"])
     issue = strings["issues"]["authentication_failed"]["description"]
     assert "under Configure" in issue

@@ -137,7 +137,7 @@ async def test_snapshot_at_a_resolution_switches_there_and_back(
     await camera.wait_for(lambda cam: ("resolution", "3") in cam.commands_received)
     assert camera.commands_received[-2:] == [("resolution", "5"), ("resolution", "3")]
     assert camera.resolution.index == 3
-    assert "resolution" not in hub.desired_settings("cam1")
+    assert "resolution" not in hub.settings.chosen("cam1")
     # The index form, at the resolution it streams at already: no command is sent.
     result = await snapshot(hass, resolution="3")
     assert (result["width"], result["height"]) == (320, 240)
@@ -148,7 +148,7 @@ async def test_snapshot_at_a_resolution_switches_there_and_back(
     assert (result["width"], result["height"]) == (320, 240)
     await camera.wait_for(lambda cam: len(cam.commands_received) == 5)
     assert camera.commands_received[-2:] == [("resolution", "3"), ("resolution", "4")]
-    assert hub.desired_settings("cam1")["resolution"] == "4"
+    assert hub.settings.chosen("cam1")["resolution"] == "4"
 
 
 async def test_snapshot_filename_template(
@@ -262,7 +262,7 @@ async def test_send_command_by_entity_device_and_camera_id(
         ("stats", ""),
     ]
     assert camera.quality == 20
-    assert hub_entry.runtime_data.desired_settings("cam1")["quality"] == "20"
+    assert hub_entry.runtime_data.settings.chosen("cam1")["quality"] == "20"
 
 
 async def test_send_command_refusals(
@@ -348,4 +348,4 @@ async def test_snapshot_at_a_resolution_known_only_from_the_frames(
     result = await task
     assert Path(result["path"]).read_bytes() == large
     assert "Could not switch cam1 back to QQVGA" in caplog.text
-    assert "resolution" not in hub_entry.runtime_data.desired_settings("cam1")
+    assert "resolution" not in hub_entry.runtime_data.settings.chosen("cam1")

@@ -14,6 +14,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from . import websocket_api
 from .const import DOMAIN
+from .devices import camera_id_of_device
 from .gallery import SavedImageView
 from .http import async_register_views
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
@@ -87,9 +88,5 @@ async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: Esp32CameraConfigEntry, device: dr.DeviceEntry
 ) -> bool:
     """Allow removing a camera that is not connected (never the hub itself); forget it."""
-    hub = entry.runtime_data
-    for domain, identifier in device.identifiers:
-        if domain != DOMAIN or identifier == entry.entry_id:
-            continue
-        return hub.async_remove_camera(identifier)
-    return False
+    camera_id = camera_id_of_device(device, entry.entry_id)
+    return camera_id is not None and entry.runtime_data.async_remove_camera(camera_id)

@@ -20,7 +20,7 @@ from homeassistant.const import CONF_ADDRESS, CONF_HOST, CONF_NAME, CONF_TOKEN
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.core_config import Config
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import selector
+from homeassistant.helpers import config_validation as cv, selector
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 import probatio
 from yarl import URL
@@ -28,7 +28,6 @@ from yarl import URL
 from . import storage
 from .const import (
     CONF_ALLOW_TOKENLESS,
-    CONF_APPROVED_ADDRESSES,
     CONF_CONTROL_PORT,
     CONF_EXPOSE_HTTP,
     CONF_FRAME_TIMEOUT,
@@ -50,7 +49,11 @@ from .const import (
     DEFAULT_STREAM_PORT,
     DOMAIN,
 )
+from .hub import Esp32CameraHub, loaded_hubs
 from .preview import async_preview_markdown
+
+# Fields of the options' approvals step: the addresses whose approval or refusal is withdrawn.
+CONF_APPROVED, CONF_REFUSED = "approved", "refused"
 
 
 def _save_directory_error(config: Config, directory: str) -> str | None:
@@ -215,8 +218,7 @@ class Esp32CameraConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Ask the user to approve a tokenless camera that connected (the hub starts this)."""
         address: str = discovery_info[CONF_ADDRESS]
-        # Ignoring this flow stores an ignored entry with this unique id: the hub then refuses
-        # the address, across restarts.
+        # Ignoring this flow refuses the address (see async_step_ignore).
         await self.async_set_unique_id(address)
         self._abort_if_unique_id_configured()
         self._hub_entry_id: str = discovery_info["entry_id"]
@@ -239,21 +241,58 @@ class Esp32CameraConfigFlow(ConfigFlow, domain=DOMAIN):
         hub_entry = self.hass.config_entries.async_get_entry(self._hub_entry_id)
         if hub_entry is None or hub_entry.state is not ConfigEntryState.LOADED:
             return self.async_abort(reason="hub_not_loaded")
-        approved = sorted({*hub_entry.options.get(CONF_APPROVED_ADDRESSES, []), self._address})
-        self.hass.config_entries.async_update_entry(
-            hub_entry, options={**hub_entry.options, CONF_APPROVED_ADDRESSES: approved}
-        )
-        hub_entry.runtime_data.listener.approve(self._address)
+        hub: Esp32CameraHub = hub_entry.runtime_data
+        hub.async_approve(self._address)
         return self.async_abort(
             reason="camera_approved", description_placeholders={CONF_ADDRESS: self._address}
         )
 
+    async def async_step_ignore(self, user_input: dict[str, Any]) -> ConfigFlowResult:
+        """Refuse the ignored camera's address at once on every hub (kept in their stores).
+
+        The ignored entry stays too: Home Assistant then offers no new discovery of it.
+        """
+        for hub in loaded_hubs(self.hass):
+            hub.async_refuse(user_input["unique_id"])
+        return await super().async_step_ignore(user_input)
+
 
 class Esp32CameraOptionsFlow(OptionsFlowWithReload):
-    """Admission, limits and saving options; the hub reloads to apply them."""
+    """Admission, limits and saving options (the hub reloads to apply them); approvals."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show and validate the options."""
+        """Choose between the hub's settings and its approved and refused addresses."""
+        return self.async_show_menu(step_id="init", menu_options=["settings", "approvals"])
+
+    async def async_step_approvals(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Withdraw approvals (the camera is refused at once) or refusals; no reload."""
+        if self.config_entry.state is not ConfigEntryState.LOADED:
+            return self.async_abort(reason="hub_not_loaded")
+        hub: Esp32CameraHub = self.config_entry.runtime_data
+        if user_input is not None:
+            for address in (*user_input[CONF_APPROVED], *user_input[CONF_REFUSED]):
+                hub.async_revoke(address)
+            # Unchanged options: nothing reloads.
+            return self.async_create_entry(data=dict(self.config_entry.options))
+        approved = {
+            address: address if camera_id in (None, address) else f"{address} ({camera_id})"
+            for address, camera_id in sorted(hub.store.approved.items())
+        }
+        refused = {address: address for address in sorted(hub.store.refused)}
+        schema = probatio.Schema(
+            {
+                probatio.Optional(CONF_APPROVED, default=[]): cv.multi_select(approved),
+                probatio.Optional(CONF_REFUSED, default=[]): cv.multi_select(refused),
+            }
+        )
+        return self.async_show_form(step_id="approvals", data_schema=schema)
+
+    async def async_step_settings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show and validate the hub's settings."""
         errors: dict[str, str] = {}
         if user_input is not None:
             networks = user_input.get(CONF_TRUSTED_NETWORKS, [])
@@ -310,7 +349,7 @@ class Esp32CameraOptionsFlow(OptionsFlowWithReload):
         host = await async_camera_host(self.hass, data[CONF_HOST])
         url_host, token = _url_host(host), data[CONF_TOKEN]
         return self.async_show_form(
-            step_id="init",
+            step_id="settings",
             data_schema=schema,
             errors=errors,
             # Shown again here (administrators only) for firmware and third-party URLs.

@@ -10,7 +10,7 @@ from homeassistant.const import CONF_TOKEN
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import DeviceEntry
 
-from .const import DOMAIN
+from .devices import camera_id_of_device
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .listener import CameraRecord
 from .protocol import COMMANDS, total_framings
@@ -19,7 +19,7 @@ TO_REDACT = {CONF_TOKEN}
 
 
 def _camera(hub: Esp32CameraHub, camera: CameraRecord) -> dict[str, Any]:
-    chosen = hub.desired_settings(camera.camera_id)
+    chosen = hub.settings.chosen(camera.camera_id)
     return {
         "camera_id": camera.camera_id,
         "address": camera.address,
@@ -38,7 +38,7 @@ def _camera(hub: Esp32CameraHub, camera: CameraRecord) -> dict[str, Any]:
         "settings_current": {
             name: value
             for name in COMMANDS
-            if (value := hub.current_setting(camera.camera_id, name)) is not None
+            if (value := hub.settings.current(camera.camera_id, name)) is not None
         },
     }
 
@@ -66,7 +66,7 @@ async def async_get_device_diagnostics(
 ) -> dict[str, Any]:
     """Return one camera's diagnostics (or the hub's for the hub device)."""
     hub = entry.runtime_data
-    for domain, identifier in device.identifiers:
-        if domain == DOMAIN and identifier in hub.cameras:
-            return _camera(hub, hub.cameras[identifier])
+    camera_id = camera_id_of_device(device, entry.entry_id)
+    if camera_id is not None and camera_id in hub.cameras:
+        return _camera(hub, hub.cameras[camera_id])
     return await async_get_config_entry_diagnostics(hass, entry)

@@ -11,7 +11,6 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.helpers.restore_state import RestoredExtraData, RestoreEntity
 
 from .const import DOMAIN
 from .hub import (
@@ -110,14 +109,12 @@ class Esp32CameraEntity(Entity):
 class ControlBinding:
     """Where a control's value lives, as the firmware's text ("1", "20", "speed").
 
-    `read_fn` gives what the entity shows, `desired_fn` what is kept across restarts, `write_fn`
-    changes it (raising a translated error when that fails) and `restore_fn` seeds it at start-up.
+    `read_fn` gives what the entity shows and `write_fn` changes it through the hub, which keeps
+    the choice in its store (raising a translated error when that fails).
     """
 
     read_fn: Callable[[Esp32CameraHub, str], str | None]
-    desired_fn: Callable[[Esp32CameraHub, str], str | None]
     write_fn: Callable[[Esp32CameraHub, str, str], Awaitable[object]]
-    restore_fn: Callable[[Esp32CameraHub, str, str], None]
     needs_camera: bool = True
     """Whether the control works only while the camera is connected."""
     signal_fn: Callable[[str, str], str] | None = None
@@ -126,14 +123,10 @@ class ControlBinding:
 
 
 def command_binding(command: str) -> ControlBinding:
-    """Bind a control to a firmware command: the hub remembers the value and re-applies it."""
+    """Bind a control to a firmware command: the hub keeps the value and re-applies it."""
     return ControlBinding(
-        read_fn=lambda hub, camera_id: hub.current_setting(camera_id, command),
-        desired_fn=lambda hub, camera_id: hub.desired_settings(camera_id).get(command),
+        read_fn=lambda hub, camera_id: hub.settings.current(camera_id, command),
         write_fn=lambda hub, camera_id, value: hub.async_send_command(camera_id, command, value),
-        restore_fn=lambda hub, camera_id, value: hub.async_restore_setting(
-            camera_id, command, value
-        ),
     )
 
 
@@ -144,10 +137,8 @@ class Esp32CameraControlDescription(EntityDescription):
     binding: ControlBinding
 
 
-class Esp32CameraControlEntity[DescriptionT: Esp32CameraControlDescription](
-    Esp32CameraEntity, RestoreEntity
-):
-    """A control: shows its setting, changes it, and keeps the user's choice across restarts."""
+class Esp32CameraControlEntity[DescriptionT: Esp32CameraControlDescription](Esp32CameraEntity):
+    """A control: shows its setting and forwards changes to the hub (which keeps the choice)."""
 
     entity_description: DescriptionT
 
@@ -182,19 +173,3 @@ class Esp32CameraControlEntity[DescriptionT: Esp32CameraControlDescription](
         """Change the setting; the state changes only once the change succeeded."""
         await self._binding.write_fn(self.hub, self.camera.camera_id, value)
         self.async_write_ha_state()
-
-    @property
-    @override
-    def extra_restore_state_data(self) -> RestoredExtraData:
-        """Keep the value the user chose (not the one shown) for the next start."""
-        return RestoredExtraData(
-            {"value": self._binding.desired_fn(self.hub, self.camera.camera_id)}
-        )
-
-    @override
-    async def async_added_to_hass(self) -> None:
-        """Restore the user's choice; the hub re-applies it to the camera."""
-        await super().async_added_to_hass()
-        last = await self.async_get_last_extra_data()
-        if last is not None and isinstance(value := last.as_dict().get("value"), str):
-            self._binding.restore_fn(self.hub, self.camera.camera_id, value)

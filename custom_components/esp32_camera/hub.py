@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from ipaddress import ip_network
 import time
@@ -19,7 +18,7 @@ from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY, ConfigEnt
 from homeassistant.const import CONF_ADDRESS, CONF_HOST, CONF_TOKEN
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import device_registry as dr, discovery_flow, issue_registry as ir
+from homeassistant.helpers import discovery_flow, issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_call_later
 
@@ -43,9 +42,9 @@ from .const import (
     DEFAULT_RETENTION_SIZE_MB,
     DOMAIN,
     LOGGER,
-    MANUFACTURER,
 )
 from .control_http import async_add_control_routes
+from .devices import register_camera_device, register_hub_device
 from .listener import (
     Admission,
     CameraNotAdmittedError,
@@ -56,15 +55,12 @@ from .listener import (
     ListenerSettings,
     UnknownCameraError,
 )
-from .protocol import (
-    CommandValidationError,
-    Frame,
-    HealthMessage,
-    InfoMessage,
-    wire_value,
-)
+from .migration import stored_hub_from_earlier_release
+from .protocol import CommandValidationError, Frame
 from .saver import ImageSaver
+from .settings import CameraSettings
 from .storage import default_save_directory
+from .store import HubStore
 
 type Esp32CameraConfigEntry = ConfigEntry[Esp32CameraHub]
 type FrameListener = Callable[[CameraRecord, Frame], None]
@@ -73,33 +69,12 @@ type FrameListener = Callable[[CameraRecord, Frame], None]
 STATE_WRITE_INTERVAL = 5.0
 # Wrong-token connections from one address before a repair issue is raised.
 AUTH_FAILURES_FOR_ISSUE = 3
-# Commands that are actions, not settings to remember and re-apply.
-ACTION_COMMANDS = frozenset({"reboot", "stats", "sensor_reset"})
-# A camera device's model until its `health` names the sensor.
-DEFAULT_MODEL = "ESP32-S3 camera"
 
 
 def loaded_hubs(hass: HomeAssistant) -> list[Esp32CameraHub]:
     """Return the hubs of the loaded config entries (actions and HTTP views serve them all)."""
     entries: list[Esp32CameraConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
     return [entry.runtime_data for entry in entries]
-
-
-def reported_settings(info: InfoMessage | None, health: HealthMessage | None) -> dict[str, str]:
-    """Return the settings a camera reports in `info` (mode, fps) and `health` (resolution, quality)."""
-    reported: dict[str, str] = {}
-    if info is not None:
-        if info.fps is not None:
-            reported["fps"] = str(info.fps)
-        if info.mode is not None:
-            with contextlib.suppress(CommandValidationError):  # a mode this version does not know
-                reported["mode"] = wire_value("mode", info.mode)  # "Estabilidad" -> "stability"
-    if health is not None:
-        if health.resolution is not None:  # None for "Unknown" and "Custom"
-            reported["resolution"] = str(health.resolution.index)
-        if health.quality is not None:
-            reported["quality"] = str(health.quality)
-    return reported
 
 
 def signal_camera_updated(entry_id: str, camera_id: str) -> str:
@@ -120,11 +95,6 @@ def signal_camera_removed(entry_id: str) -> str:
 def signal_hub_updated(entry_id: str) -> str:
     """Dispatcher signal for the hub device's entities."""
     return f"{DOMAIN}_{entry_id}_hub"
-
-
-def default_device_name(camera_id: str) -> str:
-    """Return the name of a camera's device when the camera sent none."""
-    return f"ESP32 camera {camera_id}"
 
 
 @dataclass(kw_only=True, slots=True)
@@ -153,7 +123,6 @@ class Esp32CameraHub:
         self.token: str = entry.data[CONF_TOKEN]
         self.options: dict[str, Any] = {
             CONF_ALLOW_TOKENLESS: True,
-            CONF_APPROVED_ADDRESSES: [],
             CONF_TRUSTED_NETWORKS: [],
             CONF_FRAME_TIMEOUT: DEFAULT_FRAME_TIMEOUT,
             CONF_MAX_FRAME_SIZE: DEFAULT_MAX_FRAME_SIZE,
@@ -165,7 +134,9 @@ class Esp32CameraHub:
             **entry.options,
         }
         self.save_directory: str = self.options[CONF_SAVE_DIRECTORY]
+        self.store = HubStore(hass, entry.entry_id)
         self.listener = DeviceListener(self._listener_settings(), self)
+        self.settings = CameraSettings(hass, entry, self.store, self.listener, self._send_now)
         self.saver = ImageSaver(
             hass,
             entry.entry_id,
@@ -180,28 +151,17 @@ class Esp32CameraHub:
         self._waiters: dict[str, list[_Waiter]] = {}
         self._throttles: dict[str, _Throttle] = {}
         self._hub_throttle = _Throttle()
-        self._desired: dict[str, dict[str, str]] = {}
-        # What each camera runs as far as we know since it connected: reported or acknowledged.
-        self._known: dict[str, dict[str, str]] = {}
-        self._reports_seen: dict[str, tuple[InfoMessage | None, HealthMessage | None]] = {}
-        self._reapply_tasks: dict[str, asyncio.Task[None]] = {}
         self._hub_device_id: str | None = None
         self._auth_failures: dict[str, int] = {}
 
     def _listener_settings(self) -> ListenerSettings:
+        """Return the listener's settings (approvals and refusals come from the store at start)."""
         data, options = self.entry.data, self.options
-        ignored = {
-            entry.unique_id
-            for entry in self.hass.config_entries.async_entries(DOMAIN, include_ignore=True)
-            if entry.source == "ignore" and entry.unique_id
-        }
         return ListenerSettings(
             token=self.token,
             host=data[CONF_HOST],
             stream_port=data[CONF_STREAM_PORT],
             control_port=data[CONF_CONTROL_PORT],
-            approved_addresses=frozenset(options[CONF_APPROVED_ADDRESSES]),
-            rejected_addresses=frozenset(ignored),
             allow_tokenless=options[CONF_ALLOW_TOKENLESS],
             trusted_networks=tuple(
                 ip_network(network, strict=False) for network in options[CONF_TRUSTED_NETWORKS]
@@ -217,36 +177,44 @@ class Esp32CameraHub:
         return self.listener.cameras
 
     async def async_start(self) -> None:
-        """Register the hub device, start the listener (raises ListenerBindError) and saver."""
-        device_registry = dr.async_get(self.hass)
-        hub_device = device_registry.async_get_or_create(
-            config_entry_id=self.entry.entry_id,
-            identifiers={(DOMAIN, self.entry.entry_id)},
-            manufacturer=MANUFACTURER,
-            model="ESP32 Camera hub",
-            name=self.entry.title,
-            entry_type=dr.DeviceEntryType.SERVICE,
+        """Load the store, then start the listener (raises ListenerBindError) and the saver.
+
+        The store is read before the ports open: a camera that redials at once gets what was
+        chosen for it re-applied, and approvals and refusals hold from its first connection.
+        """
+        await self.store.async_load(partial(stored_hub_from_earlier_release, self.hass, self.entry))
+        if CONF_APPROVED_ADDRESSES in self.entry.options:  # moved into the store
+            self.hass.config_entries.async_update_entry(
+                self.entry,
+                options={
+                    k: v for k, v in self.entry.options.items() if k != CONF_APPROVED_ADDRESSES
+                },
+            )
+        self.listener.settings = replace(
+            self.listener.settings,
+            approved_addresses=frozenset(self.store.approved),
+            rejected_addresses=self.store.refused,
         )
-        self._hub_device_id = hub_device.id
-        self._restore_cameras(device_registry)
+        self._hub_device_id = register_hub_device(self.hass, self.entry.entry_id, self.entry.title)
+        self._restore_cameras()
         if self.options[CONF_EXPOSE_HTTP]:
             async_add_control_routes(self)
         await self.listener.start()
         self.started_at = time.monotonic()
         await self.saver.async_start()
 
-    def _restore_cameras(self, device_registry: dr.DeviceRegistry) -> None:
-        """Recreate, disconnected, the cameras whose devices this entry has (from earlier runs).
+    def _restore_cameras(self) -> None:
+        """Recreate, disconnected, the cameras the store knows (from earlier runs); resume saving.
 
         Their entities are created (unavailable until the camera connects) and commands queue;
         each is admitted afresh when it connects, as if it were new.
         """
-        for device in dr.async_entries_for_config_entry(device_registry, self.entry.entry_id):
-            for domain, camera_id in device.identifiers:
-                if domain != DOMAIN or camera_id == self.entry.entry_id:
-                    continue
-                name = device.name if device.name != default_device_name(camera_id) else None
-                self.listener.restore_camera(camera_id, name=name, firmware=device.sw_version)
+        for camera_id, stored in self.store.cameras.items():
+            self.listener.restore_camera(
+                camera_id, name=stored["name"], firmware=stored["firmware"]
+            )
+            self.saver.async_set_max_rate(camera_id, stored["saving_rate"])
+            self.saver.async_set_enabled(camera_id, stored["saving"])
 
     async def async_stop(self) -> None:
         """Stop the saver and the listener; wake every waiter with nothing."""
@@ -267,80 +235,82 @@ class Esp32CameraHub:
         self._waiters.clear()
         await self.saver.async_stop()
         await self.listener.stop()
-
-    def get_camera(self, camera_id: str) -> CameraRecord:
-        """Return a camera record or raise a translated error."""
-        camera = self.cameras.get(camera_id)
-        if camera is None:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="unknown_camera",
-                translation_placeholders={"camera_id": camera_id},
-            )
-        return camera
+        await self.store.async_flush()
 
     @callback
     def async_remove_camera(self, camera_id: str) -> bool:
         """Forget a disconnected camera whose device the user removes; False while connected.
 
-        Its record, queued commands, settings (so its entities store nothing to restore) and
-        continuous saving go; its saved images stay on disk. If it connects again, it is a new
-        camera: a new device with new entities.
+        Its record, queued commands, chosen settings and continuous saving go (from the store
+        too); its saved images stay on disk, and an approval of its address stays until revoked.
+        If it connects again, it is a new camera: a new device with new entities.
         """
         if not self.listener.forget_camera(camera_id):
             return False
-        self._desired.pop(camera_id, None)
-        self._known.pop(camera_id, None)
-        self._reports_seen.pop(camera_id, None)
+        self.settings.async_forget(camera_id)
         if (throttle := self._throttles.pop(camera_id, None)) and throttle.trailing:
             throttle.trailing()
-        if task := self._reapply_tasks.pop(camera_id, None):
-            task.cancel()
         self.saver.async_set_enabled(camera_id, False)
         self.saver.async_set_max_rate(camera_id, 0)
+        self.store.async_forget_camera(camera_id)
         async_dispatcher_send(self.hass, signal_camera_removed(self.entry.entry_id), camera_id)
         return True
+
+    @callback
+    def async_approve(self, address: str) -> None:
+        """Admit a waiting camera's address at once, and from now on (kept in the store)."""
+        camera_id = next(
+            (c.camera_id for c in self.cameras.values() if c.address == address and not c.admitted),
+            None,
+        )
+        self.store.async_approve(address, camera_id)
+        self.listener.approve(address)
+
+    @callback
+    def async_refuse(self, address: str) -> None:
+        """Refuse an address at once, and from now on (kept in the store); closes its sockets."""
+        self.store.async_refuse(address)
+        self.listener.reject(address)
+
+    @callback
+    def async_revoke(self, address: str) -> None:
+        """Withdraw an address's approval or refusal: an approved camera is refused at once.
+
+        The address waits for approval again when it connects.
+        """
+        self.store.async_revoke(address)
+        self.listener.revoke(address)
 
     def pending_frame(self, address: str) -> Frame | None:
         """Return the latest frame of a camera at `address` that waits for approval."""
         return self.listener.pending_frame(address)
 
-    def desired_settings(self, camera_id: str) -> dict[str, str]:
-        """Return the last value set per command (re-applied after the camera reboots)."""
-        return self._desired.setdefault(camera_id, {})
-
-    def current_setting(self, camera_id: str, name: str) -> str | None:
-        """Return a setting's wire value: as the camera reported or acknowledged it, else desired.
-
-        A value reported in `info`/`health` or acknowledged by a `response` since the camera
-        connected wins (whichever came last); the firmware reports only some settings, so the
-        others show the value last chosen.
-        """
-        known = self._known.get(camera_id, {})
-        return known.get(name, self.desired_settings(camera_id).get(name))
+    @callback
+    def async_set_saving(self, camera_id: str, enabled: bool) -> None:
+        """Turn continuous saving of a camera on or off, and keep that choice."""
+        if enabled and self.saver.error is not None:  # e.g. a save directory under www/
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="saving_unavailable",
+                translation_placeholders={"error": self.saver.error},
+            )
+        self.store.async_set_saving(camera_id, enabled=enabled)
+        self.saver.async_set_enabled(camera_id, enabled)
 
     @callback
-    def async_restore_setting(self, camera_id: str, name: str, value: str) -> None:
-        """Seed a setting restored after a Home Assistant restart; apply it if the camera is here.
-
-        A value the user set in this run wins over the restored one.
-        """
-        desired = self.desired_settings(camera_id)
-        if name in desired:
-            return
-        try:
-            desired[name] = wire_value(name, value)
-        except CommandValidationError as err:
-            LOGGER.debug("Ignoring the restored %s of %s: %s", name, camera_id, err)
-            return
-        camera = self.cameras.get(camera_id)
-        if camera is not None and camera.connected and camera.admitted:
-            self._schedule_reapply(camera_id)
+    def async_set_saving_rate(self, camera_id: str, per_second: float) -> None:
+        """Save at most `per_second` frames per second of a camera (0: all), and keep that."""
+        self.store.async_set_saving(camera_id, rate=per_second)
+        self.saver.async_set_max_rate(camera_id, per_second)
 
     async def async_send_command(
-        self, camera_id: str, name: str, value: object = None
+        self, camera_id: str, name: str, value: object = None, *, choose: bool = True
     ) -> CommandResult:
-        """Send a command, mapping the listener's errors to translated HA errors."""
+        """Send a command, mapping the listener's errors to translated HA errors.
+
+        A setting the camera takes is kept as the user's choice and re-applied when it
+        reconnects, unless `choose` is False: a temporary change (a detour) is not a choice.
+        """
         placeholders = {"camera_id": camera_id, "command": name}
         try:
             result = await self.listener.send_command(camera_id, name, value)
@@ -374,11 +344,7 @@ class Esp32CameraHub:
                 translation_key="command_failed",
                 translation_placeholders={**placeholders, "response": result.value or ""},
             )
-        if name not in ACTION_COMMANDS:
-            wire = wire_value(name, value)
-            self.desired_settings(camera_id)[name] = wire
-            if not result.queued:
-                self._known.setdefault(camera_id, {})[name] = wire
+        self.settings.async_command_succeeded(camera_id, name, value, result, choose=choose)
         return result
 
     async def async_latest_frame(
@@ -461,52 +427,9 @@ class Esp32CameraHub:
             self._delete_auth_issue(camera.address)  # it has the right token now
         self._register_device(camera)
         async_dispatcher_send(self.hass, signal_camera_added(self.entry.entry_id), camera)
-        # It may have rebooted: nothing is known until it reports or acknowledges.
-        self._known[camera.camera_id] = {}
-        self._reports_seen[camera.camera_id] = (camera.info, camera.health)  # of the last session
+        self.settings.async_camera_connected(camera)
         self._send_now(camera)
         self._send_hub_now()
-        if running := self._reapply_tasks.pop(camera.camera_id, None):
-            running.cancel()
-        if self._desired.get(camera.camera_id):
-            self._schedule_reapply(camera.camera_id)
-
-    def _schedule_reapply(self, camera_id: str) -> None:
-        task = self._reapply_tasks.get(camera_id)
-        if task is None or task.done():
-            # Not eager: a camera that just connected gets its control socket right after this.
-            self._reapply_tasks[camera_id] = self.entry.async_create_background_task(
-                self.hass,
-                self._reapply(camera_id),
-                f"{DOMAIN} reapply {camera_id}",
-                eager_start=False,
-            )
-
-    async def _reapply(self, camera_id: str) -> None:
-        """Send every desired setting the camera is not known to run, one at a time.
-
-        Settings restored while this runs are picked up before it ends.
-        """
-        camera = self.cameras[camera_id]
-        known = self._known.setdefault(camera_id, {})
-        tried: set[tuple[str, str]] = set()
-        while pending := [
-            (name, value)
-            for name, value in self.desired_settings(camera_id).items()
-            if (name, value) not in tried and known.get(name) != value
-        ]:
-            for name, value in pending:
-                tried.add((name, value))
-                try:
-                    result = await self.listener.send_command(camera_id, name, value)
-                except (CommandTimeoutError, CameraNotAdmittedError) as err:
-                    LOGGER.debug("Could not re-apply %s to %s: %s", name, camera_id, err)
-                    continue
-                if not result.ok:
-                    LOGGER.debug("%s refused %s=%s: %s", camera_id, name, value, result.value)
-                elif not result.queued:  # queued: sent unanswered once the camera registers
-                    known[name] = value
-        self._send_now(camera)
 
     def camera_disconnected(self, camera: CameraRecord) -> None:
         """Mark the camera's entities unavailable at once."""
@@ -526,23 +449,9 @@ class Esp32CameraHub:
     def camera_updated(self, camera: CameraRecord) -> None:
         """Telemetry changed: update the camera's entities (and its device's model)."""
         if camera.admitted:
-            self._note_reports(camera)
+            self.settings.async_note_reports(camera)
             self._register_device(camera)
             self._send_now(camera)
-
-    def _note_reports(self, camera: CameraRecord) -> None:
-        """Take the settings from an `info` or `health` message that arrived since last time."""
-        seen_info, seen_health = self._reports_seen.get(camera.camera_id, (None, None))
-        info, health = camera.info, camera.health
-        if info is seen_info and health is seen_health:
-            return
-        self._reports_seen[camera.camera_id] = (info, health)
-        self._known.setdefault(camera.camera_id, {}).update(
-            reported_settings(
-                info if info is not seen_info else None,
-                health if health is not seen_health else None,
-            )
-        )
 
     def frame_received(self, camera: CameraRecord, frame: Frame) -> None:
         """Wake waiters and frame listeners; throttle the statistics update."""
@@ -619,19 +528,15 @@ class Esp32CameraHub:
         throttle.trailing = async_call_later(self.hass, wait, trailing)
 
     def _register_device(self, camera: CameraRecord) -> None:
+        """Create or update the camera's device, and the store's record of the camera."""
+        self.store.async_note_camera(camera.camera_id, camera.name, camera.firmware)
         health = camera.health
-        registry = dr.async_get(self.hass)
-        identifier = (DOMAIN, camera.camera_id)
-        model = health.model if health and health.model else None
-        if model is None:  # keep what an earlier health reported until this session's arrives
-            existing = registry.async_get_device_by_identifier(identifier, self.entry.entry_id)
-            model = (existing.model if existing else None) or DEFAULT_MODEL
-        registry.async_get_or_create(
-            config_entry_id=self.entry.entry_id,
-            identifiers={identifier},
-            manufacturer=MANUFACTURER,
-            model=model,
-            name=camera.name or default_device_name(camera.camera_id),
-            sw_version=camera.firmware,
-            via_device_id=self._hub_device_id,
+        register_camera_device(
+            self.hass,
+            self.entry.entry_id,
+            self._hub_device_id,
+            camera_id=camera.camera_id,
+            name=camera.name,
+            firmware=camera.firmware,
+            model=health.model if health and health.model else None,
         )

@@ -50,14 +50,12 @@ def _command_number(command: str, **kwargs: Any) -> Esp32CameraNumberDescription
 
 
 async def _set_saving_rate(hub: Esp32CameraHub, camera_id: str, value: str) -> None:
-    hub.saver.async_set_max_rate(camera_id, float(value))
+    hub.async_set_saving_rate(camera_id, float(value))
 
 
 SAVING_RATE = ControlBinding(
     read_fn=lambda hub, camera_id: f"{hub.saver.max_rate(camera_id):g}",
-    desired_fn=lambda hub, camera_id: f"{hub.saver.max_rate(camera_id):g}",
     write_fn=_set_saving_rate,
-    restore_fn=lambda hub, camera_id, value: hub.saver.async_set_max_rate(camera_id, float(value)),
     needs_camera=False,
     signal_fn=signal_saver_settings_updated,
 )

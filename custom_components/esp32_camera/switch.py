@@ -8,10 +8,8 @@ from typing import Any, override
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import DOMAIN
 from .entity import (
     ControlBinding,
     Esp32CameraControlDescription,
@@ -46,20 +44,12 @@ def _saving(hub: Esp32CameraHub, camera_id: str) -> str:
 
 
 async def _set_saving(hub: Esp32CameraHub, camera_id: str, value: str) -> None:
-    if value == ON and hub.saver.error is not None:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="saving_unavailable",
-            translation_placeholders={"error": hub.saver.error},
-        )
-    hub.saver.async_set_enabled(camera_id, value == ON)
+    hub.async_set_saving(camera_id, value == ON)
 
 
 SAVING = ControlBinding(
     read_fn=_saving,
-    desired_fn=_saving,
     write_fn=_set_saving,
-    restore_fn=lambda hub, camera_id, value: hub.saver.async_set_enabled(camera_id, value == ON),
     needs_camera=False,
     signal_fn=signal_saver_settings_updated,
 )

@@ -30,7 +30,7 @@ from homeassistant.components.websocket_api.decorators import (
 )
 from homeassistant.components.websocket_api.messages import event_message
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.event import async_call_later
 from homeassistant.util.hass_dict import HassKey
@@ -133,7 +133,7 @@ def _camera_payload(
         "settings": {
             name: value
             for name in SETTINGS
-            if (value := hub.current_setting(camera.camera_id, name)) is not None
+            if (value := hub.settings.current(camera.camera_id, name)) is not None
         },
         "queued_commands": camera.queued_commands,
         "info": None if info is None else {"mode": info.mode, "fps": info.fps},
@@ -399,13 +399,7 @@ async def ws_command(
 def ws_saver(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
     """Turn continuous saving of one camera on or off (admin only)."""
     hub = find_hub(hass, msg["camera_id"])
-    if msg["enabled"] and hub.saver.error is not None:  # e.g. a save directory under www/
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="saving_unavailable",
-            translation_placeholders={"error": hub.saver.error},
-        )
-    hub.saver.async_set_enabled(msg["camera_id"], msg["enabled"])
+    hub.async_set_saving(msg["camera_id"], msg["enabled"])
     connection.send_result(msg["id"], {"enabled": hub.saver.is_enabled(msg["camera_id"])})
 
 

@@ -242,12 +242,6 @@ class DeviceListener:
         for runner in runners:
             await runner.cleanup()
 
-    def update_settings(self, settings: ListenerSettings) -> None:
-        """Apply new admission settings; ports change only through a restart."""
-        self.settings = settings
-        for address in settings.approved_addresses:
-            self.approve(address)
-
     def approve(self, address: str) -> None:
         """Admit a pending camera's address at once, without a reconnect.
 
@@ -281,6 +275,27 @@ class DeviceListener:
             if session.address == address:
                 asyncio.get_running_loop().create_task(
                     session.socket.close(code=CLOSE_REFUSED, message=b"address rejected")
+                )
+
+    def revoke(self, address: str) -> None:
+        """Withdraw the approval (or refusal) of an address at once: approved sockets close (4403).
+
+        Its camera keeps its record as a restored one (entities unavailable, commands queue); when
+        it connects again it waits for approval, and the user is asked again.
+        """
+        self.settings = replace(
+            self.settings,
+            approved_addresses=self.settings.approved_addresses - {address},
+            rejected_addresses=self.settings.rejected_addresses - {address},
+        )
+        self._announced_pending.discard(address)
+        for camera in self._cameras.values():
+            if camera.address == address and camera.admission is Admission.APPROVED:
+                camera.admission = Admission.RESTORED
+        for session in list(self._sessions):
+            if session.address == address and session.admission is Admission.APPROVED:
+                asyncio.get_running_loop().create_task(
+                    session.socket.close(code=CLOSE_REFUSED, message=b"approval revoked")
                 )
 
     def restore_camera(
