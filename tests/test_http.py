@@ -230,7 +230,7 @@ async def test_control_port_snapshot(exposed_entry: MockConfigEntry, connect_cam
         pending = asyncio.ensure_future(
             session.get(control_url(exposed_entry, "/snapshot/CAM1.jpg"), headers=headers)
         )
-        await wait_for(lambda: hub._waiters.get("cam1"))
+        await wait_for(lambda: hub.frames._waiters.get("cam1"))
         await camera.send_frame(first)
         async with await pending as response:
             assert response.status == 200
@@ -256,7 +256,9 @@ async def test_control_port_mjpeg_delivers_consecutive_frames(
     hub = exposed_entry.runtime_data
     await wait_for(lambda: "cam1" in hub.cameras and hub.cameras["cam1"].latest_frame)
     published: list[bytes] = []
-    hub.async_add_frame_listener(lambda _camera, frame: published.append(bytes(frame.data)), "cam1")
+    hub.frames.async_add_listener(
+        lambda _camera, frame: published.append(bytes(frame.data)), "cam1"
+    )
     async with (
         aiohttp.ClientSession() as session,
         session.get(control_url(exposed_entry, f"/mjpeg/cam1?token={HUB_TOKEN}")) as response,

@@ -87,7 +87,7 @@ async def test_fresh_snapshot_skips_the_frame_in_transfer(
     await camera.send_json({"type": "status", "msg": "sending"})
     await wait_for(lambda: hub.cameras["cam1"].last_status == "sending")
     task = hass.async_create_task(snapshot(hass, fresh=True))
-    await wait_for(lambda: hub._waiters.get("cam1"))  # the action waits for a frame
+    await wait_for(lambda: hub.frames._waiters.get("cam1"))  # the action waits for a frame
     await camera.send_frame(in_transfer)
     await camera.send_json({"type": "frame_end", "id": 1})
     await wait_for(lambda: hub.cameras["cam1"].latest_frame.data == in_transfer)
@@ -104,7 +104,7 @@ async def test_fresh_snapshot_from_the_simulator_started_after_the_call(
     await setup_with_camera(hass, hub_entry, lambda: simulate(resolution=5, fps=5))
     hub = hub_entry.runtime_data
     received: list[Frame] = []
-    hub.async_add_frame_listener(lambda _camera, frame: received.append(frame), "cam1")
+    hub.frames.async_add_listener(lambda _camera, frame: received.append(frame), "cam1")
     await wait_for(lambda: received)
     stale = hub.cameras["cam1"].latest_frame
     called_at = time.monotonic()
@@ -126,7 +126,7 @@ async def test_snapshot_at_a_resolution_switches_there_and_back(
     hub = hub_entry.runtime_data
     await wait_for(lambda: hub.cameras["cam1"].health is not None)
     received: list[bytes] = []
-    hub.async_add_frame_listener(lambda _camera, frame: received.append(bytes(frame.data)), "cam1")
+    hub.frames.async_add_listener(lambda _camera, frame: received.append(bytes(frame.data)), "cam1")
     result = await snapshot(hass, resolution="vga")
     data = Path(result["path"]).read_bytes()
     assert data in received

@@ -13,7 +13,8 @@ from homeassistant.helpers import (
 from homeassistant.helpers.typing import ConfigType
 
 from . import websocket_api
-from .const import DOMAIN
+from .const import CONF_EXPOSE_HTTP, DOMAIN
+from .control_http import async_add_control_routes
 from .devices import camera_id_of_device
 from .gallery import SavedImageView
 from .http import async_register_views
@@ -46,6 +47,8 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 async def async_setup_entry(hass: HomeAssistant, entry: Esp32CameraConfigEntry) -> bool:
     """Start the hub's listeners and its entities."""
     hub = Esp32CameraHub(hass, entry)
+    if hub.options[CONF_EXPOSE_HTTP]:  # routes are added before the listener starts
+        async_add_control_routes(hub)
     try:
         await hub.async_start()
     except ListenerBindError as err:

@@ -47,7 +47,7 @@ class Esp32Camera(Esp32CameraEntity, Camera):
         self, width: int | None = None, height: int | None = None
     ) -> bytes | None:
         """Return the latest frame (HA's camera proxy scales it when asked)."""
-        frame = await self.hub.async_latest_frame(self.camera.camera_id, timeout=STILL_WAIT)
+        frame = await self.hub.frames.async_latest_frame(self.camera.camera_id, timeout=STILL_WAIT)
         return None if frame is None else bytes(frame.data)
 
     @override

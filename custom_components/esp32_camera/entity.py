@@ -11,15 +11,11 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util.signal_type import SignalType
 
+from . import signals
 from .const import DOMAIN
-from .hub import (
-    Esp32CameraConfigEntry,
-    Esp32CameraHub,
-    signal_camera_added,
-    signal_camera_removed,
-    signal_camera_updated,
-)
+from .hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .listener import CameraRecord
 
 
@@ -48,9 +44,9 @@ def async_add_camera_entities(
 
     for camera in hub.cameras.values():
         add(camera)
-    entry.async_on_unload(async_dispatcher_connect(hass, signal_camera_added(entry.entry_id), add))
+    entry.async_on_unload(async_dispatcher_connect(hass, signals.camera_added(entry.entry_id), add))
     entry.async_on_unload(
-        async_dispatcher_connect(hass, signal_camera_removed(entry.entry_id), forget)
+        async_dispatcher_connect(hass, signals.camera_removed(entry.entry_id), forget)
     )
 
 
@@ -91,9 +87,9 @@ class Esp32CameraEntity(Entity):
         """Available while the camera is connected and admitted."""
         return self.camera.connected and self.camera.admitted
 
-    def update_signals(self) -> Iterable[str]:
+    def update_signals(self) -> Iterable[SignalType[()]]:
         """Return the dispatcher signals after which the state is written."""
-        return (signal_camera_updated(self.hub.entry.entry_id, self.camera.camera_id),)
+        return (signals.camera_updated(self.hub.entry.entry_id, self.camera.camera_id),)
 
     @override
     async def async_added_to_hass(self) -> None:
@@ -117,7 +113,7 @@ class ControlBinding:
     write_fn: Callable[[Esp32CameraHub, str, str], Awaitable[object]]
     needs_camera: bool = True
     """Whether the control works only while the camera is connected."""
-    signal_fn: Callable[[str, str], str] | None = None
+    signal_fn: Callable[[str, str], SignalType[()]] | None = None
     """The dispatcher signal `(entry_id, camera_id)` sent when the value changes elsewhere (other
     than the camera's own signal), e.g. the saver's settings changed from the panel."""
 
@@ -157,7 +153,7 @@ class Esp32CameraControlEntity[DescriptionT: Esp32CameraControlDescription](Esp3
         return super().available or not self._binding.needs_camera
 
     @override
-    def update_signals(self) -> Iterable[str]:
+    def update_signals(self) -> Iterable[SignalType[()]]:
         """Return the camera's signal, and the setting's own signal if it has one."""
         signals = tuple(super().update_signals())
         if (signal_fn := self._binding.signal_fn) is not None:

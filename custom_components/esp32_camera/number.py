@@ -10,6 +10,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from . import signals
 from .entity import (
     ControlBinding,
     Esp32CameraControlDescription,
@@ -19,7 +20,6 @@ from .entity import (
 )
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .protocol import COMMANDS
-from .saver import signal_saver_settings_updated
 
 # Commands wait for the camera's response: one at a time per platform.
 PARALLEL_UPDATES = 1
@@ -57,7 +57,7 @@ SAVING_RATE = ControlBinding(
     read_fn=lambda hub, camera_id: f"{hub.saver.max_rate(camera_id):g}",
     write_fn=_set_saving_rate,
     needs_camera=False,
-    signal_fn=signal_saver_settings_updated,
+    signal_fn=signals.saver_settings_updated,
 )
 
 NUMBERS: tuple[Esp32CameraNumberDescription, ...] = (

@@ -27,13 +27,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_change, async_track_time_interval
 from homeassistant.util import dt as dt_util
 
-from . import storage
+from . import signals, storage
 from .const import DOMAIN, LOGGER
+from .throttle import Throttle
 
 if TYPE_CHECKING:
     from .listener.camera import CameraRecord
@@ -55,20 +55,6 @@ STOP_TIMEOUT = 10.0
 # Per-hour counts are reported for this many of the newest dates (per-date counts for all).
 HOURLY_DATES = 7
 MIB = 1024 * 1024
-
-
-def signal_saver_updated(entry_id: str, camera_id: str) -> str:
-    """Return the dispatcher signal sent when a camera's saving counters change."""
-    return f"{DOMAIN}_{entry_id}_{camera_id}_saver"
-
-
-def signal_saver_settings_updated(entry_id: str, camera_id: str) -> str:
-    """Return the dispatcher signal sent at once when a camera's saving settings change.
-
-    Saving turned on or off, or its rate limit changed, from wherever (entities, the panel, a
-    restore): not throttled, these are the user's actions.
-    """
-    return f"{DOMAIN}_{entry_id}_{camera_id}_saver_settings"
 
 
 @dataclass(slots=True)
@@ -300,7 +286,7 @@ class ImageSaver:
         self._last_accepted: dict[str, float] = {}
         self._seq = 0
         self._today = dt_util.now().date()
-        self._notifiers: dict[str, Debouncer[None]] = {}
+        self._notifiers: dict[str, Throttle] = {}
         self._unsubscribe: list[CALLBACK_TYPE] = []
         self.error: str | None = None
         self._failing = False
@@ -351,7 +337,7 @@ class ImageSaver:
         """Tell the saving switch and rate limit at once."""
         if not self._stopping:
             async_dispatcher_send(
-                self.hass, signal_saver_settings_updated(self.entry_id, camera_id)
+                self.hass, signals.saver_settings_updated(self.entry_id, camera_id)
             )
 
     def counters(self, camera_id: str) -> SaverCounters:
@@ -461,7 +447,7 @@ class ImageSaver:
         self._enabled.clear()
         self._unsubscribe.clear()
         for notifier in self._notifiers.values():
-            notifier.async_shutdown()
+            notifier.async_cancel()
         self._stopping = True
         if self._task is None:
             return
@@ -650,12 +636,10 @@ class ImageSaver:
             return
         notifier = self._notifiers.get(camera_id)
         if notifier is None:
-            signal = signal_saver_updated(self.entry_id, camera_id)
-            notifier = self._notifiers[camera_id] = Debouncer(
+            signal = signals.saver_updated(self.entry_id, camera_id)
+            notifier = self._notifiers[camera_id] = Throttle(
                 self.hass,
-                LOGGER,
-                cooldown=COUNTER_UPDATE_INTERVAL,
-                immediate=True,
-                function=callback(partial(async_dispatcher_send, self.hass, signal)),
+                COUNTER_UPDATE_INTERVAL,
+                partial(async_dispatcher_send, self.hass, signal),
             )
-        notifier.async_schedule_call()
+        notifier.async_call()

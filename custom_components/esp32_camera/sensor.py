@@ -25,12 +25,14 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
+from homeassistant.util.signal_type import SignalType
 
+from . import signals
 from .const import DOMAIN
 from .entity import Esp32CameraEntity, async_add_camera_entities
-from .hub import Esp32CameraConfigEntry, Esp32CameraHub, signal_hub_updated
+from .hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .listener import CameraRecord
-from .saver import SaverCounters, signal_saver_updated
+from .saver import SaverCounters
 
 PARALLEL_UPDATES = 0
 # A last-boot time recomputed from a coarse uptime text jitters; ignore moves smaller than this.
@@ -348,9 +350,9 @@ class Esp32CameraSaverSensor(Esp32CameraEntity, SensorEntity):
         return self.entity_description.value_fn(self.hub.saver.counters(self.camera.camera_id))
 
     @override
-    def update_signals(self) -> Iterable[str]:
+    def update_signals(self) -> Iterable[SignalType[()]]:
         """Return the saver's (throttled) counter updates, not the camera's."""
-        return (signal_saver_updated(self.hub.entry.entry_id, self.camera.camera_id),)
+        return (signals.saver_updated(self.hub.entry.entry_id, self.camera.camera_id),)
 
 
 class Esp32CameraHubSensor(SensorEntity):
@@ -385,6 +387,6 @@ class Esp32CameraHubSensor(SensorEntity):
         await super().async_added_to_hass()
         self.async_on_remove(
             async_dispatcher_connect(
-                self.hass, signal_hub_updated(self.hub.entry.entry_id), self.async_write_ha_state
+                self.hass, signals.hub_updated(self.hub.entry.entry_id), self.async_write_ha_state
             )
         )

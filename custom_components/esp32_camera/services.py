@@ -123,7 +123,7 @@ async def _async_snapshot(entity: Esp32Camera, call: ServiceCall) -> ServiceResp
     elif call.data[ATTR_FRESH]:
         frame = await _async_frame_started_after(hub, camera_id, called_at, deadline)
     else:
-        frame = await hub.async_latest_frame(camera_id, timeout=timeout)
+        frame = await hub.frames.async_latest_frame(camera_id, timeout=timeout)
     if frame is None:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
@@ -219,7 +219,9 @@ async def _async_frame_started_after(
     """
     newer_than = started_after
     while (remaining := deadline - time.monotonic()) > 0:
-        frame = await hub.async_wait_for_frame(camera_id, newer_than=newer_than, timeout=remaining)
+        frame = await hub.frames.async_wait_for_frame(
+            camera_id, newer_than=newer_than, timeout=remaining
+        )
         if frame is None:
             return None
         if frame.started_at > started_after and accept(frame):
@@ -269,7 +271,7 @@ async def _async_current_resolution(
     """Return the resolution the camera streams at: as reported or set, or of its latest frame."""
     if (current := hub.settings.current(camera_id, RESOLUTION_COMMAND)) is not None:
         return resolution_by_index(int(current))
-    frame = await hub.async_latest_frame(camera_id, timeout=deadline - time.monotonic())
+    frame = await hub.frames.async_latest_frame(camera_id, timeout=deadline - time.monotonic())
     size = None if frame is None else _dimensions(frame)
     return None if size is None else resolution_by_size(*size)
 

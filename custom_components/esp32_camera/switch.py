@@ -10,6 +10,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from . import signals
 from .entity import (
     ControlBinding,
     Esp32CameraControlDescription,
@@ -18,7 +19,6 @@ from .entity import (
     command_binding,
 )
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
-from .saver import signal_saver_settings_updated
 
 # Commands wait for the camera's response: one at a time per platform.
 PARALLEL_UPDATES = 1
@@ -51,7 +51,7 @@ SAVING = ControlBinding(
     read_fn=_saving,
     write_fn=_set_saving,
     needs_camera=False,
-    signal_fn=signal_saver_settings_updated,
+    signal_fn=signals.saver_settings_updated,
 )
 
 SWITCHES: tuple[Esp32CameraSwitchDescription, ...] = (

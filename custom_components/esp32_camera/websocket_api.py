@@ -332,7 +332,7 @@ def ws_subscribe_frames(
     subscriptions = hass.data[DATA_FRAME_SUBSCRIPTIONS]
     subscriptions[key] = subscription
     removers = [
-        hub.async_add_frame_listener(subscription.frame_received) for hub in loaded_hubs(hass)
+        hub.frames.async_add_listener(subscription.frame_received) for hub in loaded_hubs(hass)
     ]
 
     @callback
