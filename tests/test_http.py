@@ -62,11 +62,11 @@ async def test_api_json(
     cam1 = hub_stats["cameras"]["cam1"]
     assert cam1["connected"] is True
     assert cam1["admission"] == "token"
-    assert cam1["stream"]["last_frame_size"] == len(frame)
-    assert cam1["last_frame_age"] >= 0
-    assert cam1["pending_commands"] == 0
-    assert cam1["telemetry"]["rssi"] == -60
-    assert cam1["telemetry"]["uptime"] == 60
+    assert cam1["stats"]["last_frame_size"] == len(frame)
+    assert cam1["last_frame_at"] is not None
+    assert cam1["queued_commands"] == {}
+    assert cam1["health"]["rssi"] == -60
+    assert cam1["health"]["uptime"] == 60
 
     response = await client.get(f"{API}/health")
     assert response.status == 200
@@ -132,7 +132,7 @@ async def test_stats_count_frames_by_framing(
 
     client = await hass_client()
     [hub_stats] = (await (await client.get(f"{API}/stats")).json())["hubs"]
-    assert hub_stats["cameras"]["cam1"]["stream"]["framings"] == expected
+    assert hub_stats["cameras"]["cam1"]["stats"]["framings"] == expected
     assert hub_stats["server"]["framings"] == expected
     assert sum(expected.values()) == hub_stats["server"]["frames_received"]
 

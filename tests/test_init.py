@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+import re
 import socket
 from typing import Any
 
@@ -326,3 +327,25 @@ def test_wrong_token_issue_points_to_where_the_token_is_shown() -> None:
     issue = strings["issues"]["authentication_failed"]["description"]
     assert "under Configure" in issue
     assert "Reconfigure" not in issue
+
+
+def _leaves(strings: dict[str, Any], prefix: str = "") -> dict[str, set[str]]:
+    """Return every string's key path and the placeholders it uses."""
+    leaves: dict[str, set[str]] = {}
+    for key, value in strings.items():
+        if isinstance(value, dict):
+            leaves.update(_leaves(value, f"{prefix}{key}."))
+        else:
+            leaves[f"{prefix}{key}"] = set(re.findall(r"\{(\w+)\}", value))
+    return leaves
+
+
+def test_spanish_translation_is_complete() -> None:
+    """es.json has every key of strings.json, with the same placeholders, and is not English."""
+    root = Path(__file__).parent.parent / "custom_components" / DOMAIN
+    english = _leaves(json.loads((root / "strings.json").read_text()))
+    spanish_strings = json.loads((root / "translations" / "es.json").read_text())
+    assert _leaves(spanish_strings) == english
+    assert spanish_strings["options"]["step"]["approvals"]["title"] == (
+        "Cámaras aprobadas y rechazadas"
+    )
