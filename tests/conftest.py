@@ -193,3 +193,15 @@ async def simulate(hub_entry: MockConfigEntry, socket_allowed: None) -> AsyncGen
     yield start
     for camera in cameras:
         await camera.stop()
+
+
+from pytest_homeassistant_custom_component.syrupy import (  # noqa: E402
+    HomeAssistantSnapshotExtension,
+)
+from syrupy.assertion import SnapshotAssertion  # noqa: E402
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshots serialized as Home Assistant core's (registry entries, states without ids/times)."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
