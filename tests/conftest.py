@@ -86,10 +86,13 @@ def socket_allowed(socket_enabled: None) -> None:
     """Real loopback sockets for tests that run the listener."""
 
 
-def add_hub_entry(hass: HomeAssistant, title: str, save_directory: str) -> MockConfigEntry:
+def add_hub_entry(
+    hass: HomeAssistant, title: str, save_directory: str, entry_id: str | None = None
+) -> MockConfigEntry:
     """Add a hub entry on free loopback ports to `hass` (not set up)."""
     entry = MockConfigEntry(
         domain=DOMAIN,
+        entry_id=entry_id,
         title=title,
         data={
             CONF_NAME: title,

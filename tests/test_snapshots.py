@@ -18,7 +18,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
 
-from .conftest import HUB_TOKEN, wait_for
+from .conftest import HUB_TOKEN, add_hub_entry, wait_for
 
 CLOCK, TOKEN = "<depends on the clock>", "<random token>"
 
@@ -35,6 +35,13 @@ def _stable(state: State) -> State:
         assert attributes[ATTR_ENTITY_PICTURE].startswith("/api/camera_proxy/")
         attributes[ATTR_ENTITY_PICTURE] = TOKEN
     return State(state.entity_id, value, attributes)
+
+
+@pytest.fixture
+def hub_entry(hass: HomeAssistant, tmp_path: Any, socket_allowed: None) -> MockConfigEntry:
+    """The hub entry with a fixed entry id: the hub device's unique ids contain it."""
+    hass.config.allowlist_external_dirs = {str(tmp_path)}
+    return add_hub_entry(hass, "Test hub", str(tmp_path / "saved"), entry_id="01JSNAPSHOTHUB")
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
