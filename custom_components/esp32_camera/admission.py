@@ -33,11 +33,8 @@ class HubAdmission:
         listener: DeviceListener,
     ) -> None:
         """Bind the registry to the hub's store and listener."""
-        self._hass = hass
-        self._entry_id = entry_id
-        self._title = title
-        self._store = store
-        self._listener = listener
+        self._hass, self._entry_id, self._title = hass, entry_id, title
+        self._store, self._listener = store, listener
         self._auth_failures: dict[str, int] = {}
 
     @callback

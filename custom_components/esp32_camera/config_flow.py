@@ -20,36 +20,25 @@ from homeassistant.const import CONF_ADDRESS, CONF_HOST, CONF_NAME, CONF_TOKEN
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.core_config import Config
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import config_validation as cv, selector
+from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 import probatio
 from yarl import URL
 
 from . import storage
 from .const import (
-    CONF_ALLOW_TOKENLESS,
     CONF_CONTROL_PORT,
-    CONF_EXPOSE_HTTP,
-    CONF_FRAME_TIMEOUT,
-    CONF_LIVENESS_TIMEOUT,
-    CONF_MAX_FRAME_SIZE,
-    CONF_RETENTION_DAYS,
-    CONF_RETENTION_SIZE_MB,
     CONF_SAVE_DIRECTORY,
     CONF_STREAM_PORT,
     CONF_TRUSTED_NETWORKS,
     DEFAULT_CONTROL_PORT,
-    DEFAULT_FRAME_TIMEOUT,
     DEFAULT_HOST,
-    DEFAULT_LIVENESS_TIMEOUT,
-    DEFAULT_MAX_FRAME_SIZE,
     DEFAULT_NAME,
-    DEFAULT_RETENTION_DAYS,
-    DEFAULT_RETENTION_SIZE_MB,
     DEFAULT_STREAM_PORT,
     DOMAIN,
 )
 from .hub import Esp32CameraHub, loaded_hubs
+from .options import hub_options, options_schema
 from .preview import async_preview_markdown
 
 # Fields of the options' approvals step: the addresses whose approval or refusal is withdrawn.
@@ -307,44 +296,8 @@ class Esp32CameraOptionsFlow(OptionsFlowWithReload):
                 errors[CONF_SAVE_DIRECTORY] = error
             if not errors:
                 return self.async_create_entry(data={**self.config_entry.options, **user_input})
-        options = {
-            CONF_SAVE_DIRECTORY: storage.default_save_directory(self.hass),
-            **self.config_entry.options,
-        }
-        schema = probatio.Schema(
-            {
-                probatio.Required(
-                    CONF_ALLOW_TOKENLESS, default=options.get(CONF_ALLOW_TOKENLESS, True)
-                ): bool,
-                probatio.Optional(
-                    CONF_TRUSTED_NETWORKS, default=options.get(CONF_TRUSTED_NETWORKS, [])
-                ): selector.TextSelector(selector.TextSelectorConfig(multiple=True)),
-                probatio.Required(
-                    CONF_FRAME_TIMEOUT,
-                    default=options.get(CONF_FRAME_TIMEOUT, DEFAULT_FRAME_TIMEOUT),
-                ): probatio.All(probatio.Coerce(float), probatio.Range(min=1, max=60)),
-                probatio.Required(
-                    CONF_MAX_FRAME_SIZE,
-                    default=options.get(CONF_MAX_FRAME_SIZE, DEFAULT_MAX_FRAME_SIZE),
-                ): probatio.All(probatio.Coerce(int), probatio.Range(min=65536, max=64 << 20)),
-                probatio.Required(
-                    CONF_LIVENESS_TIMEOUT,
-                    default=options.get(CONF_LIVENESS_TIMEOUT, DEFAULT_LIVENESS_TIMEOUT),
-                ): probatio.All(probatio.Coerce(float), probatio.Range(min=5, max=600)),
-                probatio.Required(CONF_SAVE_DIRECTORY, default=options[CONF_SAVE_DIRECTORY]): str,
-                probatio.Required(
-                    CONF_RETENTION_DAYS,
-                    default=options.get(CONF_RETENTION_DAYS, DEFAULT_RETENTION_DAYS),
-                ): probatio.All(probatio.Coerce(float), probatio.Range(min=0)),
-                probatio.Required(
-                    CONF_RETENTION_SIZE_MB,
-                    default=options.get(CONF_RETENTION_SIZE_MB, DEFAULT_RETENTION_SIZE_MB),
-                ): probatio.All(probatio.Coerce(float), probatio.Range(min=0)),
-                probatio.Required(
-                    CONF_EXPOSE_HTTP, default=options.get(CONF_EXPOSE_HTTP, False)
-                ): bool,
-            }
-        )
+
+        schema = options_schema(hub_options(self.hass, self.config_entry))
         data = self.config_entry.data
         host = await async_camera_host(self.hass, data[CONF_HOST])
         url_host, token = _url_host(host), data[CONF_TOKEN]

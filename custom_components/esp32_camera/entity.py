@@ -50,6 +50,18 @@ def async_add_camera_entities(
     )
 
 
+def async_add_camera_entity(
+    hass: HomeAssistant,
+    entry: Esp32CameraConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    entity_class: Callable[[Esp32CameraHub, CameraRecord], Entity],
+) -> None:
+    """Add one entity of `entity_class` for every admitted camera, now and when one connects."""
+    async_add_camera_entities(
+        hass, entry, async_add_entities, lambda hub, camera: (entity_class(hub, camera),)
+    )
+
+
 def async_add_described_entities[DescriptionT: EntityDescription](
     hass: HomeAssistant,
     entry: Esp32CameraConfigEntry,
@@ -73,6 +85,8 @@ class Esp32CameraEntity(Entity):
 
     _attr_has_entity_name = True
     _attr_should_poll = False
+    _always_available = False
+    """Whether it stays available while the camera is away (its state is not the camera's)."""
 
     def __init__(self, hub: Esp32CameraHub, camera: CameraRecord, key: str) -> None:
         """Bind the entity to its camera."""
@@ -84,8 +98,8 @@ class Esp32CameraEntity(Entity):
     @property
     @override
     def available(self) -> bool:
-        """Available while the camera is connected and admitted."""
-        return self.camera.connected and self.camera.admitted
+        """Available while the camera is connected and admitted (or always, if so declared)."""
+        return self._always_available or (self.camera.connected and self.camera.admitted)
 
     def update_signals(self) -> Iterable[SignalType[()]]:
         """Return the dispatcher signals after which the state is written."""
@@ -99,6 +113,19 @@ class Esp32CameraEntity(Entity):
             self.async_on_remove(
                 async_dispatcher_connect(self.hass, signal, self.async_write_ha_state)
             )
+
+
+class Esp32CameraDescribedEntity[DescriptionT: EntityDescription](Esp32CameraEntity):
+    """An entity of one camera made from an entity description."""
+
+    entity_description: DescriptionT
+
+    def __init__(
+        self, hub: Esp32CameraHub, camera: CameraRecord, description: DescriptionT
+    ) -> None:
+        """Create the entity of one camera from its description."""
+        super().__init__(hub, camera, description.key)
+        self.entity_description = description
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -126,6 +153,22 @@ def command_binding(command: str) -> ControlBinding:
     )
 
 
+def saver_binding(
+    read_fn: Callable[[Esp32CameraHub, str], str | None],
+    write_fn: Callable[[Esp32CameraHub, str, str], Awaitable[object]],
+) -> ControlBinding:
+    """Bind a control to the camera's continuous saving (the hub's, kept in its store).
+
+    It works while the camera is away, and shows a change made elsewhere (the panel) at once.
+    """
+    return ControlBinding(
+        read_fn=read_fn,
+        write_fn=write_fn,
+        needs_camera=False,
+        signal_fn=signals.saver_settings_updated,
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class Esp32CameraControlDescription(EntityDescription):
     """What the select, number and switch descriptions share: their setting."""
@@ -133,24 +176,18 @@ class Esp32CameraControlDescription(EntityDescription):
     binding: ControlBinding
 
 
-class Esp32CameraControlEntity[DescriptionT: Esp32CameraControlDescription](Esp32CameraEntity):
+class Esp32CameraControlEntity[DescriptionT: Esp32CameraControlDescription](
+    Esp32CameraDescribedEntity[DescriptionT]
+):
     """A control: shows its setting and forwards changes to the hub (which keeps the choice)."""
-
-    entity_description: DescriptionT
 
     def __init__(
         self, hub: Esp32CameraHub, camera: CameraRecord, description: DescriptionT
     ) -> None:
-        """Create the control of one camera from its description."""
-        super().__init__(hub, camera, description.key)
-        self.entity_description = description
+        """Create the control; the hub's own settings stay available while the camera is away."""
+        super().__init__(hub, camera, description)
         self._binding = description.binding
-
-    @property
-    @override
-    def available(self) -> bool:
-        """Available while the camera is connected, always for the hub's own settings."""
-        return super().available or not self._binding.needs_camera
+        self._always_available = not description.binding.needs_camera
 
     @override
     def update_signals(self) -> Iterable[SignalType[()]]:

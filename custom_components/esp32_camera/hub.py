@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
-from ipaddress import ip_network
 import time
 from typing import Any
 
 from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY, ConfigEntry
-from homeassistant.const import CONF_ADDRESS, CONF_HOST, CONF_TOKEN
+from homeassistant.const import CONF_ADDRESS, CONF_TOKEN
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import discovery_flow
@@ -25,23 +24,10 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from . import signals
 from .admission import HubAdmission
 from .const import (
-    CONF_ALLOW_TOKENLESS,
     CONF_APPROVED_ADDRESSES,
-    CONF_CONTROL_PORT,
-    CONF_EXPOSE_HTTP,
-    CONF_FRAME_TIMEOUT,
-    CONF_LIVENESS_TIMEOUT,
-    CONF_MAX_FRAME_SIZE,
     CONF_RETENTION_DAYS,
     CONF_RETENTION_SIZE_MB,
     CONF_SAVE_DIRECTORY,
-    CONF_STREAM_PORT,
-    CONF_TRUSTED_NETWORKS,
-    DEFAULT_FRAME_TIMEOUT,
-    DEFAULT_LIVENESS_TIMEOUT,
-    DEFAULT_MAX_FRAME_SIZE,
-    DEFAULT_RETENTION_DAYS,
-    DEFAULT_RETENTION_SIZE_MB,
     DOMAIN,
 )
 from .devices import register_camera_device, register_hub_device
@@ -53,14 +39,13 @@ from .listener import (
     CommandResult,
     CommandTimeoutError,
     DeviceListener,
-    ListenerSettings,
     UnknownCameraError,
 )
 from .migration import stored_hub_from_earlier_release
+from .options import hub_options, listener_settings
 from .protocol import CommandValidationError, Frame
 from .saver import ImageSaver
 from .settings import CameraSettings
-from .storage import default_save_directory
 from .store import HubStore
 from .updates import EntityUpdates
 
@@ -71,40 +56,6 @@ def loaded_hubs(hass: HomeAssistant) -> list[Esp32CameraHub]:
     """Return the hubs of the loaded config entries (actions and HTTP views serve them all)."""
     entries: list[Esp32CameraConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
     return [entry.runtime_data for entry in entries]
-
-
-def hub_options(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Any]:
-    """Return a hub entry's options with the defaults of those never set."""
-    return {
-        CONF_ALLOW_TOKENLESS: True,
-        CONF_TRUSTED_NETWORKS: [],
-        CONF_FRAME_TIMEOUT: DEFAULT_FRAME_TIMEOUT,
-        CONF_MAX_FRAME_SIZE: DEFAULT_MAX_FRAME_SIZE,
-        CONF_LIVENESS_TIMEOUT: DEFAULT_LIVENESS_TIMEOUT,
-        CONF_SAVE_DIRECTORY: default_save_directory(hass),
-        CONF_RETENTION_DAYS: DEFAULT_RETENTION_DAYS,
-        CONF_RETENTION_SIZE_MB: DEFAULT_RETENTION_SIZE_MB,
-        CONF_EXPOSE_HTTP: False,
-        **entry.options,
-    }
-
-
-def listener_settings(entry: ConfigEntry, options: Mapping[str, Any]) -> ListenerSettings:
-    """Return the listener's settings (approvals and refusals come from the store at start)."""
-    data = entry.data
-    return ListenerSettings(
-        token=data[CONF_TOKEN],
-        host=data[CONF_HOST],
-        stream_port=data[CONF_STREAM_PORT],
-        control_port=data[CONF_CONTROL_PORT],
-        allow_tokenless=options[CONF_ALLOW_TOKENLESS],
-        trusted_networks=tuple(
-            ip_network(network, strict=False) for network in options[CONF_TRUSTED_NETWORKS]
-        ),
-        frame_timeout=options[CONF_FRAME_TIMEOUT],
-        max_frame_size=int(options[CONF_MAX_FRAME_SIZE]),
-        liveness_timeout=options[CONF_LIVENESS_TIMEOUT],
-    )
 
 
 class Esp32CameraHub:

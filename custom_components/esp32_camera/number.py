@@ -10,13 +10,13 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import signals
 from .entity import (
     ControlBinding,
     Esp32CameraControlDescription,
     Esp32CameraControlEntity,
     async_add_described_entities,
     command_binding,
+    saver_binding,
 )
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .protocol import COMMANDS
@@ -53,11 +53,8 @@ async def _set_saving_rate(hub: Esp32CameraHub, camera_id: str, value: str) -> N
     hub.async_set_saving_rate(camera_id, float(value))
 
 
-SAVING_RATE = ControlBinding(
-    read_fn=lambda hub, camera_id: f"{hub.saver.max_rate(camera_id):g}",
-    write_fn=_set_saving_rate,
-    needs_camera=False,
-    signal_fn=signals.saver_settings_updated,
+SAVING_RATE: ControlBinding = saver_binding(
+    lambda hub, camera_id: f"{hub.saver.max_rate(camera_id):g}", _set_saving_rate
 )
 
 NUMBERS: tuple[Esp32CameraNumberDescription, ...] = (
@@ -97,8 +94,7 @@ class Esp32CameraNumber(Esp32CameraControlEntity[Esp32CameraNumberDescription], 
     @override
     def native_value(self) -> float | None:
         """The setting, None while unknown."""
-        setting = self.setting
-        if setting is None:
+        if (setting := self.setting) is None:
             return None
         number = float(setting)
         return int(number) if number.is_integer() else number

@@ -10,13 +10,12 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import signals
 from .entity import (
-    ControlBinding,
     Esp32CameraControlDescription,
     Esp32CameraControlEntity,
     async_add_described_entities,
     command_binding,
+    saver_binding,
 )
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
 
@@ -47,12 +46,7 @@ async def _set_saving(hub: Esp32CameraHub, camera_id: str, value: str) -> None:
     hub.async_set_saving(camera_id, value == ON)
 
 
-SAVING = ControlBinding(
-    read_fn=_saving,
-    write_fn=_set_saving,
-    needs_camera=False,
-    signal_fn=signals.saver_settings_updated,
-)
+SAVING = saver_binding(_saving, _set_saving)
 
 SWITCHES: tuple[Esp32CameraSwitchDescription, ...] = (
     _command_switch("hmirror"),
@@ -82,8 +76,7 @@ class Esp32CameraSwitch(Esp32CameraControlEntity[Esp32CameraSwitchDescription], 
     @override
     def is_on(self) -> bool | None:
         """Whether the setting is on, None while unknown."""
-        setting = self.setting
-        return None if setting is None else setting == ON
+        return None if (setting := self.setting) is None else setting == ON
 
     @override
     async def async_turn_on(self, **kwargs: Any) -> None:
