@@ -35,7 +35,6 @@ import json  # noqa: E402
 from typing import Any  # noqa: E402
 
 import aiohttp  # noqa: E402
-from aiohttp.test_utils import unused_port  # noqa: E402
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_TOKEN  # noqa: E402
 from homeassistant.core import HomeAssistant  # noqa: E402
 from PIL import Image  # noqa: E402
@@ -46,6 +45,7 @@ from custom_components.esp32_camera.const import (  # noqa: E402
     CONF_SAVE_DIRECTORY,
     CONF_STREAM_PORT,
 )
+from tests.ports import free_port  # noqa: E402
 
 HUB_TOKEN = "test-hub-token-0123456789abcdef"
 
@@ -97,8 +97,8 @@ def add_hub_entry(
         data={
             CONF_NAME: title,
             CONF_HOST: "127.0.0.1",
-            CONF_STREAM_PORT: unused_port(),
-            CONF_CONTROL_PORT: unused_port(),
+            CONF_STREAM_PORT: free_port(),
+            CONF_CONTROL_PORT: free_port(),
             CONF_TOKEN: HUB_TOKEN,
         },
         options={CONF_SAVE_DIRECTORY: save_directory},

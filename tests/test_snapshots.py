@@ -18,6 +18,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.esp32_camera import PLATFORMS
+
 from .conftest import HUB_TOKEN, add_hub_entry, wait_for
 
 CLOCK, TOKEN = "<depends on the clock>", "<random token>"
@@ -45,18 +47,7 @@ def hub_entry(hass: HomeAssistant, tmp_path: Any, socket_allowed: None) -> MockC
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
-@pytest.mark.parametrize(
-    "platform",
-    [
-        Platform.BINARY_SENSOR,
-        Platform.BUTTON,
-        Platform.CAMERA,
-        Platform.NUMBER,
-        Platform.SELECT,
-        Platform.SENSOR,
-        Platform.SWITCH,
-    ],
-)
+@pytest.mark.parametrize("platform", PLATFORMS)
 async def test_platform_snapshot(
     hass: HomeAssistant,
     hub_entry: MockConfigEntry,

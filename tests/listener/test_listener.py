@@ -12,7 +12,6 @@ import time
 from typing import Any
 
 import aiohttp
-from aiohttp.test_utils import unused_port
 import pytest
 
 from custom_components.esp32_camera.listener import (
@@ -29,6 +28,7 @@ from custom_components.esp32_camera.listener import (
     UnknownCameraError,
 )
 from custom_components.esp32_camera.protocol import CommandValidationError, DropReason, Frame
+from tests.ports import free_port
 
 from ..protocol.conftest import make_jpeg
 
@@ -97,8 +97,8 @@ async def start_listener(
         settings = ListenerSettings(
             token=TOKEN,
             host="127.0.0.1",
-            stream_port=unused_port(),
-            control_port=unused_port(),
+            stream_port=free_port(),
+            control_port=free_port(),
             **{"command_timeout": 1.0, **overrides},
         )
         listener = DeviceListener(settings, observer)
@@ -751,7 +751,7 @@ async def test_frame_timeout_drops_stalled_transfer(
 
 
 async def test_stop_frees_ports_every_time(observer: RecordingObserver) -> None:
-    ports = {"stream_port": unused_port(), "control_port": unused_port()}
+    ports = {"stream_port": free_port(), "control_port": free_port()}
     for _ in range(2):
         listener = DeviceListener(
             ListenerSettings(token=TOKEN, host="127.0.0.1", **ports), observer
@@ -774,7 +774,7 @@ async def test_bind_error_names_the_port_and_leaves_nothing_bound(
 ) -> None:
     with socket.create_server(("127.0.0.1", 0)) as busy:
         taken = busy.getsockname()[1]
-        free = unused_port()
+        free = free_port()
         listener = DeviceListener(
             ListenerSettings(token=TOKEN, host="127.0.0.1", stream_port=free, control_port=taken),
             observer,
@@ -795,7 +795,7 @@ async def test_cameras_reconnecting_during_stop_are_closed_with_1001(
     a connection accepted in between is closed on arrival, so none waits for aiohttp's shutdown
     timeout and none ends abnormally.
     """
-    ports = {"stream_port": unused_port(), "control_port": unused_port()}
+    ports = {"stream_port": free_port(), "control_port": free_port()}
     listener = DeviceListener(ListenerSettings(token=TOKEN, host="127.0.0.1", **ports), observer)
     await listener.start()
     close_codes: list[int | None] = []
