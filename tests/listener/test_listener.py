@@ -799,7 +799,7 @@ async def test_cameras_reconnecting_during_stop_are_closed_with_1001(
     listener = DeviceListener(ListenerSettings(token=TOKEN, host="127.0.0.1", **ports), observer)
     await listener.start()
     close_codes: list[int | None] = []
-    stopped = asyncio.Event()
+    stopped, connected = asyncio.Event(), asyncio.Event()
 
     async def redial(client: aiohttp.ClientSession) -> None:
         while not stopped.is_set():
@@ -809,13 +809,17 @@ async def test_cameras_reconnecting_during_stop_are_closed_with_1001(
                 )
             except aiohttp.ClientError:
                 continue  # the port is closed: the listener has stopped
+            connected.set()
             async for _ in ws:
                 pass
             close_codes.append(ws.close_code)
 
     async with aiohttp.ClientSession() as client:
         cameras = [asyncio.create_task(redial(client)) for _ in range(8)]
-        await asyncio.sleep(0.2)
+        # Stop while cameras are connected and redialling (however slow the machine is).
+        async with asyncio.timeout(10):
+            await connected.wait()
+        await asyncio.sleep(0.05)
         await listener.stop()
         stopped.set()
         # Without closing late arrivals, such a camera stayed connected to a stopped listener.
