@@ -284,3 +284,15 @@ async def test_upgrade_from_restore_data_options_and_ignored_entries_keeps_every
     hass_storage[storage_key(hub_entry.entry_id)]["data"]["cameras"]["cam1"]["settings"] = {}
     assert await hass.config_entries.async_setup(hub_entry.entry_id)
     assert dict(hub_entry.runtime_data.settings.chosen("cam1")) == {}
+
+
+async def test_removing_the_hub_deletes_its_store(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    assert await hass.config_entries.async_setup(hub_entry.entry_id)
+    hub_entry.runtime_data.async_refuse("192.0.2.9")
+    await hass.config_entries.async_unload(hub_entry.entry_id)
+    assert stored(hass_storage, hub_entry)["refused"] == ["192.0.2.9"]
+    await hass.config_entries.async_remove(hub_entry.entry_id)
+    await hass.async_block_till_done()
+    assert storage_key(hub_entry.entry_id) not in hass_storage

@@ -22,6 +22,7 @@ from .hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .listener import ListenerBindError
 from .panel import async_register_panel, async_unregister_panel
 from .services import async_setup_services
+from .store import async_remove_store
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS = [
@@ -83,8 +84,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: Esp32CameraConfigEntry)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: Esp32CameraConfigEntry) -> None:
-    """Delete the busy-port issue of an entry removed while retrying (unloading deletes the rest)."""
+    """Delete the hub's store, and the busy-port issue of an entry removed while retrying."""
     ir.async_delete_issue(hass, DOMAIN, f"port_in_use_{entry.entry_id}")
+    await async_remove_store(hass, entry.entry_id)
 
 
 async def async_remove_config_entry_device(

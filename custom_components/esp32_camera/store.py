@@ -54,6 +54,11 @@ def empty_hub() -> StoredHub:
     return StoredHub(cameras={}, approved={}, refused=[])
 
 
+async def async_remove_store(hass: HomeAssistant, entry_id: str) -> None:
+    """Delete a removed hub's store (its choices go with it)."""
+    await Store[StoredHub](hass, STORAGE_VERSION, storage_key(entry_id)).async_remove()
+
+
 class HubStore:
     """The hub's stored choices, in memory and on disk (written a moment after each change)."""
 
