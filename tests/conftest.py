@@ -35,7 +35,6 @@ import json  # noqa: E402
 from typing import Any  # noqa: E402
 
 import aiohttp  # noqa: E402
-from aiohttp.test_utils import unused_port  # noqa: E402
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_TOKEN  # noqa: E402
 from homeassistant.core import HomeAssistant  # noqa: E402
 from PIL import Image  # noqa: E402
@@ -46,6 +45,7 @@ from custom_components.esp32_camera.const import (  # noqa: E402
     CONF_SAVE_DIRECTORY,
     CONF_STREAM_PORT,
 )
+from tests.ports import free_port  # noqa: E402
 
 HUB_TOKEN = "test-hub-token-0123456789abcdef"
 
@@ -86,16 +86,19 @@ def socket_allowed(socket_enabled: None) -> None:
     """Real loopback sockets for tests that run the listener."""
 
 
-def add_hub_entry(hass: HomeAssistant, title: str, save_directory: str) -> MockConfigEntry:
+def add_hub_entry(
+    hass: HomeAssistant, title: str, save_directory: str, entry_id: str | None = None
+) -> MockConfigEntry:
     """Add a hub entry on free loopback ports to `hass` (not set up)."""
     entry = MockConfigEntry(
         domain=DOMAIN,
+        entry_id=entry_id,
         title=title,
         data={
             CONF_NAME: title,
             CONF_HOST: "127.0.0.1",
-            CONF_STREAM_PORT: unused_port(),
-            CONF_CONTROL_PORT: unused_port(),
+            CONF_STREAM_PORT: free_port(),
+            CONF_CONTROL_PORT: free_port(),
             CONF_TOKEN: HUB_TOKEN,
         },
         options={CONF_SAVE_DIRECTORY: save_directory},
@@ -193,3 +196,15 @@ async def simulate(hub_entry: MockConfigEntry, socket_allowed: None) -> AsyncGen
     yield start
     for camera in cameras:
         await camera.stop()
+
+
+from pytest_homeassistant_custom_component.syrupy import (  # noqa: E402
+    HomeAssistantSnapshotExtension,
+)
+from syrupy.assertion import SnapshotAssertion  # noqa: E402
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshots serialized as Home Assistant core's (registry entries, states without ids/times)."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)

@@ -62,7 +62,7 @@ async def test_statistics_show_addresses_and_paths_to_admins_only(
     user = await response.json()
     (hub,) = user["hubs"]
     assert hub["cameras"]["cam1"]["connected"] is True  # statistics stay
-    assert hub["cameras"]["cam1"]["stream"]["frames_received"] >= 0
+    assert hub["cameras"]["cam1"]["stats"]["frames_received"] >= 0
     text = json.dumps(user)
     assert "127.0.0.1" not in text
     assert hub_entry.runtime_data.save_directory not in text

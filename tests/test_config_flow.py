@@ -8,7 +8,6 @@ import threading
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
-from aiohttp.test_utils import unused_port
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_TOKEN
 from homeassistant.core import HomeAssistant
@@ -18,6 +17,7 @@ from homeassistant.helpers.network import NoURLAvailableError
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.esp32_camera.const import CONF_CONTROL_PORT, CONF_STREAM_PORT, DOMAIN
+from tests.ports import free_port
 
 
 def hub_input(stream: int, control: int) -> dict[str, object]:
@@ -36,7 +36,7 @@ async def test_user_flow_creates_hub_entry_and_shows_the_token(
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
-    stream, control = unused_port(), unused_port()
+    stream, control = free_port(), free_port()
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], hub_input(stream, control)
     )
@@ -58,9 +58,9 @@ async def test_user_flow_creates_hub_entry_and_shows_the_token(
 async def create_hub_on_every_interface(hass: HomeAssistant) -> dict[str, Any]:
     """Run the user step with bind address 0.0.0.0; return the created entry's result."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    stream = unused_port()
+    stream = free_port()
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {**hub_input(stream, unused_port()), CONF_HOST: "0.0.0.0"}
+        result["flow_id"], {**hub_input(stream, free_port()), CONF_HOST: "0.0.0.0"}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     return dict(result)
@@ -116,26 +116,26 @@ async def test_port_errors_then_recovery(
     hass: HomeAssistant, mock_setup_entry: AsyncMock, socket_allowed: None
 ) -> None:
     """Same ports, a port of another hub and a busy port are refused; then a fix succeeds."""
-    other_stream, other_control = unused_port(), unused_port()
+    other_stream, other_control = free_port(), free_port()
     MockConfigEntry(domain=DOMAIN, data=hub_input(other_stream, other_control)).add_to_hass(hass)
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    free = unused_port()
+    free = free_port()
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], hub_input(free, free)
     )
     assert result["errors"] == {CONF_CONTROL_PORT: "same_port"}
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], hub_input(other_stream, unused_port())
+        result["flow_id"], hub_input(other_stream, free_port())
     )
     assert result["errors"] == {CONF_STREAM_PORT: "port_used_by_hub"}
     with socket.create_server(("127.0.0.1", 0)) as busy:
         result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], hub_input(unused_port(), busy.getsockname()[1])
+            result["flow_id"], hub_input(free_port(), busy.getsockname()[1])
         )
         assert result["type"] is FlowResultType.FORM
         assert result["errors"] == {CONF_CONTROL_PORT: "port_in_use"}
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], hub_input(unused_port(), unused_port())
+        result["flow_id"], hub_input(free_port(), free_port())
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
@@ -148,6 +148,11 @@ async def test_options_flow_validates_and_reloads(
     await hass.async_block_till_done()
     hub = hub_entry.runtime_data
     result = await hass.config_entries.options.async_init(hub_entry.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["settings", "approvals"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "settings"}
+    )
     assert result["type"] is FlowResultType.FORM
     # The token is shown again, for rebuilt firmware and third-party URLs.
     token, stream, control = (
@@ -218,7 +223,7 @@ async def test_reconfigure_moves_the_ports(hass: HomeAssistant, hub_entry: MockC
             result["flow_id"], {**current, CONF_CONTROL_PORT: busy.getsockname()[1]}
         )
         assert result["errors"] == {CONF_CONTROL_PORT: "port_in_use"}
-    new_stream = unused_port()
+    new_stream = free_port()
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {**current, CONF_STREAM_PORT: new_stream}
     )

@@ -33,14 +33,12 @@ from homeassistant.const import (
     STATE_UNKNOWN,
     EntityCategory,
 )
-from homeassistant.core import HomeAssistant, State
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
-    async_mock_restore_state_shutdown_restart,
-    mock_restore_cache_with_extra_data,
 )
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
@@ -210,7 +208,7 @@ async def test_control_sends_its_command_and_shows_the_value(
     assert camera.commands_received[before:] == [control.command]
     assert control.applied(camera)
     assert state(hass, control.entity_id) == control.state
-    assert hub_entry.runtime_data.desired_settings("cam1") == dict([control.command])
+    assert hub_entry.runtime_data.settings.chosen("cam1") == dict([control.command])
 
 
 async def test_buttons_reboot_and_refresh_telemetry(
@@ -263,7 +261,7 @@ async def test_failed_changes_do_not_pretend(
     assert refused.value.translation_key == "command_failed"
     assert state(hass, QUALITY) == STATE_UNKNOWN
     hub = hub_entry.runtime_data
-    assert hub.desired_settings("cam1") == {}
+    assert hub.settings.chosen("cam1") == {}
 
     shorten_command_timeout(hub)
     with pytest.raises(HomeAssistantError) as timed_out:
@@ -281,7 +279,7 @@ async def test_failed_changes_do_not_pretend(
     await dropping
     assert dropped.value.translation_key == "command_timeout"
     await wait_for(lambda: state(hass, RESOLUTION) == STATE_UNAVAILABLE)
-    assert hub.desired_settings("cam1") == {}
+    assert hub.settings.chosen("cam1") == {}
 
 
 async def test_reported_values_correct_the_controls(
@@ -310,7 +308,7 @@ async def test_reported_values_correct_the_controls(
     await camera.send_json({"type": "info", "mode": "Turbo", "fps": 7})
     await asyncio.sleep(0.1)
     assert state(hass, MODE) == "speed"
-    assert hub_entry.runtime_data.desired_settings("cam1") == {"quality": "20"}
+    assert hub_entry.runtime_data.settings.chosen("cam1") == {"quality": "20"}
 
 
 async def test_settings_are_reapplied_after_a_reboot(
@@ -371,53 +369,6 @@ async def test_reapplying_goes_on_after_a_refusal_and_a_silence(
     await wait_for(lambda: state(hass, QUALITY) == "20")
     assert state(hass, MIRROR) == "on"
     assert state(hass, FPS) == "5"
-
-
-async def test_restored_settings_seed_the_hub_and_reach_the_camera(
-    hass: HomeAssistant, hub_entry: MockConfigEntry, simulate: Simulate, tmp_path: Path
-) -> None:
-    mock_restore_cache_with_extra_data(
-        hass,
-        [
-            (State(RESOLUTION, "qcif"), {"value": "1"}),
-            (State(QUALITY, "30"), {"value": "30"}),
-            (State(MIRROR, STATE_UNAVAILABLE), {"value": "1"}),  # unavailable at shutdown
-            (State(FPS, "4"), {"value": "99"}),  # out of range: ignored
-            (State(MODE, STATE_UNKNOWN), {"value": None}),  # never set
-            (State(SAVING, "on"), {"value": "1"}),
-            (State(SAVING_RATE, "2"), {"value": "2"}),
-        ],
-    )
-    camera = await simulate(fps=4)
-    await camera.wait_for(
-        lambda cam: (
-            cam.quality == 30 and cam.settings["hmirror"] is True and cam.resolution.name == "QCIF"
-        )
-    )
-    hub = hub_entry.runtime_data
-    assert hub.desired_settings("cam1") == {"resolution": "1", "quality": "30", "hmirror": "1"}
-    assert "fps" not in dict(camera.commands_received)
-    assert hub.saver.is_enabled("cam1")
-    assert hub.saver.max_rate("cam1") == 2
-    await wait_for(lambda: state(hass, MIRROR) == "on" and state(hass, QUALITY) == "30")
-    assert state(hass, SAVING) == "on"
-    assert state(hass, SAVING_RATE) == "2"
-    assert state(hass, MODE) == "stability"  # as the camera's info reports it
-
-    # What is stored for the next start is the value chosen, whatever is shown.
-    stored = await async_mock_restore_state_shutdown_restart(hass)
-    extra = {
-        entity_id: stored_state.extra_data.as_dict()
-        for entity_id, stored_state in stored.last_states.items()
-        if stored_state.extra_data is not None
-    }
-    assert extra[QUALITY] == {"value": "30"}
-    assert extra[MIRROR] == {"value": "1"}
-    assert extra[MODE] == {"value": None}
-    assert extra[SAVING] == {"value": "1"}
-    # A value chosen in this run is never replaced by a restored one.
-    hub.async_restore_setting("cam1", "quality", "40")
-    assert hub.desired_settings("cam1")["quality"] == "30"
 
 
 async def test_risky_resolutions_warn_once(

@@ -49,7 +49,7 @@ async def test_diagnostics(
     assert cam["health"]["model"] == "OV3660"
     assert cam["stats"]["frames_received"] == 1
     # Reported by the camera; nothing chosen in Home Assistant yet.
-    assert cam["settings_current"] == {"resolution": "5", "quality": "12"}
+    assert cam["settings"] == {"resolution": "5", "quality": "12"}
     assert cam["settings_chosen"] == {}
     assert diagnostics["hub"]["connected_cameras"] == 1
     device = device_registry.async_get_device_by_identifier((DOMAIN, "cam1"), hub_entry.entry_id)

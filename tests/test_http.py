@@ -62,11 +62,11 @@ async def test_api_json(
     cam1 = hub_stats["cameras"]["cam1"]
     assert cam1["connected"] is True
     assert cam1["admission"] == "token"
-    assert cam1["stream"]["last_frame_size"] == len(frame)
-    assert cam1["last_frame_age"] >= 0
-    assert cam1["pending_commands"] == 0
-    assert cam1["telemetry"]["rssi"] == -60
-    assert cam1["telemetry"]["uptime"] == 60
+    assert cam1["stats"]["last_frame_size"] == len(frame)
+    assert cam1["last_frame_at"] is not None
+    assert cam1["queued_commands"] == {}
+    assert cam1["health"]["rssi"] == -60
+    assert cam1["health"]["uptime"] == 60
 
     response = await client.get(f"{API}/health")
     assert response.status == 200
@@ -132,7 +132,7 @@ async def test_stats_count_frames_by_framing(
 
     client = await hass_client()
     [hub_stats] = (await (await client.get(f"{API}/stats")).json())["hubs"]
-    assert hub_stats["cameras"]["cam1"]["stream"]["framings"] == expected
+    assert hub_stats["cameras"]["cam1"]["stats"]["framings"] == expected
     assert hub_stats["server"]["framings"] == expected
     assert sum(expected.values()) == hub_stats["server"]["frames_received"]
 
@@ -163,6 +163,9 @@ async def test_options_flow_turns_the_control_port_endpoints_on(
     assert await hass.config_entries.async_setup(hub_entry.entry_id)
     await hass.async_block_till_done()
     result = await hass.config_entries.options.async_init(hub_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "settings"}
+    )
     assert result["type"] is FlowResultType.FORM
     defaults = {key.schema: key.default() for key in result["data_schema"].schema}
     assert defaults[CONF_EXPOSE_HTTP] is False
@@ -227,7 +230,7 @@ async def test_control_port_snapshot(exposed_entry: MockConfigEntry, connect_cam
         pending = asyncio.ensure_future(
             session.get(control_url(exposed_entry, "/snapshot/CAM1.jpg"), headers=headers)
         )
-        await wait_for(lambda: hub._waiters.get("cam1"))
+        await wait_for(lambda: hub.frames._waiters.get("cam1"))
         await camera.send_frame(first)
         async with await pending as response:
             assert response.status == 200
@@ -253,7 +256,9 @@ async def test_control_port_mjpeg_delivers_consecutive_frames(
     hub = exposed_entry.runtime_data
     await wait_for(lambda: "cam1" in hub.cameras and hub.cameras["cam1"].latest_frame)
     published: list[bytes] = []
-    hub.async_add_frame_listener(lambda _camera, frame: published.append(bytes(frame.data)), "cam1")
+    hub.frames.async_add_listener(
+        lambda _camera, frame: published.append(bytes(frame.data)), "cam1"
+    )
     async with (
         aiohttp.ClientSession() as session,
         session.get(control_url(exposed_entry, f"/mjpeg/cam1?token={HUB_TOKEN}")) as response,

@@ -17,7 +17,7 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.esp32_camera.hub import STATE_WRITE_INTERVAL
+from custom_components.esp32_camera.updates import STATE_WRITE_INTERVAL
 
 from .conftest import answer, jpeg_bytes, shorten_command_timeout, wait_for
 
@@ -34,7 +34,7 @@ async def test_commands_map_errors_and_remember_settings(
     result = await hub.async_send_command("cam1", "quality", 20)
     assert (await answering)["val"] == "20"
     assert result.ok
-    assert hub.desired_settings("cam1") == {"quality": "20"}
+    assert hub.settings.chosen("cam1") == {"quality": "20"}
 
     with pytest.raises(ServiceValidationError) as invalid:
         await hub.async_send_command("cam1", "fps", 99)
@@ -42,8 +42,6 @@ async def test_commands_map_errors_and_remember_settings(
     with pytest.raises(ServiceValidationError) as unknown:
         await hub.async_send_command("nope", "stats")
     assert unknown.value.translation_key == "unknown_camera"
-    with pytest.raises(ServiceValidationError):
-        hub.get_camera("nope")
 
     refusing = asyncio.create_task(answer(camera, "error"))
     with pytest.raises(HomeAssistantError) as failed:
@@ -83,18 +81,18 @@ async def test_statistics_frames_and_throttled_updates(
     hub = hub_entry.runtime_data
     camera = await connect_camera()
     await wait_for(lambda: "cam1" in hub.cameras)
-    assert await hub.async_wait_for_frame("cam1", timeout=0.05) is None
+    assert await hub.frames.async_wait_for_frame("cam1", timeout=0.05) is None
     seen: list[int] = []
-    remove = hub.async_add_frame_listener(lambda _camera, frame: seen.append(len(frame.data)))
-    hub.async_add_frame_listener(lambda _camera, _frame: 1 / 0, "cam1")  # a broken listener
-    waiting = asyncio.create_task(hub.async_wait_for_frame("cam1", timeout=5))
+    remove = hub.frames.async_add_listener(lambda _camera, frame: seen.append(len(frame.data)))
+    hub.frames.async_add_listener(lambda _camera, _frame: 1 / 0, "cam1")  # a broken listener
+    waiting = asyncio.create_task(hub.frames.async_wait_for_frame("cam1", timeout=5))
     frame = jpeg_bytes()
     await camera.send_frame(frame)
     received = await waiting
     assert received is not None
     assert bytes(received.data) == frame
     # A frame already newer than asked for is returned at once.
-    assert await hub.async_wait_for_frame("cam1", newer_than=0.0, timeout=5) is received
+    assert await hub.frames.async_wait_for_frame("cam1", newer_than=0.0, timeout=5) is received
     for _ in range(3):
         await camera.send_frame(frame)
     await wait_for(lambda: len(seen) == 4)

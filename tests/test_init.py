@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+import re
 import socket
 from typing import Any
 
@@ -238,7 +239,7 @@ async def test_removed_camera_comes_back_with_entities(
     assert hass.states.get("camera.esp32_camera_cam1") is None
     # The hub forgot it: record, queued command, settings, continuous saving.
     assert "cam1" not in hub.cameras
-    assert hub.desired_settings("cam1") == {}
+    assert hub.settings.chosen("cam1") == {}
     assert not hub.saver.is_enabled("cam1")
 
     # It connects again: a new device, with all its entities, without a reload.
@@ -321,8 +322,30 @@ def test_wrong_token_issue_points_to_where_the_token_is_shown() -> None:
     root = Path(__file__).parent.parent / "custom_components" / DOMAIN
     strings = json.loads((root / "strings.json").read_text())
     assert json.loads((root / "translations" / "en.json").read_text()) == strings
-    assert "{token}" in strings["options"]["step"]["init"]["description"]
+    assert "{token}" in strings["options"]["step"]["settings"]["description"]
     assert "{token}" not in json.dumps(strings["config"]["step"]["reconfigure"])
     issue = strings["issues"]["authentication_failed"]["description"]
     assert "under Configure" in issue
     assert "Reconfigure" not in issue
+
+
+def _leaves(strings: dict[str, Any], prefix: str = "") -> dict[str, set[str]]:
+    """Return every string's key path and the placeholders it uses."""
+    leaves: dict[str, set[str]] = {}
+    for key, value in strings.items():
+        if isinstance(value, dict):
+            leaves.update(_leaves(value, f"{prefix}{key}."))
+        else:
+            leaves[f"{prefix}{key}"] = set(re.findall(r"\{(\w+)\}", value))
+    return leaves
+
+
+def test_spanish_translation_is_complete() -> None:
+    """es.json has every key of strings.json, with the same placeholders, and is not English."""
+    root = Path(__file__).parent.parent / "custom_components" / DOMAIN
+    english = _leaves(json.loads((root / "strings.json").read_text()))
+    spanish_strings = json.loads((root / "translations" / "es.json").read_text())
+    assert _leaves(spanish_strings) == english
+    assert spanish_strings["options"]["step"]["approvals"]["title"] == (
+        "Cámaras aprobadas y rechazadas"
+    )

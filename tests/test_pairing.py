@@ -42,7 +42,9 @@ async def test_approving_a_stock_camera_makes_it_stream(
     result = await hass.config_entries.flow.async_configure(flow["flow_id"], {})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "camera_approved"
-    assert hub_entry.options[CONF_APPROVED_ADDRESSES] == [STOCK]
+    # Kept in the hub's store, as the camera it was approved as; the options are not written.
+    assert hub.store.approved == {STOCK: STOCK}
+    assert CONF_APPROVED_ADDRESSES not in hub_entry.options
     # Frames flow at once, on the same socket.
     frame = jpeg_bytes(color=(0, 200, 0))
     await camera.send_frame(frame)
@@ -57,11 +59,22 @@ async def test_approving_a_stock_camera_makes_it_stream(
     assert hass.states.get(entity_id).state != "unavailable"  # type: ignore[union-attr]
 
 
-async def test_ignored_camera_is_refused_after_restart(
+async def refused_on_connect(hub_entry: MockConfigEntry) -> None:
+    """Connect from STOCK and expect the hub to close the socket with 4403."""
+    connector = aiohttp.TCPConnector(local_addr=(STOCK, 0))
+    async with aiohttp.ClientSession(connector=connector) as session:
+        port = hub_entry.data["stream_port"]
+        async with session.ws_connect(f"http://127.0.0.1:{port}/") as ws:
+            message = await ws.receive(timeout=5)
+            assert message.type is aiohttp.WSMsgType.CLOSE
+            assert ws.close_code == 4403
+
+
+async def test_ignored_camera_is_refused_at_once_and_after_restart(
     hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any
 ) -> None:
     await hass.config_entries.async_setup(hub_entry.entry_id)
-    await connect_camera("", source=STOCK)
+    waiting = await connect_camera("", source=STOCK)
     await wait_for(lambda: len(pending_flows(hass)) == 1)
     flow = pending_flows(hass)[0]
     result = await hass.config_entries.flow.async_init(
@@ -73,15 +86,70 @@ async def test_ignored_camera_is_refused_after_restart(
     assert not pending_flows(hass) or flow["flow_id"] not in {
         f["flow_id"] for f in pending_flows(hass)
     }
+    # Refused at once, without a reload: the waiting socket is closed, a new one too.
+    message = await waiting.ws.receive(timeout=5)
+    assert message.type is aiohttp.WSMsgType.CLOSE
+    assert waiting.ws.close_code == 4403
+    assert hub_entry.runtime_data.store.refused == {STOCK}
+    await refused_on_connect(hub_entry)
     assert await hass.config_entries.async_reload(hub_entry.entry_id)
     await hass.async_block_till_done()
-    connector = aiohttp.TCPConnector(local_addr=(STOCK, 0))
-    async with aiohttp.ClientSession(connector=connector) as session:
-        port = hub_entry.data["stream_port"]
-        async with session.ws_connect(f"http://127.0.0.1:{port}/") as ws:
-            message = await ws.receive(timeout=5)
-            assert message.type is aiohttp.WSMsgType.CLOSE
-            assert ws.close_code == 4403
+    await refused_on_connect(hub_entry)
+
+
+async def test_revoking_an_approval_refuses_the_camera_at_once(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any
+) -> None:
+    """Revoked in the options: its sockets close (4403); it waits for approval again."""
+    await hass.config_entries.async_setup(hub_entry.entry_id)
+    hub = hub_entry.runtime_data
+    camera = await connect_camera("", source=STOCK)
+    await wait_for(lambda: len(pending_flows(hass)) == 1)
+    await hass.config_entries.flow.async_configure(pending_flows(hass)[0]["flow_id"], {})
+    await camera.send_frame(jpeg_bytes())
+    entity_id = f"camera.esp32_camera_{STOCK.replace('.', '_')}"
+    await wait_for(lambda: (state := hass.states.get(entity_id)) and state.state != "unavailable")
+
+    result = await hass.config_entries.options.async_init(hub_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "approvals"}
+    )
+    assert result["step_id"] == "approvals"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"approved": [STOCK], "refused": []}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    message = await camera.ws.receive(timeout=5)
+    assert message.type is aiohttp.WSMsgType.CLOSE
+    assert camera.ws.close_code == 4403
+    assert hub_entry.runtime_data is hub  # no reload was needed
+    assert hub.store.approved == {}
+    await wait_for(lambda: hass.states.get(entity_id).state == STATE_UNAVAILABLE)  # type: ignore[union-attr]
+    # Connecting again, it waits for approval: the user is asked again; no frame is used.
+    again = await connect_camera("", source=STOCK)
+    await again.send_frame(jpeg_bytes())
+    await wait_for(lambda: len(pending_flows(hass)) == 1)
+    assert not hub.cameras[STOCK].connected
+    assert hass.states.get(entity_id).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+
+
+async def test_withdrawn_refusal_lets_the_camera_ask_again(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any
+) -> None:
+    await hass.config_entries.async_setup(hub_entry.entry_id)
+    hub_entry.runtime_data.async_refuse(STOCK)
+    await refused_on_connect(hub_entry)
+    result = await hass.config_entries.options.async_init(hub_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "approvals"}
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"approved": [], "refused": [STOCK]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert hub_entry.runtime_data.store.refused == frozenset()
+    await connect_camera("", source=STOCK)
+    await wait_for(lambda: len(pending_flows(hass)) == 1)
 
 
 async def test_approval_aborts_when_hub_unloaded(
@@ -156,11 +224,9 @@ async def test_restored_stock_camera_is_approved_by_address_again(
     entity_id = f"camera.esp32_camera_{STOCK.replace('.', '_')}"
     await wait_for(lambda: hass.states.get(entity_id) is not None)
     await camera.close()
-    # Restarted without the approval (withdrawn in the options): the camera is restored...
+    # Restarted without the approval (withdrawn): the camera is restored...
+    hub_entry.runtime_data.async_revoke(STOCK)
     assert await hass.config_entries.async_unload(hub_entry.entry_id)
-    hass.config_entries.async_update_entry(
-        hub_entry, options={**hub_entry.options, CONF_APPROVED_ADDRESSES: []}
-    )
     assert await hass.config_entries.async_setup(hub_entry.entry_id)
     await hass.async_block_till_done()
     hub = hub_entry.runtime_data

@@ -23,7 +23,7 @@ JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4 + b"\xff\xd9"
 
 
 class FrameBus:
-    """Stands in for the hub's frame fan-out (`async_add_frame_listener`)."""
+    """Stands in for the hub's frame fan-out (`FrameBroker.async_add_listener`)."""
 
     def __init__(self) -> None:
         self.listeners: dict[str, list[Callable[[Any, Any], None]]] = {}

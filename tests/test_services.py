@@ -87,7 +87,7 @@ async def test_fresh_snapshot_skips_the_frame_in_transfer(
     await camera.send_json({"type": "status", "msg": "sending"})
     await wait_for(lambda: hub.cameras["cam1"].last_status == "sending")
     task = hass.async_create_task(snapshot(hass, fresh=True))
-    await wait_for(lambda: hub._waiters.get("cam1"))  # the action waits for a frame
+    await wait_for(lambda: hub.frames._waiters.get("cam1"))  # the action waits for a frame
     await camera.send_frame(in_transfer)
     await camera.send_json({"type": "frame_end", "id": 1})
     await wait_for(lambda: hub.cameras["cam1"].latest_frame.data == in_transfer)
@@ -104,7 +104,7 @@ async def test_fresh_snapshot_from_the_simulator_started_after_the_call(
     await setup_with_camera(hass, hub_entry, lambda: simulate(resolution=5, fps=5))
     hub = hub_entry.runtime_data
     received: list[Frame] = []
-    hub.async_add_frame_listener(lambda _camera, frame: received.append(frame), "cam1")
+    hub.frames.async_add_listener(lambda _camera, frame: received.append(frame), "cam1")
     await wait_for(lambda: received)
     stale = hub.cameras["cam1"].latest_frame
     called_at = time.monotonic()
@@ -126,7 +126,7 @@ async def test_snapshot_at_a_resolution_switches_there_and_back(
     hub = hub_entry.runtime_data
     await wait_for(lambda: hub.cameras["cam1"].health is not None)
     received: list[bytes] = []
-    hub.async_add_frame_listener(lambda _camera, frame: received.append(bytes(frame.data)), "cam1")
+    hub.frames.async_add_listener(lambda _camera, frame: received.append(bytes(frame.data)), "cam1")
     result = await snapshot(hass, resolution="vga")
     data = Path(result["path"]).read_bytes()
     assert data in received
@@ -137,7 +137,7 @@ async def test_snapshot_at_a_resolution_switches_there_and_back(
     await camera.wait_for(lambda cam: ("resolution", "3") in cam.commands_received)
     assert camera.commands_received[-2:] == [("resolution", "5"), ("resolution", "3")]
     assert camera.resolution.index == 3
-    assert "resolution" not in hub.desired_settings("cam1")
+    assert "resolution" not in hub.settings.chosen("cam1")
     # The index form, at the resolution it streams at already: no command is sent.
     result = await snapshot(hass, resolution="3")
     assert (result["width"], result["height"]) == (320, 240)
@@ -148,7 +148,7 @@ async def test_snapshot_at_a_resolution_switches_there_and_back(
     assert (result["width"], result["height"]) == (320, 240)
     await camera.wait_for(lambda cam: len(cam.commands_received) == 5)
     assert camera.commands_received[-2:] == [("resolution", "3"), ("resolution", "4")]
-    assert hub.desired_settings("cam1")["resolution"] == "4"
+    assert hub.settings.chosen("cam1")["resolution"] == "4"
 
 
 async def test_snapshot_filename_template(
@@ -262,7 +262,7 @@ async def test_send_command_by_entity_device_and_camera_id(
         ("stats", ""),
     ]
     assert camera.quality == 20
-    assert hub_entry.runtime_data.desired_settings("cam1")["quality"] == "20"
+    assert hub_entry.runtime_data.settings.chosen("cam1")["quality"] == "20"
 
 
 async def test_send_command_refusals(
@@ -348,4 +348,4 @@ async def test_snapshot_at_a_resolution_known_only_from_the_frames(
     result = await task
     assert Path(result["path"]).read_bytes() == large
     assert "Could not switch cam1 back to QQVGA" in caplog.text
-    assert "resolution" not in hub_entry.runtime_data.desired_settings("cam1")
+    assert "resolution" not in hub_entry.runtime_data.settings.chosen("cam1")

@@ -13,13 +13,16 @@ from homeassistant.helpers import (
 from homeassistant.helpers.typing import ConfigType
 
 from . import websocket_api
-from .const import DOMAIN
+from .const import CONF_EXPOSE_HTTP, DOMAIN
+from .control_http import async_add_control_routes
+from .devices import camera_id_of_device
 from .gallery import SavedImageView
 from .http import async_register_views
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .listener import ListenerBindError
 from .panel import async_register_panel, async_unregister_panel
 from .services import async_setup_services
+from .store import async_remove_store
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS = [
@@ -45,6 +48,8 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 async def async_setup_entry(hass: HomeAssistant, entry: Esp32CameraConfigEntry) -> bool:
     """Start the hub's listeners and its entities."""
     hub = Esp32CameraHub(hass, entry)
+    if hub.options[CONF_EXPOSE_HTTP]:  # routes are added before the listener starts
+        async_add_control_routes(hub)
     try:
         await hub.async_start()
     except ListenerBindError as err:
@@ -79,17 +84,14 @@ async def async_unload_entry(hass: HomeAssistant, entry: Esp32CameraConfigEntry)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: Esp32CameraConfigEntry) -> None:
-    """Delete the busy-port issue of an entry removed while retrying (unloading deletes the rest)."""
+    """Delete the hub's store, and the busy-port issue of an entry removed while retrying."""
     ir.async_delete_issue(hass, DOMAIN, f"port_in_use_{entry.entry_id}")
+    await async_remove_store(hass, entry.entry_id)
 
 
 async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: Esp32CameraConfigEntry, device: dr.DeviceEntry
 ) -> bool:
     """Allow removing a camera that is not connected (never the hub itself); forget it."""
-    hub = entry.runtime_data
-    for domain, identifier in device.identifiers:
-        if domain != DOMAIN or identifier == entry.entry_id:
-            continue
-        return hub.async_remove_camera(identifier)
-    return False
+    camera_id = camera_id_of_device(device, entry.entry_id)
+    return camera_id is not None and entry.runtime_data.async_remove_camera(camera_id)

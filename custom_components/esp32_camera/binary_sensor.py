@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from typing import override
 
-from homeassistant.components.binary_sensor import BinarySensorEntity
+from homeassistant.components.binary_sensor import (
+    BinarySensorEntity,
+    BinarySensorEntityDescription,
+)
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import Esp32CameraEntity, async_add_camera_entities
-from .hub import Esp32CameraConfigEntry, Esp32CameraHub
-from .listener import CameraRecord
+from .entity import Esp32CameraDescribedEntity, async_add_described_entities
+from .hub import Esp32CameraConfigEntry
 
 PARALLEL_UPDATES = 0
+
+# Named by its device class.
+CONNECTIVITY = BinarySensorEntityDescription(
+    key="connected",
+    device_class=BinarySensorDeviceClass.CONNECTIVITY,
+    entity_category=EntityCategory.DIAGNOSTIC,
+)
 
 
 async def async_setup_entry(
@@ -23,29 +32,18 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a connectivity sensor for every admitted camera."""
-    async_add_camera_entities(
-        hass,
-        entry,
-        async_add_entities,
-        lambda hub, camera: [Esp32CameraConnectedSensor(hub, camera)],
+    async_add_described_entities(
+        hass, entry, async_add_entities, Esp32CameraConnectedSensor, (CONNECTIVITY,)
     )
 
 
-class Esp32CameraConnectedSensor(Esp32CameraEntity, BinarySensorEntity):
+class Esp32CameraConnectedSensor(
+    Esp32CameraDescribedEntity[BinarySensorEntityDescription], BinarySensorEntity
+):
     """On while the camera has an open socket."""
 
-    _attr_device_class = BinarySensorDeviceClass.CONNECTIVITY
-    _attr_entity_category = EntityCategory.DIAGNOSTIC
-
-    def __init__(self, hub: Esp32CameraHub, camera: CameraRecord) -> None:
-        """Create the sensor (named by its device class)."""
-        super().__init__(hub, camera, "connected")
-
-    @property
-    @override
-    def available(self) -> bool:
-        """Always available: being disconnected is its state."""
-        return True
+    entity_description: BinarySensorEntityDescription
+    _always_available = True  # being disconnected is its state
 
     @property
     @override

@@ -11,9 +11,8 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import Esp32CameraEntity, async_add_described_entities
-from .hub import Esp32CameraConfigEntry, Esp32CameraHub
-from .listener import CameraRecord
+from .entity import Esp32CameraDescribedEntity, async_add_described_entities
+from .hub import Esp32CameraConfigEntry
 
 # Commands wait for the camera's response: one at a time per platform.
 PARALLEL_UPDATES = 1
@@ -59,20 +58,10 @@ async def async_setup_entry(
     async_add_described_entities(hass, entry, async_add_entities, Esp32CameraButton, BUTTONS)
 
 
-class Esp32CameraButton(Esp32CameraEntity, ButtonEntity):
+class Esp32CameraButton(Esp32CameraDescribedEntity[Esp32CameraButtonDescription], ButtonEntity):
     """A camera action."""
 
     entity_description: Esp32CameraButtonDescription
-
-    def __init__(
-        self,
-        hub: Esp32CameraHub,
-        camera: CameraRecord,
-        description: Esp32CameraButtonDescription,
-    ) -> None:
-        """Create the button from its description."""
-        super().__init__(hub, camera, description.key)
-        self.entity_description = description
 
     @override
     async def async_press(self) -> None:

@@ -10,7 +10,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import STILL_WAIT
-from .entity import Esp32CameraEntity, async_add_camera_entities
+from .entity import Esp32CameraEntity, async_add_camera_entity
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .listener import CameraRecord
 from .mjpeg import async_stream_camera
@@ -24,12 +24,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a camera entity for every admitted camera, now and when one connects."""
-    async_add_camera_entities(
-        hass,
-        entry,
-        async_add_entities,
-        lambda hub, camera: [Esp32Camera(hub, camera)],
-    )
+    async_add_camera_entity(hass, entry, async_add_entities, Esp32Camera)
 
 
 class Esp32Camera(Esp32CameraEntity, Camera):
@@ -47,7 +42,7 @@ class Esp32Camera(Esp32CameraEntity, Camera):
         self, width: int | None = None, height: int | None = None
     ) -> bytes | None:
         """Return the latest frame (HA's camera proxy scales it when asked)."""
-        frame = await self.hub.async_latest_frame(self.camera.camera_id, timeout=STILL_WAIT)
+        frame = await self.hub.frames.async_latest_frame(self.camera.camera_id, timeout=STILL_WAIT)
         return None if frame is None else bytes(frame.data)
 
     @override

@@ -20,37 +20,29 @@ from homeassistant.const import CONF_ADDRESS, CONF_HOST, CONF_NAME, CONF_TOKEN
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.core_config import Config
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import selector
+from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 import probatio
 from yarl import URL
 
 from . import storage
 from .const import (
-    CONF_ALLOW_TOKENLESS,
-    CONF_APPROVED_ADDRESSES,
     CONF_CONTROL_PORT,
-    CONF_EXPOSE_HTTP,
-    CONF_FRAME_TIMEOUT,
-    CONF_LIVENESS_TIMEOUT,
-    CONF_MAX_FRAME_SIZE,
-    CONF_RETENTION_DAYS,
-    CONF_RETENTION_SIZE_MB,
     CONF_SAVE_DIRECTORY,
     CONF_STREAM_PORT,
     CONF_TRUSTED_NETWORKS,
     DEFAULT_CONTROL_PORT,
-    DEFAULT_FRAME_TIMEOUT,
     DEFAULT_HOST,
-    DEFAULT_LIVENESS_TIMEOUT,
-    DEFAULT_MAX_FRAME_SIZE,
     DEFAULT_NAME,
-    DEFAULT_RETENTION_DAYS,
-    DEFAULT_RETENTION_SIZE_MB,
     DEFAULT_STREAM_PORT,
     DOMAIN,
 )
+from .hub import Esp32CameraHub, loaded_hubs
+from .options import hub_options, options_schema
 from .preview import async_preview_markdown
+
+# Fields of the options' approvals step: the addresses whose approval or refusal is withdrawn.
+CONF_APPROVED, CONF_REFUSED = "approved", "refused"
 
 
 def _save_directory_error(config: Config, directory: str) -> str | None:
@@ -215,8 +207,7 @@ class Esp32CameraConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Ask the user to approve a tokenless camera that connected (the hub starts this)."""
         address: str = discovery_info[CONF_ADDRESS]
-        # Ignoring this flow stores an ignored entry with this unique id: the hub then refuses
-        # the address, across restarts.
+        # Ignoring this flow refuses the address (see async_step_ignore).
         await self.async_set_unique_id(address)
         self._abort_if_unique_id_configured()
         self._hub_entry_id: str = discovery_info["entry_id"]
@@ -239,21 +230,58 @@ class Esp32CameraConfigFlow(ConfigFlow, domain=DOMAIN):
         hub_entry = self.hass.config_entries.async_get_entry(self._hub_entry_id)
         if hub_entry is None or hub_entry.state is not ConfigEntryState.LOADED:
             return self.async_abort(reason="hub_not_loaded")
-        approved = sorted({*hub_entry.options.get(CONF_APPROVED_ADDRESSES, []), self._address})
-        self.hass.config_entries.async_update_entry(
-            hub_entry, options={**hub_entry.options, CONF_APPROVED_ADDRESSES: approved}
-        )
-        hub_entry.runtime_data.listener.approve(self._address)
+        hub: Esp32CameraHub = hub_entry.runtime_data
+        hub.async_approve(self._address)
         return self.async_abort(
             reason="camera_approved", description_placeholders={CONF_ADDRESS: self._address}
         )
 
+    async def async_step_ignore(self, user_input: dict[str, Any]) -> ConfigFlowResult:
+        """Refuse the ignored camera's address at once on every hub (kept in their stores).
+
+        The ignored entry stays too: Home Assistant then offers no new discovery of it.
+        """
+        for hub in loaded_hubs(self.hass):
+            hub.async_refuse(user_input["unique_id"])
+        return await super().async_step_ignore(user_input)
+
 
 class Esp32CameraOptionsFlow(OptionsFlowWithReload):
-    """Admission, limits and saving options; the hub reloads to apply them."""
+    """Admission, limits and saving options (the hub reloads to apply them); approvals."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show and validate the options."""
+        """Choose between the hub's settings and its approved and refused addresses."""
+        return self.async_show_menu(step_id="init", menu_options=["settings", "approvals"])
+
+    async def async_step_approvals(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Withdraw approvals (the camera is refused at once) or refusals; no reload."""
+        if self.config_entry.state is not ConfigEntryState.LOADED:
+            return self.async_abort(reason="hub_not_loaded")
+        hub: Esp32CameraHub = self.config_entry.runtime_data
+        if user_input is not None:
+            for address in (*user_input[CONF_APPROVED], *user_input[CONF_REFUSED]):
+                hub.async_revoke(address)
+            # Unchanged options: nothing reloads.
+            return self.async_create_entry(data=dict(self.config_entry.options))
+        approved = {
+            address: address if camera_id in (None, address) else f"{address} ({camera_id})"
+            for address, camera_id in sorted(hub.store.approved.items())
+        }
+        refused = {address: address for address in sorted(hub.store.refused)}
+        schema = probatio.Schema(
+            {
+                probatio.Optional(CONF_APPROVED, default=[]): cv.multi_select(approved),
+                probatio.Optional(CONF_REFUSED, default=[]): cv.multi_select(refused),
+            }
+        )
+        return self.async_show_form(step_id="approvals", data_schema=schema)
+
+    async def async_step_settings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show and validate the hub's settings."""
         errors: dict[str, str] = {}
         if user_input is not None:
             networks = user_input.get(CONF_TRUSTED_NETWORKS, [])
@@ -268,49 +296,13 @@ class Esp32CameraOptionsFlow(OptionsFlowWithReload):
                 errors[CONF_SAVE_DIRECTORY] = error
             if not errors:
                 return self.async_create_entry(data={**self.config_entry.options, **user_input})
-        options = {
-            CONF_SAVE_DIRECTORY: storage.default_save_directory(self.hass),
-            **self.config_entry.options,
-        }
-        schema = probatio.Schema(
-            {
-                probatio.Required(
-                    CONF_ALLOW_TOKENLESS, default=options.get(CONF_ALLOW_TOKENLESS, True)
-                ): bool,
-                probatio.Optional(
-                    CONF_TRUSTED_NETWORKS, default=options.get(CONF_TRUSTED_NETWORKS, [])
-                ): selector.TextSelector(selector.TextSelectorConfig(multiple=True)),
-                probatio.Required(
-                    CONF_FRAME_TIMEOUT,
-                    default=options.get(CONF_FRAME_TIMEOUT, DEFAULT_FRAME_TIMEOUT),
-                ): probatio.All(probatio.Coerce(float), probatio.Range(min=1, max=60)),
-                probatio.Required(
-                    CONF_MAX_FRAME_SIZE,
-                    default=options.get(CONF_MAX_FRAME_SIZE, DEFAULT_MAX_FRAME_SIZE),
-                ): probatio.All(probatio.Coerce(int), probatio.Range(min=65536, max=64 << 20)),
-                probatio.Required(
-                    CONF_LIVENESS_TIMEOUT,
-                    default=options.get(CONF_LIVENESS_TIMEOUT, DEFAULT_LIVENESS_TIMEOUT),
-                ): probatio.All(probatio.Coerce(float), probatio.Range(min=5, max=600)),
-                probatio.Required(CONF_SAVE_DIRECTORY, default=options[CONF_SAVE_DIRECTORY]): str,
-                probatio.Required(
-                    CONF_RETENTION_DAYS,
-                    default=options.get(CONF_RETENTION_DAYS, DEFAULT_RETENTION_DAYS),
-                ): probatio.All(probatio.Coerce(float), probatio.Range(min=0)),
-                probatio.Required(
-                    CONF_RETENTION_SIZE_MB,
-                    default=options.get(CONF_RETENTION_SIZE_MB, DEFAULT_RETENTION_SIZE_MB),
-                ): probatio.All(probatio.Coerce(float), probatio.Range(min=0)),
-                probatio.Required(
-                    CONF_EXPOSE_HTTP, default=options.get(CONF_EXPOSE_HTTP, False)
-                ): bool,
-            }
-        )
+
+        schema = options_schema(hub_options(self.hass, self.config_entry))
         data = self.config_entry.data
         host = await async_camera_host(self.hass, data[CONF_HOST])
         url_host, token = _url_host(host), data[CONF_TOKEN]
         return self.async_show_form(
-            step_id="init",
+            step_id="settings",
             data_schema=schema,
             errors=errors,
             # Shown again here (administrators only) for firmware and third-party URLs.

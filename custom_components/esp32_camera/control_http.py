@@ -50,7 +50,7 @@ def async_add_control_routes(hub: Esp32CameraHub) -> None:
         return await async_stream_camera(request, hub, camera_id)
 
     async def snapshot(request: web.Request, camera_id: str) -> web.StreamResponse:
-        frame = await hub.async_latest_frame(camera_id, timeout=STILL_WAIT)
+        frame = await hub.frames.async_latest_frame(camera_id, timeout=STILL_WAIT)
         if frame is None:
             raise web.HTTPServiceUnavailable(text="503: Service Unavailable: no frame yet")
         return web.Response(

@@ -2,45 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_TOKEN
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceEntry
 
-from .const import DOMAIN
+from .devices import camera_id_of_device
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .listener import CameraRecord
-from .protocol import COMMANDS, total_framings
+from .protocol import total_framings
+from .serialize import camera_payload
 
 TO_REDACT = {CONF_TOKEN}
 
 
 def _camera(hub: Esp32CameraHub, camera: CameraRecord) -> dict[str, Any]:
-    chosen = hub.desired_settings(camera.camera_id)
-    return {
-        "camera_id": camera.camera_id,
-        "address": camera.address,
-        "name": camera.name,
-        "firmware": camera.firmware,
-        "admission": camera.admission,
-        "connected": camera.connected,
-        "reconnects": camera.reconnects,
-        "info": None if camera.info is None else asdict(camera.info),
-        "health": None if camera.health is None else asdict(camera.health),
-        "last_status": camera.last_status,
-        "stats": camera.stats.as_dict(),
-        "queued_commands": camera.queued_commands,
-        # What the user chose (re-applied after a reboot) and what the camera runs, where known.
-        "settings_chosen": dict(chosen),
-        "settings_current": {
-            name: value
-            for name in COMMANDS
-            if (value := hub.current_setting(camera.camera_id, name)) is not None
-        },
-    }
+    return camera_payload(hub, camera, er.async_get(hub.hass))
 
 
 async def async_get_config_entry_diagnostics(
@@ -66,7 +46,7 @@ async def async_get_device_diagnostics(
 ) -> dict[str, Any]:
     """Return one camera's diagnostics (or the hub's for the hub device)."""
     hub = entry.runtime_data
-    for domain, identifier in device.identifiers:
-        if domain == DOMAIN and identifier in hub.cameras:
-            return _camera(hub, hub.cameras[identifier])
+    camera_id = camera_id_of_device(device, entry.entry_id)
+    if camera_id is not None and camera_id in hub.cameras:
+        return _camera(hub, hub.cameras[camera_id])
     return await async_get_config_entry_diagnostics(hass, entry)

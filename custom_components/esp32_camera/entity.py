@@ -11,16 +11,11 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.helpers.restore_state import RestoredExtraData, RestoreEntity
+from homeassistant.util.signal_type import SignalType
 
+from . import signals
 from .const import DOMAIN
-from .hub import (
-    Esp32CameraConfigEntry,
-    Esp32CameraHub,
-    signal_camera_added,
-    signal_camera_removed,
-    signal_camera_updated,
-)
+from .hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .listener import CameraRecord
 
 
@@ -49,9 +44,21 @@ def async_add_camera_entities(
 
     for camera in hub.cameras.values():
         add(camera)
-    entry.async_on_unload(async_dispatcher_connect(hass, signal_camera_added(entry.entry_id), add))
+    entry.async_on_unload(async_dispatcher_connect(hass, signals.camera_added(entry.entry_id), add))
     entry.async_on_unload(
-        async_dispatcher_connect(hass, signal_camera_removed(entry.entry_id), forget)
+        async_dispatcher_connect(hass, signals.camera_removed(entry.entry_id), forget)
+    )
+
+
+def async_add_camera_entity(
+    hass: HomeAssistant,
+    entry: Esp32CameraConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    entity_class: Callable[[Esp32CameraHub, CameraRecord], Entity],
+) -> None:
+    """Add one entity of `entity_class` for every admitted camera, now and when one connects."""
+    async_add_camera_entities(
+        hass, entry, async_add_entities, lambda hub, camera: (entity_class(hub, camera),)
     )
 
 
@@ -78,6 +85,8 @@ class Esp32CameraEntity(Entity):
 
     _attr_has_entity_name = True
     _attr_should_poll = False
+    _always_available = False
+    """Whether it stays available while the camera is away (its state is not the camera's)."""
 
     def __init__(self, hub: Esp32CameraHub, camera: CameraRecord, key: str) -> None:
         """Bind the entity to its camera."""
@@ -89,12 +98,12 @@ class Esp32CameraEntity(Entity):
     @property
     @override
     def available(self) -> bool:
-        """Available while the camera is connected and admitted."""
-        return self.camera.connected and self.camera.admitted
+        """Available while the camera is connected and admitted (or always, if so declared)."""
+        return self._always_available or (self.camera.connected and self.camera.admitted)
 
-    def update_signals(self) -> Iterable[str]:
+    def update_signals(self) -> Iterable[SignalType[()]]:
         """Return the dispatcher signals after which the state is written."""
-        return (signal_camera_updated(self.hub.entry.entry_id, self.camera.camera_id),)
+        return (signals.camera_updated(self.hub.entry.entry_id, self.camera.camera_id),)
 
     @override
     async def async_added_to_hass(self) -> None:
@@ -106,34 +115,57 @@ class Esp32CameraEntity(Entity):
             )
 
 
+class Esp32CameraDescribedEntity[DescriptionT: EntityDescription](Esp32CameraEntity):
+    """An entity of one camera made from an entity description."""
+
+    entity_description: DescriptionT
+
+    def __init__(
+        self, hub: Esp32CameraHub, camera: CameraRecord, description: DescriptionT
+    ) -> None:
+        """Create the entity of one camera from its description."""
+        super().__init__(hub, camera, description.key)
+        self.entity_description = description
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ControlBinding:
     """Where a control's value lives, as the firmware's text ("1", "20", "speed").
 
-    `read_fn` gives what the entity shows, `desired_fn` what is kept across restarts, `write_fn`
-    changes it (raising a translated error when that fails) and `restore_fn` seeds it at start-up.
+    `read_fn` gives what the entity shows and `write_fn` changes it through the hub, which keeps
+    the choice in its store (raising a translated error when that fails).
     """
 
     read_fn: Callable[[Esp32CameraHub, str], str | None]
-    desired_fn: Callable[[Esp32CameraHub, str], str | None]
     write_fn: Callable[[Esp32CameraHub, str, str], Awaitable[object]]
-    restore_fn: Callable[[Esp32CameraHub, str, str], None]
     needs_camera: bool = True
     """Whether the control works only while the camera is connected."""
-    signal_fn: Callable[[str, str], str] | None = None
+    signal_fn: Callable[[str, str], SignalType[()]] | None = None
     """The dispatcher signal `(entry_id, camera_id)` sent when the value changes elsewhere (other
     than the camera's own signal), e.g. the saver's settings changed from the panel."""
 
 
 def command_binding(command: str) -> ControlBinding:
-    """Bind a control to a firmware command: the hub remembers the value and re-applies it."""
+    """Bind a control to a firmware command: the hub keeps the value and re-applies it."""
     return ControlBinding(
-        read_fn=lambda hub, camera_id: hub.current_setting(camera_id, command),
-        desired_fn=lambda hub, camera_id: hub.desired_settings(camera_id).get(command),
+        read_fn=lambda hub, camera_id: hub.settings.current(camera_id, command),
         write_fn=lambda hub, camera_id, value: hub.async_send_command(camera_id, command, value),
-        restore_fn=lambda hub, camera_id, value: hub.async_restore_setting(
-            camera_id, command, value
-        ),
+    )
+
+
+def saver_binding(
+    read_fn: Callable[[Esp32CameraHub, str], str | None],
+    write_fn: Callable[[Esp32CameraHub, str, str], Awaitable[object]],
+) -> ControlBinding:
+    """Bind a control to the camera's continuous saving (the hub's, kept in its store).
+
+    It works while the camera is away, and shows a change made elsewhere (the panel) at once.
+    """
+    return ControlBinding(
+        read_fn=read_fn,
+        write_fn=write_fn,
+        needs_camera=False,
+        signal_fn=signals.saver_settings_updated,
     )
 
 
@@ -145,28 +177,20 @@ class Esp32CameraControlDescription(EntityDescription):
 
 
 class Esp32CameraControlEntity[DescriptionT: Esp32CameraControlDescription](
-    Esp32CameraEntity, RestoreEntity
+    Esp32CameraDescribedEntity[DescriptionT]
 ):
-    """A control: shows its setting, changes it, and keeps the user's choice across restarts."""
-
-    entity_description: DescriptionT
+    """A control: shows its setting and forwards changes to the hub (which keeps the choice)."""
 
     def __init__(
         self, hub: Esp32CameraHub, camera: CameraRecord, description: DescriptionT
     ) -> None:
-        """Create the control of one camera from its description."""
-        super().__init__(hub, camera, description.key)
-        self.entity_description = description
+        """Create the control; the hub's own settings stay available while the camera is away."""
+        super().__init__(hub, camera, description)
         self._binding = description.binding
-
-    @property
-    @override
-    def available(self) -> bool:
-        """Available while the camera is connected, always for the hub's own settings."""
-        return super().available or not self._binding.needs_camera
+        self._always_available = not description.binding.needs_camera
 
     @override
-    def update_signals(self) -> Iterable[str]:
+    def update_signals(self) -> Iterable[SignalType[()]]:
         """Return the camera's signal, and the setting's own signal if it has one."""
         signals = tuple(super().update_signals())
         if (signal_fn := self._binding.signal_fn) is not None:
@@ -182,19 +206,3 @@ class Esp32CameraControlEntity[DescriptionT: Esp32CameraControlDescription](
         """Change the setting; the state changes only once the change succeeded."""
         await self._binding.write_fn(self.hub, self.camera.camera_id, value)
         self.async_write_ha_state()
-
-    @property
-    @override
-    def extra_restore_state_data(self) -> RestoredExtraData:
-        """Keep the value the user chose (not the one shown) for the next start."""
-        return RestoredExtraData(
-            {"value": self._binding.desired_fn(self.hub, self.camera.camera_id)}
-        )
-
-    @override
-    async def async_added_to_hass(self) -> None:
-        """Restore the user's choice; the hub re-applies it to the camera."""
-        await super().async_added_to_hass()
-        last = await self.async_get_last_extra_data()
-        if last is not None and isinstance(value := last.as_dict().get("value"), str):
-            self._binding.restore_fn(self.hub, self.camera.camera_id, value)

@@ -15,15 +15,16 @@ from aiohttp import web
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.components.http.const import KEY_HASS_USER
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 from homeassistant.loader import async_get_integration
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
 from .hub import Esp32CameraHub, loaded_hubs
-from .listener import CameraRecord
 from .preview import PendingCameraPreviewView
 from .protocol import command_table, resolution_table, total_framings
+from .serialize import camera_payload
 
 API_PATH = f"/api/{DOMAIN}"
 # Where the cameras are on the network and where images go on disk: for administrators.
@@ -35,40 +36,7 @@ def _seconds_since(moment: float | None) -> float | None:
     return None if moment is None else round(time.monotonic() - moment, 1)
 
 
-def camera_stats(camera: CameraRecord) -> dict[str, Any]:
-    """Describe one camera as the original `/api/stats` did: connection, stream, telemetry."""
-    health = camera.health
-    return {
-        "camera_id": camera.camera_id,
-        "name": camera.name,
-        "address": camera.address,
-        "firmware": camera.firmware,
-        "admission": str(camera.admission),
-        "admitted": camera.admitted,
-        "connected": camera.connected,
-        "connected_for": _seconds_since(camera.connected_since) if camera.connected else None,
-        "reconnects": camera.reconnects,
-        "last_frame_age": _seconds_since(camera.stats.last_frame_at),
-        "pending_commands": len(camera.queued_commands),
-        "stream": camera.stats.as_dict(),
-        "telemetry": None
-        if health is None
-        else {
-            "frames": health.frames,
-            "dropped": health.dropped,
-            "heap": health.heap,
-            "min_heap": health.min_heap,
-            "rssi": health.rssi,
-            "uptime": None if health.uptime is None else health.uptime.total_seconds(),
-            "ip": health.ip,
-            "model": health.model,
-            "resolution": health.resolution_text,
-            "quality": health.quality,
-        },
-    }
-
-
-def _hub_stats(hub: Esp32CameraHub) -> dict[str, Any]:
+def _hub_stats(hub: Esp32CameraHub, registry: er.EntityRegistry) -> dict[str, Any]:
     return {
         "entry_id": hub.entry.entry_id,
         "title": hub.entry.title,
@@ -78,7 +46,10 @@ def _hub_stats(hub: Esp32CameraHub) -> dict[str, Any]:
             "framings": total_framings(camera.stats for camera in hub.cameras.values()),
         },
         "saver": hub.saver.as_dict(),
-        "cameras": {camera_id: camera_stats(camera) for camera_id, camera in hub.cameras.items()},
+        "cameras": {
+            camera_id: camera_payload(hub, camera, registry)
+            for camera_id, camera in hub.cameras.items()
+        },
     }
 
 
@@ -90,7 +61,9 @@ class StatsView(HomeAssistantView):
 
     async def get(self, request: web.Request) -> web.Response:
         """Return the statistics of every loaded hub; addresses and paths to administrators only."""
-        hubs = [_hub_stats(hub) for hub in loaded_hubs(request.app[KEY_HASS])]
+        hass = request.app[KEY_HASS]
+        registry = er.async_get(hass)
+        hubs = [_hub_stats(hub, registry) for hub in loaded_hubs(hass)]
         if not request[KEY_HASS_USER].is_admin:
             hubs = async_redact_data(hubs, ADMIN_ONLY_FIELDS)
         return self.json({"timestamp": dt_util.utcnow().isoformat(), "hubs": hubs})

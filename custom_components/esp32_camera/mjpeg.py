@@ -33,11 +33,11 @@ async def async_stream_camera(
     )
     await response.prepare(request)
     last_completed: float | None = None
-    while not hub.stopped:
+    while not hub.frames.stopped:
         camera = hub.cameras.get(camera_id)
         frame = camera.latest_frame if camera is not None and camera.admitted else None
         if frame is None or (last_completed is not None and frame.completed_at <= last_completed):
-            frame = await hub.async_wait_for_frame(
+            frame = await hub.frames.async_wait_for_frame(
                 camera_id, newer_than=last_completed, timeout=WAIT_SLICE
             )
             if frame is None:

@@ -16,10 +16,10 @@ from .entity import (
     Esp32CameraControlEntity,
     async_add_described_entities,
     command_binding,
+    saver_binding,
 )
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .protocol import COMMANDS
-from .saver import signal_saver_settings_updated
 
 # Commands wait for the camera's response: one at a time per platform.
 PARALLEL_UPDATES = 1
@@ -50,16 +50,11 @@ def _command_number(command: str, **kwargs: Any) -> Esp32CameraNumberDescription
 
 
 async def _set_saving_rate(hub: Esp32CameraHub, camera_id: str, value: str) -> None:
-    hub.saver.async_set_max_rate(camera_id, float(value))
+    hub.async_set_saving_rate(camera_id, float(value))
 
 
-SAVING_RATE = ControlBinding(
-    read_fn=lambda hub, camera_id: f"{hub.saver.max_rate(camera_id):g}",
-    desired_fn=lambda hub, camera_id: f"{hub.saver.max_rate(camera_id):g}",
-    write_fn=_set_saving_rate,
-    restore_fn=lambda hub, camera_id, value: hub.saver.async_set_max_rate(camera_id, float(value)),
-    needs_camera=False,
-    signal_fn=signal_saver_settings_updated,
+SAVING_RATE: ControlBinding = saver_binding(
+    lambda hub, camera_id: f"{hub.saver.max_rate(camera_id):g}", _set_saving_rate
 )
 
 NUMBERS: tuple[Esp32CameraNumberDescription, ...] = (
@@ -99,8 +94,7 @@ class Esp32CameraNumber(Esp32CameraControlEntity[Esp32CameraNumberDescription], 
     @override
     def native_value(self) -> float | None:
         """The setting, None while unknown."""
-        setting = self.setting
-        if setting is None:
+        if (setting := self.setting) is None:
             return None
         number = float(setting)
         return int(number) if number.is_integer() else number

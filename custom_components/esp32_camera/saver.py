@@ -29,13 +29,13 @@ from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_change, async_track_time_interval
 from homeassistant.util import dt as dt_util
 
-from . import storage
+from . import signals, storage
 from .const import DOMAIN, LOGGER
+from .throttle import Throttle
 
 if TYPE_CHECKING:
     from .listener.camera import CameraRecord
@@ -63,37 +63,73 @@ HOURLY_DATES = 7
 MIB = 1024 * 1024
 
 
-def signal_saver_updated(entry_id: str, camera_id: str) -> str:
-    """Return the dispatcher signal sent when a camera's saving counters change."""
-    return f"{DOMAIN}_{entry_id}_{camera_id}_saver"
+@dataclass(slots=True)
+class DirectoryUsage:
+    """Saved images counted in one camera directory (found, written or removed)."""
 
+    files: int = 0
+    bytes: int = 0
+    today: int = 0
+    """Of the files, those of today (local time)."""
+    hours: Counter[str] = field(default_factory=Counter)
+    """Images per local hour, keyed `YYYY-MM-DD HH` (what `files` adds up)."""
 
-def signal_saver_settings_updated(entry_id: str, camera_id: str) -> str:
-    """Return the dispatcher signal sent at once when a camera's saving settings change.
+    def add(self, day: str, hour: str, size: int, today: str) -> None:
+        """Count one image of `day` (`YYYY-MM-DD`) and `hour` (`HH`)."""
+        self.files += 1
+        self.bytes += size
+        self.today += day == today
+        self.hours[f"{day} {hour}"] += 1
 
-    Saving turned on or off, or its rate limit changed, from wherever (entities, the panel, a
-    restore): not throttled, these are the user's actions.
-    """
-    return f"{DOMAIN}_{entry_id}_{camera_id}_saver_settings"
+    def add_usage(self, other: DirectoryUsage) -> None:
+        """Count the images of `other` too."""
+        self.files += other.files
+        self.bytes += other.bytes
+        self.today += other.today
+        self.hours.update(other.hours)
+
+    def remove_usage(self, other: DirectoryUsage) -> None:
+        """Count the images of `other` no more (removed); counts never go below zero."""
+        self.files = max(self.files - other.files, 0)
+        self.bytes = max(self.bytes - other.bytes, 0)
+        self.today = max(self.today - other.today, 0)
+        self.hours -= other.hours  # keeps positive counts only
 
 
 @dataclass(slots=True)
 class SaverCounters:
     """Continuous-saving counters of one camera."""
 
-    saved_total: int = 0
+    saved: DirectoryUsage = field(default_factory=DirectoryUsage)
     """Images of this camera in the save directory: continuous saving and default-named snapshots."""
-    saved_today: int = 0
-    """Of those, the ones saved today (local time)."""
-    saved_bytes: int = 0
     dropped: int = 0
     """Frames dropped since start because the writer lagged."""
     errors: int = 0
     """Frames that could not be written since start."""
     last_saved_path: str | None = None
     last_saved_at: datetime | None = None
-    by_hour: Counter[str] = field(default_factory=Counter)
-    """The saved images per local hour, keyed `YYYY-MM-DD HH` (what `saved_total` adds up)."""
+
+    @property
+    def saved_total(self) -> int:
+        """Images of this camera in the save directory."""
+        return self.saved.files
+
+    @property
+    def saved_today(self) -> int:
+        """Of those, the ones saved today (local time)."""
+        return self.saved.today
+
+    @property
+    def saved_bytes(self) -> int:
+        """Their size."""
+        return self.saved.bytes
+
+    @callback
+    def note_saved(self, path: Path, day: str, hour: str, size: int, today: str) -> None:
+        """Count an image just written (continuous saving or a snapshot)."""
+        self.saved.add(day, hour, size, today)
+        self.last_saved_path = str(path)
+        self.last_saved_at = dt_util.now()
 
     def as_dict(self) -> dict[str, Any]:
         """Return the counters as JSON-friendly values."""
@@ -106,24 +142,6 @@ class SaverCounters:
             "last_saved_path": self.last_saved_path,
             "last_saved_at": self.last_saved_at.isoformat() if self.last_saved_at else None,
         }
-
-
-@dataclass(slots=True)
-class DirectoryUsage:
-    """Saved images found (or removed) in one camera directory."""
-
-    files: int = 0
-    bytes: int = 0
-    today: int = 0
-    hours: Counter[str] = field(default_factory=Counter)
-    """Images per local hour, keyed `YYYY-MM-DD HH`."""
-
-    def add(self, day: str, hour: str, size: int, today: str) -> None:
-        """Count one image of `day` (`YYYY-MM-DD`) and `hour` (`HH`)."""
-        self.files += 1
-        self.bytes += size
-        self.today += day == today
-        self.hours[f"{day} {hour}"] += 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,7 +327,7 @@ class ImageSaver:
         self._last_accepted: dict[str, float] = {}
         self._seq = 0
         self._today = dt_util.now().date()
-        self._notifiers: dict[str, Debouncer[None]] = {}
+        self._notifiers: dict[str, Throttle] = {}
         self._unsubscribe: list[CALLBACK_TYPE] = []
         self.error: str | None = None
         """Why saving cannot start (the save directory is served without authentication)."""
@@ -371,7 +389,7 @@ class ImageSaver:
         """Tell the saving switch and rate limit at once."""
         if not self._stopping:
             async_dispatcher_send(
-                self.hass, signal_saver_settings_updated(self.entry_id, camera_id)
+                self.hass, signals.saver_settings_updated(self.entry_id, camera_id)
             )
 
     def counters(self, camera_id: str) -> SaverCounters:
@@ -385,14 +403,10 @@ class ImageSaver:
     def _count_from_disk(self, camera_id: str, counters: SaverCounters) -> None:
         """Set a camera's counts to what the last scan found (saved images and snapshots)."""
         name = storage.camera_directory(self.directory, camera_id).name
-        counters.saved_total = counters.saved_bytes = counters.saved_today = 0
-        counters.by_hour = Counter()
+        counters.saved = DirectoryUsage()
         for usage in (self._disk.get(name), self._snapshots_disk.get(name)):
             if usage is not None:
-                counters.saved_total += usage.files
-                counters.saved_bytes += usage.bytes
-                counters.saved_today += usage.today
-                counters.by_hour.update(usage.hours)
+                counters.saved.add_usage(usage)
 
     def saved_counts(self, camera_id: str) -> dict[str, dict[str, Any]]:
         """Return a camera's saved images per date and, for the newest dates, per hour.
@@ -403,7 +417,7 @@ class ImageSaver:
         """
         by_date: dict[str, int] = {}
         by_hour: dict[str, dict[str, int]] = {}
-        for key, count in sorted(self.counters(camera_id).by_hour.items(), reverse=True):
+        for key, count in sorted(self.counters(camera_id).saved.hours.items(), reverse=True):
             if count <= 0:
                 continue
             day, hour = key.split(" ")
@@ -421,6 +435,7 @@ class ImageSaver:
             "retention_days": self.retention_days,
             "retention_size_mb": self.retention_size_mb,
             "total_bytes": self._total_bytes,
+            "busy": self.busy,
             "queued_frames": len(self._pending),
             "queued_bytes": self._pending_bytes,
             "cameras": {
@@ -444,14 +459,7 @@ class ImageSaver:
         match = storage.SNAPSHOT_FILE.match(path.name)
         if match is None or path.parent != folder:
             return
-        day, hour = match[1], match[2]
-        counters = self.counters(camera_id)
-        counters.saved_total += 1
-        counters.saved_bytes += size
-        counters.saved_today += day == self._today.isoformat()
-        counters.by_hour[f"{day} {hour}"] += 1
-        counters.last_saved_path = str(path)
-        counters.last_saved_at = dt_util.now()
+        self.counters(camera_id).note_saved(path, match[1], match[2], size, self._today.isoformat())
         self._notify(camera_id)
 
     # -- life cycle ------------------------------------------------------------------------------
@@ -481,11 +489,10 @@ class ImageSaver:
         self._enabled.clear()
         self._unsubscribe.clear()
         for notifier in self._notifiers.values():
-            notifier.async_shutdown()
+            notifier.async_cancel()
         self._stopping = True
-        ir.async_delete_issue(
-            self.hass, DOMAIN, self._write_issue_id
-        )  # raised again if still failing
+        # Raised again at the next start if writes still fail.
+        ir.async_delete_issue(self.hass, DOMAIN, self._write_issue_id)
         if self._task is None:
             return
         assert self._wakeup is not None
@@ -507,7 +514,7 @@ class ImageSaver:
     def _midnight(self, now: datetime) -> None:
         self._today = now.date()
         for camera_id, counters in self._counters.items():
-            counters.saved_today = 0
+            counters.saved.today = 0
             self._notify(camera_id)
         for usage in (*self._disk.values(), *self._snapshots_disk.values()):
             usage.today = 0
@@ -575,16 +582,11 @@ class ImageSaver:
             self._pending_bytes -= sum(len(item.data) for item in batch)
         today = self._today.isoformat()
         for item, size in result.written:
-            counters = self.counters(item.camera_id)
-            counters.saved_total += 1
-            counters.saved_bytes += size
-            counters.saved_today += item.path.parent.parent.name == today
-            counters.by_hour[f"{item.path.parent.parent.name} {item.path.parent.name}"] += 1
-            counters.last_saved_path = str(item.path)
-            counters.last_saved_at = dt_util.now()
+            day_name, hour_name = item.path.parent.parent.name, item.path.parent.name
+            self.counters(item.camera_id).note_saved(item.path, day_name, hour_name, size, today)
             self._total_bytes += size
             self._notify(item.camera_id)
-            hour = f"{item.path.parent.parent.name} {item.path.parent.name}"
+            hour = f"{day_name} {hour_name}"
             if self._last_hour is not None and hour > self._last_hour:
                 # A new hour directory: a good moment to apply the age limit.
                 self._retention_due = True
@@ -679,16 +681,9 @@ class ImageSaver:
         for directory, usage in removed.items():
             self._total_bytes -= usage.bytes
             if disk := self._disk.get(directory):
-                disk.files -= usage.files
-                disk.bytes -= usage.bytes
-                disk.today -= usage.today
-                disk.hours -= usage.hours
+                disk.remove_usage(usage)
             if (camera_id := names.get(directory)) is not None:
-                counters = self._counters[camera_id]
-                counters.saved_total = max(counters.saved_total - usage.files, 0)
-                counters.saved_bytes = max(counters.saved_bytes - usage.bytes, 0)
-                counters.saved_today = max(counters.saved_today - usage.today, 0)
-                counters.by_hour -= usage.hours  # keeps positive counts only
+                self._counters[camera_id].saved.remove_usage(usage)
                 self._notify(camera_id)
         if removed:
             LOGGER.debug(
@@ -706,12 +701,10 @@ class ImageSaver:
             return
         notifier = self._notifiers.get(camera_id)
         if notifier is None:
-            signal = signal_saver_updated(self.entry_id, camera_id)
-            notifier = self._notifiers[camera_id] = Debouncer(
+            signal = signals.saver_updated(self.entry_id, camera_id)
+            notifier = self._notifiers[camera_id] = Throttle(
                 self.hass,
-                LOGGER,
-                cooldown=COUNTER_UPDATE_INTERVAL,
-                immediate=True,
-                function=callback(partial(async_dispatcher_send, self.hass, signal)),
+                COUNTER_UPDATE_INTERVAL,
+                partial(async_dispatcher_send, self.hass, signal),
             )
-        notifier.async_schedule_call()
+        notifier.async_call()

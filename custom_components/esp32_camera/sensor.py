@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import time
-from typing import override
+from types import MappingProxyType
+from typing import Any, TypedDict, Unpack, override
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -25,12 +26,15 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
+from homeassistant.util.signal_type import SignalType
 
+from . import signals
 from .const import DOMAIN
-from .entity import Esp32CameraEntity, async_add_camera_entities
-from .hub import Esp32CameraConfigEntry, Esp32CameraHub, signal_hub_updated
+from .entity import Esp32CameraDescribedEntity, async_add_camera_entities
+from .hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .listener import CameraRecord
-from .saver import SaverCounters, signal_saver_updated
+from .protocol import HealthMessage
+from .saver import SaverCounters
 
 PARALLEL_UPDATES = 0
 # A last-boot time recomputed from a coarse uptime text jitters; ignore moves smaller than this.
@@ -57,111 +61,161 @@ class Esp32CameraSensorDescription(SensorEntityDescription):
     value_fn: Callable[[CameraRecord], float | int | str | datetime | None]
 
 
+class _Rate(TypedDict):
+    """What the camera's and the hub's frame-rate sensors share."""
+
+    native_unit_of_measurement: str
+    state_class: SensorStateClass
+    suggested_display_precision: int
+
+
+class _Bitrate(_Rate):
+    """What the camera's and the hub's bitrate sensors share."""
+
+    device_class: SensorDeviceClass
+
+
+class _Size(TypedDict):
+    """A size in bytes, shown in kilobytes."""
+
+    device_class: SensorDeviceClass
+    native_unit_of_measurement: str
+    suggested_unit_of_measurement: str
+
+
+class _TelemetryOptions(TypedDict, total=False):
+    """What telemetry sensors may add to their description."""
+
+    device_class: SensorDeviceClass
+    native_unit_of_measurement: str
+    suggested_unit_of_measurement: str
+    state_class: SensorStateClass
+    entity_registry_enabled_default: bool
+
+
+FPS = _Rate(
+    native_unit_of_measurement="fps",
+    state_class=SensorStateClass.MEASUREMENT,
+    suggested_display_precision=1,
+)
+BITRATE = _Bitrate(
+    device_class=SensorDeviceClass.DATA_RATE,
+    native_unit_of_measurement=UnitOfDataRate.KILOBITS_PER_SECOND,
+    state_class=SensorStateClass.MEASUREMENT,
+    suggested_display_precision=0,
+)
+KILOBYTES = _Size(
+    device_class=SensorDeviceClass.DATA_SIZE,
+    native_unit_of_measurement=UnitOfInformation.BYTES,
+    suggested_unit_of_measurement=UnitOfInformation.KILOBYTES,
+)
+
+
+# Diagnostic sensors: a count that only grows, or a moment.
+COUNT: Mapping[str, Any] = MappingProxyType({"state_class": SensorStateClass.TOTAL_INCREASING})
+MOMENT: Mapping[str, Any] = MappingProxyType({"device_class": SensorDeviceClass.TIMESTAMP})
+
+
+def _diagnostic[DescriptionT: SensorEntityDescription](
+    description: Callable[..., DescriptionT],
+    kind: Mapping[str, Any],
+    key: str,
+    value_fn: Callable[[Any], int | datetime | None],
+    *,
+    enabled_by_default: bool = True,
+) -> DescriptionT:
+    """Describe a diagnostic sensor of a camera, its saving or the hub (COUNT or MOMENT)."""
+    return description(
+        key=key,
+        translation_key=key,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=enabled_by_default,
+        value_fn=value_fn,
+        **kind,
+    )
+
+
+def _telemetry(
+    key: str, value_fn: Callable[[HealthMessage], int | None], **kwargs: Unpack[_TelemetryOptions]
+) -> Esp32CameraSensorDescription:
+    """Describe a diagnostic sensor of the camera's `health` telemetry (unknown until it reports)."""
+    return Esp32CameraSensorDescription(
+        key=key,
+        translation_key=key,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda camera: None if camera.health is None else value_fn(camera.health),
+        **kwargs,
+    )
+
+
 SENSORS: tuple[Esp32CameraSensorDescription, ...] = (
     Esp32CameraSensorDescription(
-        key="fps",
-        translation_key="fps",
-        native_unit_of_measurement="fps",
-        state_class=SensorStateClass.MEASUREMENT,
-        suggested_display_precision=1,
-        value_fn=lambda camera: round(camera.stats.fps, 2),
+        key="fps", translation_key="fps", value_fn=lambda camera: round(camera.stats.fps, 2), **FPS
     ),
     Esp32CameraSensorDescription(
         key="bitrate",
         translation_key="bitrate",
-        device_class=SensorDeviceClass.DATA_RATE,
-        native_unit_of_measurement=UnitOfDataRate.KILOBITS_PER_SECOND,
-        state_class=SensorStateClass.MEASUREMENT,
-        suggested_display_precision=0,
         value_fn=lambda camera: round(camera.stats.bitrate / 1000, 1),
+        **BITRATE,
     ),
-    Esp32CameraSensorDescription(
-        key="frames_received",
-        translation_key="frames_received",
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda camera: camera.stats.frames_received,
+    _diagnostic(
+        Esp32CameraSensorDescription,
+        COUNT,
+        "frames_received",
+        lambda camera: camera.stats.frames_received,
     ),
-    Esp32CameraSensorDescription(
-        key="frames_failed",
-        translation_key="frames_failed",
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda camera: camera.stats.frames_failed,
+    _diagnostic(
+        Esp32CameraSensorDescription,
+        COUNT,
+        "frames_failed",
+        lambda camera: camera.stats.frames_failed,
     ),
-    Esp32CameraSensorDescription(
-        key="reconnects",
-        translation_key="reconnects",
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda camera: camera.reconnects,
+    _diagnostic(
+        Esp32CameraSensorDescription, COUNT, "reconnects", lambda camera: camera.reconnects
     ),
     Esp32CameraSensorDescription(
         key="last_frame_size",
         translation_key="last_frame_size",
-        device_class=SensorDeviceClass.DATA_SIZE,
-        native_unit_of_measurement=UnitOfInformation.BYTES,
-        suggested_unit_of_measurement=UnitOfInformation.KILOBYTES,
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda camera: camera.stats.last_frame_size,
+        **KILOBYTES,
     ),
     Esp32CameraSensorDescription(
         key="resolution",
         translation_key="resolution",
         value_fn=lambda camera: camera.health.resolution_text if camera.health else None,
     ),
-    Esp32CameraSensorDescription(
-        key="quality",
-        translation_key="quality",
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda camera: camera.health.quality if camera.health else None,
-    ),
-    Esp32CameraSensorDescription(
-        key="free_heap",
-        translation_key="free_heap",
-        device_class=SensorDeviceClass.DATA_SIZE,
-        native_unit_of_measurement=UnitOfInformation.BYTES,
-        suggested_unit_of_measurement=UnitOfInformation.KILOBYTES,
+    _telemetry("quality", lambda health: health.quality),
+    _telemetry(
+        "free_heap",
+        lambda health: health.heap,
         state_class=SensorStateClass.MEASUREMENT,
-        entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
-        value_fn=lambda camera: camera.health.heap if camera.health else None,
+        **KILOBYTES,
     ),
-    Esp32CameraSensorDescription(
-        key="min_free_heap",
-        translation_key="min_free_heap",
-        device_class=SensorDeviceClass.DATA_SIZE,
-        native_unit_of_measurement=UnitOfInformation.BYTES,
-        suggested_unit_of_measurement=UnitOfInformation.KILOBYTES,
+    _telemetry(
+        "min_free_heap",
+        lambda health: health.min_heap,
         state_class=SensorStateClass.MEASUREMENT,
-        entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
-        value_fn=lambda camera: camera.health.min_heap if camera.health else None,
+        **KILOBYTES,
     ),
-    Esp32CameraSensorDescription(
-        key="wifi_signal",
-        translation_key="wifi_signal",
+    _telemetry(
+        "wifi_signal",
+        lambda health: health.rssi,
         device_class=SensorDeviceClass.SIGNAL_STRENGTH,
         native_unit_of_measurement=SIGNAL_STRENGTH_DECIBELS_MILLIWATT,
         state_class=SensorStateClass.MEASUREMENT,
-        entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
-        value_fn=lambda camera: camera.health.rssi if camera.health else None,
     ),
-    Esp32CameraSensorDescription(
-        key="last_boot",
-        translation_key="last_boot",
-        device_class=SensorDeviceClass.TIMESTAMP,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        entity_registry_enabled_default=False,
-        value_fn=_last_boot,
+    _diagnostic(
+        Esp32CameraSensorDescription, MOMENT, "last_boot", _last_boot, enabled_by_default=False
     ),
-    Esp32CameraSensorDescription(
-        key="last_frame",
-        translation_key="last_frame",
-        device_class=SensorDeviceClass.TIMESTAMP,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda camera: _monotonic_to_datetime(camera.stats.last_frame_at),
+    _diagnostic(
+        Esp32CameraSensorDescription,
+        MOMENT,
+        "last_frame",
+        lambda camera: _monotonic_to_datetime(camera.stats.last_frame_at),
     ),
     Esp32CameraSensorDescription(
         key="address",
@@ -189,26 +243,20 @@ HUB_SENSORS: tuple[Esp32CameraHubSensorDescription, ...] = (
     Esp32CameraHubSensorDescription(
         key="total_fps",
         translation_key="total_fps",
-        native_unit_of_measurement="fps",
-        state_class=SensorStateClass.MEASUREMENT,
-        suggested_display_precision=1,
         value_fn=lambda hub: hub.hub_statistics()["fps"],
+        **FPS,
     ),
     Esp32CameraHubSensorDescription(
         key="total_bitrate",
         translation_key="total_bitrate",
-        device_class=SensorDeviceClass.DATA_RATE,
-        native_unit_of_measurement=UnitOfDataRate.KILOBITS_PER_SECOND,
-        state_class=SensorStateClass.MEASUREMENT,
-        suggested_display_precision=0,
         value_fn=lambda hub: round(hub.hub_statistics()["bitrate"] / 1000, 1),
+        **BITRATE,
     ),
-    Esp32CameraHubSensorDescription(
-        key="listening_since",
-        translation_key="listening_since",
-        device_class=SensorDeviceClass.TIMESTAMP,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda hub: _monotonic_to_datetime(hub.started_at),
+    _diagnostic(
+        Esp32CameraHubSensorDescription,
+        MOMENT,
+        "listening_since",
+        lambda hub: _monotonic_to_datetime(hub.started_at),
     ),
 )
 
@@ -244,27 +292,24 @@ SAVER_SENSORS: tuple[Esp32CameraSaverSensorDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda counters: counters.saved_bytes,
     ),
-    Esp32CameraSaverSensorDescription(
-        key="saving_dropped",
-        translation_key="saving_dropped",
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda counters: counters.dropped,
+    _diagnostic(
+        Esp32CameraSaverSensorDescription,
+        COUNT,
+        "saving_dropped",
+        lambda counters: counters.dropped,
     ),
-    Esp32CameraSaverSensorDescription(
-        key="saving_errors",
-        translation_key="saving_errors",
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        entity_registry_enabled_default=False,
-        value_fn=lambda counters: counters.errors,
+    _diagnostic(
+        Esp32CameraSaverSensorDescription,
+        COUNT,
+        "saving_errors",
+        lambda counters: counters.errors,
+        enabled_by_default=False,
     ),
-    Esp32CameraSaverSensorDescription(
-        key="last_saved",
-        translation_key="last_saved",
-        device_class=SensorDeviceClass.TIMESTAMP,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda counters: counters.last_saved_at,
+    _diagnostic(
+        Esp32CameraSaverSensorDescription,
+        MOMENT,
+        "last_saved",
+        lambda counters: counters.last_saved_at,
     ),
 )
 
@@ -288,20 +333,10 @@ async def async_setup_entry(
     )
 
 
-class Esp32CameraSensor(Esp32CameraEntity, SensorEntity):
+class Esp32CameraSensor(Esp32CameraDescribedEntity[Esp32CameraSensorDescription], SensorEntity):
     """One value of a camera's statistics or telemetry."""
 
     entity_description: Esp32CameraSensorDescription
-
-    def __init__(
-        self,
-        hub: Esp32CameraHub,
-        camera: CameraRecord,
-        description: Esp32CameraSensorDescription,
-    ) -> None:
-        """Create the sensor from its description."""
-        super().__init__(hub, camera, description.key)
-        self.entity_description = description
 
     @property
     @override
@@ -320,26 +355,13 @@ class Esp32CameraSensor(Esp32CameraEntity, SensorEntity):
         return value
 
 
-class Esp32CameraSaverSensor(Esp32CameraEntity, SensorEntity):
+class Esp32CameraSaverSensor(
+    Esp32CameraDescribedEntity[Esp32CameraSaverSensorDescription], SensorEntity
+):
     """A continuous-saving counter of a camera; the saver runs whether the camera is here or not."""
 
     entity_description: Esp32CameraSaverSensorDescription
-
-    def __init__(
-        self,
-        hub: Esp32CameraHub,
-        camera: CameraRecord,
-        description: Esp32CameraSaverSensorDescription,
-    ) -> None:
-        """Create the sensor from its description."""
-        super().__init__(hub, camera, description.key)
-        self.entity_description = description
-
-    @property
-    @override
-    def available(self) -> bool:
-        """Always: the counters are the hub's."""
-        return True
+    _always_available = True  # the counters are the hub's
 
     @property
     @override
@@ -348,9 +370,9 @@ class Esp32CameraSaverSensor(Esp32CameraEntity, SensorEntity):
         return self.entity_description.value_fn(self.hub.saver.counters(self.camera.camera_id))
 
     @override
-    def update_signals(self) -> Iterable[str]:
+    def update_signals(self) -> Iterable[SignalType[()]]:
         """Return the saver's (throttled) counter updates, not the camera's."""
-        return (signal_saver_updated(self.hub.entry.entry_id, self.camera.camera_id),)
+        return (signals.saver_updated(self.hub.entry.entry_id, self.camera.camera_id),)
 
 
 class Esp32CameraHubSensor(SensorEntity):
@@ -385,6 +407,6 @@ class Esp32CameraHubSensor(SensorEntity):
         await super().async_added_to_hass()
         self.async_on_remove(
             async_dispatcher_connect(
-                self.hass, signal_hub_updated(self.hub.entry.entry_id), self.async_write_ha_state
+                self.hass, signals.hub_updated(self.hub.entry.entry_id), self.async_write_ha_state
             )
         )

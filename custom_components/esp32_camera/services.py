@@ -29,6 +29,7 @@ from homeassistant.util.hass_dict import HassKey
 import probatio
 
 from .const import DOMAIN, LOGGER
+from .devices import camera_id_of_device
 from .hub import Esp32CameraHub, loaded_hubs
 from .protocol import (
     COMMANDS,
@@ -125,7 +126,7 @@ async def _async_snapshot(entity: Esp32Camera, call: ServiceCall) -> ServiceResp
     elif call.data[ATTR_FRESH]:
         frame = await _async_frame_started_after(hub, camera_id, called_at, deadline)
     else:
-        frame = await hub.async_latest_frame(camera_id, timeout=timeout)
+        frame = await hub.frames.async_latest_frame(camera_id, timeout=timeout)
     if frame is None:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
@@ -221,7 +222,9 @@ async def _async_frame_started_after(
     """
     newer_than = started_after
     while (remaining := deadline - time.monotonic()) > 0:
-        frame = await hub.async_wait_for_frame(camera_id, newer_than=newer_than, timeout=remaining)
+        frame = await hub.frames.async_wait_for_frame(
+            camera_id, newer_than=newer_than, timeout=remaining
+        )
         if frame is None:
             return None
         if frame.started_at > started_after and accept(frame):
@@ -252,30 +255,26 @@ async def _async_frame_at_resolution(
             return await _async_frame_started_after(
                 hub, camera_id, switched_at, deadline, at_resolution
             )
-        desired = hub.desired_settings(camera_id)
-        chosen = desired.get(RESOLUTION_COMMAND)
         try:
-            await hub.async_send_command(camera_id, RESOLUTION_COMMAND, resolution.index)
+            # A detour, not the user's choice: what is re-applied after a reboot stays as it was.
+            await hub.async_send_command(
+                camera_id, RESOLUTION_COMMAND, resolution.index, choose=False
+            )
             return await _async_frame_started_after(
                 hub, camera_id, switched_at, deadline, at_resolution
             )
         finally:
             # Shielded: a cancelled action must still leave the camera as it was.
             await asyncio.shield(_async_restore_resolution(hub, camera_id, previous))
-            # The detour is not the user's choice: what is re-applied after a reboot stays as it was.
-            if chosen is None:
-                desired.pop(RESOLUTION_COMMAND, None)
-            else:
-                desired[RESOLUTION_COMMAND] = chosen
 
 
 async def _async_current_resolution(
     hub: Esp32CameraHub, camera_id: str, deadline: float
 ) -> Resolution | None:
     """Return the resolution the camera streams at: as reported or set, or of its latest frame."""
-    if (current := hub.current_setting(camera_id, RESOLUTION_COMMAND)) is not None:
+    if (current := hub.settings.current(camera_id, RESOLUTION_COMMAND)) is not None:
         return resolution_by_index(int(current))
-    frame = await hub.async_latest_frame(camera_id, timeout=deadline - time.monotonic())
+    frame = await hub.frames.async_latest_frame(camera_id, timeout=deadline - time.monotonic())
     size = None if frame is None else _dimensions(frame)
     return None if size is None else resolution_by_size(*size)
 
@@ -284,7 +283,7 @@ async def _async_restore_resolution(
     hub: Esp32CameraHub, camera_id: str, previous: Resolution
 ) -> None:
     try:
-        await hub.async_send_command(camera_id, RESOLUTION_COMMAND, previous.index)
+        await hub.async_send_command(camera_id, RESOLUTION_COMMAND, previous.index, choose=False)
     except HomeAssistantError as err:
         LOGGER.warning(
             "Could not switch %s back to %s after the snapshot: %s", camera_id, previous.name, err
@@ -362,13 +361,11 @@ def _targeted_cameras(call: ServiceCall) -> dict[str, Esp32CameraHub]:
             continue
         for entry_id in device.config_entries & by_entry.keys():
             hub = by_entry[entry_id]
-            for domain, identifier in device.identifiers:
-                if domain != DOMAIN:
-                    continue
-                if identifier == entry_id:  # the hub device: all its admitted cameras
-                    found.update((c.camera_id, hub) for c in hub.cameras.values() if c.admitted)
-                elif identifier in hub.cameras:
-                    found[identifier] = hub
+            camera_id = camera_id_of_device(device, entry_id)
+            if camera_id is None:  # the hub device: all its admitted cameras
+                found.update((c.camera_id, hub) for c in hub.cameras.values() if c.admitted)
+            elif camera_id in hub.cameras:
+                found[camera_id] = hub
     if not found:
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="no_camera_targeted"

@@ -8,19 +8,16 @@ from typing import Any, override
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import DOMAIN
 from .entity import (
-    ControlBinding,
     Esp32CameraControlDescription,
     Esp32CameraControlEntity,
     async_add_described_entities,
     command_binding,
+    saver_binding,
 )
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
-from .saver import signal_saver_settings_updated
 
 # Commands wait for the camera's response: one at a time per platform.
 PARALLEL_UPDATES = 1
@@ -46,23 +43,10 @@ def _saving(hub: Esp32CameraHub, camera_id: str) -> str:
 
 
 async def _set_saving(hub: Esp32CameraHub, camera_id: str, value: str) -> None:
-    if value == ON and hub.saver.error is not None:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="saving_unavailable",
-            translation_placeholders={"error": hub.saver.error},
-        )
-    hub.saver.async_set_enabled(camera_id, value == ON)
+    hub.async_set_saving(camera_id, value == ON)
 
 
-SAVING = ControlBinding(
-    read_fn=_saving,
-    desired_fn=_saving,
-    write_fn=_set_saving,
-    restore_fn=lambda hub, camera_id, value: hub.saver.async_set_enabled(camera_id, value == ON),
-    needs_camera=False,
-    signal_fn=signal_saver_settings_updated,
-)
+SAVING = saver_binding(_saving, _set_saving)
 
 SWITCHES: tuple[Esp32CameraSwitchDescription, ...] = (
     _command_switch("hmirror"),
@@ -92,8 +76,7 @@ class Esp32CameraSwitch(Esp32CameraControlEntity[Esp32CameraSwitchDescription], 
     @override
     def is_on(self) -> bool | None:
         """Whether the setting is on, None while unknown."""
-        setting = self.setting
-        return None if setting is None else setting == ON
+        return None if (setting := self.setting) is None else setting == ON
 
     @override
     async def async_turn_on(self, **kwargs: Any) -> None:

@@ -30,7 +30,7 @@ from homeassistant.components.websocket_api.decorators import (
 )
 from homeassistant.components.websocket_api.messages import event_message
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.event import async_call_later
 from homeassistant.util.hass_dict import HassKey
@@ -39,7 +39,8 @@ import probatio
 from .const import DOMAIN
 from .gallery import async_list_saved_images
 from .hub import loaded_hubs
-from .protocol import COMMANDS, DEFAULT_RESOLUTION, CommandKind, command_table, resolution_table
+from .protocol import COMMANDS, DEFAULT_RESOLUTION, command_table, resolution_table
+from .serialize import camera_payload, wall_clock_ms
 
 if TYPE_CHECKING:
     from .hub import Esp32CameraHub
@@ -55,7 +56,6 @@ MAX_FRAME_RATE = 15.0
 GALLERY_LIMIT = 24
 
 # Commands that are settings (the others are actions such as reboot).
-SETTINGS = tuple(name for name, spec in COMMANDS.items() if spec.kind is not CommandKind.NONE)
 
 DATA_FRAME_SUBSCRIPTIONS: HassKey[dict[tuple[int, int], FrameSubscription]] = HassKey(
     f"{DOMAIN}_frame_subscriptions"
@@ -93,13 +93,6 @@ def find_hub(hass: HomeAssistant, camera_id: str) -> Esp32CameraHub:
     )
 
 
-def wall_clock_ms(monotonic: float | None) -> float | None:
-    """Return a monotonic instant as milliseconds since the epoch (the browser's clock unit)."""
-    if monotonic is None:
-        return None
-    return round((time.time() - (time.monotonic() - monotonic)) * 1000)
-
-
 # When each hub started listening, converted once: the panel renews its frame feed when it changes.
 _hub_started: WeakKeyDictionary[Esp32CameraHub, float | None] = WeakKeyDictionary()
 
@@ -109,58 +102,6 @@ def hub_started_ms(hub: Esp32CameraHub) -> float | None:
     if hub not in _hub_started:
         _hub_started[hub] = wall_clock_ms(hub.started_at)
     return _hub_started[hub]
-
-
-def _camera_payload(
-    hub: Esp32CameraHub, camera: CameraRecord, registry: er.EntityRegistry
-) -> dict[str, Any]:
-    health, info, response = camera.health, camera.info, camera.last_response
-    saver = hub.saver
-    frame = camera.latest_frame
-    return {
-        "entry_id": hub.entry.entry_id,
-        "camera_id": camera.camera_id,
-        "name": camera.name or camera.camera_id,
-        "address": camera.address,
-        "admitted": camera.admitted,
-        "connected": camera.connected,
-        "connected_since": wall_clock_ms(camera.connected_since) if camera.connected else None,
-        "reconnects": camera.reconnects,
-        "firmware": camera.firmware,
-        "entity_id": registry.async_get_entity_id("camera", DOMAIN, f"{camera.camera_id}_camera"),
-        "stats": camera.stats.as_dict(),
-        "last_frame_at": wall_clock_ms(frame.completed_at) if frame else None,
-        "settings": {
-            name: value
-            for name in SETTINGS
-            if (value := hub.current_setting(camera.camera_id, name)) is not None
-        },
-        "queued_commands": camera.queued_commands,
-        "info": None if info is None else {"mode": info.mode, "fps": info.fps},
-        "health": None
-        if health is None
-        else {
-            "frames": health.frames,
-            "dropped": health.dropped,
-            "heap": health.heap,
-            "min_heap": health.min_heap,
-            "rssi": health.rssi,
-            "uptime": health.uptime.total_seconds() if health.uptime else None,
-            "ip": health.ip,
-            "model": health.model,
-            "resolution": health.resolution.index if health.resolution else None,
-            "resolution_text": health.resolution_text,
-            "quality": health.quality,
-        },
-        "last_status": camera.last_status,
-        "last_response": None
-        if response is None
-        else {"command": response.cmd, "ok": response.ok, "value": response.value},
-        "saver": {
-            "enabled": saver.is_enabled(camera.camera_id),
-            **saver.counters(camera.camera_id).as_dict(),
-        },
-    }
 
 
 def cameras_payload(hass: HomeAssistant) -> dict[str, Any]:
@@ -188,7 +129,7 @@ def cameras_payload(hass: HomeAssistant) -> dict[str, Any]:
         ],
         "cameras": sorted(
             (
-                _camera_payload(hub, camera, registry)
+                camera_payload(hub, camera, registry)
                 for hub in hubs
                 for camera in hub.cameras.values()
                 if camera.admitted
@@ -335,7 +276,7 @@ def ws_subscribe_frames(
     subscriptions = hass.data[DATA_FRAME_SUBSCRIPTIONS]
     subscriptions[key] = subscription
     removers = [
-        hub.async_add_frame_listener(subscription.frame_received) for hub in loaded_hubs(hass)
+        hub.frames.async_add_listener(subscription.frame_received) for hub in loaded_hubs(hass)
     ]
 
     @callback
@@ -402,13 +343,7 @@ async def ws_command(
 def ws_saver(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
     """Turn continuous saving of one camera on or off (admin only)."""
     hub = find_hub(hass, msg["camera_id"])
-    if msg["enabled"] and hub.saver.error is not None:  # e.g. a save directory under www/
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="saving_unavailable",
-            translation_placeholders={"error": hub.saver.error},
-        )
-    hub.saver.async_set_enabled(msg["camera_id"], msg["enabled"])
+    hub.async_set_saving(msg["camera_id"], msg["enabled"])
     connection.send_result(msg["id"], {"enabled": hub.saver.is_enabled(msg["camera_id"])})
 
 

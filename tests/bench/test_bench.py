@@ -11,7 +11,7 @@ import asyncio
 from pathlib import Path
 
 from aiohttp import ClientSession, web
-from aiohttp.test_utils import TestServer, unused_port
+from aiohttp.test_utils import TestServer
 import pytest
 
 from bench.agents import _read_part_headers
@@ -28,6 +28,7 @@ from bench.wire import (
 )
 from custom_components.esp32_camera.listener import CameraRecord, DeviceListener, ListenerSettings
 from custom_components.esp32_camera.protocol import Frame
+from tests.ports import free_port
 
 TOKEN = "bench-token"
 # One size per framing: binary (<= 10,000 B), framed (<= 30,000 B), chunked.
@@ -74,7 +75,7 @@ async def test_wire_camera_frames_reach_the_listener_intact(size: int) -> None:
     collector = FrameCollector()
     listener = DeviceListener(
         ListenerSettings(
-            token=TOKEN, host="127.0.0.1", stream_port=unused_port(), control_port=unused_port()
+            token=TOKEN, host="127.0.0.1", stream_port=free_port(), control_port=free_port()
         ),
         collector,  # type: ignore[arg-type]
     )

@@ -7,11 +7,11 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from typing import Any
 
 import aiohttp
-from aiohttp.test_utils import unused_port
 import pytest
 
 from custom_components.esp32_camera.listener import CameraRecord, DeviceListener, ListenerSettings
 from custom_components.esp32_camera.protocol import Frame
+from tests.ports import free_port
 
 TOKEN = "s3cret-token"
 
@@ -83,8 +83,8 @@ async def start_listener(
         settings = ListenerSettings(
             token=TOKEN,
             host="127.0.0.1",
-            stream_port=unused_port(),
-            control_port=unused_port(),
+            stream_port=free_port(),
+            control_port=free_port(),
             **{"command_timeout": 1.0, **overrides},
         )
         listener = DeviceListener(settings, observer)

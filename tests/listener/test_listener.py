@@ -12,7 +12,6 @@ import time
 from typing import Any
 
 import aiohttp
-from aiohttp.test_utils import unused_port
 import pytest
 
 from custom_components.esp32_camera.listener import (
@@ -28,6 +27,7 @@ from custom_components.esp32_camera.listener import (
     UnknownCameraError,
 )
 from custom_components.esp32_camera.protocol import CommandValidationError, DropReason
+from tests.ports import free_port
 
 from ..protocol.conftest import make_jpeg
 from .conftest import TOKEN, ListenerFactory, RecordingObserver
@@ -677,7 +677,7 @@ async def test_frame_timeout_drops_stalled_transfer(
 
 
 async def test_stop_frees_ports_every_time(observer: RecordingObserver) -> None:
-    ports = {"stream_port": unused_port(), "control_port": unused_port()}
+    ports = {"stream_port": free_port(), "control_port": free_port()}
     for _ in range(2):
         listener = DeviceListener(
             ListenerSettings(token=TOKEN, host="127.0.0.1", **ports), observer
@@ -700,7 +700,7 @@ async def test_bind_error_names_the_port_and_leaves_nothing_bound(
 ) -> None:
     with socket.create_server(("127.0.0.1", 0)) as busy:
         taken = busy.getsockname()[1]
-        free = unused_port()
+        free = free_port()
         listener = DeviceListener(
             ListenerSettings(token=TOKEN, host="127.0.0.1", stream_port=free, control_port=taken),
             observer,
@@ -721,11 +721,11 @@ async def test_cameras_reconnecting_during_stop_are_closed_with_1001(
     a connection accepted in between is closed on arrival, so none waits for aiohttp's shutdown
     timeout and none ends abnormally.
     """
-    ports = {"stream_port": unused_port(), "control_port": unused_port()}
+    ports = {"stream_port": free_port(), "control_port": free_port()}
     listener = DeviceListener(ListenerSettings(token=TOKEN, host="127.0.0.1", **ports), observer)
     await listener.start()
     close_codes: list[int | None] = []
-    stopped = asyncio.Event()
+    stopped, connected = asyncio.Event(), asyncio.Event()
 
     async def redial(client: aiohttp.ClientSession) -> None:
         while not stopped.is_set():
@@ -735,13 +735,17 @@ async def test_cameras_reconnecting_during_stop_are_closed_with_1001(
                 )
             except aiohttp.ClientError:
                 continue  # the port is closed: the listener has stopped
+            connected.set()
             async for _ in ws:
                 pass
             close_codes.append(ws.close_code)
 
     async with aiohttp.ClientSession() as client:
         cameras = [asyncio.create_task(redial(client)) for _ in range(8)]
-        await asyncio.sleep(0.2)
+        # Stop while cameras are connected and redialling (however slow the machine is).
+        async with asyncio.timeout(10):
+            await connected.wait()
+        await asyncio.sleep(0.05)
         await listener.stop()
         stopped.set()
         # Without closing late arrivals, such a camera stayed connected to a stopped listener.

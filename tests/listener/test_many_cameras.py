@@ -9,8 +9,6 @@ import logging
 import os
 import time
 
-from aiohttp.test_utils import unused_port
-
 from custom_components.esp32_camera.listener import (
     CameraRecord,
     DeviceListener,
@@ -18,6 +16,7 @@ from custom_components.esp32_camera.listener import (
 )
 from custom_components.esp32_camera.protocol import DropReason, Frame, Framing, is_jpeg
 from esp32_simulator import SimulatedCamera
+from tests.ports import free_port
 
 _LOGGER = logging.getLogger(__name__)
 TOKEN = "soak-token"
@@ -60,7 +59,7 @@ class CountingObserver:
 async def test_eight_cameras_for_a_minute_lose_no_frame() -> None:
     observer = CountingObserver()
     settings = ListenerSettings(
-        token=TOKEN, host="127.0.0.1", stream_port=unused_port(), control_port=unused_port()
+        token=TOKEN, host="127.0.0.1", stream_port=free_port(), control_port=free_port()
     )
     listener = DeviceListener(settings, observer)
     await listener.start()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from aiohttp.test_utils import unused_port
 import pytest
 
 from custom_components.esp32_camera.clips import (
@@ -34,6 +33,7 @@ from custom_components.esp32_camera.motion import (
 )
 from custom_components.esp32_camera.protocol import Frame
 from esp32_simulator import SimulatedCamera
+from tests.ports import free_port
 
 from .conftest import scene_jpegs, scene_labels
 
@@ -99,7 +99,7 @@ async def test_a_crossing_streamed_through_the_listener_makes_a_complete_clip(
 ) -> None:
     hub = Hub(tmp_path)
     settings = ListenerSettings(
-        token=TOKEN, host="127.0.0.1", stream_port=unused_port(), control_port=unused_port()
+        token=TOKEN, host="127.0.0.1", stream_port=free_port(), control_port=free_port()
     )
     listener = DeviceListener(settings, hub)
     await listener.start()

@@ -37,7 +37,7 @@ def test_bare_binary_frame(small_jpeg: bytes, clock: FakeClock) -> None:
 
 def test_frame_start_binary_end(small_jpeg: bytes, clock: FakeClock) -> None:
     assembler = FrameAssembler(clock=clock)
-    assert assembler.handle_control(FrameStartMessage(id=3, size=len(small_jpeg))) is None
+    assembler.handle_control(FrameStartMessage(id=3, size=len(small_jpeg)))
     clock.now += 0.2
     frame = assembler.handle_binary(small_jpeg)
     assert frame is not None

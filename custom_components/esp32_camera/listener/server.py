@@ -207,11 +207,6 @@ class DeviceListener:
         """
         return self._all_cameras
 
-    @property
-    def claims(self) -> tuple[CameraRecord, ...]:
-        """Nothing: a connection's identity is bound to its admission (kept for the hub)."""
-        return ()
-
     def pending_frame(self, address: str) -> Frame | None:
         """Return the latest frame of a camera at `address` that waits for approval."""
         camera = self._pending.get(address)
@@ -282,16 +277,6 @@ class DeviceListener:
         for runner in runners:
             await runner.cleanup()
 
-    def update_settings(self, settings: ListenerSettings) -> None:
-        """Apply new admission settings; ports change only through a restart."""
-        withdrawn = self.settings.approved_addresses - settings.approved_addresses
-        self.settings = settings
-        self.frame_budget.limit = max(settings.frame_budget, settings.max_frame_size)
-        for address in withdrawn:
-            self.revoke(address)
-        for address in settings.approved_addresses:
-            self.approve(address)
-
     def approve(self, address: str) -> None:
         """Admit the camera whose id is `address` at once, on its open sockets.
 
@@ -327,10 +312,21 @@ class DeviceListener:
             self._move(session, camera)
 
     def revoke(self, address: str) -> None:
-        """Withdraw an address's approval; close its sockets not admitted by the token (4403)."""
+        """Withdraw the approval (or refusal) of an address at once: approved sockets close (4403).
+
+        Its camera keeps its record as a restored one (entities unavailable, commands queue); when
+        it connects again it waits for approval, and the user is asked again. Sockets admitted by
+        the token at that address are not affected.
+        """
         self.settings = replace(
-            self.settings, approved_addresses=self.settings.approved_addresses - {address}
+            self.settings,
+            approved_addresses=self.settings.approved_addresses - {address},
+            rejected_addresses=self.settings.rejected_addresses - {address},
         )
+        self._announced_pending.pop(address, None)
+        for camera in self._cameras.values():
+            if camera.address == address and camera.admission is Admission.APPROVED:
+                camera.admission = Admission.RESTORED
         for session in list(self._sessions):
             if session.address == address and session.admission is Admission.APPROVED:
                 self._close_later(session, _RefusedError(CLOSE_REFUSED, "approval_revoked"))

@@ -199,8 +199,8 @@ class FrameAssembler:
 
     def handle_control(
         self, message: FrameStartMessage | FrameEndMessage | ImageStartMessage | ImageEndMessage
-    ) -> Frame | None:
-        """Handle a framing text message; frames are published from binary data only."""
+    ) -> None:
+        """Handle a framing text message; frames complete only in `handle_binary`."""
         match message:
             case FrameStartMessage():
                 self._start(Framing.FRAME, message.id, message.size)
@@ -221,7 +221,6 @@ class FrameAssembler:
                 self._close_open_transfer(DropReason.SIZE_MISMATCH)
             case _:
                 pass  # a late footer of a frame already published
-        return None
 
     def handle_binary(self, data: bytes) -> Frame | None:
         """Handle a binary message; return a frame when one completes."""

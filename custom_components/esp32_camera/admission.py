@@ -1,0 +1,117 @@
+"""Admission: the user's approvals and refusals of addresses (kept in the store) and repairs.
+
+The listener decides each connection; this keeps what the user decided and applies it to the
+listener at once: an approved camera streams without reconnecting, a refused or revoked one is
+disconnected (4403). A device that keeps presenting a wrong token raises a repair issue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+
+from .const import DOMAIN, LOGGER
+from .listener import CameraRecord, DeviceListener
+from .store import HubStore
+
+# Wrong-token connections from one address before a repair issue is raised.
+AUTH_FAILURES_FOR_ISSUE = 3
+
+
+class HubAdmission:
+    """Approvals, refusals and authentication failures of one hub."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry_id: str,
+        title: str,
+        store: HubStore,
+        listener: DeviceListener,
+    ) -> None:
+        """Bind the registry to the hub's store and listener."""
+        self._hass, self._entry_id, self._title = hass, entry_id, title
+        self._store, self._listener = store, listener
+        self._auth_failures: dict[str, int] = {}
+
+    @callback
+    def async_apply_stored(self) -> None:
+        """Give the listener the stored approvals and refusals (before it starts)."""
+        self._listener.settings = replace(
+            self._listener.settings,
+            approved_addresses=frozenset(self._store.approved),
+            rejected_addresses=self._store.refused,
+        )
+
+    @property
+    def approved(self) -> Mapping[str, str | None]:
+        """Approved addresses -> the camera id each was approved as (None: not known)."""
+        return self._store.approved
+
+    @property
+    def refused(self) -> frozenset[str]:
+        """Refused addresses."""
+        return self._store.refused
+
+    @callback
+    def async_approve(self, address: str, cameras: Mapping[str, CameraRecord]) -> None:
+        """Admit a waiting camera's address at once, and from now on."""
+        camera_id = next(
+            (c.camera_id for c in cameras.values() if c.address == address and not c.admitted),
+            None,
+        )
+        self._store.async_approve(address, camera_id)
+        self._listener.approve(address)
+
+    @callback
+    def async_refuse(self, address: str) -> None:
+        """Refuse an address at once, and from now on; its sockets close (4403)."""
+        self._store.async_refuse(address)
+        self._listener.reject(address)
+
+    @callback
+    def async_revoke(self, address: str) -> None:
+        """Withdraw an address's approval or refusal: an approved camera is refused at once.
+
+        The address waits for approval again when it connects.
+        """
+        self._store.async_revoke(address)
+        self._listener.revoke(address)
+
+    @callback
+    def async_authenticated(self, address: str) -> None:
+        """Delete the repair issue of an address that now presents the right token."""
+        if self._auth_failures.pop(address, 0):
+            self._delete_issue(address)
+
+    @callback
+    def async_authentication_failed(self, address: str, reason: str) -> None:
+        """Raise a repair issue when one address keeps presenting a wrong token."""
+        count = self._auth_failures[address] = self._auth_failures.get(address, 0) + 1
+        if count == AUTH_FAILURES_FOR_ISSUE:
+            LOGGER.warning("Device at %s keeps failing authentication: %s", address, reason)
+            ir.async_create_issue(
+                self._hass,
+                DOMAIN,
+                self._issue_id(address),
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key="authentication_failed",
+                translation_placeholders={"address": address, "title": self._title},
+            )
+
+    @callback
+    def async_stop(self) -> None:
+        """Delete the repair issues: counted per run, a wrong token after a restart raises it again."""
+        for address in self._auth_failures:
+            self._delete_issue(address)
+        self._auth_failures.clear()
+
+    def _issue_id(self, address: str) -> str:
+        return f"authentication_failed_{self._entry_id}_{address}"
+
+    def _delete_issue(self, address: str) -> None:
+        ir.async_delete_issue(self._hass, DOMAIN, self._issue_id(address))

@@ -1,0 +1,95 @@
+"""A hub entry's options with their defaults, and the listener's settings made from them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from ipaddress import ip_network
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_HOST, CONF_TOKEN
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import selector
+import probatio
+
+from .const import (
+    CONF_ALLOW_TOKENLESS,
+    CONF_CONTROL_PORT,
+    CONF_EXPOSE_HTTP,
+    CONF_FRAME_TIMEOUT,
+    CONF_LIVENESS_TIMEOUT,
+    CONF_MAX_FRAME_SIZE,
+    CONF_RETENTION_DAYS,
+    CONF_RETENTION_SIZE_MB,
+    CONF_SAVE_DIRECTORY,
+    CONF_STREAM_PORT,
+    CONF_TRUSTED_NETWORKS,
+    DEFAULT_FRAME_TIMEOUT,
+    DEFAULT_LIVENESS_TIMEOUT,
+    DEFAULT_MAX_FRAME_SIZE,
+    DEFAULT_RETENTION_DAYS,
+    DEFAULT_RETENTION_SIZE_MB,
+)
+from .listener import ListenerSettings
+from .storage import default_save_directory
+
+
+def hub_options(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Any]:
+    """Return a hub entry's options with the defaults of those never set."""
+    return {
+        CONF_ALLOW_TOKENLESS: True,
+        CONF_TRUSTED_NETWORKS: [],
+        CONF_FRAME_TIMEOUT: DEFAULT_FRAME_TIMEOUT,
+        CONF_MAX_FRAME_SIZE: DEFAULT_MAX_FRAME_SIZE,
+        CONF_LIVENESS_TIMEOUT: DEFAULT_LIVENESS_TIMEOUT,
+        CONF_SAVE_DIRECTORY: default_save_directory(hass),
+        CONF_RETENTION_DAYS: DEFAULT_RETENTION_DAYS,
+        CONF_RETENTION_SIZE_MB: DEFAULT_RETENTION_SIZE_MB,
+        CONF_EXPOSE_HTTP: False,
+        **entry.options,
+    }
+
+
+def listener_settings(entry: ConfigEntry, options: Mapping[str, Any]) -> ListenerSettings:
+    """Return the listener's settings (approvals and refusals come from the store at start)."""
+    data = entry.data
+    return ListenerSettings(
+        token=data[CONF_TOKEN],
+        host=data[CONF_HOST],
+        stream_port=data[CONF_STREAM_PORT],
+        control_port=data[CONF_CONTROL_PORT],
+        allow_tokenless=options[CONF_ALLOW_TOKENLESS],
+        trusted_networks=tuple(
+            ip_network(network, strict=False) for network in options[CONF_TRUSTED_NETWORKS]
+        ),
+        frame_timeout=options[CONF_FRAME_TIMEOUT],
+        max_frame_size=int(options[CONF_MAX_FRAME_SIZE]),
+        liveness_timeout=options[CONF_LIVENESS_TIMEOUT],
+    )
+
+
+def options_schema(options: Mapping[str, Any]) -> probatio.Schema:
+    """Return the options form, filled in with `options` (see `hub_options`)."""
+    validators: dict[str, Any] = {
+        CONF_FRAME_TIMEOUT: probatio.All(probatio.Coerce(float), probatio.Range(min=1, max=60)),
+        CONF_MAX_FRAME_SIZE: probatio.All(
+            probatio.Coerce(int), probatio.Range(min=65536, max=64 << 20)
+        ),
+        CONF_LIVENESS_TIMEOUT: probatio.All(probatio.Coerce(float), probatio.Range(min=5, max=600)),
+        CONF_SAVE_DIRECTORY: str,
+        CONF_RETENTION_DAYS: probatio.All(probatio.Coerce(float), probatio.Range(min=0)),
+        CONF_RETENTION_SIZE_MB: probatio.All(probatio.Coerce(float), probatio.Range(min=0)),
+        CONF_EXPOSE_HTTP: bool,
+    }
+    return probatio.Schema(
+        {
+            probatio.Required(CONF_ALLOW_TOKENLESS, default=options[CONF_ALLOW_TOKENLESS]): bool,
+            probatio.Optional(
+                CONF_TRUSTED_NETWORKS, default=options[CONF_TRUSTED_NETWORKS]
+            ): selector.TextSelector(selector.TextSelectorConfig(multiple=True)),
+            **{
+                probatio.Required(key, default=options[key]): validator
+                for key, validator in validators.items()
+            },
+        }
+    )

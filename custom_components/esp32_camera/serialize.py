@@ -1,0 +1,86 @@
+"""One description of a camera, for the panel's WebSocket, the HTTP API and diagnostics.
+
+Times are milliseconds since the epoch (the browser's clock unit); settings are wire values.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.helpers import entity_registry as er
+
+from .const import DOMAIN
+from .protocol import COMMANDS, CommandKind
+
+if TYPE_CHECKING:
+    from .hub import Esp32CameraHub
+    from .listener import CameraRecord
+
+# Commands that are settings (not actions such as reboot): what a camera's payload shows.
+SETTINGS = tuple(name for name, spec in COMMANDS.items() if spec.kind is not CommandKind.NONE)
+
+
+def wall_clock_ms(monotonic: float | None) -> float | None:
+    """Return a monotonic instant as milliseconds since the epoch (the browser's clock unit)."""
+    if monotonic is None:
+        return None
+    return round((time.time() - (time.monotonic() - monotonic)) * 1000)
+
+
+def camera_payload(
+    hub: Esp32CameraHub, camera: CameraRecord, registry: er.EntityRegistry
+) -> dict[str, Any]:
+    """Describe one camera: identity, connection, stream, telemetry, settings and saving."""
+    health, info, response = camera.health, camera.info, camera.last_response
+    saver = hub.saver
+    frame = camera.latest_frame
+    camera_id = camera.camera_id
+    return {
+        "entry_id": hub.entry.entry_id,
+        "camera_id": camera_id,
+        "name": camera.name or camera_id,
+        "address": camera.address,
+        "admission": str(camera.admission),
+        "admitted": camera.admitted,
+        "connected": camera.connected,
+        "connected_since": wall_clock_ms(camera.connected_since) if camera.connected else None,
+        "reconnects": camera.reconnects,
+        "firmware": camera.firmware,
+        "entity_id": registry.async_get_entity_id("camera", DOMAIN, f"{camera_id}_camera"),
+        "stats": camera.stats.as_dict(),
+        "last_frame_at": wall_clock_ms(frame.completed_at) if frame else None,
+        # What the camera runs, where known (else what was chosen), and what the user chose.
+        "settings": {
+            name: value
+            for name in SETTINGS
+            if (value := hub.settings.current(camera_id, name)) is not None
+        },
+        "settings_chosen": dict(hub.settings.chosen(camera_id)),
+        "queued_commands": camera.queued_commands,
+        "info": None if info is None else {"mode": info.mode, "fps": info.fps},
+        "health": None
+        if health is None
+        else {
+            "frames": health.frames,
+            "dropped": health.dropped,
+            "heap": health.heap,
+            "min_heap": health.min_heap,
+            "rssi": health.rssi,
+            "uptime": health.uptime.total_seconds() if health.uptime else None,
+            "ip": health.ip,
+            "model": health.model,
+            "resolution": health.resolution.index if health.resolution else None,
+            "resolution_text": health.resolution_text,
+            "quality": health.quality,
+        },
+        "last_status": camera.last_status,
+        "last_response": None
+        if response is None
+        else {"command": response.cmd, "ok": response.ok, "value": response.value},
+        "saver": {
+            "enabled": saver.is_enabled(camera_id),
+            "max_rate": saver.max_rate(camera_id),
+            **saver.counters(camera_id).as_dict(),
+        },
+    }
