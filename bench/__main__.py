@@ -30,6 +30,7 @@ import tempfile
 import time
 from typing import Any
 
+from bench import browser
 from bench.measure import (
     REPO,
     Agent,
@@ -50,7 +51,7 @@ INGEST_CAMERAS = 4
 LATENCY_CAMERAS = 8
 SAVING_CAMERAS = 8
 CHURN_CAMERAS = 16
-WORKLOADS = ("idle", "ingest", "latency", "fanout", "saving", "churn")
+WORKLOADS = ("idle", "ingest", "latency", "fanout", "saving", "churn", "browser")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -379,6 +380,12 @@ class Bench:
             f"ms, update delay p99 {result['push_update_delay_ms']['p99']:.1f} ms; default "
             f"update delay p50 {result['default_update_delay_ms']['p50']:.1f} p99 "
             f"{result['default_update_delay_ms']['p99']:.1f} ms"
+        )
+
+    async def browser(self) -> None:
+        """Display latency in Chromium: panel video, grid tile and card (bench/browser.py)."""
+        self.results["browser"] = await browser.run_workload(
+            self.hass, self.stream_port, self.hub_token
         )
 
     def _viewer_spec(
@@ -791,6 +798,8 @@ def table(results: dict[str, Any]) -> str:
         row("workload", "p50 ms", "p99 ms", "max ms", "longest GC ms")
         for name, lag in lag_rows:
             row(name, fmt(lag["p50"]), fmt(lag["p99"]), fmt(lag["max"]), fmt(lag.get("gc_max")))
+    if figures := results.get("browser"):
+        lines.extend(browser.table_lines(figures))
     return "\n".join(lines)
 
 
@@ -836,6 +845,7 @@ async def run(arguments: argparse.Namespace) -> dict[str, Any]:
             arguments.soak * 60 if arguments.soak is not None else plan.churn_seconds,
             plan.reloads if arguments.soak is None else max(plan.reloads, 100),
         ),
+        "browser": bench.browser,
     }
     try:
         await bench.start()
