@@ -49,6 +49,8 @@ LATENCY_SECONDS = {20: 8.0, 1: 12.0}
 TILE_P50_LIMIT = 40.0
 # Commands the browser sent that Home Assistant answered with an error: none may fail.
 FAILED_COMMANDS: list[str] = []
+# Camera commands the browser sent, as (command, value).
+SENT_COMMANDS: list[tuple[str, Any]] = []
 
 
 class CheckFailedError(AssertionError):
@@ -67,6 +69,8 @@ def watch_results(socket: WebSocket, failed: list[str]) -> None:
     def on_sent(payload: str | bytes) -> None:
         for message in decode_messages(payload):
             kind = message.get("type", "?")
+            if kind == "esp32_camera/command":
+                SENT_COMMANDS.append((message["command"], message.get("value")))
             if kind == "unsubscribe_events":  # name what it ends
                 kind = f"unsubscribe_events of {sent.get(message.get('subscription', -1), '?')}"
             sent[message.get("id", -1)] = kind
@@ -175,6 +179,39 @@ async def check_panel(page: Page, cameras: list[SimulatedCamera]) -> None:
         raise CheckFailedError(f"grid tiles did not move: {stalled}")
     rates = {camera: (after[camera] - before[camera]) / 2 for camera in after}
     log(f"all {CAMERA_COUNT} tiles moving; frames shown per second: {rates}")
+    # Each caption shows the rate painted there (not the camera's or a cap).
+    caption = await page.locator(
+        'esp32-camera-panel .tile[data-camera="cam-2"] .caption > span:last-child'
+    ).text_content()
+    shown = float(re.findall(r"(\d+) fps", caption or "")[-1])
+    if abs(shown - rates["cam-2"]) > 3:
+        raise CheckFailedError(f"cam-2's caption says {caption!r}, painted {rates['cam-2']}/s")
+    # Frames are scaled up to the box: a 320x240 stream fills a box wider than 320 px.
+    img = page.locator("esp32-camera-viewer .video img").first
+    drawn, natural = await img.evaluate(
+        "img => [img.getBoundingClientRect().width, img.naturalWidth]"
+    )
+    if drawn <= natural:
+        raise CheckFailedError(
+            f"the video is drawn {drawn} px wide for {natural} px: not scaled up"
+        )
+    log(
+        f"captions show the painted rate ({caption!r}); the {natural} px video is drawn {drawn:.0f} px wide"
+    )
+    # A slider sends one command when it settles: a click and three arrow steps, one command.
+    SENT_COMMANDS.clear()
+    slider = page.locator("esp32-camera-controls ha-slider").first
+    await slider.click()  # a step to where it was clicked, then three more with the keyboard
+    for _ in range(3):
+        await page.keyboard.press("ArrowRight")
+    await asyncio.sleep(1.5)
+    quality = [value for command, value in SENT_COMMANDS if command == "quality"]
+    if len(quality) != 1:
+        raise CheckFailedError(f"a click and three slider steps sent {SENT_COMMANDS}")
+    toasts = await page.locator("ha-toast").count()
+    log(
+        f"a click and three arrow steps on the quality slider sent one command (quality {quality[0]}), {toasts} toast"
+    )
 
     selected = cameras[0]  # sorted first by name
     await choose_resolution(page, "VGA 640\u00d7480")
@@ -624,6 +661,40 @@ async def check_non_admin(browser: Browser, hass: HomeAssistant) -> None:
     log("non-admin: controls disabled, and the server refuses their command (unauthorized)")
 
 
+async def check_removed_camera_disappears(
+    browser: Browser, hass: HomeAssistant, camera: SimulatedCamera
+) -> None:
+    """Check that a camera away shows its values as not current, and a removed one disappears."""
+    page = await open_page(browser, hass, "/esp32-cameras", dark=False, phone=False)
+    tile = page.locator(f'esp32-camera-panel .tile[data-camera="{camera.camera_id}"]')
+    await tile.wait_for(timeout=30000)
+    await camera.stop()
+    await wait_until(
+        "the tile offline", lambda: tile.evaluate("t => t.classList.contains('offline')")
+    )
+    await tile.click()
+    note = page.locator("esp32-camera-stats .muted").first
+    await wait_until("the stale note", note.is_visible, timeout=10)
+    stale = await page.locator("esp32-camera-stats .stats").first.evaluate(
+        "grid => grid.classList.contains('stale')"
+    )
+    if not stale:
+        raise CheckFailedError("an away camera's health is not marked as not current")
+    async with hass.websocket() as call:
+        devices = await call("config/device_registry/list")
+        (device,) = [d for d in devices if ["esp32_camera", camera.camera_id] in d["identifiers"]]
+        await call(
+            "config/device_registry/remove_config_entry",
+            device_id=device["id"],
+            config_entry_id=hass.hub_entry_id,
+        )
+    await tile.wait_for(state="detached", timeout=10000)
+    log(
+        f"{camera.camera_id} away: marked offline, its health as last known; removed: its tile is gone"
+    )
+    await page.context.close()
+
+
 async def check_restart_recovery(browser: Browser, hass: HomeAssistant) -> None:
     """After a restart, video and tiles resume within 5 s; "Reconnecting" shows meanwhile."""
     page = await open_page(browser, hass, "/esp32-cameras", dark=False, phone=False)
@@ -734,6 +805,7 @@ async def run(chromium: str, keep: bool, only: str | None) -> None:
             await check_display_latency(browser, hass, cameras, card_path)
             await screenshots(browser, hass, shots)
             await check_restart_recovery(browser, hass)
+            await check_removed_camera_disappears(browser, hass, cameras[-1])
             await browser.close()
         if FAILED_COMMANDS:
             raise CheckFailedError(f"browser commands failed: {FAILED_COMMANDS}")
