@@ -199,13 +199,17 @@ async def check_panel(page: Page, cameras: list[SimulatedCamera]) -> None:
         f"captions show the painted rate ({caption!r}); the {natural} px video is drawn {drawn:.0f} px wide"
     )
     # A slider sends one command when it settles: a click and three arrow steps, one command.
-    SENT_COMMANDS.clear()
     slider = page.locator("esp32-camera-controls ha-slider").first
-    await slider.click()  # a step to where it was clicked, then three more with the keyboard
-    for _ in range(3):
-        await page.keyboard.press("ArrowRight")
-    await asyncio.sleep(1.5)
-    quality = [value for command, value in SENT_COMMANDS if command == "quality"]
+    quality: list[Any] = []
+    for _attempt in range(3):  # a click can land while the form is still being built: again
+        SENT_COMMANDS.clear()
+        await slider.click()  # a step to where it was clicked, then three with the keyboard
+        for _ in range(3):
+            await page.keyboard.press("ArrowRight")
+        await asyncio.sleep(1.5)
+        quality = [value for command, value in SENT_COMMANDS if command == "quality"]
+        if quality:
+            break
     if len(quality) != 1:
         raise CheckFailedError(f"a click and three slider steps sent {SENT_COMMANDS}")
     toasts = await page.locator("ha-toast").count()
@@ -410,7 +414,20 @@ async def check_card(browser: Browser, hass: HomeAssistant, card_path: str, shot
         name = f"card-{'dark' if dark else 'light'}.png"
         await page.screenshot(path=shots / name)
         await page.context.close()
-    log("the card renders on a dashboard")
+    # Tapping the picture runs the tap action: more-info by default.
+    page = await open_page(browser, hass, card_path, dark=False, phone=False)
+    picture = page.locator("esp32-camera-card esp32-camera-viewer .frame").first
+    await picture.wait_for(timeout=30000)
+    await picture.click()
+    dialog = page.locator("ha-more-info-dialog").first
+    await dialog.wait_for(state="attached", timeout=10000)
+    await wait_until(
+        "the more-info dialog of the camera",
+        lambda: dialog.evaluate("d => (d._entityId || '').startsWith('camera.')"),
+        timeout=10,
+    )
+    await page.context.close()
+    log("the card renders on a dashboard; tapping its picture opens the more-info dialog")
 
 
 async def screenshots(browser: Browser, hass: HomeAssistant, shots: Path) -> None:
