@@ -65,18 +65,26 @@ async def read_until(content: aiohttp.StreamReader, received: bytearray, wanted:
             received.extend(await content.readany())
 
 
-async def test_other_clients_get_parts_with_content_length(
-    hass: HomeAssistant,
-    hub_entry: MockConfigEntry,
-    connect_camera: Any,
-    hass_client: ClientSessionGenerator,
-) -> None:
-    """go2rtc's rules read the entity's stream part by part, each body exactly a frame."""
+FRAMES = [jpeg_bytes(color=(index * 60, 0, 0)) for index in range(3)]
+
+
+@pytest.fixture
+async def streaming_camera(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any
+) -> Any:
+    """A connected camera whose entity exists and whose first frame (FRAMES[0]) was sent."""
     await hass.config_entries.async_setup(hub_entry.entry_id)
     camera = await connect_camera()
     await wait_for(lambda: hass.states.get(ENTITY) is not None)
-    frames = [jpeg_bytes(color=(0, index * 60, 0)) for index in range(3)]
-    await camera.send_frame(frames[0])
+    await camera.send_frame(FRAMES[0])
+    return camera
+
+
+async def test_other_clients_get_parts_with_content_length(
+    streaming_camera: Any, hass_client: ClientSessionGenerator
+) -> None:
+    """go2rtc's rules read the entity's stream part by part, each body exactly a frame."""
+    camera, frames = streaming_camera, FRAMES
     client = await hass_client()
     response = await client.get(f"/api/camera_proxy_stream/{ENTITY}", headers={"Accept": "*/*"})
     reader = Go2rtcPartReader(response.content)
@@ -98,22 +106,14 @@ async def test_other_clients_get_parts_with_content_length(
     ],
 )
 async def test_browser_image_gets_each_part_ended_at_once(
-    hass: HomeAssistant,
-    hub_entry: MockConfigEntry,
-    connect_camera: Any,
-    hass_client: ClientSessionGenerator,
-    headers: dict[str, str],
+    streaming_camera: Any, hass_client: ClientSessionGenerator, headers: dict[str, str]
 ) -> None:
     """Each JPEG is followed by the next part's headers before the next frame exists.
 
     Chromium paints a part when the next boundary arrives: with the boundary written right after
     the JPEG, the first frame and every later one are painted without waiting for the next frame.
     """
-    await hass.config_entries.async_setup(hub_entry.entry_id)
-    camera = await connect_camera()
-    await wait_for(lambda: hass.states.get(ENTITY) is not None)
-    frames = [jpeg_bytes(color=(index * 60, 0, 0)) for index in range(3)]
-    await camera.send_frame(frames[0])
+    camera, frames = streaming_camera, FRAMES
     client = await hass_client()
     response = await client.get(f"/api/camera_proxy_stream/{ENTITY}", headers=headers)
     received = bytearray()
