@@ -228,8 +228,14 @@ async def check_panel(page: Page, cameras: list[SimulatedCamera]) -> None:
         raise CheckFailedError("the camera did not switch to VGA") from err
     log(f"resolution changed in the panel: {selected.camera_id} now sends 640x480 frames")
 
-    await page.locator("esp32-camera-panel .toolbar .title").click()  # focus off the select
     badge = page.locator("esp32-camera-viewer .badge").first
+    # Shortcuts only while the panel has the focus: with the focus elsewhere, space is not ours.
+    await page.evaluate("() => { document.activeElement?.blur(); document.body.focus(); }")
+    await page.keyboard.press(" ")
+    await asyncio.sleep(0.5)
+    if await badge.is_visible():
+        raise CheckFailedError("space froze the video while the panel did not have the focus")
+    await page.locator("esp32-camera-panel .toolbar .title").click()  # the panel has the focus
     await page.keyboard.press(" ")
     await badge.wait_for(state="visible", timeout=5000)
     await page.keyboard.press(" ")
@@ -239,7 +245,10 @@ async def check_panel(page: Page, cameras: list[SimulatedCamera]) -> None:
     download = await download_info.value
     if not download.suggested_filename.endswith(".jpg"):
         raise CheckFailedError(f"capture downloaded {download.suggested_filename}")
-    log(f"space froze and resumed the video; c downloaded {download.suggested_filename}")
+    log(
+        "space is the panel's only while it has the focus; it froze and resumed the video; "
+        f"c downloaded {download.suggested_filename}"
+    )
 
 
 async def choose_resolution(page: Page, name: str) -> None:
