@@ -30,7 +30,7 @@ import tempfile
 import time
 from typing import Any
 
-from bench import motion
+from bench import browser, motion
 from bench.attacks import attacks, attacks_table
 from bench.measure import (
     REPO,
@@ -52,7 +52,17 @@ INGEST_CAMERAS = 4
 LATENCY_CAMERAS = 8
 SAVING_CAMERAS = 8
 CHURN_CAMERAS = 16
-WORKLOADS = ("idle", "ingest", "latency", "fanout", "saving", "churn", "attacks", "motion")
+WORKLOADS = (
+    "idle",
+    "ingest",
+    "latency",
+    "fanout",
+    "saving",
+    "churn",
+    "browser",
+    "attacks",
+    "motion",
+)
 # Workloads measured in this process, without Home Assistant.
 LOCAL_WORKLOADS = frozenset({"motion"})
 
@@ -383,6 +393,12 @@ class Bench:
             f"ms, update delay p99 {result['push_update_delay_ms']['p99']:.1f} ms; default "
             f"update delay p50 {result['default_update_delay_ms']['p50']:.1f} p99 "
             f"{result['default_update_delay_ms']['p99']:.1f} ms"
+        )
+
+    async def browser(self) -> None:
+        """Display latency in Chromium: panel video, grid tile and card (bench/browser.py)."""
+        self.results["browser"] = await browser.run_workload(
+            self.hass, self.stream_port, self.hub_token
         )
 
     def _viewer_spec(
@@ -795,6 +811,8 @@ def table(results: dict[str, Any]) -> str:
         row("workload", "p50 ms", "p99 ms", "max ms", "longest GC ms")
         for name, lag in lag_rows:
             row(name, fmt(lag["p50"]), fmt(lag["p99"]), fmt(lag["max"]), fmt(lag.get("gc_max")))
+    if figures := results.get("browser"):
+        lines.extend(browser.table_lines(figures))
     if "motion" in results:
         lines += motion.table(results["motion"])
     lines.extend(attacks_table(results))
@@ -852,6 +870,7 @@ async def run(arguments: argparse.Namespace) -> dict[str, Any]:
             arguments.soak * 60 if arguments.soak is not None else plan.churn_seconds,
             plan.reloads if arguments.soak is None else max(plan.reloads, 100),
         ),
+        "browser": bench.browser,
         "attacks": lambda: attacks(bench),
     }
     try:

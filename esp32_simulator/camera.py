@@ -29,6 +29,7 @@ from .jpeg import (
     DEFAULT_QUALITY,
     DEFAULT_RESOLUTION_INDEX,
     RESOLUTIONS,
+    STAMP_MODULUS,
     PatternRenderer,
     Resolution,
     is_firmware_sendable,
@@ -249,6 +250,7 @@ class SimulatedCamera:
         ip: str | None = None,
         label: str | None = None,
         seed: int | None = None,
+        stamp_frames: bool = False,
     ) -> None:
         """Configure the camera; nothing happens until ``run()`` or ``start()``.
 
@@ -274,6 +276,8 @@ class SimulatedCamera:
             ip: the ``ip`` reported in health (default: the socket's local address).
             label: text drawn on the frames (default: name, id, or "ESP32-S3 OV3660").
             seed: seed for the simulated RSSI and heap readings.
+            stamp_frames: draw each frame's number as blocks (see ``draw_frame_stamp``) and keep
+                the wall-clock time each one was sent in ``stamp_sent_at`` (latency benchmarks).
 
         """
         if not 0 <= resolution < len(RESOLUTIONS):
@@ -304,6 +308,9 @@ class SimulatedCamera:
         self._boot_defaults = (RESOLUTIONS[resolution], quality, fps, Mode(mode))
         self._renderer = PatternRenderer(label or name or camera_id or "ESP32-S3 OV3660")
         self._random = random.Random(seed)
+        self.stamp_frames = stamp_frames
+        # Stamped number -> time.time() when its last byte went to the socket (bounded by modulus).
+        self.stamp_sent_at: dict[int, float] = {}
 
         self._boot = self._new_boot_state()
         self._rssi = -58
@@ -741,6 +748,7 @@ class SimulatedCamera:
             vflip=settings.vflip,
             brightness=settings.brightness,
             contrast=settings.contrast,
+            stamp=self.stamp_frames,
         )
         if resolution.width * resolution.height >= THREAD_RENDER_MIN_PIXELS:
             return await asyncio.to_thread(render)
@@ -831,6 +839,8 @@ class SimulatedCamera:
         return frame_id
 
     def _frame_completed(self, record: SentFrame) -> None:
+        if self.stamp_frames and self._fixed_frames is None:
+            self.stamp_sent_at[self._boot.captures % STAMP_MODULUS] = time.time()
         self._boot.frames_sent += 1
         self.frames_sent += 1
         self.bytes_sent += record.size

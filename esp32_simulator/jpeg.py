@@ -255,6 +255,70 @@ def _background(width: int, height: int, brightness: int, contrast: int) -> Imag
     return built
 
 
+# Frame-number stamp: a row of blocks along the bottom-left edge, read back by a page sampling the
+# displayed image (browser latency benchmarks). Two marker blocks (white, black), then the number's
+# bits, most significant first, white for 1. Blocks are whole JPEG blocks of pure black or white,
+# so any quality decodes them far from the threshold.
+STAMP_BITS = 16
+STAMP_MODULUS = 1 << STAMP_BITS
+STAMP_BLOCKS = 2 + STAMP_BITS
+
+
+def stamp_block_size(width: int, height: int) -> int | None:
+    """Return the side of a stamp block for a frame size, None when the frame is too small."""
+    for side in (16, 8):
+        if STAMP_BLOCKS * side <= width and side <= height:
+            return side
+    return None
+
+
+def draw_frame_stamp(image: Image.Image, number: int) -> None:
+    """Draw `number` (modulo STAMP_MODULUS) as blocks along the bottom-left edge of `image`."""
+    side = stamp_block_size(image.width, image.height)
+    if side is None:
+        return
+    bits = [
+        1,
+        0,
+        *((number % STAMP_MODULUS) >> shift & 1 for shift in range(STAMP_BITS - 1, -1, -1)),
+    ]
+    draw = ImageDraw.Draw(image)
+    top = image.height - side
+    for index, bit in enumerate(bits):
+        shade = 255 if bit else 0
+        draw.rectangle(
+            (index * side, top, index * side + side - 1, image.height - 1), fill=(shade,) * 3
+        )
+
+
+def read_frame_stamp(image: Image.Image) -> int | None:
+    """Return the number stamped by `draw_frame_stamp`, None when there is no stamp.
+
+    The browser's reader (scripts/e2e_panel.py) reads the same blocks the same way: the mean of the
+    block's central quarter against mid-grey.
+    """
+    side = stamp_block_size(image.width, image.height)
+    if side is None:
+        return None
+    grey = image.convert("L")
+    top = image.height - side
+    bits = []
+    for index in range(STAMP_BLOCKS):
+        centre = grey.crop(
+            (
+                index * side + side // 4,
+                top + side // 4,
+                index * side + 3 * side // 4,
+                top + 3 * side // 4,
+            )
+        )
+        pixels = list(centre.getdata())
+        bits.append(1 if sum(pixels) / len(pixels) >= 128 else 0)
+    if bits[:2] != [1, 0]:
+        return None
+    return int("".join(map(str, bits[2:])), 2)
+
+
 def _triangle(step: int, span: int) -> int:
     """Bounce between 0 and ``span`` (inclusive) as ``step`` grows."""
     if span <= 0:
@@ -332,11 +396,13 @@ class PatternRenderer:
         brightness: int = 0,
         contrast: int = 0,
         clock: datetime | None = None,
+        stamp: bool = False,
     ) -> bytes:
         """Render frame ``frame_number`` and return the JPEG bytes.
 
         ``quality`` is the firmware's (5..63, lower is better); mirror/flip apply to the whole
-        picture, text included, like the sensor does.
+        picture, text included, like the sensor does. ``stamp`` draws the frame number as blocks
+        (after mirror/flip, so a reader always finds them).
         """
         background = _background(width, height, brightness, contrast)
         offset = frame_number * max(1, width // 120) % width
@@ -369,6 +435,8 @@ class PatternRenderer:
             image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         if vflip:
             image = image.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
+        if stamp:
+            draw_frame_stamp(image, frame_number)
 
         output = io.BytesIO()
         # Baseline 4:2:2 like the OV3660's hardware encoder; no optimisation pass (it is slower).

@@ -85,7 +85,11 @@ class HomeAssistant:
             + self._extra_yaml,
             encoding="utf-8",
         )
-        log_file = (self.config / "hass.log").open("wb")
+        await self._spawn("/api/onboarding")
+
+    async def _spawn(self, probe_path: str) -> None:
+        """Start `hass` on the written configuration; wait until `probe_path` answers 200."""
+        log_file = (self.config / "hass.log").open("ab")
         self.process = await asyncio.create_subprocess_exec(
             str(REPO / ".venv" / "bin" / "hass"),
             "-c",
@@ -101,16 +105,24 @@ class HomeAssistant:
             if self.process.returncode is not None:
                 raise HassProcessError(f"hass exited; see {self.config / 'hass.log'}")
             try:
-                async with self.session.get(f"{self.url}/api/onboarding") as response:
+                async with self.session.get(f"{self.url}{probe_path}") as response:
                     return response.status == 200
             except aiohttp.ClientError:
                 return False
 
         await wait_until("Home Assistant to answer", answers, timeout=120)
 
+    async def restart(self) -> None:
+        """Stop `hass` and start it again on the same configuration (what a restart does)."""
+        await self._terminate()
+        await self._spawn("/manifest.json")  # onboarding is done: its view is gone
+
     async def stop(self) -> None:
         """Stop `hass` (SIGTERM, then SIGKILL)."""
         await self.session.close()
+        await self._terminate()
+
+    async def _terminate(self) -> None:
         if self.process is None or self.process.returncode is not None:
             return
         self.process.send_signal(signal.SIGTERM)
@@ -157,6 +169,11 @@ class HomeAssistant:
         )
         async with self.websocket() as call:  # keep the YAML HTTP settings without a dialog
             await call("http/config/promote")
+
+        await self.wait_running()
+
+    async def wait_running(self) -> None:
+        """Wait until Home Assistant has finished starting (its integrations set up)."""
 
         async def running() -> bool:
             async with self.session.get(f"{self.url}/api/config", headers=self.headers) as answer:

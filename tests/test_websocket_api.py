@@ -9,6 +9,7 @@ import base64
 from collections.abc import AsyncGenerator, Callable
 import os
 from pathlib import Path
+import re
 from typing import Any
 
 from homeassistant.components.frontend import DATA_EXTRA_MODULE_URL, DATA_PANELS
@@ -151,8 +152,10 @@ async def test_frames_with_acknowledgement_window(
     answer = await command(client, type=f"{DOMAIN}/subscribe_frames", max_fps=15)
     assert answer["success"]
     subscription_id = answer["id"]
-    events = [await next_event(client, subscription_id) for _ in range(FRAMES_IN_FLIGHT)]
-    assert {event["camera_id"] for event in events} == {"cam1", "cam2"}
+    events = [await next_event(client, subscription_id) for _ in range(2 * FRAMES_IN_FLIGHT)]
+    assert sorted(event["camera_id"] for event in events) == sorted(
+        ["cam1", "cam2"] * FRAMES_IN_FLIGHT
+    )
     for event in events:
         jpeg = base64.b64decode(event["jpeg"])
         assert jpeg[:2] == b"\xff\xd8"
@@ -161,13 +164,17 @@ async def test_frames_with_acknowledgement_window(
     # Nothing acknowledged: newer frames wait (one per camera), nothing is queued for the browser.
     (subscription,) = hass.data[DATA_FRAME_SUBSCRIPTIONS].values()
     await wait_for(lambda: set(subscription.waiting) == {"cam1", "cam2"})
-    assert subscription.in_flight == FRAMES_IN_FLIGHT
+    assert subscription.in_flight == 2 * FRAMES_IN_FLIGHT
     await wait_for(lambda: subscription.skipped > 2)
+    # An acknowledgement frees the window of the camera of the oldest frame sent: its newest
+    # frame comes, the other camera's still waits.
     ack = await command(client, type=f"{DOMAIN}/frames_ack", subscription=subscription_id)
     assert ack["success"]
     following = await next_event(client, subscription_id)
+    assert following["camera_id"] == events[0]["camera_id"]
     assert following["arrived"] > max(event["arrived"] for event in events)
     assert following["skipped"] > 0
+    assert set(subscription.waiting) == {"cam1", "cam2"} - {following["camera_id"]}
 
     unknown = await command(client, type=f"{DOMAIN}/frames_ack", subscription=999)
     assert unknown["error"]["code"] == "not_found"
@@ -295,7 +302,7 @@ async def test_panel_registered_until_last_hub_unloads(
     assert await hass.config_entries.async_setup(hub_entry.entry_id)
     panel = hass.data[DATA_PANELS][PANEL_URL_PATH]
     module_url = panel.config["_panel_custom"]["module_url"]
-    assert module_url.startswith(f"/{DOMAIN}_static/esp32-camera-panel.js?v=")
+    assert re.fullmatch(rf"/{DOMAIN}_static/[0-9a-f]{{16}}/esp32-camera-panel\.js", module_url)
     assert panel.sidebar_title == "ESP32 Cameras"
     assert not panel.require_admin
     assert module_url in hass.data[DATA_EXTRA_MODULE_URL].urls

@@ -5,13 +5,23 @@ newest frame each time its previous write completes: frames in between are skipp
 queues up. Frames are told apart by their completion time, never by comparing bytes. The stream
 outlives a camera reboot or reconnect (it waits and resumes) and ends when the viewer leaves or
 the hub stops.
+
+Two part layouts, chosen by the client:
+
+- A browser painting the stream into an `<img>` shows a part only once the next part's boundary
+  has arrived. It gets each JPEG followed at once by the next part's boundary and headers, without
+  `Content-Length`, so every frame (the first one too) is painted when it arrives, not one frame
+  later. Chromium's image requests list image types first in `Accept` on every origin;
+  `Sec-Fetch-Dest: image` is only sent to secure origins.
+- Every other client (go2rtc and through it Frigate, ffmpeg, VLC) gets self-contained parts with
+  `Content-Length`: go2rtc's reader refuses a part without it.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 if TYPE_CHECKING:
     from .hub import Esp32CameraHub
@@ -19,6 +29,15 @@ if TYPE_CHECKING:
 BOUNDARY = "frame"
 # How long one wait for a frame lasts before checking again whether the hub still runs.
 WAIT_SLICE = 10.0
+_PART_START = b"--%s\r\nContent-Type: image/jpeg\r\n" % BOUNDARY.encode()
+
+
+def paints_into_image(request: web.Request) -> bool:
+    """Return whether the request is a browser's image load (it wants each part ended at once)."""
+    if request.headers.get("Sec-Fetch-Dest") == "image":
+        return True
+    accept = request.headers.get(hdrs.ACCEPT, "")
+    return accept.split(",", 1)[0].strip().startswith("image/")
 
 
 async def async_stream_camera(
@@ -32,6 +51,9 @@ async def async_stream_camera(
         }
     )
     await response.prepare(request)
+    for_image = paints_into_image(request)
+    if for_image:  # the first part's headers; each frame is then followed by the next part's
+        await response.write(_PART_START + b"\r\n")
     last_completed: float | None = None
     while not hub.frames.stopped:
         camera = hub.cameras.get(camera_id)
@@ -44,12 +66,13 @@ async def async_stream_camera(
                 continue  # camera away (rebooting?) or hub stopping: the loop condition decides
         last_completed = frame.completed_at
         try:
-            await response.write(
-                b"--%s\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n"
-                % (BOUNDARY.encode(), len(frame.data))
-            )
-            await response.write(frame.data)
-            await response.write(b"\r\n")
+            if for_image:
+                await response.write(frame.data)
+                await response.write(b"\r\n" + _PART_START + b"\r\n")
+            else:
+                await response.write(_PART_START + b"Content-Length: %d\r\n\r\n" % len(frame.data))
+                await response.write(frame.data)
+                await response.write(b"\r\n")
         except ConnectionError:
             break  # the viewer left
     return response

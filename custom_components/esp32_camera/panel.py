@@ -1,7 +1,9 @@
-"""The sidebar panel "ESP32 Cameras" and the Lovelace card, served from one ES module.
+"""The sidebar panel "ESP32 Cameras" and the Lovelace card: native ES modules, no build step.
 
-The module's URL carries a hash of its content, so a browser never runs a stale copy after an
-update. The panel and the card's script are registered while at least one hub entry is loaded.
+The frontend folder (modules and translations/*.json) is served under a path carrying a hash of
+every file in it, so the entry module's relative imports and translation fetches are versioned
+too: a browser never mixes a stale module with a new one after an update. The panel and the
+card's script are registered while at least one hub entry is loaded.
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ PANEL_TITLE = "ESP32 Cameras"
 PANEL_ICON = "mdi:cctv"
 PANEL_ELEMENT = "esp32-camera-panel"
 STATIC_URL = f"/{DOMAIN}_static"
-FRONTEND_FILE = Path(__file__).parent / "frontend" / "esp32-camera-panel.js"
+FRONTEND_DIR = Path(__file__).parent / "frontend"
+ENTRY_MODULE = "esp32-camera-panel.js"
+# What the browser loads: the modules and their translations (not the lint configuration).
+SERVED_PATTERNS = ("*.js", "translations/*.json")
 
 
 @dataclass(slots=True)
@@ -30,17 +35,26 @@ class PanelState:
     """Which hub entries keep the panel registered, and the module's versioned URL."""
 
     entries: set[str] = field(default_factory=set)
-    static_registered: bool = False
+    static_url: str | None = None  # the versioned folder, registered once per run
     module_url: str | None = None
 
 
 DATA_PANEL: HassKey[PanelState] = HassKey(f"{DOMAIN}_panel")
 
 
-def _module_url() -> str:
-    """Return the module's URL with a hash of its content (executor: reads the file)."""
-    digest = hashlib.sha256(FRONTEND_FILE.read_bytes()).hexdigest()[:16]
-    return f"{STATIC_URL}/{FRONTEND_FILE.name}?v={digest}"
+def frontend_files() -> list[Path]:
+    """Return every file the browser loads from the frontend folder, in a stable order."""
+    return sorted(path for pattern in SERVED_PATTERNS for path in FRONTEND_DIR.glob(pattern))
+
+
+def _versioned_url() -> str:
+    """Return the frontend folder's URL with a hash of every served file (executor: reads them)."""
+    digest = hashlib.sha256()
+    for path in frontend_files():
+        digest.update(path.relative_to(FRONTEND_DIR).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+    return f"{STATIC_URL}/{digest.hexdigest()[:16]}"
 
 
 async def async_register_panel(hass: HomeAssistant, entry_id: str) -> None:
@@ -49,12 +63,13 @@ async def async_register_panel(hass: HomeAssistant, entry_id: str) -> None:
     state.entries.add(entry_id)
     if len(state.entries) > 1:
         return
-    if not state.static_registered:  # aiohttp cannot remove routes: once per run
+    if state.static_url is None:  # aiohttp cannot remove routes: once per run
+        static_url = await hass.async_add_executor_job(_versioned_url)
         await hass.http.async_register_static_paths(
-            [StaticPathConfig(STATIC_URL, str(FRONTEND_FILE.parent), cache_headers=True)]
+            [StaticPathConfig(static_url, str(FRONTEND_DIR), cache_headers=True)]
         )
-        state.static_registered = True
-    state.module_url = await hass.async_add_executor_job(_module_url)
+        state.static_url = static_url
+    state.module_url = f"{state.static_url}/{ENTRY_MODULE}"
     await panel_custom.async_register_panel(
         hass,
         frontend_url_path=PANEL_URL_PATH,

@@ -3,9 +3,10 @@
 - `cameras`: every camera of every loaded hub, with its telemetry, settings and saver counters.
 - `subscribe`: the same, pushed whenever it changed, at most every `STATS_INTERVAL`.
 - `subscribe_frames`: the cameras' JPEG frames (base64) over this one connection, at most
-  `max_fps` per camera, with at most `FRAMES_IN_FLIGHT` frames not yet acknowledged by
-  `frames_ack`: a slow browser gets the newest frame when it is ready, never a backlog (Home
-  Assistant drops a connection whose queue reaches 4096 messages).
+  `max_fps` per camera, with at most `FRAMES_IN_FLIGHT` frames of each camera not yet
+  acknowledged by `frames_ack`: a slow browser gets the newest frame when it is ready, never a
+  backlog (Home Assistant drops a connection whose queue reaches 4096 messages), and one camera's
+  frames never wait behind another's.
 - `command` and `saver` (admin only) change a camera; `gallery` lists saved images and counts them
   by date and hour.
 """
@@ -13,6 +14,7 @@
 from __future__ import annotations
 
 import base64
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 import json
@@ -49,8 +51,9 @@ if TYPE_CHECKING:
 
 # Live statistics are pushed at most this often (seconds).
 STATS_INTERVAL = 1.0
-# Frames sent to one subscription and not yet acknowledged; more are skipped (newest kept).
-FRAMES_IN_FLIGHT = 4
+# Frames of one camera sent to one subscription and not yet acknowledged; more are skipped (the
+# newest kept until an acknowledgement frees the window).
+FRAMES_IN_FLIGHT = 2
 DEFAULT_FRAME_RATE = 5.0
 MAX_FRAME_RATE = 15.0
 GALLERY_LIMIT = 24
@@ -188,13 +191,19 @@ def ws_subscribe(hass: HomeAssistant, connection: ActiveConnection, msg: dict[st
 
 @dataclass(slots=True)
 class FrameSubscription:
-    """One browser's frame feed: rate limit per camera, a window of unacknowledged frames."""
+    """One browser's frame feed: rate limit and a window of unacknowledged frames per camera.
+
+    The browser acknowledges each frame once painted, in the order they were sent (it paints them
+    in arrival order), so the rate of each camera follows what the browser paints: no fixed cap.
+    """
 
     connection: ActiveConnection
     msg_id: int
     camera_ids: frozenset[str] | None
     min_interval: float
     in_flight: int = 0
+    sent_order: deque[str] = field(default_factory=deque)
+    in_flight_by_camera: dict[str, int] = field(default_factory=dict)
     last_sent: dict[str, float] = field(default_factory=dict)
     waiting: dict[str, tuple[CameraRecord, Frame]] = field(default_factory=dict)
     skipped: int = 0
@@ -216,7 +225,7 @@ class FrameSubscription:
         if frame.completed_at - self.last_sent.get(camera_id, 0.0) < self.min_interval:
             self.skipped += 1
             return
-        if self.in_flight >= FRAMES_IN_FLIGHT:
+        if self.in_flight_by_camera.get(camera_id, 0) >= FRAMES_IN_FLIGHT:
             if camera_id in self.waiting:
                 self.skipped += 1
             self.waiting[camera_id] = (camera, frame)
@@ -225,20 +234,26 @@ class FrameSubscription:
 
     @callback
     def acknowledged(self) -> None:
-        """Count a frame the browser displayed; send the newest waiting ones."""
-        self.in_flight = max(self.in_flight - 1, 0)
-        while self.waiting and self.in_flight < FRAMES_IN_FLIGHT:
-            camera_id = next(iter(self.waiting))
+        """Count the oldest frame sent as displayed; send that camera's newest waiting one."""
+        if not self.sent_order:
+            return
+        camera_id = self.sent_order.popleft()
+        self.in_flight -= 1
+        self.in_flight_by_camera[camera_id] -= 1
+        if camera_id in self.waiting:
             self._send(*self.waiting.pop(camera_id))
 
     def _send(self, camera: CameraRecord, frame: Frame) -> None:
+        camera_id = camera.camera_id
         self.in_flight += 1
-        self.last_sent[camera.camera_id] = frame.completed_at
+        self.in_flight_by_camera[camera_id] = self.in_flight_by_camera.get(camera_id, 0) + 1
+        self.sent_order.append(camera_id)
+        self.last_sent[camera_id] = frame.completed_at
         self.connection.send_message(
             event_message(
                 self.msg_id,
                 {
-                    "camera_id": camera.camera_id,
+                    "camera_id": camera_id,
                     "arrived": wall_clock_ms(frame.completed_at),
                     "width": frame.width,
                     "height": frame.height,

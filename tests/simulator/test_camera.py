@@ -7,6 +7,7 @@ from collections.abc import Callable
 import io
 import itertools
 import re
+import time
 
 from PIL import Image, ImageChops
 import pytest
@@ -17,6 +18,7 @@ from esp32_simulator import (
     SimulatedCamera,
     chunk_size_for,
     make_test_jpeg,
+    read_frame_stamp,
     resolutions_text,
 )
 
@@ -515,3 +517,16 @@ def test_constructor_validates_the_boot_settings() -> None:
         SimulatedCamera(mode="turbo")
     with pytest.raises(ValueError, match="frames"):
         SimulatedCamera(frames=[])
+
+
+async def test_stamped_frames_carry_their_number_and_send_time(
+    server: RecordingServer, make_camera: CameraFactory
+) -> None:
+    """Each frame reads back as its capture number; the time it was sent is kept by number."""
+    before = time.time()
+    camera = make_camera(resolution=3, fps=30, stamp_frames=True)
+    frames = await server.wait_frames(4)
+    numbers = [read_frame_stamp(decode(frame.data)) for frame in frames[:4]]
+    assert numbers == [1, 2, 3, 4]
+    sent = [camera.stamp_sent_at[number] for number in numbers]
+    assert before <= sent[0] <= sent[1] <= sent[2] <= sent[3] <= time.time()

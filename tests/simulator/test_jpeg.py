@@ -11,6 +11,7 @@ import pytest
 from esp32_simulator import (
     CHUNK_SIZES,
     RESOLUTIONS,
+    STAMP_MODULUS,
     Mode,
     PatternRenderer,
     arduino_to_bool,
@@ -23,6 +24,7 @@ from esp32_simulator import (
     make_test_jpeg,
     pad_jpeg,
     pillow_quality,
+    read_frame_stamp,
     resolutions_text,
 )
 
@@ -167,3 +169,27 @@ def test_format_uptime() -> None:
     assert format_uptime(0) == "0h 0m 0s"
     assert format_uptime(3723.9) == "1h 2m 3s"
     assert format_uptime(90_061) == "25h 1m 1s"
+
+
+@pytest.mark.parametrize(
+    ("index", "quality", "number"),
+    [(1, 63, 0), (3, 63, 1), (3, 12, 0xA5A5), (5, 40, 65_535), (7, 12, 65_536 + 77)],
+)
+def test_frame_stamp_survives_jpeg(index: int, quality: int, number: int) -> None:
+    """The stamped number reads back from the decoded JPEG, at the worst quality too."""
+    resolution = RESOLUTIONS[index]
+    for hmirror in (False, True):
+        data = PatternRenderer("cam").render(
+            resolution.width,
+            resolution.height,
+            quality=quality,
+            frame_number=number,
+            hmirror=hmirror,
+            stamp=True,
+        )
+        assert read_frame_stamp(decode(data)) == number % STAMP_MODULUS
+
+
+def test_unstamped_frames_read_as_none() -> None:
+    assert read_frame_stamp(decode(PatternRenderer("cam").render(320, 240))) is None
+    assert read_frame_stamp(Image.new("RGB", (96, 96), (255, 255, 255))) is None  # too small

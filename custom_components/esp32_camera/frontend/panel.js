@@ -1,0 +1,340 @@
+// @ts-check
+/**
+ * The sidebar panel: the selected camera's video first (scaled to fit), the other cameras as a
+ * strip under it (or an overview grid, toggled), then its controls, image saving and statistics.
+ * On a phone the video comes first and a tapped tile becomes the video.
+ */
+import { CSS } from "./styles.js";
+import { CameraStore } from "./store.js";
+import { FrameFeed } from "./stream.js";
+import { formatNumber, h, icon, notify, whenDefined } from "./util.js";
+import { loadStrings, localeOf, stringsReady, translator } from "./i18n.js";
+
+/** Elements of Home Assistant the panel's sections use; they are awaited before the first render. */
+const HA_ELEMENTS = ["ha-form", "ha-switch", "ha-button", "ha-alert", "ha-dialog"];
+
+/**
+ * @typedef {{ img: HTMLImageElement, name: HTMLElement, dot: HTMLElement, fps: HTMLElement,
+ *   button: HTMLButtonElement, shown: number }} Tile
+ */
+
+export class Esp32CameraPanel extends HTMLElement {
+  constructor() {
+    super();
+    this.attachShadow({ mode: "open" });
+    /** @type {string | null} */
+    this.selected = null;
+    /** @type {Map<string, Tile>} */
+    this.tiles = new Map();
+    /** @type {import("./store.js").Hass | undefined} */
+    this._hass = undefined;
+    /** @type {CameraStore | undefined} */
+    this.store = undefined;
+    /** @type {(() => void) | null} */
+    this.stopStore = null;
+    this.overview = false;
+    this.language = "";
+    /** @type {Map<string, string>} */
+    this.responses = new Map();
+    this.feed = new FrameFeed(
+      (cameraId) => this.tiles.get(cameraId)?.img,
+      (frame) => {
+        const tile = this.tiles.get(frame.camera_id);
+        if (tile) {
+          tile.shown += 1;
+          tile.button.dataset.frames = String(tile.shown);
+        }
+        if (frame.camera_id === this.selected && frame.arrived && this.store) {
+          this.refs.viewer.reportLatency(Date.now() + this.store.clockOffset - frame.arrived);
+        }
+      },
+    );
+    this.addEventListener("keydown", (event) => this.handleKey(event));
+    const refs = (this.refs = /** @type {Record<string, any>} */ ({}));
+    refs.menu = h("button", { class: "icon menu", onclick: () => this.dispatchEvent(new CustomEvent("hass-toggle-menu", { bubbles: true, composed: true })) }, icon("menu"));
+    refs.title = h("div", { class: "title" });
+    refs.summary = h("div", { class: "summary" });
+    refs.grid = h("div", { class: "grid strip" });
+    refs.overviewToggle = h("button", { class: "icon", slot: "tools", onclick: () => this.toggleOverview() }, icon("view-grid-outline"));
+    refs.emptyTitle = h("h2");
+    refs.emptyText = h("p", { class: "muted" });
+    refs.empty = h("div", { class: "card empty", hidden: true }, h("div", { class: "card-content" }, refs.emptyTitle, refs.emptyText));
+    refs.viewer = h("esp32-camera-viewer", {}, refs.overviewToggle);
+    refs.controls = h("esp32-camera-controls");
+    refs.saving = h("esp32-camera-saving");
+    refs.stats = h("esp32-camera-stats");
+    refs.refresh = h("button", { class: "icon", onclick: () => this.refreshStats() }, icon("refresh"));
+    const card = (/** @type {string} */ key, /** @type {string} */ iconName, /** @type {any} */ body, /** @type {any} */ extra = null) => {
+      refs[`${key}Title`] = h("span", { class: "grow" });
+      return h("div", { class: `card card-${key}` }, h("div", { class: "card-header" }, icon(iconName), refs[`${key}Title`], extra), h("div", { class: "card-content" }, body));
+    };
+    refs.viewerCard = h("div", { class: "card live" }, refs.viewer, refs.grid);
+    refs.main = h(
+      "div",
+      { class: "main", hidden: true },
+      h("div", { class: "col wide" }, refs.viewerCard, h("div", { class: "statscard" }, card("stats", "chart-box-outline", refs.stats, refs.refresh))),
+      h("div", { class: "col" }, card("controls", "tune", refs.controls), card("saving", "content-save-all", refs.saving)),
+    );
+    refs.content = h("div", { class: "content" }, refs.empty, refs.main);
+    this.shadowRoot?.append(
+      h(
+        "style",
+        {},
+        CSS,
+        `
+        :host { background: var(--primary-background-color); min-height: 100vh; outline: none; }
+        .toolbar {
+          display: flex; align-items: center; gap: 8px; height: var(--header-height, 56px); box-sizing: border-box;
+          padding: 0 16px; font-size: 20px; position: sticky; top: 0; z-index: 2;
+          background: var(--app-header-background-color, var(--primary-color));
+          color: var(--app-header-text-color, var(--text-primary-color, #fff));
+          border-bottom: var(--app-header-border-bottom, none);
+        }
+        .toolbar .title { flex: 1; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+        .toolbar .summary { font-size: 14px; opacity: 0.9; white-space: nowrap; display: flex; align-items: center; gap: 6px; }
+        .toolbar .summary.offline { opacity: 1; background: var(--warning-color, #ffa600); color: #000; border-radius: 12px; padding: 2px 10px; }
+        .menu { margin-left: -8px; }
+        :host(:not([narrow])) .menu { display: none; }
+        .content { padding: 16px; max-width: 1800px; margin: 0 auto; outline: none; }
+        .main { display: grid; grid-template-columns: minmax(0, 1fr) minmax(320px, 400px); gap: 16px; align-items: start; }
+        .col { display: flex; flex-direction: column; gap: 16px; min-width: 0; }
+        .live { --video-max-height: calc(100vh - 230px); }
+        .grid { display: grid; gap: 6px; padding: 8px; }
+        .grid.strip { grid-auto-flow: column; grid-auto-columns: 150px; overflow-x: auto; }
+        .grid.overview { grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); }
+        .tile {
+          position: relative; border-radius: 8px; overflow: hidden; cursor: pointer; background: #000;
+          aspect-ratio: 4 / 3; border: 2px solid transparent; padding: 0; font: inherit; color: #fff;
+        }
+        .tile.selected { border-color: var(--primary-color); }
+        .tile:focus-visible { outline: 3px solid var(--primary-color); outline-offset: 2px; border-color: var(--text-primary-color, #fff); }
+        .tile img { width: 100%; height: 100%; object-fit: cover; display: block; }
+        .tile .caption {
+          position: absolute; left: 0; right: 0; bottom: 0; display: flex; align-items: center; gap: 6px;
+          padding: 4px 8px; font-size: 12px; text-align: left;
+          background: linear-gradient(transparent, rgba(0, 0, 0, 0.75));
+        }
+        .tile .caption .name { flex: 1; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+        .tile.offline img, .tile.stale img { opacity: 0.35; filter: grayscale(1); }
+        .empty h2 { font-weight: 400; margin: 8px 0; }
+        @media (max-width: 1000px) {
+          .main { grid-template-columns: minmax(0, 1fr); }
+          .col { display: contents; }
+          .statscard { order: 1; }
+        }
+        :host([narrow]) .content { padding: 0 0 8px; }
+        :host([narrow]) .main { grid-template-columns: minmax(0, 1fr); gap: 8px; }
+        :host([narrow]) .col { display: contents; }
+        :host([narrow]) .statscard { order: 1; }
+        :host([narrow]) .card { border-radius: 0; border-left: none; border-right: none; }
+        :host([narrow]) .live { --video-max-height: 45vh; }
+        :host([narrow]) .grid.strip { grid-auto-columns: 120px; }
+        :host([narrow]) .grid.overview { grid-template-columns: repeat(2, minmax(0, 1fr)); }
+        :host([narrow]) .toolbar { padding: 0 8px 0 4px; }
+        :host([narrow]) .menu { margin-left: 0; }
+      `,
+      ),
+      h("div", { class: "toolbar" }, refs.menu, refs.title, refs.summary),
+      refs.content,
+    );
+  }
+
+  /** @param {boolean} narrow */
+  set narrow(narrow) {
+    this.toggleAttribute("narrow", Boolean(narrow));
+  }
+
+  /** @param {unknown} _panel */
+  set panel(_panel) {}
+
+  /** @param {unknown} _route */
+  set route(_route) {}
+
+  /** @param {import("./store.js").Hass} hass */
+  set hass(hass) {
+    const previous = this._hass;
+    this._hass = hass;
+    for (const element of [this.refs.controls, this.refs.saving]) element.hass = hass;
+    if (!previous && this.isConnected) this.start();
+    else if (hass.language !== this.language) loadStrings(hass).then(() => this.render());
+    else if (this.store?.loaded && hassChanged(previous, hass, this.store.cameras)) this.render();
+  }
+
+  get t() {
+    return translator(this._hass);
+  }
+
+  connectedCallback() {
+    // Focusable (not in the tab order): a click anywhere in the panel gives it the keyboard, and
+    // its shortcuts work only then; elsewhere Home Assistant's keys are untouched.
+    if (!this.hasAttribute("tabindex")) this.tabIndex = -1;
+    if (this._hass) this.start();
+  }
+
+  disconnectedCallback() {
+    this.stopStore?.();
+    this.stopStore = null;
+    this.feed.stop();
+  }
+
+  start() {
+    if (this.stopStore || !this._hass) return;
+    const hass = this._hass;
+    this.store = CameraStore.for(hass);
+    this.stopStore = this.store.listen(() => this.render());
+    Promise.all([loadStrings(hass), whenDefined(HA_ELEMENTS)]).then(() => this.render());
+  }
+
+  toggleOverview() {
+    this.overview = !this.overview;
+    this.refs.grid.classList.toggle("strip", !this.overview);
+    this.refs.grid.classList.toggle("overview", this.overview);
+    this.refs.overviewToggle.classList.toggle("active", this.overview);
+  }
+
+  /** @param {import("./store.js").Camera} camera */
+  tile(camera) {
+    let tile = this.tiles.get(camera.camera_id);
+    if (!tile) {
+      const img = h("img", { alt: camera.name });
+      const name = h("span", { class: "name" });
+      const dot = h("span", { class: "dot" });
+      const fps = h("span");
+      const button = h("button", { class: "tile", "data-camera": camera.camera_id, onclick: () => this.select(camera.camera_id, true) }, img, h("span", { class: "caption" }, dot, name, fps));
+      tile = { img, name, dot, fps, button, shown: 0 };
+      this.tiles.set(camera.camera_id, tile);
+    }
+    const store = /** @type {CameraStore} */ (this.store);
+    const t = this.t;
+    const locale = localeOf(this._hass);
+    const painted = this.feed.rates.rate(camera.camera_id);
+    tile.name.textContent = camera.name;
+    tile.img.alt = camera.name;
+    tile.dot.className = `dot ${camera.connected && store.online ? "on" : ""}`;
+    tile.fps.textContent = !store.online ? t("grid.stale") : camera.connected ? t("unit.fps", { value: formatNumber(painted, locale, 0) }) : t("grid.offline");
+    tile.button.title = t("grid.tile_title", { camera: camera.name, painted: formatNumber(painted, locale, 1), sent: formatNumber(camera.stats.fps, locale, 1) });
+    tile.button.classList.toggle("offline", !camera.connected);
+    tile.button.classList.toggle("stale", !store.online);
+    tile.button.classList.toggle("selected", camera.camera_id === this.selected);
+    return tile;
+  }
+
+  /** Toast the cameras' answers to commands sent from elsewhere (this page toasts its own). @param {import("./store.js").Camera[]} cameras */
+  toastForeignResponses(cameras) {
+    const store = /** @type {CameraStore} */ (this.store);
+    for (const camera of cameras) {
+      const response = camera.last_response;
+      const text = JSON.stringify(response);
+      const previous = this.responses.get(camera.camera_id);
+      this.responses.set(camera.camera_id, text);
+      if (previous === undefined || previous === text || !response) continue;
+      if (store.sentRecently(camera.camera_id, response.command)) continue;
+      const key = response.ok ? (response.value ? "toast.response_ok_value" : "toast.response_ok") : "toast.response_failed";
+      notify(this, this.t(key, { camera: camera.name, command: response.command, value: response.value ?? "" }));
+    }
+  }
+
+  /** @param {string} cameraId @param {boolean} [reveal] bring the video into view (a phone) */
+  select(cameraId, reveal = false) {
+    this.selected = cameraId;
+    this.render();
+    if (reveal && this.hasAttribute("narrow")) this.refs.viewerCard.scrollIntoView({ block: "start", behavior: "smooth" });
+  }
+
+  render() {
+    const { store, refs } = this;
+    const hass = this._hass;
+    if (!store?.loaded || !hass || !stringsReady(hass)) return;
+    this.language = hass.language ?? "";
+    const t = this.t;
+    const locale = localeOf(hass);
+    const cameras = store.cameras;
+    refs.title.textContent = t("panel.title");
+    refs.menu.title = refs.menu.ariaLabel = t("panel.sidebar");
+    refs.refresh.title = refs.refresh.ariaLabel = t("panel.refresh");
+    refs.overviewToggle.title = refs.overviewToggle.ariaLabel = t("panel.overview");
+    refs.statsTitle.textContent = t("panel.stats");
+    refs.controlsTitle.textContent = t("panel.controls");
+    refs.savingTitle.textContent = t("panel.saving");
+    refs.emptyTitle.textContent = t("panel.empty_title");
+    refs.emptyText.textContent = t("panel.empty_text");
+    refs.empty.hidden = cameras.length > 0;
+    refs.main.hidden = cameras.length === 0;
+    const connected = cameras.filter((camera) => camera.connected).length;
+    const fps = store.hubs.reduce((sum, hub) => sum + (hub.stats.fps || 0), 0);
+    refs.summary.classList.toggle("offline", !store.online);
+    refs.summary.textContent = store.online
+      ? t("panel.summary", { connected, total: cameras.length, fps: formatNumber(fps, locale, 1) })
+      : t("state.reconnecting");
+    if (store.online) this.feed.follow(store.connection, store.hubs.map((hub) => `${hub.entry_id}@${hub.started_at}`).join());
+    else this.feed.drop();
+    // Removed cameras go: their tiles and frames with them.
+    const known = new Set(cameras.map((camera) => camera.camera_id));
+    for (const cameraId of [...this.tiles.keys()]) if (!known.has(cameraId)) this.tiles.delete(cameraId);
+    if (!cameras.length) return;
+    if (!store.camera(this.selected)) this.selected = cameras[0].camera_id;
+    const tiles = cameras.map((camera) => this.tile(camera).button);
+    if (tiles.some((button, index) => refs.grid.children[index] !== button) || refs.grid.childElementCount !== tiles.length) {
+      refs.grid.replaceChildren(...tiles);
+    }
+    this.toastForeignResponses(cameras);
+    const camera = /** @type {import("./store.js").Camera} */ (store.camera(this.selected));
+    refs.viewer.show(hass, camera, store);
+    refs.controls.show(store, camera);
+    refs.saving.show(hass, store, camera);
+    refs.stats.show(hass, store, camera);
+  }
+
+  refreshStats() {
+    const camera = this.store?.camera(this.selected);
+    this.store?.load();
+    if (camera && this.store) {
+      this.refs.saving.loadGallery();
+      if (this._hass?.user?.is_admin && camera.connected) this.store.commandsWithToast(this, camera, [["stats", undefined]], this.t("panel.stats_requested"), this.t);
+    }
+  }
+
+  /** Shortcuts, while the panel has the focus (the events of its own elements only). @param {KeyboardEvent} event */
+  handleKey(event) {
+    if (event.ctrlKey || event.metaKey || event.altKey || !this.store?.loaded || !this.selected) return;
+    const path = event.composedPath();
+    if (path.some((element) => /DIALOG/.test(/** @type {Element} */ (element).tagName ?? ""))) return;
+    const target = /** @type {HTMLElement} */ (path[0]);
+    const tag = target?.tagName ?? "";
+    const typing = target?.isContentEditable || /^(TEXTAREA|SELECT|INPUT|HA-SELECT|HA-SLIDER|HA-SWITCH)$/.test(tag) || target?.getAttribute?.("role") === "slider";
+    // Space and Enter keep their meaning on focused buttons and switches.
+    if (typing || (/BUTTON/.test(tag) && [" ", "Enter"].includes(event.key))) return;
+    const viewer = this.refs.viewer;
+    /** @type {Record<string, () => void>} */
+    const actions = {
+      f: () => viewer.toggleFullscreen(),
+      " ": () => viewer.toggleFreeze(),
+      c: () => viewer.capture(),
+      s: () => this.refs.saving.saveNow(),
+      r: () => this.refreshStats(),
+      Escape: () => viewer.leave(),
+    };
+    const action = actions[event.key.length === 1 ? event.key.toLowerCase() : event.key];
+    if (!action || (event.key === "Escape" && !viewer.zoomed && !document.fullscreenElement)) return;
+    event.preventDefault();
+    event.stopPropagation();
+    action();
+  }
+}
+
+/**
+ * Whether a new `hass` changes what is shown: the user, the actions, the language, or a camera
+ * entity (its stream token changes when Home Assistant restarts).
+ * @param {import("./store.js").Hass | undefined} previous
+ * @param {import("./store.js").Hass} hass
+ * @param {import("./store.js").Camera[]} cameras
+ */
+export function hassChanged(previous, hass, cameras) {
+  return (
+    !previous ||
+    previous.user !== hass.user ||
+    previous.services !== hass.services ||
+    previous.language !== hass.language ||
+    cameras.some((camera) => camera.entity_id && previous.states[camera.entity_id] !== hass.states[camera.entity_id])
+  );
+}

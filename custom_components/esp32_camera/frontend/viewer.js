@@ -1,0 +1,281 @@
+// @ts-check
+/**
+ * The live view of one camera: name and state, chips, the video scaled to fit with its aspect
+ * ratio (filling the screen in fullscreen), and capture, freeze, zoom and fullscreen tools.
+ */
+import { CSS } from "./styles.js";
+import { downloadBlob, formatDuration, formatNumber, h, icon, notify } from "./util.js";
+import { localeOf, translator } from "./i18n.js";
+import { streamUrl } from "./stream.js";
+
+const LATENCY_GOOD_MS = 100;
+const LATENCY_FAIR_MS = 200;
+/** After a failed stream, the next attempt waits this long (ms): no tight loop while HA is away. */
+const RETRY_MS = 1000;
+
+export class Esp32CameraViewer extends HTMLElement {
+  constructor() {
+    super();
+    this.attachShadow({ mode: "open" });
+    this.frozen = false;
+    this.zoomed = false;
+    /** @type {number | null} */
+    this.latency = null;
+    /** @type {string | null} */
+    this.streamSource = null;
+    this.retry = 0;
+    this.durationTimer = 0;
+    this.online = true;
+    this.clockOffset = 0;
+    this.clockUncertainty = 0;
+    /** @type {import("./store.js").Hass | undefined} */
+    this._hass = undefined;
+    /** @type {import("./store.js").Camera | undefined} */
+    this.camera = undefined;
+    const refs = (this.refs = /** @type {Record<string, any>} */ ({}));
+    refs.name = h("span", { class: "grow" });
+    refs.dot = h("span", { class: "dot" });
+    refs.state = h("span", { class: "state" });
+    refs.reconnecting = h("span", { class: "chip warning", hidden: true }, icon("lan-pending"), h("span"));
+    refs.address = h("span", { class: "chip" }, icon("ip-network"), h("span"));
+    refs.fps = h("span", { class: "chip" }, icon("speedometer"), h("span"));
+    refs.latencyBar = h("div");
+    refs.latencyText = h("span");
+    refs.latency = h("span", { class: "chip latency" }, icon("timer-outline"), refs.latencyText, h("span", { class: "bar" }, refs.latencyBar));
+    refs.img = h("img", {
+      alt: "",
+      onerror: () => this.streamFailed(),
+      onload: () => (refs.waiting.hidden = true),
+    });
+    refs.canvas = h("canvas", { hidden: true });
+    refs.waiting = h("div", { class: "overlay" });
+    refs.offline = h("div", { class: "overlay", hidden: true });
+    refs.frozenBadge = h("div", { class: "badge", hidden: true });
+    refs.video = h("div", { class: "video" }, refs.img, refs.canvas, refs.waiting, refs.offline, refs.frozenBadge);
+    refs.frame = h("div", { class: "frame" }, refs.video);
+    const tool = (/** @type {string} */ name, /** @type {() => void} */ action) =>
+      (refs[`tool_${name}`] = h("button", { class: "icon", onclick: action }, icon(name)));
+    refs.toolbar = h(
+      "div",
+      { class: "tools" },
+      h("slot", { name: "tools" }),
+      h("span", { class: "grow" }),
+      tool("camera", () => this.capture()),
+      tool("pause", () => this.toggleFreeze()),
+      tool("magnify-plus-outline", () => this.toggleZoom()),
+      tool("fullscreen", () => this.toggleFullscreen()),
+    );
+    refs.stage = h("div", { class: "stage" }, refs.frame, refs.toolbar);
+    this.shadowRoot?.append(
+      h(
+        "style",
+        {},
+        CSS,
+        `
+        .head { display: flex; flex-wrap: wrap; align-items: center; gap: 6px 8px; padding: 8px 12px; }
+        .head .title { display: flex; flex-wrap: wrap; align-items: center; gap: 0 8px; font-size: 18px; flex: 1 1 160px; min-width: 0; }
+        .head .title .grow { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; min-width: 3em; }
+        .head .state { font-size: 13px; color: var(--secondary-text-color); white-space: nowrap; }
+        .chips { display: flex; flex-wrap: wrap; gap: 6px; }
+        .chip ha-icon { --mdc-icon-size: 16px; color: var(--secondary-text-color); }
+        .chip.warning ha-icon { color: #000; }
+        .latency { display: inline-flex; align-items: center; gap: 6px; }
+        .latency .bar { width: 40px; height: 6px; border-radius: 3px; background: var(--divider-color); overflow: hidden; }
+        .latency .bar > div { height: 100%; width: 0; transition: width 0.3s, background 0.3s; }
+        .stage { position: relative; }
+        .frame { background: #000; display: flex; justify-content: center; }
+        .video {
+          --ratio: 4 / 3; position: relative; display: block; overflow: hidden;
+          aspect-ratio: var(--ratio); width: min(100%, calc(var(--video-max-height, 70vh) * (var(--ratio))));
+        }
+        .video img, .video canvas { width: 100%; height: 100%; object-fit: contain; display: block; }
+        .video .overlay {
+          position: absolute; inset: 0; display: flex; align-items: center; justify-content: center;
+          color: #fff; background: rgba(0, 0, 0, 0.55); font-size: 16px; text-align: center; padding: 16px;
+        }
+        .video .badge { position: absolute; top: 8px; left: 8px; padding: 2px 8px; border-radius: 4px; background: rgba(0, 0, 0, 0.6); color: #fff; font-size: 12px; }
+        .tools { display: flex; flex-wrap: wrap; align-items: center; gap: 2px; padding: 2px 4px; color: var(--secondary-text-color); }
+        .tools .grow { flex: 1; }
+        .video.zoomed { overflow: auto; aspect-ratio: auto; width: 100%; max-height: 75vh; }
+        .video.zoomed img, .video.zoomed canvas { width: auto; height: auto; max-width: none; }
+        .stage:fullscreen { background: #000; display: flex; flex-direction: column; }
+        .stage:fullscreen .frame { flex: 1; min-height: 0; align-items: center; }
+        .stage:fullscreen .video { width: 100%; height: 100%; aspect-ratio: auto; }
+        .stage:fullscreen .tools { color: #fff; }
+        :host([no-latency]) .latency { display: none; }
+        :host([no-head]) .head { display: none; }
+      `,
+      ),
+      h(
+        "div",
+        { class: "head" },
+        h("div", { class: "title" }, refs.dot, refs.name, refs.state),
+        h("div", { class: "chips" }, refs.reconnecting, refs.address, refs.fps, refs.latency),
+      ),
+      refs.stage,
+    );
+  }
+
+  connectedCallback() {
+    this.durationTimer = window.setInterval(() => this.renderDuration(), 1000); // local clock text only
+    if (this.camera && this._hass) this.restartStream();
+  }
+
+  disconnectedCallback() {
+    clearInterval(this.durationTimer);
+    clearTimeout(this.retry);
+    this.refs.img.removeAttribute("src"); // closes the MJPEG connection
+    this.streamSource = null;
+  }
+
+  get t() {
+    return translator(this._hass);
+  }
+
+  /**
+   * @param {import("./store.js").Hass} hass
+   * @param {import("./store.js").Camera} camera
+   * @param {{ online: boolean, clockOffset: number, clockUncertainty: number }} store
+   */
+  show(hass, camera, store) {
+    this._hass = hass;
+    const changed = this.camera?.camera_id !== camera.camera_id;
+    this.camera = camera;
+    this.online = store.online;
+    this.clockOffset = store.clockOffset;
+    this.clockUncertainty = store.clockUncertainty;
+    const { refs, t } = this;
+    if (changed) {
+      this.latency = null;
+      this.setFrozen(false);
+      refs.waiting.hidden = false;
+    }
+    refs.name.textContent = camera.name;
+    refs.name.title = camera.camera_id;
+    refs.img.alt = camera.name;
+    refs.dot.className = `dot ${camera.connected && store.online ? "on" : ""}`;
+    refs.reconnecting.hidden = store.online;
+    refs.reconnecting.lastChild.textContent = t("state.reconnecting");
+    refs.address.lastChild.textContent = camera.health?.ip || camera.address || "–";
+    refs.fps.lastChild.textContent = t("unit.fps", { value: formatNumber(camera.stats.fps, localeOf(hass), 1) });
+    refs.fps.classList.toggle("stale", !store.online || !camera.connected);
+    refs.latency.title = t("viewer.latency_title");
+    refs.waiting.textContent = store.online ? t("viewer.waiting") : t("viewer.reconnecting");
+    refs.offline.textContent = t("viewer.offline");
+    refs.offline.hidden = camera.connected || !store.online;
+    refs.frozenBadge.textContent = t("viewer.frozen");
+    const width = camera.stats.width || 4;
+    const height = camera.stats.height || 3;
+    refs.video.style.setProperty("--ratio", `${width} / ${height}`);
+    for (const [name, key] of [["camera", "viewer.capture"], ["pause", "viewer.freeze"], ["magnify-plus-outline", "viewer.zoom"], ["fullscreen", "viewer.fullscreen"]]) {
+      refs[`tool_${name}`].title = t(key);
+      refs[`tool_${name}`].setAttribute("aria-label", t(key));
+    }
+    if (!store.online) refs.waiting.hidden = false;
+    else if (refs.img.naturalWidth && this.streamSource) refs.waiting.hidden = true;
+    this.renderDuration();
+    this.renderLatency();
+    // A new token (Home Assistant restarted) or another camera: a new stream.
+    if (changed || streamUrl(hass, camera) !== this.streamSource) this.restartStream();
+  }
+
+  restartStream() {
+    if (!this.camera || !this._hass || this.frozen || !this.isConnected) return;
+    clearTimeout(this.retry);
+    const url = streamUrl(this._hass, this.camera);
+    if (!url) return;
+    this.streamSource = url;
+    this.refs.img.src = url;
+  }
+
+  /** The stream ended or failed (HA restarting, camera gone): try again shortly. */
+  streamFailed() {
+    this.refs.waiting.hidden = false;
+    clearTimeout(this.retry);
+    this.retry = window.setTimeout(() => this.restartStream(), RETRY_MS);
+  }
+
+  renderDuration() {
+    const camera = this.camera;
+    if (!camera) return;
+    const t = this.t;
+    this.refs.state.textContent = !this.online
+      ? t("state.unknown")
+      : camera.connected
+        ? t("state.connected_for", { duration: formatDuration((Date.now() + this.clockOffset - camera.connected_since) / 1000, t) })
+        : t("state.disconnected");
+  }
+
+  /** Record the measured latency of one displayed grid frame of this camera (ms). @param {number} milliseconds */
+  reportLatency(milliseconds) {
+    this.latency = this.latency === null ? milliseconds : this.latency * 0.8 + milliseconds * 0.2;
+    this.renderLatency();
+  }
+
+  renderLatency() {
+    const { latency, latencyText, latencyBar } = this.refs;
+    latency.hidden = this.latency === null;
+    if (this.latency === null) return;
+    // Below the clock estimate's uncertainty the figure is not known better than "at most".
+    const floor = Math.max(1, Math.round(this.clockUncertainty));
+    const value = this.latency;
+    latencyText.textContent = value < floor ? this.t("unit.ms_at_most", { value: floor }) : this.t("unit.ms", { value: Math.round(value) });
+    latencyBar.style.width = `${Math.min(100, (Math.max(value, floor) / (LATENCY_FAIR_MS * 1.5)) * 100)}%`;
+    latencyBar.className = value < LATENCY_GOOD_MS ? "good" : value < LATENCY_FAIR_MS ? "fair" : "poor";
+  }
+
+  /** Copy the current picture to the canvas (same origin, so it can be saved). */
+  snapshotCanvas() {
+    const { img, canvas } = this.refs;
+    if (this.frozen) return canvas;
+    if (!img.naturalWidth) return null;
+    canvas.width = img.naturalWidth;
+    canvas.height = img.naturalHeight;
+    canvas.getContext("2d").drawImage(img, 0, 0);
+    return canvas;
+  }
+
+  capture() {
+    const canvas = this.snapshotCanvas();
+    const camera = this.camera;
+    if (!canvas || !camera) {
+      notify(this, this.t("viewer.no_picture"));
+      return;
+    }
+    const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+    canvas.toBlob((/** @type {Blob} */ blob) => downloadBlob(blob, `${camera.camera_id}_${stamp}.jpg`), "image/jpeg", 0.95);
+    notify(this, this.t("viewer.downloaded", { camera: camera.name }));
+  }
+
+  /** @param {boolean} frozen */
+  setFrozen(frozen) {
+    const { img, canvas, frozenBadge } = this.refs;
+    if (frozen && !this.snapshotCanvas()) return;
+    this.frozen = frozen;
+    canvas.hidden = !frozen;
+    img.hidden = frozen;
+    frozenBadge.hidden = !frozen;
+    this.refs.tool_pause.classList.toggle("active", frozen);
+    this.refs.tool_pause.firstChild.setAttribute("icon", frozen ? "mdi:play" : "mdi:pause");
+  }
+
+  toggleFreeze() {
+    this.setFrozen(!this.frozen);
+  }
+
+  toggleZoom() {
+    this.zoomed = !this.zoomed;
+    this.refs.video.classList.toggle("zoomed", this.zoomed);
+    this.refs["tool_magnify-plus-outline"].classList.toggle("active", this.zoomed);
+  }
+
+  toggleFullscreen() {
+    if (document.fullscreenElement) document.exitFullscreen?.();
+    else this.refs.stage.requestFullscreen?.().catch(() => {});
+  }
+
+  leave() {
+    if (document.fullscreenElement) document.exitFullscreen?.();
+    if (this.zoomed) this.toggleZoom();
+  }
+}
