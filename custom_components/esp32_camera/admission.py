@@ -7,7 +7,8 @@ disconnected (4403). A device that keeps presenting a wrong token raises a repai
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from homeassistant.core import HomeAssistant, callback
@@ -19,6 +20,12 @@ from .store import HubStore
 
 # Wrong-token connections from one address before a repair issue is raised.
 AUTH_FAILURES_FOR_ISSUE = 3
+# Addresses whose wrong tokens are counted (the oldest are forgotten), and at most this many
+# per-address repair issues: a flood of addresses is reported by the one "unknown devices" issue.
+AUTH_ADDRESSES_TRACKED = 64
+AUTH_ISSUES = 5
+# Sources named in the "unknown devices" issue.
+UNKNOWN_SOURCES_SHOWN = 16
 
 
 class HubAdmission:
@@ -35,7 +42,9 @@ class HubAdmission:
         """Bind the registry to the hub's store and listener."""
         self._hass, self._entry_id, self._title = hass, entry_id, title
         self._store, self._listener = store, listener
-        self._auth_failures: dict[str, int] = {}
+        self._auth_failures: OrderedDict[str, int] = OrderedDict()
+        self._auth_issues: set[str] = set()
+        self._unknown_devices_issue = False
 
     @callback
     def async_apply_stored(self) -> None:
@@ -84,14 +93,18 @@ class HubAdmission:
     @callback
     def async_authenticated(self, address: str) -> None:
         """Delete the repair issue of an address that now presents the right token."""
-        if self._auth_failures.pop(address, 0):
+        self._auth_failures.pop(address, None)
+        if address in self._auth_issues:
             self._delete_issue(address)
 
     @callback
     def async_authentication_failed(self, address: str, reason: str) -> None:
         """Raise a repair issue when one address keeps presenting a wrong token."""
-        count = self._auth_failures[address] = self._auth_failures.get(address, 0) + 1
-        if count == AUTH_FAILURES_FOR_ISSUE:
+        count = self._auth_failures[address] = self._auth_failures.pop(address, 0) + 1
+        while len(self._auth_failures) > AUTH_ADDRESSES_TRACKED:
+            self._auth_failures.popitem(last=False)
+        if count == AUTH_FAILURES_FOR_ISSUE and len(self._auth_issues) < AUTH_ISSUES:
+            self._auth_issues.add(address)
             LOGGER.warning("Device at %s keeps failing authentication: %s", address, reason)
             ir.async_create_issue(
                 self._hass,
@@ -106,12 +119,48 @@ class HubAdmission:
     @callback
     def async_stop(self) -> None:
         """Delete the repair issues: counted per run, a wrong token after a restart raises it again."""
-        for address in self._auth_failures:
+        for address in list(self._auth_issues):
             self._delete_issue(address)
         self._auth_failures.clear()
+        ir.async_delete_issue(self._hass, DOMAIN, self._unknown_devices_issue_id)
+
+    @callback
+    def async_pending_overflow(self, sources: Sequence[str]) -> None:
+        """Raise one repair issue: more unknown devices try to connect than may wait for approval.
+
+        The listener tells this at most once per period; the issue names the newest sources
+        (addresses, or IPv6 /64 prefixes) and is replaced, never multiplied.
+        """
+        shown = sorted(sources)[:UNKNOWN_SOURCES_SHOWN]
+        if not self._unknown_devices_issue:
+            LOGGER.warning(
+                "Unknown devices keep trying to connect to %s (%d sources, e.g. %s)",
+                self._title,
+                len(sources),
+                ", ".join(shown[:3]),
+            )
+        self._unknown_devices_issue = True
+        ir.async_create_issue(
+            self._hass,
+            DOMAIN,
+            self._unknown_devices_issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="unknown_devices",
+            translation_placeholders={
+                "title": self._title,
+                "count": str(len(sources)),
+                "sources": ", ".join(shown),
+            },
+        )
+
+    @property
+    def _unknown_devices_issue_id(self) -> str:
+        return f"unknown_devices_{self._entry_id}"
 
     def _issue_id(self, address: str) -> str:
         return f"authentication_failed_{self._entry_id}_{address}"
 
     def _delete_issue(self, address: str) -> None:
+        self._auth_issues.discard(address)
         ir.async_delete_issue(self._hass, DOMAIN, self._issue_id(address))

@@ -27,6 +27,8 @@ CONF_TRUSTED_NETWORKS: Final = "trusted_networks"
 CONF_FRAME_TIMEOUT: Final = "frame_timeout"
 CONF_MAX_FRAME_SIZE: Final = "max_frame_size"
 CONF_LIVENESS_TIMEOUT: Final = "liveness_timeout"
+CONF_MAX_CONNECTIONS_PER_SOURCE: Final = "max_connections_per_source"
+CONF_MAX_PENDING_CAMERAS: Final = "max_pending_cameras"
 CONF_SAVE_DIRECTORY: Final = "save_directory"
 CONF_RETENTION_DAYS: Final = "retention_days"
 CONF_RETENTION_SIZE_MB: Final = "retention_size_mb"
@@ -35,6 +37,9 @@ CONF_EXPOSE_HTTP: Final = "expose_http"
 DEFAULT_FRAME_TIMEOUT: Final = 10.0
 DEFAULT_MAX_FRAME_SIZE: Final = 8 * 1024 * 1024
 DEFAULT_LIVENESS_TIMEOUT: Final = 30.0
+# Connections from one address (IPv6: one /64) and tokenless cameras waiting for approval at once.
+DEFAULT_MAX_CONNECTIONS_PER_SOURCE: Final = 16
+DEFAULT_MAX_PENDING_CAMERAS: Final = 32
 DEFAULT_RETENTION_DAYS: Final = 7
 DEFAULT_RETENTION_SIZE_MB: Final = 2048
 

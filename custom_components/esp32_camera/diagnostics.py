@@ -37,6 +37,15 @@ async def async_get_config_entry_diagnostics(
             **hub.hub_statistics(),
             "framings": total_framings(camera.stats for camera in hub.cameras.values()),
         },
+        # What the listener refused, by reason, and the bytes of unfinished frames it holds.
+        "listener": {
+            "refusals": dict(hub.listener.refusals.counts),
+            "frame_budget": {
+                "limit": hub.listener.frame_budget.limit,
+                "in_flight": hub.listener.frame_budget.in_flight,
+                "peak": hub.listener.frame_budget.peak,
+            },
+        },
         "cameras": {camera_id: _camera(hub, camera) for camera_id, camera in hub.cameras.items()},
     }
 

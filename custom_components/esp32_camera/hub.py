@@ -9,7 +9,7 @@ them and offers the few operations that span several.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import partial
 import time
 from typing import Any
@@ -290,6 +290,10 @@ class Esp32CameraHub:
         """Hand the frame to the broker; update the statistics' entities (throttled)."""
         self.frames.async_publish(camera, frame)
         self.updates.async_frame(camera.camera_id)
+
+    def pending_overflow(self, sources: Sequence[str]) -> None:
+        """More unknown devices try to connect than may wait for approval: one repair issue."""
+        self.admission.async_pending_overflow(sources)
 
     def authentication_failed(self, address: str, reason: str) -> None:
         """Count a wrong token (a repair issue when one address keeps presenting one)."""

@@ -18,7 +18,9 @@ from .const import (
     CONF_EXPOSE_HTTP,
     CONF_FRAME_TIMEOUT,
     CONF_LIVENESS_TIMEOUT,
+    CONF_MAX_CONNECTIONS_PER_SOURCE,
     CONF_MAX_FRAME_SIZE,
+    CONF_MAX_PENDING_CAMERAS,
     CONF_RETENTION_DAYS,
     CONF_RETENTION_SIZE_MB,
     CONF_SAVE_DIRECTORY,
@@ -26,7 +28,9 @@ from .const import (
     CONF_TRUSTED_NETWORKS,
     DEFAULT_FRAME_TIMEOUT,
     DEFAULT_LIVENESS_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS_PER_SOURCE,
     DEFAULT_MAX_FRAME_SIZE,
+    DEFAULT_MAX_PENDING_CAMERAS,
     DEFAULT_RETENTION_DAYS,
     DEFAULT_RETENTION_SIZE_MB,
 )
@@ -42,6 +46,8 @@ def hub_options(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Any]:
         CONF_FRAME_TIMEOUT: DEFAULT_FRAME_TIMEOUT,
         CONF_MAX_FRAME_SIZE: DEFAULT_MAX_FRAME_SIZE,
         CONF_LIVENESS_TIMEOUT: DEFAULT_LIVENESS_TIMEOUT,
+        CONF_MAX_CONNECTIONS_PER_SOURCE: DEFAULT_MAX_CONNECTIONS_PER_SOURCE,
+        CONF_MAX_PENDING_CAMERAS: DEFAULT_MAX_PENDING_CAMERAS,
         CONF_SAVE_DIRECTORY: default_save_directory(hass),
         CONF_RETENTION_DAYS: DEFAULT_RETENTION_DAYS,
         CONF_RETENTION_SIZE_MB: DEFAULT_RETENTION_SIZE_MB,
@@ -65,6 +71,8 @@ def listener_settings(entry: ConfigEntry, options: Mapping[str, Any]) -> Listene
         frame_timeout=options[CONF_FRAME_TIMEOUT],
         max_frame_size=int(options[CONF_MAX_FRAME_SIZE]),
         liveness_timeout=options[CONF_LIVENESS_TIMEOUT],
+        max_connections_per_source=int(options[CONF_MAX_CONNECTIONS_PER_SOURCE]),
+        max_pending_cameras=int(options[CONF_MAX_PENDING_CAMERAS]),
     )
 
 
@@ -76,6 +84,12 @@ def options_schema(options: Mapping[str, Any]) -> probatio.Schema:
             probatio.Coerce(int), probatio.Range(min=65536, max=64 << 20)
         ),
         CONF_LIVENESS_TIMEOUT: probatio.All(probatio.Coerce(float), probatio.Range(min=5, max=600)),
+        CONF_MAX_CONNECTIONS_PER_SOURCE: probatio.All(
+            probatio.Coerce(int), probatio.Range(min=2, max=256)
+        ),
+        CONF_MAX_PENDING_CAMERAS: probatio.All(
+            probatio.Coerce(int), probatio.Range(min=1, max=256)
+        ),
         CONF_SAVE_DIRECTORY: str,
         CONF_RETENTION_DAYS: probatio.All(probatio.Coerce(float), probatio.Range(min=0)),
         CONF_RETENTION_SIZE_MB: probatio.All(probatio.Coerce(float), probatio.Range(min=0)),
