@@ -187,8 +187,8 @@ class Bench:
         for hub in stats["hubs"]:
             for camera_id, camera in hub["cameras"].items():
                 if camera_id.startswith(prefix):
-                    frames += camera["stream"]["frames_received"]
-                    received += camera["stream"]["bytes_received"]
+                    frames += camera["stats"]["frames_received"]
+                    received += camera["stats"]["bytes_received"]
         return frames, received
 
     async def floor_counters(self, port: int) -> dict[str, int]:
