@@ -21,6 +21,7 @@ from .http import async_register_views
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .listener import ListenerBindError
 from .panel import async_register_panel, async_unregister_panel
+from .repairs import async_delete_issue, async_raise_issue
 from .services import async_setup_services
 from .store import async_remove_store
 
@@ -54,21 +55,19 @@ async def async_setup_entry(hass: HomeAssistant, entry: Esp32CameraConfigEntry) 
         await hub.async_start()
     except ListenerBindError as err:
         await hub.async_stop()
-        ir.async_create_issue(
+        async_raise_issue(
             hass,
-            DOMAIN,
             f"port_in_use_{entry.entry_id}",
-            is_fixable=False,
+            "port_in_use",
+            {"port": str(err.port), "title": entry.title},
             severity=ir.IssueSeverity.ERROR,
-            translation_key="port_in_use",
-            translation_placeholders={"port": str(err.port), "title": entry.title},
         )
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="port_in_use",
             translation_placeholders={"port": str(err.port), "error": str(err.error)},
         ) from err
-    ir.async_delete_issue(hass, DOMAIN, f"port_in_use_{entry.entry_id}")
+    async_delete_issue(hass, f"port_in_use_{entry.entry_id}")
     entry.runtime_data = hub
     entry.async_on_unload(hub.async_stop)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -85,7 +84,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: Esp32CameraConfigEntry)
 
 async def async_remove_entry(hass: HomeAssistant, entry: Esp32CameraConfigEntry) -> None:
     """Delete the hub's store, and the busy-port issue of an entry removed while retrying."""
-    ir.async_delete_issue(hass, DOMAIN, f"port_in_use_{entry.entry_id}")
+    async_delete_issue(hass, f"port_in_use_{entry.entry_id}")
     await async_remove_store(hass, entry.entry_id)
 
 

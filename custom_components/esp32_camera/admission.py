@@ -12,10 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import issue_registry as ir
 
-from .const import DOMAIN, LOGGER
+from .const import LOGGER
 from .listener import CameraRecord, DeviceListener
+from .repairs import async_delete_issue, async_raise_issue
 from .store import HubStore
 
 # Wrong-token connections from one address before a repair issue is raised.
@@ -106,14 +106,11 @@ class HubAdmission:
         if count == AUTH_FAILURES_FOR_ISSUE and len(self._auth_issues) < AUTH_ISSUES:
             self._auth_issues.add(address)
             LOGGER.warning("Device at %s keeps failing authentication: %s", address, reason)
-            ir.async_create_issue(
+            async_raise_issue(
                 self._hass,
-                DOMAIN,
                 self._issue_id(address),
-                is_fixable=False,
-                severity=ir.IssueSeverity.WARNING,
-                translation_key="authentication_failed",
-                translation_placeholders={"address": address, "title": self._title},
+                "authentication_failed",
+                {"address": address, "title": self._title},
             )
 
     @callback
@@ -122,7 +119,7 @@ class HubAdmission:
         for address in list(self._auth_issues):
             self._delete_issue(address)
         self._auth_failures.clear()
-        ir.async_delete_issue(self._hass, DOMAIN, self._unknown_devices_issue_id)
+        async_delete_issue(self._hass, self._unknown_devices_issue_id)
 
     @callback
     def async_pending_overflow(self, sources: Sequence[str]) -> None:
@@ -140,18 +137,11 @@ class HubAdmission:
                 ", ".join(shown[:3]),
             )
         self._unknown_devices_issue = True
-        ir.async_create_issue(
+        async_raise_issue(
             self._hass,
-            DOMAIN,
             self._unknown_devices_issue_id,
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key="unknown_devices",
-            translation_placeholders={
-                "title": self._title,
-                "count": str(len(sources)),
-                "sources": ", ".join(shown),
-            },
+            "unknown_devices",
+            {"title": self._title, "count": str(len(sources)), "sources": ", ".join(shown)},
         )
 
     @property
@@ -163,4 +153,4 @@ class HubAdmission:
 
     def _delete_issue(self, address: str) -> None:
         self._auth_issues.discard(address)
-        ir.async_delete_issue(self._hass, DOMAIN, self._issue_id(address))
+        async_delete_issue(self._hass, self._issue_id(address))

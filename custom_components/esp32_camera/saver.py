@@ -35,6 +35,7 @@ from homeassistant.util import dt as dt_util
 
 from . import signals, storage
 from .const import DOMAIN, LOGGER
+from .repairs import async_delete_issue, async_raise_issue
 from .throttle import Throttle
 
 if TYPE_CHECKING:
@@ -492,7 +493,7 @@ class ImageSaver:
             notifier.async_cancel()
         self._stopping = True
         # Raised again at the next start if writes still fail.
-        ir.async_delete_issue(self.hass, DOMAIN, self._write_issue_id)
+        async_delete_issue(self.hass, self._write_issue_id)
         if self._task is None:
             return
         assert self._wakeup is not None
@@ -611,24 +612,19 @@ class ImageSaver:
         ):
             self.write_error = err.strerror or str(err)
             LOGGER.error("Continuous saving to %s keeps failing: %s", self.directory, err)
-            ir.async_create_issue(
+            async_raise_issue(
                 self.hass,
-                DOMAIN,
                 self._write_issue_id,
-                is_fixable=False,
+                "saving_failed",
+                {"directory": str(self.directory), "error": self.write_error},
                 severity=ir.IssueSeverity.ERROR,
-                translation_key="saving_failed",
-                translation_placeholders={
-                    "directory": str(self.directory),
-                    "error": self.write_error,
-                },
             )
 
     def _writes_work_again(self) -> None:
         if self.write_error is not None:
             LOGGER.info("Saving frames to %s works again", self.directory)
         self._failing_since, self._failed_in_row, self.write_error = None, 0, None
-        ir.async_delete_issue(self.hass, DOMAIN, self._write_issue_id)
+        async_delete_issue(self.hass, self._write_issue_id)
 
     @property
     def _write_issue_id(self) -> str:
