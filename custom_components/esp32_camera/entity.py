@@ -169,6 +169,27 @@ def saver_binding(
     )
 
 
+def motion_binding(name: str, parse: Callable[[str], object]) -> ControlBinding:
+    """Bind a control to one of the camera's motion settings (the hub's, kept in its store).
+
+    The setting is shown as text ("1"/"0" for on/off, "2.5" for numbers); `parse` turns the
+    control's text back into the setting's value. It works while the camera is away.
+    """
+
+    def read(hub: Esp32CameraHub, camera_id: str) -> str:
+        value = getattr(hub.motion.settings(camera_id), name)
+        return ("1" if value else "0") if isinstance(value, bool) else f"{value:g}"
+
+    return ControlBinding(
+        read_fn=read,
+        write_fn=lambda hub, camera_id, value: hub.motion.async_set(
+            camera_id, **{name: parse(value)}
+        ),
+        needs_camera=False,
+        signal_fn=signals.motion_settings_updated,
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class Esp32CameraControlDescription(EntityDescription):
     """What the select, number and switch descriptions share: their setting."""

@@ -1,12 +1,17 @@
-"""Numbers: JPEG quality, frame rate, brightness, contrast, and the saving rate limit."""
+"""Numbers: camera settings, the saving rate limit and motion detection's settings."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, override
 
-from homeassistant.components.number import NumberEntity, NumberEntityDescription, NumberMode
-from homeassistant.const import EntityCategory
+from homeassistant.components.number import (
+    NumberDeviceClass,
+    NumberEntity,
+    NumberEntityDescription,
+    NumberMode,
+)
+from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfTime
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -16,6 +21,7 @@ from .entity import (
     Esp32CameraControlEntity,
     async_add_described_entities,
     command_binding,
+    motion_binding,
     saver_binding,
 )
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
@@ -72,6 +78,39 @@ NUMBERS: tuple[Esp32CameraNumberDescription, ...] = (
         mode=NumberMode.BOX,
         native_unit_of_measurement=FRAMES_PER_SECOND,
         binding=SAVING_RATE,
+    ),
+    Esp32CameraNumberDescription(
+        key="motion_sensitivity",
+        translation_key="motion_sensitivity",
+        entity_category=EntityCategory.CONFIG,
+        native_min_value=0,
+        native_max_value=100,
+        native_step=1,
+        mode=NumberMode.SLIDER,
+        binding=motion_binding("sensitivity", lambda value: round(float(value))),
+    ),
+    Esp32CameraNumberDescription(
+        key="motion_min_area",
+        translation_key="motion_min_area",
+        entity_category=EntityCategory.CONFIG,
+        native_min_value=0.1,
+        native_max_value=100,
+        native_step=0.1,
+        mode=NumberMode.BOX,
+        native_unit_of_measurement=PERCENTAGE,
+        binding=motion_binding("min_area", float),
+    ),
+    Esp32CameraNumberDescription(
+        key="motion_cooldown",
+        translation_key="motion_cooldown",
+        entity_category=EntityCategory.CONFIG,
+        device_class=NumberDeviceClass.DURATION,
+        native_min_value=0,
+        native_max_value=600,
+        native_step=1,
+        mode=NumberMode.BOX,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        binding=motion_binding("cooldown", float),
     ),
 )
 
