@@ -35,6 +35,7 @@ MOTION = "binary_sensor.esp32_camera_cam1_motion"
 EVENT = "event.esp32_camera_cam1_motion"
 SWITCH = "switch.esp32_camera_cam1_motion_detection"
 SENSITIVITY = "number.esp32_camera_cam1_motion_sensitivity"
+SCORE = "sensor.esp32_camera_cam1_motion_score"
 COOLDOWN = "number.esp32_camera_cam1_motion_cool_down"
 
 
@@ -66,6 +67,7 @@ async def play(hass: HomeAssistant, simulate: Any, scene: str) -> tuple[Recorder
     return recorder, camera
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_a_crossing_turns_the_motion_sensor_on_and_fires_motion_started(
     hass: HomeAssistant, hub_entry: MockConfigEntry, simulate: Any
 ) -> None:
@@ -88,6 +90,9 @@ async def test_a_crossing_turns_the_motion_sensor_on_and_fires_motion_started(
     assert motion["skipped"] > 0  # 20 fps against 10 analyses/s at most
     assert motion["mean_ms"] is not None
     assert motion["settings"]["enabled"] is True
+    # The score comes with the camera's throttled statistics: a number once frames were analysed.
+    await wait_for(lambda: hass.states.get(SCORE).state not in ("unknown", "unavailable"), 10)  # type: ignore[union-attr]
+    assert 0.0 <= float(hass.states.get(SCORE).state) <= 100.0  # type: ignore[union-attr]
 
 
 async def test_a_lamp_switched_on_is_not_motion(
