@@ -10,14 +10,15 @@ from homeassistant.components.binary_sensor import (
 )
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.const import EntityCategory
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import signals
-from .entity import Esp32CameraDescribedEntity, async_add_camera_entities
+from .entity import (
+    Esp32CameraDescribedEntity,
+    Esp32CameraMotionEntity,
+    async_add_camera_entities,
+)
 from .hub import Esp32CameraConfigEntry
-from .motion import MotionEvent
 
 PARALLEL_UPDATES = 0
 
@@ -63,27 +64,11 @@ class Esp32CameraConnectedSensor(
 
 
 class Esp32CameraMotionSensor(
-    Esp32CameraDescribedEntity[BinarySensorEntityDescription], BinarySensorEntity
+    Esp32CameraMotionEntity[BinarySensorEntityDescription], BinarySensorEntity
 ):
     """On while motion goes on at the camera: written when it starts and when it ends."""
 
     entity_description: BinarySensorEntityDescription
-
-    @override
-    async def async_added_to_hass(self) -> None:
-        """Follow the camera's motion starts and ends."""
-        await super().async_added_to_hass()
-        self.async_on_remove(
-            async_dispatcher_connect(
-                self.hass,
-                signals.motion_event(self.hub.entry.entry_id, self.camera.camera_id),
-                self._async_motion,
-            )
-        )
-
-    @callback
-    def _async_motion(self, event: MotionEvent) -> None:
-        self.async_write_ha_state()
 
     @property
     @override

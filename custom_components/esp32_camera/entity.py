@@ -17,6 +17,7 @@ from . import signals
 from .const import DOMAIN
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .listener import CameraRecord
+from .motion import MotionEvent
 
 
 def async_add_camera_entities(
@@ -126,6 +127,29 @@ class Esp32CameraDescribedEntity[DescriptionT: EntityDescription](Esp32CameraEnt
         """Create the entity of one camera from its description."""
         super().__init__(hub, camera, description.key)
         self.entity_description = description
+
+
+class Esp32CameraMotionEntity[DescriptionT: EntityDescription](
+    Esp32CameraDescribedEntity[DescriptionT]
+):
+    """An entity that also follows the camera's motion starts and ends (written at once)."""
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Follow the camera's updates and its motion starts and ends."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass,
+                signals.motion_event(self.hub.entry.entry_id, self.camera.camera_id),
+                self._async_motion,
+            )
+        )
+
+    @callback
+    def _async_motion(self, event: MotionEvent) -> None:
+        """Write the state when motion starts or ends."""
+        self.async_write_ha_state()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -10,11 +10,9 @@ from homeassistant.components.event import (
     EventEntityDescription,
 )
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import signals
-from .entity import Esp32CameraDescribedEntity, async_add_described_entities
+from .entity import Esp32CameraMotionEntity, async_add_described_entities
 from .hub import Esp32CameraConfigEntry
 from .motion import MotionEvent
 
@@ -40,24 +38,14 @@ async def async_setup_entry(
     async_add_described_entities(hass, entry, async_add_entities, Esp32CameraMotionEvent, (MOTION,))
 
 
-class Esp32CameraMotionEvent(Esp32CameraDescribedEntity[EventEntityDescription], EventEntity):
+class Esp32CameraMotionEvent(Esp32CameraMotionEntity[EventEntityDescription], EventEntity):
     """Fires `motion_started` (with its zone) and `motion_ended`."""
 
     entity_description: EventEntityDescription
 
-    @override
-    async def async_added_to_hass(self) -> None:
-        """Follow the camera's motion starts and ends."""
-        await super().async_added_to_hass()
-        self.async_on_remove(
-            async_dispatcher_connect(
-                self.hass,
-                signals.motion_event(self.hub.entry.entry_id, self.camera.camera_id),
-                self._async_motion,
-            )
-        )
-
     @callback
+    @override
     def _async_motion(self, event: MotionEvent) -> None:
+        """Fire the event."""
         self._trigger_event(f"motion_{event.type}", {ATTR_ZONE: event.zone})
         self.async_write_ha_state()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, override
 
@@ -55,6 +56,19 @@ def _command_number(command: str, **kwargs: Any) -> Esp32CameraNumberDescription
     )
 
 
+def _motion_number(
+    name: str, parse: Callable[[str], object], **kwargs: Any
+) -> Esp32CameraNumberDescription:
+    """Describe the number of one of motion detection's settings (a box unless told)."""
+    return Esp32CameraNumberDescription(
+        key=f"motion_{name}",
+        translation_key=f"motion_{name}",
+        entity_category=EntityCategory.CONFIG,
+        binding=motion_binding(name, parse),
+        **{"mode": NumberMode.BOX, **kwargs},
+    )
+
+
 async def _set_saving_rate(hub: Esp32CameraHub, camera_id: str, value: str) -> None:
     hub.async_set_saving_rate(camera_id, float(value))
 
@@ -79,38 +93,30 @@ NUMBERS: tuple[Esp32CameraNumberDescription, ...] = (
         native_unit_of_measurement=FRAMES_PER_SECOND,
         binding=SAVING_RATE,
     ),
-    Esp32CameraNumberDescription(
-        key="motion_sensitivity",
-        translation_key="motion_sensitivity",
-        entity_category=EntityCategory.CONFIG,
+    _motion_number(
+        "sensitivity",
+        lambda value: round(float(value)),
         native_min_value=0,
         native_max_value=100,
         native_step=1,
         mode=NumberMode.SLIDER,
-        binding=motion_binding("sensitivity", lambda value: round(float(value))),
     ),
-    Esp32CameraNumberDescription(
-        key="motion_min_area",
-        translation_key="motion_min_area",
-        entity_category=EntityCategory.CONFIG,
+    _motion_number(
+        "min_area",
+        float,
         native_min_value=0.1,
         native_max_value=100,
         native_step=0.1,
-        mode=NumberMode.BOX,
         native_unit_of_measurement=PERCENTAGE,
-        binding=motion_binding("min_area", float),
     ),
-    Esp32CameraNumberDescription(
-        key="motion_cooldown",
-        translation_key="motion_cooldown",
-        entity_category=EntityCategory.CONFIG,
+    _motion_number(
+        "cooldown",
+        float,
         device_class=NumberDeviceClass.DURATION,
         native_min_value=0,
         native_max_value=600,
         native_step=1,
-        mode=NumberMode.BOX,
         native_unit_of_measurement=UnitOfTime.SECONDS,
-        binding=motion_binding("cooldown", float),
     ),
 )
 
