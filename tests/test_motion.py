@@ -185,3 +185,25 @@ async def test_earlier_and_damaged_stores_still_load(
     hub = hub_entry.runtime_data
     assert hub.motion.settings("cam1") == expected
     assert hub.store.chosen_settings("cam1") == {"quality": "20"}
+
+
+async def test_turning_detection_off_during_motion_ends_it_at_once(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, simulate: Any
+) -> None:
+    await hass.config_entries.async_setup(hub_entry.entry_id)
+    recorder = Recorder(hass)
+    await simulate(frames=list(scene_jpegs("crossing")), fps=20, mode="speed")
+    await wait_for(lambda: STATE_ON in recorder.motion, timeout=30)
+    await hass.services.async_call(
+        SWITCH_DOMAIN, SERVICE_TURN_OFF, {ATTR_ENTITY_ID: SWITCH}, blocking=True
+    )
+    await hass.async_block_till_done()
+    # No cool-down: the motion ends with the switch, and no new one starts.
+    assert hass.states.get(MOTION).state == STATE_OFF  # type: ignore[union-attr]
+    assert recorder.events[-1] == ("motion_ended", None)
+    starts = recorder.motion.count(STATE_ON)
+    detector = hub_entry.runtime_data.motion.detector("cam1")
+    analysed, skipped = detector.stats.analysed, detector.stats.skipped
+    await wait_for(lambda: detector.stats.skipped > skipped + 10)  # the crossing goes on
+    assert detector.stats.analysed == analysed
+    assert recorder.motion.count(STATE_ON) == starts
