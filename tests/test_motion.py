@@ -8,12 +8,14 @@ without them still loads), changed from the switch and numbers.
 from __future__ import annotations
 
 import itertools
+import threading
 from typing import Any
 
 from homeassistant.components.number import ATTR_VALUE, DOMAIN as NUMBER_DOMAIN, SERVICE_SET_VALUE
 from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
 from homeassistant.const import (
     ATTR_ENTITY_ID,
+    EVENT_HOMEASSISTANT_STOP,
     EVENT_STATE_CHANGED,
     SERVICE_TURN_OFF,
     STATE_OFF,
@@ -207,3 +209,17 @@ async def test_turning_detection_off_during_motion_ends_it_at_once(
     await wait_for(lambda: detector.stats.skipped > skipped + 10)  # the crossing goes on
     assert detector.stats.analysed == analysed
     assert recorder.motion.count(STATE_ON) == starts
+
+
+async def test_the_worker_thread_stops_with_home_assistant(
+    hass: HomeAssistant, hub_entry: MockConfigEntry
+) -> None:
+    """Home Assistant does not unload entries when it stops: the thread must stop anyway."""
+    await hass.config_entries.async_setup(hub_entry.entry_id)
+    name = f"esp32_camera_motion_{hub_entry.entry_id}"
+    assert name in {thread.name for thread in threading.enumerate()}
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+    assert name not in {thread.name for thread in threading.enumerate()}
+    # Unloading afterwards stops nothing twice.
+    assert await hass.config_entries.async_unload(hub_entry.entry_id)
