@@ -1,4 +1,4 @@
-"""Binary sensor: whether a camera is connected."""
+"""Binary sensors: whether a camera is connected, and whether it sees motion."""
 
 from __future__ import annotations
 
@@ -13,17 +13,22 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import Esp32CameraDescribedEntity, async_add_described_entities
+from .entity import (
+    Esp32CameraDescribedEntity,
+    Esp32CameraMotionEntity,
+    async_add_camera_entities,
+)
 from .hub import Esp32CameraConfigEntry
 
 PARALLEL_UPDATES = 0
 
-# Named by its device class.
+# Both named by their device class.
 CONNECTIVITY = BinarySensorEntityDescription(
     key="connected",
     device_class=BinarySensorDeviceClass.CONNECTIVITY,
     entity_category=EntityCategory.DIAGNOSTIC,
 )
+MOTION = BinarySensorEntityDescription(key="motion", device_class=BinarySensorDeviceClass.MOTION)
 
 
 async def async_setup_entry(
@@ -31,9 +36,15 @@ async def async_setup_entry(
     entry: Esp32CameraConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add a connectivity sensor for every admitted camera."""
-    async_add_described_entities(
-        hass, entry, async_add_entities, Esp32CameraConnectedSensor, (CONNECTIVITY,)
+    """Add a connectivity and a motion sensor for every admitted camera."""
+    async_add_camera_entities(
+        hass,
+        entry,
+        async_add_entities,
+        lambda hub, camera: (
+            Esp32CameraConnectedSensor(hub, camera, CONNECTIVITY),
+            Esp32CameraMotionSensor(hub, camera, MOTION),
+        ),
     )
 
 
@@ -50,3 +61,17 @@ class Esp32CameraConnectedSensor(
     def is_on(self) -> bool:
         """Whether the camera is connected."""
         return self.camera.connected
+
+
+class Esp32CameraMotionSensor(
+    Esp32CameraMotionEntity[BinarySensorEntityDescription], BinarySensorEntity
+):
+    """On while motion goes on at the camera: written when it starts and when it ends."""
+
+    entity_description: BinarySensorEntityDescription
+
+    @property
+    @override
+    def is_on(self) -> bool:
+        """Whether motion goes on."""
+        return self.hub.motion.is_active(self.camera.camera_id)

@@ -1,4 +1,4 @@
-"""Diagnostics: the hub's settings (token redacted), statistics and every camera's telemetry."""
+"""Diagnostics: the hub's settings (token redacted), statistics, telemetry and motion costs."""
 
 from __future__ import annotations
 
@@ -20,7 +20,11 @@ TO_REDACT = {CONF_TOKEN}
 
 
 def _camera(hub: Esp32CameraHub, camera: CameraRecord) -> dict[str, Any]:
-    return camera_payload(hub, camera, er.async_get(hub.hass))
+    return {
+        **camera_payload(hub, camera, er.async_get(hub.hass)),
+        # What the user chose, whether motion goes on, and what the analysis costs.
+        "motion": hub.motion.stats(camera.camera_id),
+    }
 
 
 async def async_get_config_entry_diagnostics(

@@ -17,6 +17,7 @@ from . import signals
 from .const import DOMAIN
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .listener import CameraRecord
+from .motion import MotionEvent
 
 
 def async_add_camera_entities(
@@ -128,6 +129,29 @@ class Esp32CameraDescribedEntity[DescriptionT: EntityDescription](Esp32CameraEnt
         self.entity_description = description
 
 
+class Esp32CameraMotionEntity[DescriptionT: EntityDescription](
+    Esp32CameraDescribedEntity[DescriptionT]
+):
+    """An entity that also follows the camera's motion starts and ends (written at once)."""
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Follow the camera's updates and its motion starts and ends."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass,
+                signals.motion_event(self.hub.entry.entry_id, self.camera.camera_id),
+                self._async_motion,
+            )
+        )
+
+    @callback
+    def _async_motion(self, event: MotionEvent) -> None:
+        """Write the state when motion starts or ends."""
+        self.async_write_ha_state()
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ControlBinding:
     """Where a control's value lives, as the firmware's text ("1", "20", "speed").
@@ -166,6 +190,27 @@ def saver_binding(
         write_fn=write_fn,
         needs_camera=False,
         signal_fn=signals.saver_settings_updated,
+    )
+
+
+def motion_binding(name: str, parse: Callable[[str], object]) -> ControlBinding:
+    """Bind a control to one of the camera's motion settings (the hub's, kept in its store).
+
+    The setting is shown as text ("1"/"0" for on/off, "2.5" for numbers); `parse` turns the
+    control's text back into the setting's value. It works while the camera is away.
+    """
+
+    def read(hub: Esp32CameraHub, camera_id: str) -> str:
+        value = getattr(hub.motion.settings(camera_id), name)
+        return ("1" if value else "0") if isinstance(value, bool) else f"{value:g}"
+
+    return ControlBinding(
+        read_fn=read,
+        write_fn=lambda hub, camera_id, value: hub.motion.async_set(
+            camera_id, **{name: parse(value)}
+        ),
+        needs_camera=False,
+        signal_fn=signals.motion_settings_updated,
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY, ConfigEntry
 from homeassistant.const import CONF_ADDRESS, CONF_TOKEN
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import discovery_flow
 from homeassistant.helpers.dispatcher import async_dispatcher_send
@@ -42,6 +42,7 @@ from .listener import (
     UnknownCameraError,
 )
 from .migration import stored_hub_from_earlier_release
+from .motion_hub import HubMotion
 from .options import hub_options, listener_settings
 from .protocol import CommandValidationError, Frame
 from .saver import ImageSaver
@@ -88,6 +89,8 @@ class Esp32CameraHub:
             retention_size_mb=self.options[CONF_RETENTION_SIZE_MB],
             add_frame_listener=self.frames.async_add_listener,
         )
+        self.motion = HubMotion(hass, entry.entry_id, self.store)
+        self._stop_motion_frames: CALLBACK_TYPE | None = None
         self.started_at: float | None = None
         self._hub_device_id: str | None = None
 
@@ -113,6 +116,7 @@ class Esp32CameraHub:
         self.admission.async_apply_stored()
         self._hub_device_id = register_hub_device(self.hass, self.entry.entry_id, self.entry.title)
         self._restore_cameras()
+        self._stop_motion_frames = self.motion.async_start(self.frames.async_add_listener)
         await self.listener.start()
         self.started_at = time.monotonic()
         await self.saver.async_start()
@@ -135,6 +139,9 @@ class Esp32CameraHub:
         self.updates.async_stop()
         self.admission.async_stop()
         self.frames.async_stop()
+        if self._stop_motion_frames is not None:
+            self._stop_motion_frames()
+        await self.motion.async_stop()
         await self.saver.async_stop()
         await self.listener.stop()
         await self.store.async_flush()
@@ -151,6 +158,7 @@ class Esp32CameraHub:
             return False
         self.settings.async_forget(camera_id)
         self.updates.async_forget(camera_id)
+        self.motion.async_forget(camera_id)
         self.saver.async_set_enabled(camera_id, False)
         self.saver.async_set_max_rate(camera_id, 0)
         self.store.async_forget_camera(camera_id)

@@ -1,12 +1,18 @@
-"""Numbers: JPEG quality, frame rate, brightness, contrast, and the saving rate limit."""
+"""Numbers: camera settings, the saving rate limit and motion detection's settings."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, override
 
-from homeassistant.components.number import NumberEntity, NumberEntityDescription, NumberMode
-from homeassistant.const import EntityCategory
+from homeassistant.components.number import (
+    NumberDeviceClass,
+    NumberEntity,
+    NumberEntityDescription,
+    NumberMode,
+)
+from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfTime
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -16,6 +22,7 @@ from .entity import (
     Esp32CameraControlEntity,
     async_add_described_entities,
     command_binding,
+    motion_binding,
     saver_binding,
 )
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
@@ -49,6 +56,19 @@ def _command_number(command: str, **kwargs: Any) -> Esp32CameraNumberDescription
     )
 
 
+def _motion_number(
+    name: str, parse: Callable[[str], object], **kwargs: Any
+) -> Esp32CameraNumberDescription:
+    """Describe the number of one of motion detection's settings (a box unless told)."""
+    return Esp32CameraNumberDescription(
+        key=f"motion_{name}",
+        translation_key=f"motion_{name}",
+        entity_category=EntityCategory.CONFIG,
+        binding=motion_binding(name, parse),
+        **{"mode": NumberMode.BOX, **kwargs},
+    )
+
+
 async def _set_saving_rate(hub: Esp32CameraHub, camera_id: str, value: str) -> None:
     hub.async_set_saving_rate(camera_id, float(value))
 
@@ -72,6 +92,31 @@ NUMBERS: tuple[Esp32CameraNumberDescription, ...] = (
         mode=NumberMode.BOX,
         native_unit_of_measurement=FRAMES_PER_SECOND,
         binding=SAVING_RATE,
+    ),
+    _motion_number(
+        "sensitivity",
+        lambda value: round(float(value)),
+        native_min_value=0,
+        native_max_value=100,
+        native_step=1,
+        mode=NumberMode.SLIDER,
+    ),
+    _motion_number(
+        "min_area",
+        float,
+        native_min_value=0.1,
+        native_max_value=100,
+        native_step=0.1,
+        native_unit_of_measurement=PERCENTAGE,
+    ),
+    _motion_number(
+        "cooldown",
+        float,
+        device_class=NumberDeviceClass.DURATION,
+        native_min_value=0,
+        native_max_value=600,
+        native_step=1,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
     ),
 )
 

@@ -1,4 +1,4 @@
-"""Sensors: a camera's stream statistics and health telemetry."""
+"""Sensors: a camera's stream statistics, health telemetry and motion score."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import (
+    PERCENTAGE,
     SIGNAL_STRENGTH_DECIBELS_MILLIWATT,
     EntityCategory,
     UnitOfDataRate,
@@ -314,6 +315,17 @@ SAVER_SENSORS: tuple[Esp32CameraSaverSensorDescription, ...] = (
 )
 
 
+# Written with the camera's other statistics (throttled), not per analysed frame.
+MOTION_SCORE = SensorEntityDescription(
+    key="motion_score",
+    translation_key="motion_score",
+    native_unit_of_measurement=PERCENTAGE,
+    state_class=SensorStateClass.MEASUREMENT,
+    suggested_display_precision=1,
+    entity_registry_enabled_default=False,
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: Esp32CameraConfigEntry,
@@ -329,6 +341,7 @@ async def async_setup_entry(
         lambda hub, camera: (
             *(Esp32CameraSensor(hub, camera, description) for description in SENSORS),
             *(Esp32CameraSaverSensor(hub, camera, description) for description in SAVER_SENSORS),
+            Esp32CameraMotionScoreSensor(hub, camera, MOTION_SCORE),
         ),
     )
 
@@ -373,6 +386,21 @@ class Esp32CameraSaverSensor(
     def update_signals(self) -> Iterable[SignalType[()]]:
         """Return the saver's (throttled) counter updates, not the camera's."""
         return (signals.saver_updated(self.hub.entry.entry_id, self.camera.camera_id),)
+
+
+class Esp32CameraMotionScoreSensor(
+    Esp32CameraDescribedEntity[SensorEntityDescription], SensorEntity
+):
+    """The changed share of the camera's latest analysed frame (with the camera's throttled update)."""
+
+    entity_description: SensorEntityDescription
+
+    @property
+    @override
+    def native_value(self) -> float | None:
+        """The score, percent; None before the first analysed frame."""
+        score = self.hub.motion.score(self.camera.camera_id)
+        return None if score is None else round(score, 2)
 
 
 class Esp32CameraHubSensor(SensorEntity):

@@ -15,6 +15,7 @@ from .const import DOMAIN
 
 if TYPE_CHECKING:
     from .listener import CameraRecord
+    from .motion import MotionEvent
 
 
 def _camera(entry_id: str, camera_id: str) -> str:
@@ -34,6 +35,16 @@ def saver_updated(entry_id: str, camera_id: str) -> SignalType[()]:
 def saver_settings_updated(entry_id: str, camera_id: str) -> SignalType[()]:
     """Sent at once when a camera's saving is turned on or off or its rate changes."""
     return SignalType(f"{_camera(entry_id, camera_id)}/saver_settings")
+
+
+def motion_event(entry_id: str, camera_id: str) -> SignalType[MotionEvent]:
+    """Sent at once when motion starts or ends at a camera."""
+    return SignalType(f"{_camera(entry_id, camera_id)}/motion")
+
+
+def motion_settings_updated(entry_id: str, camera_id: str) -> SignalType[()]:
+    """Sent at once when a camera's motion settings change."""
+    return SignalType(f"{_camera(entry_id, camera_id)}/motion_settings")
 
 
 def camera_added(entry_id: str) -> SignalType[CameraRecord]:

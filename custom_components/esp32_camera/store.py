@@ -1,7 +1,8 @@
 """What the user chose, kept across restarts and upgrades: one versioned `Store` per hub.
 
 Per camera: its chosen settings (wire values, re-applied when it connects), continuous saving
-on/off and its rate, and what the hub knows of it (name, firmware); for the hub: the approved
+on/off and its rate, its motion detection settings (a record without them, from an earlier
+release, gets the defaults), and what the hub knows of it (name, firmware); for the hub: the approved
 addresses (address -> the camera id it was approved as, when known) and the refused ones.
 Entities, the panel, the actions and the HTTP API all change this state through the hub.
 """
@@ -29,6 +30,7 @@ class StoredCamera(TypedDict):
     settings: dict[str, str]
     saving: bool
     saving_rate: float
+    motion: dict[str, Any]  # the motion settings chosen (enabled, sensitivity, ...); {}: defaults
 
 
 class StoredHub(TypedDict):
@@ -46,7 +48,9 @@ def storage_key(entry_id: str) -> str:
 
 def empty_camera() -> StoredCamera:
     """Return the record of a camera nothing was chosen for."""
-    return StoredCamera(name=None, firmware=None, settings={}, saving=False, saving_rate=0.0)
+    return StoredCamera(
+        name=None, firmware=None, settings={}, saving=False, saving_rate=0.0, motion={}
+    )
 
 
 def empty_hub() -> StoredHub:
@@ -150,6 +154,12 @@ class HubStore:
             camera["saving"] = enabled
         if rate is not None:
             camera["saving_rate"] = rate
+        self._async_changed()
+
+    @callback
+    def async_set_motion(self, camera_id: str, changes: Mapping[str, Any]) -> None:
+        """Keep motion settings chosen for a camera (the others keep what was chosen before)."""
+        self._camera(camera_id)["motion"].update(changes)
         self._async_changed()
 
     # Admission -----------------------------------------------------------------------------------

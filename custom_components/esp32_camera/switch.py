@@ -1,4 +1,4 @@
-"""Switches: mirror, flip, automatic exposure, gain and white balance, and continuous saving."""
+"""Switches: camera settings, continuous saving and motion detection."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from .entity import (
     Esp32CameraControlEntity,
     async_add_described_entities,
     command_binding,
+    motion_binding,
     saver_binding,
 )
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
@@ -55,6 +56,12 @@ SWITCHES: tuple[Esp32CameraSwitchDescription, ...] = (
     _command_switch("gain"),
     _command_switch("whitebalance"),
     Esp32CameraSwitchDescription(key="saving", translation_key="saving", binding=SAVING),
+    Esp32CameraSwitchDescription(
+        key="motion_detection",
+        translation_key="motion_detection",
+        entity_category=EntityCategory.CONFIG,
+        binding=motion_binding("enabled", lambda value: value == ON),
+    ),
 )
 
 

@@ -1,0 +1,225 @@
+"""Each camera is a motion sensor: the simulator's scenes streamed over real sockets to a real hub.
+
+A crossing turns the motion binary sensor on and fires `motion_started` on the event entity; a
+lamp switched on does neither. The settings are the hub's, kept in its store (an earlier store
+without them still loads), changed from the switch and numbers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from typing import Any
+
+from homeassistant.components.number import ATTR_VALUE, DOMAIN as NUMBER_DOMAIN, SERVICE_SET_VALUE
+from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    EVENT_HOMEASSISTANT_STOP,
+    EVENT_STATE_CHANGED,
+    SERVICE_TURN_OFF,
+    STATE_OFF,
+    STATE_ON,
+)
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.exceptions import ServiceValidationError
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.esp32_camera.diagnostics import async_get_config_entry_diagnostics
+from custom_components.esp32_camera.motion import MotionSettings
+from custom_components.esp32_camera.store import STORAGE_VERSION, storage_key
+
+from .conftest import wait_for
+from .motion.conftest import scene_jpegs
+
+MOTION = "binary_sensor.esp32_camera_cam1_motion"
+EVENT = "event.esp32_camera_cam1_motion"
+SWITCH = "switch.esp32_camera_cam1_motion_detection"
+SENSITIVITY = "number.esp32_camera_cam1_motion_sensitivity"
+SCORE = "sensor.esp32_camera_cam1_motion_score"
+COOLDOWN = "number.esp32_camera_cam1_motion_cool_down"
+
+
+class Recorder:
+    """Every state the motion sensor and the event entity took (nothing is missed between polls)."""
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        self.motion: list[str] = []
+        self.events: list[tuple[str, Any]] = []
+        hass.bus.async_listen(EVENT_STATE_CHANGED, self._changed)
+
+    @callback
+    def _changed(self, event: Event[Any]) -> None:
+        state = event.data["new_state"]
+        if state is None:
+            return
+        if state.entity_id == MOTION:
+            self.motion.append(state.state)
+        elif state.entity_id == EVENT and state.attributes.get("event_type") is not None:
+            self.events.append((state.attributes["event_type"], state.attributes.get("zone")))
+
+
+async def play(hass: HomeAssistant, simulate: Any, scene: str) -> tuple[Recorder, Any]:
+    recorder = Recorder(hass)
+    frames = list(scene_jpegs(scene))
+    camera = await simulate(frames=frames, fps=20, mode="speed")
+    await wait_for(lambda: camera.frames_sent >= len(frames), timeout=60)
+    await hass.async_block_till_done()
+    return recorder, camera
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_a_crossing_turns_the_motion_sensor_on_and_fires_motion_started(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, simulate: Any
+) -> None:
+    await hass.config_entries.async_setup(hub_entry.entry_id)
+    recorder, _ = await play(hass, simulate, "crossing")
+    await wait_for(lambda: STATE_ON in recorder.motion)
+    await wait_for(lambda: ("motion_started", None) in recorder.events)
+    # A cool-down after the last crossing, the motion ends (with its event).
+    await wait_for(lambda: hass.states.get(MOTION).state == STATE_OFF, timeout=15)  # type: ignore[union-attr]
+    assert ("motion_ended", None) in recorder.events
+    # Starts and ends alternate, from a start: events, not per-frame writes.
+    kinds = [kind for kind, _ in recorder.events]
+    assert kinds[0] == "motion_started"
+    assert all(a != b for a, b in itertools.pairwise(kinds))
+    assert recorder.motion.count(STATE_ON) == kinds.count("motion_started")
+    diagnostics = await async_get_config_entry_diagnostics(hass, hub_entry)
+    motion = diagnostics["cameras"]["cam1"]["motion"]
+    assert motion["analysed"] > 0
+    assert motion["events"] == kinds.count("motion_started")
+    assert motion["skipped"] > 0  # 20 fps against 10 analyses/s at most
+    assert motion["mean_ms"] is not None
+    assert motion["settings"]["enabled"] is True
+    # The score comes with the camera's throttled statistics: a number once frames were analysed.
+    await wait_for(lambda: hass.states.get(SCORE).state not in ("unknown", "unavailable"), 10)  # type: ignore[union-attr]
+    assert 0.0 <= float(hass.states.get(SCORE).state) <= 100.0  # type: ignore[union-attr]
+
+
+async def test_a_lamp_switched_on_is_not_motion(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, simulate: Any
+) -> None:
+    await hass.config_entries.async_setup(hub_entry.entry_id)
+    recorder, _ = await play(hass, simulate, "lamp")
+    hub = hub_entry.runtime_data
+    await wait_for(lambda: hub.motion.detector("cam1").stats.analysed > 10)
+    assert STATE_ON not in recorder.motion
+    assert recorder.events == []
+    assert hass.states.get(MOTION).state == STATE_OFF  # type: ignore[union-attr]
+
+
+async def test_settings_are_kept_in_the_store_and_disabling_stops_the_analysis(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    simulate: Any,
+    hass_storage: dict[str, Any],
+) -> None:
+    await hass.config_entries.async_setup(hub_entry.entry_id)
+    await simulate(frames=list(scene_jpegs("lamp")[:5]), fps=20, mode="speed")
+    await wait_for(lambda: hass.states.get(SWITCH) is not None)
+    assert hass.states.get(SWITCH).state == STATE_ON  # type: ignore[union-attr]
+    await hass.services.async_call(
+        NUMBER_DOMAIN,
+        SERVICE_SET_VALUE,
+        {ATTR_ENTITY_ID: SENSITIVITY, ATTR_VALUE: 80},
+        blocking=True,
+    )
+    await hass.services.async_call(
+        NUMBER_DOMAIN, SERVICE_SET_VALUE, {ATTR_ENTITY_ID: COOLDOWN, ATTR_VALUE: 2}, blocking=True
+    )
+    await hass.services.async_call(
+        SWITCH_DOMAIN, SERVICE_TURN_OFF, {ATTR_ENTITY_ID: SWITCH}, blocking=True
+    )
+    assert hass.states.get(SWITCH).state == STATE_OFF  # type: ignore[union-attr]
+    assert hass.states.get(SENSITIVITY).state == "80"  # type: ignore[union-attr]
+    hub = hub_entry.runtime_data
+    assert hub.motion.settings("cam1") == MotionSettings(
+        enabled=False, sensitivity=80, cooldown=2.0
+    )
+    analysed = hub.motion.detector("cam1").stats.analysed
+    skipped = hub.motion.detector("cam1").stats.skipped
+    await wait_for(lambda: hub.motion.detector("cam1").stats.skipped > skipped + 5)
+    assert hub.motion.detector("cam1").stats.analysed == analysed
+    # Kept across a restart (a new hub reads the store).
+    await hass.config_entries.async_reload(hub_entry.entry_id)
+    await hass.async_block_till_done()
+    stored = hass_storage[storage_key(hub_entry.entry_id)]["data"]["cameras"]["cam1"]["motion"]
+    assert stored == {"enabled": False, "sensitivity": 80, "cooldown": 2.0}
+    assert hub_entry.runtime_data.motion.settings("cam1") == MotionSettings(
+        enabled=False, sensitivity=80, cooldown=2.0
+    )
+    with pytest.raises(ServiceValidationError):
+        await hub_entry.runtime_data.motion.async_set("cam1", min_area=0.0)
+
+
+@pytest.mark.parametrize(
+    ("stored_motion", "expected"),
+    [
+        (None, MotionSettings()),  # an earlier release's record: no motion settings
+        ({"sensitivity": 120, "enabled": False}, MotionSettings()),  # damaged: defaults
+        ({"min_area": 2.5}, MotionSettings(min_area=2.5)),
+    ],
+)
+async def test_earlier_and_damaged_stores_still_load(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    stored_motion: dict[str, Any] | None,
+    expected: MotionSettings,
+) -> None:
+    camera: dict[str, Any] = {
+        "name": "Garden",
+        "firmware": "2.0",
+        "settings": {"quality": "20"},
+        "saving": False,
+        "saving_rate": 0.0,
+    }
+    if stored_motion is not None:
+        camera["motion"] = stored_motion
+    hass_storage[storage_key(hub_entry.entry_id)] = {
+        "version": STORAGE_VERSION,
+        "minor_version": 1,
+        "key": storage_key(hub_entry.entry_id),
+        "data": {"cameras": {"cam1": camera}, "approved": {}, "refused": []},
+    }
+    await hass.config_entries.async_setup(hub_entry.entry_id)
+    hub = hub_entry.runtime_data
+    assert hub.motion.settings("cam1") == expected
+    assert hub.store.chosen_settings("cam1") == {"quality": "20"}
+
+
+async def test_turning_detection_off_during_motion_ends_it_at_once(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, simulate: Any
+) -> None:
+    await hass.config_entries.async_setup(hub_entry.entry_id)
+    recorder = Recorder(hass)
+    await simulate(frames=list(scene_jpegs("crossing")), fps=20, mode="speed")
+    await wait_for(lambda: STATE_ON in recorder.motion, timeout=30)
+    await hass.services.async_call(
+        SWITCH_DOMAIN, SERVICE_TURN_OFF, {ATTR_ENTITY_ID: SWITCH}, blocking=True
+    )
+    await hass.async_block_till_done()
+    # No cool-down: the motion ends with the switch, and no new one starts.
+    assert hass.states.get(MOTION).state == STATE_OFF  # type: ignore[union-attr]
+    assert recorder.events[-1] == ("motion_ended", None)
+    starts = recorder.motion.count(STATE_ON)
+    detector = hub_entry.runtime_data.motion.detector("cam1")
+    analysed, skipped = detector.stats.analysed, detector.stats.skipped
+    await wait_for(lambda: detector.stats.skipped > skipped + 10)  # the crossing goes on
+    assert detector.stats.analysed == analysed
+    assert recorder.motion.count(STATE_ON) == starts
+
+
+async def test_the_worker_thread_stops_with_home_assistant(
+    hass: HomeAssistant, hub_entry: MockConfigEntry
+) -> None:
+    """Home Assistant does not unload entries when it stops: the thread must stop anyway."""
+    await hass.config_entries.async_setup(hub_entry.entry_id)
+    name = f"esp32_camera_motion_{hub_entry.entry_id}"
+    assert name in {thread.name for thread in threading.enumerate()}
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+    assert name not in {thread.name for thread in threading.enumerate()}
+    # Unloading afterwards stops nothing twice.
+    assert await hass.config_entries.async_unload(hub_entry.entry_id)
