@@ -350,9 +350,14 @@ class ImageSaver:
         return self._task is not None and not self._task.done()
 
     @property
+    def problem(self) -> str | None:
+        """Why saving is in error: it cannot start, or writes keep failing; None when it is not."""
+        return self.error or self.write_error
+
+    @property
     def state(self) -> str:
-        """Return `error` (cannot start, or writes keep failing), `running` or `stopped`."""
-        if self.error or self.write_error:
+        """Return `error` (see `problem`), `running` or `stopped`."""
+        if self.problem:
             return "error"
         return "running" if self.running else "stopped"
 
@@ -431,7 +436,7 @@ class ImageSaver:
         """Return the saver's state and counts (HTTP stats, diagnostics)."""
         return {
             "state": self.state,
-            "error": self.error or self.write_error,
+            "error": self.problem,
             "directory": str(self.directory),
             "retention_days": self.retention_days,
             "retention_size_mb": self.retention_size_mb,

@@ -118,10 +118,7 @@ def cameras_payload(hass: HomeAssistant) -> dict[str, Any]:
                 "title": hub.entry.title,
                 "started_at": hub_started_ms(hub),
                 "stats": hub.hub_statistics(),
-                "saver": {
-                    "state": hub.saver.state,
-                    "error": hub.saver.error or hub.saver.write_error,
-                },
+                "saver": {"state": hub.saver.state, "error": hub.saver.problem},
                 "frame_subscribers": sum(
                     1
                     for subscription in hass.data[DATA_FRAME_SUBSCRIPTIONS].values()
