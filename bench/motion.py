@@ -38,6 +38,7 @@ from custom_components.esp32_camera.clips import (
     ClipRecorder,
     ClipRequest,
     FrameRing,
+    Mp4Error,
     ThreadedAviSink,
     convert_to_mp4,
     read_avi,
@@ -271,7 +272,11 @@ def clips(frames: list[bytes], work: Path) -> dict[str, Any]:
         started_cpu = time.process_time()
         started = time.perf_counter()
         children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        mp4 = convert_to_mp4(clip.path, work / "motion.mp4", ffmpeg=ffmpeg)
+        try:
+            mp4: Path | None = convert_to_mp4(clip.path, work / "motion.mp4", ffmpeg=ffmpeg)
+        except Mp4Error as error:
+            log(f"mp4: {error}")
+            mp4 = None
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         probe["mp4_seconds"] = round(time.perf_counter() - started, 2)
         probe["mp4_cpu_seconds"] = round(

@@ -1,6 +1,6 @@
 """MP4 conversion: the command, and failures that keep the AVI and leave no MP4 behind.
 
-The successful conversion needs ffmpeg, which the test machine need not have: it is checked by
+The real ffmpeg's conversion is checked by tests/test_clips.py (when ffmpeg is installed) and by
 `scripts/bench --only motion` (ffprobe on the AVI and the MP4), see docs/performance.md.
 """
 
@@ -9,7 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 import shutil
 
-from custom_components.esp32_camera.clips import AviWriter, convert_to_mp4, mp4_command
+import pytest
+
+from custom_components.esp32_camera.clips import AviWriter, Mp4Error, convert_to_mp4, mp4_command
 from custom_components.esp32_camera.clips.mp4 import NICENESS
 
 from .conftest import scene_jpegs
@@ -39,9 +41,17 @@ def test_command_is_low_priority_h264_for_browsers() -> None:
 def test_missing_ffmpeg_keeps_the_avi(tmp_path: Path) -> None:
     avi = clip(tmp_path)
     before = avi.read_bytes()
-    assert convert_to_mp4(avi, tmp_path / "clip.mp4", ffmpeg=str(tmp_path / "no-ffmpeg")) is None
+    with pytest.raises(Mp4Error, match="no-ffmpeg"):
+        convert_to_mp4(avi, tmp_path / "clip.mp4", ffmpeg=str(tmp_path / "no-ffmpeg"))
     assert sorted(path.name for path in tmp_path.iterdir()) == ["clip.avi"]
     assert avi.read_bytes() == before
+
+
+def test_a_target_folder_that_is_gone_is_a_clear_error(tmp_path: Path) -> None:
+    avi = clip(tmp_path)
+    with pytest.raises(Mp4Error, match="cannot write next to"):
+        convert_to_mp4(avi, tmp_path / "gone" / "clip.mp4", ffmpeg="ffmpeg")
+    assert avi.exists()
 
 
 def test_failing_ffmpeg_leaves_no_partial_mp4(tmp_path: Path) -> None:
@@ -50,13 +60,15 @@ def test_failing_ffmpeg_leaves_no_partial_mp4(tmp_path: Path) -> None:
     fake = tmp_path / "ffmpeg"
     fake.write_text('#!/bin/sh\nfor last; do :; done\nprintf partial > "$last"\nexit 1\n')
     fake.chmod(0o755)
-    assert convert_to_mp4(avi, tmp_path / "clip.mp4", ffmpeg=str(fake)) is None
+    with pytest.raises(Mp4Error, match="exited with 1"):
+        convert_to_mp4(avi, tmp_path / "clip.mp4", ffmpeg=str(fake))
     assert sorted(path.name for path in tmp_path.iterdir()) == ["clip.avi", "ffmpeg"]
     # Killed by the timeout: the same.
     slow = tmp_path / "slow"
     slow.write_text("#!/bin/sh\nexec sleep 5\n")
     slow.chmod(0o755)
-    assert convert_to_mp4(avi, tmp_path / "clip.mp4", ffmpeg=str(slow), timeout=0.2) is None
+    with pytest.raises(Mp4Error, match=r"longer than 0\.2 s"):
+        convert_to_mp4(avi, tmp_path / "clip.mp4", ffmpeg=str(slow), timeout=0.2)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["clip.avi", "ffmpeg", "slow"]
 
 

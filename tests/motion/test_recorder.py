@@ -252,3 +252,34 @@ def test_a_failing_callback_is_logged(tmp_path: Path, caplog: pytest.LogCaptureF
     sink.join(TIMEOUT)
     assert "Clip callback failed" in caplog.text
     assert (tmp_path / "clip.avi").exists()
+
+
+def test_the_sink_prepares_its_file_in_its_own_thread(tmp_path: Path) -> None:
+    """`prepare` runs in the writer thread (folders, a free name); its failure fails the clip."""
+    results: list[ClipInfo | Exception] = []
+    threads: list[str] = []
+
+    def prepare() -> Path:
+        threads.append(threading.current_thread().name)
+        (tmp_path / "made").mkdir()
+        return tmp_path / "made" / "renamed.avi"
+
+    sink = ThreadedAviSink(tmp_path / "planned.avi", results.append, prepare=prepare)
+    sink.add(frames(1)[0])
+    sink.finish()
+    sink.join(TIMEOUT)
+    info = results[0]
+    assert isinstance(info, ClipInfo)
+    assert info.path == sink.path == tmp_path / "made" / "renamed.avi"
+    assert threads == ["esp32_camera_clip planned.avi"]
+
+    def refuse() -> Path:
+        raise ValueError("outside the save directory")
+
+    sink = ThreadedAviSink(tmp_path / "refused.avi", results.append, prepare=refuse)
+    sink.add(frames(1)[0])
+    sink.finish()
+    sink.join(TIMEOUT)
+    assert isinstance(results[1], ValueError)
+    assert sink.dropped == 1
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["made"]

@@ -12,7 +12,7 @@ from .avi import (
     ClipTooLargeError,
     read_avi,
 )
-from .mp4 import convert_to_mp4, mp4_command
+from .mp4 import Mp4Error, convert_to_mp4, mp4_command
 from .recorder import (
     ClipDone,
     ClipReason,
@@ -38,6 +38,7 @@ __all__ = [
     "ClipSink",
     "ClipTooLargeError",
     "FrameRing",
+    "Mp4Error",
     "SinkFactory",
     "ThreadedAviSink",
     "convert_to_mp4",

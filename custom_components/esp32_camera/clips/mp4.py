@@ -7,16 +7,19 @@ ffmpeg binary is the caller's (Home Assistant's ``ffmpeg`` integration knows whe
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 from pathlib import Path
 import shutil
 import subprocess
 import tempfile
 
-_LOGGER = logging.getLogger(__name__)
+from .avi import ClipError
 
 NICENESS = 19  # the lowest CPU priority: the conversion never slows the live streams down
+
+
+class Mp4Error(ClipError):
+    """ffmpeg could not make the MP4 (the AVI is kept)."""
 
 
 def mp4_command(ffmpeg: str, source: Path, target: Path) -> list[str]:
@@ -60,15 +63,19 @@ def mp4_command(ffmpeg: str, source: Path, target: Path) -> list[str]:
 
 def convert_to_mp4(
     source: Path, target: Path, *, ffmpeg: str = "ffmpeg", timeout: float = 600.0
-) -> Path | None:
-    """Convert ``source`` to ``target`` atomically; None (and no target file) when it fails.
+) -> Path:
+    """Convert ``source`` to ``target`` atomically; raise Mp4Error (and leave no target) on failure.
 
     The AVI is never touched. ffmpeg writes into a hidden temporary file next to ``target``,
-    renamed onto it on success and deleted on any failure (missing ffmpeg, error, timeout).
+    renamed onto it on success and deleted on any failure (missing ffmpeg, error, timeout). The
+    caller decides how loudly to report a failure (a broken ffmpeg fails every clip).
     """
-    descriptor, temporary_name = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".part"
-    )
+    try:
+        descriptor, temporary_name = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=".part"
+        )
+    except OSError as error:
+        raise Mp4Error(f"cannot write next to {target}: {error}") from error
     os.close(descriptor)
     temporary = Path(temporary_name)
     try:
@@ -79,17 +86,13 @@ def convert_to_mp4(
             check=False,
         )
         if completed.returncode != 0:
-            _LOGGER.warning(
-                "ffmpeg could not convert %s (exit %s): %s",
-                source,
-                completed.returncode,
-                completed.stderr.decode(errors="replace").strip()[-500:],
-            )
-            return None
+            output = completed.stderr.decode(errors="replace").strip()[-500:]
+            raise Mp4Error(f"ffmpeg exited with {completed.returncode}: {output}")
         temporary.replace(target)
-    except (OSError, subprocess.TimeoutExpired) as error:
-        _LOGGER.warning("ffmpeg could not convert %s: %s", source, error)
-        return None
+    except subprocess.TimeoutExpired as error:
+        raise Mp4Error(f"ffmpeg took longer than {timeout:g} s") from error
+    except OSError as error:
+        raise Mp4Error(str(error)) from error
     finally:
         with contextlib.suppress(OSError):
             temporary.unlink(missing_ok=True)

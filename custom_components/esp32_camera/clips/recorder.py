@@ -179,12 +179,25 @@ class ThreadedAviSink:
     counted in ``dropped``); a clip without frames or failing to write leaves no file.
     """
 
-    def __init__(self, path: Path, on_done: ClipDone, *, max_bytes: int | None = None) -> None:
-        """Start the writer thread for ``path``."""
+    def __init__(
+        self,
+        path: Path,
+        on_done: ClipDone,
+        *,
+        max_bytes: int | None = None,
+        prepare: Callable[[], Path] | None = None,
+    ) -> None:
+        """Start the writer thread for ``path``.
+
+        ``prepare``, when given, runs first in the writer thread (it may block: create the folder,
+        pick a free name) and returns the path to write instead of ``path``; an ``OSError`` or
+        ``ValueError`` it raises fails the clip like a write error.
+        """
         self.path = path
         self.dropped = 0
         self._on_done = on_done
         self._max_bytes = max_bytes
+        self._prepare = prepare
         self._queue: queue.SimpleQueue[ClipFrame | None] = queue.SimpleQueue()
         self._thread = threading.Thread(
             target=self._run, name=f"esp32_camera_clip {path.name}", daemon=True
@@ -207,6 +220,8 @@ class ThreadedAviSink:
         result: ClipInfo | Exception
         ended = False
         try:
+            if self._prepare is not None:
+                self.path = self._prepare()
             writer = (
                 AviWriter(self.path)
                 if self._max_bytes is None
@@ -227,7 +242,7 @@ class ThreadedAviSink:
                         self.dropped += 1
                 ended = True
                 result = writer.commit()
-        except (OSError, ClipError) as error:
+        except (OSError, ValueError, ClipError) as error:
             result = error
         if not ended:
             self._drain()
