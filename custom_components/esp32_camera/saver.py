@@ -7,6 +7,10 @@ batches and writes them in the executor as `<save dir>/<camera>/YYYY-MM-DD/HH/HH
 memory never grows. The same writer task enforces the retention limits (age and total size, oldest
 first), so deletions never race writes.
 
+Retention covers the clips too (`<camera>/clips/YYYY-MM-DD/`, written by clips_hub.py): a clip's
+files (AVI, MP4, thumbnail) count in the total size and are removed together, in the same pass and
+the same order (oldest first) as the images.
+
 The counters (saved, today, size, per date and hour) also count the snapshots of the
 `esp32_camera.snapshot` action ("save now") in a camera's `snapshots/` folder, as the original
 server counted the images of its "save now" with the others. Retention never removes snapshots:
@@ -62,6 +66,9 @@ STOP_TIMEOUT = 10.0
 # Per-hour counts are reported for this many of the newest dates (per-date counts for all).
 HOURLY_DATES = 7
 MIB = 1024 * 1024
+# Hidden temporary files in a clips folder older than this (seconds) are left over from a crash:
+# a clip or an MP4 being written is younger.
+CLIP_TEMP_AGE = 3600.0
 
 
 @dataclass(slots=True)
@@ -206,6 +213,39 @@ def scan_directory(root: Path, today: str) -> dict[str, DirectoryUsage]:
     return usage
 
 
+def _clip_days(root: Path) -> list[tuple[str, str, Path]]:
+    """List `(day, camera directory, day directory)` of the clips layout."""
+    days: list[tuple[str, str, Path]] = []
+    if not root.is_dir():
+        return days
+    for camera in root.iterdir():
+        folder = camera / storage.CLIPS_DIRECTORY
+        if not folder.is_dir():
+            continue
+        days.extend(
+            (day.name, camera.name, day)
+            for day in folder.iterdir()
+            if storage.DAY_DIRECTORY.match(day.name) and day.is_dir()
+        )
+    return days
+
+
+def scan_clips(root: Path, now: float) -> int:
+    """Return the bytes of the clips' files; remove temporary files left by a crash (executor)."""
+    total = 0
+    for _day, _camera, directory in _clip_days(root):
+        for entry in os.scandir(directory):
+            if storage.CLIP_FILE.match(entry.name):
+                total += entry.stat().st_size
+            elif (
+                entry.name.startswith(".")
+                and (entry.name.endswith(".part") or entry.name.startswith(storage.TEMP_PREFIX))
+                and now - entry.stat().st_mtime > CLIP_TEMP_AGE
+            ):
+                Path(entry.path).unlink(missing_ok=True)
+    return total
+
+
 def scan_snapshots(root: Path, today: str) -> dict[str, DirectoryUsage]:
     """Count the default-named snapshots per camera directory (executor)."""
     usage: dict[str, DirectoryUsage] = {}
@@ -224,9 +264,35 @@ def scan_snapshots(root: Path, today: str) -> dict[str, DirectoryUsage]:
 
 def _scan_all(
     root: Path, today: str
-) -> tuple[dict[str, DirectoryUsage], dict[str, DirectoryUsage]]:
-    """Count the continuously saved images and the snapshots (executor)."""
-    return scan_directory(root, today), scan_snapshots(root, today)
+) -> tuple[dict[str, DirectoryUsage], dict[str, DirectoryUsage], int]:
+    """Count the continuously saved images, the snapshots and the clips' bytes (executor)."""
+    return scan_directory(root, today), scan_snapshots(root, today), scan_clips(root, time.time())
+
+
+@dataclass(slots=True)
+class Pruned:
+    """What retention removed: images per camera directory, and the clips' bytes."""
+
+    images: dict[str, DirectoryUsage] = field(default_factory=dict)
+    clips: int = 0
+    clip_bytes: int = 0
+
+
+def _clip_groups(
+    root: Path,
+) -> tuple[dict[tuple[str, str], list[tuple[str, str, list[Path]]]], list[tuple[str, Path]]]:
+    """Return the clips by `(day, hour)` as `(stem, camera, files)`, and the day directories."""
+    groups: dict[tuple[str, str], list[tuple[str, str, list[Path]]]] = {}
+    days = []
+    for day, camera, directory in _clip_days(root):
+        days.append((day, directory))
+        files: dict[str, list[Path]] = {}
+        for entry in os.scandir(directory):
+            if storage.CLIP_FILE.match(entry.name):
+                files.setdefault(entry.name.rsplit(".", 1)[0], []).append(Path(entry.path))
+        for stem, paths in files.items():
+            groups.setdefault((day, stem[:2]), []).append((stem, camera, paths))
+    return groups, days
 
 
 def prune_directory(
@@ -236,49 +302,66 @@ def prune_directory(
     total_bytes: int,
     target_bytes: int | None,
     today: str,
-) -> dict[str, DirectoryUsage]:
-    """Remove saved images, oldest first, while older than `older_than` or above `target_bytes`.
+) -> Pruned:
+    """Remove saved images and clips, oldest first, while older than `older_than` or above `target_bytes`.
 
-    `older_than` is a naive local time (file names are local time). Only files of the saving layout
-    are touched; hour and day directories left empty are removed. Returns what was removed per camera
-    directory (executor).
+    `older_than` is a naive local time (file names are local time); `total_bytes` counts both. Only
+    files of the saving and clips layouts are touched, a clip's files together; hour and day
+    directories left empty are removed (not today's clips folder: a clip may be starting there).
+    Returns what was removed (executor).
     """
-    removed: dict[str, DirectoryUsage] = {}
-    buckets: dict[tuple[str, str], list[tuple[str, Path]]] = {}
+    removed = Pruned()
+    images: dict[tuple[str, str], list[tuple[str, Path]]] = {}
     for day, hour, camera, directory in _saved_images(root):
-        buckets.setdefault((day, hour), []).append((camera, directory))
+        images.setdefault((day, hour), []).append((camera, directory))
+    clips, clip_days = _clip_groups(root)
 
-    def over_limits(day: str, name: str) -> bool:
+    def over_limits(day: str, stamp: str) -> bool:
         if target_bytes is not None and total_bytes > target_bytes:
             return True
         if older_than is None:
             return False
-        return f"{day} {name[:15]}" < older_than.strftime("%Y-%m-%d %H-%M-%S.%f")
+        return f"{day} {stamp}" < older_than.strftime("%Y-%m-%d %H-%M-%S.%f")
 
     done = False
-    for (day, hour), directories in sorted(buckets.items()):
-        files = sorted(
-            (entry.name, camera, Path(entry.path))
+    for day, hour in sorted(images.keys() | clips.keys()):
+        directories = images.get((day, hour), [])
+        # (time of the file "HH-MM-SS.ffffff", name, camera, files, an image or a clip)
+        items = [
+            (entry.name[:15], entry.name, camera, [Path(entry.path)], True)
             for camera, directory in directories
             for entry in os.scandir(directory)
             if storage.SAVED_FILE.match(entry.name)
-        )
-        for name, camera, path in files:
-            if not over_limits(day, name):
+        ]
+        items += [
+            (f"{stem[:8]}.000000", stem, camera, paths, False)
+            for stem, camera, paths in clips.get((day, hour), [])
+        ]
+        for stamp, _name, camera, paths, image in sorted(items, key=lambda item: item[:3]):
+            if not over_limits(day, stamp):
                 done = True
                 break
-            try:
-                size = path.stat().st_size
-                path.unlink()
-            except FileNotFoundError:
-                continue
+            size = 0
+            for path in paths:
+                try:
+                    size += path.stat().st_size
+                    path.unlink()
+                except FileNotFoundError:
+                    continue
             total_bytes -= size
-            removed.setdefault(camera, DirectoryUsage()).add(day, hour, size, today)
+            if image:
+                removed.images.setdefault(camera, DirectoryUsage()).add(day, hour, size, today)
+            else:
+                removed.clips += 1
+                removed.clip_bytes += size
         for _camera, directory in directories:
             _remove_if_empty(directory)
             _remove_if_empty(directory.parent)
         if done:
             break
+    for day, directory in clip_days:
+        if day != today:
+            _remove_if_empty(directory)
     return removed
 
 
@@ -319,7 +402,8 @@ class ImageSaver:
         self._writing = False
         self._retention_due = True
         self._last_hour: str | None = None
-        self._total_bytes = 0  # continuous saving only: what retention works on
+        self._total_bytes = 0  # continuous saving only
+        self._clip_bytes = 0  # the clips' files: retention works on both
         self._disk: dict[str, DirectoryUsage] = {}
         self._snapshots_disk: dict[str, DirectoryUsage] = {}
         self._counters: dict[str, SaverCounters] = {}
@@ -441,6 +525,7 @@ class ImageSaver:
             "retention_days": self.retention_days,
             "retention_size_mb": self.retention_size_mb,
             "total_bytes": self._total_bytes,
+            "clip_bytes": self._clip_bytes,
             "busy": self.busy,
             "queued_frames": len(self._pending),
             "queued_bytes": self._pending_bytes,
@@ -453,6 +538,21 @@ class ImageSaver:
                 for camera_id in sorted({*self._counters, *self._enabled})
             },
         }
+
+    @callback
+    def async_clip_saved(self, camera_id: str, path: Path, size: int) -> None:
+        """Count the bytes of a clip's file in the clips layout (retention applies to them)."""
+        day = path.parent
+        if (
+            day.parent != storage.clips_directory(self.directory, camera_id)
+            or not storage.DAY_DIRECTORY.match(day.name)
+            or not storage.CLIP_FILE.match(path.name)
+        ):
+            return  # a file name of the user's choosing: never removed
+        self._clip_bytes += size
+        if self._over_size() and self._wakeup is not None and not self._stopping:
+            self._retention_due = True
+            self._wakeup.set()
 
     @callback
     def async_snapshot_saved(self, camera_id: str, path: Path, size: int) -> None:
@@ -637,7 +737,11 @@ class ImageSaver:
 
     async def _scan(self) -> None:
         try:
-            self._disk, self._snapshots_disk = await self.hass.async_add_executor_job(
+            (
+                self._disk,
+                self._snapshots_disk,
+                self._clip_bytes,
+            ) = await self.hass.async_add_executor_job(
                 _scan_all, self.directory, self._today.isoformat()
             )
         except OSError as err:
@@ -653,10 +757,11 @@ class ImageSaver:
 
     def _over_size(self) -> bool:
         limit = self._size_limit()
-        return limit is not None and self._total_bytes > limit
+        return limit is not None and self._total_bytes + self._clip_bytes > limit
 
     async def _enforce_retention(self) -> None:
         limit = self._size_limit()
+        total_bytes = self._total_bytes + self._clip_bytes
         older_than = (
             dt_util.now().replace(tzinfo=None) - timedelta(days=self.retention_days)
             if self.retention_days > 0
@@ -668,9 +773,9 @@ class ImageSaver:
                     prune_directory,
                     self.directory,
                     older_than=older_than,
-                    total_bytes=self._total_bytes,
+                    total_bytes=total_bytes,
                     target_bytes=None
-                    if limit is None or self._total_bytes <= limit
+                    if limit is None or total_bytes <= limit
                     else int(limit * RETENTION_TARGET),
                     today=self._today.isoformat(),
                 )
@@ -678,18 +783,20 @@ class ImageSaver:
         except OSError as err:
             LOGGER.warning("Cannot apply retention to %s: %s", self.directory, err)
             return
+        self._clip_bytes = max(0, self._clip_bytes - removed.clip_bytes)
         names = {storage.camera_directory(self.directory, c).name: c for c in self._counters}
-        for directory, usage in removed.items():
+        for directory, usage in removed.images.items():
             self._total_bytes -= usage.bytes
             if disk := self._disk.get(directory):
                 disk.remove_usage(usage)
             if (camera_id := names.get(directory)) is not None:
                 self._counters[camera_id].saved.remove_usage(usage)
                 self._notify(camera_id)
-        if removed:
+        if removed.images or removed.clips:
             LOGGER.debug(
-                "Retention removed %d images from %s",
-                sum(usage.files for usage in removed.values()),
+                "Retention removed %d images and %d clips from %s",
+                sum(usage.files for usage in removed.images.values()),
+                removed.clips,
                 self.directory,
             )
 

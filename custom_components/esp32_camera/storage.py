@@ -1,4 +1,4 @@
-"""Where and how the integration writes JPEG files: shared by the snapshot action and the saver.
+"""Where and how the integration writes files (snapshots, continuous saving, clips).
 
 Everything here except `default_save_directory` does blocking I/O: call it in the executor.
 """
@@ -17,6 +17,7 @@ from homeassistant.core import HomeAssistant
 from .const import DOMAIN
 
 SNAPSHOTS_DIRECTORY = "snapshots"
+CLIPS_DIRECTORY = "clips"
 TEMP_PREFIX = ".esp32cam-"
 TEMP_SUFFIX = ".tmp"
 
@@ -26,6 +27,11 @@ HOUR_DIRECTORY = re.compile(r"^\d{2}$")
 SAVED_FILE = re.compile(r"^(\d{2})-(\d{2})-(\d{2})\.(\d{6})_\d+\.jpg$")
 # `<camera>/snapshots/YYYY-MM-DD_HH-MM-SS.ffffff.jpg`, a snapshot's default file (local time).
 SNAPSHOT_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})_(\d{2})-\d{2}-\d{2}\.\d{6}\.jpg$")
+# `<camera>/clips/YYYY-MM-DD/HH-MM-SS_<reason>.avi` (local time of the trigger), with the same stem
+# `.jpg` (the frame at the trigger) and, when ffmpeg made it, `.mp4`. Two clips of one reason in
+# the same second (a clock set back) get `_2`, `_3`, ... before the extension.
+CLIP_FILE = re.compile(r"^(\d{2})-(\d{2})-(\d{2})_([a-z]+)(?:_(\d+))?\.(avi|mp4|jpg)$")
+CLIP_EXTENSIONS = (".avi", ".mp4", ".jpg")
 
 
 def default_save_directory(hass: HomeAssistant) -> str:
@@ -43,6 +49,43 @@ def snapshot_path(root: str | Path, camera_id: str, when: datetime) -> Path:
     """Return the default file of a snapshot: `<root>/<camera>/snapshots/<timestamp>.jpg`."""
     name = when.strftime("%Y-%m-%d_%H-%M-%S.%f") + ".jpg"
     return camera_directory(root, camera_id) / SNAPSHOTS_DIRECTORY / name
+
+
+def clips_directory(root: str | Path, camera_id: str) -> Path:
+    """Return a camera's clips folder: `<root>/<camera>/clips` (relative clip names go there)."""
+    return camera_directory(root, camera_id) / CLIPS_DIRECTORY
+
+
+def clip_path(
+    root: str | Path, camera_id: str, when: datetime, reason: str, number: int = 1
+) -> Path:
+    """Return the default file of a clip: `<root>/<camera>/clips/<day>/<time>_<reason>.avi`.
+
+    `number` above 1 tells apart clips of one reason triggered in the same second.
+    """
+    suffix = f"_{number}" if number > 1 else ""
+    name = f"{when.strftime('%H-%M-%S')}_{reason}{suffix}.avi"
+    return clips_directory(root, camera_id) / when.strftime("%Y-%m-%d") / name
+
+
+def clip_companions(path: Path) -> tuple[Path, ...]:
+    """Return a clip's files: the AVI and, with the same stem, its MP4 and its thumbnail."""
+    return tuple(path.with_suffix(extension) for extension in CLIP_EXTENSIONS)
+
+
+def unused_clip_path(path: Path) -> Path:
+    """Return `path` (a clip's default file), or the next number whose files do not exist (executor)."""
+    match = CLIP_FILE.match(path.name)
+    if match is None:
+        return path
+    number = int(match[5] or 1)
+    candidate = path
+    while any(file.exists() for file in clip_companions(candidate)):
+        number += 1
+        candidate = path.with_name(
+            f"{match[1]}-{match[2]}-{match[3]}_{match[4]}_{number}{path.suffix}"
+        )
+    return candidate
 
 
 def saved_frame_path(root: str | Path, camera_id: str, when: datetime, seq: int) -> Path:
@@ -105,6 +148,17 @@ def write_file_atomic(
             raise
     finally:
         os.close(directory_fd)
+
+
+def make_directory(directory: str | Path, *, root: str | Path | None = None) -> None:
+    """Create `directory` and its parents; with `root`, never through a link below `root`.
+
+    Raises `OSError` for a link below `root` and `ValueError` for a directory outside it.
+    """
+    if root is None:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+    else:
+        os.close(_open_directory_below(Path(root), Path(directory)))
 
 
 def _open_directory_below(root: Path, directory: Path) -> int:
