@@ -256,6 +256,7 @@ async def test_upgrade_from_restore_data_options_and_ignored_entries_keeps_every
         "saving": True,
         "saving_rate": 2.0,
         "motion": {},  # nothing chosen: the defaults
+        "recording": {},  # nothing chosen: the defaults
     }
     assert data["cameras"][stock]["settings"] == {}
     assert data["approved"] == {stock: stock}

@@ -1,4 +1,4 @@
-"""Diagnostics: the hub's settings (token redacted), statistics, telemetry and motion costs."""
+"""Diagnostics: the hub's settings (token redacted), statistics, telemetry, motion and clips."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ def _camera(hub: Esp32CameraHub, camera: CameraRecord) -> dict[str, Any]:
         **camera_payload(hub, camera, er.async_get(hub.hass)),
         # What the user chose, whether motion goes on, and what the analysis costs.
         "motion": hub.motion.stats(camera.camera_id),
+        # Clip settings, the ring buffer's frames and memory, open clips, clips written and failed.
+        "clips": hub.clips.stats(camera.camera_id),
     }
 
 
@@ -50,6 +52,8 @@ async def async_get_config_entry_diagnostics(
                 "peak": hub.listener.frame_budget.peak,
             },
         },
+        # The ring buffers' memory against the hub's limit, open clips, counts, MP4 conversions.
+        "clips": hub.clips.as_dict(),
         "cameras": {camera_id: _camera(hub, camera) for camera_id, camera in hub.cameras.items()},
     }
 

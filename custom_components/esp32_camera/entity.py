@@ -193,24 +193,49 @@ def saver_binding(
     )
 
 
-def motion_binding(name: str, parse: Callable[[str], object]) -> ControlBinding:
-    """Bind a control to one of the camera's motion settings (the hub's, kept in its store).
+def _hub_setting_binding(
+    name: str,
+    parse: Callable[[str], object],
+    settings_fn: Callable[[Esp32CameraHub, str], object],
+    write_fn: Callable[[Esp32CameraHub, str, dict[str, object]], Awaitable[object] | None],
+    signal_fn: Callable[[str, str], SignalType[()]],
+) -> ControlBinding:
+    """Bind a control to one field of a settings dataclass the hub keeps per camera (its store).
 
-    The setting is shown as text ("1"/"0" for on/off, "2.5" for numbers); `parse` turns the
-    control's text back into the setting's value. It works while the camera is away.
+    The field is shown as text ("1"/"0" for on/off, "2.5" for numbers); `parse` turns the
+    control's text back into the field's value. It works while the camera is away.
     """
 
     def read(hub: Esp32CameraHub, camera_id: str) -> str:
-        value = getattr(hub.motion.settings(camera_id), name)
+        value = getattr(settings_fn(hub, camera_id), name)
         return ("1" if value else "0") if isinstance(value, bool) else f"{value:g}"
 
-    return ControlBinding(
-        read_fn=read,
-        write_fn=lambda hub, camera_id, value: hub.motion.async_set(
-            camera_id, **{name: parse(value)}
-        ),
-        needs_camera=False,
-        signal_fn=signals.motion_settings_updated,
+    async def write(hub: Esp32CameraHub, camera_id: str, value: str) -> None:
+        if (pending := write_fn(hub, camera_id, {name: parse(value)})) is not None:
+            await pending
+
+    return ControlBinding(read_fn=read, write_fn=write, needs_camera=False, signal_fn=signal_fn)
+
+
+def motion_binding(name: str, parse: Callable[[str], object]) -> ControlBinding:
+    """Bind a control to one of the camera's motion settings (the hub's, kept in its store)."""
+    return _hub_setting_binding(
+        name,
+        parse,
+        lambda hub, camera_id: hub.motion.settings(camera_id),
+        lambda hub, camera_id, changes: hub.motion.async_set(camera_id, **changes),
+        signals.motion_settings_updated,
+    )
+
+
+def recording_binding(name: str, parse: Callable[[str], object]) -> ControlBinding:
+    """Bind a control to one of the camera's clip settings (the hub's, kept in its store)."""
+    return _hub_setting_binding(
+        name,
+        parse,
+        lambda hub, camera_id: hub.clips.settings(camera_id),
+        lambda hub, camera_id, changes: hub.clips.async_set(camera_id, **changes),
+        signals.recording_settings_updated,
     )
 
 

@@ -3,8 +3,8 @@
 What each part owns is in its own module: the store (what the user chose), camera settings
 (chosen vs current, re-applied on connect), admission (approvals, refusals, repairs), the frame
 broker (latest frame, waiters, live listeners), entity updates (throttled signals), the saver
-(continuous saving) and the device registry entries. The hub connects the listener's events to
-them and offers the few operations that span several.
+(continuous saving), motion detection, the clips and the device registry entries. The hub
+connects the listener's events to them and offers the few operations that span several.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 
 from . import signals
 from .admission import HubAdmission
+from .clips_hub import HubClips
 from .const import (
     CONF_APPROVED_ADDRESSES,
     CONF_RETENTION_DAYS,
@@ -91,6 +92,10 @@ class Esp32CameraHub:
         )
         self.motion = HubMotion(hass, entry.entry_id, self.store)
         self._stop_motion_frames: CALLBACK_TYPE | None = None
+        self.clips = HubClips(
+            hass, entry.entry_id, self.store, self.saver, motion_active=self.motion.is_active
+        )
+        self._stop_clip_frames: CALLBACK_TYPE | None = None
         self.started_at: float | None = None
         self._hub_device_id: str | None = None
 
@@ -117,6 +122,7 @@ class Esp32CameraHub:
         self._hub_device_id = register_hub_device(self.hass, self.entry.entry_id, self.entry.title)
         self._restore_cameras()
         self._stop_motion_frames = self.motion.async_start(self.frames.async_add_listener)
+        self._stop_clip_frames = self.clips.async_start(self.frames.async_add_listener)
         await self.listener.start()
         self.started_at = time.monotonic()
         await self.saver.async_start()
@@ -142,6 +148,9 @@ class Esp32CameraHub:
         if self._stop_motion_frames is not None:
             self._stop_motion_frames()
         await self.motion.async_stop()
+        if self._stop_clip_frames is not None:
+            self._stop_clip_frames()
+        await self.clips.async_stop()  # counts the last clips with the saver: before it stops
         await self.saver.async_stop()
         await self.listener.stop()
         await self.store.async_flush()
@@ -159,6 +168,7 @@ class Esp32CameraHub:
         self.settings.async_forget(camera_id)
         self.updates.async_forget(camera_id)
         self.motion.async_forget(camera_id)
+        self.clips.async_forget(camera_id)
         self.saver.async_set_enabled(camera_id, False)
         self.saver.async_set_max_rate(camera_id, 0)
         self.store.async_forget_camera(camera_id)
@@ -273,7 +283,8 @@ class Esp32CameraHub:
         self.updates.async_hub_now()
 
     def camera_disconnected(self, camera: CameraRecord) -> None:
-        """Mark the camera's entities unavailable at once."""
+        """Mark the camera's entities unavailable at once; free its clip buffer."""
+        self.clips.async_camera_disconnected(camera.camera_id)
         if not self.hass.is_stopping:
             self.updates.async_camera_now(camera.camera_id)
             self.updates.async_hub_now()

@@ -1,4 +1,4 @@
-"""Numbers: camera settings, the saving rate limit and motion detection's settings."""
+"""Numbers: camera settings, the saving rate limit, motion detection's and clips' settings."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfTime
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .clips_hub import MAX_POST_ROLL, RING_SECONDS
 from .entity import (
     ControlBinding,
     Esp32CameraControlDescription,
@@ -23,6 +24,7 @@ from .entity import (
     async_add_described_entities,
     command_binding,
     motion_binding,
+    recording_binding,
     saver_binding,
 )
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
@@ -66,6 +68,22 @@ def _motion_number(
         entity_category=EntityCategory.CONFIG,
         binding=motion_binding(name, parse),
         **{"mode": NumberMode.BOX, **kwargs},
+    )
+
+
+def _clip_seconds(name: str, maximum: float) -> Esp32CameraNumberDescription:
+    """Describe the number of a clip's pre-roll or post-roll (seconds)."""
+    return Esp32CameraNumberDescription(
+        key=f"clip_{name}",
+        translation_key=f"clip_{name}",
+        entity_category=EntityCategory.CONFIG,
+        device_class=NumberDeviceClass.DURATION,
+        native_min_value=0,
+        native_max_value=maximum,
+        native_step=1,
+        mode=NumberMode.BOX,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        binding=recording_binding(name, float),
     )
 
 
@@ -118,6 +136,8 @@ NUMBERS: tuple[Esp32CameraNumberDescription, ...] = (
         native_step=1,
         native_unit_of_measurement=UnitOfTime.SECONDS,
     ),
+    _clip_seconds("pre_roll", RING_SECONDS),
+    _clip_seconds("post_roll", MAX_POST_ROLL),
 )
 
 

@@ -1,13 +1,15 @@
-"""Actions: `esp32_camera.snapshot` (camera entities) and `esp32_camera.send_command` (raw commands).
+"""Actions: `snapshot`, `record` (camera entities) and `send_command` (raw commands).
 
-Both are registered once in `async_setup` (quality-scale rule action-setup) and find their hub per
-call, so they exist, and fail with a clear message, while no hub is loaded.
+They are registered once in `async_setup` (quality-scale rule action-setup) and find their hub per
+call, so they exist, and fail with a clear message, while no hub is loaded. The snapshot and the
+record action write files by the same rules (`_async_chosen_path`).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+import os
 from pathlib import Path
 import time
 from typing import TYPE_CHECKING, Any, Final
@@ -28,6 +30,7 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 import probatio
 
+from .clips_hub import MAX_CLIP_SECONDS, RING_SECONDS
 from .const import DOMAIN, LOGGER
 from .devices import camera_id_of_device
 from .hub import Esp32CameraHub, loaded_hubs
@@ -43,13 +46,14 @@ from .protocol import (
     resolution_by_size,
     wire_value,
 )
-from .storage import snapshot_path, write_file_atomic
+from .storage import clips_directory, is_inside, snapshot_path, write_file_atomic
 
 if TYPE_CHECKING:
     from .camera import Esp32Camera
 
 SERVICE_SNAPSHOT: Final = "snapshot"
 SERVICE_SEND_COMMAND: Final = "send_command"
+SERVICE_RECORD: Final = "record"
 
 ATTR_FILENAME: Final = "filename"
 ATTR_FRESH: Final = "fresh"
@@ -58,6 +62,8 @@ ATTR_TIMEOUT: Final = "timeout"
 ATTR_CAMERA_ID: Final = "camera_id"
 ATTR_COMMAND: Final = "command"
 ATTR_VALUE: Final = "value"
+ATTR_DURATION: Final = "duration"
+ATTR_PRE_ROLL: Final = "pre_roll"
 
 DEFAULT_TIMEOUT: Final = 10.0
 RESOLUTION_COMMAND: Final = "resolution"
@@ -70,6 +76,18 @@ SNAPSHOT_SCHEMA: Final[VolDictType] = {
         probatio.Coerce(float), probatio.Range(min=1, max=120)
     ),
 }
+
+RECORD_SCHEMA: Final[VolDictType] = {
+    probatio.Optional(ATTR_FILENAME): cv.template,
+    probatio.Optional(ATTR_DURATION, default=10.0): probatio.All(
+        probatio.Coerce(float), probatio.Range(min=1, max=MAX_CLIP_SECONDS)
+    ),
+    # Default: the camera's clip pre-roll (a number entity).
+    probatio.Optional(ATTR_PRE_ROLL): probatio.All(
+        probatio.Coerce(float), probatio.Range(min=0, max=RING_SECONDS)
+    ),
+}
+CLIP_SUFFIX: Final = ".avi"
 
 SEND_COMMAND_SCHEMA: Final = probatio.Schema(
     {
@@ -97,6 +115,15 @@ def async_setup_services(hass: HomeAssistant) -> None:
         func=_async_snapshot,
         supports_response=SupportsResponse.OPTIONAL,
     )
+    service.async_register_platform_entity_service(
+        hass,
+        DOMAIN,
+        SERVICE_RECORD,
+        entity_domain=Platform.CAMERA,
+        schema=RECORD_SCHEMA,
+        func=_async_record,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
     # It changes a camera (reboot included): administrators only, as HA core's admin services;
     # automations and scripts run without a user and still may.
     service.async_register_admin_service(
@@ -119,7 +146,10 @@ async def _async_snapshot(entity: Esp32Camera, call: ServiceCall) -> ServiceResp
     timeout: float = call.data[ATTR_TIMEOUT]
     deadline = called_at + timeout
     resolution = _parse_resolution(call.data.get(ATTR_RESOLUTION))
-    path = await _async_allowed_path(hass, hub, entity.entity_id, camera_id, call.data)
+    directory = Path(hub.save_directory)
+    path = await _async_chosen_path(
+        hass, call.data, entity_id=entity.entity_id, camera_id=camera_id, directory=directory
+    ) or await _async_allowed(hass, snapshot_path(directory, camera_id, dt_util.now()))
 
     if resolution is not None:
         frame = await _async_frame_at_resolution(hass, hub, camera_id, resolution, deadline)
@@ -148,38 +178,60 @@ async def _async_snapshot(entity: Esp32Camera, call: ServiceCall) -> ServiceResp
     return {"path": str(path), "size": len(frame.data), "width": width, "height": height}
 
 
-async def _async_allowed_path(
+async def _async_chosen_path(
     hass: HomeAssistant,
-    hub: Esp32CameraHub,
+    data: dict[str, Any],
+    *,
     entity_id: str,
     camera_id: str,
-    data: dict[str, Any],
-) -> Path:
-    """Return the file to write: the rendered template (relative to the save directory)."""
+    directory: Path,
+    suffix: str | None = None,
+) -> Path | None:
+    """Return the file of the `filename` template (None without one), checked.
+
+    Variables `entity_id` and `camera_id`. A relative name goes into `directory` and must stay
+    there (no `..` out of it, no link below it leading elsewhere); any name must be allowed. With
+    `suffix`, the name must end in it.
+    """
     template: Template | None = data.get(ATTR_FILENAME)
     if template is None:
-        path = snapshot_path(hub.save_directory, camera_id, dt_util.now())
-    else:
-        rendered = str(
-            template.async_render(
-                {"entity_id": entity_id, "camera_id": camera_id}, parse_result=False
-            )
-        ).strip()
-        if not rendered or rendered.endswith("/"):
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="invalid_filename",
-                translation_placeholders={"filename": rendered},
-            )
-        path = Path(hub.save_directory) / rendered  # an absolute name replaces the directory
-    # is_allowed_path resolves links and `..` on disk: executor.
-    if not await hass.async_add_executor_job(hass.config.is_allowed_path, str(path)):
+        return None
+    rendered = str(
+        template.async_render({"entity_id": entity_id, "camera_id": camera_id}, parse_result=False)
+    ).strip()
+    if not rendered or rendered.endswith("/"):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_filename",
+            translation_placeholders={"filename": rendered},
+        )
+    if suffix is not None and not rendered.lower().endswith(suffix):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_file_extension",
+            translation_placeholders={"filename": rendered, "extension": suffix},
+        )
+    # An absolute name replaces the directory.
+    relative = not Path(rendered).is_absolute()
+    return await _async_allowed(hass, directory / rendered, directory if relative else None)
+
+
+async def _async_allowed(hass: HomeAssistant, path: Path, inside: Path | None = None) -> Path:
+    """Return `path` (`a/../b` as `b`) if it is allowed and, with `inside`, stays inside it."""
+
+    def check() -> Path | None:
+        # normpath, like is_allowed_path and is_inside, on the file system's terms: executor.
+        normal = Path(os.path.normpath(path))
+        allowed = hass.config.is_allowed_path(str(normal))
+        return normal if allowed and (inside is None or is_inside(normal, inside)) else None
+
+    if (checked := await hass.async_add_executor_job(check)) is None:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="path_not_allowed",
             translation_placeholders={"path": str(path)},
         )
-    return path
+    return checked
 
 
 def _parse_resolution(value: str | None) -> Resolution | None:
@@ -288,6 +340,37 @@ async def _async_restore_resolution(
         LOGGER.warning(
             "Could not switch %s back to %s after the snapshot: %s", camera_id, previous.name, err
         )
+
+
+# record -----------------------------------------------------------------------------------------
+
+
+async def _async_record(entity: Esp32Camera, call: ServiceCall) -> ServiceResponse:
+    """Record a clip of one camera (pre-roll from its ring); return it once written."""
+    hass, hub, camera_id = call.hass, entity.hub, entity.camera.camera_id
+    directory = clips_directory(hub.save_directory, camera_id)
+    path = await _async_chosen_path(
+        hass,
+        call.data,
+        entity_id=entity.entity_id,
+        camera_id=camera_id,
+        directory=directory,
+        suffix=CLIP_SUFFIX,
+    )
+    if path is None:  # the default layout, in the camera's clips folder
+        await _async_allowed(hass, directory)
+    save_directory = Path(hub.save_directory)
+    pre_roll: float = call.data.get(ATTR_PRE_ROLL, hub.clips.settings(camera_id).pre_roll)
+    result = await hub.clips.async_record(
+        camera_id,
+        duration=call.data[ATTR_DURATION],
+        pre_roll=pre_roll,
+        path=path,
+        # Inside the save directory, no link below it is followed while writing.
+        root=save_directory if path is not None and path.is_relative_to(save_directory) else None,
+    )
+    LOGGER.debug("Recorded a clip of %s to %s", camera_id, result.info.path)
+    return result.as_dict()
 
 
 # send_command -----------------------------------------------------------------------------------

@@ -47,6 +47,11 @@ def motion_settings_updated(entry_id: str, camera_id: str) -> SignalType[()]:
     return SignalType(f"{_camera(entry_id, camera_id)}/motion_settings")
 
 
+def recording_settings_updated(entry_id: str, camera_id: str) -> SignalType[()]:
+    """Sent at once when a camera's clip recording settings change."""
+    return SignalType(f"{_camera(entry_id, camera_id)}/recording_settings")
+
+
 def camera_added(entry_id: str) -> SignalType[CameraRecord]:
     """Sent with a camera that was admitted (its entities are created if they do not exist)."""
     return SignalType(f"{DOMAIN}/{entry_id}/camera_added")

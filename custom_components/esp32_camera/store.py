@@ -1,8 +1,8 @@
 """What the user chose, kept across restarts and upgrades: one versioned `Store` per hub.
 
 Per camera: its chosen settings (wire values, re-applied when it connects), continuous saving
-on/off and its rate, its motion detection settings (a record without them, from an earlier
-release, gets the defaults), and what the hub knows of it (name, firmware); for the hub: the approved
+on/off and its rate, its motion detection settings and its clip recording settings (a record
+without them, from an earlier release, gets the defaults), and what the hub knows of it (name, firmware); for the hub: the approved
 addresses (address -> the camera id it was approved as, when known) and the refused ones.
 Entities, the panel, the actions and the HTTP API all change this state through the hub.
 """
@@ -31,6 +31,7 @@ class StoredCamera(TypedDict):
     saving: bool
     saving_rate: float
     motion: dict[str, Any]  # the motion settings chosen (enabled, sensitivity, ...); {}: defaults
+    recording: dict[str, Any]  # clips: record on motion, pre-roll, post-roll; {}: defaults
 
 
 class StoredHub(TypedDict):
@@ -49,7 +50,13 @@ def storage_key(entry_id: str) -> str:
 def empty_camera() -> StoredCamera:
     """Return the record of a camera nothing was chosen for."""
     return StoredCamera(
-        name=None, firmware=None, settings={}, saving=False, saving_rate=0.0, motion={}
+        name=None,
+        firmware=None,
+        settings={},
+        saving=False,
+        saving_rate=0.0,
+        motion={},
+        recording={},
     )
 
 
@@ -160,6 +167,12 @@ class HubStore:
     def async_set_motion(self, camera_id: str, changes: Mapping[str, Any]) -> None:
         """Keep motion settings chosen for a camera (the others keep what was chosen before)."""
         self._camera(camera_id)["motion"].update(changes)
+        self._async_changed()
+
+    @callback
+    def async_set_recording(self, camera_id: str, changes: Mapping[str, Any]) -> None:
+        """Keep clip recording settings chosen for a camera (the others keep what was chosen)."""
+        self._camera(camera_id)["recording"].update(changes)
         self._async_changed()
 
     # Admission -----------------------------------------------------------------------------------

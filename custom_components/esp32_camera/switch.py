@@ -1,4 +1,4 @@
-"""Switches: camera settings, continuous saving and motion detection."""
+"""Switches: camera settings, continuous saving, motion detection and recording on motion."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from .entity import (
     async_add_described_entities,
     command_binding,
     motion_binding,
+    recording_binding,
     saver_binding,
 )
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
@@ -61,6 +62,11 @@ SWITCHES: tuple[Esp32CameraSwitchDescription, ...] = (
         translation_key="motion_detection",
         entity_category=EntityCategory.CONFIG,
         binding=motion_binding("enabled", lambda value: value == ON),
+    ),
+    Esp32CameraSwitchDescription(
+        key="record_on_motion",
+        translation_key="record_on_motion",
+        binding=recording_binding("record", lambda value: value == ON),
     ),
 )
 

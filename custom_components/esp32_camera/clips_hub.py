@@ -1,0 +1,705 @@
+"""The hub's clips: each camera's newest frames in a ring, clips on motion and on request.
+
+Every admitted camera's frames go, on the loop, into its `FrameRing` (references, no copies) and
+through its `ClipRecorder` into the clips open at that moment. Each clip is written as an MJPEG AVI
+by its own thread (`ThreadedAviSink`), by default under the save directory:
+
+    <save directory>/<camera>/clips/YYYY-MM-DD/HH-MM-SS_<reason>.avi   (local time of the trigger)
+                                               HH-MM-SS_<reason>.jpg   the frame at the trigger
+                                               HH-MM-SS_<reason>.mp4   when ffmpeg is available
+
+The clip's thread writes the thumbnail once the AVI is committed; the MP4 is made in the executor,
+one at a time, at the lowest CPU priority (a failure keeps the AVI). A complete clip fires the bus
+event `esp32_camera_clip_saved`. The recorders are ticked once a second while a clip is open (a
+silent camera's clip still ends), never otherwise. The rings of all cameras share one memory limit.
+What the user chose per camera (record on motion, pre-roll, post-roll) is kept in the hub's store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timedelta
+from functools import partial
+from pathlib import Path
+import time
+from typing import TYPE_CHECKING, Any, Final
+
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.dispatcher import async_dispatcher_connect, async_dispatcher_send
+from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.util import dt as dt_util
+
+from . import signals, storage
+from .clips import (
+    ClipFrame,
+    ClipInfo,
+    ClipReason,
+    ClipRecorder,
+    ClipRequest,
+    FrameRing,
+    Mp4Error,
+    ThreadedAviSink,
+    convert_to_mp4,
+)
+from .const import DOMAIN, EVENT_CLIP_SAVED, LOGGER
+from .motion import MotionEvent, MotionEventType
+from .store import HubStore
+
+if TYPE_CHECKING:
+    from .listener import CameraRecord
+    from .protocol import Frame
+    from .saver import ImageSaver
+
+MIB: Final = 1024 * 1024
+# The ring keeps this many seconds of every camera: the longest pre-roll that can be asked for.
+RING_SECONDS: Final = 10.0
+# A camera's ring holds at most this much JPEG, and all rings of a hub together at most the total
+# (shared evenly between the cameras that sent frames): 8 UXGA cameras at 20 fps get 16 MiB each.
+RING_BYTES_PER_CAMERA: Final = 32 * MIB
+RING_BYTES_TOTAL: Final = 128 * MIB
+MAX_POST_ROLL: Final = 60.0
+MAX_CLIP_SECONDS: Final = 300.0  # an action's longest clip; a longer motion continues in the next
+# While a clip is open, the recorders are ticked this often (a silent camera's clip still ends).
+TICK_INTERVAL: Final = timedelta(seconds=1)
+# The record action waits for its AVI this long after the clip's end, then for its MP4 this long.
+WRITE_MARGIN: Final = 15.0
+MP4_WAIT: Final = 120.0
+# Unloading waits this long for the open clips to be written.
+STOP_TIMEOUT: Final = 10.0
+
+RECORDING_FIELDS: Final = ("record", "pre_roll", "post_roll")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RecordingSettings:
+    """What the user chose for a camera's clips (validated: `ValueError` naming the field)."""
+
+    record: bool = False  # record a clip when motion starts
+    pre_roll: float = 5.0  # seconds before the motion start (also the record action's default)
+    post_roll: float = 5.0  # seconds after the motion end
+
+    def __post_init__(self) -> None:
+        """Check the ranges."""
+        if not isinstance(self.record, bool):
+            raise TypeError("record must be true or false")
+        if not 0 <= self.pre_roll <= RING_SECONDS:
+            raise ValueError(f"pre_roll must be 0 to {RING_SECONDS:g} seconds")
+        if not 0 <= self.post_roll <= MAX_POST_ROLL:
+            raise ValueError(f"post_roll must be 0 to {MAX_POST_ROLL:g} seconds")
+
+
+def recording_settings(stored: dict[str, Any]) -> RecordingSettings:
+    """Build a camera's settings from its stored choices; defaults for what is missing or bad."""
+    chosen = {name: stored[name] for name in RECORDING_FIELDS if name in stored}
+    try:
+        return RecordingSettings(**chosen)
+    except (TypeError, ValueError) as err:
+        LOGGER.warning("Stored clip settings %s are invalid (%s): using defaults", chosen, err)
+        return RecordingSettings()
+
+
+@dataclass(frozen=True, slots=True)
+class ClipResult:
+    """A clip whose files are complete: what the record action returns and the event carries."""
+
+    camera_id: str
+    reason: ClipReason
+    info: ClipInfo
+    pre_roll_complete: bool
+    thumbnail: Path | None
+    mp4: Path | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the action's response (paths as text, the clip's seconds rounded to ms)."""
+        return {
+            "path": str(self.info.path),
+            "frames": self.info.frames,
+            "duration": round(self.info.duration, 3),
+            "pre_roll_complete": self.pre_roll_complete,
+            "thumbnail": None if self.thumbnail is None else str(self.thumbnail),
+            "mp4": None if self.mp4 is None else str(self.mp4),
+        }
+
+
+class _Clip:
+    """One clip being recorded: the sink the recorder feeds, in front of the AVI writer thread.
+
+    Notes the thumbnail (the first frame at or after the trigger, else the newest before it) and
+    counts the frames; its futures tell the record action when the AVI and the whole are done.
+    """
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        camera_id: str,
+        request: ClipRequest,
+        *,
+        path: Path,
+        root: Path | None,
+        started: datetime,
+    ) -> None:
+        self.camera_id = camera_id
+        self.request = request
+        self.path = path  # planned; the writer may number it (`ClipInfo.path` is the file)
+        self.root = (
+            root  # nothing below it is followed if it is a link (None: a path of the user's)
+        )
+        self.started = started  # wall clock of the trigger
+        self.frames = 0
+        self.thumbnail: ClipFrame | None = None
+        self.thumbnail_path: Path | None = None
+        # Results, never exceptions: a motion clip's futures are awaited by nobody.
+        self.written: asyncio.Future[ClipInfo | Exception] = hass.loop.create_future()
+        self.finished: asyncio.Future[ClipResult | None] = hass.loop.create_future()
+        self.writer: ThreadedAviSink | None = None
+
+    def add(self, frame: ClipFrame) -> None:
+        """Take a frame (on the loop): note it, queue it for the writer."""
+        self.frames += 1
+        thumbnail = self.thumbnail
+        if thumbnail is None or thumbnail.timestamp < self.request.triggered_at:
+            self.thumbnail = frame
+        assert self.writer is not None
+        self.writer.add(frame)
+
+    def finish(self) -> None:
+        """End the clip: the writer commits it."""
+        assert self.writer is not None
+        self.writer.finish()
+
+    def as_dict(self) -> dict[str, Any]:
+        """Describe the open clip (diagnostics)."""
+        return {
+            "reason": self.request.reason.value,
+            "started": self.started.isoformat(),
+            "pre_roll": self.request.pre_roll,
+            "pre_roll_complete": self.request.pre_roll_complete,
+            "frames": self.frames,
+            "path": str(self.path),
+        }
+
+
+@dataclass(slots=True)
+class _ActionTarget:
+    """Where the record action's clip goes (None: the default layout), and the clip once opened."""
+
+    path: Path | None
+    root: Path | None
+    clip: _Clip | None = None
+
+
+@dataclass(slots=True)
+class _Counts:
+    written: int = 0
+    failed: int = 0
+
+
+@dataclass(slots=True)
+class _Conversions:
+    done: int = 0
+    failed: int = 0
+    failing: bool = False  # the last one failed: later failures are logged at debug level
+    queue: deque[tuple[_Clip, ClipInfo, str]] = field(default_factory=deque)  # ..., ffmpeg
+    task: asyncio.Task[None] | None = None
+
+
+def _prepare(path: Path, root: Path | None, *, numbered: bool) -> Path:
+    """Create the clip's folder (never through a link below `root`); pick a free default name."""
+    storage.make_directory(path.parent, root=root)
+    return storage.unused_clip_path(path) if numbered else path
+
+
+def _join(writers: list[ThreadedAviSink], timeout: float) -> None:
+    """Wait for the writer threads, `timeout` seconds for all of them (executor)."""
+    deadline = time.monotonic() + timeout
+    for writer in writers:
+        writer.join(max(0.0, deadline - time.monotonic()))
+
+
+def _convert(source: Path, ffmpeg: str) -> tuple[Path, int]:
+    """Make the MP4 beside the AVI; return it and its size (executor; raises Mp4Error)."""
+    target = convert_to_mp4(source, source.with_suffix(".mp4"), ffmpeg=ffmpeg)
+    return target, target.stat().st_size
+
+
+class HubClips:
+    """Clips of every admitted camera of one hub."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry_id: str,
+        store: HubStore,
+        saver: ImageSaver,
+        *,
+        motion_active: Callable[[str], bool],
+    ) -> None:
+        """Prepare; `async_start` follows the frames."""
+        self._hass = hass
+        self._entry_id = entry_id
+        self._store = store
+        self._saver = saver
+        self._directory = saver.directory
+        self._motion_active = motion_active
+        self._recorders: dict[str, ClipRecorder] = {}
+        self._settings: dict[str, RecordingSettings] = {}
+        self._open: dict[str, list[_Clip]] = {}
+        self._counts: dict[str, _Counts] = {}
+        self._unsubscribe: dict[str, CALLBACK_TYPE] = {}
+        self._conversions = _Conversions()
+        self._action: _ActionTarget | None = None
+        self._timer: CALLBACK_TYPE | None = None
+        self._frames = 0
+        self._frames_ns = 0  # time spent in the frame listener
+        self._stopped = False
+
+    @callback
+    def async_start(self, add_frame_listener: Any) -> CALLBACK_TYPE:
+        """Follow every camera's frames (until HA stops); returns the unsubscribe."""
+        remove_listener: CALLBACK_TYPE = add_frame_listener(self._async_frame)
+        remove_stop = self._hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, self.async_stop)
+
+        @callback
+        def remove() -> None:
+            remove_listener()
+            remove_stop()
+
+        return remove
+
+    async def async_stop(self, _event: Event | None = None) -> None:
+        """Finish the open clips and wait (bounded) for them to be written; also when HA stops.
+
+        Home Assistant does not unload config entries when it stops: without this, the open
+        clips' threads would be cut off with the process.
+        """
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._timer is not None:
+            self._timer()
+            self._timer = None
+        for unsubscribe in self._unsubscribe.values():
+            unsubscribe()
+        self._unsubscribe.clear()
+        writers = [clip.writer for clips in self._open.values() for clip in clips if clip.writer]
+        for recorder in self._recorders.values():
+            recorder.close()
+        if writers:
+            await self._hass.async_add_executor_job(_join, writers, STOP_TIMEOUT)
+        conversions = self._conversions
+        if conversions.task is not None:
+            conversions.task.cancel()
+        while conversions.queue:  # kept as AVIs
+            clip, info, _ffmpeg = conversions.queue.popleft()
+            self._async_finish(clip, info, None)
+
+    # -- settings ------------------------------------------------------------------------------
+
+    def settings(self, camera_id: str) -> RecordingSettings:
+        """Return the camera's clip settings (from the store on first use)."""
+        settings = self._settings.get(camera_id)
+        if settings is None:
+            stored = self._store.cameras.get(camera_id)
+            settings = recording_settings(stored["recording"] if stored else {})
+            self._settings[camera_id] = settings
+        return settings
+
+    @callback
+    def async_set(self, camera_id: str, **changes: Any) -> None:
+        """Change a camera's clip settings (validated), keep them, and apply them at once.
+
+        Turning recording on while motion goes on starts a clip now; turning it off ends the
+        open motion clip after its post-roll.
+        """
+        before = self.settings(camera_id)
+        try:
+            settings = replace(before, **changes)
+        except (TypeError, ValueError) as err:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="invalid_recording_setting",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        if settings.record and not before.record:
+            self._check_available()
+        self._store.async_set_recording(
+            camera_id, {name: getattr(settings, name) for name in changes}
+        )
+        self._settings[camera_id] = settings
+        if (recorder := self._recorders.get(camera_id)) is not None:
+            recorder.pre_roll, recorder.post_roll = settings.pre_roll, settings.post_roll
+            if settings.record != before.record and self._motion_active(camera_id):
+                if settings.record:
+                    recorder.motion_started(time.monotonic())
+                    self._async_keep_ticking()
+                else:
+                    recorder.motion_ended(time.monotonic())
+        async_dispatcher_send(
+            self._hass, signals.recording_settings_updated(self._entry_id, camera_id)
+        )
+
+    def _check_available(self) -> None:
+        """Refuse clips in the save directory while it cannot be used (under www/)."""
+        if self._saver.error is not None:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="recording_unavailable",
+                translation_placeholders={"error": self._saver.error},
+            )
+
+    # -- cameras -------------------------------------------------------------------------------
+
+    def _recorder(self, camera_id: str) -> ClipRecorder:
+        """Return the camera's recorder, made (with its ring) on first use."""
+        recorder = self._recorders.get(camera_id)
+        if recorder is None:
+            settings = self.settings(camera_id)
+            recorder = ClipRecorder(
+                FrameRing(max_seconds=RING_SECONDS, max_bytes=RING_BYTES_PER_CAMERA),
+                partial(self._open_sink, camera_id),
+                pre_roll=settings.pre_roll,
+                post_roll=settings.post_roll,
+                max_duration=MAX_CLIP_SECONDS,
+            )
+            self._recorders[camera_id] = recorder
+            self._share_memory()
+            self._unsubscribe[camera_id] = async_dispatcher_connect(
+                self._hass,
+                signals.motion_event(self._entry_id, camera_id),
+                partial(self._async_motion, camera_id),
+            )
+        return recorder
+
+    def _share_memory(self) -> None:
+        """Give every ring an even share of the hub's limit (each at most its own limit)."""
+        share = self.ring_bytes_per_camera
+        for recorder in self._recorders.values():
+            recorder.ring.max_bytes = share
+
+    @property
+    def ring_bytes_per_camera(self) -> int:
+        """The JPEG bytes each camera's ring may hold now."""
+        return min(RING_BYTES_PER_CAMERA, RING_BYTES_TOTAL // max(1, len(self._recorders)))
+
+    @callback
+    def async_camera_disconnected(self, camera_id: str) -> None:
+        """Free the ring of a camera that went away (its open clips go on)."""
+        if (recorder := self._recorders.get(camera_id)) is not None:
+            recorder.ring.clear()
+
+    @callback
+    def async_forget(self, camera_id: str) -> None:
+        """Drop a removed camera: its open clips are finished (and written), its ring freed."""
+        if (unsubscribe := self._unsubscribe.pop(camera_id, None)) is not None:
+            unsubscribe()
+        if (recorder := self._recorders.pop(camera_id, None)) is not None:
+            recorder.close()
+            self._share_memory()
+        self._settings.pop(camera_id, None)
+
+    @callback
+    def _async_frame(self, camera: CameraRecord, frame: Frame) -> None:
+        """Every admitted camera's frame: into its ring and its open clips (O(open clips))."""
+        if self._stopped:
+            return
+        started = time.perf_counter_ns()
+        recorder = self._recorders.get(camera.camera_id) or self._recorder(camera.camera_id)
+        recorder.add_frame(ClipFrame(frame.data, frame.completed_at))
+        self._frames_ns += time.perf_counter_ns() - started
+        self._frames += 1
+
+    @callback
+    def _async_motion(self, camera_id: str, event: MotionEvent) -> None:
+        """Open a motion clip when motion starts (if chosen); end it after its post-roll."""
+        recorder = self._recorder(camera_id)
+        if event.type is MotionEventType.STARTED:
+            if self.settings(camera_id).record and self._saver.error is None:
+                recorder.motion_started(event.timestamp)
+                self._async_keep_ticking()
+        else:
+            recorder.motion_ended(event.timestamp)
+
+    # -- the record action ---------------------------------------------------------------------
+
+    async def async_record(
+        self,
+        camera_id: str,
+        *,
+        duration: float,
+        pre_roll: float,
+        path: Path | None = None,
+        root: Path | None = None,
+    ) -> ClipResult:
+        """Record `pre_roll` seconds before now to `duration` after; return the complete clip.
+
+        `path` is a file the caller checked (`root`: the save directory when it lies inside it);
+        None: the default layout. Waits for the AVI (the clip's end plus a margin), then a while
+        for its MP4. Raises translated errors when nothing could be written.
+        """
+        if path is None:
+            self._check_available()
+        if self._stopped:
+            raise HomeAssistantError(translation_domain=DOMAIN, translation_key="not_loaded")
+        recorder = self._recorder(camera_id)
+        target = self._action = _ActionTarget(path, root)
+        try:
+            recorder.record(time.monotonic(), duration=duration, pre_roll=pre_roll)
+        finally:
+            self._action = None
+        clip = target.clip
+        assert clip is not None
+        self._async_keep_ticking()
+        try:
+            async with asyncio.timeout(duration + WRITE_MARGIN):
+                written = await asyncio.shield(clip.written)
+        except TimeoutError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="record_timeout",
+                translation_placeholders={"path": str(clip.path)},
+            ) from err
+        if isinstance(written, Exception):
+            if clip.frames == 0:
+                raise HomeAssistantError(
+                    translation_domain=DOMAIN,
+                    translation_key="record_no_frames",
+                    translation_placeholders={"camera_id": camera_id},
+                )
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="record_failed",
+                translation_placeholders={"path": str(clip.path), "error": str(written)},
+            )
+        try:
+            async with asyncio.timeout(MP4_WAIT):
+                finished = await asyncio.shield(clip.finished)
+        except TimeoutError:
+            finished = None  # the MP4 is still being made: it comes with the event
+        if finished is None:
+            return ClipResult(
+                camera_id,
+                clip.request.reason,
+                written,
+                clip.request.pre_roll_complete,
+                clip.thumbnail_path,
+                None,
+            )
+        return finished
+
+    # -- clips ---------------------------------------------------------------------------------
+
+    def _open_sink(self, camera_id: str, request: ClipRequest) -> _Clip:
+        """Open a clip's writer (on the loop, from the recorder): name it, start its thread."""
+        elapsed = max(0.0, time.monotonic() - request.triggered_at)
+        started = dt_util.now() - timedelta(seconds=elapsed)
+        action = self._action if request.reason is ClipReason.ACTION else None
+        if action is not None and action.path is not None:
+            path, root, numbered = action.path, action.root, False
+        else:
+            # Another open clip of this reason in the same second: the next number (the writer
+            # also skips names taken on disk).
+            taken = {clip.path for clip in self._open.get(camera_id, ())}
+            number = 1
+            while (
+                path := storage.clip_path(
+                    self._directory, camera_id, started, request.reason.value, number
+                )
+            ) in taken:
+                number += 1
+            root, numbered = self._directory, True
+        clip = _Clip(self._hass, camera_id, request, path=path, root=root, started=started)
+        clip.writer = ThreadedAviSink(
+            path,
+            partial(self._written_in_thread, clip),
+            prepare=partial(_prepare, path, root, numbered=numbered),
+        )
+        self._open.setdefault(camera_id, []).append(clip)
+        if action is not None:
+            action.clip = clip
+        return clip
+
+    def _written_in_thread(self, clip: _Clip, result: ClipInfo | Exception) -> None:
+        """In the clip's thread: write the thumbnail beside a committed AVI, hop to the loop."""
+        thumbnail: tuple[Path, int] | None = None
+        if isinstance(result, ClipInfo) and (frame := clip.thumbnail) is not None:
+            path = result.path.with_suffix(".jpg")
+            try:
+                storage.write_file_atomic(path, frame.data, root=clip.root)
+            except (OSError, ValueError) as err:
+                LOGGER.warning("Cannot write the clip's thumbnail %s: %s", path, err)
+            else:
+                thumbnail = (path, len(frame.data))
+        try:
+            self._hass.loop.call_soon_threadsafe(self._async_written, clip, result, thumbnail)
+        except RuntimeError:  # the loop is closed: Home Assistant has stopped
+            LOGGER.debug("Clip %s written after Home Assistant stopped", clip.path)
+
+    @callback
+    def _async_written(
+        self, clip: _Clip, result: ClipInfo | Exception, thumbnail: tuple[Path, int] | None
+    ) -> None:
+        """Count a committed (or failed) AVI, then convert it or finish it."""
+        if clip in (open_clips := self._open.get(clip.camera_id, [])):
+            open_clips.remove(clip)
+        counts = self._counts.setdefault(clip.camera_id, _Counts())
+        if isinstance(result, Exception):
+            counts.failed += 1
+            if clip.frames:
+                LOGGER.warning("Cannot write the clip %s: %s", clip.path, result)
+            else:
+                LOGGER.debug("No frame of %s during the clip %s", clip.camera_id, clip.path)
+            clip.written.set_result(result)
+            clip.finished.set_result(None)
+            return
+        counts.written += 1
+        size = result.size
+        if thumbnail is not None:
+            clip.thumbnail_path, thumbnail_size = thumbnail
+            size += thumbnail_size
+        self._saver.async_clip_saved(clip.camera_id, result.path, size)
+        clip.written.set_result(result)
+        LOGGER.debug("Saved the clip %s (%d frames)", result.path, result.frames)
+        if not self._stopped and (ffmpeg := self._ffmpeg()) is not None:
+            conversions = self._conversions
+            conversions.queue.append((clip, result, ffmpeg))
+            if conversions.task is None or conversions.task.done():
+                conversions.task = self._hass.async_create_background_task(
+                    self._async_convert(), f"{DOMAIN} clip conversion {self._entry_id}"
+                )
+        else:
+            self._async_finish(clip, result, None)
+
+    def _ffmpeg(self) -> str | None:
+        """Return the ffmpeg binary of Home Assistant's `ffmpeg` integration, None without it."""
+        if "ffmpeg" not in self._hass.config.components:
+            return None
+        # Imported only once the integration is loaded (its requirement is installed then).
+        from homeassistant.components.ffmpeg import get_ffmpeg_manager
+
+        return get_ffmpeg_manager(self._hass).binary
+
+    async def _async_convert(self) -> None:
+        """Make the queued clips' MP4s, one at a time (the executor; ffmpeg at nice 19)."""
+        conversions = self._conversions
+        while conversions.queue:
+            clip, info, ffmpeg = conversions.queue.popleft()
+            mp4: Path | None = None
+            try:
+                try:
+                    made, size = await self._hass.async_add_executor_job(
+                        _convert, info.path, ffmpeg
+                    )
+                except (Mp4Error, OSError) as err:  # OSError: removed at once (retention)
+                    conversions.failed += 1
+                    if conversions.failing:
+                        LOGGER.debug("Cannot make an MP4 of %s: %s", info.path, err)
+                    else:
+                        LOGGER.warning(
+                            "Cannot make an MP4 of %s (the AVI is kept; further failures are "
+                            "logged at debug level until one succeeds): %s",
+                            info.path,
+                            err,
+                        )
+                    conversions.failing = True
+                else:
+                    conversions.done += 1
+                    conversions.failing = False
+                    self._saver.async_clip_saved(clip.camera_id, made, size)
+                    mp4 = made
+            finally:
+                self._async_finish(clip, info, mp4)
+
+    @callback
+    def _async_finish(self, clip: _Clip, info: ClipInfo, mp4: Path | None) -> None:
+        """Answer the action and fire the event: the clip's files are complete."""
+        result = ClipResult(
+            clip.camera_id,
+            clip.request.reason,
+            info,
+            clip.request.pre_roll_complete,
+            clip.thumbnail_path,
+            mp4,
+        )
+        clip.finished.set_result(result)
+        entity_id = er.async_get(self._hass).async_get_entity_id(
+            "camera", DOMAIN, f"{clip.camera_id}_camera"
+        )
+        self._hass.bus.async_fire(
+            EVENT_CLIP_SAVED,
+            {
+                "entity_id": entity_id,
+                "camera_id": clip.camera_id,
+                "reason": clip.request.reason.value,
+                **result.as_dict(),
+            },
+        )
+
+    # -- timing --------------------------------------------------------------------------------
+
+    @callback
+    def _async_keep_ticking(self) -> None:
+        """Tick the recorders while a clip is open."""
+        if self._timer is None and not self._stopped:
+            self._timer = async_track_time_interval(
+                self._hass, self._async_tick, TICK_INTERVAL, cancel_on_shutdown=True
+            )
+
+    @callback
+    def _async_tick(self, _now: datetime) -> None:
+        """Close the clips whose window ended (the camera went silent); stop when none is open."""
+        now = time.monotonic()
+        recording = False
+        for recorder in self._recorders.values():
+            if recorder.recording:
+                recorder.tick(now)
+                recording = recording or recorder.recording > 0
+        if not recording and self._timer is not None:
+            self._timer()
+            self._timer = None
+
+    # -- diagnostics ---------------------------------------------------------------------------
+
+    def open_clips(self, camera_id: str) -> list[ClipRequest]:
+        """Return what the camera's open clips were asked for (their windows), oldest first."""
+        return [clip.request for clip in self._open.get(camera_id, ())]
+
+    def stats(self, camera_id: str) -> dict[str, Any]:
+        """Return a camera's clip settings, ring, open clips and counts (diagnostics)."""
+        recorder = self._recorders.get(camera_id)
+        counts = self._counts.get(camera_id, _Counts())
+        return {
+            "settings": asdict(self.settings(camera_id)),
+            "ring": None if recorder is None else recorder.ring.as_dict(),
+            "open": [clip.as_dict() for clip in self._open.get(camera_id, ())],
+            "written": counts.written,
+            "failed": counts.failed,
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the hub's ring memory, open clips, counts and conversions (diagnostics)."""
+        conversions = self._conversions
+        return {
+            "ring_memory": sum(r.ring.memory for r in self._recorders.values()),
+            "ring_memory_limit": RING_BYTES_TOTAL,
+            "ring_bytes_per_camera": self.ring_bytes_per_camera,
+            "ring_seconds": RING_SECONDS,
+            "open_clips": sum(len(clips) for clips in self._open.values()),
+            "written": sum(counts.written for counts in self._counts.values()),
+            "failed": sum(counts.failed for counts in self._counts.values()),
+            "listener_us_per_frame": round(self._frames_ns / self._frames / 1000, 3)
+            if self._frames
+            else None,
+            "conversions": {
+                "ffmpeg": self._ffmpeg(),
+                "done": conversions.done,
+                "failed": conversions.failed,
+                "queued": len(conversions.queue),
+                "running": conversions.task is not None and not conversions.task.done(),
+            },
+        }
