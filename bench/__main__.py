@@ -3,6 +3,7 @@
     scripts/bench --quick              # every workload, short (under 3 minutes on 2 cores)
     scripts/bench                      # every workload, full length (about 12 minutes)
     scripts/bench --only ingest,latency
+    scripts/bench --only record        # the record action's clip against what the camera sent
     scripts/bench --soak 10            # churn and reloads for 10 minutes
 
 One process tree: this runner, a `hass` process (fresh configuration, the integration and the
@@ -30,7 +31,7 @@ import tempfile
 import time
 from typing import Any
 
-from bench import browser, motion
+from bench import browser, motion, record
 from bench.attacks import attacks, attacks_table
 from bench.measure import (
     REPO,
@@ -61,6 +62,7 @@ WORKLOADS = (
     "churn",
     "browser",
     "attacks",
+    "record",
     "motion",
 )
 # Workloads measured in this process, without Home Assistant.
@@ -80,6 +82,8 @@ class Plan:
     saving_seconds: float
     churn_seconds: float
     reloads: int
+    record_pre_roll: float
+    record_seconds: float
 
 
 QUICK = Plan(
@@ -92,6 +96,8 @@ QUICK = Plan(
     saving_seconds=6,
     churn_seconds=15,
     reloads=10,
+    record_pre_roll=5.0,
+    record_seconds=5.0,
 )
 FULL = Plan(
     ingest_sizes=tuple(FRAME_SIZES),
@@ -103,6 +109,8 @@ FULL = Plan(
     saving_seconds=20,
     churn_seconds=60,
     reloads=100,
+    record_pre_roll=10.0,
+    record_seconds=20.0,
 )
 
 
@@ -816,6 +824,7 @@ def table(results: dict[str, Any]) -> str:
     if "motion" in results:
         lines += motion.table(results["motion"])
     lines.extend(attacks_table(results))
+    lines.extend(record.table(results))
     return "\n".join(lines)
 
 
@@ -856,7 +865,8 @@ async def run(arguments: argparse.Namespace) -> dict[str, Any]:
         work / "config",
         free_port(),
         custom_components=[PROBE],
-        extra_yaml="bench_probe:\ncamera:\n  - platform: bench_probe\n",
+        # ffmpeg: the record workload's clips get their MP4 as a user's would.
+        extra_yaml="bench_probe:\ncamera:\n  - platform: bench_probe\nffmpeg:\n",
     )
     (work / "config").mkdir()
     bench = Bench(plan, work, hass, profile=arguments.profile)
@@ -872,6 +882,9 @@ async def run(arguments: argparse.Namespace) -> dict[str, Any]:
         ),
         "browser": bench.browser,
         "attacks": lambda: attacks(bench),
+        "record": lambda: record.record(
+            bench, {size: FRAME_SIZES[size] for size in ("VGA", "UXGA")}
+        ),
     }
     try:
         await bench.start()

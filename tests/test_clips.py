@@ -816,7 +816,8 @@ async def test_diagnostics_show_the_ring_memory_and_the_hub_limit(
     assert all(ring["max_bytes"] == share for ring in per_camera.values())
     assert clips["ring_memory"] == sum(ring["memory"] for ring in per_camera.values())
     assert clips["ring_memory"] > sum(sizes.values())  # the JPEGs and each frame's overhead
-    assert clips["listener_us_per_frame"] > 0
+    assert clips["listener"]["frames"] == sum(number + 1 for number in range(cameras))
+    assert clips["listener"]["us_per_frame"] > 0
     assert clips["open_clips"] == 0
     assert clips["conversions"]["ffmpeg"] is None
     device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, "cam1"), hub_entry.entry_id)

@@ -692,9 +692,14 @@ class HubClips:
             "open_clips": sum(len(clips) for clips in self._open.values()),
             "written": sum(counts.written for counts in self._counts.values()),
             "failed": sum(counts.failed for counts in self._counts.values()),
-            "listener_us_per_frame": round(self._frames_ns / self._frames / 1000, 3)
-            if self._frames
-            else None,
+            # The frame listener's time on the event loop (ring and open clips), since the start.
+            "listener": {
+                "frames": self._frames,
+                "seconds": self._frames_ns / 1e9,
+                "us_per_frame": round(self._frames_ns / self._frames / 1000, 3)
+                if self._frames
+                else None,
+            },
             "conversions": {
                 "ffmpeg": self._ffmpeg(),
                 "done": conversions.done,

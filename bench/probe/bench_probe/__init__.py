@@ -10,6 +10,8 @@ Loaded only by the benchmarks, from YAML (`bench_probe:` and a `bench_probe` cam
   implements only `async_camera_image` (see camera.py).
 - `POST /api/bench_probe/profile` `{"action": "start"|"stop"}`: profile the event loop's thread
   with pyinstrument; `stop` answers the report as text.
+- `GET /api/bench_probe/clips?camera=ID`: the hub's clip figures (ring memory, the frame
+  listener's time) and the triggers of the camera's open clips (the hub's monotonic clock).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     hass.http.register_view(PullCamerasView())
     hass.http.register_view(ProfileView())
     hass.http.register_view(ListenerView())
+    hass.http.register_view(ClipsView())
     return True
 
 
@@ -117,6 +120,28 @@ class ListenerView(HomeAssistantView):
                     "address": camera.address,
                     "name": camera.name,
                 },
+            }
+        )
+
+
+class ClipsView(HomeAssistantView):
+    """The hub's clip figures and when the camera's open clips were triggered."""
+
+    url = "/api/bench_probe/clips"
+    name = "api:bench_probe:clips"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Answer `clips` (diagnostics' figures) and `triggers` (seconds, time.monotonic)."""
+        hass = request.app[KEY_HASS]
+        entries = hass.config_entries.async_loaded_entries("esp32_camera")
+        if not entries:
+            return self.json({})
+        clips = entries[0].runtime_data.clips
+        camera = request.query.get("camera", "")
+        return self.json(
+            {
+                "clips": clips.as_dict(),
+                "triggers": [clip.triggered_at for clip in clips.open_clips(camera)],
             }
         )
 
