@@ -31,7 +31,7 @@ def wall_clock_ms(monotonic: float | None) -> float | None:
 def camera_payload(
     hub: Esp32CameraHub, camera: CameraRecord, registry: er.EntityRegistry
 ) -> dict[str, Any]:
-    """Describe one camera: identity, connection, stream, telemetry, settings and saving."""
+    """Describe one camera: identity, connection, stream, telemetry, settings, saving, zones."""
     health, info, response = camera.health, camera.info, camera.last_response
     saver = hub.saver
     frame = camera.latest_frame
@@ -83,4 +83,6 @@ def camera_payload(
             "max_rate": saver.max_rate(camera_id),
             **saver.counters(camera_id).as_dict(),
         },
+        # The panel draws them over the video.
+        "motion": hub.motion.areas(camera_id),
     }
