@@ -43,7 +43,7 @@ from .gallery import async_list_saved_images
 from .hub import loaded_hubs
 from .motion_hub import ZONE_LIMITS
 from .protocol import COMMANDS, DEFAULT_RESOLUTION, command_table, resolution_table
-from .serialize import camera_payload, wall_clock_ms
+from .serialize import camera_payload, for_user, wall_clock_ms
 
 if TYPE_CHECKING:
     from .hub import Esp32CameraHub
@@ -151,7 +151,7 @@ def ws_cameras(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str,
     connection.send_result(
         msg["id"],
         {
-            **cameras_payload(hass),
+            **for_user(cameras_payload(hass), connection.user),
             # The panel estimates its clock offset from this and the round trip (latency display).
             "now": round(time.time() * 1000),
             "resolutions": resolution_table()["resolutions"],
@@ -172,7 +172,7 @@ def ws_subscribe(hass: HomeAssistant, connection: ActiveConnection, msg: dict[st
     @callback
     def push(_now: datetime | None = None) -> None:
         nonlocal last_sent, cancel
-        payload = cameras_payload(hass)
+        payload = for_user(cameras_payload(hass), connection.user)
         text = json.dumps(payload, sort_keys=True, default=str)
         if text != last_sent:
             last_sent = text
