@@ -44,6 +44,7 @@ from bench.measure import (
     update_delays_ms,
     viewer_reads,
 )
+from bench.motion_sensor import motion_sensor, motion_sensor_table
 from harness.hass_process import HomeAssistant, free_port, wait_until
 
 PROBE = REPO / "bench" / "probe" / "bench_probe"
@@ -64,6 +65,7 @@ WORKLOADS = (
     "attacks",
     "record",
     "motion",
+    "motion_sensor",
 )
 # Workloads measured in this process, without Home Assistant.
 LOCAL_WORKLOADS = frozenset({"motion"})
@@ -84,6 +86,7 @@ class Plan:
     reloads: int
     record_pre_roll: float
     record_seconds: float
+    motion_sensor_rounds: int
 
 
 QUICK = Plan(
@@ -98,6 +101,7 @@ QUICK = Plan(
     reloads=10,
     record_pre_roll=5.0,
     record_seconds=5.0,
+    motion_sensor_rounds=1,
 )
 FULL = Plan(
     ingest_sizes=tuple(FRAME_SIZES),
@@ -111,6 +115,7 @@ FULL = Plan(
     reloads=100,
     record_pre_roll=10.0,
     record_seconds=20.0,
+    motion_sensor_rounds=5,
 )
 
 
@@ -823,6 +828,7 @@ def table(results: dict[str, Any]) -> str:
         lines.extend(browser.table_lines(figures))
     if "motion" in results:
         lines += motion.table(results["motion"])
+    lines.extend(motion_sensor_table(results))
     lines.extend(attacks_table(results))
     lines.extend(record.table(results))
     return "\n".join(lines)
@@ -885,6 +891,7 @@ async def run(arguments: argparse.Namespace) -> dict[str, Any]:
         "record": lambda: record.record(
             bench, {size: FRAME_SIZES[size] for size in ("VGA", "UXGA")}
         ),
+        "motion_sensor": lambda: motion_sensor(bench, plan.motion_sensor_rounds),
     }
     try:
         await bench.start()
