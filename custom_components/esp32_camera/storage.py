@@ -17,6 +17,7 @@ from homeassistant.core import HomeAssistant
 from .const import DOMAIN
 
 SNAPSHOTS_DIRECTORY = "snapshots"
+CLIPS_DIRECTORY = "clips"
 TEMP_PREFIX = ".esp32cam-"
 TEMP_SUFFIX = ".tmp"
 
@@ -26,6 +27,9 @@ HOUR_DIRECTORY = re.compile(r"^\d{2}$")
 SAVED_FILE = re.compile(r"^(\d{2})-(\d{2})-(\d{2})\.(\d{6})_\d+\.jpg$")
 # `<camera>/snapshots/YYYY-MM-DD_HH-MM-SS.ffffff.jpg`, a snapshot's default file (local time).
 SNAPSHOT_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})_(\d{2})-\d{2}-\d{2}\.\d{6}\.jpg$")
+# `<camera>/clips/YYYY-MM-DD/HH-MM-SS_<reason>.avi`, a clip (local time of its first frame); an
+# `.mp4` (H.264) and a `.jpg` thumbnail may sit beside it with the same stem.
+CLIP_FILE = re.compile(r"^(\d{2})-(\d{2})-(\d{2})_([a-z]+)\.avi$")
 
 
 def default_save_directory(hass: HomeAssistant) -> str:
@@ -52,6 +56,16 @@ def saved_frame_path(root: str | Path, camera_id: str, when: datetime, seq: int)
         / when.strftime("%Y-%m-%d")
         / when.strftime("%H")
         / f"{when.strftime('%H-%M-%S.%f')}_{seq}.jpg"
+    )
+
+
+def clip_path(root: str | Path, camera_id: str, when: datetime, reason: str) -> Path:
+    """Return a clip's AVI file: `<root>/<camera>/clips/<day>/<time>_<reason>.avi`."""
+    return (
+        camera_directory(root, camera_id)
+        / CLIPS_DIRECTORY
+        / when.strftime("%Y-%m-%d")
+        / f"{when.strftime('%H-%M-%S')}_{reason}.avi"
     )
 
 
