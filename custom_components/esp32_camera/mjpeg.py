@@ -1,5 +1,4 @@
-"""MJPEG (`multipart/x-mixed-replace`) streaming of a camera's pushed frames (and the part layout
-that replayed clips share, `MjpegWriter`).
+"""MJPEG (`multipart/x-mixed-replace`) streaming of a camera's pushed frames.
 
 Each frame is written to the viewer when it arrives. A viewer slower than the camera gets the
 newest frame each time its previous write completes: frames in between are skipped, nothing
@@ -16,6 +15,8 @@ Two part layouts, chosen by the client:
   `Sec-Fetch-Dest: image` is only sent to secure origins.
 - Every other client (go2rtc and through it Frigate, ffmpeg, VLC) gets self-contained parts with
   `Content-Length`: go2rtc's reader refuses a part without it.
+
+`MjpegWriter` writes both layouts; the replay of recorded clips (replay.py) uses it too.
 """
 
 from __future__ import annotations
