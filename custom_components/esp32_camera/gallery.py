@@ -156,20 +156,24 @@ def saved_days(camera_dir: Path) -> list[str]:
     return _folders(camera_dir, storage.DAY_DIRECTORY)
 
 
-def saved_hours(camera_dir: Path, day: str) -> list[str]:
-    """Return the hours of `day` continuous saving has images of, newest first (executor)."""
+def saved_hours(camera_dir: Path, day: str) -> list[str] | None:
+    """Return the hours of `day` continuous saving has images of, newest first (executor).
+
+    None when `day` is not a day of the layout.
+    """
     if not storage.DAY_DIRECTORY.match(day):
-        return []
+        return None
     return _folders(camera_dir / day, storage.HOUR_DIRECTORY)
 
 
-def newest_saved(camera_dir: Path, day: str, hour: str, limit: int) -> Newest[Path]:
+def newest_saved(camera_dir: Path, day: str, hour: str, limit: int) -> Newest[Path] | None:
     """Return the newest continuously saved images of one hour, newest first (executor).
 
-    Their names sort as their times: nothing is stat'ed, however many the hour holds.
+    Their names sort as their times: nothing is stat'ed, however many the hour holds. None when
+    `day` and `hour` are not of the layout.
     """
     if not storage.DAY_DIRECTORY.match(day) or not storage.HOUR_DIRECTORY.match(hour):
-        return Newest([], 0)
+        return None
     folder = camera_dir / day / hour
     names = sorted((entry.name for entry in _files(folder, storage.SAVED_FILE.match)), reverse=True)
     return Newest([folder / name for name in names[:limit]], len(names))

@@ -168,30 +168,32 @@ class Esp32CameraMediaSource(MediaSource):
                     [browser.folder(f"{prefix}/{SAVED}/{day}", day) for day in days],
                     MediaClass.DIRECTORY,
                 )
-            case [folder, day] if folder == SAVED and storage.DAY_DIRECTORY.match(day):
+            case [folder, day] if folder == SAVED:
                 hours = await run(saved_hours, camera_dir, day)
-                return browser.folder(
-                    f"{prefix}/{SAVED}/{day}",
-                    day,
-                    [
-                        browser.folder(f"{prefix}/{SAVED}/{day}/{hour}", f"{hour}:00")
-                        for hour in hours
-                    ],
-                    MediaClass.DIRECTORY,
-                )
+                if hours is not None:
+                    return browser.folder(
+                        f"{prefix}/{SAVED}/{day}",
+                        day,
+                        [
+                            browser.folder(f"{prefix}/{SAVED}/{day}/{hour}", f"{hour}:00")
+                            for hour in hours
+                        ],
+                        MediaClass.DIRECTORY,
+                    )
             case [folder, day, hour] if folder == SAVED:
                 images = await run(newest_saved, camera_dir, day, hour, LIST_LIMIT)
-                here = f"{prefix}/{SAVED}/{day}/{hour}"
-                return browser.folder(
-                    here,
-                    f"{day} {hour}:00",
-                    [
-                        browser.image(hub, f"{here}/{file.name}", file, _title(file))
-                        for file in images.items
-                    ],
-                    MediaClass.IMAGE,
-                    images.total - len(images.items),
-                )
+                if images is not None:
+                    here = f"{prefix}/{SAVED}/{day}/{hour}"
+                    return browser.folder(
+                        here,
+                        f"{day} {hour}:00",
+                        [
+                            browser.image(hub, f"{here}/{file.name}", file, _title(file))
+                            for file in images.items
+                        ],
+                        MediaClass.IMAGE,
+                        images.total - len(images.items),
+                    )
         raise _not_found(BrowseError, item.identifier)
 
     def _parse[E: HomeAssistantError](
@@ -289,19 +291,16 @@ class _Browser:
 
     def hub(self, hub: Esp32CameraHub, *, root: bool = False) -> BrowseMediaSource:
         """Return a hub's folder of cameras (the root itself when it is the only hub)."""
-        devices = dr.async_get(self.hass)
         entities = er.async_get(self.hass)
         cameras = []
         for camera_id, camera in hub.cameras.items():
             if not camera.admitted:
                 continue
-            device = devices.async_get_device(identifiers={(DOMAIN, camera_id)})
-            title = (device.name_by_user or device.name) if device else None
             entity_id = entities.async_get_entity_id("camera", DOMAIN, f"{camera_id}_camera")
             cameras.append(
                 self.folder(
                     f"{hub.entry.entry_id}/{camera_id}",
-                    title or camera.name or camera_id,
+                    self.camera_title(hub, camera_id),
                     thumbnail=f"/api/camera_proxy/{entity_id}" if entity_id else None,
                 )
             )
@@ -313,15 +312,26 @@ class _Browser:
             MediaClass.DIRECTORY,
         )
 
+    def camera_title(self, hub: Esp32CameraHub, camera_id: str) -> str:
+        """Return a camera's name as its device shows it (the user's name first)."""
+        device = dr.async_get(self.hass).async_get_device_by_identifier(
+            (DOMAIN, camera_id), hub.entry.entry_id
+        )
+        # As the device shows it: the user's name, else the camera's own (a camera known from the
+        # store has a device that Home Assistant may have named after the hub), else the default.
+        return (
+            (device and device.name_by_user)
+            or hub.cameras[camera_id].name
+            or (device and device.name)
+            or camera_id
+        )
+
     def camera(self, hub: Esp32CameraHub, camera_id: str) -> BrowseMediaSource:
         """Return a camera's folder: its clips, snapshots and continuously saved images."""
         prefix = f"{hub.entry.entry_id}/{camera_id}"
-        camera = hub.cameras[camera_id]
-        device = dr.async_get(self.hass).async_get_device(identifiers={(DOMAIN, camera_id)})
-        title = (device.name_by_user or device.name) if device else None
         return self.folder(
             prefix,
-            title or camera.name or camera_id,
+            self.camera_title(hub, camera_id),
             [
                 self.folder(f"{prefix}/{CLIPS}", self.title(CLIPS)),
                 self.folder(f"{prefix}/{SNAPSHOTS}", self.title(SNAPSHOTS)),

@@ -113,9 +113,8 @@ def _open_clip(camera_dir: Path, day: str, name: str) -> tuple[AviClip, BinaryIO
         parsed = read_avi(clip.avi)
     except ClipError, OSError:
         return None
-    if not parsed.frames:
-        return None
-    return parsed, clip.avi.open("rb")
+    # Unbuffered: each frame is one read of its own bytes, nothing read ahead or kept.
+    return parsed, clip.avi.open("rb", buffering=0)
 
 
 class ClipReplayView(HomeAssistantView):
