@@ -129,15 +129,23 @@ async def test_one_hub_shows_its_cameras_by_device_name(
 
 
 async def test_a_camera_waiting_for_approval_is_not_shown(
-    hass: HomeAssistant, hub: MockConfigEntry, connect_camera: Any
+    hass: HomeAssistant,
+    hub: MockConfigEntry,
+    connect_camera: Any,
+    hass_client: ClientSessionGenerator,
 ) -> None:
     await connect_camera("?id=stranger", register=True)  # no token: it waits for approval
     await wait_for(lambda: "127.0.0.1" in hub.runtime_data.cameras)
+    clip = write_clip(save_root(hub), "127.0.0.1", local(2026, 1, 2, 8, 0, 5))  # its address's
     root = await browse(hass)
     assert len(root.children) == 3
     assert "127.0.0.1" not in [child.identifier.split("/")[-1] for child in root.children]
     with pytest.raises(BrowseError):
         await browse(hass, f"{hub.entry_id}/127.0.0.1")
+    answer = await (await hass_client()).get(
+        f"/api/{DOMAIN}/clip/{hub.entry_id}/127.0.0.1/{clip.parent.name}/{clip.name}"
+    )
+    assert answer.status == 404
 
 
 async def test_folder_titles_follow_the_server_language(

@@ -193,27 +193,15 @@ def newest_images(directory: Path, limit: int) -> list[tuple[float, int, Path]]:
     found: list[tuple[float, int, Path]] = []
 
     def add(folder: Path) -> None:
-        for entry in os.scandir(folder):
-            if entry.is_file() and entry.name.endswith(".jpg"):
-                stat = entry.stat()
-                found.append((stat.st_mtime, stat.st_size, Path(entry.path)))
+        for entry in _files(folder, _is_picture):
+            stat = entry.stat()
+            found.append((stat.st_mtime, stat.st_size, Path(entry.path)))
 
-    if not directory.is_dir():
-        return found
-    if (snapshots := directory / storage.SNAPSHOTS_DIRECTORY).is_dir():
-        add(snapshots)
+    add(directory / storage.SNAPSHOTS_DIRECTORY)
     continuous = len(found)
-    days = sorted(
-        (day for day in directory.iterdir() if storage.DAY_DIRECTORY.match(day.name)),
-        reverse=True,
-    )
-    for day in days:
-        hours = sorted(
-            (hour for hour in day.iterdir() if storage.HOUR_DIRECTORY.match(hour.name)),
-            reverse=True,
-        )
-        for hour in hours:
-            add(hour)
+    for day in _folders(directory, storage.DAY_DIRECTORY):
+        for hour in _folders(directory / day, storage.HOUR_DIRECTORY):
+            add(directory / day / hour)
             if len(found) - continuous >= limit:
                 break
         if len(found) - continuous >= limit:

@@ -130,7 +130,8 @@ class ClipReplayView(HomeAssistantView):
         """Send the clip's frames, each at its recorded time after the first."""
         hass = request.app[KEY_HASS]
         hub = loaded_hub(hass, entry_id)
-        if hub is None or camera_id not in hub.cameras:
+        camera = hub.cameras.get(camera_id) if hub is not None else None
+        if hub is None or camera is None or not camera.admitted:
             return web.Response(status=HTTPStatus.NOT_FOUND)
         camera_dir = storage.camera_directory(hub.save_directory, camera_id)
         opened = await hass.async_add_executor_job(_open_clip, camera_dir, day, name)
