@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from datetime import datetime
+import io
 import json
 import os
 from pathlib import Path
@@ -20,6 +22,7 @@ import tempfile
 import time
 from typing import Any
 
+from PIL import Image, ImageDraw
 from playwright.async_api import Browser, Page, WebSocket, async_playwright
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,6 +34,8 @@ from bench.browser import (  # noqa: E402
     measure_display_latency,
     open_logged_in,
 )
+from custom_components.esp32_camera.clips import AviWriter  # noqa: E402
+from custom_components.esp32_camera.storage import clip_path  # noqa: E402
 from esp32_simulator import SimulatedCamera  # noqa: E402
 from harness.hass_process import HassProcessError, HomeAssistant, free_port, wait_until  # noqa: E402
 
@@ -868,6 +873,92 @@ async def check_removed_camera_disappears(
     await page.context.close()
 
 
+def write_clip_fixture(save_directory: Path, camera_id: str) -> Path:
+    """Write a 10 s clip (10 fps, a moving bar and its frame number) with its thumbnail; return it."""
+    path = clip_path(save_directory, camera_id, datetime.now().astimezone(), "motion")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames = []
+    for number in range(100):
+        image = Image.new("RGB", (320, 240), (20, 40, 60))
+        draw = ImageDraw.Draw(image)
+        draw.rectangle((number * 3, 80, number * 3 + 40, 160), fill=(240, 180, 40))
+        draw.text((10, 10), f"clip frame {number}", fill=(255, 255, 255))
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=85)
+        frames.append(buffer.getvalue())
+    with AviWriter(path) as writer:
+        for number, frame in enumerate(frames):
+            writer.add_frame(frame, number / 10)
+        writer.commit()
+    path.with_suffix(".jpg").write_bytes(frames[0])
+    return path
+
+
+async def check_clips(
+    browser: Browser, hass: HomeAssistant, save_directory: Path, shots: Path
+) -> None:
+    """Check that a clip plays in the panel (moving frames) and in the Media panel."""
+    clip = write_clip_fixture(save_directory, "cam-1")  # the camera selected first (by name)
+    page = await open_page(browser, hass, "/esp32-cameras", dark=False, phone=False)
+    item = page.locator(
+        f'esp32-camera-clips button.clip[data-name="cam-1/clips/{clip.parent.name}/{clip.name}"]'
+    )
+    await item.wait_for(timeout=30000)
+    clicked = time.monotonic()
+    await item.click()
+    replay = page.locator("esp32-camera-clips ha-dialog img.replay")
+    await replay.wait_for(timeout=10000)
+    await wait_until(
+        "the replay's first frame", lambda: replay.evaluate("img => img.naturalWidth > 0")
+    )
+    painted = time.monotonic() - clicked
+    await page.screenshot(path=shots / "clip-playback.png")
+    first = await replay.screenshot()
+    await asyncio.sleep(1)
+    if first == await replay.screenshot():
+        raise CheckFailedError("the clip's replay did not change in 1 s")
+    width = await replay.evaluate("img => img.naturalWidth")
+    await page.locator("esp32-camera-clips ha-button.back-to-live").click()
+    await replay.wait_for(state="detached", timeout=10000)
+    await page.context.close()
+    log(
+        f"clips: {clip.name} listed in the panel; its replay paints its first frame {painted:.1f} s "
+        f"after the click, then moving {width} px frames; back to live"
+    )
+
+    page = await open_page(browser, hass, "/media-browser", dark=False, phone=False)
+    browser_panel = page.locator("ha-media-player-browse")
+    for title in ("ESP32 Camera", "Camera 1", "Clips"):  # the visible title, not its tooltip
+        entry = browser_panel.get_by_text(title, exact=True).locator("visible=true").first
+        await entry.wait_for(timeout=20000)
+        await entry.click()
+    clip_title = f"{clip.parent.name} {clip.stem[:8].replace('-', ':')} · motion"
+    listed = browser_panel.get_by_text(clip_title, exact=True).locator("visible=true").first
+    await listed.wait_for(timeout=20000)
+    # The Media panel fetches the thumbnail with the user's token and shows it as a data URL.
+    thumbnail = (
+        browser_panel.locator(".child", has_text=clip_title)
+        .locator("ha-media-browser-thumbnail .image")
+        .first
+    )
+    await wait_until(
+        "the clip's thumbnail",
+        lambda: thumbnail.evaluate("div => div.style.backgroundImage.includes('data:image/jpeg')"),
+    )
+    await page.mouse.move(700, 600)  # no tooltip over the folder in the screenshot
+    await page.screenshot(path=shots / "media-browser.png")
+    await listed.click()  # plays in Home Assistant's own player dialog: an <img>, as for MJPEG
+    played = page.locator("hui-dialog-web-browser-play-media img").first
+    await played.wait_for(timeout=20000)
+    await wait_until(
+        "the Media panel's replay", lambda: played.evaluate("img => img.naturalWidth > 0")
+    )
+    await page.context.close()
+    log(
+        f"Media panel: ESP32 Camera > Camera 1 > Clips lists {clip_title!r} with its thumbnail, and plays it"
+    )
+
+
 async def check_restart_recovery(browser: Browser, hass: HomeAssistant) -> None:
     """After a restart, video and tiles resume within 5 s; "Reconnecting" shows meanwhile."""
     page = await open_page(browser, hass, "/esp32-cameras", dark=False, phone=False)
@@ -916,7 +1007,7 @@ async def run(chromium: str, keep: bool, only: str | None) -> None:
     config = Path(tempfile.mkdtemp(prefix="esp32-camera-e2e-"))
     shots = REPO / "docs" / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
-    hass = HomeAssistant(config, free_port())
+    hass = HomeAssistant(config, free_port(), extra_yaml="media_source:\n")
     cameras: list[SimulatedCamera] = []
     try:
         await hass.start()
@@ -960,6 +1051,9 @@ async def run(chromium: str, keep: bool, only: str | None) -> None:
                 await check_non_admin(browser, hass)
                 await check_restart_recovery(browser, hass)
                 return
+            if only == "clips":
+                await check_clips(browser, hass, config / "media" / "esp32_camera", shots)
+                return
             if only == "zones":
                 await check_motion_zones(browser, hass, shots)
                 return
@@ -977,6 +1071,7 @@ async def run(chromium: str, keep: bool, only: str | None) -> None:
             await check_phone_first_screen(browser, hass, shots)
             await check_sections_view(browser, hass, entity_id, shots)
             await check_spanish(browser, hass, shots)
+            await check_clips(browser, hass, config / "media" / "esp32_camera", shots)
             await check_non_admin(browser, hass)
             await check_motion_zones(browser, hass, shots)
             await check_display_latency(browser, hass, cameras, card_path)
@@ -1004,8 +1099,8 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the configuration directory")
     parser.add_argument(
         "--only",
-        choices=["latency", "users", "zones"],
-        help="run the latency, the user/restart or the motion zone checks",
+        choices=["latency", "users", "zones", "clips"],
+        help="run the latency, the user/restart, the motion zone or the clips and Media panel checks",
     )
     arguments = parser.parse_args()
     try:

@@ -22,6 +22,7 @@ from .hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .listener import ListenerBindError
 from .panel import async_register_panel, async_unregister_panel
 from .repairs import async_delete_issue, async_raise_issue
+from .replay import ClipReplayView
 from .services import async_setup_services
 from .store import async_remove_store
 
@@ -44,6 +45,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     async_register_views(hass)
     websocket_api.async_setup(hass)
     hass.http.register_view(SavedImageView())
+    hass.http.register_view(ClipReplayView())
     return True
 
 

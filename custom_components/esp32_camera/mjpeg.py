@@ -15,6 +15,8 @@ Two part layouts, chosen by the client:
   `Sec-Fetch-Dest: image` is only sent to secure origins.
 - Every other client (go2rtc and through it Frigate, ffmpeg, VLC) gets self-contained parts with
   `Content-Length`: go2rtc's reader refuses a part without it.
+
+`MjpegWriter` writes both layouts; the replay of recorded clips (replay.py) uses it too.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ BOUNDARY = "frame"
 # How long one wait for a frame lasts before checking again whether the hub still runs.
 WAIT_SLICE = 10.0
 _PART_START = b"--%s\r\nContent-Type: image/jpeg\r\n" % BOUNDARY.encode()
+_CLOSE = b"--%s--\r\n" % BOUNDARY.encode()  # the end of a finite stream (a replayed clip)
 
 
 def paints_into_image(request: web.Request) -> bool:
@@ -40,20 +43,48 @@ def paints_into_image(request: web.Request) -> bool:
     return accept.split(",", 1)[0].strip().startswith("image/")
 
 
+class MjpegWriter:
+    """The parts of one `multipart/x-mixed-replace` response, in the layout its client wants.
+
+    Shared by the live stream (below) and the replay of recorded clips (replay.py).
+    """
+
+    def __init__(self, request: web.Request) -> None:
+        """Choose the layout from the request; `async_prepare` starts the response."""
+        self.response = web.StreamResponse(
+            headers={
+                "Cache-Control": "no-store",
+                "Content-Type": f"multipart/x-mixed-replace;boundary={BOUNDARY}",
+            }
+        )
+        self.for_image = paints_into_image(request)
+
+    async def async_prepare(self, request: web.Request) -> None:
+        """Send the headers (and, for an image, the first part's headers)."""
+        await self.response.prepare(request)
+        if self.for_image:  # each frame is then followed by the next part's headers
+            await self.response.write(_PART_START + b"\r\n")
+
+    async def async_write(self, data: bytes | bytearray, *, last: bool = False) -> None:
+        """Write one JPEG as a part; `last` closes the multipart body after it.
+
+        Raises ConnectionError when the client has left.
+        """
+        if self.for_image:
+            await self.response.write(data)
+            await self.response.write(b"\r\n" + (_CLOSE if last else _PART_START + b"\r\n"))
+        else:
+            await self.response.write(_PART_START + b"Content-Length: %d\r\n\r\n" % len(data))
+            await self.response.write(data)
+            await self.response.write((b"\r\n" + _CLOSE) if last else b"\r\n")
+
+
 async def async_stream_camera(
     request: web.Request, hub: Esp32CameraHub, camera_id: str
 ) -> web.StreamResponse:
     """Answer `request` with the camera's frames as they arrive."""
-    response = web.StreamResponse(
-        headers={
-            "Cache-Control": "no-store",
-            "Content-Type": f"multipart/x-mixed-replace;boundary={BOUNDARY}",
-        }
-    )
-    await response.prepare(request)
-    for_image = paints_into_image(request)
-    if for_image:  # the first part's headers; each frame is then followed by the next part's
-        await response.write(_PART_START + b"\r\n")
+    writer = MjpegWriter(request)
+    await writer.async_prepare(request)
     last_completed: float | None = None
     while not hub.frames.stopped:
         camera = hub.cameras.get(camera_id)
@@ -66,13 +97,7 @@ async def async_stream_camera(
                 continue  # camera away (rebooting?) or hub stopping: the loop condition decides
         last_completed = frame.completed_at
         try:
-            if for_image:
-                await response.write(frame.data)
-                await response.write(b"\r\n" + _PART_START + b"\r\n")
-            else:
-                await response.write(_PART_START + b"Content-Length: %d\r\n\r\n" % len(frame.data))
-                await response.write(frame.data)
-                await response.write(b"\r\n")
+            await writer.async_write(frame.data)
         except ConnectionError:
             break  # the viewer left
-    return response
+    return writer.response

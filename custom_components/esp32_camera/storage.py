@@ -68,6 +68,12 @@ def clip_path(
     return clips_directory(root, camera_id) / when.strftime("%Y-%m-%d") / name
 
 
+def is_clip_video(name: str) -> bool:
+    """Return whether `name` is a clip's AVI (the file that makes a clip) by the layout."""
+    match = CLIP_FILE.match(name)
+    return match is not None and match[6] == "avi"
+
+
 def clip_companions(path: Path) -> tuple[Path, ...]:
     """Return a clip's files: the AVI and, with the same stem, its MP4 and its thumbnail."""
     return tuple(path.with_suffix(extension) for extension in CLIP_EXTENSIONS)

@@ -8,7 +8,7 @@
   backlog (Home Assistant drops a connection whose queue reaches 4096 messages), and one camera's
   frames never wait behind another's.
 - `command`, `saver` and `motion_zones` (admin only) change a camera; `gallery` lists saved images
-  and counts them by date and hour.
+  and counts them by date and hour; `clips` lists recorded clips (any signed-in user: it only reads).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from .gallery import async_list_saved_images
 from .hub import loaded_hubs
 from .motion_hub import ZONE_LIMITS
 from .protocol import COMMANDS, DEFAULT_RESOLUTION, command_table, resolution_table
+from .replay import async_list_clips
 from .serialize import camera_payload, for_user, wall_clock_ms
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ FRAMES_IN_FLIGHT = 2
 DEFAULT_FRAME_RATE = 5.0
 MAX_FRAME_RATE = 15.0
 GALLERY_LIMIT = 24
+CLIPS_LIMIT = 24
 
 # Commands that are settings (the others are actions such as reboot).
 
@@ -79,6 +81,7 @@ def async_setup(hass: HomeAssistant) -> None:
         ws_saver,
         ws_motion_zones,
         ws_gallery,
+        ws_clips,
     ):
         async_register_command(hass, command)
 
@@ -400,4 +403,22 @@ async def ws_gallery(
     images = await async_list_saved_images(hass, hub, msg["camera_id"], msg["limit"])
     connection.send_result(
         msg["id"], {"images": images, "counts": hub.saver.saved_counts(msg["camera_id"])}
+    )
+
+
+@websocket_command(
+    {
+        probatio.Required("type"): f"{DOMAIN}/clips",
+        probatio.Required("camera_id"): str,
+        probatio.Optional("limit", default=CLIPS_LIMIT): probatio.All(
+            int, probatio.Range(min=1, max=200)
+        ),
+    }
+)
+@async_response
+async def ws_clips(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
+    """List a camera's newest clips (start, reason, duration; signed replay, MP4, thumbnail URLs)."""
+    hub = find_hub(hass, msg["camera_id"])
+    connection.send_result(
+        msg["id"], await async_list_clips(hass, hub, msg["camera_id"], msg["limit"])
     )

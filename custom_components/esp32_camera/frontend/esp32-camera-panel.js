@@ -7,6 +7,7 @@
  * polls. Strings come from translations/<language>.json. This module defines the elements.
  */
 import { Esp32CameraCard, Esp32CameraCardEditor } from "./card.js";
+import { Esp32CameraClips } from "./clips.js";
 import { Esp32CameraControls } from "./controls.js";
 import { Esp32CameraPanel } from "./panel.js";
 import { Esp32CameraSaving, Esp32CameraStats } from "./sections.js";
@@ -18,6 +19,7 @@ const ELEMENTS = {
   "esp32-camera-controls": Esp32CameraControls,
   "esp32-camera-viewer": Esp32CameraViewer,
   "esp32-camera-saving": Esp32CameraSaving,
+  "esp32-camera-clips": Esp32CameraClips,
   "esp32-camera-stats": Esp32CameraStats,
   "esp32-camera-panel": Esp32CameraPanel,
   "esp32-camera-card": Esp32CameraCard,

@@ -62,6 +62,7 @@ export class Esp32CameraPanel extends HTMLElement {
     refs.viewer = h("esp32-camera-viewer", {}, refs.overviewToggle);
     refs.controls = h("esp32-camera-controls");
     refs.saving = h("esp32-camera-saving");
+    refs.clips = h("esp32-camera-clips");
     refs.stats = h("esp32-camera-stats");
     refs.refresh = h("button", { class: "icon", onclick: () => this.refreshStats() }, icon("refresh"));
     const card = (/** @type {string} */ key, /** @type {string} */ iconName, /** @type {any} */ body, /** @type {any} */ extra = null) => {
@@ -73,7 +74,7 @@ export class Esp32CameraPanel extends HTMLElement {
       "div",
       { class: "main", hidden: true },
       h("div", { class: "col wide" }, refs.viewerCard, h("div", { class: "statscard" }, card("stats", "chart-box-outline", refs.stats, refs.refresh))),
-      h("div", { class: "col" }, card("controls", "tune", refs.controls), card("saving", "content-save-all", refs.saving)),
+      h("div", { class: "col" }, card("controls", "tune", refs.controls), card("saving", "content-save-all", refs.saving), card("clips", "filmstrip", refs.clips)),
     );
     refs.content = h("div", { class: "content" }, refs.empty, refs.main);
     this.shadowRoot?.append(
@@ -256,6 +257,7 @@ export class Esp32CameraPanel extends HTMLElement {
     refs.statsTitle.textContent = t("panel.stats");
     refs.controlsTitle.textContent = t("panel.controls");
     refs.savingTitle.textContent = t("panel.saving");
+    refs.clipsTitle.textContent = t("panel.clips");
     refs.emptyTitle.textContent = t("panel.empty_title");
     refs.emptyText.textContent = t("panel.empty_text");
     refs.empty.hidden = cameras.length > 0;
@@ -282,6 +284,7 @@ export class Esp32CameraPanel extends HTMLElement {
     refs.viewer.show(hass, camera, store);
     refs.controls.show(store, camera);
     refs.saving.show(hass, store, camera);
+    refs.clips.show(hass, store, camera);
     refs.stats.show(hass, store, camera);
   }
 
@@ -290,6 +293,7 @@ export class Esp32CameraPanel extends HTMLElement {
     this.store?.load();
     if (camera && this.store) {
       this.refs.saving.loadGallery();
+      this.refs.clips.load();
       if (this._hass?.user?.is_admin && camera.connected) this.store.commandsWithToast(this, camera, [["stats", undefined]], this.t("panel.stats_requested"), this.t);
     }
   }

@@ -1,0 +1,369 @@
+"""Saved pictures and clips in Home Assistant's Media panel (the `media_source` platform).
+
+Identifiers under `media-source://esp32_camera/`:
+
+    (none)                                       the hubs; their cameras when one hub is loaded
+    <entry>                                      a hub's cameras
+    <entry>/<camera>                             its folders: clips, snapshots, saved images
+    <entry>/<camera>/clips[/<day>/<file>]        its clips, newest first; a clip
+    <entry>/<camera>/snapshots[/<file>]          its snapshots, newest first; a snapshot
+    <entry>/<camera>/saved                       the days of continuous saving, newest first
+    <entry>/<camera>/saved/<day>                 that day's hours, newest first
+    <entry>/<camera>/saved/<day>/<hour>[/<file>] that hour's images, newest first; an image
+
+A folder shows at most LIST_LIMIT items, the newest; the others are counted as not shown. Every
+part of an identifier is checked against the layout (storage.py) and every file against the save
+directory (no `..`, no link out of it) before anything is listed or played.
+
+A clip plays as its MP4 (H.264, `video/mp4`) when one was made. Otherwise it plays as the MJPEG
+replay (replay.py), typed `image/jpeg` as Home Assistant types its own MJPEG camera streams: the
+Media panel shows an `image/*` item in an `<img>`, which plays MJPEG, while it refuses
+`multipart/x-mixed-replace` and no browser plays `video/x-msvideo`.
+
+Thumbnails and resolved URLs are authenticated paths, as in Home Assistant's own media sources:
+the Media panel fetches thumbnails with the user's token, and media_source signs what it resolves.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, override
+
+from homeassistant.components.media_player.const import MediaClass
+from homeassistant.components.media_player.errors import BrowseError
+from homeassistant.components.media_source import (
+    BrowseMediaSource,
+    MediaSource,
+    MediaSourceItem,
+    PlayMedia,
+    Unresolvable,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers.translation import async_get_translations
+
+from . import storage
+from .const import DOMAIN
+from .gallery import (
+    ClipFiles,
+    clip_files,
+    loaded_hub,
+    newest_clips,
+    newest_saved,
+    newest_snapshots,
+    saved_days,
+    saved_file_url,
+    saved_hours,
+    served_file,
+)
+from .hub import loaded_hubs
+from .replay import replay_url
+
+if TYPE_CHECKING:
+    from .hub import Esp32CameraHub
+
+# Items shown per folder (the newest); continuous saving alone can write 72,000 files an hour.
+LIST_LIMIT = 500
+# The folders of a camera (their identifiers, and their titles' keys in strings.json's `common`).
+CLIPS, SNAPSHOTS, SAVED = storage.CLIPS_DIRECTORY, storage.SNAPSHOTS_DIRECTORY, "saved"
+SOURCE_TITLE = "ESP32 Camera"
+IMAGE_JPEG = "image/jpeg"
+VIDEO_MP4 = "video/mp4"
+
+
+async def async_get_media_source(hass: HomeAssistant) -> Esp32CameraMediaSource:
+    """Return the media source of the hubs' saved pictures and clips."""
+    return Esp32CameraMediaSource(hass)
+
+
+class Esp32CameraMediaSource(MediaSource):
+    """The save directories of the loaded hubs, by hub and camera."""
+
+    name = SOURCE_TITLE
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        """Serve the hubs of `hass`."""
+        super().__init__(DOMAIN)
+        self.hass = hass
+
+    @override
+    async def async_resolve_media(self, item: MediaSourceItem) -> PlayMedia:
+        """Return the URL and type that play a clip, a snapshot or a saved image."""
+        hub, camera_id, path = self._parse(item.identifier, Unresolvable)
+        camera_dir = storage.camera_directory(hub.save_directory, camera_id)
+        root = Path(hub.save_directory)
+        match path:
+            case [folder, day, name] if folder == CLIPS:
+                clip = await self.hass.async_add_executor_job(clip_files, camera_dir, day, name)
+                if clip is not None:
+                    if clip.mp4 is not None:
+                        return PlayMedia(saved_file_url(hub, clip.mp4), VIDEO_MP4)
+                    return PlayMedia(replay_url(hub, camera_id, clip), IMAGE_JPEG)
+            case [folder, name] if folder == SNAPSHOTS and name.endswith(".jpg"):
+                if file := await self._served(root, camera_dir / SNAPSHOTS / name):
+                    return PlayMedia(saved_file_url(hub, file), IMAGE_JPEG)
+            case [folder, day, hour, name] if folder == SAVED and storage.SAVED_FILE.match(name):
+                if (
+                    storage.DAY_DIRECTORY.match(day)
+                    and storage.HOUR_DIRECTORY.match(hour)
+                    and (file := await self._served(root, camera_dir / day / hour / name))
+                ):
+                    return PlayMedia(saved_file_url(hub, file), IMAGE_JPEG)
+        raise _not_found(Unresolvable, item.identifier)
+
+    async def _served(self, root: Path, path: Path) -> Path | None:
+        """Return `path` if SavedImageView serves it (a file inside `root`), else None."""
+        relative = path.relative_to(root).as_posix()
+        return await self.hass.async_add_executor_job(served_file, root, relative)
+
+    @override
+    async def async_browse_media(self, item: MediaSourceItem) -> BrowseMediaSource:
+        """Return the folder `item` names, with its children."""
+        titles = await async_get_translations(
+            self.hass, self.hass.config.language, "common", [DOMAIN]
+        )
+        browser = _Browser(self.hass, titles)
+        if not item.identifier:
+            hubs = loaded_hubs(self.hass)
+            if len(hubs) == 1:
+                return browser.hub(hubs[0], root=True)
+            return browser.hubs(hubs)
+        parts = item.identifier.split("/")
+        if len(parts) == 1:
+            return browser.hub(self._hub(parts[0], item.identifier, BrowseError))
+        hub, camera_id, path = self._parse(item.identifier, BrowseError)
+        camera_dir = storage.camera_directory(hub.save_directory, camera_id)
+        prefix = f"{hub.entry.entry_id}/{camera_id}"
+        run = self.hass.async_add_executor_job
+        match path:
+            case []:
+                return browser.camera(hub, camera_id)
+            case [folder] if folder == CLIPS:
+                clips = await run(newest_clips, camera_dir, LIST_LIMIT)
+                return browser.folder(
+                    f"{prefix}/{CLIPS}",
+                    browser.title(CLIPS),
+                    [browser.clip(hub, camera_id, clip) for clip in clips.items],
+                    MediaClass.VIDEO,
+                    clips.total - len(clips.items),
+                )
+            case [folder] if folder == SNAPSHOTS:
+                snapshots = await run(newest_snapshots, camera_dir, LIST_LIMIT)
+                return browser.folder(
+                    f"{prefix}/{SNAPSHOTS}",
+                    browser.title(SNAPSHOTS),
+                    [
+                        browser.image(hub, f"{prefix}/{SNAPSHOTS}/{file.name}", file, _title(file))
+                        for file in snapshots.items
+                    ],
+                    MediaClass.IMAGE,
+                    snapshots.total - len(snapshots.items),
+                )
+            case [folder] if folder == SAVED:
+                days = await run(saved_days, camera_dir)
+                return browser.folder(
+                    f"{prefix}/{SAVED}",
+                    browser.title(SAVED),
+                    [browser.folder(f"{prefix}/{SAVED}/{day}", day) for day in days],
+                    MediaClass.DIRECTORY,
+                )
+            case [folder, day] if folder == SAVED:
+                hours = await run(saved_hours, camera_dir, day)
+                if hours is not None:
+                    return browser.folder(
+                        f"{prefix}/{SAVED}/{day}",
+                        day,
+                        [
+                            browser.folder(f"{prefix}/{SAVED}/{day}/{hour}", f"{hour}:00")
+                            for hour in hours
+                        ],
+                        MediaClass.DIRECTORY,
+                    )
+            case [folder, day, hour] if folder == SAVED:
+                images = await run(newest_saved, camera_dir, day, hour, LIST_LIMIT)
+                if images is not None:
+                    here = f"{prefix}/{SAVED}/{day}/{hour}"
+                    return browser.folder(
+                        here,
+                        f"{day} {hour}:00",
+                        [
+                            browser.image(hub, f"{here}/{file.name}", file, _title(file))
+                            for file in images.items
+                        ],
+                        MediaClass.IMAGE,
+                        images.total - len(images.items),
+                    )
+        raise _not_found(BrowseError, item.identifier)
+
+    def _parse[E: HomeAssistantError](
+        self, identifier: str, error: type[E]
+    ) -> tuple[Esp32CameraHub, str, list[str]]:
+        """Split `<entry>/<camera>/<path...>` into a loaded hub, a camera it knows and the path."""
+        entry_id, _, rest = identifier.partition("/")
+        camera_id, _, path = rest.partition("/")
+        hub = self._hub(entry_id, identifier, error)
+        camera = hub.cameras.get(camera_id)
+        if camera is None or not camera.admitted:
+            raise _not_found(error, identifier)
+        return hub, camera_id, path.split("/") if path else []
+
+    def _hub[E: HomeAssistantError](
+        self, entry_id: str, identifier: str, error: type[E]
+    ) -> Esp32CameraHub:
+        """Return the loaded hub of `entry_id`, or raise `error`."""
+        if (hub := loaded_hub(self.hass, entry_id)) is None:
+            raise error(
+                translation_domain=DOMAIN,
+                translation_key="media_hub_not_loaded",
+                translation_placeholders={"identifier": identifier},
+            )
+        return hub
+
+
+def _not_found[E: HomeAssistantError](error: type[E], identifier: str) -> E:
+    """Return `error` saying that nothing of the hubs is at `identifier`."""
+    return error(
+        translation_domain=DOMAIN,
+        translation_key="media_not_found",
+        translation_placeholders={"identifier": identifier},
+    )
+
+
+def _title(file: Path) -> str:
+    """Return the time in a saved image's or snapshot's name (`10:30:00.123`), else the name."""
+    if match := storage.SAVED_FILE.match(file.name):
+        hour, minute, second, fraction = match.groups()
+        return f"{hour}:{minute}:{second}.{fraction[:3]}"
+    if storage.SNAPSHOT_FILE.match(file.name):
+        day, time = file.name.removesuffix(".jpg").split("_", 1)
+        return f"{day} {time[:8].replace('-', ':')}"
+    return file.name
+
+
+class _Browser:
+    """Builds the Media panel's items of one browse, in the server's language."""
+
+    def __init__(self, hass: HomeAssistant, titles: dict[str, str]) -> None:
+        self.hass = hass
+        self.titles = titles
+
+    def title(self, key: str) -> str:
+        """Return the translated title `key` of strings.json's `common` section."""
+        return self.titles.get(f"component.{DOMAIN}.common.{key}", key)
+
+    def folder(
+        self,
+        identifier: str | None,
+        title: str,
+        children: list[BrowseMediaSource] | None = None,
+        children_class: MediaClass | None = None,
+        not_shown: int = 0,
+        *,
+        thumbnail: str | None = None,
+    ) -> BrowseMediaSource:
+        """Return a folder (its children when browsed, none when listed in its parent)."""
+        return BrowseMediaSource(
+            domain=DOMAIN,
+            identifier=identifier,
+            media_class=MediaClass.DIRECTORY,
+            media_content_type="",
+            title=title,
+            can_play=False,
+            can_expand=True,
+            children=children,
+            children_media_class=children_class,
+            not_shown=not_shown,
+            thumbnail=thumbnail,
+        )
+
+    def hubs(self, hubs: list[Esp32CameraHub]) -> BrowseMediaSource:
+        """Return the root when several hubs (or none) are loaded: a folder per hub."""
+        return self.folder(
+            None,
+            SOURCE_TITLE,
+            sorted(
+                (self.folder(hub.entry.entry_id, hub.entry.title) for hub in hubs),
+                key=lambda item: item.title.lower(),
+            ),
+            MediaClass.DIRECTORY,
+        )
+
+    def hub(self, hub: Esp32CameraHub, *, root: bool = False) -> BrowseMediaSource:
+        """Return a hub's folder of cameras (the root itself when it is the only hub)."""
+        entities = er.async_get(self.hass)
+        cameras = []
+        for camera_id, camera in hub.cameras.items():
+            if not camera.admitted:
+                continue
+            entity_id = entities.async_get_entity_id("camera", DOMAIN, f"{camera_id}_camera")
+            cameras.append(
+                self.folder(
+                    f"{hub.entry.entry_id}/{camera_id}",
+                    self.camera_title(hub, camera_id),
+                    thumbnail=f"/api/camera_proxy/{entity_id}" if entity_id else None,
+                )
+            )
+        cameras.sort(key=lambda item: item.title.lower())
+        return self.folder(
+            None if root else hub.entry.entry_id,
+            SOURCE_TITLE if root else hub.entry.title,
+            cameras,
+            MediaClass.DIRECTORY,
+        )
+
+    def camera_title(self, hub: Esp32CameraHub, camera_id: str) -> str:
+        """Return a camera's name as its device shows it (the user's name first)."""
+        device = dr.async_get(self.hass).async_get_device_by_identifier(
+            (DOMAIN, camera_id), hub.entry.entry_id
+        )
+        # As the device shows it: the user's name, else the camera's own (a camera known from the
+        # store has a device that Home Assistant may have named after the hub), else the default.
+        return (
+            (device and device.name_by_user)
+            or hub.cameras[camera_id].name
+            or (device and device.name)
+            or camera_id
+        )
+
+    def camera(self, hub: Esp32CameraHub, camera_id: str) -> BrowseMediaSource:
+        """Return a camera's folder: its clips, snapshots and continuously saved images."""
+        prefix = f"{hub.entry.entry_id}/{camera_id}"
+        return self.folder(
+            prefix,
+            self.camera_title(hub, camera_id),
+            [
+                self.folder(f"{prefix}/{CLIPS}", self.title(CLIPS)),
+                self.folder(f"{prefix}/{SNAPSHOTS}", self.title(SNAPSHOTS)),
+                self.folder(f"{prefix}/{SAVED}", self.title(SAVED)),
+            ],
+            MediaClass.DIRECTORY,
+        )
+
+    def clip(self, hub: Esp32CameraHub, camera_id: str, clip: ClipFiles) -> BrowseMediaSource:
+        """Return a playable clip, titled with its start and why it was recorded."""
+        return BrowseMediaSource(
+            domain=DOMAIN,
+            identifier=f"{hub.entry.entry_id}/{camera_id}/{CLIPS}/{clip.day}/{clip.avi.name}",
+            media_class=MediaClass.VIDEO,
+            media_content_type=VIDEO_MP4 if clip.mp4 else IMAGE_JPEG,
+            title=f"{clip.day} {clip.time.replace('-', ':')} · {self.title(clip.reason)}",
+            can_play=True,
+            can_expand=False,
+            thumbnail=saved_file_url(hub, clip.thumbnail) if clip.thumbnail else None,
+        )
+
+    def image(
+        self, hub: Esp32CameraHub, identifier: str, file: Path, title: str
+    ) -> BrowseMediaSource:
+        """Return a JPEG, its own thumbnail."""
+        return BrowseMediaSource(
+            domain=DOMAIN,
+            identifier=identifier,
+            media_class=MediaClass.IMAGE,
+            media_content_type=IMAGE_JPEG,
+            title=title,
+            can_play=True,
+            can_expand=False,
+            thumbnail=saved_file_url(hub, file),
+        )

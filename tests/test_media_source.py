@@ -1,0 +1,404 @@
+"""The save directory in Home Assistant's Media panel: real hass, media_source, real files.
+
+Cameras come from the hub's store (known from an earlier run, not connected): the Media panel
+shows what was saved whether or not a camera is online.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from homeassistant.components import media_source
+from homeassistant.components.media_player.errors import BrowseError
+from homeassistant.components.media_source import Unresolvable
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import (
+    ClientSessionGenerator,
+    WebSocketGenerator,
+)
+
+from custom_components.esp32_camera.const import CONF_SAVE_DIRECTORY, DOMAIN
+from custom_components.esp32_camera.media_source import LIST_LIMIT
+from custom_components.esp32_camera.store import STORAGE_VERSION, storage_key
+
+from .clip_files import MP4_BYTES, avi_frames, local, write_clip
+from .conftest import add_hub_entry, jpeg_bytes, wait_for
+
+SOURCE = f"media-source://{DOMAIN}"
+
+
+def stored_cameras(
+    hass_storage: dict[str, Any], entry_id: str, names: dict[str, str | None]
+) -> None:
+    """Give the hub a store that knows these cameras (by id: name), as after an earlier run."""
+    hass_storage[storage_key(entry_id)] = {
+        "version": STORAGE_VERSION,
+        "minor_version": 1,
+        "key": storage_key(entry_id),
+        "data": {
+            "cameras": {
+                camera_id: {
+                    "name": name,
+                    "firmware": None,
+                    "settings": {},
+                    "saving": False,
+                    "saving_rate": 0.0,
+                    "motion": {},
+                }
+                for camera_id, name in names.items()
+            },
+            "approved": {},
+            "refused": [],
+        },
+    }
+
+
+@pytest.fixture
+async def hub(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, hass_storage: dict[str, Any]
+) -> MockConfigEntry:
+    """A loaded hub that knows cam1 (Garden) and cam2 (Porch), and the media_source integration."""
+    cameras = {"cam1": "Garden", "cam2": "Porch", "192.168.1.50": None}  # the last: stock firmware
+    stored_cameras(hass_storage, hub_entry.entry_id, cameras)
+    for camera_id, name in cameras.items():  # their devices, as an earlier run named them
+        dr.async_get(hass).async_get_or_create(
+            config_entry_id=hub_entry.entry_id,
+            identifiers={(DOMAIN, camera_id)},
+            name=name or f"ESP32 camera {camera_id}",
+        )
+    assert await async_setup_component(hass, "media_source", {})
+    assert await hass.config_entries.async_setup(hub_entry.entry_id)
+    await hass.async_block_till_done()
+    return hub_entry
+
+
+def save_root(entry: MockConfigEntry) -> Path:
+    return Path(entry.options[CONF_SAVE_DIRECTORY])
+
+
+def write(path: Path, data: bytes, modified: float | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    if modified is not None:
+        os.utime(path, (modified, modified))
+    return path
+
+
+async def browse(hass: HomeAssistant, identifier: str = "") -> Any:
+    return await media_source.async_browse_media(
+        hass, f"{SOURCE}/{identifier}" if identifier else SOURCE
+    )
+
+
+async def test_one_hub_shows_its_cameras_by_device_name(
+    hass: HomeAssistant, hub: MockConfigEntry
+) -> None:
+    devices = dr.async_get(hass)
+    device = devices.async_get_device_by_identifier((DOMAIN, "cam2"), hub.entry_id)
+    assert device is not None
+    devices.async_update_device(device.id, name_by_user="Front door")
+    camera_entity = er.async_get(hass).async_get_entity_id("camera", DOMAIN, "cam1_camera")
+
+    root = await browse(hass)
+    assert root.title == "ESP32 Camera"
+    assert [(child.title, child.identifier) for child in root.children] == [
+        ("ESP32 camera 192.168.1.50", f"{hub.entry_id}/192.168.1.50"),
+        ("Front door", f"{hub.entry_id}/cam2"),
+        ("Garden", f"{hub.entry_id}/cam1"),
+    ]
+    assert all(child.can_expand and not child.can_play for child in root.children)
+    # The folder's picture is the camera's still image (Home Assistant's camera proxy).
+    assert root.children[2].thumbnail == f"/api/camera_proxy/{camera_entity}"
+
+    camera = await browse(hass, f"{hub.entry_id}/cam1")
+    assert camera.title == "Garden"
+    assert [(child.title, child.identifier) for child in camera.children] == [
+        ("Clips", f"{hub.entry_id}/cam1/clips"),
+        ("Snapshots", f"{hub.entry_id}/cam1/snapshots"),
+        ("Saved images", f"{hub.entry_id}/cam1/saved"),
+    ]
+    # The sources list of the Media panel has this integration.
+    sources = await media_source.async_browse_media(hass, None)
+    assert "ESP32 Camera" in [child.title for child in sources.children]
+
+
+async def test_a_camera_waiting_for_approval_is_not_shown(
+    hass: HomeAssistant,
+    hub: MockConfigEntry,
+    connect_camera: Any,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    await connect_camera("?id=stranger", register=True)  # no token: it waits for approval
+    await wait_for(lambda: "127.0.0.1" in hub.runtime_data.cameras)
+    clip = write_clip(save_root(hub), "127.0.0.1", local(2026, 1, 2, 8, 0, 5))  # its address's
+    root = await browse(hass)
+    assert len(root.children) == 3
+    assert "127.0.0.1" not in [child.identifier.split("/")[-1] for child in root.children]
+    with pytest.raises(BrowseError):
+        await browse(hass, f"{hub.entry_id}/127.0.0.1")
+    answer = await (await hass_client()).get(
+        f"/api/{DOMAIN}/clip/{hub.entry_id}/127.0.0.1/{clip.parent.name}/{clip.name}"
+    )
+    assert answer.status == 404
+
+
+async def test_folder_titles_follow_the_server_language(
+    hass: HomeAssistant, hub: MockConfigEntry
+) -> None:
+    await hass.config.async_update(language="es")
+    camera = await browse(hass, f"{hub.entry_id}/cam1")
+    assert [child.title for child in camera.children] == [
+        "Clips",
+        "Capturas",
+        "Imágenes guardadas",
+    ]
+
+
+async def test_clips_newest_first_with_thumbnails_and_what_plays_them(
+    hass: HomeAssistant,
+    hub: MockConfigEntry,
+    hass_client: ClientSessionGenerator,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    root = save_root(hub)
+    oldest = write_clip(root, "cam1", local(2026, 1, 1, 23, 59, 0), reason="action")
+    newest = write_clip(root, "cam1", local(2026, 1, 2, 8, 0, 5), mp4=True)
+    middle = write_clip(root, "cam1", local(2026, 1, 2, 7, 30, 0), thumbnail=False)
+    write_clip(root, "cam2", local(2026, 1, 3, 0, 0, 0))  # another camera's
+    days = root / "cam1" / "clips"
+    write(days / "2026-01-02" / ".07-45-00_motion.avi.x1.part", b"half a clip")  # being written
+    write(days / "2026-01-02" / "notes.txt", b"not a clip")
+    write(days / "not-a-day" / "09-00-00_motion.avi", b"outside the layout")
+
+    clips = await browse(hass, f"{hub.entry_id}/cam1/clips")
+    assert clips.title == "Clips"
+    assert clips.not_shown == 0
+    assert [child.title for child in clips.children] == [
+        "2026-01-02 08:00:05 · motion",
+        "2026-01-02 07:30:00 · motion",
+        "2026-01-01 23:59:00 · action",
+    ]
+    assert [child.identifier for child in clips.children] == [
+        f"{hub.entry_id}/cam1/clips/{path.parent.name}/{path.name}"
+        for path in (newest, middle, oldest)
+    ]
+    assert all(child.can_play and not child.can_expand for child in clips.children)
+    assert [child.media_content_type for child in clips.children] == [
+        "video/mp4",
+        "image/jpeg",
+        "image/jpeg",
+    ]
+    # A clip's thumbnail is its .jpg, an authenticated path (the Media panel sends the token).
+    thumbnail = clips.children[0].thumbnail
+    assert (
+        thumbnail == f"/api/{DOMAIN}/saved/{hub.entry_id}/cam1/clips/2026-01-02/08-00-05_motion.jpg"
+    )
+    assert clips.children[1].thumbnail is None
+    user = await hass_client()
+    answer = await user.get(thumbnail)
+    assert answer.status == 200
+    assert await answer.read() == newest.with_suffix(".jpg").read_bytes()
+    assert (await (await hass_client_no_auth()).get(thumbnail)).status == 401
+
+    # Converted: the MP4 (H.264) plays in the browser's <video>.
+    played = await media_source.async_resolve_media(hass, clips.children[0].media_content_id, None)
+    assert played.mime_type == "video/mp4"
+    answer = await user.get(played.url)
+    assert answer.status == 200
+    assert answer.content_type == "video/mp4"
+    assert await answer.read() == MP4_BYTES
+    # Not converted: the MJPEG replay, which the Media panel shows in an <img>.
+    played = await media_source.async_resolve_media(hass, clips.children[1].media_content_id, None)
+    assert played.mime_type == "image/jpeg"
+    assert played.url == f"/api/{DOMAIN}/clip/{hub.entry_id}/cam1/2026-01-02/07-30-00_motion.avi"
+    # What the Media panel gets: a signed URL, which an <img> loads without a token.
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {
+            "type": "media_source/resolve_media",
+            "media_content_id": clips.children[1].media_content_id,
+        }
+    )
+    resolved = (await client.receive_json())["result"]
+    assert resolved["mime_type"] == "image/jpeg"
+    assert "authSig=" in resolved["url"]
+    answer = await (await hass_client_no_auth()).get(resolved["url"], headers={"Accept": "*/*"})
+    assert answer.status == 200
+    assert answer.content_type == "multipart/x-mixed-replace"
+    body = await answer.read()
+    frames = avi_frames(middle)
+    assert all(frame in body for frame in frames)
+    assert body.endswith(b"--frame--\r\n")
+
+
+async def test_snapshots_and_saved_images_newest_first_and_bounded(
+    hass: HomeAssistant, hub: MockConfigEntry, hass_client: ClientSessionGenerator
+) -> None:
+    camera = save_root(hub) / "cam1"
+    picture = jpeg_bytes()
+    write(camera / "snapshots" / "2026-01-02_10-30-00.000001.jpg", picture, 300)
+    write(camera / "snapshots" / "garage door.jpg", picture, 400)  # a name chosen in an action
+    write(camera / "snapshots" / "2026-01-01_09-00-00.000001.jpg", picture, 100)
+    write(camera / "snapshots" / ".esp32cam-0123.tmp", picture)  # a write in progress
+    for day, hour in (("2026-01-01", "23"), ("2026-01-02", "00"), ("2026-01-02", "09")):
+        write(camera / day / hour / f"{hour}-00-00.000000_1.jpg", picture)
+    busy = camera / "2026-01-02" / "10"
+    for second in range(LIST_LIMIT + 3):  # more than a folder shows
+        name = f"10-{second // 60:02d}-{second % 60:02d}.250000_{second}.jpg"
+        write(busy / name, picture)
+    write(busy / "notes.txt", b"not an image")
+
+    snapshots = await browse(hass, f"{hub.entry_id}/cam1/snapshots")
+    assert [child.title for child in snapshots.children] == [
+        "garage door.jpg",
+        "2026-01-02 10:30:00",
+        "2026-01-01 09:00:00",
+    ]
+    assert all(child.media_content_type == "image/jpeg" for child in snapshots.children)
+    # A picture is its own thumbnail, and what it resolves to.
+    first = snapshots.children[0]
+    played = await media_source.async_resolve_media(hass, first.media_content_id, None)
+    assert played.mime_type == "image/jpeg"
+    assert played.url == first.thumbnail
+    answer = await (await hass_client()).get(played.url)
+    assert answer.status == 200
+    assert await answer.read() == picture
+
+    saved = await browse(hass, f"{hub.entry_id}/cam1/saved")
+    assert [child.title for child in saved.children] == ["2026-01-02", "2026-01-01"]
+    hours = await browse(hass, f"{hub.entry_id}/cam1/saved/2026-01-02")
+    assert [child.title for child in hours.children] == ["10:00", "09:00", "00:00"]
+    hour = await browse(hass, f"{hub.entry_id}/cam1/saved/2026-01-02/10")
+    assert len(hour.children) == LIST_LIMIT
+    assert hour.not_shown == 3
+    last = LIST_LIMIT + 2
+    assert hour.children[0].title == f"10:{last // 60:02d}:{last % 60:02d}.250"
+    assert hour.children[-1].title == "10:00:03.250"  # the three oldest are not shown
+    played = await media_source.async_resolve_media(hass, hour.children[0].media_content_id, None)
+    assert played.url.endswith(
+        f"/cam1/2026-01-02/10/10-{last // 60:02d}-{last % 60:02d}.250000_{last}.jpg"
+    )
+
+
+@pytest.mark.parametrize(
+    "identifier",
+    [
+        "{entry}/cam1/clips/2026-01-02/../../../outside.avi",
+        "{entry}/cam1/clips/2026-01-02/08-00-05_motion.mp4",
+        "{entry}/cam1/clips/..%2F..%2Foutside/08-00-05_motion.avi",
+        "{entry}/cam1/snapshots/../../outside.jpg",
+        "{entry}/cam1/snapshots/link.jpg",
+        "{entry}/cam1/saved/2026-01-02/10/../../../../outside.jpg",
+        "{entry}/cam1/saved/2026-01-02/10/10-00-00.000000_1.jpg",  # no such file
+        "{entry}/cam1/clips/2026-01-02/09-00-00_motion.avi",  # a link out of the directory
+        "{entry}/cam1",  # a folder, not a file
+        "{entry}/../cam1/snapshots/a.jpg",
+        "{entry}/cam3/snapshots/a.jpg",  # no such camera
+        "{entry}",
+    ],
+)
+async def test_resolving_refuses_what_is_not_a_saved_file(
+    hass: HomeAssistant, hub: MockConfigEntry, tmp_path: Path, identifier: str
+) -> None:
+    root = save_root(hub)
+    outside = write(tmp_path / "outside.jpg", jpeg_bytes())
+    elsewhere = write_clip(tmp_path / "elsewhere", "cam1", local(2026, 1, 2, 9, 0, 0))
+    clip = root / "cam1" / "clips" / "2026-01-02" / "09-00-00_motion.avi"
+    clip.parent.mkdir(parents=True)
+    clip.symlink_to(elsewhere)
+    (root / "cam1" / "snapshots").mkdir(parents=True)
+    (root / "cam1" / "snapshots" / "link.jpg").symlink_to(outside)
+    with pytest.raises(Unresolvable):
+        await media_source.async_resolve_media(
+            hass, f"{SOURCE}/{identifier.format(entry=hub.entry_id)}", None
+        )
+
+
+async def test_links_out_of_the_save_directory_are_not_listed(
+    hass: HomeAssistant, hub: MockConfigEntry, tmp_path: Path, hass_client: ClientSessionGenerator
+) -> None:
+    root = save_root(hub)
+    elsewhere = write_clip(tmp_path / "elsewhere", "cam1", local(2026, 1, 2, 9, 0, 0))
+    real = write_clip(root, "cam1", local(2026, 1, 2, 8, 0, 0))
+    (real.parent / elsewhere.name).symlink_to(elsewhere)
+    (real.parent.parent / "2026-01-03").symlink_to(elsewhere.parent, target_is_directory=True)
+    outside = write(tmp_path / "outside.jpg", jpeg_bytes())
+    (root / "cam1" / "snapshots").mkdir(parents=True)
+    (root / "cam1" / "snapshots" / "link.jpg").symlink_to(outside)
+
+    clips = await browse(hass, f"{hub.entry_id}/cam1/clips")
+    assert [child.title for child in clips.children] == ["2026-01-02 08:00:00 · motion"]
+    snapshots = await browse(hass, f"{hub.entry_id}/cam1/snapshots")
+    assert snapshots.children == []
+    # Nor served, whatever the URL says.
+    user = await hass_client()
+    answer = await user.get(f"/api/{DOMAIN}/saved/{hub.entry_id}/cam1/snapshots/link.jpg")
+    assert answer.status == 404
+
+
+@pytest.mark.parametrize(
+    "identifier",
+    [
+        "{entry}/cam1/clips/2026-01-02",
+        "{entry}/cam1/saved/2026-13-45x",
+        "{entry}/cam1/saved/2026-01-02/10/11",
+        "{entry}/cam1/elsewhere",
+        "{entry}/cam9",
+        "{entry}/../cam1",
+        "unknown-entry",
+        "unknown-entry/cam1/clips",
+    ],
+)
+async def test_browsing_refuses_what_is_not_a_folder(
+    hass: HomeAssistant, hub: MockConfigEntry, identifier: str
+) -> None:
+    with pytest.raises(BrowseError):
+        await browse(hass, identifier.format(entry=hub.entry_id))
+
+
+async def test_an_unloaded_hub_shows_nothing(hass: HomeAssistant, hub: MockConfigEntry) -> None:
+    write_clip(save_root(hub), "cam1", local(2026, 1, 2, 8, 0, 0))
+    clips = await browse(hass, f"{hub.entry_id}/cam1/clips")
+    identifier = clips.children[0].media_content_id
+    assert await hass.config_entries.async_unload(hub.entry_id)
+
+    root = await browse(hass)
+    assert root.children == []
+    with pytest.raises(BrowseError, match="not loaded"):
+        await browse(hass, f"{hub.entry_id}/cam1/clips")
+    with pytest.raises(Unresolvable, match="not loaded"):
+        await media_source.async_resolve_media(hass, identifier, None)
+
+
+async def test_several_hubs_are_folders(
+    hass: HomeAssistant,
+    hub: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    second = add_hub_entry(hass, "Barn hub", str(tmp_path / "barn"))
+    # Known from the store only: Home Assistant names its new device after the hub; the folder
+    # keeps the camera's own name.
+    stored_cameras(hass_storage, second.entry_id, {"cow": "Cow shed"})
+    assert await hass.config_entries.async_setup(second.entry_id)
+    write_clip(tmp_path / "barn", "cow", local(2026, 1, 2, 8, 0, 0))
+
+    root = await browse(hass)
+    assert [(child.title, child.identifier) for child in root.children] == [
+        ("Barn hub", second.entry_id),
+        ("Test hub", hub.entry_id),
+    ]
+    barn = await browse(hass, second.entry_id)
+    assert [child.title for child in barn.children] == ["Cow shed"]
+    clips = await browse(hass, f"{second.entry_id}/cow/clips")
+    assert len(clips.children) == 1
+    # A camera of the other hub is not this hub's.
+    with pytest.raises(BrowseError):
+        await browse(hass, f"{hub.entry_id}/cow/clips")
