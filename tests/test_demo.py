@@ -60,7 +60,7 @@ def alive(pid: int) -> bool:
 
 @contextlib.asynccontextmanager
 async def running_demo(cache: Path) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
-    """Start `scripts/demo`; yield it and its banner once ready. Kills what is left on failure."""
+    """Start `scripts/demo`; yield it and its banner once ready. Stops what is left on failure."""
     demo = await asyncio.create_subprocess_exec(
         str(REPO / "scripts" / "demo"),
         "--port",
@@ -71,21 +71,25 @@ async def running_demo(cache: Path) -> AsyncIterator[tuple[asyncio.subprocess.Pr
     )
     assert demo.stdout is not None
     output: list[str] = []
-    below: set[int] = set()
     try:
         async with asyncio.timeout(READY_TIMEOUT):
             while not output or "Ctrl-C stops everything" not in output[-1]:
                 line = (await demo.stdout.readline()).decode()
                 assert line, f"the demo ended before it was ready:\n{''.join(output)}"
                 output.append(line)
-        below = descendants(demo.pid)
         yield demo, "".join(output)
     finally:
-        if demo.returncode is None:  # the test failed before its own SIGINT
-            for pid in below | {demo.pid}:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            await demo.wait()
+        if demo.returncode is None:  # the test failed before its own SIGINT: stop it, or kill all
+            below = descendants(demo.pid)
+            demo.terminate()
+            try:
+                async with asyncio.timeout(45):
+                    await demo.wait()
+            except TimeoutError:
+                for pid in below | {demo.pid}:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                await demo.wait()
 
 
 async def test_demo_is_ready_to_use_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
