@@ -43,6 +43,7 @@ from bench.measure import (
     update_delays_ms,
     viewer_reads,
 )
+from bench.motion_sensor import motion_sensor, motion_sensor_table
 from harness.hass_process import HomeAssistant, free_port, wait_until
 
 PROBE = REPO / "bench" / "probe" / "bench_probe"
@@ -62,6 +63,7 @@ WORKLOADS = (
     "browser",
     "attacks",
     "motion",
+    "motion_sensor",
 )
 # Workloads measured in this process, without Home Assistant.
 LOCAL_WORKLOADS = frozenset({"motion"})
@@ -80,6 +82,7 @@ class Plan:
     saving_seconds: float
     churn_seconds: float
     reloads: int
+    motion_sensor_rounds: int
 
 
 QUICK = Plan(
@@ -92,6 +95,7 @@ QUICK = Plan(
     saving_seconds=6,
     churn_seconds=15,
     reloads=10,
+    motion_sensor_rounds=1,
 )
 FULL = Plan(
     ingest_sizes=tuple(FRAME_SIZES),
@@ -103,6 +107,7 @@ FULL = Plan(
     saving_seconds=20,
     churn_seconds=60,
     reloads=100,
+    motion_sensor_rounds=5,
 )
 
 
@@ -815,6 +820,7 @@ def table(results: dict[str, Any]) -> str:
         lines.extend(browser.table_lines(figures))
     if "motion" in results:
         lines += motion.table(results["motion"])
+    lines.extend(motion_sensor_table(results))
     lines.extend(attacks_table(results))
     return "\n".join(lines)
 
@@ -872,6 +878,7 @@ async def run(arguments: argparse.Namespace) -> dict[str, Any]:
         ),
         "browser": bench.browser,
         "attacks": lambda: attacks(bench),
+        "motion_sensor": lambda: motion_sensor(bench, plan.motion_sensor_rounds),
     }
     try:
         await bench.start()

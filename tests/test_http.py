@@ -42,6 +42,7 @@ async def test_api_json(
     hub_entry: MockConfigEntry,
     connect_camera: Any,
     hass_client: ClientSessionGenerator,
+    hass_read_only_access_token: str,
 ) -> None:
     assert await hass.config_entries.async_setup(hub_entry.entry_id)
     camera = await connect_camera()
@@ -67,6 +68,15 @@ async def test_api_json(
     assert cam1["queued_commands"] == {}
     assert cam1["health"]["rssi"] == -60
     assert cam1["health"]["uptime"] == 60
+
+    # A user who is not an administrator sees everything but where cameras and files are.
+    read_only = await hass_client(hass_read_only_access_token)
+    [visible] = (await (await read_only.get(f"{API}/stats")).json())["hubs"]
+    assert visible["cameras"]["cam1"]["address"] is None
+    assert visible["cameras"]["cam1"]["stats"]["last_frame_size"] == len(frame)
+    assert visible["saver"]["directory"] is None
+    assert cam1["address"] is not None
+    assert hub_stats["saver"]["directory"] is not None
 
     response = await client.get(f"{API}/health")
     assert response.status == 200

@@ -236,7 +236,14 @@ async def test_non_admin_can_view_but_not_change(
     camera = await simulated_camera("cam1")
     client = await hass_ws_client(hass, hass_read_only_access_token)
     listing = await command(client, type=f"{DOMAIN}/cameras")
-    assert listing["success"]
+    [cam1] = listing["result"]["cameras"]
+    # Where the camera is on the network is for administrators.
+    assert cam1["camera_id"] == "cam1"
+    assert cam1["address"] is None
+    assert cam1["health"] is None or cam1["health"]["ip"] is None
+    admin = await hass_ws_client(hass)
+    [admin_cam1] = (await command(admin, type=f"{DOMAIN}/cameras"))["result"]["cameras"]
+    assert admin_cam1["address"].startswith("127.0.0.1")
     refused = await command(client, type=f"{DOMAIN}/command", camera_id="cam1", command="reboot")
     assert refused["error"]["code"] == "unauthorized"
     saver = await command(client, type=f"{DOMAIN}/saver", camera_id="cam1", enabled=True)

@@ -12,7 +12,6 @@ import time
 from typing import Any
 
 from aiohttp import web
-from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.components.http.const import KEY_HASS_USER
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
@@ -24,11 +23,9 @@ from .const import DOMAIN
 from .hub import Esp32CameraHub, loaded_hubs
 from .preview import PendingCameraPreviewView
 from .protocol import command_table, resolution_table, total_framings
-from .serialize import camera_payload
+from .serialize import camera_payload, for_user
 
 API_PATH = f"/api/{DOMAIN}"
-# Where the cameras are on the network and where images go on disk: for administrators.
-ADMIN_ONLY_FIELDS = frozenset({"address", "ip", "directory", "last_saved_path"})
 
 
 def _seconds_since(moment: float | None) -> float | None:
@@ -63,9 +60,9 @@ class StatsView(HomeAssistantView):
         """Return the statistics of every loaded hub; addresses and paths to administrators only."""
         hass = request.app[KEY_HASS]
         registry = er.async_get(hass)
-        hubs = [_hub_stats(hub, registry) for hub in loaded_hubs(hass)]
-        if not request[KEY_HASS_USER].is_admin:
-            hubs = async_redact_data(hubs, ADMIN_ONLY_FIELDS)
+        hubs = for_user(
+            [_hub_stats(hub, registry) for hub in loaded_hubs(hass)], request[KEY_HASS_USER]
+        )
         return self.json({"timestamp": dt_util.utcnow().isoformat(), "hubs": hubs})
 
 

@@ -3,7 +3,9 @@
 Frames come from the frame broker; `due` is checked on the loop by `MotionWorker.submit` (a frame
 not due is counted as skipped, never queued). The worker's results hop to the loop, where motion
 starts and ends are sent at once (events, not per-frame state) and the latest score waits for the
-camera's throttled update. What the user chose per camera is kept in the hub's store.
+camera's throttled update. What the user chose per camera is kept in the hub's store, zones and
+mask areas as JSON-friendly lists (`{"name": str, "points": [[x, y], ...]}`, 0..1 from the top
+left), checked against the limits below.
 """
 
 from __future__ import annotations
@@ -26,21 +28,89 @@ from .motion import (
     MotionResult,
     MotionSettings,
     MotionWorker,
+    Zone,
 )
 from .protocol import Frame
 from .store import HubStore
 
 # The settings the user chooses per camera (the others keep the detector's defaults).
 MOTION_FIELDS = ("enabled", "sensitivity", "min_area", "cooldown")
+AREA_FIELDS = ("zones", "mask")
+# Each zone and mask area costs a masked histogram per analysed frame and one polygon to draw.
+MAX_AREAS = 8  # zones per camera, and as many mask areas
+MAX_POINTS = 32  # corners of one area
+MAX_NAME_LENGTH = 32
+ZONE_LIMITS = {"areas": MAX_AREAS, "points": MAX_POINTS, "name_length": MAX_NAME_LENGTH}
+
+
+def _invalid(key: str, **placeholders: object) -> ServiceValidationError:
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders={name: str(value) for name, value in placeholders.items()},
+    )
+
+
+def _is_point(point: Any) -> bool:
+    return (
+        isinstance(point, list | tuple)
+        and len(point) == 2
+        and all(isinstance(value, int | float) and not isinstance(value, bool) for value in point)
+    )
+
+
+def areas_from_json(zones: Any, mask: Any) -> tuple[tuple[Zone, ...], tuple[Zone, ...]]:
+    """Return zones and mask areas from their JSON form, within the limits.
+
+    Names are trimmed and used once among both; coordinates are rounded to 1/10000 of the
+    picture. Raises ServiceValidationError (translated) naming what is wrong.
+    """
+    names: set[str] = set()
+
+    def area(item: Any) -> Zone:
+        name = item.get("name") if isinstance(item, dict) else None
+        if not isinstance(name, str) or not 1 <= len(name.strip()) <= MAX_NAME_LENGTH:
+            raise _invalid("invalid_zone_name", name=name, max=MAX_NAME_LENGTH)
+        name = name.strip()
+        if name in names:
+            raise _invalid("duplicate_zone_name", name=name)
+        names.add(name)
+        points = item.get("points")
+        if (
+            not isinstance(points, list | tuple)
+            or len(points) > MAX_POINTS
+            or not all(_is_point(point) for point in points)
+        ):
+            raise _invalid("invalid_zone", name=name, max=MAX_POINTS)
+        try:  # the detector's own checks: at least 3 points, all inside the picture
+            return Zone(name=name, points=tuple((round(x, 4), round(y, 4)) for x, y in points))
+        except ValueError as err:
+            raise _invalid("invalid_zone", name=name, max=MAX_POINTS) from err
+
+    def areas(items: Any) -> tuple[Zone, ...]:
+        if not isinstance(items, list | tuple) or len(items) > MAX_AREAS:
+            raise _invalid("too_many_zones", max=MAX_AREAS)
+        return tuple(area(item) for item in items)
+
+    return areas(zones), areas(mask)
+
+
+def areas_as_json(areas: tuple[Zone, ...]) -> list[dict[str, Any]]:
+    """Return zones or mask areas in their JSON form (the store's and the panel's)."""
+    return [{"name": zone.name, "points": [[x, y] for x, y in zone.points]} for zone in areas]
 
 
 def motion_settings(stored: dict[str, Any]) -> MotionSettings:
     """Build a camera's settings from its stored choices; defaults for what is missing or bad."""
     chosen = {name: stored[name] for name in MOTION_FIELDS if name in stored}
     try:
+        if any(name in stored for name in AREA_FIELDS):
+            chosen["zones"], chosen["mask"] = areas_from_json(
+                stored.get("zones", []), stored.get("mask", [])
+            )
         return MotionSettings(**chosen)
-    except (TypeError, ValueError) as err:
-        LOGGER.warning("Stored motion settings %s are invalid (%s): using defaults", chosen, err)
+    except (TypeError, ValueError, ServiceValidationError) as err:
+        LOGGER.warning("Stored motion settings %s are invalid (%s): using defaults", stored, err)
         return MotionSettings()
 
 
@@ -111,23 +181,43 @@ class HubMotion:
         detector = self.detector(camera_id)
         chosen = asdict(detector.settings)
         return {
-            "settings": {name: chosen[name] for name in (*MOTION_FIELDS, "max_rate")},
+            "settings": {
+                **{name: chosen[name] for name in (*MOTION_FIELDS, "max_rate")},
+                **self.areas(camera_id),
+            },
             "active": self.is_active(camera_id),
             "score": self.score(camera_id),
             **detector.stats_snapshot(),
         }
 
+    def areas(self, camera_id: str) -> dict[str, list[dict[str, Any]]]:
+        """Return the camera's zones and mask areas in their JSON form (the panel draws them)."""
+        settings = self.settings(camera_id)
+        return {"zones": areas_as_json(settings.zones), "mask": areas_as_json(settings.mask)}
+
+    async def async_set_areas(self, camera_id: str, zones: Any, mask: Any) -> None:
+        """Replace a camera's zones and mask areas (JSON form, checked); nothing else changes."""
+        new_zones, new_mask = areas_from_json(zones, mask)
+        await self.async_set(camera_id, zones=new_zones, mask=new_mask)
+
     async def async_set(self, camera_id: str, **changes: Any) -> None:
-        """Change a camera's motion settings (validated), keep them, and apply them."""
+        """Change a camera's motion settings (validated), keep them, and apply them.
+
+        New zones or a new mask keep the background and an ongoing motion.
+        """
         try:
             settings = replace(self.settings(camera_id), **changes)
         except ValueError as err:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="invalid_motion_setting",
-                translation_placeholders={"error": str(err)},
-            ) from err
-        self._store.async_set_motion(camera_id, {name: getattr(settings, name) for name in changes})
+            raise _invalid("invalid_motion_setting", error=err) from err
+        self._store.async_set_motion(
+            camera_id,
+            {
+                name: areas_as_json(getattr(settings, name))
+                if name in AREA_FIELDS
+                else getattr(settings, name)
+                for name in changes
+            },
+        )
         # update_settings may wait for an analysis in progress: not on the loop.
         event = await self._hass.async_add_executor_job(
             self.detector(camera_id).update_settings, settings

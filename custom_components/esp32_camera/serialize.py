@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from homeassistant.auth.models import User
 from homeassistant.helpers import entity_registry as er
 
 from .const import DOMAIN
@@ -16,6 +17,9 @@ from .protocol import COMMANDS, CommandKind
 if TYPE_CHECKING:
     from .hub import Esp32CameraHub
     from .listener import CameraRecord
+
+# Where the cameras are on the network and where images go on disk: for administrators.
+ADMIN_ONLY_FIELDS = frozenset({"address", "ip", "directory", "last_saved_path"})
 
 # Commands that are settings (not actions such as reboot): what a camera's payload shows.
 SETTINGS = tuple(name for name, spec in COMMANDS.items() if spec.kind is not CommandKind.NONE)
@@ -28,10 +32,28 @@ def wall_clock_ms(monotonic: float | None) -> float | None:
     return round((time.time() - (time.monotonic() - monotonic)) * 1000)
 
 
+def for_user(payload: Any, user: User | None) -> Any:
+    """Return `payload` as `user` may see it: addresses and paths are None unless an administrator."""
+    if user is not None and user.is_admin:
+        return payload
+    return _without_admin_fields(payload)
+
+
+def _without_admin_fields(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: None if key in ADMIN_ONLY_FIELDS else _without_admin_fields(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_without_admin_fields(item) for item in value]
+    return value
+
+
 def camera_payload(
     hub: Esp32CameraHub, camera: CameraRecord, registry: er.EntityRegistry
 ) -> dict[str, Any]:
-    """Describe one camera: identity, connection, stream, telemetry, settings and saving."""
+    """Describe one camera: identity, connection, stream, telemetry, settings, saving, zones."""
     health, info, response = camera.health, camera.info, camera.last_response
     saver = hub.saver
     frame = camera.latest_frame
@@ -83,4 +105,6 @@ def camera_payload(
             "max_rate": saver.max_rate(camera_id),
             **saver.counters(camera_id).as_dict(),
         },
+        # The panel draws them over the video.
+        "motion": hub.motion.areas(camera_id),
     }

@@ -1,8 +1,8 @@
 """What the user chose, kept across restarts and upgrades: one versioned `Store` per hub.
 
 Per camera: its chosen settings (wire values, re-applied when it connects), continuous saving
-on/off and its rate, its motion detection settings (a record without them, from an earlier
-release, gets the defaults), and what the hub knows of it (name, firmware); for the hub: the approved
+on/off and its rate, its motion detection settings and its motion zones and mask areas (a
+record without them, from an earlier release, gets the defaults), and what the hub knows of it (name, firmware); for the hub: the approved
 addresses (address -> the camera id it was approved as, when known) and the refused ones.
 Entities, the panel, the actions and the HTTP API all change this state through the hub.
 """
@@ -30,7 +30,9 @@ class StoredCamera(TypedDict):
     settings: dict[str, str]
     saving: bool
     saving_rate: float
-    motion: dict[str, Any]  # the motion settings chosen (enabled, sensitivity, ...); {}: defaults
+    # The motion settings chosen (enabled, sensitivity, ..., zones and mask as lists of
+    # {"name": str, "points": [[x, y], ...]}); {}: the defaults.
+    motion: dict[str, Any]
 
 
 class StoredHub(TypedDict):

@@ -7,8 +7,8 @@
   acknowledged by `frames_ack`: a slow browser gets the newest frame when it is ready, never a
   backlog (Home Assistant drops a connection whose queue reaches 4096 messages), and one camera's
   frames never wait behind another's.
-- `command` and `saver` (admin only) change a camera; `gallery` lists saved images and counts them
-  by date and hour.
+- `command`, `saver` and `motion_zones` (admin only) change a camera; `gallery` lists saved images
+  and counts them by date and hour.
 """
 
 from __future__ import annotations
@@ -41,8 +41,9 @@ import probatio
 from .const import DOMAIN
 from .gallery import async_list_saved_images
 from .hub import loaded_hubs
+from .motion_hub import ZONE_LIMITS
 from .protocol import COMMANDS, DEFAULT_RESOLUTION, command_table, resolution_table
-from .serialize import camera_payload, wall_clock_ms
+from .serialize import camera_payload, for_user, wall_clock_ms
 
 if TYPE_CHECKING:
     from .hub import Esp32CameraHub
@@ -76,6 +77,7 @@ def async_setup(hass: HomeAssistant) -> None:
         ws_frames_ack,
         ws_command,
         ws_saver,
+        ws_motion_zones,
         ws_gallery,
     ):
         async_register_command(hass, command)
@@ -149,12 +151,13 @@ def ws_cameras(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str,
     connection.send_result(
         msg["id"],
         {
-            **cameras_payload(hass),
+            **for_user(cameras_payload(hass), connection.user),
             # The panel estimates its clock offset from this and the round trip (latency display).
             "now": round(time.time() * 1000),
             "resolutions": resolution_table()["resolutions"],
             "default_resolution": DEFAULT_RESOLUTION.index,
             "commands": command_table(),
+            "zone_limits": ZONE_LIMITS,
         },
     )
 
@@ -169,7 +172,7 @@ def ws_subscribe(hass: HomeAssistant, connection: ActiveConnection, msg: dict[st
     @callback
     def push(_now: datetime | None = None) -> None:
         nonlocal last_sent, cancel
-        payload = cameras_payload(hass)
+        payload = for_user(cameras_payload(hass), connection.user)
         text = json.dumps(payload, sort_keys=True, default=str)
         if text != last_sent:
             last_sent = text
@@ -357,6 +360,26 @@ def ws_saver(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, A
     hub = find_hub(hass, msg["camera_id"])
     hub.async_set_saving(msg["camera_id"], msg["enabled"])
     connection.send_result(msg["id"], {"enabled": hub.saver.is_enabled(msg["camera_id"])})
+
+
+@websocket_command(
+    {
+        probatio.Required("type"): f"{DOMAIN}/motion_zones",
+        probatio.Required("camera_id"): str,
+        # Each {"name": str, "points": [[x, y], ...]}: checked by the hub, with translated errors.
+        probatio.Required("zones"): [dict],
+        probatio.Required("mask"): [dict],
+    }
+)
+@require_admin
+@async_response
+async def ws_motion_zones(
+    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
+) -> None:
+    """Replace a camera's motion zones and mask areas (admin only); answer what is kept."""
+    hub = find_hub(hass, msg["camera_id"])
+    await hub.motion.async_set_areas(msg["camera_id"], msg["zones"], msg["mask"])
+    connection.send_result(msg["id"], hub.motion.areas(msg["camera_id"]))
 
 
 @websocket_command(

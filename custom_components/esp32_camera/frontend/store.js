@@ -50,6 +50,8 @@ export class CameraStore {
     this.defaultResolution = 0;
     /** @type {Record<string, CommandSpec>} */
     this.commands = {};
+    /** @type {import("./zones.js").ZoneLimits | undefined} motion zones per camera, the server's */
+    this.zoneLimits = undefined;
     this.clockOffset = 0; // hub clock minus browser clock, in ms
     this.clockUncertainty = 0; // half the round trip of that estimate, in ms
     this.online = true; // the WebSocket to Home Assistant is up
@@ -132,6 +134,7 @@ export class CameraStore {
     this.resolutions = result.resolutions;
     this.defaultResolution = result.default_resolution;
     this.commands = result.commands;
+    this.zoneLimits = result.zone_limits;
     this.update(result);
   }
 

@@ -1,12 +1,14 @@
 // @ts-check
 /**
  * The live view of one camera: name and state, chips, the video scaled to fit with its aspect
- * ratio (filling the screen in fullscreen), and capture, freeze, zoom and fullscreen tools.
+ * ratio (filling the screen in fullscreen), its motion zones over it, and capture, freeze, zoom,
+ * fullscreen and (administrators) zone editing tools.
  */
 import { CSS } from "./styles.js";
 import { downloadBlob, formatDuration, formatNumber, h, icon, notify } from "./util.js";
 import { localeOf, translator } from "./i18n.js";
 import { streamUrl } from "./stream.js";
+import { ZONES_CSS, ZoneOverlay } from "./zones.js";
 
 const LATENCY_GOOD_MS = 100;
 const LATENCY_FAIR_MS = 200;
@@ -51,7 +53,8 @@ export class Esp32CameraViewer extends HTMLElement {
     refs.waiting = h("div", { class: "overlay" });
     refs.offline = h("div", { class: "overlay", hidden: true });
     refs.frozenBadge = h("div", { class: "badge", hidden: true });
-    refs.video = h("div", { class: "video" }, refs.img, refs.canvas, refs.waiting, refs.offline, refs.frozenBadge);
+    this.zones = new ZoneOverlay(this, { beforeEdit: () => this.zoomed && this.toggleZoom() });
+    refs.video = h("div", { class: "video" }, refs.img, refs.canvas, this.zones.svg, refs.waiting, refs.offline, refs.frozenBadge);
     refs.frame = h("div", { class: "frame" }, refs.video);
     const tool = (/** @type {string} */ name, /** @type {() => void} */ action) =>
       (refs[`tool_${name}`] = h("button", { class: "icon", onclick: action }, icon(name)));
@@ -60,17 +63,19 @@ export class Esp32CameraViewer extends HTMLElement {
       { class: "tools" },
       h("slot", { name: "tools" }),
       h("span", { class: "grow" }),
+      this.zones.tool,
       tool("camera", () => this.capture()),
       tool("pause", () => this.toggleFreeze()),
       tool("magnify-plus-outline", () => this.toggleZoom()),
       tool("fullscreen", () => this.toggleFullscreen()),
     );
-    refs.stage = h("div", { class: "stage" }, refs.frame, refs.toolbar);
+    refs.stage = h("div", { class: "stage" }, refs.frame, refs.toolbar, this.zones.bar);
     this.shadowRoot?.append(
       h(
         "style",
         {},
         CSS,
+        ZONES_CSS,
         `
         .head { display: flex; flex-wrap: wrap; align-items: center; gap: 6px 8px; padding: 8px 12px; }
         .head .title { display: flex; flex-wrap: wrap; align-items: center; gap: 0 8px; font-size: 18px; flex: 1 1 160px; min-width: 0; }
@@ -135,7 +140,7 @@ export class Esp32CameraViewer extends HTMLElement {
   /**
    * @param {import("./store.js").Hass} hass
    * @param {import("./store.js").Camera} camera
-   * @param {{ online: boolean, clockOffset: number, clockUncertainty: number }} store
+   * @param {import("./store.js").CameraStore} store
    */
   show(hass, camera, store) {
     this._hass = hass;
@@ -175,6 +180,7 @@ export class Esp32CameraViewer extends HTMLElement {
     else if (refs.img.naturalWidth && this.streamSource) refs.waiting.hidden = true;
     this.renderDuration();
     this.renderLatency();
+    this.zones.show(hass, camera, store);
     // A new token (Home Assistant restarted) or another camera: a new stream.
     if (changed || streamUrl(hass, camera) !== this.streamSource) this.restartStream();
   }
