@@ -1,8 +1,9 @@
 """A real Home Assistant (`hass`) process with a fresh configuration directory.
 
-Used by the end-to-end test (`scripts/e2e`) and the benchmarks (`scripts/bench`): it starts
-`hass` from the project's `.venv` on a free port with this repository's integration linked in,
-completes onboarding through the REST API and adds a hub through the config flow.
+Used by the end-to-end test (`scripts/e2e`), the benchmarks (`scripts/bench`) and the demo
+(`scripts/demo`): it starts `hass` from the project's `.venv` on a free port with this repository's
+integration linked in, completes onboarding through the REST API, adds a hub through the config
+flow and logs users in through Home Assistant's login flow.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 import contextlib
+from dataclasses import asdict, dataclass
 import json
 from pathlib import Path
 import signal
@@ -20,17 +22,35 @@ from typing import Any
 import aiohttp
 
 REPO = Path(__file__).resolve().parent.parent
-USER = {"name": "E2E Admin", "username": "admin", "password": "e2e-password-123", "language": "en"}
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A Home Assistant user who logs in with a user name and password."""
+
+    name: str
+    username: str
+    password: str
+    language: str = "en"
+
+
+# The owner the end-to-end test and the benchmarks onboard (their runs are throw-away).
+TEST_OWNER = Account("E2E Admin", "admin", "e2e-password-123")
 
 
 class HassProcessError(AssertionError):
     """Home Assistant did not start, answer or accept a request as expected."""
 
 
-def free_port() -> int:
-    """Return a free TCP port on the loopback interface."""
+def free_port(preferred: int = 0, host: str = "127.0.0.1") -> int:
+    """Return `preferred` if it can be bound on `host` now, else a free port there."""
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        # As servers bind (aiohttp, the hub's listener): a port in TIME_WAIT counts as free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, preferred))
+        except OSError:
+            sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
 
@@ -56,10 +76,16 @@ class HomeAssistant:
         *,
         custom_components: Sequence[Path] = (),
         extra_yaml: str = "",
+        server_host: str = "127.0.0.1",
     ) -> None:
-        """Prepare; `start` runs it. `custom_components` are linked in beside esp32_camera."""
+        """Prepare; `start` runs it. `custom_components` are linked in beside esp32_camera.
+
+        `server_host` is the address Home Assistant listens on (`0.0.0.0`: every interface); this
+        class talks to it over loopback.
+        """
         self.config = config
         self.port = port
+        self.server_host = server_host
         self.url = f"http://127.0.0.1:{port}"
         self.process: asyncio.subprocess.Process | None = None
         self.session = aiohttp.ClientSession()
@@ -80,7 +106,7 @@ class HomeAssistant:
             "frontend:\n"
             "config:\n"
             "recorder:\n"  # the frontend asks for recorder/info
-            f"http:\n  server_host: 127.0.0.1\n  server_port: {self.port}\n"
+            f"http:\n  server_host: {self.server_host}\n  server_port: {self.port}\n"
             "logger:\n  default: warning\n  logs:\n    custom_components.esp32_camera: info\n"
             + self._extra_yaml,
             encoding="utf-8",
@@ -117,10 +143,11 @@ class HomeAssistant:
         await self._terminate()
         await self._spawn("/manifest.json")  # onboarding is done: its view is gone
 
-    async def stop(self) -> None:
-        """Stop `hass` (SIGTERM, then SIGKILL)."""
+    async def stop(self) -> int | None:
+        """Stop `hass` (SIGTERM, then SIGKILL); return its exit code (None: it never started)."""
         await self.session.close()
         await self._terminate()
+        return None if self.process is None else self.process.returncode
 
     async def _terminate(self) -> None:
         if self.process is None or self.process.returncode is not None:
@@ -147,21 +174,13 @@ class HomeAssistant:
                 raise HassProcessError(f"POST {path}: {response.status} {await response.text()}")
             return await response.json()
 
-    async def onboard(self) -> None:
+    async def onboard(self, owner: Account = TEST_OWNER) -> None:
         """Create the owner, log in, and finish the remaining onboarding steps."""
         client_id = f"{self.url}/"
         created = await self.post(
-            "/api/onboarding/users", {"client_id": client_id, **USER}, auth=False
+            "/api/onboarding/users", {"client_id": client_id, **asdict(owner)}, auth=False
         )
-        async with self.session.post(
-            f"{self.url}/auth/token",
-            data={
-                "grant_type": "authorization_code",
-                "code": created["auth_code"],
-                "client_id": client_id,
-            },
-        ) as response:
-            self.tokens = await response.json()
+        self.tokens = await _tokens_for_code(self.session, self.url, created["auth_code"])
         await self.post("/api/onboarding/core_config", {})
         await self.post("/api/onboarding/analytics", {})
         await self.post(
@@ -187,14 +206,19 @@ class HomeAssistant:
         assert self.process is not None
         return self.process.pid
 
-    async def add_hub(self, stream_port: int, control_port: int) -> str:
-        """Add the hub through the config flow; return its token (from .storage)."""
+    async def add_hub(
+        self, stream_port: int, control_port: int, *, name: str = "E2E hub", host: str = "127.0.0.1"
+    ) -> str:
+        """Add the hub through the config flow; return its token (from .storage).
+
+        `host` is the address the hub's listeners bind (`0.0.0.0`: cameras on the network too).
+        """
         flow = await self.post("/api/config/config_entries/flow", {"handler": "esp32_camera"})
         result = await self.post(
             f"/api/config/config_entries/flow/{flow['flow_id']}",
             {
-                "name": "E2E hub",
-                "host": "127.0.0.1",
+                "name": name,
+                "host": host,
                 "stream_port": stream_port,
                 "control_port": control_port,
             },
@@ -216,24 +240,74 @@ class HomeAssistant:
 
     @contextlib.asynccontextmanager
     async def websocket(self) -> AsyncIterator[Callable[..., Awaitable[Any]]]:
-        """Yield `call(type, **fields)` on an authenticated WebSocket connection."""
-        async with self.session.ws_connect(f"{self.url}/api/websocket") as ws:
-            await ws.receive_json()
-            await ws.send_json({"type": "auth", "access_token": self.tokens["access_token"]})
-            if (await ws.receive_json())["type"] != "auth_ok":
-                raise HassProcessError("WebSocket authentication failed")
-            counter = 0
-
-            async def call(message_type: str, **fields: Any) -> Any:
-                nonlocal counter
-                counter += 1
-                await ws.send_json({"id": counter, "type": message_type, **fields})
-                while True:
-                    answer = await ws.receive_json(timeout=30)
-                    if answer.get("id") == counter and answer["type"] == "result":
-                        break
-                if not answer["success"]:
-                    raise HassProcessError(f"{message_type}: {answer['error']}")
-                return answer["result"]
-
+        """Yield `call(type, **fields)` on a WebSocket connection authenticated as the owner."""
+        async with websocket_calls(self.session, self.url, self.tokens["access_token"]) as call:
             yield call
+
+
+async def log_in(
+    session: aiohttp.ClientSession, url: str, username: str, password: str
+) -> dict[str, Any]:
+    """Log in through Home Assistant's login flow, as its login page does; return the tokens."""
+    client_id = f"{url}/"
+
+    async def post(path: str, **request: Any) -> Any:
+        async with session.post(f"{url}{path}", **request) as response:
+            if response.status >= 300:
+                raise HassProcessError(f"POST {path}: {response.status} {await response.text()}")
+            return await response.json()
+
+    flow = await post(
+        "/auth/login_flow",
+        json={
+            "client_id": client_id,
+            "handler": ["homeassistant", None],
+            "redirect_uri": client_id,
+        },
+    )
+    result = await post(
+        f"/auth/login_flow/{flow['flow_id']}",
+        json={"username": username, "password": password, "client_id": client_id},
+    )
+    if result.get("type") != "create_entry":
+        raise HassProcessError(f"{username} could not log in: {result.get('errors') or result}")
+    return await _tokens_for_code(session, url, result["result"])
+
+
+async def _tokens_for_code(session: aiohttp.ClientSession, url: str, code: str) -> dict[str, Any]:
+    """Exchange an authorization code (onboarding's or the login flow's) for tokens."""
+    async with session.post(
+        f"{url}/auth/token",
+        data={"grant_type": "authorization_code", "code": code, "client_id": f"{url}/"},
+    ) as response:
+        if response.status != 200:
+            raise HassProcessError(f"token request: {response.status} {await response.text()}")
+        tokens: dict[str, Any] = await response.json()
+    return tokens
+
+
+@contextlib.asynccontextmanager
+async def websocket_calls(
+    session: aiohttp.ClientSession, url: str, access_token: str
+) -> AsyncIterator[Callable[..., Awaitable[Any]]]:
+    """Yield `call(type, **fields)` on a WebSocket connection authenticated with `access_token`."""
+    async with session.ws_connect(f"{url}/api/websocket") as ws:
+        await ws.receive_json()
+        await ws.send_json({"type": "auth", "access_token": access_token})
+        if (await ws.receive_json())["type"] != "auth_ok":
+            raise HassProcessError("WebSocket authentication failed")
+        counter = 0
+
+        async def call(message_type: str, **fields: Any) -> Any:
+            nonlocal counter
+            counter += 1
+            await ws.send_json({"id": counter, "type": message_type, **fields})
+            while True:
+                answer = await ws.receive_json(timeout=30)
+                if answer.get("id") == counter and answer["type"] == "result":
+                    break
+            if not answer["success"]:
+                raise HassProcessError(f"{message_type}: {answer['error']}")
+            return answer["result"]
+
+        yield call

@@ -37,7 +37,13 @@ from bench.browser import (  # noqa: E402
 from custom_components.esp32_camera.clips import AviWriter  # noqa: E402
 from custom_components.esp32_camera.storage import clip_path  # noqa: E402
 from esp32_simulator import SimulatedCamera  # noqa: E402
-from harness.hass_process import HassProcessError, HomeAssistant, free_port, wait_until  # noqa: E402
+from harness.hass_process import (  # noqa: E402
+    HassProcessError,
+    HomeAssistant,
+    free_port,
+    log_in,
+    wait_until,
+)
 
 TRANSLATIONS = REPO / "custom_components" / "esp32_camera" / "frontend" / "translations"
 
@@ -647,23 +653,7 @@ async def create_user(hass: HomeAssistant, username: str) -> dict[str, Any]:
             username=username,
             password=password,
         )
-    client_id = f"{hass.url}/"
-    flow = await hass.post(
-        "/auth/login_flow",
-        {"client_id": client_id, "handler": ["homeassistant", None], "redirect_uri": client_id},
-        auth=False,
-    )
-    result = await hass.post(
-        f"/auth/login_flow/{flow['flow_id']}",
-        {"username": username, "password": password, "client_id": client_id},
-        auth=False,
-    )
-    async with hass.session.post(
-        f"{hass.url}/auth/token",
-        data={"grant_type": "authorization_code", "code": result["result"], "client_id": client_id},
-    ) as answer:
-        tokens: dict[str, Any] = await answer.json()
-    return tokens
+    return await log_in(hass.session, hass.url, username, password)
 
 
 async def check_non_admin(browser: Browser, hass: HomeAssistant) -> None:
