@@ -5,7 +5,7 @@ Run through `scripts/demo`. Starts `hass` from .venv with a throw-away configura
 onboarding API with a generated password, adds the hub through the config flow and streams:
 
 - one camera per motion scene (esp32_simulator/scenes.py), admitted with the hub token, motion
-  detection (and recording on motion, where the integration has it) switched on;
+  detection and recording on motion switched on;
 - one stock-firmware camera (no token), waiting for the user's approval.
 
 It prints where to look and runs until Ctrl-C (SIGINT) or SIGTERM, then stops the cameras and
@@ -88,10 +88,9 @@ async def camera_entities(call: Call, camera_ids: list[str]) -> dict[tuple[str, 
 
 
 async def set_up_motion(hass: HomeAssistant, camera_ids: list[str]) -> dict[str, list[str]]:
-    """Motion detection on with a short cool-down, recording on motion where it exists.
+    """Motion detection and recording on motion on, with a short cool-down.
 
-    Return the first camera's motion entities (binary sensor and event) and the recording switches
-    turned on. With the default 5 s cool-down the crossing scene's two people make one
+    Return the first camera's motion entities (binary sensor and event) and the recording switches. With the default 5 s cool-down the crossing scene's two people make one
     long motion; with 2 s each is a motion of its own.
     """
     async with hass.websocket() as call:
@@ -100,7 +99,9 @@ async def set_up_motion(hass: HomeAssistant, camera_ids: list[str]) -> dict[str,
         async def registered() -> bool:
             entities.update(await camera_entities(call, camera_ids))
             return all(
-                ("switch", f"{camera_id}_motion_detection") in entities for camera_id in camera_ids
+                ("switch", f"{camera_id}_{key}") in entities
+                for camera_id in camera_ids
+                for key in ("motion_detection", "record_on_motion")
             )
 
         await wait_until("the scene cameras' motion switches", registered, timeout=60)
@@ -108,16 +109,7 @@ async def set_up_motion(hass: HomeAssistant, camera_ids: list[str]) -> dict[str,
         def each(domain: str, key: str) -> list[str]:
             return [entities[domain, f"{camera_id}_{key}"] for camera_id in camera_ids]
 
-        # Recording on motion is a switch whose key names it (`<camera id>_..record..`): it is
-        # not in every version of the integration.
-        recording = [
-            entity_id
-            for (domain, unique_id), entity_id in entities.items()
-            for camera_id in camera_ids
-            if domain == "switch"
-            and unique_id.startswith(f"{camera_id}_")
-            and "record" in unique_id.removeprefix(f"{camera_id}_")
-        ]
+        recording = each("switch", "record_on_motion")
         await call(
             "call_service",
             domain="switch",
@@ -243,11 +235,7 @@ async def run(
     for title in await remove_failed_entries(hass):
         log(f"removed {title}, which onboarding added and cannot run here")
     url = public_url(args.listen, hass.port)
-    recording = (
-        f"recording on motion: on ({', '.join(motion['recording'])})"
-        if motion["recording"]
-        else "recording on motion: not in this version of the integration (skipped)"
-    )
+    recording = f"recording on motion: on ({', '.join(motion['recording'])})"
     lines = [
         f"ready in {time.monotonic() - started:.0f} s",
         "",

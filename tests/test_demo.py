@@ -2,7 +2,8 @@
 
 The demo runs as a newcomer runs it; the test reads the URL and the credentials it prints, logs in
 through Home Assistant's login flow over HTTP, and checks what the banner promises: the hub
-loaded, cameras streaming, motion at the crossing, a stock camera waiting for approval. Then
+loaded, cameras streaming, motion at the crossing and its clip, a stock camera waiting for
+approval. Then
 SIGINT: exit code 0, no process left behind, the throw-away configuration gone.
 """
 
@@ -140,6 +141,19 @@ async def test_demo_is_ready_to_use_and_stops_cleanly_on_ctrl_c(tmp_path: Path) 
 
             async with websocket_calls(session, url, tokens["access_token"]) as call:
                 flows = await call("config_entries/flow/progress")
+                clips: list[dict[str, object]] = []
+
+                async def clip_of_the_crossing() -> bool:
+                    listing = await call("esp32_camera/clips", camera_id="crossing")
+                    clips[:] = listing["clips"]
+                    return bool(clips)
+
+                # Recording on motion: the crossing's first motion becomes a clip (pre-roll,
+                # motion, 2 s cool-down, post-roll), about 10 s after the demo started.
+                await wait_until("a clip of the crossing", clip_of_the_crossing, timeout=45)
+            assert clips[0]["reason"] == "motion"
+            assert isinstance(clips[0]["frames"], int)
+            assert clips[0]["frames"] > 0
             pending = [
                 flow
                 for flow in flows
