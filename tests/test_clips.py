@@ -36,6 +36,7 @@ from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.esp32_camera import clips_hub, signals, storage
 from custom_components.esp32_camera.clips import ClipReason, read_avi
@@ -222,6 +223,44 @@ async def test_the_record_action_writes_exactly_the_frames_of_its_window(
     assert hub.saver.as_dict()["clip_bytes"] == path.stat().st_size + thumbnail_size
     assert hub.clips.stats("cam1")["written"] == 1
     assert hub.clips.open_clips("cam1") == []
+
+
+async def test_the_panels_payload_says_when_a_clip_is_recorded_and_written(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    connect_camera: Any,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    """The panel reads its clip list again when these figures change: they must move."""
+    camera = await start_camera(hass, hub_entry, connect_camera)
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id({"type": f"{DOMAIN}/subscribe"})
+    subscription = (await client.receive_json())["id"]
+    seen: list[dict[str, int]] = []
+
+    async def pushed_until(wanted: dict[str, int]) -> None:
+        while not seen or seen[-1] != wanted:
+            message = await client.receive_json()
+            if message["type"] == "event" and message["id"] == subscription:
+                (payload,) = message["event"]["cameras"]
+                if not seen or payload["clips"] != seen[-1]:
+                    seen.append(payload["clips"])
+
+    async with asyncio.timeout(10):
+        await pushed_until({"written": 0, "converted": 0, "recording": 0})
+    sender = Sender(camera)
+    sender.start()
+    result = await record(hass, duration=2, pre_roll=0)
+    await sender.stop()
+    async with asyncio.timeout(10):
+        await pushed_until({"written": 1, "converted": 0, "recording": 0})
+    # Pushed at most every second: the 2 s of recording show in between.
+    assert seen == [
+        {"written": 0, "converted": 0, "recording": 0},
+        {"written": 0, "converted": 0, "recording": 1},
+        {"written": 1, "converted": 0, "recording": 0},
+    ]
+    assert Path(result["path"]).exists()
 
 
 async def test_an_incomplete_pre_roll_is_reported(
@@ -731,6 +770,8 @@ async def test_an_mp4_is_made_with_home_assistants_ffmpeg(
     conversions = hub.clips.as_dict()["conversions"]
     assert conversions["ffmpeg"] == ffmpeg
     assert conversions["done"] == 1
+    # The panel's payload says so: its clip list is read again to show the MP4.
+    assert hub.clips.figures("cam1") == {"written": 1, "converted": 1, "recording": 0}
     # The MP4 counts for retention too: the AVI, its thumbnail and the MP4.
     files = storage.clip_companions(Path(result["path"]))
     assert hub.saver.as_dict()["clip_bytes"] == sum(path.stat().st_size for path in files)

@@ -198,6 +198,7 @@ class _ActionTarget:
 class _Counts:
     written: int = 0
     failed: int = 0
+    converted: int = 0  # MP4s made
 
 
 @dataclass(slots=True)
@@ -610,6 +611,7 @@ class HubClips:
                 else:
                     conversions.done += 1
                     conversions.failing = False
+                    self._counts.setdefault(clip.camera_id, _Counts()).converted += 1
                     self._saver.async_clip_saved(clip.camera_id, made, size)
                     mp4 = made
             finally:
@@ -668,6 +670,18 @@ class HubClips:
     def open_clips(self, camera_id: str) -> list[ClipRequest]:
         """Return what the camera's open clips were asked for (their windows), oldest first."""
         return [clip.request for clip in self._open.get(camera_id, ())]
+
+    def figures(self, camera_id: str) -> dict[str, int]:
+        """Return the camera's clips written and MP4s made since the start, and its open clips.
+
+        The panel's payload carries them: its clip list is read again when they change.
+        """
+        counts = self._counts.get(camera_id, _Counts())
+        return {
+            "written": counts.written,
+            "converted": counts.converted,
+            "recording": len(self._open.get(camera_id, ())),
+        }
 
     def stats(self, camera_id: str) -> dict[str, Any]:
         """Return a camera's clip settings, ring, open clips and counts (diagnostics)."""

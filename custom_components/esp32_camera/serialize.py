@@ -53,7 +53,7 @@ def _without_admin_fields(value: Any) -> Any:
 def camera_payload(
     hub: Esp32CameraHub, camera: CameraRecord, registry: er.EntityRegistry
 ) -> dict[str, Any]:
-    """Describe one camera: identity, connection, stream, telemetry, settings, saving, zones."""
+    """Describe one camera: identity, connection, stream, telemetry, settings, saving, zones, clips."""
     health, info, response = camera.health, camera.info, camera.last_response
     saver = hub.saver
     frame = camera.latest_frame
@@ -107,4 +107,6 @@ def camera_payload(
         },
         # The panel draws them over the video.
         "motion": hub.motion.areas(camera_id),
+        # The panel reads its clip list again when a clip or its MP4 is written.
+        "clips": hub.clips.figures(camera_id),
     }

@@ -3,16 +3,16 @@
  * The selected camera's recorded clips: a list (newest first, thumbnail, start, duration, reason)
  * and a player. A clip plays in Home Assistant's dialog as the hub's MJPEG replay in an <img>
  * (`/api/esp32_camera/clip/...`, signed): every clip plays, at its recorded pace, with no video
- * codec in the browser. Closing the dialog is the way back to the live view.
+ * codec in the browser. Closing the dialog is the way back to the live view. The list is read when
+ * the camera changes, on refresh, and when the camera's pushed payload says a clip or its MP4 was
+ * written (its `clips` figures): never on a timer.
  */
 import { CSS } from "./styles.js";
-import { DOMAIN, formatBytes, formatDuration, formatTime, h } from "./util.js";
+import { DOMAIN, formatBytes, formatDuration, formatTime, h, icon } from "./util.js";
 import { localeOf, translator } from "./i18n.js";
 
 /** Clips listed in the panel (the newest). */
 const CLIPS_SHOWN = 12;
-/** The list is read again at most this often while the panel shows it (ms): clips are files. */
-const RELOAD_MS = 30000;
 
 /**
  * @typedef {{ name: string, started_at: string, reason: string, frames: number | null,
@@ -24,8 +24,10 @@ export class Esp32CameraClips extends HTMLElement {
   constructor() {
     super();
     this.attachShadow({ mode: "open" });
-    this.loadedAt = 0;
+    /** What the list was last read for: the hub's start and the camera's clips and MP4s written. */
+    this.figure = "";
     this.loading = false;
+    this.readAgain = false; // the figure changed while the list was being read
     /** @type {Clip[]} */
     this.clips = [];
     /** @type {import("./store.js").Hass | undefined} */
@@ -34,6 +36,8 @@ export class Esp32CameraClips extends HTMLElement {
     this.camera = undefined;
     this.list = h("div", { class: "clips" });
     this.note = h("div", { class: "muted small" });
+    this.recordingText = h("span");
+    this.recording = h("div", { class: "recording small", hidden: true }, icon("record-rec"), this.recordingText);
     this.shadowRoot?.append(
       h(
         "style",
@@ -59,8 +63,11 @@ export class Esp32CameraClips extends HTMLElement {
         .clip-player .stage { background: #000; display: flex; justify-content: center; }
         .clip-player img.replay { width: 100%; height: auto; max-height: 70vh; object-fit: contain; display: block; }
         .clip-player .details { color: var(--secondary-text-color); font-size: 13px; margin-top: 8px; }
+        .recording { display: flex; align-items: center; gap: 4px; color: var(--error-color, #db4437); margin-bottom: 4px; }
+        .recording[hidden] { display: none; }
       `,
       ),
+      this.recording,
       this.list,
       this.note,
     );
@@ -71,7 +78,7 @@ export class Esp32CameraClips extends HTMLElement {
   }
 
   /**
-   * Show `camera`'s clips; read the list when the camera changed or it is RELOAD_MS old.
+   * Show `camera`'s clips; read the list when the camera changed or its clip figures did.
    * @param {import("./store.js").Hass} hass
    * @param {import("./store.js").CameraStore} store
    * @param {import("./store.js").Camera} camera
@@ -84,13 +91,24 @@ export class Esp32CameraClips extends HTMLElement {
       this.clips = [];
       this.render(null);
     }
-    if (store.online && (changed || Date.now() - this.loadedAt > RELOAD_MS)) this.load();
+    const figures = camera.clips ?? {};
+    this.recording.hidden = !figures.recording;
+    this.recordingText.textContent = this.t("clips.recording");
+    // The counts start again with the hub: its start is part of what was read.
+    const figure = `${store.hubOf(camera)?.started_at} ${figures.written} ${figures.converted}`;
+    if (store.online && (changed || figure !== this.figure)) {
+      this.figure = figure;
+      this.load();
+    }
   }
 
   async load() {
-    if (!this.camera || !this._hass || this.loading) return;
+    if (!this.camera || !this._hass) return;
+    if (this.loading) {
+      this.readAgain = true;
+      return;
+    }
     this.loading = true;
-    this.loadedAt = Date.now();
     const cameraId = this.camera.camera_id;
     try {
       const result = await this._hass.connection.sendMessagePromise({ type: `${DOMAIN}/clips`, camera_id: cameraId, limit: CLIPS_SHOWN });
@@ -101,6 +119,10 @@ export class Esp32CameraClips extends HTMLElement {
       this.render(String(/** @type {any} */ (err)?.message || err));
     } finally {
       this.loading = false;
+      if (this.readAgain) {
+        this.readAgain = false;
+        this.load();
+      }
     }
   }
 
