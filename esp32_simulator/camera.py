@@ -164,6 +164,8 @@ class SentFrame:
     chunk_size: int | None = None  # chunked framing only
     chunks: int | None = None  # chunked framing only
     completed_at: float = field(default_factory=time.monotonic)
+    # Which of the fixed ``frames`` it was (a scene's frame number); None for a rendered frame.
+    frame_index: int | None = None
 
 
 @dataclass(slots=True)
@@ -728,14 +730,14 @@ class SimulatedCamera:
         await self._send_text(connection, response)
         self._notify()
 
-    async def _next_jpeg(self) -> bytes:
-        """Capture: the next fixed frame, or a freshly rendered test-pattern frame."""
+    async def _next_jpeg(self) -> tuple[bytes, int | None]:
+        """Capture: the next fixed frame and its index, or a freshly rendered test-pattern frame."""
         state = self._boot
         state.captures += 1
         if self._fixed_frames is not None:
-            data = self._fixed_frames[self._frame_cursor % len(self._fixed_frames)]
+            index = self._frame_cursor % len(self._fixed_frames)
             self._frame_cursor += 1
-            return data
+            return self._fixed_frames[index], index
         resolution = state.resolution
         settings = state.settings
         render = functools.partial(
@@ -751,12 +753,12 @@ class SimulatedCamera:
             stamp=self.stamp_frames,
         )
         if resolution.width * resolution.height >= THREAD_RENDER_MIN_PIXELS:
-            return await asyncio.to_thread(render)
-        return render()
+            return await asyncio.to_thread(render), None
+        return render(), None
 
     async def _capture_and_send(self, connection: ClientConnection) -> None:
         state = self._boot
-        data = await self._next_jpeg()
+        data, frame_index = await self._next_jpeg()
         if not is_firmware_sendable(data):
             state.frames_dropped += 1
             self.frames_dropped += 1
@@ -771,7 +773,9 @@ class SimulatedCamera:
             if framing is Framing.BINARY:
                 await connection.send(data)
                 completed = True
-                self._frame_completed(SentFrame(framing, None, size, width, height))
+                self._frame_completed(
+                    SentFrame(framing, None, size, width, height, frame_index=frame_index)
+                )
                 return
             frame_id = self._take_frame_id()
             if framing is Framing.FRAME:
@@ -781,7 +785,9 @@ class SimulatedCamera:
                 await asyncio.sleep(pacing.after_header)
                 await connection.send(data)
                 completed = True
-                self._frame_completed(SentFrame(framing, frame_id, size, width, height))
+                self._frame_completed(
+                    SentFrame(framing, frame_id, size, width, height, frame_index=frame_index)
+                )
                 await asyncio.sleep(pacing.after_data)
                 await self._send_text(connection, {"type": "frame_end", "id": frame_id})
                 await asyncio.sleep(pacing.after_footer)
@@ -801,7 +807,16 @@ class SimulatedCamera:
             # Complete once all `size` bytes are out: the server publishes without img_end.
             completed = True
             self._frame_completed(
-                SentFrame(framing, frame_id, size, width, height, chunk_size, chunks)
+                SentFrame(
+                    framing,
+                    frame_id,
+                    size,
+                    width,
+                    height,
+                    chunk_size,
+                    chunks,
+                    frame_index=frame_index,
+                )
             )
             await asyncio.sleep(pacing.after_data)
             await self._send_text(

@@ -170,15 +170,21 @@ async def test_framing_thresholds_exact_sizes(
         {"type": "img_end", "id": 4, "size": 120_000, "success": True},
     ]
     assert camera.sent_frames[0].size == 10_000
+    # Each sent frame says which of the fixed frames it was, looping over them.
+    await camera.wait_frames(len(sizes) + 2)
+    sent = list(camera.sent_frames)[: len(sizes) + 2]
+    assert [frame.frame_index for frame in sent] == [0, 1, 2, 3, 4, 0, 1]
+    assert [frame.size for frame in sent] == [*sizes, *sizes[:2]]
 
 
 async def test_rendered_frames_use_the_band_of_their_size(
     server: RecordingServer, make_camera: CameraFactory
 ) -> None:
     """QQVGA, QVGA and VGA test patterns land in the three bands at the default quality."""
-    make_camera(resolution=0, fps=0)
+    camera = make_camera(resolution=0, fps=0)
     session = await server.wait_session()
     await server.wait_frames(2)
+    assert camera.sent_frames[0].frame_index is None  # rendered, not one of fixed frames
     for index, expected in ((3, "frame"), (5, "chunked")):
         await command(server, session, "resolution", str(index))
         before = len(assemble_frames(session.events))
