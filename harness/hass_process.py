@@ -3,7 +3,8 @@
 Used by the end-to-end test (`scripts/e2e`), the benchmarks (`scripts/bench`) and the demo
 (`scripts/demo`): it starts `hass` from the project's `.venv` on a free port with this repository's
 integration linked in, completes onboarding through the REST API, adds a hub through the config
-flow and logs users in through Home Assistant's login flow.
+flow, switches motion detection and recording on motion on, and logs users in through Home
+Assistant's login flow.
 """
 
 from __future__ import annotations
@@ -243,6 +244,63 @@ class HomeAssistant:
         """Yield `call(type, **fields)` on a WebSocket connection authenticated as the owner."""
         async with websocket_calls(self.session, self.url, self.tokens["access_token"]) as call:
             yield call
+
+    async def set_up_motion(
+        self, camera_ids: Sequence[str], *, cooldown: float
+    ) -> dict[tuple[str, str], str]:
+        """Switch motion detection and recording on motion on, with `cooldown` seconds.
+
+        Waits for the cameras' switches to be registered; returns the cameras' enabled entity ids
+        by (domain, unique id `<camera id>_<key>`), e.g. `("binary_sensor", "cam_motion")`.
+        """
+        async with self.websocket() as call:
+            entities: dict[tuple[str, str], str] = {}
+
+            async def registered() -> bool:
+                entities.update(await camera_entities(call, camera_ids))
+                return all(
+                    ("switch", f"{camera_id}_{key}") in entities
+                    for camera_id in camera_ids
+                    for key in ("motion_detection", "record_on_motion")
+                )
+
+            await wait_until("the cameras' motion switches", registered, timeout=60)
+
+            def each(domain: str, key: str) -> list[str]:
+                return [entities[domain, f"{camera_id}_{key}"] for camera_id in camera_ids]
+
+            await call(
+                "call_service",
+                domain="number",
+                service="set_value",
+                target={"entity_id": each("number", "motion_cooldown")},
+                service_data={"value": cooldown},
+            )
+            await call(
+                "call_service",
+                domain="switch",
+                service="turn_on",
+                target={
+                    "entity_id": each("switch", "motion_detection")
+                    + each("switch", "record_on_motion")
+                },
+            )
+        return entities
+
+
+async def camera_entities(
+    call: Callable[..., Awaitable[Any]], camera_ids: Sequence[str]
+) -> dict[tuple[str, str], str]:
+    """Return the cameras' enabled entity ids by (domain, unique id `<camera id>_<key>`)."""
+    entries = await call("config/entity_registry/list")
+    prefixes = tuple(f"{camera_id}_" for camera_id in camera_ids)
+    return {
+        (entry["entity_id"].partition(".")[0], entry["unique_id"]): entry["entity_id"]
+        for entry in entries
+        if entry["platform"] == "esp32_camera"
+        and entry["unique_id"].startswith(prefixes)
+        and entry["disabled_by"] is None
+    }
 
 
 async def log_in(

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Awaitable, Callable
 import os
 from pathlib import Path
 import secrets
@@ -55,8 +54,6 @@ ANY_ADDRESS = {"0.0.0.0", "::"}  # noqa: S104 (listening on every interface is t
 # The motion and logbook pages need these beside what the harness configures.
 EXTRA_YAML = "history:\nlogbook:\n"
 
-type Call = Callable[..., Awaitable[Any]]
-
 
 def log(message: str) -> None:
     """Print a progress line."""
@@ -72,64 +69,6 @@ def demo_directory() -> Path:
 def render_scenes() -> dict[str, list[bytes]]:
     """Render every demo scene's frames (a few seconds of CPU: run in a thread)."""
     return {name: list(scene_frames(name, SCENE_RESOLUTION)) for name in SCENES}
-
-
-async def camera_entities(call: Call, camera_ids: list[str]) -> dict[tuple[str, str], str]:
-    """Return the cameras' entity ids by (domain, unique id `<camera id>_<key>`), enabled only."""
-    entries = await call("config/entity_registry/list")
-    prefixes = tuple(f"{camera_id}_" for camera_id in camera_ids)
-    return {
-        (entry["entity_id"].partition(".")[0], entry["unique_id"]): entry["entity_id"]
-        for entry in entries
-        if entry["platform"] == "esp32_camera"
-        and entry["unique_id"].startswith(prefixes)
-        and entry["disabled_by"] is None
-    }
-
-
-async def set_up_motion(hass: HomeAssistant, camera_ids: list[str]) -> dict[str, list[str]]:
-    """Motion detection and recording on motion on, with a short cool-down.
-
-    Return the first camera's motion entities (binary sensor and event) and the recording switches. With the default 5 s cool-down the crossing scene's two people make one
-    long motion; with 2 s each is a motion of its own.
-    """
-    async with hass.websocket() as call:
-        entities: dict[tuple[str, str], str] = {}
-
-        async def registered() -> bool:
-            entities.update(await camera_entities(call, camera_ids))
-            return all(
-                ("switch", f"{camera_id}_{key}") in entities
-                for camera_id in camera_ids
-                for key in ("motion_detection", "record_on_motion")
-            )
-
-        await wait_until("the scene cameras' motion switches", registered, timeout=60)
-
-        def each(domain: str, key: str) -> list[str]:
-            return [entities[domain, f"{camera_id}_{key}"] for camera_id in camera_ids]
-
-        recording = each("switch", "record_on_motion")
-        await call(
-            "call_service",
-            domain="switch",
-            service="turn_on",
-            target={"entity_id": each("switch", "motion_detection") + recording},
-        )
-        await call(
-            "call_service",
-            domain="number",
-            service="set_value",
-            target={"entity_id": each("number", "motion_cooldown")},
-            service_data={"value": MOTION_COOLDOWN},
-        )
-    return {
-        "motion": [
-            entities["binary_sensor", f"{camera_ids[0]}_motion"],
-            entities["event", f"{camera_ids[0]}_motion"],
-        ],
-        "recording": recording,
-    }
 
 
 async def remove_failed_entries(hass: HomeAssistant) -> list[str]:
@@ -230,12 +169,15 @@ async def run(
     )
     for camera in cameras:
         camera.start()
-    motion = await set_up_motion(hass, list(SCENES))
+    # With the default 5 s cool-down the crossing's two people make one long motion; with 2 s
+    # each is a motion of its own.
+    entities = await hass.set_up_motion(SCENES, cooldown=MOTION_COOLDOWN)
     address = await pending_approval(hass)
     for title in await remove_failed_entries(hass):
         log(f"removed {title}, which onboarding added and cannot run here")
     url = public_url(args.listen, hass.port)
-    recording = f"recording on motion: on ({', '.join(motion['recording'])})"
+    recording = ", ".join(entities["switch", f"{scene}_record_on_motion"] for scene in SCENES)
+    motion = [entities[domain, f"{SCENES[0]}_motion"] for domain in ("binary_sensor", "event")]
     lines = [
         f"ready in {time.monotonic() - started:.0f} s",
         "",
@@ -249,9 +191,9 @@ async def run(
             + expected_motion(scenes[scene])
             for index, scene in enumerate(SCENES)
         ),
-        f"  Motion          {' and '.join(motion['motion'])} (and the other cameras'), in History",
+        f"  Motion          {' and '.join(motion)} (and the other cameras'), in History",
         f"                  and Logbook; detection on, {MOTION_COOLDOWN} s cool-down",
-        f"                  {recording}",
+        f"                  recording on motion: on ({recording})",
         f"  Approval        a stock camera at {address} waits in Settings > Devices & services >",
         f"                  Discovered ({url}{INTEGRATIONS_PATH}): Add, then Submit approves it",
         f"  More cameras    scripts/simulate --port {stream_port} --token={token} --scene shake",
