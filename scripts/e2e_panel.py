@@ -12,6 +12,7 @@ import argparse
 import asyncio
 from datetime import datetime
 import io
+from itertools import pairwise
 import json
 import os
 from pathlib import Path
@@ -23,7 +24,7 @@ import time
 from typing import Any
 
 from PIL import Image, ImageDraw
-from playwright.async_api import Browser, Page, WebSocket, async_playwright
+from playwright.async_api import Browser, Locator, Page, WebSocket, async_playwright
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -34,12 +35,14 @@ from bench.browser import (  # noqa: E402
     measure_display_latency,
     open_logged_in,
 )
-from custom_components.esp32_camera.clips import AviWriter  # noqa: E402
+from custom_components.esp32_camera.clips import AviWriter, read_avi  # noqa: E402
 from custom_components.esp32_camera.storage import clip_path  # noqa: E402
 from esp32_simulator import SimulatedCamera  # noqa: E402
+from esp32_simulator.scenes import build_scenes  # noqa: E402
 from harness.hass_process import (  # noqa: E402
     HassProcessError,
     HomeAssistant,
+    camera_entities,
     free_port,
     log_in,
     wait_until,
@@ -62,6 +65,12 @@ TILE_P50_LIMIT = 40.0
 FAILED_COMMANDS: list[str] = []
 # Camera commands the browser sent, as (command, value).
 SENT_COMMANDS: list[tuple[str, Any]] = []
+# The motion check's camera: a scene with labelled motion, as the demo's, and its cool-down.
+MOTION_SCENE = "crossing"
+MOTION_RESOLUTION = 5  # VGA
+MOTION_COOLDOWN = 2  # seconds: each walker is a motion (and a clip) of its own
+# A saved clip is in the Clips card within this many seconds: pushed (at most every second).
+CLIP_LISTED_WITHIN = 5.0
 
 
 class CheckFailedError(AssertionError):
@@ -890,10 +899,27 @@ async def check_clips(
     """Check that a clip plays in the panel (moving frames) and in the Media panel."""
     clip = write_clip_fixture(save_directory, "cam-1")  # the camera selected first (by name)
     page = await open_page(browser, hass, "/esp32-cameras", dark=False, phone=False)
-    item = page.locator(
-        f'esp32-camera-clips button.clip[data-name="cam-1/clips/{clip.parent.name}/{clip.name}"]'
-    )
+    item = clip_item(page, save_directory, clip)
     await item.wait_for(timeout=30000)
+    played = await play_clip(page, item, shots / "clip-playback.png")
+    await page.context.close()
+    log(f"clips: {clip.name} listed in the panel; {played}; back to live")
+    listed = await find_in_media_panel(browser, hass, "Camera 1", clip, shots / "media-browser.png")
+    log(f"Media panel: ESP32 Camera > Camera 1 > Clips {listed}")
+
+
+def clip_item(page: Page, save_directory: Path, clip: Path) -> Locator:
+    """Return the Clips card's button of `clip` (named by its path in the save directory)."""
+    name = clip.relative_to(save_directory).as_posix()
+    return page.locator(f'esp32-camera-clips button.clip[data-name="{name}"]')
+
+
+async def play_clip(page: Page, item: Locator, screenshot: Path, *, shot_at: float = 0) -> str:
+    """Play a clip of the Clips card in its dialog, then go back to live; return what was seen.
+
+    The replay must paint a frame and move; the page is screenshot `shot_at` seconds after the
+    replay's first frame.
+    """
     clicked = time.monotonic()
     await item.click()
     replay = page.locator("esp32-camera-clips ha-dialog img.replay")
@@ -902,27 +928,33 @@ async def check_clips(
         "the replay's first frame", lambda: replay.evaluate("img => img.naturalWidth > 0")
     )
     painted = time.monotonic() - clicked
-    await page.screenshot(path=shots / "clip-playback.png")
     first = await replay.screenshot()
     await asyncio.sleep(1)
     if first == await replay.screenshot():
         raise CheckFailedError("the clip's replay did not change in 1 s")
+    await asyncio.sleep(max(0.0, clicked + painted + shot_at - time.monotonic()))
+    await page.screenshot(path=screenshot)
     width = await replay.evaluate("img => img.naturalWidth")
     await page.locator("esp32-camera-clips ha-button.back-to-live").click()
     await replay.wait_for(state="detached", timeout=10000)
-    await page.context.close()
-    log(
-        f"clips: {clip.name} listed in the panel; its replay paints its first frame {painted:.1f} s "
-        f"after the click, then moving {width} px frames; back to live"
+    return (
+        f"its replay painted its first frame {painted:.1f} s after the click, then moving "
+        f"{width} px frames"
     )
 
+
+async def find_in_media_panel(
+    browser: Browser, hass: HomeAssistant, camera_name: str, clip: Path, screenshot: Path | None
+) -> str:
+    """Check the Media panel: `clip` under the camera's Clips, with its thumbnail, and it plays."""
     page = await open_page(browser, hass, "/media-browser", dark=False, phone=False)
     browser_panel = page.locator("ha-media-player-browse")
-    for title in ("ESP32 Camera", "Camera 1", "Clips"):  # the visible title, not its tooltip
+    for title in ("ESP32 Camera", camera_name, "Clips"):  # the visible title, not its tooltip
         entry = browser_panel.get_by_text(title, exact=True).locator("visible=true").first
         await entry.wait_for(timeout=20000)
         await entry.click()
-    clip_title = f"{clip.parent.name} {clip.stem[:8].replace('-', ':')} · motion"
+    reason = clip.stem.rpartition("_")[2]
+    clip_title = f"{clip.parent.name} {clip.stem[:8].replace('-', ':')} · {reason}"
     listed = browser_panel.get_by_text(clip_title, exact=True).locator("visible=true").first
     await listed.wait_for(timeout=20000)
     # The Media panel fetches the thumbnail with the user's token and shows it as a data URL.
@@ -935,17 +967,236 @@ async def check_clips(
         "the clip's thumbnail",
         lambda: thumbnail.evaluate("div => div.style.backgroundImage.includes('data:image/jpeg')"),
     )
-    await page.mouse.move(700, 600)  # no tooltip over the folder in the screenshot
-    await page.screenshot(path=shots / "media-browser.png")
-    await listed.click()  # plays in Home Assistant's own player dialog: an <img>, as for MJPEG
-    played = page.locator("hui-dialog-web-browser-play-media img").first
+    if screenshot is not None:
+        await page.mouse.move(700, 600)  # no tooltip over the folder in the screenshot
+        await page.screenshot(path=screenshot)
+    # It plays in Home Assistant's own player dialog: the MP4 in a <video> where one was made,
+    # else the replay in an <img>, as for MJPEG.
+    await listed.click()
+    played = page.locator("hui-dialog-web-browser-play-media").locator("video, img").first
     await played.wait_for(timeout=20000)
     await wait_until(
-        "the Media panel's replay", lambda: played.evaluate("img => img.naturalWidth > 0")
+        "the Media panel's player",
+        lambda: played.evaluate(
+            "player => player.localName === 'video' ? player.videoWidth > 0 : player.naturalWidth > 0"
+        ),
     )
+    kind = "its MP4" if await played.evaluate("player => player.localName") == "video" else "it"
     await page.context.close()
+    return f"lists {clip_title!r} with its thumbnail, and plays {kind}"
+
+
+# The page notes, on its own connection to Home Assistant, the motion entities' state changes and
+# the clip_saved events, and when the Clips card first lists a clip (browser clock, epoch ms).
+WATCH_MOTION_JS = """async () => {
+  const hass = document.querySelector("home-assistant").hass;
+  window.e2e = { states: [], clips: [], listedAt: null };
+  await hass.connection.subscribeEvents((event) => {
+    const state = event.data.new_state;
+    if (state && /^(binary_sensor|event)[.]/.test(event.data.entity_id)) {
+      window.e2e.states.push({ at: Date.now(), entity_id: event.data.entity_id,
+        state: state.state, event_type: state.attributes.event_type ?? null });
+    }
+  }, "state_changed");
+  await hass.connection.subscribeEvents(
+    (event) => window.e2e.clips.push({ at: Date.now(), ...event.data }), "esp32_camera_clip_saved");
+}"""
+WATCH_LIST_JS = """(clips) => {
+  const list = clips.shadowRoot.querySelector(".clips");
+  new MutationObserver(() => {
+    if (window.e2e.listedAt === null && list.querySelector("button.clip")) window.e2e.listedAt = Date.now();
+  }).observe(list, { childList: true });
+}"""
+
+
+def wall_clock_ms(monotonic: float) -> float:
+    """Return an instant of this process's monotonic clock as epoch milliseconds."""
+    return (time.time() - (time.monotonic() - monotonic)) * 1000
+
+
+async def check_motion_clip(
+    browser: Browser,
+    hass: HomeAssistant,
+    shots: Path,
+    *,
+    stream_port: int,
+    token: str,
+    save_directory: Path,
+) -> None:
+    """Check motion and its clip: a simulated camera plays the crossing scene, detection on.
+
+    In the browser: the motion binary sensor turns on and the event entity reports
+    `motion_started`; the Clips card shows the clip being recorded, then lists it once it is
+    written (pushed, the page not reloaded), and its MP4 once made; the clip plays in the dialog
+    and in the Media panel. On disk: the clip's AVI holds every frame of its window, its pre-roll
+    included.
+    """
+    scene = build_scenes()[MOTION_SCENE]  # VGA, the scenes' default size
+    frames = await asyncio.to_thread(list, scene)
+    scene_index = {frame: index for index, frame in enumerate(frames)}
+    camera = SimulatedCamera(
+        "127.0.0.1",
+        stream_port,
+        camera_id=MOTION_SCENE,
+        name=MOTION_SCENE.capitalize(),
+        token=token,
+        resolution=MOTION_RESOLUTION,
+        fps=scene.fps,
+        mode="speed",
+        frames=frames,
+    )
+    camera.start()
+    try:
+        await camera.wait_frames(3, timeout=30)
+        # Detection is on by default: off until the check is watching, so that the first motion
+        # it sees starts with the walker, and the first clip with it.
+        async with hass.websocket() as call:
+            entities: dict[tuple[str, str], str] = {}
+
+            async def registered() -> bool:
+                entities.update(await camera_entities(call, [MOTION_SCENE]))
+                return ("switch", f"{MOTION_SCENE}_motion_detection") in entities
+
+            await wait_until("the scene camera's motion switch", registered)
+            await call(
+                "call_service",
+                domain="switch",
+                service="turn_off",
+                target={"entity_id": entities["switch", f"{MOTION_SCENE}_motion_detection"]},
+            )
+        page = await open_page(browser, hass, "/esp32-cameras", dark=False, phone=False)
+        await page.locator(f'esp32-camera-panel .tile[data-camera="{MOTION_SCENE}"]').click()
+        clips = page.locator("esp32-camera-clips")
+        note = clips.locator(".muted").first
+        await wait_until("the empty Clips card", lambda: _is(note, "No clips yet."))
+        await page.evaluate(WATCH_MOTION_JS)
+        await clips.evaluate(WATCH_LIST_JS)
+        # Tall enough for the video and the Clips card in one screenshot.
+        await page.set_viewport_size({"width": DESKTOP["width"], "height": 1800})
+        # Switched on in the quiet second before the fast walker: the detector's background is
+        # the empty room, and the walker's first frame comes after.
+        (first_moving, _), *_ = scene.motion
+        await camera.wait_for(
+            lambda camera: (
+                camera.last_frame is not None
+                and camera.last_frame.frame_index is not None
+                and first_moving - 2 * scene.fps
+                <= camera.last_frame.frame_index
+                < first_moving - 20
+            ),
+            timeout=scene.frames / scene.fps + 10,
+        )
+        entities = await hass.set_up_motion([MOTION_SCENE], cooldown=MOTION_COOLDOWN)
+        switched_on = time.monotonic()
+        sensor = entities["binary_sensor", f"{MOTION_SCENE}_motion"]
+        event = entities["event", f"{MOTION_SCENE}_motion"]
+        pre_roll = float(
+            await page.evaluate(
+                "(id) => document.querySelector('home-assistant').hass.states[id].state",
+                entities["number", f"{MOTION_SCENE}_clip_pre_roll"],
+            )
+        )
+
+        async def noted() -> dict[str, Any]:
+            notes: dict[str, Any] = await page.evaluate("() => window.e2e")
+            return notes
+
+        async def sensor_on() -> bool:
+            return any(
+                s["entity_id"] == sensor and s["state"] == "on" for s in (await noted())["states"]
+            )
+
+        async def motion_started() -> bool:
+            return any(
+                s["entity_id"] == event and s["event_type"] == "motion_started"
+                for s in (await noted())["states"]
+            )
+
+        await wait_until(f"{sensor} on in the browser", sensor_on, timeout=30)
+        await wait_until(f"{event}'s motion_started in the browser", motion_started, timeout=10)
+        on_at = next(
+            s["at"]
+            for s in (await noted())["states"]
+            if s["entity_id"] == sensor and s["state"] == "on"
+        )
+        # From the last walker's first frame sent before the sensor turned on.
+        starts = {first for first, _end in scene.motion}
+        trigger = [
+            frame
+            for frame in camera.sent_frames
+            if frame.frame_index in starts and wall_clock_ms(frame.completed_at) <= on_at
+        ][-1]
+        on_delay = (
+            f"{on_at - wall_clock_ms(trigger.completed_at):.0f} ms"
+            if trigger.completed_at > switched_on
+            else "(not measured: switched on during a crossing)"
+        )
+        recording = clips.locator(".recording")
+        await recording.wait_for(state="visible", timeout=10000)
+        await page.screenshot(path=shots / "motion-recording.png")
+        await page.set_viewport_size(DESKTOP)
+
+        newest = clips.locator(f'button.clip[data-name^="{MOTION_SCENE}/clips/"]').first
+        await newest.wait_for(timeout=60000)
+        clip = save_directory / (await newest.get_attribute("data-name") or "")
+        item = clip_item(page, save_directory, clip)  # the next walker's clip is listed first
+        listed_after = (await noted())["listedAt"] / 1000 - clip.stat().st_mtime
+        if listed_after > CLIP_LISTED_WITHIN:
+            raise CheckFailedError(f"the clip was listed {listed_after:.1f} s after it was written")
+        description = await item.locator(".what").text_content() or ""
+        if not description.startswith("Motion ·"):
+            raise CheckFailedError(f"the clip is listed as {description!r}")
+        played = await play_clip(page, item, shots / "motion-clip.png", shot_at=pre_roll + 0.4)
+
+        # The event when its files are complete (after the MP4, where ffmpeg is); the card reads
+        # its list again for the MP4.
+        async def saved() -> bool:
+            return any(c["path"] == str(clip) for c in (await noted())["clips"])
+
+        await wait_until("the clip_saved event", saved, timeout=180)
+        (clip_saved,) = [c for c in (await noted())["clips"] if c["path"] == str(clip)]
+        if clip_saved["reason"] != "motion":
+            raise CheckFailedError(f"the clip saved was {clip_saved}")
+        mp4 = "no MP4 (no ffmpeg)"
+        if clip_saved["mp4"]:
+            await wait_until(
+                "the Clips card's MP4 link",
+                lambda: clips.evaluate(
+                    "(c, name) => Boolean(c.clips.find((clip) => clip.name === name)?.video_url)",
+                    clip.relative_to(save_directory).as_posix(),
+                ),
+                timeout=10,
+            )
+            mp4 = "its MP4 linked in the card once made"
+        if not await page.evaluate("() => 'e2e' in window"):
+            raise CheckFailedError("the page reloaded")
+        await page.context.close()
+    finally:
+        await camera.stop()
+
+    # The AVI: the scene's frames, consecutive (none missing), the pre-roll before the walker.
+    indices = [scene_index.get(frame, -1) for frame in read_avi(clip).iter_frames()]
+    if -1 in indices or any((b - a) % scene.frames != 1 for a, b in pairwise(indices)):
+        raise CheckFailedError(f"the clip's frames are not the scene's in order: {indices}")
+    if trigger.frame_index not in indices:
+        raise CheckFailedError(f"the clip {indices} lacks the walker's first frame")
+    before_motion = indices.index(trigger.frame_index)
+    wanted = pre_roll * scene.fps * 0.9
+    if before_motion < wanted:
+        raise CheckFailedError(
+            f"the clip holds {before_motion} frames before the motion, {wanted:g} wanted"
+        )
+    listed = await find_in_media_panel(browser, hass, MOTION_SCENE.capitalize(), clip, None)
     log(
-        f"Media panel: ESP32 Camera > Camera 1 > Clips lists {clip_title!r} with its thumbnail, and plays it"
+        f"motion: {sensor} on in the browser {on_delay} after the walker's first frame was sent, "
+        f"{event} reported motion_started; the Clips card showed the recording, then listed "
+        f"{clip.name} ({description}) {listed_after:.1f} s after its AVI was written, pushed "
+        f"(no reload); {played}; {mp4}"
+    )
+    log(
+        f"the clip holds {len(indices)} consecutive scene frames, {before_motion} of them before "
+        f"the walker (pre-roll {pre_roll:g} s at {scene.fps} fps: at least {wanted:g}); Media "
+        f"panel: {MOTION_SCENE.capitalize()} > Clips {listed}"
     )
 
 
@@ -1047,6 +1298,16 @@ async def run(chromium: str, keep: bool, only: str | None) -> None:
             if only == "zones":
                 await check_motion_zones(browser, hass, shots)
                 return
+            if only == "motion":
+                await check_motion_clip(
+                    browser,
+                    hass,
+                    shots,
+                    stream_port=stream_port,
+                    token=token,
+                    save_directory=config / "media" / "esp32_camera",
+                )
+                return
             page = await open_page(browser, hass, "/esp32-cameras", dark=False, phone=False)
             try:
                 await check_panel(page, cameras)
@@ -1068,6 +1329,14 @@ async def run(chromium: str, keep: bool, only: str | None) -> None:
             await screenshots(browser, hass, shots)
             await check_restart_recovery(browser, hass)
             await check_removed_camera_disappears(browser, hass, cameras[-1])
+            await check_motion_clip(
+                browser,
+                hass,
+                shots,
+                stream_port=stream_port,
+                token=token,
+                save_directory=config / "media" / "esp32_camera",
+            )
             await browser.close()
         if FAILED_COMMANDS:
             raise CheckFailedError(f"browser commands failed: {FAILED_COMMANDS}")
@@ -1089,8 +1358,9 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the configuration directory")
     parser.add_argument(
         "--only",
-        choices=["latency", "users", "zones", "clips"],
-        help="run the latency, the user/restart, the motion zone or the clips and Media panel checks",
+        choices=["latency", "users", "zones", "clips", "motion"],
+        help="run the latency, the user/restart, the motion zone, the clips and Media panel, or the "
+        "motion and its clip checks",
     )
     arguments = parser.parse_args()
     try:
