@@ -1072,7 +1072,7 @@ async def check_motion_clip(
         await page.evaluate(WATCH_MOTION_JS)
         await clips.evaluate(WATCH_LIST_JS)
         # Tall enough for the video and the Clips card in one screenshot.
-        await page.set_viewport_size({"width": DESKTOP["width"], "height": 1800})
+        await page.set_viewport_size({"width": DESKTOP["width"], "height": 1850})
         # Switched on in the quiet second before the fast walker: the detector's background is
         # the empty room, and the walker's first frame comes after.
         (first_moving, _), *_ = scene.motion
@@ -1133,8 +1133,6 @@ async def check_motion_clip(
         )
         recording = clips.locator(".recording")
         await recording.wait_for(state="visible", timeout=10000)
-        await page.screenshot(path=shots / "motion-recording.png")
-        await page.set_viewport_size(DESKTOP)
 
         newest = clips.locator(f'button.clip[data-name^="{MOTION_SCENE}/clips/"]').first
         await newest.wait_for(timeout=60000)
@@ -1146,6 +1144,19 @@ async def check_motion_clip(
         description = await item.locator(".what").text_content() or ""
         if not description.startswith("Motion ·"):
             raise CheckFailedError(f"the clip is listed as {description!r}")
+        # The slow walker in the middle of the picture, recorded, the first clip listed.
+        slow_first, slow_end = scene.motion[1]
+        await camera.wait_for(
+            lambda camera: (
+                camera.last_frame is not None
+                and camera.last_frame.frame_index is not None
+                and (slow_first + slow_end) // 2 <= camera.last_frame.frame_index < slow_end - 10
+            ),
+            timeout=scene.frames / scene.fps + 10,
+        )
+        await recording.wait_for(state="visible", timeout=5000)
+        await page.screenshot(path=shots / "motion-recording.png")
+        await page.set_viewport_size(DESKTOP)
         played = await play_clip(page, item, shots / "motion-clip.png", shot_at=pre_roll + 0.4)
 
         # The event when its files are complete (after the MP4, where ffmpeg is); the card reads
