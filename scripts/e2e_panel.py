@@ -1001,6 +1001,43 @@ async def check_card_widgets(
     )
 
 
+async def check_video_first_on_desktop(browser: Browser, hass: HomeAssistant) -> None:
+    """Check that the video comes first on a desktop and fills the screen in fullscreen.
+
+    At 1440x900 the video and its tools are in the first screen; in fullscreen the picture is
+    scaled up to the screen's width or height, its aspect ratio kept.
+    """
+    page = await open_panel(browser, hass)
+    await page.set_viewport_size({"width": 1440, "height": 900})
+    viewer = page.locator("esp32-camera-panel esp32-camera-viewer").first
+    await asyncio.sleep(0.5)  # laid out again
+    video = await box(viewer.locator(".video"))
+    tools = await box(viewer.locator(".tools"))
+    if video["y"] > 150 or tools["y"] + tools["height"] > 900:
+        raise CheckFailedError(f"at 1440x900 the video {video} or its tools {tools} are not first")
+    await viewer.locator(f'button[aria-label="{translated("viewer.fullscreen")}"]').click()
+    await wait_until(
+        "fullscreen", lambda: page.evaluate("() => Boolean(document.fullscreenElement)")
+    )
+    await asyncio.sleep(0.5)
+    # With object-fit: contain the picture is drawn at the smaller of the two scales.
+    width, height, scale = await viewer.locator(".video img").evaluate(
+        """img => { const shown = img.getBoundingClientRect();
+          const scale = Math.min(shown.width / img.naturalWidth, shown.height / img.naturalHeight);
+          return [img.naturalWidth * scale, img.naturalHeight * scale, scale]; }"""
+    )
+    await page.evaluate("() => document.exitFullscreen()")
+    if scale <= 1 or (width < 1440 - 2 and height < 900 - tools["height"] - 2):
+        raise CheckFailedError(
+            f"fullscreen draws the video {width:.0f}x{height:.0f} (x{scale:.2f})"
+        )
+    await page.context.close()
+    log(
+        f"1440x900: video at y={video['y']:.0f}, its tools end at y={tools['y'] + tools['height']:.0f}; "
+        f"fullscreen draws it {width:.0f}x{height:.0f} (scaled x{scale:.1f})"
+    )
+
+
 # --- issue 13, point 10: small frictions -------------------------------------------------------
 
 
@@ -1276,7 +1313,8 @@ async def check_live_view_points(
     entity_id: str,
     shots: Path,
 ) -> None:
-    """Issue 13's points 8 (Home Assistant's widgets) and 10 (small frictions), one check each."""
+    """Issue 13's points 3 and 4 on a desktop, 8 (HA's widgets) and 10 (small frictions)."""
+    await check_video_first_on_desktop(browser, hass)
     await check_ha_controls(browser, hass)
     await check_confirmation_dialogs(browser, hass, cameras[1], shots)
     await check_card_widgets(browser, hass, card_path, entity_id, shots)
