@@ -147,9 +147,13 @@ async def open_logged_in(
     path: str,
     *,
     tokens: Mapping[str, Any] | None = None,
+    on_page: Callable[[Page], None] | None = None,
     **context: Any,
 ) -> Page:
-    """Open `path` as the owner or as the user of `tokens` (kept in localStorage, as HA does)."""
+    """Open `path` as the owner or as the user of `tokens` (kept in localStorage, as HA does).
+
+    `on_page` gets the page before it loads (to watch its WebSocket from the first message).
+    """
     browser_context = await browser.new_context(**context)
     given = hass.tokens if tokens is None else tokens
     tokens = {
@@ -162,6 +166,8 @@ async def open_logged_in(
         f"localStorage.setItem('hassTokens', {json.dumps(json.dumps(tokens))});"
     )
     page = await browser_context.new_page()
+    if on_page is not None:
+        on_page(page)
     await page.goto(f"{page_url(hass)}{path}")
     return page
 

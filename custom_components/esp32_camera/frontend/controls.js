@@ -23,6 +23,8 @@ const PICTURE = ["resolution", "quality", "fps", "mode"];
 const IMAGE = ["hmirror", "vflip", "brightness", "contrast", "exposure", "gain", "whitebalance"];
 /** A slider's value is sent once it has not moved for this long (ms): one command per change. */
 const SETTLE_MS = 400;
+/** A value sent is shown until the camera reports it, or for this long (ms) if it never does. */
+const PENDING_MS = 10000;
 
 /**
  * A camera's current value of setting `name`, from what the hub knows.
@@ -99,19 +101,21 @@ export class Esp32CameraControls extends HTMLElement {
     this.camera = undefined;
     /** @type {Map<string, number>} settling slider -> timer */
     this.settling = new Map();
-    /** @type {Record<string, unknown>} values sent and not yet reported back */
-    this.pending = {};
+    /** @type {Map<string, { value: unknown, since: number }>} values chosen and not yet reported back */
+    this.pending = new Map();
+    /** @type {Map<any, Record<string, unknown>>} form -> the values it shows */
+    this.formValues = new Map();
     const refs = (this.refs = /** @type {Record<string, any>} */ ({}));
     refs.adminOnly = h("ha-alert", { alertType: "info", "alert-type": "info", hidden: true });
     refs.picture = h("ha-form", { schema: [], data: {} });
-    refs.picture.addEventListener("value-changed", (/** @type {CustomEvent} */ event) => this.changed(event.detail.value));
+    refs.picture.addEventListener("value-changed", (/** @type {CustomEvent} */ event) => this.changed(refs.picture, event.detail.value));
     refs.risk = h("ha-alert", { alertType: "warning", "alert-type": "warning", hidden: true });
     refs.image = h("ha-form", { schema: [], data: {} });
-    refs.image.addEventListener("value-changed", (/** @type {CustomEvent} */ event) => this.changed(event.detail.value));
+    refs.image.addEventListener("value-changed", (/** @type {CustomEvent} */ event) => this.changed(refs.image, event.detail.value));
     refs.pictureTitle = h("div", { class: "section-title" });
     refs.imageTitle = h("div", { class: "section-title" });
     const button = (/** @type {string} */ name, /** @type {string} */ iconName, /** @type {() => void} */ action, variant = "brand") =>
-      (refs[name] = h("ha-button", { class: name, appearance: "outlined", size: "small", variant, onclick: action }, h("ha-icon", { slot: "start", icon: `mdi:${iconName}` })));
+      (refs[name] = h("ha-button", { class: name, appearance: "outlined", size: "s", variant, onclick: action }, h("ha-icon", { slot: "start", icon: `mdi:${iconName}` })));
     refs.buttons = h(
       "div",
       { class: "buttons" },
@@ -158,7 +162,7 @@ export class Esp32CameraControls extends HTMLElement {
    * @param {{ compact?: boolean }} [options]
    */
   show(store, camera, { compact = false } = {}) {
-    if (this.camera?.camera_id !== camera.camera_id) this.pending = {};
+    if (this.camera?.camera_id !== camera.camera_id) this.pending.clear();
     this.store = store;
     this.camera = camera;
     const { refs, t } = this;
@@ -173,7 +177,7 @@ export class Esp32CameraControls extends HTMLElement {
     refs.sensorResetLabel.textContent = t("control.sensor_reset");
     refs.rebootLabel.textContent = t("control.reboot");
     for (const name of ["resetResolution", "resetAdjustments", "sensorReset", "reboot"]) refs[name].disabled = disabled;
-    const data = this.data();
+    const data = this.shown();
     // The forms re-render only when what they show changed (store updates come every second).
     const look = JSON.stringify([this._hass?.language, store.resolutions.length, data.mode, disabled]);
     for (const [form, names] of [[refs.picture, PICTURE], [refs.image, IMAGE]]) {
@@ -185,14 +189,27 @@ export class Esp32CameraControls extends HTMLElement {
         form.disabled = disabled;
       }
       const values = Object.fromEntries(names.filter((name) => name in data).map((name) => [name, data[name]]));
-      if (!this.settling.size && JSON.stringify(values) !== JSON.stringify(form.data)) form.data = values;
+      if (!this.settling.size && JSON.stringify(values) !== JSON.stringify(form.data)) {
+        form.data = values;
+        this.formValues.set(form, values);
+      }
     }
     const risk = store.resolutions[Number(data.resolution)]?.risk;
     refs.risk.hidden = !risk || risk === "none";
     refs.risk.textContent = refs.risk.hidden ? "" : t(`risk.${risk}`, { name: store.resolutions[Number(data.resolution)].name });
   }
 
-  /** The form's data: the camera's current settings (resolution as text: a select's value). */
+  /** What the forms show: the camera's settings, and the values chosen it has not reported yet. */
+  shown() {
+    const data = this.data();
+    for (const [name, { value, since }] of this.pending) {
+      if (data[name] === value || Date.now() - since > PENDING_MS) this.pending.delete(name);
+      else data[name] = value;
+    }
+    return data;
+  }
+
+  /** The camera's current settings as the forms take them (resolution as text: a select's value). */
   data() {
     const camera = /** @type {import("./store.js").Camera} */ (this.camera);
     const store = /** @type {import("./store.js").CameraStore} */ (this.store);
@@ -225,11 +242,11 @@ export class Esp32CameraControls extends HTMLElement {
           risk: t(`risk_level.${resolution.risk}`),
         }),
       }));
-      return { name, selector: { select: { mode: "dropdown", options } } };
+      return { name, required: true, selector: { select: { mode: "dropdown", options } } };
     }
     if (spec.type === "choice") {
       const options = (spec.choices ?? []).map((choice) => ({ value: choice, label: t(`mode.${choice}`) }));
-      return { name, selector: { select: { mode: "dropdown", options } } };
+      return { name, required: true, selector: { select: { mode: "dropdown", options } } };
     }
     if (spec.type === "boolean") return { name, selector: { boolean: {} } };
     if (spec.type === "integer") {
@@ -246,13 +263,19 @@ export class Esp32CameraControls extends HTMLElement {
     return undefined;
   }
 
-  /** A form value changed: send what changed (a slider once it settles). @param {Record<string, unknown>} value */
-  changed(value) {
+  /**
+   * A form's value changed: send what the user changed there (a slider once it settles), compared
+   * with what that form showed, so quick changes in a row each send their own setting once.
+   * @param {any} form
+   * @param {Record<string, unknown>} value
+   */
+  changed(form, value) {
     const store = /** @type {import("./store.js").CameraStore} */ (this.store);
-    const data = { ...this.data(), ...this.pending };
+    const before = this.formValues.get(form) ?? {};
+    this.formValues.set(form, value);
     for (const [name, next] of Object.entries(value)) {
-      if (next === data[name]) continue;
-      this.pending[name] = next;
+      if (next === before[name]) continue;
+      this.pending.set(name, { value: next, since: Date.now() });
       if (name === "resolution") {
         this.chooseResolution(Number(next));
         continue;
@@ -285,8 +308,10 @@ export class Esp32CameraControls extends HTMLElement {
     const store = /** @type {import("./store.js").CameraStore} */ (this.store);
     const camera = /** @type {import("./store.js").Camera} */ (this.camera);
     const ok = await store.commandsWithToast(this, camera, commands, label, this.t);
-    for (const [name] of commands) delete this.pending[name];
-    if (!ok && this.store && this.camera) this.show(this.store, this.camera);
+    if (!ok && this.store && this.camera) {
+      for (const [name] of commands) this.pending.delete(name);
+      this.show(this.store, this.camera);
+    }
     return ok;
   }
 
@@ -303,7 +328,7 @@ export class Esp32CameraControls extends HTMLElement {
         cancel: t("dialog.cancel"),
       });
       if (!confirmed) {
-        delete this.pending.resolution;
+        this.pending.delete("resolution");
         if (this.camera) this.show(store, this.camera);
         return;
       }

@@ -7,7 +7,7 @@
 import { CSS } from "./styles.js";
 import { CameraStore } from "./store.js";
 import { FrameFeed } from "./stream.js";
-import { formatNumber, h, icon, notify, whenDefined } from "./util.js";
+import { commandToastId, formatNumber, h, icon, notify, whenDefined } from "./util.js";
 import { loadStrings, localeOf, stringsReady, translator } from "./i18n.js";
 
 /** Elements of Home Assistant the panel's sections use; they are awaited before the first render. */
@@ -231,7 +231,7 @@ export class Esp32CameraPanel extends HTMLElement {
       if (previous === undefined || previous === text || !response) continue;
       if (store.sentRecently(camera.camera_id, response.command)) continue;
       const key = response.ok ? (response.value ? "toast.response_ok_value" : "toast.response_ok") : "toast.response_failed";
-      notify(this, this.t(key, { camera: camera.name, command: response.command, value: response.value ?? "" }));
+      notify(this, this.t(key, { camera: camera.name, command: response.command, value: response.value ?? "" }), commandToastId(camera.camera_id, [response.command]));
     }
   }
 

@@ -5,7 +5,7 @@
  * The store follows the connection: while it is down the data is stale (`online` false); when it
  * is back (Home Assistant restarted or the network returned) the tables are reloaded.
  */
-import { DOMAIN, notify } from "./util.js";
+import { DOMAIN, commandToastId, notify } from "./util.js";
 
 /**
  * @typedef {{ index: number, key: string, name: string, width: number, height: number, risk: string }} Resolution
@@ -185,6 +185,7 @@ export class CameraStore {
    * @param {import("./util.js").Translate} t
    */
   async commandsWithToast(element, camera, commands, label, t) {
+    const id = commandToastId(camera.camera_id, commands.map(([command]) => command));
     try {
       /** @type {any} */
       let result = null;
@@ -194,11 +195,11 @@ export class CameraStore {
         : result?.value && commands.length === 1
           ? t("toast.answered", { value: result.value })
           : t("toast.done");
-      notify(element, t("toast.outcome", { camera: camera.name, label, outcome }));
+      notify(element, t("toast.outcome", { camera: camera.name, label, outcome }), id);
       return true;
     } catch (err) {
       const reason = /** @type {any} */ (err)?.message || /** @type {any} */ (err)?.code || err;
-      notify(element, t("toast.failed", { camera: camera.name, label, reason: String(reason) }));
+      notify(element, t("toast.failed", { camera: camera.name, label, reason: String(reason) }), id);
       return false;
     }
   }

@@ -108,11 +108,26 @@ export function formatDate(date, locale) {
   });
 }
 
-/** Show a toast (Home Assistant's notification). @param {Element} element @param {string} message */
-export function notify(element, message) {
+/**
+ * Show a toast (Home Assistant's notification). A toast with an `id` replaces the one shown with
+ * the same id, so repeated news of one thing (a camera's setting) does not pile up.
+ * @param {Element} element
+ * @param {string} message
+ * @param {string} [id]
+ */
+export function notify(element, message, id) {
   element.dispatchEvent(
-    new CustomEvent("hass-notification", { detail: { message }, bubbles: true, composed: true }),
+    new CustomEvent("hass-notification", { detail: id ? { message, id } : { message }, bubbles: true, composed: true }),
   );
+}
+
+/**
+ * The toast id of news about `commands` of a camera (the page's own and those sent elsewhere).
+ * @param {string} cameraId
+ * @param {string[]} commands
+ */
+export function commandToastId(cameraId, commands) {
+  return `${DOMAIN} ${cameraId} ${commands.join(" ")}`;
 }
 
 /** Download `blob` as `name`. @param {Blob} blob @param {string} name */
