@@ -27,8 +27,7 @@ from pathlib import Path
 import time
 from typing import TYPE_CHECKING, Any, Final
 
-from homeassistant.const import EVENT_HOMEASSISTANT_STOP
-from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_connect, async_dispatcher_send
@@ -262,23 +261,12 @@ class HubClips:
 
     @callback
     def async_start(self, add_frame_listener: Any) -> CALLBACK_TYPE:
-        """Follow every camera's frames (until HA stops); returns the unsubscribe."""
+        """Follow every camera's frames; returns the unsubscribe."""
         remove_listener: CALLBACK_TYPE = add_frame_listener(self._async_frame)
-        remove_stop = self._hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, self.async_stop)
+        return remove_listener
 
-        @callback
-        def remove() -> None:
-            remove_listener()
-            remove_stop()
-
-        return remove
-
-    async def async_stop(self, _event: Event | None = None) -> None:
-        """Finish the open clips and wait (bounded) for them to be written; also when HA stops.
-
-        Home Assistant does not unload config entries when it stops: without this, the open
-        clips' threads would be cut off with the process.
-        """
+    async def async_stop(self) -> None:
+        """Finish the open clips and wait (bounded) for them to be written; also on HA's stop."""
         if self._stopped:
             return
         self._stopped = True

@@ -15,8 +15,8 @@ import time
 from typing import Any
 
 from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY, ConfigEntry
-from homeassistant.const import CONF_ADDRESS, CONF_TOKEN
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.const import CONF_ADDRESS, CONF_TOKEN, EVENT_HOMEASSISTANT_STOP
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import discovery_flow
 from homeassistant.helpers.dispatcher import async_dispatcher_send
@@ -91,11 +91,11 @@ class Esp32CameraHub:
             add_frame_listener=self.frames.async_add_listener,
         )
         self.motion = HubMotion(hass, entry.entry_id, self.store)
-        self._stop_motion_frames: CALLBACK_TYPE | None = None
         self.clips = HubClips(
             hass, entry.entry_id, self.store, self.saver, motion_active=self.motion.is_active
         )
-        self._stop_clip_frames: CALLBACK_TYPE | None = None
+        # Unsubscribes of the threaded parts (motion, clips): their frames and HA's stop.
+        self._stop_threaded: list[CALLBACK_TYPE] = []
         self.started_at: float | None = None
         self._hub_device_id: str | None = None
 
@@ -121,11 +121,23 @@ class Esp32CameraHub:
         self.admission.async_apply_stored()
         self._hub_device_id = register_hub_device(self.hass, self.entry.entry_id, self.entry.title)
         self._restore_cameras()
-        self._stop_motion_frames = self.motion.async_start(self.frames.async_add_listener)
-        self._stop_clip_frames = self.clips.async_start(self.frames.async_add_listener)
+        self._stop_threaded = [
+            self.motion.async_start(self.frames.async_add_listener),
+            self.clips.async_start(self.frames.async_add_listener),
+            self.hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, self._async_stop_threaded),
+        ]
         await self.listener.start()
         self.started_at = time.monotonic()
         await self.saver.async_start()
+
+    async def _async_stop_threaded(self, _event: Event | None = None) -> None:
+        """Stop the motion worker and finish the open clips; also when Home Assistant stops.
+
+        Home Assistant does not unload config entries when it stops: without this, the motion
+        thread would report to a closed event loop and the open clips would be cut off.
+        """
+        await self.motion.async_stop()
+        await self.clips.async_stop()
 
     def _restore_cameras(self) -> None:
         """Recreate, disconnected, the cameras the store knows (from earlier runs); resume saving.
@@ -145,12 +157,10 @@ class Esp32CameraHub:
         self.updates.async_stop()
         self.admission.async_stop()
         self.frames.async_stop()
-        if self._stop_motion_frames is not None:
-            self._stop_motion_frames()
-        await self.motion.async_stop()
-        if self._stop_clip_frames is not None:
-            self._stop_clip_frames()
-        await self.clips.async_stop()  # counts the last clips with the saver: before it stops
+        for unsubscribe in self._stop_threaded:
+            unsubscribe()
+        self._stop_threaded.clear()
+        await self._async_stop_threaded()  # counts the last clips with the saver: before it stops
         await self.saver.async_stop()
         await self.listener.stop()
         await self.store.async_flush()

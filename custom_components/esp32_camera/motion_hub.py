@@ -13,8 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, replace
 from typing import Any
 
-from homeassistant.const import EVENT_HOMEASSISTANT_STOP
-from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
@@ -131,25 +130,14 @@ class HubMotion:
 
     @callback
     def async_start(self, add_frame_listener: Any) -> CALLBACK_TYPE:
-        """Start the worker and follow every camera's frames (until HA stops); returns the unsubscribe."""
+        """Start the worker and follow every camera's frames; returns the unsubscribe."""
         self._worker.start()
         self._started = True
         remove_listener: CALLBACK_TYPE = add_frame_listener(self._async_frame)
-        remove_stop = self._hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, self.async_stop)
+        return remove_listener
 
-        @callback
-        def remove() -> None:
-            remove_listener()
-            remove_stop()
-
-        return remove
-
-    async def async_stop(self, _event: Event | None = None) -> None:
-        """Stop the worker (it joins its thread: in the executor); also when Home Assistant stops.
-
-        Home Assistant does not unload config entries when it stops: without this, the thread
-        would go on analysing and report to a closed event loop.
-        """
+    async def async_stop(self) -> None:
+        """Stop the worker (it joins its thread: in the executor); the hub calls it on HA's stop too."""
         self._stopped = True
         if self._started:
             self._started = False
