@@ -147,11 +147,11 @@ class FrameDifference:
         return share >= self.settings.min_area
 
 
-def detection(scenes: dict[str, Any]) -> list[dict[str, Any]]:
+def detection(scenes: dict[str, Any], names: tuple[str, ...] = SCENE_NAMES) -> list[dict[str, Any]]:
     """Per scene: labelled and detected intervals, on-delay, events outside the labels."""
     rows = []
     settings = MotionSettings()  # the defaults: 10 analyses/s, 5 s cool-down
-    for name in SCENE_NAMES:
+    for name in names:
         scene = scenes[name]
         frames = list(scene)
         detector = MotionDetector(settings)

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any, Self
 import aiohttp
 
 from bench.measure import summarize
+from bench.motion import detection
 from bench.wire import WireCamera, footer_count, frame_messages
-from custom_components.esp32_camera.motion import MotionDetector, MotionEventType, MotionSettings
 from esp32_simulator.scenes import FPS, build_scenes
 
 if TYPE_CHECKING:
@@ -107,19 +107,6 @@ async def _entity_ids(bench: Bench) -> tuple[str, str]:
     return found["sensor"], found["switch"]
 
 
-def _detector_alone(frames: list[bytes], labels: list[tuple[int, int]]) -> list[int]:
-    """The baseline: on-delay in frames of the bare detector on the same frames."""
-    detector = MotionDetector(MotionSettings())
-    starts = []
-    for number, jpeg in enumerate(frames):
-        timestamp = number / FPS
-        if detector.due(timestamp):
-            result = detector.analyse(jpeg, timestamp)
-            if result and result.event and result.event.type is MotionEventType.STARTED:
-                starts.append(number)
-    return [min(s - first for s in starts if first <= s < end) for first, end in labels]
-
-
 async def motion_sensor(bench: Bench, rounds: int) -> None:
     """Play the crossing scene `rounds` times; store the on-delays in bench.results."""
     scene = build_scenes()["crossing"]
@@ -184,7 +171,7 @@ async def motion_sensor(bench: Bench, rounds: int) -> None:
         camera.abort()
     if not delays_ms:
         raise RuntimeError(f"the motion sensor never turned on over {rounds} rounds")
-    baseline = _detector_alone(frames, labels)
+    baseline = detection({"crossing": scene}, ("crossing",))[0]["on_delay_frames"]
     summary = summarize(delays_ms)
     bench.results["motion_sensor"] = {
         "camera_fps": FPS,
