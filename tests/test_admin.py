@@ -31,6 +31,7 @@ from homeassistant.components.select import (
     SERVICE_SELECT_OPTION,
 )
 from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
+from homeassistant.components.websocket_api import DOMAIN as WS_DOMAIN
 from homeassistant.const import (
     ATTR_ENTITY_ID,
     SERVICE_TURN_OFF,
@@ -285,11 +286,18 @@ async def test_websocket_changes_are_admin_commands(
     assert stored(hub_entry) == kept
     assert not hub_entry.runtime_data.saver.is_enabled("cam1")
 
-    for message in (
+    reads = [
         {"type": f"{DOMAIN}/cameras"},
+        {"type": f"{DOMAIN}/subscribe"},
+        {"type": f"{DOMAIN}/subscribe_frames"},
+        {"type": f"{DOMAIN}/gallery", "camera_id": "cam1"},
         {"type": f"{DOMAIN}/clips", "camera_id": "cam1"},
-    ):
+    ]
+    for message in reads:
         assert (await send(member_client, message))["success"], message
+    # Every command of ours is one of these, or frames_ack (acknowledges the member's own feed).
+    ours = {name for name in hass.data[WS_DOMAIN] if name.startswith(f"{DOMAIN}/")}
+    assert ours == {m["type"] for m in changes + reads} | {f"{DOMAIN}/frames_ack"}
 
     for message in changes:
         assert (await send(admin_client, message))["success"], message
