@@ -41,6 +41,7 @@ from homeassistant.const import (
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, Unauthorized
 from homeassistant.helpers import entity_registry as er
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import CLIENT_ID, MockConfigEntry, MockUser
 from pytest_homeassistant_custom_component.typing import (
@@ -304,6 +305,31 @@ async def test_websocket_changes_are_admin_commands(
     assert ("resolution", "12") in camera.commands_received
     assert hub_entry.runtime_data.saver.is_enabled("cam1")
     assert [z["name"] for z in hub_entry.runtime_data.motion.areas("cam1")["zones"]] == ["Door"]
+
+
+async def test_approvals_are_for_administrators(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    simulate: Any,
+    hass_client: ClientSessionGenerator,
+    member_token: str,
+) -> None:
+    """Approvals live in the options flow and discovery flows: Home Assistant keeps them for
+    administrators, as the rule says."""
+    await setup_with_camera(hass, hub_entry, lambda: simulate(mode="speed", fps=5))
+    assert await async_setup_component(hass, "config", {})
+    member_client = await hass_client(member_token)
+    for url, handler in (
+        ("/api/config/config_entries/options/flow", hub_entry.entry_id),
+        ("/api/config/config_entries/flow", DOMAIN),
+    ):
+        response = await member_client.post(url, json={"handler": handler})
+        assert response.status == 401, url
+    admin = await hass_client()
+    response = await admin.post(
+        "/api/config/config_entries/options/flow", json={"handler": hub_entry.entry_id}
+    )
+    assert response.status == 200
 
 
 async def test_statistics_show_addresses_and_paths_to_admins_only(
