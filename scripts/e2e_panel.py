@@ -655,7 +655,7 @@ async def create_user(hass: HomeAssistant, username: str) -> dict[str, Any]:
 
 
 async def check_non_admin(browser: Browser, hass: HomeAssistant) -> None:
-    """Check that a non-admin sees every control disabled, and that the server refuses them."""
+    """Check that a non-admin sees every control but Save now disabled, and the server refuses."""
     tokens = await create_user(hass, "viewer")
     page = await open_page(browser, hass, "/esp32-cameras", dark=False, phone=False, tokens=tokens)
     alert = page.locator("esp32-camera-controls ha-alert").first
@@ -668,6 +668,15 @@ async def check_non_admin(browser: Browser, hass: HomeAssistant) -> None:
     )
     if not disabled or not reboot:
         raise CheckFailedError(f"non-admin controls enabled: form {disabled}, reboot {reboot}")
+    # A snapshot is theirs (permissions.py): Save now is offered; continuous saving is not.
+    save_now = page.locator("esp32-camera-saving ha-button.save-now").first
+
+    async def offered() -> bool:  # the property: Playwright's is_enabled ignores ha-button's
+        return not await save_now.evaluate("button => button.disabled")
+
+    await wait_until("a non-admin's Save now", offered, timeout=20)
+    if not await page.locator("esp32-camera-saving ha-switch").first.evaluate("s => s.disabled"):
+        raise CheckFailedError("non-admin: the continuous saving switch is enabled")
     refused = await page.evaluate(
         """() => document.querySelector("home-assistant").hass.connection
             .sendMessagePromise({type: "esp32_camera/command", camera_id: "cam-1", command: "quality", value: 20})

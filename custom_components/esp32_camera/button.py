@@ -13,6 +13,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .entity import Esp32CameraDescribedEntity, async_add_described_entities
 from .hub import Esp32CameraConfigEntry
+from .permissions import admin_action
 
 # Commands wait for the camera's response: one at a time per platform.
 PARALLEL_UPDATES = 1
@@ -64,6 +65,7 @@ class Esp32CameraButton(Esp32CameraDescribedEntity[Esp32CameraButtonDescription]
     entity_description: Esp32CameraButtonDescription
 
     @override
+    @admin_action
     async def async_press(self) -> None:
         """Send the command; a refusal or no answer raises a translated error."""
         await self.hub.async_send_command(self.camera.camera_id, self.entity_description.command)

@@ -28,6 +28,7 @@ from .entity import (
     saver_binding,
 )
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
+from .permissions import admin_action
 from .protocol import COMMANDS
 
 # Commands wait for the camera's response: one at a time per platform.
@@ -165,6 +166,7 @@ class Esp32CameraNumber(Esp32CameraControlEntity[Esp32CameraNumberDescription], 
         return int(number) if number.is_integer() else number
 
     @override
+    @admin_action
     async def async_set_native_value(self, value: float) -> None:
         """Change the setting ("20", "-1", "0.5" on the wire)."""
         await self.async_change_setting(f"{value:g}")

@@ -14,6 +14,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 
 from .const import DOMAIN
+from .permissions import check_admin
 
 # Long enough to look at the dialog; the flow signs a new path each time it is opened.
 PREVIEW_LINK_LIFETIME: Final = timedelta(minutes=10)
@@ -26,9 +27,8 @@ class PendingCameraPreviewView(HomeAssistantView):
     name = "api:esp32_camera:preview"
 
     async def get(self, request: web.Request, entry_id: str, address: str) -> web.Response:
-        """Return the JPEG, 403 for non-administrators, 404 when there is none."""
-        if not request[KEY_HASS_USER].is_admin:
-            raise web.HTTPForbidden
+        """Return the JPEG, 401 for non-administrators (approvals are theirs), 404 for none."""
+        check_admin(request[KEY_HASS_USER], "preview")
         hass = request.app[KEY_HASS]
         entry = hass.config_entries.async_get_entry(entry_id)
         if entry is None or entry.domain != DOMAIN or entry.state is not ConfigEntryState.LOADED:

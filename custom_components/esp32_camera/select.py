@@ -21,6 +21,7 @@ from .entity import (
 )
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .listener import CameraRecord
+from .permissions import admin_action
 from .protocol import COMMANDS, RESOLUTIONS, Risk, resolution_by_index, resolution_by_key
 
 # Commands wait for the camera's response: one at a time per platform.
@@ -109,6 +110,7 @@ class Esp32CameraSelect(Esp32CameraControlEntity[Esp32CameraSelectDescription], 
         return None if setting is None else self.entity_description.option_fn(setting)
 
     @override
+    @admin_action
     async def async_select_option(self, option: str) -> None:
         """Send the choice to the camera (risky ones are logged once)."""
         warning = self.entity_description.warnings.get(option)

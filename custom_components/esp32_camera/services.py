@@ -34,6 +34,7 @@ from .clips_hub import MAX_CLIP_SECONDS, RING_SECONDS
 from .const import DOMAIN, LOGGER
 from .devices import camera_id_of_device
 from .hub import Esp32CameraHub, loaded_hubs
+from .permissions import async_check_admin
 from .protocol import (
     COMMANDS,
     RESOLUTIONS,
@@ -146,6 +147,8 @@ async def _async_snapshot(entity: Esp32Camera, call: ServiceCall) -> ServiceResp
     timeout: float = call.data[ATTR_TIMEOUT]
     deadline = called_at + timeout
     resolution = _parse_resolution(call.data.get(ATTR_RESOLUTION))
+    if resolution is not None:  # the camera switches for a moment: a setting (permissions.py)
+        await async_check_admin(hass, call.context, f"{DOMAIN}.snapshot resolution")
     directory = Path(hub.save_directory)
     path = await _async_chosen_path(
         hass, call.data, entity_id=entity.entity_id, camera_id=camera_id, directory=directory

@@ -20,6 +20,7 @@ from .entity import (
     saver_binding,
 )
 from .hub import Esp32CameraConfigEntry, Esp32CameraHub
+from .permissions import admin_action
 
 # Commands wait for the camera's response: one at a time per platform.
 PARALLEL_UPDATES = 1
@@ -92,11 +93,13 @@ class Esp32CameraSwitch(Esp32CameraControlEntity[Esp32CameraSwitchDescription], 
         return None if (setting := self.setting) is None else setting == ON
 
     @override
+    @admin_action
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Turn the setting on."""
         await self.async_change_setting(ON)
 
     @override
+    @admin_action
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Turn the setting off."""
         await self.async_change_setting(OFF)

@@ -7,8 +7,9 @@
   acknowledged by `frames_ack`: a slow browser gets the newest frame when it is ready, never a
   backlog (Home Assistant drops a connection whose queue reaches 4096 messages), and one camera's
   frames never wait behind another's.
-- `command`, `saver` and `motion_zones` (admin only) change a camera; `gallery` lists saved images
-  and counts them by date and hour; `clips` lists recorded clips (any signed-in user: it only reads).
+- `command`, `saver` and `motion_zones` change a camera: administrators only (permissions.py);
+  `gallery` lists saved images and counts them by date and hour; `clips` lists recorded clips
+  (any signed-in user: they only read).
 """
 
 from __future__ import annotations
@@ -25,11 +26,7 @@ from weakref import WeakKeyDictionary
 from homeassistant.components.websocket_api import async_register_command
 from homeassistant.components.websocket_api.connection import ActiveConnection
 from homeassistant.components.websocket_api.const import ERR_NOT_FOUND
-from homeassistant.components.websocket_api.decorators import (
-    async_response,
-    require_admin,
-    websocket_command,
-)
+from homeassistant.components.websocket_api.decorators import async_response, websocket_command
 from homeassistant.components.websocket_api.messages import event_message
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
@@ -42,6 +39,7 @@ from .const import DOMAIN
 from .gallery import async_list_saved_images
 from .hub import loaded_hubs
 from .motion_hub import ZONE_LIMITS
+from .permissions import admin_websocket_command
 from .protocol import COMMANDS, DEFAULT_RESOLUTION, command_table, resolution_table
 from .replay import async_list_clips
 from .serialize import camera_payload, for_user, wall_clock_ms
@@ -336,7 +334,7 @@ def ws_frames_ack(hass: HomeAssistant, connection: ActiveConnection, msg: dict[s
         probatio.Optional("value"): probatio.Any(str, int, float, bool, None),
     }
 )
-@require_admin
+@admin_websocket_command
 @async_response
 async def ws_command(
     hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
@@ -356,7 +354,7 @@ async def ws_command(
         probatio.Required("enabled"): bool,
     }
 )
-@require_admin
+@admin_websocket_command
 @callback
 def ws_saver(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
     """Turn continuous saving of one camera on or off (admin only)."""
@@ -374,7 +372,7 @@ def ws_saver(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, A
         probatio.Required("mask"): [dict],
     }
 )
-@require_admin
+@admin_websocket_command
 @async_response
 async def ws_motion_zones(
     hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]

@@ -121,7 +121,8 @@ export class Esp32CameraSaving extends HTMLElement {
     refs.error.textContent = hub?.saver.error ?? "";
     const canSnapshot = Boolean(hass.services?.[DOMAIN]?.snapshot) && Boolean(camera.entity_id);
     refs.saveNowLabel.textContent = t("saving.save_now");
-    refs.saveNow.disabled = !admin || !canSnapshot || !store.online;
+    // A snapshot is any user's (permissions.py); continuous saving is an administrator's.
+    refs.saveNow.disabled = !canSnapshot || !store.online;
     refs.saveNow.title = canSnapshot ? t("saving.save_now_title") : t("saving.no_action");
     ["saving.saved", "saving.today", "saving.size", "saving.last"].forEach((key, index) => (refs.names[index].textContent = t(key)));
     refs.total.textContent = formatNumber(saver.saved_total, locale);
