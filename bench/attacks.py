@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 import aiohttp
 
+from bench.attacks_paths import path_attacks
 from bench.measure import Agent, percentile, rss_mib
 from esp32_simulator.jpeg import make_test_jpeg
 
@@ -469,7 +470,10 @@ async def attacks(bench: Bench) -> None:
             ("img_start", lambda: _declared_frames(bench)),
             ("unicode register", lambda: _traceback_flood(bench)),
             ("slowloris and 5,000 attempts", lambda: _connection_floods(bench)),
+            ("paths", lambda: path_attacks(bench)),
         ]
+        if only := os.environ.get("ESP32_CAMERA_ATTACKS"):  # e.g. "paths": those steps alone
+            steps = [step for step in steps if step[0] in only.split(",")]
         for name, step in steps:
             if bench.hass.process is not None and bench.hass.process.returncode is not None:
                 break
