@@ -1,6 +1,7 @@
 """Attacks from the LAN on the hub's ports (issue 11), with a legitimate camera and a viewer.
 
     scripts/bench --only attacks
+    ESP32_CAMERA_ATTACKS=paths scripts/bench --only attacks   # only the steps named (see attacks())
 
 One legitimate token camera streams QVGA at 20 fps (an agent process) to a real `hass` while an
 MJPEG viewer watches it; each attack then runs from this process, from loopback source addresses

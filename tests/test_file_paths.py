@@ -7,7 +7,9 @@ A real Home Assistant, real files, a real camera socket and real users: a househ
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
+import tempfile
 from typing import Any
 
 from homeassistant.auth.const import GROUP_ID_USER
@@ -16,10 +18,13 @@ from homeassistant.components.http import StaticPathConfig
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from hypothesis import given, settings, strategies as st
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 
+from custom_components.esp32_camera import services
 from custom_components.esp32_camera.const import CONF_ALLOW_SERVED_FILES, DOMAIN
+from custom_components.esp32_camera.storage import is_inside
 
 from .conftest import jpeg_bytes, wait_for
 from .test_clips import clip_frames, numbered_jpeg, ring_frames
@@ -335,3 +340,54 @@ async def test_a_household_member_sees_no_absolute_path_in_a_clips_error(
     assert error.value.translation_placeholders is not None
     assert error.value.translation_placeholders["path"] == "cam1/clips/taken.avi"
     assert str(tmp_path) not in str(error.value)
+
+
+# The rule itself, fuzzed ---------------------------------------------------------------------------
+
+# Path parts that climb (`..`), stay (`.`), name folders, links into www/ and files.
+PARTS = st.sampled_from(
+    ["..", ".", "", "cam1", "www", "into_www", "out", "a.jpg", "b.JPG", "c.mp4"]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    parts=st.lists(PARTS, min_size=1, max_size=7),
+    absolute=st.booleans(),
+    overwrite=st.booleans(),
+    clip=st.booleans(),
+)
+def test_no_name_reaches_a_served_folder_or_leaves_where_it_must_stay(
+    parts: list[str], absolute: bool, overwrite: bool, clip: bool
+) -> None:
+    """Any name, however it climbs or whatever link it goes through: a file the rule lets through
+    is inside the allowed folders, outside the served one, inside the save directory when the name
+    is relative, and (without overwrite) not an existing file."""
+    with tempfile.TemporaryDirectory() as temporary:
+        top = Path(temporary).resolve()
+        save, www, out = top / "save", top / "www", top / "out"
+        for folder in (save / "cam1", www, out):
+            folder.mkdir(parents=True)
+        for holder in (save, top, save / "cam1"):
+            (holder / "into_www").symlink_to(www, target_is_directory=True)
+        (save / "a.jpg").write_bytes(b"taken")
+        (www / "a.jpg").write_bytes(b"taken")
+        name = "/".join(parts)
+        if absolute:
+            name = f"{top}/{name}"
+        refusal, path = services._check_file(
+            name,
+            save,
+            served=[str(www)],
+            is_allowed=lambda candidate: is_inside(candidate, top),
+            overwrite=overwrite,
+            clip=clip,
+        )
+        if refusal is None:
+            resolved = path.resolve()
+            assert is_inside(resolved, top)
+            assert not is_inside(resolved, www)
+            if not absolute:
+                assert is_inside(resolved, save)
+            if not overwrite:
+                assert not os.path.lexists(path)

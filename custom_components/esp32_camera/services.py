@@ -369,31 +369,17 @@ async def _async_chosen_path(
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="absolute_path_admin_only"
         )
-    overwrite: bool = data[ATTR_OVERWRITE]
-    served = [] if allow_served else _served_directories(hass)
-
-    def check() -> tuple[str | None, Path]:
-        """Return what refuses the file (a translation key) or None, and the file (executor)."""
-        # normpath, like is_allowed_path and is_inside; links resolved on the file system's terms.
-        normal = Path(os.path.normpath(directory / rendered))
-        if relative and not is_inside(normal, directory):
-            return "path_not_allowed", normal
-        # Written where it was checked: through no link swapped in later (an absolute name).
-        path = normal if relative else normal.resolve()
-        if clip and path.suffix.lower() == ".mp4":
-            path = path.with_suffix(CLIP_SUFFIX)
-        resolved = path.resolve()
-        if not hass.config.is_allowed_path(str(resolved)):
-            return "path_not_allowed", path
-        if any(is_inside(resolved, folder) for folder in served):
-            return "path_served", path
-        files = _clip_files(path) if clip else (path,)
-        # A courtesy before waiting for frames; the write itself is exclusive.
-        if not overwrite and any(os.path.lexists(file) for file in files):
-            return "file_exists", path
-        return None, path
-
-    refusal, path = await hass.async_add_executor_job(check)
+    refusal, path = await hass.async_add_executor_job(
+        partial(
+            _check_file,
+            rendered,
+            directory,
+            served=[] if allow_served else _served_directories(hass),
+            is_allowed=hass.config.is_allowed_path,
+            overwrite=data[ATTR_OVERWRITE],
+            clip=clip,
+        )
+    )
     if refusal == "file_exists":
         raise _file_exists(caller, path)
     if refusal is not None:
@@ -404,6 +390,41 @@ async def _async_chosen_path(
         )
     root = caller.save_directory if path.is_relative_to(caller.save_directory) else None
     return _Target(path, root)
+
+
+def _check_file(
+    name: str,
+    directory: Path,
+    *,
+    served: list[str],
+    is_allowed: Callable[[str], bool],
+    overwrite: bool,
+    clip: bool,
+) -> tuple[str | None, Path]:
+    """Return what refuses the file `name` (a translation key) or None, and the file (executor).
+
+    A relative `name` is in `directory` and must stay there; links and `..` are resolved before
+    the folders are compared (`is_allowed`: HA's allowlist; `served`: refused).
+    """
+    relative = not Path(name).is_absolute()
+    # normpath, like is_allowed_path and is_inside; links resolved on the file system's terms.
+    normal = Path(os.path.normpath(directory / name))
+    if relative and not is_inside(normal, directory):
+        return "path_not_allowed", normal
+    # Written where it was checked: through no link swapped in later (an absolute name).
+    path = normal if relative else normal.resolve()
+    if clip and path.suffix.lower() == ".mp4":
+        path = path.with_suffix(CLIP_SUFFIX)
+    resolved = path.resolve()
+    if not is_allowed(str(resolved)):
+        return "path_not_allowed", path
+    if any(is_inside(resolved, folder) for folder in served):
+        return "path_served", path
+    files = _clip_files(path) if clip else (path,)
+    # A courtesy before waiting for frames; the write itself is exclusive.
+    if not overwrite and any(os.path.lexists(file) for file in files):
+        return "file_exists", path
+    return None, path
 
 
 async def _async_allowed(hass: HomeAssistant, path: Path, caller: _Caller) -> Path:
