@@ -342,6 +342,55 @@ async def test_a_household_member_sees_no_absolute_path_in_a_clips_error(
     assert str(tmp_path) not in str(error.value)
 
 
+async def test_concurrent_clips_of_one_name_record_once(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any, tmp_path: Path
+) -> None:
+    """The AVI's name is taken when the call starts: of four calls for one name, one records."""
+    camera = await setup_with_camera(hass, hub_entry, connect_camera)
+    calls = [
+        hass.async_create_task(call(hass, "record", duration=1, pre_roll=0, filename="same.avi"))
+        for _ in range(4)
+    ]
+    # Every call answered or recording (a clip per call that took the name).
+    await wait_for(
+        lambda: (
+            len(hub_entry.runtime_data.clips.open_clips("cam1"))
+            + sum(task.done() for task in calls)
+            == 4
+        )
+    )
+    await camera.send_frame(numbered_jpeg(3))
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    recorded = [result for result in results if isinstance(result, dict)]
+    assert len(recorded) == 1
+    assert all(
+        isinstance(result, dict) or result.translation_key == "file_exists"  # type: ignore[union-attr]
+        for result in results
+    )
+    assert clip_frames(tmp_path / "saved" / "cam1" / "clips" / "same.avi") == [numbered_jpeg(3)]
+
+
+async def test_a_clip_name_that_cannot_be_taken_says_why(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    connect_camera: Any,
+    tmp_path: Path,
+    household_user: User,
+) -> None:
+    """A file where the clip's folder goes: refused before recording, the path as the user may see it."""
+    await setup_with_camera(hass, hub_entry, connect_camera)
+    clips = tmp_path / "saved" / "cam1" / "clips"
+    clips.mkdir(parents=True)
+    (clips / "blocked").write_bytes(b"a file, not a folder")
+    error = await refused(hass, "record", household_user, duration=1, filename="blocked/a.avi")
+    assert error.translation_key == "record_failed"
+    assert error.translation_placeholders == {
+        "path": "cam1/clips/blocked/a.avi",
+        "error": "Not a directory",
+    }
+    assert not hub_entry.runtime_data.clips.open_clips("cam1")
+
+
 # The rule itself, fuzzed ---------------------------------------------------------------------------
 
 # Path parts that climb (`..`), stay (`.`), name folders, links into www/ and files.
