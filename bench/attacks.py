@@ -1,7 +1,7 @@
 """Attacks from the LAN on the hub's ports (issue 11), with a legitimate camera and a viewer.
 
     scripts/bench --only attacks
-    BENCH_ATTACKS="admin rule" scripts/bench --only attacks    # some of them, by step name
+    ESP32_CAMERA_ATTACKS="admin rule,paths" scripts/bench --only attacks   # only the steps named (see attacks())
 
 One legitimate token camera streams QVGA at 20 fps (an agent process) to a real `hass` while an
 MJPEG viewer watches it; each attack then runs from this process, from loopback source addresses
@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Self
 import aiohttp
 
 from bench.attacks_admin_rule import admin_rule
+from bench.attacks_paths import path_attacks
 from bench.measure import Agent, percentile, rss_mib
 from esp32_simulator.jpeg import make_test_jpeg
 
@@ -472,10 +473,11 @@ async def attacks(bench: Bench) -> None:
             ("unicode register", lambda: _traceback_flood(bench)),
             ("slowloris and 5,000 attempts", lambda: _connection_floods(bench)),
             ("admin rule", lambda: admin_rule(bench)),
+            ("paths", lambda: path_attacks(bench)),
         ]
-        # BENCH_ATTACKS="admin rule,img_start": only these steps (their names above).
-        if chosen := os.environ.get("BENCH_ATTACKS"):
-            steps = [step for step in steps if step[0] in chosen.split(",")]
+        # ESP32_CAMERA_ATTACKS="admin rule,paths": only these steps (their names above).
+        if only := os.environ.get("ESP32_CAMERA_ATTACKS"):
+            steps = [step for step in steps if step[0] in only.split(",")]
         for name, step in steps:
             if bench.hass.process is not None and bench.hass.process.returncode is not None:
                 break

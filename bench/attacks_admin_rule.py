@@ -1,6 +1,6 @@
 """A household member's changes through ordinary entities (issue 18, finding 6).
 
-    BENCH_ATTACKS="admin rule" scripts/bench --only attacks    # this attack alone
+    ESP32_CAMERA_ATTACKS="admin rule" scripts/bench --only attacks    # this attack alone
 
 A non-admin user (group `system-users`, who may control entities, as Home Assistant creates a
 household member) logs in through the login flow and, through the REST API as the frontend's

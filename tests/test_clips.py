@@ -343,7 +343,7 @@ async def test_record_filename_template_and_allowlist(
         "../../../../../outside.avi": "path_not_allowed",
         "escape/clip.avi": "path_not_allowed",  # a link out of the allowed folders
         "sideways/clip.avi": "path_not_allowed",  # a link out of the clips folder
-        "clip.mp4": "invalid_file_extension",
+        "clip.html": "invalid_file_extension",
         "clip": "invalid_file_extension",
         "{{ '' }}": "invalid_filename",
         "folder/": "invalid_filename",
@@ -373,7 +373,10 @@ async def test_a_failed_write_leaves_no_file_and_says_why(
     camera = await start_camera(hass, hub_entry, connect_camera)
     clips = tmp_path / "saved" / "cam1" / "clips"
     (clips / "taken.avi").mkdir(parents=True)  # the rename onto it fails after the frames
-    call = hass.async_create_task(record(hass, duration=1, pre_roll=0, filename="taken.avi"))
+    # overwrite: the folder is no file of the user's (else: "file_exists", nothing recorded).
+    call = hass.async_create_task(
+        record(hass, duration=1, pre_roll=0, filename="taken.avi", overwrite=True)
+    )
     await wait_for(lambda: hub_entry.runtime_data.clips.open_clips("cam1"))
     await camera.send_frame(numbered_jpeg(1))
     with pytest.raises(HomeAssistantError) as error:
@@ -416,7 +419,9 @@ async def test_a_thumbnail_that_cannot_be_written_leaves_the_clip(
     camera = await start_camera(hass, hub_entry, connect_camera)
     clips = tmp_path / "saved" / "cam1" / "clips"
     (clips / "porch.jpg").mkdir(parents=True)  # where the thumbnail should go
-    call = hass.async_create_task(record(hass, duration=1, pre_roll=0, filename="porch.avi"))
+    call = hass.async_create_task(
+        record(hass, duration=1, pre_roll=0, filename="porch.avi", overwrite=True)
+    )
     await wait_for(lambda: hub_entry.runtime_data.clips.open_clips("cam1"))
     await camera.send_frame(numbered_jpeg(1))
     result = await call

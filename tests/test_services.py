@@ -195,7 +195,8 @@ async def test_failed_write_leaves_no_partial_file(
     await camera.send_frame(jpeg_bytes())
     (tmp_path / "saved" / "taken.jpg").mkdir(parents=True)
     with pytest.raises(HomeAssistantError) as error:
-        await snapshot(hass, filename="taken.jpg")
+        # overwrite: the folder is no file of the user's (else: "file_exists", nothing tried).
+        await snapshot(hass, filename="taken.jpg", overwrite=True)
     assert error.value.translation_key == "snapshot_write_failed"
     leftovers = [p.name for p in (tmp_path / "saved").iterdir()]
     assert leftovers == ["taken.jpg"]

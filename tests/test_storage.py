@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
+import threading
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
@@ -117,3 +119,82 @@ async def test_saver_error_state_while_writes_keep_failing(
     assert issues.async_get_issue(DOMAIN, issue_id) is None
     assert saver.counters("cam1").errors == WRITE_ERROR_AFTER_FRAMES
     await saver.async_stop()
+
+
+def test_a_write_that_must_not_replace_never_does(tmp_path: Path) -> None:
+    """`overwrite=False` publishes the file with a hard link: an existing name is never replaced."""
+    root = tmp_path / "saved"
+    target = root / "cam1" / "a.jpg"
+    storage.write_file_atomic(target, b"first", root=root, overwrite=False)
+    with pytest.raises(FileExistsError):
+        storage.write_file_atomic(target, b"second", root=root, overwrite=False)
+    assert target.read_bytes() == b"first"
+    (root / "cam1" / "link.jpg").symlink_to(tmp_path / "nowhere.jpg")  # a dangling link is taken
+    with pytest.raises(FileExistsError):
+        storage.write_file_atomic(root / "cam1" / "link.jpg", b"x", root=root, overwrite=False)
+    assert not (tmp_path / "nowhere.jpg").exists()
+    assert sorted(p.name for p in target.parent.iterdir()) == ["a.jpg", "link.jpg"]
+
+
+def test_concurrent_exclusive_writes_leave_exactly_one_winner(tmp_path: Path) -> None:
+    """No check-then-write window: of 16 threads writing one new name, exactly one succeeds."""
+    target = tmp_path / "race.jpg"
+    barrier = threading.Barrier(16)
+    outcomes: list[str] = []
+
+    def write(number: int) -> None:
+        barrier.wait()
+        try:
+            storage.write_file_atomic(target, b"%d" % number, overwrite=False)
+        except FileExistsError:
+            outcomes.append("exists")
+        else:
+            outcomes.append(str(number))
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    winners = [outcome for outcome in outcomes if outcome != "exists"]
+    assert len(winners) == 1
+    assert target.read_bytes() == winners[0].encode()
+    assert [p.name for p in tmp_path.iterdir()] == ["race.jpg"]
+
+
+def test_exclusive_write_without_hard_links(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file system without hard links (FAT, exFAT on a USB disk): the name is created exclusively."""
+
+    def no_links(*_args: object, **_kwargs: object) -> None:
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(storage.os, "link", no_links)
+    target = tmp_path / "a.jpg"
+    storage.write_file_atomic(target, b"first", overwrite=False)
+    with pytest.raises(FileExistsError):
+        storage.write_file_atomic(target, b"second", overwrite=False)
+    assert target.read_bytes() == b"first"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.jpg"]
+
+
+def test_a_reserved_name_is_released_only_while_it_is_ours(tmp_path: Path) -> None:
+    root = tmp_path / "saved"
+    target = root / "cam1" / "clips" / "door.avi"
+    reservation = storage.reserve_file(target, root=root)
+    assert target.read_bytes() == b""
+    with pytest.raises(FileExistsError):
+        storage.reserve_file(target, root=root)
+    storage.release_file(reservation)
+    assert not target.exists()
+    # Replaced by the finished file meanwhile: kept.
+    reservation = storage.reserve_file(target, root=root)
+    storage.write_file_atomic(target, b"the clip", root=root)
+    storage.release_file(reservation)
+    assert target.read_bytes() == b"the clip"
+    # A link planted below the root is not followed.
+    (root / "cam2").symlink_to(tmp_path, target_is_directory=True)
+    with pytest.raises(OSError, match=r"Not a directory|Too many levels of symbolic links"):
+        storage.reserve_file(root / "cam2" / "x.avi", root=root)
+    assert not (tmp_path / "x.avi").exists()

@@ -33,6 +33,8 @@ CONF_SAVE_DIRECTORY: Final = "save_directory"
 CONF_RETENTION_DAYS: Final = "retention_days"
 CONF_RETENTION_SIZE_MB: Final = "retention_size_mb"
 CONF_EXPOSE_HTTP: Final = "expose_http"
+# The snapshot and record actions may write into folders HA serves without login (www/): off.
+CONF_ALLOW_SERVED_FILES: Final = "allow_served_files"
 
 DEFAULT_FRAME_TIMEOUT: Final = 10.0
 DEFAULT_MAX_FRAME_SIZE: Final = 8 * 1024 * 1024

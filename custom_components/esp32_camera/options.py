@@ -13,6 +13,7 @@ from homeassistant.helpers import selector
 import probatio
 
 from .const import (
+    CONF_ALLOW_SERVED_FILES,
     CONF_ALLOW_TOKENLESS,
     CONF_CONTROL_PORT,
     CONF_EXPOSE_HTTP,
@@ -52,6 +53,7 @@ def hub_options(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Any]:
         CONF_RETENTION_DAYS: DEFAULT_RETENTION_DAYS,
         CONF_RETENTION_SIZE_MB: DEFAULT_RETENTION_SIZE_MB,
         CONF_EXPOSE_HTTP: False,
+        CONF_ALLOW_SERVED_FILES: False,
         **entry.options,
     }
 
@@ -94,6 +96,7 @@ def options_schema(options: Mapping[str, Any]) -> probatio.Schema:
         CONF_RETENTION_DAYS: probatio.All(probatio.Coerce(float), probatio.Range(min=0)),
         CONF_RETENTION_SIZE_MB: probatio.All(probatio.Coerce(float), probatio.Range(min=0)),
         CONF_EXPOSE_HTTP: bool,
+        CONF_ALLOW_SERVED_FILES: bool,
     }
     return probatio.Schema(
         {

@@ -46,18 +46,31 @@ def check_admin(user: User | None, action: str, context: Context | None = None) 
     `action` names what was refused (an entity id, a WebSocket command, an option), for the
     message and the log.
     """
-    if user is not None and not user.is_admin:
+    if user is not None and not has_admin_reach(user):
         raise AdminRequired(action, user, context)
+
+
+async def async_caller(hass: HomeAssistant, context: Context | None) -> User | None:
+    """Return the user of a call's context (None: an automation, a script, Home Assistant).
+
+    As Home Assistant's admin services, a user id that names nobody is refused (`UnknownUser`).
+    """
+    if context is None or context.user_id is None:
+        return None
+    user = await hass.auth.async_get_user(context.user_id)
+    if user is None:
+        raise UnknownUser(context=context, user_id=context.user_id)
+    return user
+
+
+def has_admin_reach(user: User | None) -> bool:
+    """Return whether the rule lets this caller do an administrator's actions."""
+    return user is None or user.is_admin
 
 
 async def async_check_admin(hass: HomeAssistant, context: Context | None, action: str) -> None:
     """Apply the rule to the user of a call's context (none: an automation, a script)."""
-    if context is None or context.user_id is None:
-        return
-    user = await hass.auth.async_get_user(context.user_id)
-    if user is None:  # as Home Assistant's admin services: an unknown user is refused
-        raise UnknownUser(context=context, user_id=context.user_id)
-    check_admin(user, action, context)
+    check_admin(await async_caller(hass, context), action, context)
 
 
 type WebSocketHandler = Callable[[HomeAssistant, ActiveConnection, dict[str, Any]], None]

@@ -8,14 +8,24 @@ record action write files by the same rules (`_async_chosen_path`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+import contextlib
+from dataclasses import dataclass
+from functools import partial
 import os
 from pathlib import Path
 import time
 from typing import TYPE_CHECKING, Any, Final
 
+from aiohttp.web_urldispatcher import StaticResource
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.core import (
+    Context,
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+)
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import (
     config_validation as cv,
@@ -31,10 +41,10 @@ from homeassistant.util.hass_dict import HassKey
 import probatio
 
 from .clips_hub import MAX_CLIP_SECONDS, RING_SECONDS
-from .const import DOMAIN, LOGGER
+from .const import CONF_ALLOW_SERVED_FILES, DOMAIN, LOGGER
 from .devices import camera_id_of_device
 from .hub import Esp32CameraHub, loaded_hubs
-from .permissions import async_check_admin
+from .permissions import async_caller, async_check_admin, has_admin_reach
 from .protocol import (
     COMMANDS,
     RESOLUTIONS,
@@ -47,7 +57,15 @@ from .protocol import (
     resolution_by_size,
     wire_value,
 )
-from .storage import clips_directory, is_inside, snapshot_path, write_file_atomic
+from .storage import (
+    Reservation,
+    clips_directory,
+    is_inside,
+    release_file,
+    reserve_file,
+    snapshot_path,
+    write_file_atomic,
+)
 
 if TYPE_CHECKING:
     from .camera import Esp32Camera
@@ -65,6 +83,7 @@ ATTR_COMMAND: Final = "command"
 ATTR_VALUE: Final = "value"
 ATTR_DURATION: Final = "duration"
 ATTR_PRE_ROLL: Final = "pre_roll"
+ATTR_OVERWRITE: Final = "overwrite"
 
 DEFAULT_TIMEOUT: Final = 10.0
 RESOLUTION_COMMAND: Final = "resolution"
@@ -76,6 +95,7 @@ SNAPSHOT_SCHEMA: Final[VolDictType] = {
     probatio.Optional(ATTR_TIMEOUT, default=DEFAULT_TIMEOUT): probatio.All(
         probatio.Coerce(float), probatio.Range(min=1, max=120)
     ),
+    probatio.Optional(ATTR_OVERWRITE, default=False): cv.boolean,
 }
 
 RECORD_SCHEMA: Final[VolDictType] = {
@@ -87,7 +107,11 @@ RECORD_SCHEMA: Final[VolDictType] = {
     probatio.Optional(ATTR_PRE_ROLL): probatio.All(
         probatio.Coerce(float), probatio.Range(min=0, max=RING_SECONDS)
     ),
+    probatio.Optional(ATTR_OVERWRITE, default=False): cv.boolean,
 }
+# A file's type follows its name when it is served (www/, media): only these, whatever the case.
+SNAPSHOT_SUFFIXES: Final = (".jpg", ".jpeg")
+CLIP_SUFFIXES: Final = (".avi", ".mp4")  # `.mp4` names the clip: its AVI is written beside it
 CLIP_SUFFIX: Final = ".avi"
 
 SEND_COMMAND_SCHEMA: Final = probatio.Schema(
@@ -145,14 +169,27 @@ async def _async_snapshot(entity: Esp32Camera, call: ServiceCall) -> ServiceResp
     called_at = time.monotonic()
     hass, hub, camera_id = call.hass, entity.hub, entity.camera.camera_id
     timeout: float = call.data[ATTR_TIMEOUT]
+    overwrite: bool = call.data[ATTR_OVERWRITE]
     deadline = called_at + timeout
     resolution = _parse_resolution(call.data.get(ATTR_RESOLUTION))
     if resolution is not None:  # the camera switches for a moment: a setting (permissions.py)
         await async_check_admin(hass, call.context, f"{DOMAIN}.snapshot resolution")
-    directory = Path(hub.save_directory)
-    path = await _async_chosen_path(
-        hass, call.data, entity_id=entity.entity_id, camera_id=camera_id, directory=directory
-    ) or await _async_allowed(hass, snapshot_path(directory, camera_id, dt_util.now()))
+    caller = await _async_caller(hass, call.context, hub.save_directory)
+    target = await _async_chosen_path(
+        hass,
+        call.data,
+        entity_id=entity.entity_id,
+        camera_id=camera_id,
+        directory=caller.save_directory,
+        suffixes=SNAPSHOT_SUFFIXES,
+        caller=caller,
+        allow_served=hub.entry.options.get(CONF_ALLOW_SERVED_FILES, False),
+    ) or _Target(
+        await _async_allowed(
+            hass, snapshot_path(caller.save_directory, camera_id, dt_util.now()), caller
+        ),
+        caller.save_directory,
+    )
 
     if resolution is not None:
         frame = await _async_frame_at_resolution(hass, hub, camera_id, resolution, deadline)
@@ -166,19 +203,124 @@ async def _async_snapshot(entity: Esp32Camera, call: ServiceCall) -> ServiceResp
             translation_key="snapshot_timeout",
             translation_placeholders={"camera_id": camera_id, "timeout": f"{timeout:g}"},
         )
+    path = target.path
     try:
-        await hass.async_add_executor_job(write_file_atomic, path, frame.data)
-    except OSError as err:
+        await hass.async_add_executor_job(
+            partial(write_file_atomic, path, frame.data, root=target.root, overwrite=overwrite)
+        )
+    except FileExistsError as err:  # taken since the check: the exclusive write kept it
+        raise _file_exists(caller, path) from err
+    except (OSError, ValueError) as err:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="snapshot_write_failed",
-            translation_placeholders={"path": str(path), "error": str(err)},
+            translation_placeholders={"path": caller.show(path), "error": caller.reason(err)},
         ) from err
     # Counted with the saved images when it is in the camera's snapshot folder ("save now").
     hub.saver.async_snapshot_saved(camera_id, path, len(frame.data))
     width, height = _dimensions(frame) or (None, None)
     LOGGER.debug("Saved a snapshot of %s to %s", camera_id, path)
-    return {"path": str(path), "size": len(frame.data), "width": width, "height": height}
+    return {"path": caller.show(path), "size": len(frame.data), "width": width, "height": height}
+
+
+# Where files may go, and who may choose ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Caller:
+    """Who called an action: whether they may choose any folder, and how paths are shown to them.
+
+    Administrators and automations (no user, as HA's admin services treat them) choose any allowed
+    folder and see absolute paths; other users write inside the save directory and see paths
+    relative to it (where Home Assistant's files are is not theirs to learn).
+    """
+
+    admin: bool
+    save_directory: Path  # normalised (`a/../b` as `b`), as the paths compared with it
+    config_directory: str
+
+    def show(self, path: str | Path) -> str:
+        """Return `path` as this caller may see it."""
+        if self.admin:
+            return str(path)
+        try:
+            return Path(os.path.normpath(path)).relative_to(self.save_directory).as_posix()
+        except ValueError:
+            return Path(path).name
+
+    def redact(self, text: str) -> str:
+        """Return `text` (an error's words) without the save directory's location for non-admins."""
+        if self.admin:
+            return text
+        text = text.replace(f"{self.save_directory}{os.sep}", "")
+        return text.replace(str(self.save_directory), ".").replace(self.config_directory, "config")
+
+    def reason(self, err: Exception) -> str:
+        """Return why a write failed (an `OSError`'s words name no path)."""
+        return self.redact(err.strerror if isinstance(err, OSError) and err.strerror else str(err))
+
+    def error(self, err: HomeAssistantError) -> HomeAssistantError:
+        """Return `err`, or for non-admins the same translated error with its paths shown to them."""
+        if self.admin or err.translation_key is None or type(err) not in _REDACTABLE:
+            return err
+        return type(err)(
+            translation_domain=err.translation_domain,
+            translation_key=err.translation_key,
+            translation_placeholders={
+                key: self.redact(value)
+                for key, value in (err.translation_placeholders or {}).items()
+            },
+        )
+
+
+# Errors rebuilt with their paths redacted: these take only the translation arguments.
+_REDACTABLE: Final = (HomeAssistantError, ServiceValidationError)
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """A checked file to write, and the save directory when the file is below it."""
+
+    path: Path
+    root: Path | None  # nothing below it is followed if it is a link while writing
+
+
+async def _async_caller(hass: HomeAssistant, context: Context, save_directory: str) -> _Caller:
+    """Return who called (no user: an automation or a script, with an administrator's reach)."""
+    admin = has_admin_reach(await async_caller(hass, context))  # the one rule (permissions.py)
+    # normpath is string work, no file system access.
+    save = Path(os.path.normpath(save_directory))  # noqa: ASYNC240
+    return _Caller(admin, save, os.path.normpath(hass.config.config_dir))  # noqa: ASYNC240
+
+
+def _served_directories(hass: HomeAssistant) -> list[str]:
+    """Return the folders Home Assistant serves to anyone, without login.
+
+    `www/` (at /local/, served once it exists at a start, so even before) and every folder
+    registered as a static path over HTTP (HACS's, panels', other integrations'). The media folders
+    are not among them: Home Assistant serves those to signed-in users only (signed URLs).
+    """
+    folders = [hass.config.path("www")]
+    if hass.http is not None:
+        folders.extend(
+            str(resource.get_info()["directory"])
+            for resource in hass.http.app.router.resources()
+            if isinstance(resource, StaticResource)
+        )
+    return folders
+
+
+def _file_exists(caller: _Caller, path: Path) -> ServiceValidationError:
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="file_exists",
+        translation_placeholders={"path": caller.show(path)},
+    )
+
+
+def _clip_files(path: Path) -> tuple[Path, ...]:
+    """Return a clip's files for its AVI (the names clips_hub derives: AVI, thumbnail, MP4)."""
+    return (path, path.with_suffix(".jpg"), path.with_suffix(".mp4"))
 
 
 async def _async_chosen_path(
@@ -188,13 +330,19 @@ async def _async_chosen_path(
     entity_id: str,
     camera_id: str,
     directory: Path,
-    suffix: str | None = None,
-) -> Path | None:
+    suffixes: tuple[str, ...],
+    caller: _Caller,
+    allow_served: bool,
+    clip: bool = False,
+) -> _Target | None:
     """Return the file of the `filename` template (None without one), checked.
 
     Variables `entity_id` and `camera_id`. A relative name goes into `directory` and must stay
-    there (no `..` out of it, no link below it leading elsewhere); any name must be allowed. With
-    `suffix`, the name must end in it.
+    there (no `..` out of it, no link below it leading elsewhere); an absolute one is for
+    administrators and automations only. Any name must be allowed (`allowlist_external_dirs`),
+    outside the folders served without login unless `allow_served`, end in one of `suffixes`
+    (any case), and, unless the call says `overwrite`, name no existing file. With `clip`, an
+    `.mp4` name stands for the clip whose AVI is beside it, and the clip's every file is checked.
     """
     template: Template | None = data.get(ATTR_FILENAME)
     if template is None:
@@ -208,31 +356,89 @@ async def _async_chosen_path(
             translation_key="invalid_filename",
             translation_placeholders={"filename": rendered},
         )
-    if suffix is not None and not rendered.lower().endswith(suffix):
+    if Path(rendered).suffix.lower() not in suffixes:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="invalid_file_extension",
-            translation_placeholders={"filename": rendered, "extension": suffix},
+            translation_placeholders={"filename": rendered, "extension": "/".join(suffixes)},
         )
     # An absolute name replaces the directory.
     relative = not Path(rendered).is_absolute()
-    return await _async_allowed(hass, directory / rendered, directory if relative else None)
+    if not relative and not caller.admin:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="absolute_path_admin_only"
+        )
+    refusal, path = await hass.async_add_executor_job(
+        partial(
+            _check_file,
+            rendered,
+            directory,
+            served=[] if allow_served else _served_directories(hass),
+            is_allowed=hass.config.is_allowed_path,
+            overwrite=data[ATTR_OVERWRITE],
+            clip=clip,
+        )
+    )
+    if refusal == "file_exists":
+        raise _file_exists(caller, path)
+    if refusal is not None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key=refusal,
+            translation_placeholders={"path": str(path) if caller.admin else rendered},
+        )
+    root = caller.save_directory if path.is_relative_to(caller.save_directory) else None
+    return _Target(path, root)
 
 
-async def _async_allowed(hass: HomeAssistant, path: Path, inside: Path | None = None) -> Path:
-    """Return `path` (`a/../b` as `b`) if it is allowed and, with `inside`, stays inside it."""
+def _check_file(
+    name: str,
+    directory: Path,
+    *,
+    served: list[str],
+    is_allowed: Callable[[str], bool],
+    overwrite: bool,
+    clip: bool,
+) -> tuple[str | None, Path]:
+    """Return what refuses the file `name` (a translation key) or None, and the file (executor).
+
+    A relative `name` is in `directory` and must stay there; links and `..` are resolved before
+    the folders are compared (`is_allowed`: HA's allowlist; `served`: refused).
+    """
+    relative = not Path(name).is_absolute()
+    # normpath, like is_allowed_path and is_inside; links resolved on the file system's terms.
+    normal = Path(os.path.normpath(directory / name))
+    if relative and not is_inside(normal, directory):
+        return "path_not_allowed", normal
+    # Written where it was checked: through no link swapped in later (an absolute name).
+    path = normal if relative else normal.resolve()
+    if clip and path.suffix.lower() == ".mp4":
+        path = path.with_suffix(CLIP_SUFFIX)
+    resolved = path.resolve()
+    if not is_allowed(str(resolved)):
+        return "path_not_allowed", path
+    if any(is_inside(resolved, folder) for folder in served):
+        return "path_served", path
+    files = _clip_files(path) if clip else (path,)
+    # A courtesy before waiting for frames; the write itself is exclusive.
+    if not overwrite and any(os.path.lexists(file) for file in files):
+        return "file_exists", path
+    return None, path
+
+
+async def _async_allowed(hass: HomeAssistant, path: Path, caller: _Caller) -> Path:
+    """Return `path` (`a/../b` as `b`) if it is allowed (a default file in the save directory)."""
 
     def check() -> Path | None:
-        # normpath, like is_allowed_path and is_inside, on the file system's terms: executor.
+        # normpath, like is_allowed_path, on the file system's terms: executor.
         normal = Path(os.path.normpath(path))
-        allowed = hass.config.is_allowed_path(str(normal))
-        return normal if allowed and (inside is None or is_inside(normal, inside)) else None
+        return normal if hass.config.is_allowed_path(str(normal)) else None
 
     if (checked := await hass.async_add_executor_job(check)) is None:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="path_not_allowed",
-            translation_placeholders={"path": str(path)},
+            translation_placeholders={"path": caller.show(path)},
         )
     return checked
 
@@ -351,29 +557,75 @@ async def _async_restore_resolution(
 async def _async_record(entity: Esp32Camera, call: ServiceCall) -> ServiceResponse:
     """Record a clip of one camera (pre-roll from its ring); return it once written."""
     hass, hub, camera_id = call.hass, entity.hub, entity.camera.camera_id
-    directory = clips_directory(hub.save_directory, camera_id)
-    path = await _async_chosen_path(
+    caller = await _async_caller(hass, call.context, hub.save_directory)
+    directory = clips_directory(caller.save_directory, camera_id)
+    target = await _async_chosen_path(
         hass,
         call.data,
         entity_id=entity.entity_id,
         camera_id=camera_id,
         directory=directory,
-        suffix=CLIP_SUFFIX,
+        suffixes=CLIP_SUFFIXES,
+        caller=caller,
+        allow_served=hub.entry.options.get(CONF_ALLOW_SERVED_FILES, False),
+        clip=True,
     )
-    if path is None:  # the default layout, in the camera's clips folder
-        await _async_allowed(hass, directory)
-    save_directory = Path(hub.save_directory)
+    if target is None:  # the default layout, in the camera's clips folder
+        await _async_allowed(hass, directory, caller)
     pre_roll: float = call.data.get(ATTR_PRE_ROLL, hub.clips.settings(camera_id).pre_roll)
-    result = await hub.clips.async_record(
-        camera_id,
-        duration=call.data[ATTR_DURATION],
-        pre_roll=pre_roll,
-        path=path,
-        # Inside the save directory, no link below it is followed while writing.
-        root=save_directory if path is not None and path.is_relative_to(save_directory) else None,
-    )
+    async with _async_clip_name(hass, target, caller, overwrite=call.data[ATTR_OVERWRITE]):
+        result = await hub.clips.async_record(
+            camera_id,
+            duration=call.data[ATTR_DURATION],
+            pre_roll=pre_roll,
+            path=None if target is None else target.path,
+            # Inside the save directory, no link below it is followed while writing.
+            root=None if target is None else target.root,
+        )
     LOGGER.debug("Recorded a clip of %s to %s", camera_id, result.info.path)
-    return result.as_dict()
+    response = result.as_dict()
+    for key in ("path", "thumbnail", "mp4"):
+        if response[key] is not None:
+            response[key] = caller.show(response[key])
+    return response
+
+
+@contextlib.asynccontextmanager
+async def _async_clip_name(
+    hass: HomeAssistant, target: _Target | None, caller: _Caller, *, overwrite: bool
+) -> AsyncIterator[None]:
+    """Hold a chosen clip's name from the call on; show the recording's errors to the caller.
+
+    Unless `overwrite`, the AVI's name is created empty and exclusively now, and the clip's AVI
+    is renamed onto it when written: nobody else's file is replaced, whoever comes first.
+    """
+    reservation: Reservation | None = None
+    if target is not None and not overwrite:
+        try:
+            reservation = await hass.async_add_executor_job(
+                partial(reserve_file, target.path, root=target.root)
+            )
+        except FileExistsError as err:
+            raise _file_exists(caller, target.path) from err
+        except (OSError, ValueError) as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="record_failed",
+                translation_placeholders={
+                    "path": caller.show(target.path),
+                    "error": caller.reason(err),
+                },
+            ) from err
+    try:
+        yield
+    except HomeAssistantError as err:
+        # Refused, or its writer failed: nothing will be renamed onto the name, so it goes. After
+        # a timeout the writer may still finish onto it: kept.
+        if reservation is not None and err.translation_key != "record_timeout":
+            await hass.async_add_executor_job(release_file, reservation)
+        if (shown := caller.error(err)) is err:
+            raise
+        raise shown from err
 
 
 # send_command -----------------------------------------------------------------------------------

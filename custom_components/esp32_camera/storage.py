@@ -6,7 +6,9 @@ Everything here except `default_save_directory` does blocking I/O: call it in th
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from datetime import datetime
+import errno
 import os
 from pathlib import Path
 import re
@@ -119,6 +121,7 @@ def write_file_atomic(
     *,
     fsync: bool = True,
     root: str | Path | None = None,
+    overwrite: bool = True,
 ) -> None:
     """Write `data` to `path` so that `path` is either absent/old or complete, never partial.
 
@@ -128,13 +131,11 @@ def write_file_atomic(
     With `root`, `path` must lie below it and nothing below `root` is followed if it is a symbolic
     link: every directory is opened relative to its parent without following links, so a link
     planted inside the save directory cannot send the file elsewhere (`OSError` instead).
+
+    With `overwrite=False` an existing `path` (a link too) is never replaced: `FileExistsError`.
     """
     target = Path(path)
-    if root is None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        directory_fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
-    else:
-        directory_fd = _open_directory_below(Path(root), target.parent)
+    directory_fd = _open_parent(target, root)
     temp = f"{TEMP_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}"
     try:
         # O_EXCL: never share a temporary file with a concurrent writer; 0o666 minus the umask, like open().
@@ -146,14 +147,87 @@ def write_file_atomic(
                 if fsync:
                     file.flush()
                     os.fsync(file.fileno())
-            # Renaming over a link replaces the link itself: nothing outside is written.
-            os.rename(temp, target.name, src_dir_fd=directory_fd, dst_dir_fd=directory_fd)
+            if overwrite:
+                # Renaming over a link replaces the link itself: nothing outside is written.
+                os.rename(temp, target.name, src_dir_fd=directory_fd, dst_dir_fd=directory_fd)
+            else:
+                _publish_exclusively(temp, target.name, directory_fd)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp, dir_fd=directory_fd)
             raise
     finally:
         os.close(directory_fd)
+
+
+def _open_parent(target: Path, root: str | Path | None) -> int:
+    """Open `target`'s folder (created if missing); with `root`, never through a link below it."""
+    if root is None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
+    return _open_directory_below(Path(root), target.parent)
+
+
+def _publish_exclusively(temp: str, name: str, directory_fd: int) -> None:
+    """Give the complete file `temp` the name `name` unless that name exists (`FileExistsError`).
+
+    A hard link never replaces, so whoever takes the name first keeps it: no check-then-write
+    window. File systems without hard links (FAT, exFAT) get the name created exclusively, then
+    the file renamed onto it.
+    """
+    try:
+        os.link(temp, name, src_dir_fd=directory_fd, dst_dir_fd=directory_fd, follow_symlinks=False)
+    except FileExistsError:
+        raise
+    except OSError as err:
+        if err.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK):
+            raise
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        os.close(os.open(name, flags, 0o666, dir_fd=directory_fd))
+        os.rename(temp, name, src_dir_fd=directory_fd, dst_dir_fd=directory_fd)
+    else:
+        os.unlink(temp, dir_fd=directory_fd)
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """An empty file created exclusively to hold a name until the real file is renamed onto it."""
+
+    path: Path
+    device: int
+    inode: int
+
+
+def reserve_file(path: str | Path, *, root: str | Path | None = None) -> Reservation:
+    """Create `path` empty and exclusively (`FileExistsError` if it exists, a link included).
+
+    For a file written later by renaming onto it (a clip): the name is taken at once, so nothing
+    else is overwritten. With `root`, as `write_file_atomic`.
+    """
+    target = Path(path)
+    directory_fd = _open_parent(target, root)
+    try:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        file_fd = os.open(target.name, flags, 0o666, dir_fd=directory_fd)
+        try:
+            status = os.fstat(file_fd)
+        finally:
+            os.close(file_fd)
+    finally:
+        os.close(directory_fd)
+    return Reservation(target, status.st_dev, status.st_ino)
+
+
+def release_file(reservation: Reservation) -> None:
+    """Remove a reserved name that still holds the empty reservation (not what replaced it)."""
+    with contextlib.suppress(FileNotFoundError):
+        status = reservation.path.lstat()
+        if (status.st_dev, status.st_ino, status.st_size) == (
+            reservation.device,
+            reservation.inode,
+            0,
+        ):
+            reservation.path.unlink()
 
 
 def make_directory(directory: str | Path, *, root: str | Path | None = None) -> None:
