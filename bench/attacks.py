@@ -439,6 +439,8 @@ async def _connection_floods(bench: Bench) -> list[dict[str, Any]]:
 
 async def attacks(bench: Bench) -> None:
     """Run every attack against the hub; store the figures in bench.results["attacks"]."""
+    from bench import attacks_store  # not at the top: it imports this module's helpers
+
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 16384)), hard))
     hass_limit = (Path(f"/proc/{bench.hass.pid}/limits").read_text(encoding="ascii")).splitlines()
@@ -469,7 +471,10 @@ async def attacks(bench: Bench) -> None:
             ("img_start", lambda: _declared_frames(bench)),
             ("unicode register", lambda: _traceback_flood(bench)),
             ("slowloris and 5,000 attempts", lambda: _connection_floods(bench)),
+            ("store", lambda: attacks_store.store_attacks(bench)),  # restarts hass: last
         ]
+        if only := os.environ.get("BENCH_ATTACKS"):  # e.g. BENCH_ATTACKS=store: those alone
+            steps = [step for step in steps if step[0] in only.split(",")]
         for name, step in steps:
             if bench.hass.process is not None and bench.hass.process.returncode is not None:
                 break
@@ -507,6 +512,8 @@ _COLUMNS = (
     ("repair issues", "issues_created"),
     ("refused", "refused"),
     ("tracebacks", "tracebacks"),
+    ("choices kept", "kept"),  # the store attacks (bench/attacks_store.py)
+    ("hub loaded", "hub_loaded"),
     ("hass alive", "hass_alive"),
 )
 
