@@ -90,12 +90,14 @@ async def test_a_truncated_store_is_restored_from_its_last_good_copy(
     assert hub.motion.areas("cam1")["zones"] == [ZONE]
     assert hub.clips.settings("cam1").pre_roll == 3
     assert on_disk(path) == chosen  # written back whole
-    assert list(path.parent.glob(f"{path.name}.corrupt.*"))  # Home Assistant kept the damaged one
+    (kept,) = path.parent.glob(f"{path.name}.corrupt.*")  # Home Assistant kept the damaged one
+    assert kept.read_text(encoding="utf-8") == text[: len(text) // 2]
     found = issue(hass, hub_entry)
     assert found is not None
     assert found.translation_placeholders is not None
     assert found.translation_placeholders["lost"] == "-"
     assert found.translation_placeholders["taken"] == "everything"
+    assert found.translation_placeholders["saved_as"] == str(kept)
 
 
 async def test_a_truncated_store_without_a_copy_still_starts_the_hub_and_says_so(

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from copy import deepcopy
 from dataclasses import dataclass
+import glob
 import os
 from pathlib import Path
 import shutil
@@ -110,6 +111,14 @@ def _keep_damaged(path: str, *, move: bool) -> str | None:
     return kept
 
 
+def _newest_damaged(path: str) -> str | None:
+    """Return the newest `<path>.corrupt.<time>` (Home Assistant's name for what it renamed)."""
+    store = Path(path)
+    # The name is matched literally (glob.escape); ISO times sort as text.
+    kept = sorted(store.parent.glob(f"{glob.escape(store.name)}.corrupt.*"))
+    return str(kept[-1]) if kept else None
+
+
 class HubStore:
     """The hub's stored choices, in memory and on disk, with a last-good copy beside them.
 
@@ -165,6 +174,10 @@ class HubStore:
         if raw is None:  # unreadable (renamed by Home Assistant, or by us above)
             data: dict[str, Any] = dict(empty_hub())
             dropped: list[StorePath] = [()]
+            if saved_as is None:
+                saved_as = await self._hass.async_add_executor_job(
+                    _newest_damaged, self._store.path
+                )
         else:
             data, dropped = clean_hub(raw, sections)
             if not dropped:
