@@ -34,7 +34,7 @@ from custom_components.esp32_camera.const import (
     DOMAIN,
 )
 from custom_components.esp32_camera.listener import Admission
-from custom_components.esp32_camera.store import storage_key
+from custom_components.esp32_camera.store import copy_key, storage_key
 
 from .conftest import HUB_TOKEN, jpeg_bytes, wait_for
 
@@ -296,9 +296,11 @@ async def test_removing_the_hub_deletes_its_store(
     await hub_entry.runtime_data.async_refuse("192.0.2.9")
     await hass.config_entries.async_unload(hub_entry.entry_id)
     assert stored(hass_storage, hub_entry)["refused"] == ["192.0.2.9"]
+    assert hass_storage[copy_key(hub_entry.entry_id)]["data"]["refused"] == ["192.0.2.9"]
     await hass.config_entries.async_remove(hub_entry.entry_id)
     await hass.async_block_till_done()
     assert storage_key(hub_entry.entry_id) not in hass_storage
+    assert copy_key(hub_entry.entry_id) not in hass_storage  # its last-good copy too
 
 
 # Written before done -------------------------------------------------------------------------
