@@ -188,3 +188,49 @@ async def test_a_slider_dragged_fast_is_two_writes_and_the_last_value_is_on_disk
         assert on_disk(store_file(hass, hub_entry))["cameras"]["cam1"]["recording"] == {
             "pre_roll": 49 % 10
         }
+
+
+async def test_a_deleted_store_comes_back_from_its_copy(
+    hass: HomeAssistant, hub_entry: MockConfigEntry
+) -> None:
+    chosen = await choose_everything(hass, hub_entry)
+    store_file(hass, hub_entry).unlink()
+
+    assert await hass.config_entries.async_setup(hub_entry.entry_id)
+    assert hub_entry.runtime_data.store.as_dict() == chosen
+    assert on_disk(store_file(hass, hub_entry)) == chosen
+    found = issue(hass, hub_entry)
+    assert found is not None
+    assert found.translation_placeholders is not None
+    assert found.translation_placeholders["taken"] == "everything"
+
+
+async def test_an_unreadable_copy_leaves_what_home_assistant_still_knows(
+    hass: HomeAssistant, hub_entry: MockConfigEntry
+) -> None:
+    await choose_everything(hass, hub_entry)
+    store_file(hass, hub_entry).write_text("[]", encoding="utf-8")
+    copy_file(hass, hub_entry).write_text("[]", encoding="utf-8")
+
+    assert await hass.config_entries.async_setup(hub_entry.entry_id)
+    hub = hub_entry.runtime_data
+    assert hub.store.approved == {}
+    assert hub.store.chosen_settings("cam1") == {}
+    found = issue(hass, hub_entry)
+    assert found is not None
+    assert found.translation_placeholders is not None
+    assert found.translation_placeholders["lost"] == "everything"
+
+
+async def test_a_newer_release_store_is_never_overwritten(
+    hass: HomeAssistant, hub_entry: MockConfigEntry
+) -> None:
+    """A downgrade: the hub does not start rather than replace what a newer release wrote."""
+    path = store_file(hass, hub_entry)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    newer = json.dumps({"version": 2, "minor_version": 1, "key": path.name, "data": {"x": 1}})
+    path.write_text(newer, encoding="utf-8")
+
+    assert not await hass.config_entries.async_setup(hub_entry.entry_id)
+    assert path.read_text(encoding="utf-8") == newer
+    assert not copy_file(hass, hub_entry).exists()

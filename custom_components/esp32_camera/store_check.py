@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from ipaddress import ip_address
 import math
-from typing import Any, cast
+from typing import Any
 
 from .protocol import COMMANDS, CommandKind, CommandValidationError, wire_value
 
@@ -182,10 +182,7 @@ def complete_from(
             lost.append(path)  # a refused entry that was not an address has no name to look up
             continue
         target = hub
-        for depth, key in enumerate(path[:-1]):
-            if key not in target:
-                # A camera the damaged file did not have as a record at all.
-                target[key] = cast("dict[str, Any]", _get(copy, path[: depth + 1])).copy()
+        for key in path[:-1]:  # there: a path is dropped at the first level that is wrong
             target = target[key]
         target[path[-1]] = value
         taken.append(path)
