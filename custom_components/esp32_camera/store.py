@@ -6,6 +6,10 @@ its clip recording settings (a record without them, from an earlier release, get
 and what the hub knows of it (name, firmware); for the hub: the approved
 addresses (address -> the camera id it was approved as, when known) and the refused ones.
 Entities, the panel, the actions and the HTTP API all change this state through the hub.
+
+A user's choice is on disk when the method that keeps it returns (the UI is told it is done only
+then); a last-good copy follows 30 s later. Loading checks every value (store_check.py) and repairs
+a damaged store from the copy, value by value, so the hub always starts.
 """
 
 from __future__ import annotations
