@@ -442,6 +442,8 @@ async def _connection_floods(bench: Bench) -> list[dict[str, Any]]:
 
 async def attacks(bench: Bench) -> None:
     """Run every attack against the hub; store the figures in bench.results["attacks"]."""
+    from bench import attacks_store  # not at the top: it imports this module's helpers
+
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 16384)), hard))
     hass_limit = (Path(f"/proc/{bench.hass.pid}/limits").read_text(encoding="ascii")).splitlines()
@@ -474,6 +476,7 @@ async def attacks(bench: Bench) -> None:
             ("slowloris and 5,000 attempts", lambda: _connection_floods(bench)),
             ("admin rule", lambda: admin_rule(bench)),
             ("paths", lambda: path_attacks(bench)),
+            ("store", lambda: attacks_store.store_attacks(bench)),  # restarts hass: last
         ]
         # ESP32_CAMERA_ATTACKS="admin rule,paths": only these steps (their names above).
         if only := os.environ.get("ESP32_CAMERA_ATTACKS"):
@@ -515,6 +518,8 @@ _COLUMNS = (
     ("repair issues", "issues_created"),
     ("refused", "refused"),
     ("tracebacks", "tracebacks"),
+    ("choices kept", "kept"),  # the store attacks (bench/attacks_store.py)
+    ("hub loaded", "hub_loaded"),
     ("hass alive", "hass_alive"),
 )
 

@@ -144,6 +144,17 @@ class HomeAssistant:
         await self._terminate()
         await self._spawn("/manifest.json")  # onboarding is done: its view is gone
 
+    async def kill(self) -> None:
+        """Kill `hass` with SIGKILL, as a crash or a power cut does: nothing is written on the way out."""
+        if self.process is not None and self.process.returncode is None:
+            self.process.kill()
+            await self.process.wait()
+
+    async def start_again(self) -> None:
+        """Start `hass` again on the same configuration (after `kill`); wait until it runs."""
+        await self._spawn("/manifest.json")
+        await self.wait_running()
+
     async def stop(self) -> int | None:
         """Stop `hass` (SIGTERM, then SIGKILL); return its exit code (None: it never started)."""
         await self.session.close()

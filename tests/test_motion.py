@@ -157,7 +157,8 @@ async def test_settings_are_kept_in_the_store_and_disabling_stops_the_analysis(
     ("stored_motion", "expected"),
     [
         (None, MotionSettings()),  # an earlier release's record: no motion settings
-        ({"sensitivity": 120, "enabled": False}, MotionSettings()),  # damaged: defaults
+        # Damaged: the bad value is dropped (a repair issue says so), the others kept.
+        ({"sensitivity": 120, "enabled": False}, MotionSettings(enabled=False)),
         ({"min_area": 2.5}, MotionSettings(min_area=2.5)),
     ],
 )

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import io
-import logging
 import math
 import random
 from typing import Any
 
 from homeassistant.const import EVENT_STATE_CHANGED
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
 from PIL import Image, ImageDraw
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -269,20 +269,25 @@ async def test_a_wrong_shape_or_an_unknown_camera_is_refused(
 
 
 @pytest.mark.parametrize(
-    "stored_areas",
+    ("stored_areas", "kept_zones", "lost"),
     [
-        {"zones": "everything"},
-        {"zones": _many(MAX_AREAS + 1)},
-        {"mask": [rectangle("Outside", 0, 0, 2, 2)]},
-        {"zones": [rectangle("A", 0, 0, 1, 1)], "mask": [rectangle("A", 0, 0, 1, 1)]},
+        ({"zones": "everything"}, [], "zones"),
+        ({"zones": _many(MAX_AREAS + 1)}, [], "zones"),
+        ({"mask": [rectangle("Outside", 0, 0, 2, 2)]}, [], "mask"),
+        (
+            {"zones": [rectangle("A", 0, 0, 1, 1)], "mask": [rectangle("A", 0, 0, 1, 1)]},
+            [rectangle("A", 0, 0, 1, 1)],
+            "mask",  # names are unique among both: the zones come first
+        ),
     ],
 )
-async def test_damaged_stored_zones_fall_back_to_defaults_with_one_warning(
+async def test_damaged_stored_zones_are_dropped_and_reported_the_rest_is_kept(
     hass: HomeAssistant,
     hub_entry: MockConfigEntry,
     hass_storage: dict[str, Any],
-    caplog: pytest.LogCaptureFixture,
     stored_areas: dict[str, Any],
+    kept_zones: list[dict[str, Any]],
+    lost: str,
 ) -> None:
     hass_storage[storage_key(hub_entry.entry_id)] = {
         "version": STORAGE_VERSION,
@@ -303,15 +308,15 @@ async def test_damaged_stored_zones_fall_back_to_defaults_with_one_warning(
             "refused": [],
         },
     }
-    caplog.set_level(logging.WARNING)
     assert await hass.config_entries.async_setup(hub_entry.entry_id)
     hub = hub_entry.runtime_data
-    assert hub.motion.settings("cam1") == MotionSettings()
-    assert hub.motion.areas("cam1") == {"zones": [], "mask": []}
-    hub.motion.settings("cam1")  # asked again: no second warning
-    warnings = [r for r in caplog.records if "Stored motion settings" in r.getMessage()]
-    assert len(warnings) == 1
+    assert hub.motion.settings("cam1").sensitivity == 60
+    assert hub.motion.areas("cam1") == {"zones": kept_zones, "mask": []}
     assert hub.store.chosen_settings("cam1") == {"quality": "20"}
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"store_repaired_{hub_entry.entry_id}")
+    assert issue is not None
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["lost"] == f"cameras/cam1/motion/{lost}"
 
 
 class EventRecorder:

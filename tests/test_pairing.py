@@ -137,7 +137,7 @@ async def test_withdrawn_refusal_lets_the_camera_ask_again(
     hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any
 ) -> None:
     await hass.config_entries.async_setup(hub_entry.entry_id)
-    hub_entry.runtime_data.async_refuse(STOCK)
+    await hub_entry.runtime_data.async_refuse(STOCK)
     await refused_on_connect(hub_entry)
     result = await hass.config_entries.options.async_init(hub_entry.entry_id)
     result = await hass.config_entries.options.async_configure(
@@ -225,7 +225,7 @@ async def test_restored_stock_camera_is_approved_by_address_again(
     await wait_for(lambda: hass.states.get(entity_id) is not None)
     await camera.close()
     # Restarted without the approval (withdrawn): the camera is restored...
-    hub_entry.runtime_data.async_revoke(STOCK)
+    await hub_entry.runtime_data.async_revoke(STOCK)
     assert await hass.config_entries.async_unload(hub_entry.entry_id)
     assert await hass.config_entries.async_setup(hub_entry.entry_id)
     await hass.async_block_till_done()

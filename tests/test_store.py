@@ -20,6 +20,7 @@ from homeassistant.config_entries import SOURCE_IGNORE
 from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_ON
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -33,7 +34,7 @@ from custom_components.esp32_camera.const import (
     DOMAIN,
 )
 from custom_components.esp32_camera.listener import Admission
-from custom_components.esp32_camera.store import storage_key
+from custom_components.esp32_camera.store import copy_key, storage_key
 
 from .conftest import HUB_TOKEN, jpeg_bytes, wait_for
 
@@ -292,9 +293,197 @@ async def test_removing_the_hub_deletes_its_store(
     hass: HomeAssistant, hub_entry: MockConfigEntry, hass_storage: dict[str, Any]
 ) -> None:
     assert await hass.config_entries.async_setup(hub_entry.entry_id)
-    hub_entry.runtime_data.async_refuse("192.0.2.9")
+    await hub_entry.runtime_data.async_refuse("192.0.2.9")
     await hass.config_entries.async_unload(hub_entry.entry_id)
     assert stored(hass_storage, hub_entry)["refused"] == ["192.0.2.9"]
+    assert hass_storage[copy_key(hub_entry.entry_id)]["data"]["refused"] == ["192.0.2.9"]
     await hass.config_entries.async_remove(hub_entry.entry_id)
     await hass.async_block_till_done()
     assert storage_key(hub_entry.entry_id) not in hass_storage
+    assert copy_key(hub_entry.entry_id) not in hass_storage  # its last-good copy too
+
+
+# Written before done -------------------------------------------------------------------------
+# Home Assistant killed right after the UI showed a choice done must find it after a restart:
+# when the call, the WebSocket command or the flow step returns, the store on disk holds it
+# (hass_storage is what Home Assistant's Store wrote, not what it will write later).
+
+STOCK = "127.0.0.2"
+ZONE = {"name": "door", "points": [[0.1, 0.1], [0.5, 0.1], [0.5, 0.5]]}
+
+
+def _on_disk(hass_storage: dict[str, Any], entry: MockConfigEntry, *path: str) -> Any:
+    value: Any = stored(hass_storage, entry)
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def _entity(domain: str, service: str, entity_id: str, **data: Any) -> Any:
+    async def call(hass: HomeAssistant, client: Any) -> None:
+        await hass.services.async_call(
+            domain, service, {ATTR_ENTITY_ID: entity_id, **data}, blocking=True
+        )
+
+    return call
+
+
+def _action(**data: Any) -> Any:
+    async def call(hass: HomeAssistant, client: Any) -> None:
+        await hass.services.async_call(DOMAIN, "send_command", data, blocking=True)
+
+    return call
+
+
+def _ws(**message: Any) -> Any:
+    async def call(hass: HomeAssistant, client: Any) -> None:
+        await ws_command(client, **message)
+
+    return call
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "expected"),
+    [
+        (
+            _entity(NUMBER_DOMAIN, SERVICE_SET_VALUE, QUALITY, value=23),
+            ("settings", "quality"),
+            "23",
+        ),
+        (_action(camera_id="cam1", command="fps", value="7"), ("settings", "fps"), "7"),
+        (
+            _ws(type=f"{DOMAIN}/command", camera_id="cam1", command="hmirror", value=1),
+            ("settings", "hmirror"),
+            "1",
+        ),
+        (_entity(SWITCH_DOMAIN, SERVICE_TURN_ON, SAVING), ("saving",), True),
+        (_ws(type=f"{DOMAIN}/saver", camera_id="cam1", enabled=True), ("saving",), True),
+        (_entity(NUMBER_DOMAIN, SERVICE_SET_VALUE, SAVING_RATE, value=0.5), ("saving_rate",), 0.5),
+        (
+            _entity(
+                NUMBER_DOMAIN,
+                SERVICE_SET_VALUE,
+                "number.esp32_camera_cam1_motion_sensitivity",
+                value=70,
+            ),
+            ("motion", "sensitivity"),
+            70,
+        ),
+        (
+            _entity(SWITCH_DOMAIN, "turn_off", "switch.esp32_camera_cam1_motion_detection"),
+            ("motion", "enabled"),
+            False,
+        ),
+        (
+            _ws(type=f"{DOMAIN}/motion_zones", camera_id="cam1", zones=[ZONE], mask=[]),
+            ("motion", "zones"),
+            [ZONE],
+        ),
+        (
+            _entity(SWITCH_DOMAIN, SERVICE_TURN_ON, "switch.esp32_camera_cam1_record_on_motion"),
+            ("recording", "record"),
+            True,
+        ),
+        (
+            _entity(
+                NUMBER_DOMAIN, SERVICE_SET_VALUE, "number.esp32_camera_cam1_clip_pre_roll", value=3
+            ),
+            ("recording", "pre_roll"),
+            3.0,
+        ),
+    ],
+    ids=[
+        "quality entity",
+        "send_command action",
+        "panel command",
+        "saving switch",
+        "panel saver",
+        "saving rate",
+        "motion sensitivity",
+        "motion switch",
+        "panel zones",
+        "record on motion",
+        "clip pre-roll",
+    ],
+)
+async def test_a_choice_is_on_disk_when_the_ui_is_told_it_is_done(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+    hass_storage: dict[str, Any],
+    change: Any,
+    path: tuple[str, ...],
+    expected: Any,
+) -> None:
+    assert await hass.config_entries.async_setup(hub_entry.entry_id)
+    camera = await dial(hub_entry.data[CONF_STREAM_PORT], f"?token={HUB_TOKEN}&id=cam1")
+    try:
+        hub = hub_entry.runtime_data
+        await wait_for(lambda: "cam1" in hub.cameras and hub.cameras["cam1"].connected)
+        await hass.async_block_till_done()
+        client = await hass_ws_client(hass)
+        await wait_for(lambda: _on_disk(hass_storage, hub_entry, "cameras", "cam1") is not None)
+        assert _on_disk(hass_storage, hub_entry, "cameras", "cam1", *path) != expected
+
+        await change(hass, client)
+        # No waiting: this is the moment the UI shows the change done.
+        assert _on_disk(hass_storage, hub_entry, "cameras", "cam1", *path) == expected
+    finally:
+        await camera.close()
+
+
+async def test_approval_refusal_and_revocation_are_on_disk_when_the_flow_step_returns(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    connect_camera: Any,
+) -> None:
+    assert await hass.config_entries.async_setup(hub_entry.entry_id)
+    camera = await connect_camera("", source=STOCK)
+    await camera.send_frame(jpeg_bytes())
+    flows = hass.config_entries.flow.async_progress_by_handler
+    await wait_for(lambda: len(flows(DOMAIN)) == 1)
+
+    await hass.config_entries.flow.async_configure(flows(DOMAIN)[0]["flow_id"], {})
+    assert _on_disk(hass_storage, hub_entry, "approved") == {STOCK: STOCK}
+
+    result = await hass.config_entries.options.async_init(hub_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "approvals"}
+    )
+    await hass.config_entries.options.async_configure(
+        result["flow_id"], {"approved": [STOCK], "refused": []}
+    )
+    assert _on_disk(hass_storage, hub_entry, "approved") == {}
+
+    await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_IGNORE},
+        data={"unique_id": "192.0.2.9", "title": "ESP32 camera at 192.0.2.9"},
+    )
+    assert _on_disk(hass_storage, hub_entry, "refused") == ["192.0.2.9"]
+
+
+async def test_removing_a_camera_is_on_disk_when_the_device_is_gone(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+    hass_storage: dict[str, Any],
+) -> None:
+    hass_storage[storage_key(hub_entry.entry_id)] = {
+        "version": 1,
+        "key": storage_key(hub_entry.entry_id),
+        "data": {"cameras": {"cam1": {"name": "Garden"}}, "approved": {}, "refused": []},
+    }
+    assert await async_setup_component(hass, "config", {})
+    assert await hass.config_entries.async_setup(hub_entry.entry_id)
+    device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, "cam1"), hub_entry.entry_id)
+    assert device is not None
+    client = await hass_ws_client(hass)
+    await ws_command(
+        client,
+        type="config/device_registry/remove_config_entry",
+        config_entry_id=hub_entry.entry_id,
+        device_id=device.id,
+    )
+    assert _on_disk(hass_storage, hub_entry, "cameras", "cam1") is None

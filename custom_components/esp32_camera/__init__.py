@@ -88,6 +88,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: Esp32CameraConfigEntry)
 async def async_remove_entry(hass: HomeAssistant, entry: Esp32CameraConfigEntry) -> None:
     """Delete the hub's store, and the busy-port issue of an entry removed while retrying."""
     async_delete_issue(hass, f"port_in_use_{entry.entry_id}")
+    async_delete_issue(hass, f"store_repaired_{entry.entry_id}")
     await async_remove_store(hass, entry.entry_id)
 
 
@@ -96,4 +97,4 @@ async def async_remove_config_entry_device(
 ) -> bool:
     """Allow removing a camera that is not connected (never the hub itself); forget it."""
     camera_id = camera_id_of_device(device, entry.entry_id)
-    return camera_id is not None and entry.runtime_data.async_remove_camera(camera_id)
+    return camera_id is not None and await entry.runtime_data.async_remove_camera(camera_id)

@@ -65,30 +65,27 @@ class HubAdmission:
         """Refused addresses."""
         return self._store.refused
 
-    @callback
-    def async_approve(self, address: str, cameras: Mapping[str, CameraRecord]) -> None:
-        """Admit a waiting camera's address at once, and from now on."""
+    async def async_approve(self, address: str, cameras: Mapping[str, CameraRecord]) -> None:
+        """Admit a waiting camera's address at once, and from now on (written on return)."""
         camera_id = next(
             (c.camera_id for c in cameras.values() if c.address == address and not c.admitted),
             None,
         )
-        self._store.async_approve(address, camera_id)
-        self._listener.approve(address)
+        self._listener.approve(address)  # at once; the write follows
+        await self._store.async_approve(address, camera_id)
 
-    @callback
-    def async_refuse(self, address: str) -> None:
+    async def async_refuse(self, address: str) -> None:
         """Refuse an address at once, and from now on; its sockets close (4403)."""
-        self._store.async_refuse(address)
         self._listener.reject(address)
+        await self._store.async_refuse(address)
 
-    @callback
-    def async_revoke(self, address: str) -> None:
+    async def async_revoke(self, address: str) -> None:
         """Withdraw an address's approval or refusal: an approved camera is refused at once.
 
         The address waits for approval again when it connects.
         """
-        self._store.async_revoke(address)
         self._listener.revoke(address)
+        await self._store.async_revoke(address)
 
     @callback
     def async_authenticated(self, address: str) -> None:

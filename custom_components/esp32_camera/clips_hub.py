@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
+import math
 from pathlib import Path
 import time
 from typing import TYPE_CHECKING, Any, Final
@@ -101,6 +102,29 @@ def recording_settings(stored: dict[str, Any]) -> RecordingSettings:
     except (TypeError, ValueError) as err:
         LOGGER.warning("Stored clip settings %s are invalid (%s): using defaults", chosen, err)
         return RecordingSettings()
+
+
+def check_stored_recording(stored: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Return a stored recording section's valid fields and the names of the others (store load)."""
+    kept: dict[str, Any] = {}
+    bad: list[str] = []
+    for name, value in stored.items():
+        valid = name in RECORDING_FIELDS and (
+            isinstance(value, bool)
+            if name == "record"
+            else isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+        )
+        try:
+            if valid:
+                RecordingSettings(**{name: value})
+                kept[name] = value
+                continue
+        except TypeError, ValueError:
+            pass
+        bad.append(name)
+    return kept, bad
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,9 +323,8 @@ class HubClips:
             self._settings[camera_id] = settings
         return settings
 
-    @callback
-    def async_set(self, camera_id: str, **changes: Any) -> None:
-        """Change a camera's clip settings (validated), keep them, and apply them at once.
+    async def async_set(self, camera_id: str, **changes: Any) -> None:
+        """Change a camera's clip settings (validated), apply them at once, and keep them.
 
         Turning recording on while motion goes on starts a clip now; turning it off ends the
         open motion clip after its post-roll.
@@ -317,9 +340,6 @@ class HubClips:
             ) from err
         if settings.record and not before.record:
             self._check_available()
-        self._store.async_set_recording(
-            camera_id, {name: getattr(settings, name) for name in changes}
-        )
         self._settings[camera_id] = settings
         if (recorder := self._recorders.get(camera_id)) is not None:
             recorder.pre_roll, recorder.post_roll = settings.pre_roll, settings.post_roll
@@ -329,6 +349,11 @@ class HubClips:
                     self._async_keep_ticking()
                 else:
                     recorder.motion_ended(time.monotonic())
+        # Applied above without a pause (concurrent changes cannot interleave); written before
+        # anyone is told.
+        await self._store.async_set_recording(
+            camera_id, {name: getattr(settings, name) for name in changes}
+        )
         async_dispatcher_send(
             self._hass, signals.recording_settings_updated(self._entry_id, camera_id)
         )

@@ -231,7 +231,7 @@ class Esp32CameraConfigFlow(ConfigFlow, domain=DOMAIN):
         if hub_entry is None or hub_entry.state is not ConfigEntryState.LOADED:
             return self.async_abort(reason="hub_not_loaded")
         hub: Esp32CameraHub = hub_entry.runtime_data
-        hub.async_approve(self._address)
+        await hub.async_approve(self._address)
         return self.async_abort(
             reason="camera_approved", description_placeholders={CONF_ADDRESS: self._address}
         )
@@ -242,7 +242,7 @@ class Esp32CameraConfigFlow(ConfigFlow, domain=DOMAIN):
         The ignored entry stays too: Home Assistant then offers no new discovery of it.
         """
         for hub in loaded_hubs(self.hass):
-            hub.async_refuse(user_input["unique_id"])
+            await hub.async_refuse(user_input["unique_id"])
         return await super().async_step_ignore(user_input)
 
 
@@ -262,7 +262,7 @@ class Esp32CameraOptionsFlow(OptionsFlowWithReload):
         hub: Esp32CameraHub = self.config_entry.runtime_data
         if user_input is not None:
             for address in (*user_input[CONF_APPROVED], *user_input[CONF_REFUSED]):
-                hub.async_revoke(address)
+                await hub.async_revoke(address)
             # Unchanged options: nothing reloads.
             return self.async_create_entry(data=dict(self.config_entry.options))
         approved = {

@@ -197,7 +197,7 @@ def _hub_setting_binding(
     name: str,
     parse: Callable[[str], object],
     settings_fn: Callable[[Esp32CameraHub, str], object],
-    write_fn: Callable[[Esp32CameraHub, str, dict[str, object]], Awaitable[object] | None],
+    write_fn: Callable[[Esp32CameraHub, str, dict[str, object]], Awaitable[object]],
     signal_fn: Callable[[str, str], SignalType[()]],
 ) -> ControlBinding:
     """Bind a control to one field of a settings dataclass the hub keeps per camera (its store).
@@ -211,8 +211,7 @@ def _hub_setting_binding(
         return ("1" if value else "0") if isinstance(value, bool) else f"{value:g}"
 
     async def write(hub: Esp32CameraHub, camera_id: str, value: str) -> None:
-        if (pending := write_fn(hub, camera_id, {name: parse(value)})) is not None:
-            await pending
+        await write_fn(hub, camera_id, {name: parse(value)})
 
     return ControlBinding(read_fn=read, write_fn=write, needs_camera=False, signal_fn=signal_fn)
 

@@ -16,14 +16,14 @@ from typing import Any
 
 from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY, ConfigEntry
 from homeassistant.const import CONF_ADDRESS, CONF_TOKEN, EVENT_HOMEASSISTANT_STOP
-from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import discovery_flow
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
 from . import signals
 from .admission import HubAdmission
-from .clips_hub import HubClips
+from .clips_hub import HubClips, check_stored_recording
 from .const import (
     CONF_APPROVED_ADDRESSES,
     CONF_RETENTION_DAYS,
@@ -43,12 +43,14 @@ from .listener import (
     UnknownCameraError,
 )
 from .migration import stored_hub_from_earlier_release
-from .motion_hub import HubMotion
+from .motion_hub import HubMotion, check_stored_motion
 from .options import hub_options, listener_settings
 from .protocol import CommandValidationError, Frame
+from .repairs import async_raise_issue
 from .saver import ImageSaver
 from .settings import CameraSettings
 from .store import HubStore
+from .store_check import describe
 from .updates import EntityUpdates
 
 type Esp32CameraConfigEntry = ConfigEntry[Esp32CameraHub]
@@ -110,7 +112,22 @@ class Esp32CameraHub:
         The store is read before the ports open: a camera that redials at once gets what was
         chosen for it re-applied, and approvals and refusals hold from its first connection.
         """
-        await self.store.async_load(partial(stored_hub_from_earlier_release, self.hass, self.entry))
+        repair = await self.store.async_load(
+            partial(stored_hub_from_earlier_release, self.hass, self.entry),
+            {"motion": check_stored_motion, "recording": check_stored_recording},
+        )
+        if repair is not None:
+            async_raise_issue(
+                self.hass,
+                f"store_repaired_{self.entry.entry_id}",
+                "store_repaired",
+                {
+                    "title": self.entry.title,
+                    "lost": describe(repair.lost) or "-",
+                    "taken": describe(repair.taken) or "-",
+                    "saved_as": repair.saved_as or "-",
+                },
+            )
         if CONF_APPROVED_ADDRESSES in self.entry.options:  # moved into the store
             self.hass.config_entries.async_update_entry(
                 self.entry,
@@ -165,8 +182,7 @@ class Esp32CameraHub:
         await self.listener.stop()
         await self.store.async_flush()
 
-    @callback
-    def async_remove_camera(self, camera_id: str) -> bool:
+    async def async_remove_camera(self, camera_id: str) -> bool:
         """Forget a disconnected camera whose device the user removes; False while connected.
 
         Its record, queued commands, chosen settings and continuous saving go (from the store
@@ -181,45 +197,41 @@ class Esp32CameraHub:
         self.clips.async_forget(camera_id)
         self.saver.async_set_enabled(camera_id, False)
         self.saver.async_set_max_rate(camera_id, 0)
-        self.store.async_forget_camera(camera_id)
         async_dispatcher_send(self.hass, signals.camera_removed(self.entry.entry_id), camera_id)
+        # Forgotten everywhere above without a pause; written before the device's removal returns.
+        await self.store.async_forget_camera(camera_id)
         return True
 
-    @callback
-    def async_approve(self, address: str) -> None:
-        """Admit a waiting camera's address at once, and from now on (kept in the store)."""
-        self.admission.async_approve(address, self.cameras)
+    async def async_approve(self, address: str) -> None:
+        """Admit a waiting camera's address at once, and from now on (stored on return)."""
+        await self.admission.async_approve(address, self.cameras)
 
-    @callback
-    def async_refuse(self, address: str) -> None:
-        """Refuse an address at once, and from now on (kept in the store)."""
-        self.admission.async_refuse(address)
+    async def async_refuse(self, address: str) -> None:
+        """Refuse an address at once, and from now on (stored on return)."""
+        await self.admission.async_refuse(address)
 
-    @callback
-    def async_revoke(self, address: str) -> None:
+    async def async_revoke(self, address: str) -> None:
         """Withdraw an address's approval or refusal: an approved camera is refused at once."""
-        self.admission.async_revoke(address)
+        await self.admission.async_revoke(address)
 
     def pending_frame(self, address: str) -> Frame | None:
         """Return the latest frame of a camera at `address` that waits for approval."""
         return self.listener.pending_frame(address)
 
-    @callback
-    def async_set_saving(self, camera_id: str, enabled: bool) -> None:
-        """Turn continuous saving of a camera on or off, and keep that choice."""
+    async def async_set_saving(self, camera_id: str, enabled: bool) -> None:
+        """Turn continuous saving of a camera on or off, and keep that choice (stored on return)."""
         if enabled and self.saver.error is not None:  # e.g. a save directory under www/
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="saving_unavailable",
                 translation_placeholders={"error": self.saver.error},
             )
-        self.store.async_set_saving(camera_id, enabled=enabled)
+        await self.store.async_set_saving(camera_id, enabled=enabled)
         self.saver.async_set_enabled(camera_id, enabled)
 
-    @callback
-    def async_set_saving_rate(self, camera_id: str, per_second: float) -> None:
+    async def async_set_saving_rate(self, camera_id: str, per_second: float) -> None:
         """Save at most `per_second` frames per second of a camera (0: all), and keep that."""
-        self.store.async_set_saving(camera_id, rate=per_second)
+        await self.store.async_set_saving(camera_id, rate=per_second)
         self.saver.async_set_max_rate(camera_id, per_second)
 
     async def async_send_command(
@@ -263,7 +275,7 @@ class Esp32CameraHub:
                 translation_key="command_failed",
                 translation_placeholders={**placeholders, "response": result.value or ""},
             )
-        self.settings.async_command_succeeded(camera_id, name, value, result, choose=choose)
+        await self.settings.async_command_succeeded(camera_id, name, value, result, choose=choose)
         return result
 
     def hub_statistics(self) -> dict[str, Any]:

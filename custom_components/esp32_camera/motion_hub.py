@@ -11,6 +11,7 @@ left), checked against the limits below.
 from __future__ import annotations
 
 from dataclasses import asdict, replace
+import math
 from typing import Any
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -113,6 +114,46 @@ def motion_settings(stored: dict[str, Any]) -> MotionSettings:
         return MotionSettings()
 
 
+def _finite_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def check_stored_motion(stored: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Return a stored motion section's valid fields and the names of the others (store load).
+
+    Each field is checked on its own, so one bad value does not cost the other choices.
+    """
+    kept: dict[str, Any] = {}
+    bad = [name for name in stored if name not in (*MOTION_FIELDS, *AREA_FIELDS)]
+    for name in MOTION_FIELDS:
+        if name not in stored:
+            continue
+        value = stored[name]
+        valid = isinstance(value, bool) if name == "enabled" else _finite_number(value)
+        if name == "sensitivity":
+            valid = valid and isinstance(value, int)
+        try:
+            if valid:
+                MotionSettings(**{name: value})
+                kept[name] = value
+                continue
+        except TypeError, ValueError:
+            pass
+        bad.append(name)
+    # Names are unique among zones and mask areas together: the zones first, then the mask.
+    for name in AREA_FIELDS:
+        if name not in stored:
+            continue
+        candidate = {**kept, name: stored[name]}
+        try:
+            areas_from_json(candidate.get("zones", []), candidate.get("mask", []))
+        except ServiceValidationError:
+            bad.append(name)
+        else:
+            kept[name] = stored[name]
+    return kept, bad
+
+
 class HubMotion:
     """Motion detection for every admitted camera of one hub."""
 
@@ -197,7 +238,7 @@ class HubMotion:
             settings = replace(self.settings(camera_id), **changes)
         except ValueError as err:
             raise _invalid("invalid_motion_setting", error=err) from err
-        self._store.async_set_motion(
+        await self._store.async_set_motion(
             camera_id,
             {
                 name: areas_as_json(getattr(settings, name))

@@ -89,7 +89,7 @@ def _clip_seconds(name: str, maximum: float) -> Esp32CameraNumberDescription:
 
 
 async def _set_saving_rate(hub: Esp32CameraHub, camera_id: str, value: str) -> None:
-    hub.async_set_saving_rate(camera_id, float(value))
+    await hub.async_set_saving_rate(camera_id, float(value))
 
 
 SAVING_RATE: ControlBinding = saver_binding(

@@ -82,8 +82,7 @@ class CameraSettings:
         known = self._known.get(camera_id, {})
         return known.get(name, self.chosen(camera_id).get(name))
 
-    @callback
-    def async_command_succeeded(
+    async def async_command_succeeded(
         self, camera_id: str, name: str, value: object, result: CommandResult, *, choose: bool
     ) -> None:
         """Note a setting the camera took (or queued); keep it as the user's choice if `choose`.
@@ -94,10 +93,10 @@ class CameraSettings:
         if name in ACTION_COMMANDS:
             return
         wire = wire_value(name, value)
-        if choose:
-            self._store.async_choose_setting(camera_id, name, wire)
         if not result.queued:
             self._known.setdefault(camera_id, {})[name] = wire
+        if choose:  # written before the command's caller is told it is done
+            await self._store.async_choose_setting(camera_id, name, wire)
 
     @callback
     def async_camera_connected(self, camera: CameraRecord) -> None:

@@ -46,7 +46,7 @@ def _saving(hub: Esp32CameraHub, camera_id: str) -> str:
 
 
 async def _set_saving(hub: Esp32CameraHub, camera_id: str, value: str) -> None:
-    hub.async_set_saving(camera_id, value == ON)
+    await hub.async_set_saving(camera_id, value == ON)
 
 
 SAVING = saver_binding(_saving, _set_saving)

@@ -355,11 +355,11 @@ async def ws_command(
     }
 )
 @admin_websocket_command
-@callback
-def ws_saver(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
-    """Turn continuous saving of one camera on or off (admin only)."""
+@async_response
+async def ws_saver(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
+    """Turn continuous saving of one camera on or off (admin only); answered once stored."""
     hub = find_hub(hass, msg["camera_id"])
-    hub.async_set_saving(msg["camera_id"], msg["enabled"])
+    await hub.async_set_saving(msg["camera_id"], msg["enabled"])
     connection.send_result(msg["id"], {"enabled": hub.saver.is_enabled(msg["camera_id"])})
 
 
