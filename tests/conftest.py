@@ -42,6 +42,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry  # noqa
 
 from custom_components.esp32_camera.const import (  # noqa: E402
     CONF_CONTROL_PORT,
+    CONF_RETENTION_DAYS,
     CONF_SAVE_DIRECTORY,
     CONF_STREAM_PORT,
 )
@@ -101,7 +102,9 @@ def add_hub_entry(
             CONF_CONTROL_PORT: free_port(),
             CONF_TOKEN: HUB_TOKEN,
         },
-        options={CONF_SAVE_DIRECTORY: save_directory},
+        # Retention off: the tests write clips and images with fixed old dates, which the hub's
+        # first sweep (in the background) would race to remove; retention has its own tests.
+        options={CONF_SAVE_DIRECTORY: save_directory, CONF_RETENTION_DAYS: 0},
     )
     entry.add_to_hass(hass)
     return entry
