@@ -470,6 +470,9 @@ async def attacks(bench: Bench) -> None:
             ("unicode register", lambda: _traceback_flood(bench)),
             ("slowloris and 5,000 attempts", lambda: _connection_floods(bench)),
         ]
+        from bench.attacks_motion_avi import motion_avi_steps  # issue 18: motion, AVI reader
+
+        steps = motion_avi_steps(bench, steps)  # also: $BENCH_ATTACKS_ONLY picks attacks by name
         for name, step in steps:
             if bench.hass.process is not None and bench.hass.process.returncode is not None:
                 break
