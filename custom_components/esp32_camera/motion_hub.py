@@ -275,7 +275,7 @@ class HubMotion:
         """Count a failed analysis; a repair issue once they keep failing (capped per hub)."""
         count = self._failures_in_row[camera_id] = self._failures_in_row.get(camera_id, 0) + 1
         if (
-            count == MOTION_FAILURES_FOR_ISSUE
+            count >= MOTION_FAILURES_FOR_ISSUE
             and camera_id not in self._issues
             and len(self._issues) < MAX_MOTION_ISSUES
         ):
