@@ -23,8 +23,9 @@ MJPEG decoders take each JPEG's own.
 
 Reading (``read_avi``) trusts nothing in the file: a clips folder can hold any file. Chunk sizes
 are checked against their containers, the index against the frame cap and the size of the movi
-list (each entry needs a chunk of at least 8 bytes), the rate and scale against MIN_FPS..MAX_FPS,
-the declared duration and the 'tims' times (non-decreasing) against MAX_DURATION; the only
+list (each entry needs a chunk of at least 8 bytes), the rate and scale (not 0, at least MIN_FPS;
+no upper bound: a burst of frames declares thousands per second, which only shortens waits), the
+declared duration and the 'tims' times (non-decreasing) against MAX_DURATION; the only
 exception that leaves is ClipError (a file that vanished or cannot be read included).
 
 Writes are atomic: frames stream into a hidden temporary file next to the target, the headers are
@@ -55,10 +56,9 @@ MAX_AVI_BYTES = 1024 * 1024 * 1024 - 16 * 1024 * 1024
 _FRAME_CHUNK = b"00dc"
 _TIMES_CHUNK = b"tims"
 # What read_avi accepts. The writer declares at least 0.001 fps (rate 1 at scale 1000: two frames
-# 1,000 s apart); clips last at most 5 minutes (clips_hub.MAX_CLIP_SECONDS) plus a 60 s post-roll,
+# 1,000 s apart), and as many as a burst makes (frames completed 0.1 ms apart: 10,000); clips last at most 5 minutes (clips_hub.MAX_CLIP_SECONDS) plus a 60 s post-roll,
 # so 50,000 frames is over 2 minutes of 60 fps beyond that, and its index costs the reader ~6 MB.
 MIN_FPS = 0.001
-MAX_FPS = 1000.0
 MAX_FRAMES = 50_000
 MAX_DURATION = 24 * 3600.0  # seconds, declared (frames / fps) or recorded ('tims')
 # The header block up to and including the 'movi' LIST's type field (fixed size: patched in place).
@@ -410,8 +410,8 @@ def _parse(path: Path, data: mmap.mmap) -> AviClip:
     if rate == 0:
         raise ClipError("dwRate is 0")
     fps = rate / scale
-    if not MIN_FPS <= fps <= MAX_FPS:
-        raise ClipError(f"frame rate {fps:g} is outside {MIN_FPS:g}..{MAX_FPS:g}")
+    if fps < MIN_FPS:
+        raise ClipError(f"frame rate {fps:g} is below {MIN_FPS:g}")
     movi_offset, movi_size = movi
     index_offset, index_size = index
     entries = index_size // 16
