@@ -308,6 +308,11 @@ async def test_repair_issues_for_failing_analyses_are_capped(
             motion._async_result(f"cam{number}", failed)
     ours = [key for key in issue_registry.issues if key[1].startswith("motion_failing_")]
     assert len(ours) == MAX_MOTION_ISSUES
+    # A removed camera's issue goes; the next failure of a camera past the cap takes its place.
+    motion.async_forget("cam0")
+    assert (DOMAIN, f"motion_failing_{hub_entry.entry_id}_cam0") not in issue_registry.issues
+    motion._async_result("cam9", failed)
+    assert (DOMAIN, f"motion_failing_{hub_entry.entry_id}_cam9") in issue_registry.issues
     # Unloading deletes them (counted per run).
     assert await hass.config_entries.async_unload(hub_entry.entry_id)
     assert not [key for key in issue_registry.issues if key[1].startswith("motion_failing_")]

@@ -321,8 +321,8 @@ def test_the_reader_rejects_hostile_rates_and_times(
         read_avi(path)
 
 
-def test_a_long_declared_duration_is_refused(tmp_path: Path) -> None:
-    """No tims: 3 frames at 0.001 fps would hold a replay for 50 minutes; the limit says how long."""
+def test_a_slow_declared_rate_is_read_within_the_duration_limit(tmp_path: Path) -> None:
+    """No tims: 3 frames at 0.001 fps last 50 minutes, within the limit (the replay caps gaps)."""
     data = _valid(tmp_path)
     position = data.index(b"tims")
     data = data[:position] + b"junk" + data[position + 4 :]  # an unknown chunk: no times
@@ -331,6 +331,54 @@ def test_a_long_declared_duration_is_refused(tmp_path: Path) -> None:
     clip = read_avi(path)  # 0.001 fps is a rate the writer itself declares for a long gap
     assert clip.times is None
     assert len(clip.frames) / clip.fps <= MAX_DURATION
+
+
+def _index_of(data: bytes, entries: bytes) -> bytes:
+    """The clip with its idx1 chunk replaced (the file ends with idx1 and tims)."""
+    position = data.index(b"idx1")
+    times = data.index(b"tims")
+    return data[:position] + b"idx1" + struct.pack("<I", len(entries)) + entries + data[times:]
+
+
+def _first_entry(data: bytes) -> bytes:
+    position = data.index(b"idx1") + 8
+    return data[position : position + 16]
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        # 1,000 entries, each a valid pointer, where the movi list holds room for ~150 chunks.
+        (lambda data: _index_of(data, _first_entry(data) * 1000), "movi list can hold"),
+        (lambda data: _index_of(data, b""), "no frame"),
+        (lambda data: _index_of(data, b"01wb" + bytes(12)), "no frame"),  # audio only
+    ],
+)
+def test_the_reader_rejects_hostile_indexes(
+    damage: Callable[[bytes], bytes], message: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "clip.avi"
+    path.write_bytes(_riff_sized(damage(_small_valid())))
+    with pytest.raises(ClipError, match=message):
+        read_avi(path)
+
+
+def test_a_declared_duration_past_the_limit_is_refused(tmp_path: Path) -> None:
+    """87 frames at 0.001 fps and no tims: 87,000 s declared, more than a day."""
+    jpeg = scene_jpegs("crossing")[0]
+    path = tmp_path / "clip.avi"
+    write(path, [(jpeg, n) for n in range(87)])
+    data = path.read_bytes().replace(b"tims", b"JUNK", 1)
+    path.write_bytes(patch_strh(patch_strh(data, 20, 1000), 24, 1))
+    with pytest.raises(ClipError, match="last more than"):
+        read_avi(path)
+
+
+def test_what_cannot_be_read_is_a_clip_error(tmp_path: Path) -> None:
+    with pytest.raises(ClipError, match="cannot read"):
+        read_avi(tmp_path)  # a folder
+    with pytest.raises(ClipError, match="cannot read"):
+        read_avi(tmp_path / "missing.avi")
 
 
 def test_a_burst_of_frames_is_read_back(tmp_path: Path) -> None:

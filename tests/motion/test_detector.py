@@ -379,3 +379,13 @@ def test_any_bytes_never_raise(data: bytes) -> None:
 
 
 _MUTABLE = _jpeg(80, 60, seed=7)
+
+
+def test_a_size_hidden_from_the_header_scan_is_checked_after_opening() -> None:
+    """Comments push the SOF past the header scan: Pillow's size is checked before decoding."""
+    tiny = _jpeg(2, 2)
+    comment = b"\xff\xfe\xff\xff" + bytes(65533)  # a COM segment of the largest size, twice
+    hidden = tiny[:2] + comment + comment + tiny[2:]
+    detector = MotionDetector(MotionSettings(max_rate=0))
+    assert detector.analyse(hidden, 0.0) is None
+    assert detector.stats_snapshot()["unsupported"] == 1

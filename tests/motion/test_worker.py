@@ -193,3 +193,32 @@ def test_a_raising_analysis_ends_that_motion_and_the_worker_goes_on(
     logged = [record for record in caplog.records if "bad" in record.getMessage()]
     assert len(logged) == 1
     assert logged[0].exc_info is not None
+
+
+class TickExploding(MotionDetector):
+    """A detector whose cool-down tick raises (a bug nobody foresaw)."""
+
+    @override
+    def tick(self, now: float) -> None:
+        raise RuntimeError("a tick that raises")
+
+
+def test_a_raising_tick_does_not_stop_the_worker(caplog: pytest.LogCaptureFixture) -> None:
+    results = Results()
+    worker = MotionWorker(results, tick_interval=0.01)
+    worker.start()
+    jpegs = scene_jpegs("crossing")
+    broken = TickExploding(MotionSettings(max_rate=0))
+    good = MotionDetector(MotionSettings(max_rate=0))
+    try:
+        worker.submit("broken", broken, jpegs[0], 0.0)
+        wait_until(lambda: broken.stats.analysed == 1)
+        time.sleep(0.1)  # several ticks, each raising
+        for number in range(3):
+            worker.submit("good", good, jpegs[number], number / FPS)
+            wait_until(lambda: worker.waiting == 0)
+        wait_until(lambda: good.stats.analysed == 3)
+    finally:
+        worker.stop()
+    logged = [record for record in caplog.records if "broken" in record.getMessage()]
+    assert len(logged) == 1  # rate-limited: one traceback for many ticks
