@@ -472,7 +472,7 @@ async def attacks(bench: Bench) -> None:
         ]
         from bench.attacks_motion_avi import motion_avi_steps  # issue 18: motion, AVI reader
 
-        steps = motion_avi_steps(bench, steps)  # also: $BENCH_ATTACKS_ONLY picks attacks by name
+        steps = motion_avi_steps(bench, steps)  # also: $ESP32_CAMERA_ATTACKS picks attacks by name
         for name, step in steps:
             if bench.hass.process is not None and bench.hass.process.returncode is not None:
                 break
