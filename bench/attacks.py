@@ -442,7 +442,9 @@ async def _connection_floods(bench: Bench) -> list[dict[str, Any]]:
 
 async def attacks(bench: Bench) -> None:
     """Run every attack against the hub; store the figures in bench.results["attacks"]."""
-    from bench import attacks_store  # not at the top: it imports this module's helpers
+    # Not at the top: these import this module's helpers.
+    from bench import attacks_store
+    from bench.attacks_motion_avi import motion_avi_steps
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 16384)), hard))
@@ -476,6 +478,7 @@ async def attacks(bench: Bench) -> None:
             ("slowloris and 5,000 attempts", lambda: _connection_floods(bench)),
             ("admin rule", lambda: admin_rule(bench)),
             ("paths", lambda: path_attacks(bench)),
+            *motion_avi_steps(bench),
             ("store", lambda: attacks_store.store_attacks(bench)),  # restarts hass: last
         ]
         # ESP32_CAMERA_ATTACKS="admin rule,paths": only these steps (their names above).

@@ -405,3 +405,26 @@ async def test_several_hubs_are_folders(
     # A camera of the other hub is not this hub's.
     with pytest.raises(BrowseError):
         await browse(hass, f"{hub.entry_id}/cow/clips")
+
+
+async def test_unreadable_clips_are_not_listed(
+    hass: HomeAssistant, hub: MockConfigEntry, hass_client: ClientSessionGenerator
+) -> None:
+    """A crafted or damaged AVI in the clips folder is skipped, not offered to play (issue 18)."""
+    root = save_root(hub)
+    good = write_clip(root, "cam1", local(2026, 1, 2, 8, 0, 5))
+    data = good.read_bytes()
+    rate = data.index(b"strh") + 8 + 24  # dwRate 0: the replay divided by it
+    write(good.with_name("09-00-00_motion.avi"), data[:rate] + bytes(4) + data[rate + 4 :])
+    write(good.with_name("10-00-00_motion.avi"), b"RIFF\x00\x00\x00\x00AVI cut short")
+    clips = await browse(hass, f"{hub.entry_id}/cam1/clips")
+    assert [child.identifier for child in clips.children] == [
+        f"{hub.entry_id}/cam1/clips/2026-01-02/08-00-05_motion.avi"
+    ]
+    assert clips.not_shown == 0
+    # Resolving one anyway (an old link) gives the replay, which refuses it: not found, not a 500.
+    played = await media_source.async_resolve_media(
+        hass, f"{SOURCE}/{hub.entry_id}/cam1/clips/2026-01-02/09-00-00_motion.avi", None
+    )
+    answer = await (await hass_client()).get(played.url, headers={"Accept": "*/*"})
+    assert answer.status == 404

@@ -7,9 +7,11 @@ without them still loads), changed from the switch and numbers.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import threading
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.components.number import ATTR_VALUE, DOMAIN as NUMBER_DOMAIN, SERVICE_SET_VALUE
 from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
@@ -23,14 +25,17 @@ from homeassistant.const import (
 )
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.esp32_camera.const import DOMAIN, EVENT_CLIP_SAVED
 from custom_components.esp32_camera.diagnostics import async_get_config_entry_diagnostics
-from custom_components.esp32_camera.motion import MotionSettings
+from custom_components.esp32_camera.motion import MotionResult, MotionSettings
+from custom_components.esp32_camera.motion_hub import MAX_MOTION_ISSUES, MOTION_FAILURES_FOR_ISSUE
 from custom_components.esp32_camera.store import STORAGE_VERSION, storage_key
 
-from .conftest import wait_for
+from .conftest import HUB_TOKEN, jpeg_bytes, wait_for
 from .motion.conftest import scene_jpegs
 
 MOTION = "binary_sensor.esp32_camera_cam1_motion"
@@ -224,3 +229,91 @@ async def test_the_worker_thread_stops_with_home_assistant(
     assert name not in {thread.name for thread in threading.enumerate()}
     # Unloading afterwards stops nothing twice.
     assert await hass.config_entries.async_unload(hub_entry.entry_id)
+
+
+async def test_a_two_pixel_jpeg_leaves_every_cameras_motion_working(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    connect_camera: Any,
+    simulate: Any,
+) -> None:
+    """Issue 18: one admitted camera's 2x2 JPEG killed the hub's motion worker thread."""
+    await hass.config_entries.async_setup(hub_entry.entry_id)
+    hub = hub_entry.runtime_data
+    glitching = await connect_camera(f"?token={HUB_TOKEN}&id=cam2")
+    for number, (width, height) in enumerate(((2, 2), (1, 1), (16, 2), (1, 200)), 1):
+        await glitching.send_frame(jpeg_bytes(width, height))
+        await wait_for(lambda n=number: hub.cameras["cam2"].stats.frames_received == n)
+        await asyncio.sleep(0.15)  # past the rate cap: each one is analysed
+    recorder, _ = await play(hass, simulate, "crossing")
+    await wait_for(lambda: STATE_ON in recorder.motion, timeout=30)
+    name = f"esp32_camera_motion_{hub_entry.entry_id}"
+    assert name in {thread.name for thread in threading.enumerate()}
+    diagnostics = await async_get_config_entry_diagnostics(hass, hub_entry)
+    assert diagnostics["cameras"]["cam2"]["motion"]["failures"] == 0
+    assert diagnostics["cameras"]["cam2"]["motion"]["analysed"] == 0
+    assert diagnostics["cameras"]["cam2"]["motion"]["unsupported"] == 4
+
+
+async def test_a_camera_whose_analysis_keeps_failing_ends_its_motion_and_raises_a_repair(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    simulate: Any,
+    issue_registry: ir.IssueRegistry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Any exception of one analysis: motion ended cleanly (sensor, event, clip), counted, a repair.
+
+    The exception is injected (a bug nobody foresaw); the picture itself is the real crossing.
+    """
+    await hass.config_entries.async_setup(hub_entry.entry_id)
+    hub = hub_entry.runtime_data
+    await hub.clips.async_set("cam1", record=True, pre_roll=0.0, post_roll=0.0)
+    clips: list[Event[Any]] = []
+    hass.bus.async_listen(EVENT_CLIP_SAVED, clips.append)
+    recorder = Recorder(hass)
+    await simulate(frames=list(scene_jpegs("crossing")), fps=20, mode="speed")
+    await wait_for(lambda: STATE_ON in recorder.motion, timeout=30)
+    detector = hub.motion.detector("cam1")
+    issue_id = f"motion_failing_{hub_entry.entry_id}_cam1"
+    with patch.object(detector, "_compare", side_effect=RuntimeError("a bug nobody foresaw")):
+        await wait_for(lambda: hass.states.get(MOTION).state == STATE_OFF, timeout=10)  # type: ignore[union-attr]
+        assert recorder.events[-1] == ("motion_ended", None)
+        await wait_for(lambda: clips, timeout=15)  # the open motion clip is finished
+        assert clips[0].data["reason"] == "motion"
+        await wait_for(lambda: issue_registry.async_get_issue(DOMAIN, issue_id), timeout=15)
+        diagnostics = await async_get_config_entry_diagnostics(hass, hub_entry)
+        assert diagnostics["cameras"]["cam1"]["motion"]["failures"] >= MOTION_FAILURES_FOR_ISSUE
+        assert recorder.motion[-1] == STATE_OFF  # no motion while every analysis fails
+    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "motion_failing"
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["camera"] == "cam1"
+    # Analysed again: the issue goes, and motion works again.
+    await wait_for(lambda: issue_registry.async_get_issue(DOMAIN, issue_id) is None, timeout=10)
+    await wait_for(lambda: recorder.motion[-1] == STATE_ON, timeout=30)
+    tracebacks = [r for r in caplog.records if "Motion analysis failed for cam1" in r.message]
+    assert len(tracebacks) == 1  # many failures, one traceback
+
+
+async def test_repair_issues_for_failing_analyses_are_capped(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, issue_registry: ir.IssueRegistry
+) -> None:
+    await hass.config_entries.async_setup(hub_entry.entry_id)
+    motion = hub_entry.runtime_data.motion
+    failed = MotionResult(0.0, 0.0, {}, moving=False, active=False, analysed=False, error="E: x")
+    for number in range(MAX_MOTION_ISSUES + 5):
+        motion.detector(f"cam{number}")  # known cameras (results of unknown ones are dropped)
+        for _ in range(MOTION_FAILURES_FOR_ISSUE):
+            motion._async_result(f"cam{number}", failed)
+    ours = [key for key in issue_registry.issues if key[1].startswith("motion_failing_")]
+    assert len(ours) == MAX_MOTION_ISSUES
+    # A removed camera's issue goes; the next failure of a camera past the cap takes its place.
+    motion.async_forget("cam0")
+    assert (DOMAIN, f"motion_failing_{hub_entry.entry_id}_cam0") not in issue_registry.issues
+    motion._async_result("cam9", failed)
+    assert (DOMAIN, f"motion_failing_{hub_entry.entry_id}_cam9") in issue_registry.issues
+    # Unloading deletes them (counted per run).
+    assert await hass.config_entries.async_unload(hub_entry.entry_id)
+    assert not [key for key in issue_registry.issues if key[1].startswith("motion_failing_")]

@@ -7,8 +7,10 @@ loosely (order, and a replay not faster than the recording): the machine may be 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
+import struct
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -21,7 +23,7 @@ from pytest_homeassistant_custom_component.typing import (
 )
 
 from custom_components.esp32_camera.const import CONF_SAVE_DIRECTORY, DOMAIN
-from custom_components.esp32_camera.replay import clip_details
+from custom_components.esp32_camera.replay import MAX_FRAME_GAP, clip_details
 
 from .clip_files import MP4_BYTES, avi_frames, local, write_clip
 from .conftest import wait_for
@@ -191,14 +193,15 @@ async def test_clip_list_newest_first_with_details_and_signed_urls(
     answer = await client.receive_json()
     assert answer["success"], answer
     result = answer["result"]
-    assert result["total"] == 3
+    # A damaged clip is not listed, and is counted.
+    assert result["total"] == 2
+    assert result["skipped"] == 1
     clips = result["clips"]
     assert [clip["name"] for clip in clips] == [
         "cam1/clips/2026-01-02/09-15-00_motion.avi",
-        "cam1/clips/2026-01-02/09-00-00_motion.avi",
         "cam1/clips/2026-01-01/22-00-00_action.avi",
     ]
-    first, broken, last = clips
+    first, last = clips
     # The clip's start is its name's local time, in Home Assistant's time zone.
     assert dt_util.get_default_time_zone() != UTC
     assert first["started_at"] == local(2026, 1, 2, 9, 15, 0).isoformat()
@@ -211,9 +214,6 @@ async def test_clip_list_newest_first_with_details_and_signed_urls(
     assert first["duration"] == pytest.approx(0.96, abs=0.01)
     assert (first["width"], first["height"]) == (160, 120)
     assert first["size"] == newest.stat().st_size
-    # A damaged clip is listed, with nothing to play.
-    assert broken["duration"] is None
-    assert broken["replay_url"] is None
     assert last["video_url"] is None
 
     anonymous = await hass_client_no_auth()
@@ -234,7 +234,8 @@ async def test_clip_list_newest_first_with_details_and_signed_urls(
     await client.send_json_auto_id({"type": f"{DOMAIN}/clips", "camera_id": "cam1", "limit": 1})
     limited = (await client.receive_json())["result"]
     assert [clip["name"] for clip in limited["clips"]] == [first["name"]]
-    assert limited["total"] == 3
+    assert limited["total"] == 3  # what was not read is counted, as it is
+    assert limited["skipped"] == 0
     await client.send_json_auto_id({"type": f"{DOMAIN}/clips", "camera_id": "cam2"})
     assert len((await client.receive_json())["result"]["clips"]) == 1
 
@@ -244,7 +245,7 @@ async def test_clip_list_of_a_camera_without_clips_or_unknown(
 ) -> None:
     client = await hass_ws_client(hass)
     await client.send_json_auto_id({"type": f"{DOMAIN}/clips", "camera_id": "cam2"})
-    assert (await client.receive_json())["result"] == {"total": 0, "clips": []}
+    assert (await client.receive_json())["result"] == {"total": 0, "skipped": 0, "clips": []}
     await client.send_json_auto_id({"type": f"{DOMAIN}/clips", "camera_id": "cam9"})
     answer = await client.receive_json()
     assert not answer["success"]
@@ -297,3 +298,65 @@ async def test_replay_ends_when_the_hub_unloads(
     # The 20 s clip ends within seconds, without its closing boundary.
     with pytest.raises(MultipartRuleError, match="stream ended"):
         await asyncio.wait_for(read_to_the_end(), timeout=5)
+
+
+def crafted(valid: Path, name: str, damage: Callable[[bytes], bytes]) -> Path:
+    """A copy of a valid clip, damaged as a hostile file in the clips folder would be."""
+    path = valid.with_name(name)
+    path.write_bytes(damage(valid.read_bytes()))
+    return path
+
+
+def rate(value: int) -> Callable[[bytes], bytes]:
+    def damage(data: bytes) -> bytes:
+        position = data.index(b"strh") + 8 + 24  # dwRate
+        return data[:position] + struct.pack("<I", value) + data[position + 4 :]
+
+    return damage
+
+
+async def test_a_crafted_clip_is_skipped_and_never_a_500(
+    hass: HomeAssistant,
+    hub: MockConfigEntry,
+    clip: Path,
+    hass_ws_client: WebSocketGenerator,
+    hass_client: ClientSessionGenerator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 18: dwRate 0 made the replay answer 500 and the whole clip list fail."""
+    hostile = crafted(clip, "09-00-00_motion.avi", rate(0))
+    client = await hass_ws_client(hass)
+    for _ in range(3):
+        await client.send_json_auto_id({"type": f"{DOMAIN}/clips", "camera_id": "cam1"})
+        answer = await client.receive_json()
+        assert answer["success"], answer
+        assert [item["name"] for item in answer["result"]["clips"]] == [
+            clip.relative_to(hub.options[CONF_SAVE_DIRECTORY]).as_posix()
+        ]
+        assert answer["result"]["skipped"] == 1
+    # Reported, rate-limited: one line for three listings.
+    lines = [record for record in caplog.records if "unreadable clip" in record.getMessage()]
+    assert len(lines) == 1
+    assert "dwRate" in lines[0].getMessage()
+    response = await (await hass_client()).get(replay_path(hub, hostile), headers={"Accept": "*/*"})
+    assert response.status == 404
+    # The good clip still plays.
+    response = await (await hass_client()).get(replay_path(hub, clip), headers={"Accept": "*/*"})
+    assert response.status == 200
+
+
+async def test_a_long_gap_in_a_clip_is_replayed_shortened(
+    hub: MockConfigEntry, hass_client: ClientSessionGenerator
+) -> None:
+    """A frame gap is capped: a clip cannot hold its viewer (and its file) for as long as it says."""
+    root = Path(hub.options[CONF_SAVE_DIRECTORY])
+    gap = write_clip(root, "cam1", STARTED, times=[0.0, 0.1, 60.0, 60.1])
+    client = await hass_client()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    response = await client.get(replay_path(hub, gap), headers={"Accept": CHROMIUM_IMAGE_ACCEPT})
+    assert response.status == 200
+    async with asyncio.timeout(MAX_FRAME_GAP + 10):
+        body = await response.read()
+    assert all(frame in body for frame in avi_frames(gap))
+    assert loop.time() - started >= MAX_FRAME_GAP  # the gap is kept, shortened

@@ -48,6 +48,7 @@ class Newest[T]:
 
     items: list[T]
     total: int
+    skipped: int = 0  # items found unusable while the newest were picked (not in items, total)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,17 +102,30 @@ def _files(folder: Path, accept: Callable[[str], object]) -> list[os.DirEntry[st
     ]
 
 
-def newest_clips(camera_dir: Path, limit: int) -> Newest[ClipFiles]:
-    """Return the newest clips of a camera, newest first, and how many it has (executor)."""
+def newest_clips(
+    camera_dir: Path, limit: int, accept: Callable[[ClipFiles], bool] | None = None
+) -> Newest[ClipFiles]:
+    """Return the newest clips of a camera, newest first, and how many it has (executor).
+
+    With `accept`, only the clips it takes are listed (and counted); those it refuses while the
+    newest are picked are counted as skipped. Older clips are counted, not opened.
+    """
     clips = camera_dir / storage.CLIPS_DIRECTORY
     found: list[ClipFiles] = []
-    total = 0
+    total = skipped = 0
     for day in _folders(clips, storage.DAY_DIRECTORY):
         names = {entry.name for entry in _files(clips / day, lambda _name: True)}
         avis = sorted(filter(storage.is_clip_video, names), reverse=True)
         total += len(avis)
-        found.extend(_clip(clips / day, name, names) for name in avis[: max(0, limit - len(found))])
-    return Newest(found, total)
+        for name in avis:
+            if len(found) >= limit:
+                break
+            clip = _clip(clips / day, name, names)
+            if accept is None or accept(clip):
+                found.append(clip)
+            else:
+                skipped += 1
+    return Newest(found, total - skipped, skipped)
 
 
 def clip_files(camera_dir: Path, day: str, name: str) -> ClipFiles | None:

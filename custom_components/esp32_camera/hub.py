@@ -92,7 +92,7 @@ class Esp32CameraHub:
             retention_size_mb=self.options[CONF_RETENTION_SIZE_MB],
             add_frame_listener=self.frames.async_add_listener,
         )
-        self.motion = HubMotion(hass, entry.entry_id, self.store)
+        self.motion = HubMotion(hass, entry.entry_id, self.store, entry.title)
         self.clips = HubClips(
             hass, entry.entry_id, self.store, self.saver, motion_active=self.motion.is_active
         )

@@ -15,7 +15,8 @@ A folder shows at most LIST_LIMIT items, the newest; the others are counted as n
 part of an identifier is checked against the layout (storage.py) and every file against the save
 directory (no `..`, no link out of it) before anything is listed or played.
 
-A clip plays as its MP4 (H.264, `video/mp4`) when one was made. Otherwise it plays as the MJPEG
+A clip whose AVI `read_avi` refuses (damaged, or a crafted file in the folder) is not listed
+(replay.readable_clips). A clip plays as its MP4 (H.264, `video/mp4`) when one was made. Otherwise it plays as the MJPEG
 replay (replay.py), typed `image/jpeg` as Home Assistant types its own MJPEG camera streams: the
 Media panel shows an `image/*` item in an `<img>`, which plays MJPEG, while it refuses
 `multipart/x-mixed-replace` and no browser plays `video/x-msvideo`.
@@ -49,7 +50,6 @@ from .gallery import (
     ClipFiles,
     clip_files,
     loaded_hub,
-    newest_clips,
     newest_saved,
     newest_snapshots,
     saved_days,
@@ -58,7 +58,7 @@ from .gallery import (
     served_file,
 )
 from .hub import loaded_hubs
-from .replay import replay_url
+from .replay import readable_clips, replay_url, report_unreadable
 
 if TYPE_CHECKING:
     from .hub import Esp32CameraHub
@@ -140,7 +140,9 @@ class Esp32CameraMediaSource(MediaSource):
             case []:
                 return browser.camera(hub, camera_id)
             case [folder] if folder == CLIPS:
-                clips = await run(newest_clips, camera_dir, LIST_LIMIT)
+                # Clips the replay could not play are left out (and logged, rate-limited).
+                clips, refused = await run(readable_clips, camera_dir, LIST_LIMIT)
+                report_unreadable(camera_dir, refused)
                 return browser.folder(
                     f"{prefix}/{CLIPS}",
                     browser.title(CLIPS),

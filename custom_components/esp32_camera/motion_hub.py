@@ -6,6 +6,10 @@ starts and ends are sent at once (events, not per-frame state) and the latest sc
 camera's throttled update. What the user chose per camera is kept in the hub's store, zones and
 mask areas as JSON-friendly lists (`{"name": str, "points": [[x, y], ...]}`, 0..1 from the top
 left), checked against the limits below.
+
+An analysis that raises ends the camera's motion like any ENDED event (the worker's result carries
+it, motion/worker.py); a camera whose analyses keep failing gets a repair issue, deleted with its
+next analysed frame, at unload, or when it is removed.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from .motion import (
     Zone,
 )
 from .protocol import Frame
+from .repairs import async_delete_issue, async_raise_issue
 from .store import HubStore
 
 # The settings the user chooses per camera (the others keep the detector's defaults).
@@ -41,6 +46,9 @@ MAX_AREAS = 8  # zones per camera, and as many mask areas
 MAX_POINTS = 32  # corners of one area
 MAX_NAME_LENGTH = 32
 ZONE_LIMITS = {"areas": MAX_AREAS, "points": MAX_POINTS, "name_length": MAX_NAME_LENGTH}
+# Failed analyses in a row before a camera's repair issue: one glitching frame is not worth one.
+MOTION_FAILURES_FOR_ISSUE = 10
+MAX_MOTION_ISSUES = 8  # per hub; the failures of every camera are counted in diagnostics anyway
 
 
 def _invalid(key: str, **placeholders: object) -> ServiceValidationError:
@@ -157,10 +165,15 @@ def check_stored_motion(stored: dict[str, Any]) -> tuple[dict[str, Any], list[st
 class HubMotion:
     """Motion detection for every admitted camera of one hub."""
 
-    def __init__(self, hass: HomeAssistant, entry_id: str, store: HubStore) -> None:
-        """Prepare the worker; `async_start` runs it."""
+    def __init__(
+        self, hass: HomeAssistant, entry_id: str, store: HubStore, title: str = ""
+    ) -> None:
+        """Prepare the worker; `async_start` runs it. `title` names the hub in repair issues."""
         self._hass = hass
         self._entry_id = entry_id
+        self._title = title
+        self._failures_in_row: dict[str, int] = {}
+        self._issues: set[str] = set()  # cameras with a motion_failing repair issue
         self._store = store
         self._detectors: dict[str, MotionDetector] = {}
         self._scores: dict[str, float] = {}
@@ -178,8 +191,14 @@ class HubMotion:
         return remove_listener
 
     async def async_stop(self) -> None:
-        """Stop the worker (it joins its thread: in the executor); the hub calls it on HA's stop too."""
+        """Stop the worker (it joins its thread: in the executor); the hub calls it on HA's stop too.
+
+        Deletes the repair issues: counted per run, a camera that still fails raises it again.
+        """
         self._stopped = True
+        for camera_id in list(self._issues):
+            self._delete_issue(camera_id)
+        self._failures_in_row.clear()
         if self._started:
             self._started = False
             await self._hass.async_add_executor_job(self._worker.stop)
@@ -264,6 +283,9 @@ class HubMotion:
         self._detectors.pop(camera_id, None)
         self._scores.pop(camera_id, None)
         self._active.pop(camera_id, None)
+        self._failures_in_row.pop(camera_id, None)
+        if camera_id in self._issues:
+            self._delete_issue(camera_id)
 
     @callback
     def _async_frame(self, camera: CameraRecord, frame: Frame) -> None:
@@ -279,9 +301,39 @@ class HubMotion:
     def _async_result(self, camera_id: str, result: MotionResult) -> None:
         if self._stopped or camera_id not in self._detectors:
             return
+        if result.error is not None:
+            self._async_failed(camera_id, result.error)
+        elif result.analysed:
+            self._failures_in_row.pop(camera_id, None)
+            if camera_id in self._issues:
+                self._delete_issue(camera_id)
         self._scores[camera_id] = result.score
         if result.event is not None:
             self._async_event(camera_id, result.event)
+
+    @callback
+    def _async_failed(self, camera_id: str, error: str) -> None:
+        """Count a failed analysis; a repair issue once they keep failing (capped per hub)."""
+        count = self._failures_in_row[camera_id] = self._failures_in_row.get(camera_id, 0) + 1
+        if (
+            count >= MOTION_FAILURES_FOR_ISSUE
+            and camera_id not in self._issues
+            and len(self._issues) < MAX_MOTION_ISSUES
+        ):
+            self._issues.add(camera_id)
+            async_raise_issue(
+                self._hass,
+                self._issue_id(camera_id),
+                "motion_failing",
+                {"camera": camera_id, "title": self._title, "count": str(count), "error": error},
+            )
+
+    def _issue_id(self, camera_id: str) -> str:
+        return f"motion_failing_{self._entry_id}_{camera_id}"
+
+    def _delete_issue(self, camera_id: str) -> None:
+        self._issues.discard(camera_id)
+        async_delete_issue(self._hass, self._issue_id(camera_id))
 
     @callback
     def _async_event(self, camera_id: str, event: MotionEvent) -> None:

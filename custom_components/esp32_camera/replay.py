@@ -4,15 +4,25 @@ A clip is an MJPEG AVI (clips/avi.py), which no browser plays. `ClipReplayView` 
 `multipart/x-mixed-replace`, each when its recorded time comes (the AVI's `tims` chunk, else the
 declared rate), in the layouts of the live stream (`mjpeg.MjpegWriter`), so an `<img>` plays it:
 the panel's player and Home Assistant's Media panel use it. The clip is read one frame at a time
-(executor): a long UXGA clip costs one frame of memory, not its size.
+(executor): a long UXGA clip costs one frame of memory, not its size. A gap between two frames is
+shortened to MAX_FRAME_GAP: a clip cannot hold its viewer on one frame for as long as it claims.
+
+A clips folder can hold any file: a clip `read_avi` refuses is left out of the lists (the panel's
+here, the Media panel's in media_source.py), counted as skipped, and logged at most once per camera
+per LOG_PERIOD; its replay is not found. What a clip's headers say is cached by path, size and
+modification time (clips are written once, by rename), so a list reads each clip once.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
+import threading
+import time
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import quote
 
@@ -23,14 +33,26 @@ from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 
 from . import storage
 from .clips import AviClip, ClipError, read_avi
-from .const import DOMAIN
-from .gallery import URL_LIFETIME, ClipFiles, clip_files, loaded_hub, newest_clips, saved_file_url
+from .const import DOMAIN, LOGGER
+from .gallery import (
+    URL_LIFETIME,
+    ClipFiles,
+    Newest,
+    clip_files,
+    loaded_hub,
+    newest_clips,
+    saved_file_url,
+)
 from .mjpeg import MjpegWriter
 
 if TYPE_CHECKING:
     from .hub import Esp32CameraHub
 
 CLIP_REPLAY_PREFIX = f"/api/{DOMAIN}/clip"
+MAX_FRAME_GAP = 3.0  # seconds the replay waits between two frames at most
+LOG_PERIOD = 300.0  # seconds between two log lines about one camera's unreadable clips
+_DETAILS_CACHED = 4096  # clips whose details (or why they are unreadable) are remembered
+_REPORTED_CAMERAS = 256  # camera folders whose last log line time is remembered
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,19 +66,86 @@ class ClipDetails:
     size: int  # bytes of the AVI
 
 
+_details_cache: OrderedDict[tuple[str, int, int], ClipDetails | str] = OrderedDict()
+_details_lock = threading.Lock()  # lists run in executor threads, several at a time
+
+
 def clip_details(path: Path) -> ClipDetails | None:
     """Read a clip's headers and index (not its frames); None when it is unreadable (executor)."""
+    details = read_clip_details(path)
+    return details if isinstance(details, ClipDetails) else None
+
+
+def read_clip_details(path: Path) -> ClipDetails | str:
+    """Return a clip's details, or why it cannot be played (executor; cached, see above)."""
+    try:
+        stat = path.stat()
+    except OSError as error:
+        return f"cannot read the file: {error.strerror}"
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    with _details_lock:
+        if (cached := _details_cache.get(key)) is not None:
+            _details_cache.move_to_end(key)
+            return cached
     try:
         clip = read_avi(path)
-        size = path.stat().st_size
-    except ClipError, OSError:
-        return None
-    return ClipDetails(
-        frames=len(clip.frames),
-        duration=round(len(clip.frames) / clip.fps, 2),
-        width=clip.width,
-        height=clip.height,
-        size=size,
+    except ClipError as error:
+        details: ClipDetails | str = str(error)
+    else:
+        details = ClipDetails(
+            frames=len(clip.frames),
+            duration=round(len(clip.frames) / clip.fps, 2),
+            width=clip.width,
+            height=clip.height,
+            size=stat.st_size,
+        )
+    with _details_lock:
+        _details_cache[key] = details
+        while len(_details_cache) > _DETAILS_CACHED:
+            _details_cache.popitem(last=False)
+    return details
+
+
+def readable_clips(
+    camera_dir: Path, limit: int
+) -> tuple[Newest[ClipFiles], list[tuple[Path, str]]]:
+    """Return the newest clips `read_avi` accepts, and the refused ones with why (executor)."""
+    refused: list[tuple[Path, str]] = []
+
+    def readable(clip: ClipFiles) -> bool:
+        details = read_clip_details(clip.avi)
+        if isinstance(details, str):
+            refused.append((clip.avi, details))
+            return False
+        return True
+
+    return newest_clips(camera_dir, limit, readable), refused
+
+
+_reported: OrderedDict[str, float] = OrderedDict()  # camera folder -> last logged (event loop)
+
+
+def report_unreadable(camera_dir: Path, refused: list[tuple[Path, str]]) -> None:
+    """Log the clips a list left out, once per camera folder per LOG_PERIOD (event loop)."""
+    if not refused:
+        return
+    now = time.monotonic()
+    key = str(camera_dir)
+    if (last := _reported.get(key)) is not None and now - last < LOG_PERIOD:
+        return
+    _reported[key] = now
+    _reported.move_to_end(key)
+    while len(_reported) > _REPORTED_CAMERAS:
+        _reported.popitem(last=False)
+    path, reason = refused[0]
+    LOGGER.warning(
+        "Left %d unreadable clip(s) of %s out of the list, e.g. %s: %s "
+        "(not logged again for this camera for %d min)",
+        len(refused),
+        camera_dir.name,
+        path.name,
+        reason,
+        LOG_PERIOD // 60,
     )
 
 
@@ -72,17 +161,23 @@ async def async_list_clips(
 ) -> dict[str, Any]:
     """Return a camera's newest clips, newest first, with their details and signed URLs."""
 
-    def newest_with_details() -> tuple[int, list[tuple[ClipFiles, ClipDetails | None]]]:
-        newest = newest_clips(storage.camera_directory(hub.save_directory, camera_id), limit)
-        return newest.total, [(clip, clip_details(clip.avi)) for clip in newest.items]
+    camera_dir = storage.camera_directory(hub.save_directory, camera_id)
 
-    total, found = await hass.async_add_executor_job(newest_with_details)
+    def newest_with_details() -> tuple[
+        Newest[ClipFiles], list[tuple[ClipFiles, ClipDetails | None]], list[tuple[Path, str]]
+    ]:
+        newest, refused = readable_clips(camera_dir, limit)
+        return newest, [(clip, clip_details(clip.avi)) for clip in newest.items], refused
+
+    newest, found, refused = await hass.async_add_executor_job(newest_with_details)
+    report_unreadable(camera_dir, refused)
 
     def signed(url: str) -> str:
         return async_sign_path(hass, url, URL_LIFETIME)
 
     return {
-        "total": total,
+        "total": newest.total,
+        "skipped": newest.skipped,
         "clips": [
             {
                 "name": clip.avi.relative_to(hub.save_directory).as_posix(),
@@ -144,6 +239,16 @@ class ClipReplayView(HomeAssistantView):
             await hass.async_add_executor_job(file.close)
 
 
+def _capped(times: Sequence[float]) -> Iterator[float]:
+    """Each frame's time from the first, with every gap shortened to MAX_FRAME_GAP at most."""
+    at = 0.0
+    previous = times[0] if times else 0.0
+    for current in times:
+        at += min(max(0.0, current - previous), MAX_FRAME_GAP)
+        previous = current
+        yield at
+
+
 async def _async_replay(
     hass: HomeAssistant,
     request: web.Request,
@@ -158,7 +263,7 @@ async def _async_replay(
     await writer.async_prepare(request)
     loop = asyncio.get_running_loop()
     started = loop.time()
-    for number, at in enumerate(times):
+    for number, at in enumerate(_capped(times)):
         try:
             data = await hass.async_add_executor_job(clip.read_frame, file, number)
         except ClipError, OSError:

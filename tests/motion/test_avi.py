@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+import functools
 import io
 from pathlib import Path
 import struct
+import tempfile
+import tracemalloc
+from typing import Any
 
+from hypothesis import HealthCheck, given, settings, strategies as st
 from PIL import Image, ImageChops, ImageStat
 import pytest
 
 from custom_components.esp32_camera.clips import (
+    AviClip,
     AviWriter,
     ClipError,
     ClipTooLargeError,
     read_avi,
 )
+from custom_components.esp32_camera.clips.avi import MAX_DURATION, MAX_FRAMES, MIN_FPS
 
 from .conftest import scene_jpegs
 
@@ -260,3 +268,228 @@ def test_the_reader_rejects_damaged_files(tmp_path: Path, damage, message: str) 
     path.write_bytes(data)
     with pytest.raises(ClipError, match=message):
         read_avi(path)
+
+
+# -- hostile files (issue 18) ---------------------------------------------------------------------
+
+
+def _valid(tmp_path: Path, frames: int = 3) -> bytes:
+    path = tmp_path / "valid.avi"
+    write(path, [(jpeg, n * 0.05) for n, jpeg in enumerate(scene_jpegs("crossing")[:frames])])
+    return path.read_bytes()
+
+
+def _riff_sized(data: bytes) -> bytes:
+    """The RIFF header's size fixed to the data's: the damage, not the size, is what is read."""
+    return (
+        data[:4] + struct.pack("<I", max(0, len(data) - 8)) + data[8:] if len(data) >= 8 else data
+    )
+
+
+def _with_tims(data: bytes, milliseconds: list[int]) -> bytes:
+    position = data.index(b"tims") + 8
+    times = struct.pack(f"<{len(milliseconds)}I", *milliseconds)
+    return data[:position] + times + data[position + len(times) :]
+
+
+def _checked(clip: AviClip) -> None:
+    """What a clip read_avi returns promises its callers (the replay, the lists)."""
+    assert clip.fps >= MIN_FPS
+    assert 0 < len(clip.frames) <= MAX_FRAMES
+    assert len(clip.frames) / clip.fps <= MAX_DURATION
+    if clip.times is not None:
+        assert len(clip.times) == len(clip.frames)
+        assert list(clip.times) == sorted(clip.times)
+        assert clip.times[-1] <= MAX_DURATION
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda data: patch_strh(data, 24, 0), "dwRate"),  # the issue's: ZeroDivisionError
+        (lambda data: patch_strh(patch_strh(data, 24, 1), 20, 10**9), "frame rate"),  # 1e-9 fps
+        (lambda data: _with_tims(data, [0, 49 * 86_400_000, 49 * 86_400_001]), "tims"),
+        (lambda data: _with_tims(data, [0, 100, 50]), "tims"),
+    ],
+)
+def test_the_reader_rejects_hostile_rates_and_times(
+    tmp_path: Path, damage: Callable[[bytes], bytes], message: str
+) -> None:
+    path = tmp_path / "clip.avi"
+    path.write_bytes(_riff_sized(damage(_valid(tmp_path))))
+    with pytest.raises(ClipError, match=message):
+        read_avi(path)
+
+
+def test_a_slow_declared_rate_is_read_within_the_duration_limit(tmp_path: Path) -> None:
+    """No tims: 3 frames at 0.001 fps last 50 minutes, within the limit (the replay caps gaps)."""
+    data = _valid(tmp_path)
+    position = data.index(b"tims")
+    data = data[:position] + b"junk" + data[position + 4 :]  # an unknown chunk: no times
+    path = tmp_path / "clip.avi"
+    path.write_bytes(patch_strh(patch_strh(data, 20, 1000), 24, 1))
+    clip = read_avi(path)  # 0.001 fps is a rate the writer itself declares for a long gap
+    assert clip.times is None
+    assert len(clip.frames) / clip.fps <= MAX_DURATION
+
+
+def _index_of(data: bytes, entries: bytes) -> bytes:
+    """The clip with its idx1 chunk replaced (the file ends with idx1 and tims)."""
+    position = data.index(b"idx1")
+    times = data.index(b"tims")
+    return data[:position] + b"idx1" + struct.pack("<I", len(entries)) + entries + data[times:]
+
+
+def _first_entry(data: bytes) -> bytes:
+    position = data.index(b"idx1") + 8
+    return data[position : position + 16]
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        # 1,000 entries, each a valid pointer, where the movi list holds room for ~150 chunks.
+        (lambda data: _index_of(data, _first_entry(data) * 1000), "movi list can hold"),
+        (lambda data: _index_of(data, b""), "no frame"),
+        (lambda data: _index_of(data, b"01wb" + bytes(12)), "no frame"),  # audio only
+    ],
+)
+def test_the_reader_rejects_hostile_indexes(
+    damage: Callable[[bytes], bytes], message: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "clip.avi"
+    path.write_bytes(_riff_sized(damage(_small_valid())))
+    with pytest.raises(ClipError, match=message):
+        read_avi(path)
+
+
+def test_a_declared_duration_past_the_limit_is_refused(tmp_path: Path) -> None:
+    """87 frames at 0.001 fps and no tims: 87,000 s declared, more than a day."""
+    jpeg = scene_jpegs("crossing")[0]
+    path = tmp_path / "clip.avi"
+    write(path, [(jpeg, n) for n in range(87)])
+    data = path.read_bytes().replace(b"tims", b"JUNK", 1)
+    path.write_bytes(patch_strh(patch_strh(data, 20, 1000), 24, 1))
+    with pytest.raises(ClipError, match="last more than"):
+        read_avi(path)
+
+
+def test_what_cannot_be_read_is_a_clip_error(tmp_path: Path) -> None:
+    with pytest.raises(ClipError, match="cannot read"):
+        read_avi(tmp_path)  # a folder
+    with pytest.raises(ClipError, match="cannot read"):
+        read_avi(tmp_path / "missing.avi")
+
+
+def test_a_burst_of_frames_is_read_back(tmp_path: Path) -> None:
+    """Frames completed 0.1 ms apart: the writer declares 10,000 fps, which the reader takes."""
+    path = tmp_path / "clip.avi"
+    jpegs = scene_jpegs("crossing")[:3]
+    write(path, [(jpeg, 5.0 + n * 0.0001) for n, jpeg in enumerate(jpegs)])
+    clip = read_avi(path)
+    _checked(clip)
+    assert clip.fps == pytest.approx(10_000)
+    assert list(clip.iter_frames()) == list(jpegs)
+
+
+def test_a_huge_index_is_refused_before_it_costs_memory(tmp_path: Path) -> None:
+    """Issue 18: a 1M-entry index in a 16 MB file grew the reader's memory by 80 MB."""
+    data = _valid(tmp_path, frames=1)
+    position = data.index(b"idx1")
+    entry = data[position + 8 : position + 24]  # one valid entry, pointing at the frame
+    entries = 1_000_000
+    data = data[:position] + b"idx1" + struct.pack("<I", 16 * entries) + entry * entries
+    path = tmp_path / "clip.avi"
+    path.write_bytes(_riff_sized(data))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ClipError, match="index"):
+            read_avi(path)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * 1024 * 1024
+
+
+def test_a_long_clip_within_the_limits_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "clip.avi"
+    jpeg = scene_jpegs("crossing")[0]
+    write(path, [(jpeg, n / 20) for n in range(600)])  # 30 s at 20 fps
+    clip = read_avi(path)
+    _checked(clip)
+    assert len(clip.frames) == 600
+    assert clip.times is not None
+    assert clip.times[-1] == pytest.approx(29.95)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=2048))
+def test_any_bytes_raise_only_clip_error(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes
+) -> None:
+    path = tmp_path_factory.mktemp("fuzz") / "clip.avi"
+    for candidate in (data, b"RIFF" + data[4:8] + b"AVI " + data[12:], _riff_sized(data)):
+        path.write_bytes(candidate)
+        try:
+            clip = read_avi(path)
+        except ClipError:
+            continue
+        _checked(clip)
+
+
+_MUTATIONS = st.lists(
+    st.one_of(
+        st.tuples(st.just("write"), st.integers(0, 5000), st.binary(min_size=1, max_size=8)),
+        st.tuples(st.just("uint"), st.integers(0, 5000), st.integers(0, 2**32 - 1)),
+        st.tuples(st.just("cut"), st.integers(0, 5000), st.integers(1, 64)),
+        st.tuples(st.just("insert"), st.integers(0, 5000), st.binary(min_size=1, max_size=16)),
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+def _mutate(data: bytes, mutations: list[tuple[str, int, Any]]) -> bytes:
+    for kind, where, value in mutations:
+        at = where % (len(data) or 1)
+        if kind == "write":
+            data = data[:at] + value + data[at + len(value) :]
+        elif kind == "uint":  # a header field, a chunk size, an index entry, a time
+            aligned = at - at % 4
+            data = data[:aligned] + struct.pack("<I", value) + data[aligned + 4 :]
+        elif kind == "cut":
+            data = data[:at] + data[at + value :]
+        else:
+            data = data[:at] + value + data[at:]
+    return data
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutations=_MUTATIONS, fix_size=st.booleans())
+def test_mutations_of_a_valid_clip_raise_only_clip_error(
+    tmp_path_factory: pytest.TempPathFactory,
+    mutations: list[tuple[str, int, Any]],
+    fix_size: bool,
+) -> None:
+    folder = tmp_path_factory.mktemp("mutated")
+    data = _mutate(_small_valid(), mutations)
+    path = folder / "clip.avi"
+    path.write_bytes(_riff_sized(data) if fix_size else data)
+    try:
+        clip = read_avi(path)
+    except ClipError:
+        return
+    _checked(clip)
+    for frame in clip.iter_frames():  # every indexed frame is inside the file
+        assert isinstance(frame, bytes)
+
+
+@functools.cache
+def _small_valid() -> bytes:
+    """A valid 4-frame clip of tiny JPEGs (small: mutations hit every part of it)."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16), (9, 9, 9)).save(buffer, "JPEG")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "small.avi"
+        write(path, [(buffer.getvalue(), n * 0.05) for n in range(4)])
+        return path.read_bytes()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import random
+import time
 
+from hypothesis import HealthCheck, given, settings, strategies as st
 from PIL import Image
 import pytest
 
@@ -210,6 +212,8 @@ def test_stats_start_empty() -> None:
         "analysed": 0,
         "skipped": 0,
         "errors": 0,
+        "unsupported": 0,
+        "failures": 0,
         "resets": 0,
         "events": 0,
         "mean_ms": None,
@@ -250,3 +254,138 @@ def test_zones_are_validated() -> None:
     with pytest.raises(ValueError, match="outside"):
         Zone.rectangle("big", 0.0, 0.0, 1.5, 1.0)
     assert MotionSettings(sensitivity=100).threshold < MotionSettings(sensitivity=0).threshold
+
+
+def _jpeg(width: int, height: int, mode: str = "RGB", seed: int = 0, quality: int = 75) -> bytes:
+    """A real JPEG of noise (so that every block differs), in any size Pillow can write."""
+    rng = random.Random(seed)
+    image = Image.frombytes(
+        mode,
+        (width, height),
+        bytes(rng.getrandbits(8) for _ in range(width * height * len(mode))),
+    )
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def _with_size(jpeg: bytes, width: int, height: int) -> bytes:
+    """The JPEG with its SOF header claiming another size (what a hostile camera can send)."""
+    data = bytearray(jpeg)
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+    return bytes(data)
+
+
+@pytest.mark.parametrize(
+    ("width", "height"),
+    [
+        (1, 1),
+        (2, 2),
+        (7, 7),
+        (16, 2),
+        (2, 16),
+        (1, 200),
+        (200, 1),
+        (800, 6),
+        (65500, 1),
+        (1, 65500),
+    ],
+)
+def test_tiny_and_degenerate_pictures_are_skipped_never_raise(width: int, height: int) -> None:
+    """Issue 18: a 2-pixel JPEG raised ValueError in the masks' drawing and killed the worker."""
+    detector = MotionDetector(MotionSettings(max_rate=0))
+    jpeg = _jpeg(width, height) if width * height <= 70_000 else jpeg_bytes_uniform(width, height)
+    for number in range(3):
+        assert detector.analyse(jpeg, number * 0.1) is None
+    stats = detector.stats_snapshot()
+    assert stats["unsupported"] == 3
+    assert stats["analysed"] == 0
+    # The detector still works for the camera's next good frame.
+    assert detector.analyse(scene_jpegs("crossing")[0], 1.0) is not None
+
+
+def jpeg_bytes_uniform(width: int, height: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (90, 120, 150)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("width", "height"), [(8, 8), (9, 9), (64, 8), (8, 64), (100, 3000)])
+def test_small_but_usable_pictures_are_analysed(width: int, height: int) -> None:
+    detector = MotionDetector(MotionSettings(max_rate=0))
+    for number in range(3):
+        result = detector.analyse(_jpeg(width, height, seed=number), number * 0.1)
+        assert result is not None
+    assert detector.stats_snapshot()["analysed"] == 3
+
+
+@pytest.mark.parametrize(("width", "height"), [(65500, 65500), (20000, 20000), (4097, 4097)])
+def test_a_huge_declared_size_is_skipped_before_decoding(width: int, height: int) -> None:
+    """The header's size is checked first: no decompression bomb, no 8000x8000 draft decoded."""
+    detector = MotionDetector(MotionSettings(max_rate=0))
+    started = time.perf_counter()
+    assert detector.analyse(_with_size(_jpeg(64, 48), width, height), 0.0) is None
+    assert time.perf_counter() - started < 0.05
+    assert detector.stats_snapshot()["unsupported"] == 1
+    assert detector.stats_snapshot()["errors"] == 0
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    frames=st.lists(
+        st.tuples(
+            st.integers(1, 96),
+            st.integers(1, 96),
+            st.sampled_from(["L", "RGB", "CMYK"]),
+            st.integers(0, 2**16),
+            st.integers(1, 95),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    zones=st.booleans(),
+)
+def test_any_small_picture_is_analysed_or_skipped(
+    frames: list[tuple[int, int, str, int, int]], zones: bool
+) -> None:
+    """Hypothesis: pictures of any small size and mode, in any order, never raise."""
+    area = (Zone.rectangle("door", 0.5, 0.0, 1.0, 1.0),) if zones else ()
+    detector = MotionDetector(MotionSettings(max_rate=0, zones=area, mask=area))
+    for number, (width, height, mode, seed, quality) in enumerate(frames):
+        result = detector.analyse(_jpeg(width, height, mode, seed, quality), number * 0.1)
+        assert result is None or 0.0 <= result.score <= 100.0
+    stats = detector.stats_snapshot()
+    assert stats["analysed"] + stats["unsupported"] + stats["errors"] == len(frames)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.one_of(
+        st.binary(max_size=400),
+        st.tuples(st.integers(0, 600), st.binary(min_size=1, max_size=8)).map(
+            lambda cut: _MUTABLE[: cut[0]] + cut[1] + _MUTABLE[cut[0] + len(cut[1]) :]
+        ),
+        st.tuples(st.integers(0, 0xFFFF), st.integers(0, 0xFFFF)).map(
+            lambda size: _with_size(_MUTABLE, *size)
+        ),
+    )
+)
+def test_any_bytes_never_raise(data: bytes) -> None:
+    detector = MotionDetector(MotionSettings(max_rate=0))
+    detector.analyse(_MUTABLE, 0.0)
+    result = detector.analyse(data, 0.1)
+    assert result is None or 0.0 <= result.score <= 100.0
+
+
+_MUTABLE = _jpeg(80, 60, seed=7)
+
+
+def test_a_size_hidden_from_the_header_scan_is_checked_after_opening() -> None:
+    """Comments push the SOF past the header scan: Pillow's size is checked before decoding."""
+    tiny = _jpeg(2, 2)
+    comment = b"\xff\xfe\xff\xff" + bytes(65533)  # a COM segment of the largest size, twice
+    hidden = tiny[:2] + comment + comment + tiny[2:]
+    detector = MotionDetector(MotionSettings(max_rate=0))
+    assert detector.analyse(hidden, 0.0) is None
+    assert detector.stats_snapshot()["unsupported"] == 1

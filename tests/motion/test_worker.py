@@ -6,6 +6,9 @@ from collections.abc import Callable, Iterator
 import contextlib
 import threading
 import time
+from typing import override
+
+import pytest
 
 from custom_components.esp32_camera.motion import (
     MotionDetector,
@@ -127,3 +130,95 @@ def test_ticks_end_a_silent_camera_and_a_failing_callback_is_survived() -> None:
         assert calls[-1].score == 0.0
     finally:
         worker.stop()
+
+
+class Exploding(MotionDetector):
+    """A detector whose analysis raises while `explode` is set: a bug nobody foresaw.
+
+    The 2-pixel JPEG of issue 18 was one (fixed in the detector); the worker must survive the next.
+    """
+
+    def __init__(self, settings: MotionSettings) -> None:
+        super().__init__(settings)
+        self.explode = threading.Event()
+
+    @override
+    def analyse(self, jpeg: bytes | bytearray, timestamp: float) -> MotionResult | None:
+        if self.explode.is_set():
+            raise RuntimeError("an analysis that raises")
+        return super().analyse(jpeg, timestamp)
+
+
+def test_a_raising_analysis_ends_that_motion_and_the_worker_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    results = Results()
+    jpegs = scene_jpegs("crossing")
+    bad = Exploding(MotionSettings(max_rate=0))
+    good = MotionDetector(MotionSettings(max_rate=0))
+    with running(results) as worker:
+        for number in range(40):  # until the object is in view: motion is on
+            worker.submit("bad", bad, jpegs[number], number / FPS)
+            wait_until(lambda: worker.waiting == 0)
+        wait_until(lambda: bad.stats.analysed == 40)
+        assert bad.active
+        count = len(results.items)
+        bad.explode.set()
+        worker.submit("bad", bad, jpegs[40], 40 / FPS)
+        wait_until(lambda: bad.stats_snapshot()["failures"] == 1)
+        worker.submit("bad", bad, jpegs[41], 41 / FPS)
+        results.wait_for(count + 1)
+        camera_id, failed = results.items[count]
+        assert camera_id == "bad"
+        assert failed.error is not None
+        assert "RuntimeError" in failed.error
+        assert failed.event is not None
+        assert failed.event.type is MotionEventType.ENDED
+        assert not failed.active
+        assert not bad.active
+        # Every other camera is still analysed.
+        analysed = good.stats.analysed
+        for number in range(5):
+            assert worker.submit("good", good, jpegs[number], number / FPS)
+            wait_until(lambda: worker.waiting == 0)
+        wait_until(lambda: good.stats.analysed == analysed + 5)
+        # The failing camera recovers with its next good analysis, on a new background.
+        wait_until(lambda: bad.stats_snapshot()["failures"] == 2)
+        bad.explode.clear()
+        worker.submit("bad", bad, jpegs[42], 42 / FPS)
+        wait_until(lambda: bad.stats.analysed == 41)
+        assert bad.last_result is not None
+        assert bad.last_result.reset
+    # One traceback per camera per period: two failures, one log record.
+    logged = [record for record in caplog.records if "bad" in record.getMessage()]
+    assert len(logged) == 1
+    assert logged[0].exc_info is not None
+
+
+class TickExploding(MotionDetector):
+    """A detector whose cool-down tick raises (a bug nobody foresaw)."""
+
+    @override
+    def tick(self, now: float) -> None:
+        raise RuntimeError("a tick that raises")
+
+
+def test_a_raising_tick_does_not_stop_the_worker(caplog: pytest.LogCaptureFixture) -> None:
+    results = Results()
+    worker = MotionWorker(results, tick_interval=0.01)
+    worker.start()
+    jpegs = scene_jpegs("crossing")
+    broken = TickExploding(MotionSettings(max_rate=0))
+    good = MotionDetector(MotionSettings(max_rate=0))
+    try:
+        worker.submit("broken", broken, jpegs[0], 0.0)
+        wait_until(lambda: broken.stats.analysed == 1)
+        time.sleep(0.1)  # several ticks, each raising
+        for number in range(3):
+            worker.submit("good", good, jpegs[number], number / FPS)
+            wait_until(lambda: worker.waiting == 0)
+        wait_until(lambda: good.stats.analysed == 3)
+    finally:
+        worker.stop()
+    logged = [record for record in caplog.records if "broken" in record.getMessage()]
+    assert len(logged) == 1  # rate-limited: one traceback for many ticks

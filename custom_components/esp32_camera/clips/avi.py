@@ -21,6 +21,13 @@ for the average interval; the exact times are in 'tims'. A frame whose size diff
 (the camera changed resolution mid-clip) is stored as it is: the header declares the first size and
 MJPEG decoders take each JPEG's own.
 
+Reading (``read_avi``) trusts nothing in the file: a clips folder can hold any file. Chunk sizes
+are checked against their containers, the index against the frame cap and the size of the movi
+list (each entry needs a chunk of at least 8 bytes), the rate and scale (not 0, at least MIN_FPS;
+no upper bound: a burst of frames declares thousands per second, which only shortens waits), the
+declared duration and the 'tims' times (non-decreasing) against MAX_DURATION; the only
+exception that leaves is ClipError (a file that vanished or cannot be read included).
+
 Writes are atomic: frames stream into a hidden temporary file next to the target, the headers are
 patched and the file renamed onto the target at ``commit``; any failure deletes the temporary file,
 so a clip is either complete or absent. Blocking file I/O: call it off the event loop.
@@ -31,6 +38,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 import contextlib
 from dataclasses import dataclass
+import itertools
 import mmap
 import os
 from pathlib import Path
@@ -47,6 +55,12 @@ AVIIF_KEYFRAME = 0x10
 MAX_AVI_BYTES = 1024 * 1024 * 1024 - 16 * 1024 * 1024
 _FRAME_CHUNK = b"00dc"
 _TIMES_CHUNK = b"tims"
+# What read_avi accepts. The writer declares at least 0.001 fps (rate 1 at scale 1000: two frames
+# 1,000 s apart), and as many as a burst makes (frames completed 0.1 ms apart: 10,000); clips last at most 5 minutes (clips_hub.MAX_CLIP_SECONDS) plus a 60 s post-roll,
+# so 50,000 frames is over 2 minutes of 60 fps beyond that, and its index costs the reader ~6 MB.
+MIN_FPS = 0.001
+MAX_FRAMES = 50_000
+MAX_DURATION = 24 * 3600.0  # seconds, declared (frames / fps) or recorded ('tims')
 # The header block up to and including the 'movi' LIST's type field (fixed size: patched in place).
 _HEADER_SIZE = 12 + (12 + (8 + 56) + (12 + (8 + 56) + (8 + 40))) + 12
 
@@ -340,13 +354,16 @@ def read_avi(path: Path) -> AviClip:
     """Parse an MJPEG AVI written by AviWriter (or any AVI 1.0 with idx1); raises ClipError.
 
     Maps the file and reads the headers and the index, not the frames (``AviClip.read_frame``).
-    Blocking.
+    Blocking. Raises ClipError for anything it cannot use, an unreadable file included.
     """
-    with path.open("rb") as file:
-        if os.fstat(file.fileno()).st_size < 12:
-            raise ClipError("not a RIFF AVI file")
-        with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            return _parse(path, data)
+    try:
+        with path.open("rb") as file:
+            if os.fstat(file.fileno()).st_size < 12:
+                raise ClipError("not a RIFF AVI file")
+            with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                return _parse(path, data)
+    except (OSError, ValueError) as error:  # gone, a folder, emptied while being mapped
+        raise ClipError(f"cannot read the file: {error}") from error
 
 
 def _parse(path: Path, data: mmap.mmap) -> AviClip:
@@ -357,8 +374,10 @@ def _parse(path: Path, data: mmap.mmap) -> AviClip:
         raise ClipError(f"RIFF size {riff_size + 8} differs from the file size {len(data)}")
     header: dict[bytes, bytes] = {}
     movi: tuple[int, int] | None = None
-    index: bytes | None = None
-    times: bytes | None = None
+    # (data offset, size) of the index and the times: read in place, never copied (a hostile
+    # index can be as large as the file).
+    index: tuple[int, int] | None = None
+    times: tuple[int, int] | None = None
     for fourcc, offset, size in _chunks(data, 12, len(data)):
         if fourcc == b"LIST" and data[offset : offset + 4] == b"hdrl":
             for inner, inner_offset, inner_size in _chunks(data, offset + 4, offset + size):
@@ -372,9 +391,9 @@ def _parse(path: Path, data: mmap.mmap) -> AviClip:
         elif fourcc == b"LIST" and data[offset : offset + 4] == b"movi":
             movi = (offset, size)
         elif fourcc == b"idx1":
-            index = data[offset : offset + size]
+            index = (offset, size)
         elif fourcc == _TIMES_CHUNK:
-            times = data[offset : offset + size]
+            times = (offset, size)
     for required in (b"avih", b"strh", b"strf"):
         if len(header.get(required, b"")) < (40 if required == b"strf" else 56):
             raise ClipError(f"missing or short {required.decode()} header")
@@ -388,26 +407,45 @@ def _parse(path: Path, data: mmap.mmap) -> AviClip:
     scale, rate = struct.unpack_from("<II", strh, 20)
     if scale == 0:
         raise ClipError("dwScale is 0")
+    if rate == 0:
+        raise ClipError("dwRate is 0")
+    fps = rate / scale
+    if fps < MIN_FPS:
+        raise ClipError(f"frame rate {fps:g} is below {MIN_FPS:g}")
     movi_offset, movi_size = movi
+    index_offset, index_size = index
+    entries = index_size // 16
+    # Before anything is read from it: an index costs memory per entry.
+    if entries > MAX_FRAMES:
+        raise ClipError(f"the index has {entries} entries, more than {MAX_FRAMES}")
+    if entries * 8 > movi_size:
+        raise ClipError(f"the index has {entries} entries, more than the movi list can hold")
     frames = []
-    for entry in range(len(index) // 16):
-        fourcc, _flags, offset, size = struct.unpack_from("<4sIII", index, entry * 16)
+    for entry in range(entries):
+        fourcc, _flags, offset, size = struct.unpack_from("<4sIII", data, index_offset + entry * 16)
         if fourcc != _FRAME_CHUNK:
             continue
         chunk = movi_offset + offset  # offsets count from the 'movi' fourcc
         if data[chunk : chunk + 4] != fourcc or chunk + 8 + size > movi_offset + movi_size:
             raise ClipError(f"index entry {entry} does not point at its chunk")
         frames.append((chunk + 8, size))
+    if not frames:
+        raise ClipError("the index has no frame")
+    if len(frames) / fps > MAX_DURATION:
+        raise ClipError(f"{len(frames)} frames at {fps:g} fps last more than {MAX_DURATION:g} s")
     frame_times = None
-    if times is not None and len(times) == 4 * len(frames):
-        frame_times = tuple(
-            milliseconds / 1000 for milliseconds in struct.unpack(f"<{len(frames)}I", times)
-        )
+    if times is not None and times[1] == 4 * len(frames):
+        milliseconds = struct.unpack_from(f"<{len(frames)}I", data, times[0])
+        if any(later < earlier for earlier, later in itertools.pairwise(milliseconds)):
+            raise ClipError("the tims times go backwards")
+        if milliseconds[-1] > MAX_DURATION * 1000:
+            raise ClipError(f"the tims times last more than {MAX_DURATION:g} s")
+        frame_times = tuple(value / 1000 for value in milliseconds)
     return AviClip(
         path=path,
         width=width,
         height=height,
-        fps=rate / scale,
+        fps=fps,
         total_frames=total_frames,
         frames=tuple(frames),
         times=frame_times,

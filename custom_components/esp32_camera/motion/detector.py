@@ -39,11 +39,19 @@ import time
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, UnidentifiedImageError
 
+from ..protocol.frames import jpeg_dimensions
+
 type Point = tuple[float, float]
 
 SCALE = 8  # libjpeg decodes at 1/1, 1/2, 1/4 or 1/8: 1/8 is the cheapest
 MAX_ANALYSIS_WIDTH = 128  # larger pictures (UXGA: 200x150 at 1/8) are halved again
-MIN_ANALYSIS_WIDTH = 64  # smaller ones (QVGA: 40x30 at 1/8) are decoded at 1/4 or 1/2
+MAX_ANALYSIS_HEIGHT = 128  # and so are taller ones (a portrait or a hostile 100x3000)
+MIN_ANALYSIS_PIXELS = 64 * 48  # smaller ones (QVGA: 40x30 at 1/8) are decoded at 1/4 or 1/2
+# Pictures the analysis refuses (counted as unsupported, never decoded): the 4x3 grid, the 3x3
+# neighbourhood and the one-pixel border need at least 8 analysis pixels each way, and the largest
+# ESP32 sensor (OV5640, 2592x1944) is far below 4096x4096; a header claiming more is a bomb.
+MIN_ANALYSIS_SIDE = 8
+MAX_FRAME_PIXELS = 4096 * 4096
 GRID = (4, 3)  # cells of the illumination field
 LOG_OFFSET = 16  # brightness offset of the log table: dark pixels are not amplified
 SATURATED = 250  # linear brightness at which the sensor clips: not compared
@@ -138,6 +146,8 @@ class MotionResult:
     active: bool  # the camera's motion state after this frame (moving or cooling down)
     event: MotionEvent | None = None
     reset: bool = False  # the background was (re)started by this frame
+    analysed: bool = True  # False: a tick's or a failure's result, no picture behind it
+    error: str | None = None  # the analysis raised this (type: message); see MotionDetector.fail
 
 
 @dataclass(slots=True)
@@ -147,6 +157,8 @@ class MotionStats:
     analysed: int = 0
     skipped: int = 0  # frames not analysed because of the rate cap or a newer frame
     errors: int = 0  # frames that could not be decoded
+    unsupported: int = 0  # frames of a size not analysed (too small, or a bomb): see decode_small
+    failures: int = 0  # analyses that raised (a bug or a picture nobody foresaw): see fail()
     resets: int = 0  # background restarts (first frame, resolution change, global change)
     events: int = 0  # motion started
     _costs: deque[float] = field(default_factory=lambda: deque(maxlen=COST_SAMPLES))
@@ -174,6 +186,8 @@ class MotionStats:
             "analysed": self.analysed,
             "skipped": self.skipped,
             "errors": self.errors,
+            "unsupported": self.unsupported,
+            "failures": self.failures,
             "resets": self.resets,
             "events": self.events,
             "mean_ms": None if self.mean_ms is None else round(self.mean_ms, 3),
@@ -185,28 +199,56 @@ class MotionDecodeError(ValueError):
     """The frame is not a decodable JPEG."""
 
 
+class MotionSizeError(MotionDecodeError):
+    """The JPEG's size is one the analysis refuses (too small either way, or too many pixels)."""
+
+
+def _supported(width: int, height: int) -> bool:
+    return min(width, height) >= MIN_ANALYSIS_SIDE and width * height <= MAX_FRAME_PIXELS
+
+
 def decode_small(jpeg: bytes | bytearray) -> tuple[tuple[int, int], Image.Image]:
     """Return the JPEG's full size and its grey picture at 1/8 scale (1/4 or 1/2 for small ones).
 
-    The analysis picture is between MIN_ANALYSIS_WIDTH and MAX_ANALYSIS_WIDTH wide where the JPEG
-    allows: 80 at VGA (1/8), 80 at QVGA (1/4), 100 at UXGA (1/8, then halved).
-    Raises MotionDecodeError for data Pillow cannot decode.
+    The analysis picture has at least MIN_ANALYSIS_PIXELS and at most MAX_ANALYSIS_WIDTH x
+    MAX_ANALYSIS_HEIGHT where the JPEG allows: 80x60 at VGA (1/8), 80x60 at QVGA (1/4), 100x75 at
+    UXGA (1/8, then halved). Raises MotionSizeError before decoding anything for a size the
+    analysis refuses (from the SOF header), MotionDecodeError for data Pillow cannot decode.
     """
+    declared = jpeg_dimensions(jpeg)
+    if declared is not None and not _supported(*declared):
+        raise MotionSizeError(f"{declared[0]}x{declared[1]} is not analysed")
     try:
         image = Image.open(io.BytesIO(jpeg))
         size = image.size
         if image.format != "JPEG":
             raise MotionDecodeError(f"not a JPEG but {image.format}")
+        if not _supported(*size):  # Pillow found another SOF than the header scan
+            raise MotionSizeError(f"{size[0]}x{size[1]} is not analysed")
         scale = SCALE
-        while scale > 1 and size[0] // scale < MIN_ANALYSIS_WIDTH:
+        while scale > 1 and not _analysable(size[0] // scale, size[1] // scale):
             scale //= 2
         image.draft("L", (max(1, size[0] // scale), max(1, size[1] // scale)))
         grey = image.convert("L")  # no-op for a draft-decoded picture; loads it
     except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as error:
+        if isinstance(error, MotionDecodeError):
+            raise
         raise MotionDecodeError(str(error)) from error
-    while grey.width > MAX_ANALYSIS_WIDTH:
-        grey = grey.reduce(2)
+    # Halve each way independently (a stretched picture is fine: zones are fractions of it).
+    factor_x = factor_y = 1
+    while grey.width // factor_x > MAX_ANALYSIS_WIDTH:
+        factor_x *= 2
+    while grey.height // factor_y > MAX_ANALYSIS_HEIGHT:
+        factor_y *= 2
+    if factor_x > 1 or factor_y > 1:
+        grey = grey.reduce((factor_x, factor_y))
+    if min(grey.size) < MIN_ANALYSIS_SIDE:  # a draft Pillow decoded smaller than asked
+        raise MotionSizeError(f"{size[0]}x{size[1]} decodes to {grey.width}x{grey.height}")
     return size, grey
+
+
+def _analysable(width: int, height: int) -> bool:
+    return width * height >= MIN_ANALYSIS_PIXELS and min(width, height) >= MIN_ANALYSIS_SIDE
 
 
 def _neighbourhood(image: Image.Image, combine: Callable[..., Image.Image]) -> Image.Image:
@@ -360,6 +402,29 @@ class MotionDetector:
                 return self._end(now)
             return None
 
+    def fail(self, timestamp: float, error: BaseException) -> MotionResult:
+        """Account for an analysis that raised; return a result that ends an active motion.
+
+        The background and the masks are dropped (the failure may have left them half updated):
+        the camera's next good frame starts a new one. Never raises.
+        """
+        with self._lock:
+            self._background = None
+            self._geometry = None
+            event = self._end(timestamp) if self._active else None
+            with self._counter_lock:
+                self.stats.failures += 1
+            return MotionResult(
+                timestamp=timestamp,
+                score=0.0,
+                zone_scores={},
+                moving=False,
+                active=False,
+                event=event,
+                analysed=False,
+                error=f"{type(error).__name__}: {error}"[:200],
+            )
+
     def analyse(self, jpeg: bytes | bytearray, timestamp: float) -> MotionResult | None:
         """Analyse one frame; None when it cannot be decoded (counted in ``stats.errors``).
 
@@ -369,6 +434,10 @@ class MotionDetector:
             started = time.perf_counter()
             try:
                 frame_size, grey = decode_small(jpeg)
+            except MotionSizeError:
+                with self._counter_lock:
+                    self.stats.unsupported += 1
+                return None
             except MotionDecodeError:
                 with self._counter_lock:
                     self.stats.errors += 1

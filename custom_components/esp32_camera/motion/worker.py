@@ -9,6 +9,10 @@ callback that hops to the loop (``hass.loop.call_soon_threadsafe``).
 
 The thread also ends motions whose camera went silent: every ``tick_interval`` seconds it calls each
 known detector's ``tick`` and reports an ENDED event as a result without analysis (``score`` 0).
+
+One analysis that raises (a bug, a picture nobody foresaw) never ends the thread: the detector
+counts it and ends the camera's motion (``MotionDetector.fail``), the result carries the error and
+the thread goes on with the next camera. Its traceback is logged once per camera per LOG_PERIOD.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ import time
 from .detector import MotionDetector, MotionResult
 
 _LOGGER = logging.getLogger(__name__)
+
+LOG_PERIOD = 300.0  # seconds between two tracebacks of one camera's failing analyses
+_LOGGED_CAMERAS = 1024  # cameras whose last traceback time is kept (oldest forgotten first)
 
 type ResultCallback = Callable[[str, MotionResult], None]
 
@@ -48,6 +55,7 @@ class MotionWorker:
         self._slots: dict[str, tuple[MotionDetector, bytes | bytearray, float]] = {}
         self._order: list[str] = []  # cameras with a waiting frame, in arrival order
         self._stopping = False
+        self._logged: dict[str, float] = {}  # camera -> when its last traceback was logged
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
@@ -116,14 +124,22 @@ class MotionWorker:
                 detectors = list(self._detectors.items())
             if work is not None:
                 camera_id, detector, jpeg, timestamp = work
-                result = detector.analyse(jpeg, timestamp)
+                try:
+                    result = detector.analyse(jpeg, timestamp)
+                except Exception as error:  # noqa: BLE001 - one frame must not stop every camera
+                    self._log_failure(camera_id, error)
+                    result = detector.fail(timestamp, error)
                 if result is not None:
                     self._report(camera_id, result)
             now = self._clock()
             if now >= next_tick:
                 next_tick = now + self._tick_interval
                 for camera_id, detector in detectors:
-                    event = detector.tick(now)
+                    try:
+                        event = detector.tick(now)
+                    except Exception as error:  # noqa: BLE001 - as above
+                        self._log_failure(camera_id, error)
+                        continue
                     if event is not None:
                         self._report(
                             camera_id,
@@ -134,8 +150,30 @@ class MotionWorker:
                                 moving=False,
                                 active=False,
                                 event=event,
+                                analysed=False,
                             ),
                         )
+
+    def _log_failure(self, camera_id: str, error: Exception) -> None:
+        """Log the traceback unless this camera's was logged within LOG_PERIOD.
+
+        A camera can send the same bad picture 20 times a second.
+        """
+        now = time.monotonic()
+        last = self._logged.pop(camera_id, None)
+        if last is not None and now - last < LOG_PERIOD:
+            self._logged[camera_id] = last
+            return
+        self._logged[camera_id] = now
+        while len(self._logged) > _LOGGED_CAMERAS:
+            del self._logged[next(iter(self._logged))]
+        _LOGGER.warning(
+            "Motion analysis failed for %s (counted in diagnostics; not logged again for this "
+            "camera for %d min)",
+            camera_id,
+            LOG_PERIOD // 60,
+            exc_info=error,
+        )
 
     def _report(self, camera_id: str, result: MotionResult) -> None:
         try:
