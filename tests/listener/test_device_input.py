@@ -1,0 +1,264 @@
+"""What a device can send (issue 18): huge numbers, floods of text, tracebacks; real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+import json
+import logging
+import time
+from typing import Any, override
+
+import aiohttp
+import pytest
+
+from custom_components.esp32_camera.listener import CameraRecord, DeviceListener, ListenerSettings
+from custom_components.esp32_camera.listener.refusals import LOG_PERIOD, DeviceLog
+from custom_components.esp32_camera.protocol import MAX_RESOLUTIONS, parse_text_message
+from tests.ports import free_port
+
+from .conftest import TOKEN, ListenerFactory, RecordingObserver
+from .test_listener import connect_from, register, until, url
+
+STOCK_INFO = json.dumps(
+    {
+        "type": "info",
+        "resolutions": ",".join(
+            f"{n}:{name}" for n, name in enumerate(["QQVGA(160x120)", "QCIF(176x144)"])
+        ),
+        "mode": "Estabilidad",
+        "fps": 20,
+    }
+)
+# Below the stranger's text limit: int() reads it, timedelta() overflowed.
+HUGE_UPTIME = json.dumps({"type": "health", "uptime": "9" * 4000 + "s", "heap": 1})
+BIG_INFO = json.dumps(
+    {"type": "info", "resolutions": ",".join(f"{n % 13}:QQVGA(160x120)" for n in range(12_000))}
+)
+
+
+def _ours(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name.startswith("custom_components.esp32_camera")]
+
+
+async def test_huge_uptime_logs_no_traceback_and_reads_as_unknown(
+    start_listener: ListenerFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    listener = await start_listener(pending_messages_per_second=1000.0)
+    async with connect_from("127.0.3.1", url(listener)) as ws:
+        await register(ws)
+        for _ in range(50):
+            await ws.send_str(HUGE_UPTIME)
+        await ws.send_str(json.dumps({"type": "health", "uptime": "99999999999999999999d"}))
+        await ws.send_str(json.dumps({"type": "status", "msg": "done"}))
+        await until(lambda: listener.cameras["127.0.3.1"].last_status == "done")
+        health = listener.cameras["127.0.3.1"].health
+    assert not [r for r in _ours(caplog) if r.exc_info]
+    assert health is not None
+    assert health.uptime_text == "99999999999999999999d"
+    assert health.uptime is None
+
+
+class _FailingObserver(RecordingObserver):
+    """An observer with a bug every message of a camera reaches (as a hub's could have)."""
+
+    @override
+    def camera_updated(self, camera: CameraRecord) -> None:
+        super().camera_updated(camera)
+        raise RuntimeError("observer bug")
+
+
+async def test_unexpected_errors_log_one_traceback_per_source_then_count(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """100 messages that each hit a bug: one traceback, at most 20 lines, the rest counted."""
+    observer = _FailingObserver()
+    listener = DeviceListener(
+        ListenerSettings(
+            token=TOKEN,
+            host="127.0.0.1",
+            stream_port=free_port(),
+            control_port=free_port(),
+        ),
+        observer,
+    )
+    await listener.start()
+    try:
+        with caplog.at_level(logging.DEBUG, logger="custom_components.esp32_camera"):
+            async with connect_from("127.0.3.2", url(listener, query=f"?token={TOKEN}")) as ws:
+                await register(ws, id="buggy")
+                for _ in range(100):
+                    await ws.send_str(json.dumps({"type": "health", "heap": 1}))
+                await until(lambda: observer.events.count(("updated", "buggy")) == 101)
+    finally:
+        await listener.stop()
+    ours = [r for r in _ours(caplog) if "127.0.3.2" in r.getMessage() or r.exc_info]
+    assert len([r for r in ours if r.exc_info]) == 1
+    assert len(ours) <= 20
+    assert listener.device_log.counts["unexpected_errors"] == 101
+    assert listener.device_log.counts["lines_not_logged"] >= 100
+
+
+class _BuggyListener(DeviceListener):
+    """A listener whose frame handling has a bug (no device input should reach one)."""
+
+    @override
+    def _handle_binary(self, session: Any, data: bytes) -> None:
+        raise ValueError("bug")
+
+
+async def test_the_last_resort_handler_is_rate_limited_too(
+    observer: RecordingObserver, caplog: pytest.LogCaptureFixture
+) -> None:
+    listener = _BuggyListener(
+        ListenerSettings(
+            token=TOKEN, host="127.0.0.1", stream_port=free_port(), control_port=free_port()
+        ),
+        observer,
+    )
+    await listener.start()
+    try:
+        async with connect_from("127.0.3.3", url(listener, query=f"?token={TOKEN}")) as ws:
+            for _ in range(60):
+                await ws.send_bytes(b"\xff\xd8 not a frame")
+            await ws.send_str(json.dumps({"type": "register", "device": "camera"}))
+            await ws.receive_json(timeout=5)  # the session survived every error
+    finally:
+        await listener.stop()
+    tracebacks = [r for r in _ours(caplog) if r.exc_info]
+    assert len(tracebacks) == 1
+    assert "127.0.3.3" in tracebacks[0].getMessage()
+    assert listener.device_log.counts["unexpected_errors"] == 60
+
+
+def _bug() -> None:
+    raise RuntimeError("bug")
+
+
+def test_device_log_budget_per_source_and_in_all(caplog: pytest.LogCaptureFixture) -> None:
+    now = [0.0]
+    logger = logging.getLogger("custom_components.esp32_camera.test_device_log")
+    log = DeviceLog(logger, clock=lambda: now[0])
+    with caplog.at_level(logging.INFO, logger=logger.name):
+        for n in range(30):
+            log.line(logging.INFO, "10.0.0.1", "line %s", n)
+        # One IPv6 host is one /64: its addresses share a budget.
+        for n in range(30):
+            log.line(logging.WARNING, f"2001:db8::{n + 1:x}", "line %s", n)
+        assert len(caplog.records) == 40
+        for _ in range(2):
+            try:
+                _bug()
+            except RuntimeError:
+                log.unexpected("10.0.0.2", "Unexpected error from %s", "10.0.0.2")
+        assert len(caplog.records) == 41
+        assert caplog.records[-1].exc_info
+        # Debug lines that are not emitted cost no budget.
+        log.line(logging.DEBUG, "10.0.0.3", "not shown")
+        now[0] = LOG_PERIOD
+        log.line(logging.INFO, "10.0.0.1", "a new period")
+        assert len(caplog.records) == 42
+        # Many sources: the budget in all bounds the log whatever the addresses.
+        for n in range(1000):
+            log.line(logging.WARNING, f"10.1.{n // 250}.{n % 250}", "line")
+        assert len(caplog.records) <= 42 + DeviceLog.LINES_IN_ALL
+    assert log.counts["unexpected_errors"] == 2
+    assert log.counts["lines_not_logged"] >= 10 + 10 + 1 + 1000 - DeviceLog.LINES_IN_ALL
+
+
+async def test_a_stranger_may_send_little_text(
+    start_listener: ListenerFactory, observer: RecordingObserver
+) -> None:
+    """A connection not admitted: text above the small limit closes it, unparsed; 1009."""
+    listener = await start_listener()
+    assert listener.settings.pending_text_size <= 8 * 1024
+    async with connect_from("127.0.3.4", url(listener)) as ws:
+        await register(ws)
+        await ws.send_str(STOCK_INFO)  # the firmware's own: well below it
+        await until(lambda: listener.cameras["127.0.3.4"].info is not None)
+        await ws.send_str(BIG_INFO)
+        message = await ws.receive(timeout=5)
+        assert message.type is aiohttp.WSMsgType.CLOSE
+        assert ws.close_code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
+    assert listener.refusals.counts == {"text_too_large": 1}
+    # Until its first message admits it, any connection is a stranger (a token in the URL too).
+    async with connect_from("127.0.3.4", url(listener, query=f"?token={TOKEN}")) as ws:
+        await ws.send_str(BIG_INFO)
+        message = await ws.receive(timeout=5)
+        assert ws.close_code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
+    assert listener.refusals.counts == {"text_too_large": 2}
+
+
+async def test_a_stranger_may_send_few_messages_per_second(
+    start_listener: ListenerFactory, observer: RecordingObserver
+) -> None:
+    listener = await start_listener(pending_messages_per_second=10.0)
+    started = time.monotonic()
+    async with connect_from("127.0.3.5", url(listener)) as ws:
+        await register(ws)
+        for _ in range(200):
+            await ws.send_str(json.dumps({"type": "health", "heap": 1}))
+        await until(lambda: listener.refusals.counts.get("message_rate", 0) >= 150)
+        elapsed = time.monotonic() - started
+        handled = observer.events.count(("updated", "127.0.3.5"))  # `register` among them
+        # A burst of one second's worth, then the rate: the rest is dropped unparsed.
+        assert 10 <= handled <= 10 + 10 * elapsed
+        assert handled - 1 + listener.refusals.counts["message_rate"] == 200
+        # The connection stays: a camera that overdid it is not cut off.
+        await asyncio.sleep(0.3)
+        await ws.send_str(json.dumps({"type": "status", "msg": "still here"}))
+        await until(lambda: listener.cameras["127.0.3.5"].last_status == "still here")
+
+
+class _RecordingExecutor(ThreadPoolExecutor):
+    """The loop's default executor, noting what it ran."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=2)
+        self.ran: list[str] = []
+
+    @override
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        self.ran.append(getattr(fn, "__name__", repr(fn)))
+        return super().submit(fn, *args, **kwargs)
+
+
+async def test_large_text_of_an_admitted_camera_is_parsed_off_the_loop(
+    observer: RecordingObserver,
+) -> None:
+    executor = _RecordingExecutor()
+    listener = DeviceListener(
+        ListenerSettings(
+            token=TOKEN, host="127.0.0.1", stream_port=free_port(), control_port=free_port()
+        ),
+        observer,
+        executor=executor,
+    )
+    await listener.start()
+    try:
+        await _big_info_off_the_loop(listener, executor)
+    finally:
+        await listener.stop()
+        executor.shutdown()
+
+
+async def _big_info_off_the_loop(listener: DeviceListener, executor: _RecordingExecutor) -> None:
+    async with connect_from("127.0.3.6", url(listener, query=f"?token={TOKEN}")) as ws:
+        await register(ws, id="big")
+        await ws.send_str(STOCK_INFO)
+        await until(lambda: listener.cameras["big"].info is not None)
+        assert parse_text_message.__name__ not in executor.ran  # small: parsed at once
+        await ws.send_str(BIG_INFO)
+        await until(lambda: len(listener.cameras["big"].info.resolutions) > 2)  # type: ignore[union-attr]
+        info = listener.cameras["big"].info
+        assert info is not None
+        assert len(info.resolutions) == MAX_RESOLUTIONS  # bounded whatever the list's length
+        assert executor.ran.count(parse_text_message.__name__) == 1
+        # Messages keep their order around a parse in the executor.
+        await ws.send_str(BIG_INFO.replace("QQVGA", "QCIF"))
+        await ws.send_str(json.dumps({"type": "status", "msg": "after"}))
+        await until(lambda: listener.cameras["big"].last_status == "after")
+        info = listener.cameras["big"].info
+        assert info is not None
+        assert info.resolutions[1].name == "QCIF"
