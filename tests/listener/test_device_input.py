@@ -1,4 +1,4 @@
-"""What a device can send (issue 18): huge numbers, floods of text, tracebacks; real sockets."""
+"""What a device can send (issue 18): huge numbers, floods of text, tracebacks, IPv6; real sockets."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 import json
 import logging
+import socket
 import time
 from typing import Any, override
 
 import aiohttp
 import pytest
+import pytest_socket
 
 from custom_components.esp32_camera.listener import CameraRecord, DeviceListener, ListenerSettings
 from custom_components.esp32_camera.listener.refusals import LOG_PERIOD, DeviceLog
@@ -262,3 +264,58 @@ async def _big_info_off_the_loop(listener: DeviceListener, executor: _RecordingE
         info = listener.cameras["big"].info
         assert info is not None
         assert info.resolutions[1].name == "QCIF"
+
+
+def _has_ipv6_loopback() -> bool:
+    if not socket.has_ipv6:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.fixture
+def ipv6_loopback_allowed() -> None:
+    """Let the test connect to ::1 too (Home Assistant's test plugin allows 127.0.0.1 only)."""
+    pytest_socket.socket_allow_hosts(["127.0.0.1", "::1"])
+
+
+@pytest.mark.usefixtures("ipv6_loopback_allowed")
+@pytest.mark.parametrize("host", ["0.0.0.0", "::"])
+async def test_every_interface_means_both_address_families(
+    host: str, start_listener: ListenerFactory, observer: RecordingObserver
+) -> None:
+    listener = await start_listener(host=host, max_connections_per_source=2)
+    async with connect_from("127.0.3.7", url(listener)) as ws:
+        await register(ws)
+    port = listener.settings.stream_port
+    if not _has_ipv6_loopback():  # this host has no IPv6: IPv4 alone, and it started
+        assert listener.cameras == {}
+        return
+    async with (
+        aiohttp.ClientSession() as client,
+        client.ws_connect(f"http://[::1]:{port}/") as first,
+    ):
+        await register(first)
+        assert "::1" in listener.cameras
+        assert listener.cameras["::1"].address == "::1"
+        async with client.ws_connect(f"http://[::1]:{port}/") as second:
+            await register(second)
+            # One IPv6 host is its /64: a third connection is over the per-source limit.
+            with pytest.raises(aiohttp.ClientError):
+                await client.ws_connect(f"http://[::1]:{port}/")
+    # (aiohttp retries a GET once on a connection closed before any answer.)
+    assert set(listener.refusals.counts) == {"too_many_connections_from_source"}
+    assert ("pending", "::1") in observer.events
+
+
+@pytest.mark.usefixtures("ipv6_loopback_allowed")
+async def test_one_address_binds_only_its_family(
+    start_listener: ListenerFactory,
+) -> None:
+    listener = await start_listener(host="127.0.0.1")
+    with pytest.raises(OSError):  # noqa: PT011 - refused: nothing listens on ::1
+        await asyncio.open_connection("::1", listener.settings.stream_port)

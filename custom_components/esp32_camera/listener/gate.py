@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 import math
 import time
 from typing import Any, cast, override
@@ -120,11 +120,14 @@ class _GatedProtocol(asyncio.Protocol):
 
 
 class GatedSite(web.TCPSite):
-    """A TCP site whose connections pass the gate first."""
+    """A TCP site whose connections pass the gate first, on one or more addresses."""
 
-    def __init__(self, runner: web.BaseRunner, host: str, port: int, gate: ConnectionGate) -> None:
-        """Serve `runner` on host:port through `gate`."""
-        super().__init__(runner, host, port)
+    def __init__(
+        self, runner: web.BaseRunner, hosts: Sequence[str], port: int, gate: ConnectionGate
+    ) -> None:
+        """Serve `runner` on port of every address of `hosts` through `gate`."""
+        super().__init__(runner, hosts[0], port)
+        self._hosts = list(hosts)
         self._gate = gate
 
     @override
@@ -135,7 +138,7 @@ class GatedSite(web.TCPSite):
         gate = self._gate
         self._server = await asyncio.get_running_loop().create_server(
             lambda: _GatedProtocol(gate, server),
-            self._host,
+            self._hosts,
             self._port,
             backlog=self._backlog,
             reuse_address=self._reuse_address,

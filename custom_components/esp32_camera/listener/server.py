@@ -20,10 +20,12 @@ from concurrent.futures import Executor
 import contextlib
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import cache
 import hmac
 import ipaddress
 import json
 import logging
+import socket
 import time
 from typing import Protocol, runtime_checkable
 
@@ -78,6 +80,8 @@ _CLOSE_TIMEOUT = 1.0
 # Text longer than this (only an admitted camera may send it) is parsed in the executor: the
 # firmware's messages are under 1 KiB, a parse of 16 KiB takes well under a millisecond.
 _INLINE_PARSE_LIMIT = 16 * 1024
+_ALL_INTERFACES_V4 = "0.0.0.0"  # noqa: S104 - the default bind address: every interface
+_ALL_INTERFACES_V6 = "::"
 
 
 class ListenerObserver(Protocol):
@@ -119,6 +123,33 @@ def canonical_address(remote: str | None) -> str:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return str(address.ipv4_mapped)
     return str(address)
+
+
+@cache
+def host_has_ipv6() -> bool:
+    """Whether this host can listen on IPv6 (a kernel may have it compiled out or disabled)."""
+    if not socket.has_ipv6:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind((_ALL_INTERFACES_V6, 0))
+    except OSError:
+        return False
+    return True
+
+
+def bind_hosts(host: str) -> list[str]:
+    """Return the addresses to listen on: every interface means both families where there are.
+
+    asyncio sets IPV6_V6ONLY on its IPv6 sockets, so `::` and `0.0.0.0` share the port.
+    """
+    try:
+        every_interface = ipaddress.ip_address(host).is_unspecified
+    except ValueError:  # a host name
+        every_interface = False
+    if not every_interface:
+        return [host]
+    return [_ALL_INTERFACES_V4, _ALL_INTERFACES_V6] if host_has_ipv6() else [_ALL_INTERFACES_V4]
 
 
 def _is_ip_address(text: str) -> bool:
@@ -271,7 +302,7 @@ class DeviceListener:
             await runner.setup()
             self._runners.append(runner)
             try:
-                await GatedSite(runner, self.settings.host, port, self._gate).start()
+                await GatedSite(runner, bind_hosts(self.settings.host), port, self._gate).start()
             except OSError as err:
                 await self.stop()
                 raise ListenerBindError(port, err) from err
@@ -280,7 +311,7 @@ class DeviceListener:
         )
         _LOGGER.debug(
             "Listening on %s ports %s (stream) and %s (control)",
-            self.settings.host,
+            " and ".join(bind_hosts(self.settings.host)),
             self.settings.stream_port,
             self.settings.control_port,
         )
@@ -847,5 +878,7 @@ __all__ = [
     "DeviceListener",
     "ListenerObserver",
     "PendingOverflowObserver",
+    "bind_hosts",
     "canonical_address",
+    "host_has_ipv6",
 ]
