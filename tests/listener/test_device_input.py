@@ -16,6 +16,7 @@ import pytest
 import pytest_socket
 
 from custom_components.esp32_camera.listener import CameraRecord, DeviceListener, ListenerSettings
+from custom_components.esp32_camera.listener.gate import SourceRate
 from custom_components.esp32_camera.listener.refusals import LOG_PERIOD, DeviceLog
 from custom_components.esp32_camera.protocol import MAX_RESOLUTIONS, parse_text_message
 from tests.ports import free_port
@@ -195,22 +196,48 @@ async def test_a_stranger_may_send_little_text(
 async def test_a_stranger_may_send_few_messages_per_second(
     start_listener: ListenerFactory, observer: RecordingObserver
 ) -> None:
+    """Per source, reconnecting refills nothing; one message beyond the rate closes it (1008)."""
     listener = await start_listener(pending_messages_per_second=10.0)
+    health = json.dumps({"type": "health", "heap": 1})
     started = time.monotonic()
-    async with connect_from("127.0.3.5", url(listener)) as ws:
+    for _ in range(3):
+        async with connect_from("127.0.3.5", url(listener)) as ws:
+            for _ in range(200):
+                if ws.closed:
+                    break
+                await ws.send_str(health)
+            message = await ws.receive(timeout=5)
+            assert message.type is aiohttp.WSMsgType.CLOSE
+            assert ws.close_code == aiohttp.WSCloseCode.POLICY_VIOLATION
+            assert message.extra == "message rate"
+    handled = observer.events.count(("updated", "127.0.3.5"))
+    # A burst of one second's worth, then the rate, for the source's three connections.
+    assert 10 <= handled <= 10 + 10 * (time.monotonic() - started)
+    assert listener.refusals.counts == {"message_rate": 3}
+    # Another source has its own budget; the firmware's messages at connect are well within it.
+    async with connect_from("127.0.3.15", url(listener)) as ws:
         await register(ws)
-        for _ in range(200):
-            await ws.send_str(json.dumps({"type": "health", "heap": 1}))
-        await until(lambda: listener.refusals.counts.get("message_rate", 0) >= 150)
-        elapsed = time.monotonic() - started
-        handled = observer.events.count(("updated", "127.0.3.5"))  # `register` among them
-        # A burst of one second's worth, then the rate: the rest is dropped unparsed.
-        assert 10 <= handled <= 10 + 10 * elapsed
-        assert handled - 1 + listener.refusals.counts["message_rate"] == 200
-        # The connection stays: a camera that overdid it is not cut off.
-        await asyncio.sleep(0.3)
+        await ws.send_str(STOCK_INFO)
+        await ws.send_str(health)
         await ws.send_str(json.dumps({"type": "status", "msg": "still here"}))
-        await until(lambda: listener.cameras["127.0.3.5"].last_status == "still here")
+        await until(
+            lambda: (
+                "127.0.3.15" in listener.cameras
+                and listener.cameras["127.0.3.15"].last_status == "still here"
+            )
+        )
+    assert listener.refusals.counts == {"message_rate": 3}
+
+
+def test_source_rate_is_a_bucket_per_source_with_bounded_memory() -> None:
+    now = [0.0]
+    rate = SourceRate(clock=lambda: now[0], sources=2)
+    assert [rate.take("a", 2.0) for _ in range(3)] == [True, True, False]
+    now[0] = 0.5  # half a second: one more
+    assert [rate.take("a", 2.0) for _ in range(2)] == [True, False]
+    assert rate.take("b", 2.0)
+    assert rate.take("c", 2.0)  # "a" is forgotten (the least recently used): a fresh bucket
+    assert [rate.take("a", 2.0) for _ in range(3)] == [True, True, False]
 
 
 class _RecordingExecutor(ThreadPoolExecutor):

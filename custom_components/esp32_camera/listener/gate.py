@@ -7,7 +7,7 @@ freed at once), so a flood of sockets cannot exhaust Home Assistant's descriptor
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 import math
 import time
@@ -81,6 +81,30 @@ class ConnectionGate:
         self._by_source[source] -= 1
         if not self._by_source[source]:
             del self._by_source[source]
+
+
+class SourceRate:
+    """A token bucket per source (burst: one second's worth); the sources remembered are capped.
+
+    Per source, not per connection: reconnecting does not refill it.
+    """
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic, sources: int = 1024) -> None:
+        """Remember the buckets of at most `sources` sources (the least recently used go)."""
+        self._clock = clock
+        self._sources = sources
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # allowance, at
+
+    def take(self, source: str, rate: float) -> bool:
+        """Take one from the source's bucket; False (nothing taken) when it is empty."""
+        now = self._clock()
+        allowance, at = self._buckets.pop(source, (rate, now))
+        allowance = min(rate, allowance + (now - at) * rate)
+        allowed = allowance >= 1
+        self._buckets[source] = (allowance - 1 if allowed else allowance, now)
+        if len(self._buckets) > self._sources:
+            self._buckets.popitem(last=False)
+        return allowed
 
 
 class _GatedProtocol(asyncio.Protocol):

@@ -59,7 +59,7 @@ from .camera import (
     ListenerBindError,
     UnknownCameraError,
 )
-from .gate import ConnectionGate, GatedSite
+from .gate import ConnectionGate, GatedSite, SourceRate
 from .refusals import LOG_PERIOD, DeviceLog, Refusals, source_of
 from .settings import Admission, ListenerSettings
 
@@ -183,20 +183,7 @@ class _Session:
         self.opened = self.last_seen = self.last_data = time.monotonic()
         self.closing = False
         self.assembler: FrameAssembler | None = None
-        self._allowance: float | None = None  # text messages it may send now while not admitted
-        self._allowance_at = self.opened
-
-    def allow_text(self, rate: float) -> bool:
-        """Take one text message from the session's bucket (burst: one second's worth)."""
-        now = time.monotonic()
-        allowance = rate if self._allowance is None else self._allowance
-        allowance = min(rate, allowance + (now - self._allowance_at) * rate)
-        self._allowance_at = now
-        if allowance < 1:
-            self._allowance = allowance
-            return False
-        self._allowance = allowance - 1
-        return True
+        self.source = source_of(address)
 
     @property
     def admitted(self) -> bool:
@@ -248,6 +235,7 @@ class DeviceListener:
             canonical=canonical_address,
             refusals=self.refusals,
         )
+        self._stranger_text = SourceRate()  # text messages of connections not yet admitted
         self.frame_budget = FrameBudget(max(settings.frame_budget, settings.max_frame_size))
         self._announced_pending: OrderedDict[str, None] = OrderedDict()
         self._announced_at: deque[float] = deque()  # announcements in the last period
@@ -533,8 +521,9 @@ class DeviceListener:
                     self._handle_binary(session, message.data)
                 elif message.type is WSMsgType.TEXT:
                     session.last_data = session.last_seen
-                    if session.admitted or self._stranger_may_send(session, message.data):
-                        await self._handle_text(session, message.data)
+                    if not session.admitted:
+                        self._check_stranger_text(session, message.data)
+                    await self._handle_text(session, message.data)
                 elif message.type is WSMsgType.PING:
                     await session.socket.pong(message.data)
                 elif message.type is WSMsgType.CLOSE:
@@ -559,19 +548,18 @@ class DeviceListener:
                     session.address, "Unexpected error handling a message from %s", session.address
                 )
 
-    def _stranger_may_send(self, session: _Session, text: str) -> bool:
-        """Whether a connection not (yet) admitted may have this text parsed on the loop.
+    def _check_stranger_text(self, session: _Session, text: str) -> None:
+        """Refuse text of a connection not (yet) admitted that it may not have parsed on the loop.
 
-        Before admission a connection may send little text, and few messages per second: a
-        stranger must not have the event loop parse for it at will. Too large closes the socket
-        (1009); beyond the rate the message is dropped unparsed; both counted as refusals.
+        Before admission a connection may send little text, and its source few messages per
+        second: a stranger must not have the event loop parse (or even read) for it at will.
+        Too large closes the socket (1009), beyond its source's rate too (1008), unparsed; the
+        source's rate is not refilled by reconnecting.
         """
         if len(text) > self.settings.pending_text_size:
             raise _RefusedError(WSCloseCode.MESSAGE_TOO_BIG, "text_too_large")
-        if session.allow_text(self.settings.pending_messages_per_second):
-            return True
-        self.refusals.refuse(session.address, "message_rate")
-        return False
+        if not self._stranger_text.take(session.source, self.settings.pending_messages_per_second):
+            raise _RefusedError(WSCloseCode.POLICY_VIOLATION, "message_rate")
 
     async def _refuse(
         self, socket: web.WebSocketResponse, address: str, refused: _RefusedError
