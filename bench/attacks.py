@@ -439,6 +439,8 @@ async def _connection_floods(bench: Bench) -> list[dict[str, Any]]:
 
 async def attacks(bench: Bench) -> None:
     """Run every attack against the hub; store the figures in bench.results["attacks"]."""
+    from bench import attacks_device_input  # imported here: it imports this module
+
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 16384)), hard))
     hass_limit = (Path(f"/proc/{bench.hass.pid}/limits").read_text(encoding="ascii")).splitlines()
@@ -469,7 +471,9 @@ async def attacks(bench: Bench) -> None:
             ("img_start", lambda: _declared_frames(bench)),
             ("unicode register", lambda: _traceback_flood(bench)),
             ("slowloris and 5,000 attempts", lambda: _connection_floods(bench)),
+            *attacks_device_input.steps(bench),
         ]
+        steps = attacks_device_input.selected(steps)  # BENCH_ATTACKS=a,b runs only those
         for name, step in steps:
             if bench.hass.process is not None and bench.hass.process.returncode is not None:
                 break
