@@ -90,7 +90,9 @@ class DeviceLog:
         self._lines_in_period += 1
         logger.log(level, message, *args)
 
-    def unexpected(self, address: str, message: str, *args: object) -> None:
+    def unexpected(
+        self, address: str, message: str, *args: object, logger: logging.Logger | None = None
+    ) -> None:
         """Log the exception being handled: its traceback once per source per period, then count.
 
         Call from an `except` block.
@@ -103,11 +105,11 @@ class DeviceLog:
         budget.traceback = True
         budget.lines += 1
         self._lines_in_period += 1
-        self._logger.error(
+        (logger or self._logger).error(
             "%s (no traceback again for this source for %d min)",
             message % args,
             LOG_PERIOD // 60,
-            exc_info=True,  # noqa: LOG014 - called from an except block (see above)
+            exc_info=True,  # called from an except block (see above)
         )
 
     def _budget(self, address: str) -> _SourceBudget | None:
