@@ -15,7 +15,13 @@ import aiohttp
 import pytest
 import pytest_socket
 
-from custom_components.esp32_camera.listener import CameraRecord, DeviceListener, ListenerSettings
+from custom_components.esp32_camera.listener import (
+    CameraRecord,
+    DeviceListener,
+    ListenerSettings,
+    bind_hosts,
+    host_has_ipv6,
+)
 from custom_components.esp32_camera.listener.gate import SourceRate
 from custom_components.esp32_camera.listener.refusals import LOG_PERIOD, DeviceLog
 from custom_components.esp32_camera.protocol import MAX_RESOLUTIONS, parse_text_message
@@ -346,3 +352,13 @@ async def test_one_address_binds_only_its_family(
     listener = await start_listener(host="127.0.0.1")
     with pytest.raises(OSError):  # noqa: PT011 - refused: nothing listens on ::1
         await asyncio.open_connection("::1", listener.settings.stream_port)
+
+
+def test_bind_hosts() -> None:
+    both = ["0.0.0.0", "::"] if host_has_ipv6() else ["0.0.0.0"]
+    assert bind_hosts("0.0.0.0") == both
+    assert bind_hosts("::") == both
+    assert bind_hosts("192.168.1.10") == ["192.168.1.10"]
+    assert bind_hosts("fd00::2") == ["fd00::2"]
+    assert bind_hosts("homeassistant.local") == ["homeassistant.local"]
+    assert host_has_ipv6() is _has_ipv6_loopback()  # (this host: see the test above)
