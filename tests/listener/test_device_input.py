@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+import contextlib
 import json
 import logging
 import socket
@@ -362,3 +363,46 @@ def test_bind_hosts() -> None:
     assert bind_hosts("fd00::2") == ["fd00::2"]
     assert bind_hosts("homeassistant.local") == ["homeassistant.local"]
     assert host_has_ipv6() is _has_ipv6_loopback()  # (this host: see the test above)
+
+
+async def _lag_p99(seconds: float) -> float:
+    """The event loop's lag p99 (ms) over `seconds`, sampled by a 5 ms sleeper."""
+    lags: list[float] = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        before = time.monotonic()
+        await asyncio.sleep(0.005)
+        lags.append((time.monotonic() - before - 0.005) * 1000)
+    lags.sort()
+    return lags[int(len(lags) * 0.99)]
+
+
+async def test_eight_hostile_strangers_cannot_stall_the_loop(
+    start_listener: ListenerFactory,
+) -> None:
+    """A generous stall budget (the bench measures the real figure): 8 sockets, 200 KB `info`s.
+
+    Before the text budget each of these was parsed on the loop (~50-90 ms each, queued from 8
+    sockets); now each closes its socket unread.
+    """
+    listener = await start_listener()
+    stop = asyncio.Event()
+
+    async def stranger(number: int) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(aiohttp.ClientError, OSError):
+                async with connect_from(f"127.0.4.{number + 1}", url(listener)) as ws:
+                    await ws.send_str(json.dumps({"type": "register"}))
+                    while not stop.is_set() and not ws.closed:
+                        await ws.send_str(BIG_INFO)
+                        await asyncio.sleep(0)
+            await asyncio.sleep(0.05)
+
+    strangers = [asyncio.create_task(stranger(number)) for number in range(8)]
+    try:
+        lag = await _lag_p99(3.0)
+    finally:
+        stop.set()
+        await asyncio.gather(*strangers)
+    assert listener.refusals.counts.get("text_too_large", 0) >= 8
+    assert lag < 250, f"loop lag p99 {lag:.0f} ms"
