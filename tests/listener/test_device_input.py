@@ -406,3 +406,16 @@ async def test_eight_hostile_strangers_cannot_stall_the_loop(
         await asyncio.gather(*strangers)
     assert listener.refusals.counts.get("text_too_large", 0) >= 8
     assert lag < 250, f"loop lag p99 {lag:.0f} ms"
+
+
+async def test_no_compression_is_negotiated(
+    start_listener: ListenerFactory, session: aiohttp.ClientSession
+) -> None:
+    """permessage-deflate would let a few bytes on the wire inflate to 260 KiB on the loop.
+
+    The firmware does not ask for it; a client that does gets plain frames.
+    """
+    listener = await start_listener()
+    async with session.ws_connect(url(listener), compress=15) as ws:
+        assert ws.compress == 0
+        assert await register(ws)

@@ -487,8 +487,13 @@ class DeviceListener:
         frame_limit = (
             self.settings.max_frame_size if admitted_early else self.settings.pending_frame_size
         )
+        # No permessage-deflate (the firmware does not ask for it): with it a few bytes on the
+        # wire would inflate to the whole message limit on the event loop, for anyone.
         socket = web.WebSocketResponse(
-            autoping=False, max_msg_size=frame_limit + 4096, timeout=_CLOSE_TIMEOUT
+            autoping=False,
+            max_msg_size=frame_limit + 4096,
+            timeout=_CLOSE_TIMEOUT,
+            compress=False,
         )
         async with asyncio.timeout(_HANDSHAKE_TIMEOUT):
             await socket.prepare(request)
