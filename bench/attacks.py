@@ -443,7 +443,7 @@ async def _connection_floods(bench: Bench) -> list[dict[str, Any]]:
 async def attacks(bench: Bench) -> None:
     """Run every attack against the hub; store the figures in bench.results["attacks"]."""
     # Not at the top: these import this module's helpers.
-    from bench import attacks_store
+    from bench import attacks_device_input, attacks_store
     from bench.attacks_motion_avi import motion_avi_steps
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -479,11 +479,14 @@ async def attacks(bench: Bench) -> None:
             ("admin rule", lambda: admin_rule(bench)),
             ("paths", lambda: path_attacks(bench)),
             *motion_avi_steps(bench),
+            *attacks_device_input.steps(bench),
             ("store", lambda: attacks_store.store_attacks(bench)),  # restarts hass: last
         ]
-        # ESP32_CAMERA_ATTACKS="admin rule,paths": only these steps (their names above).
+        # ESP32_CAMERA_ATTACKS="admin rule,paths": only these steps (their names above); a name
+        # before a colon picks a group ("device-input" its two attacks).
         if only := os.environ.get("ESP32_CAMERA_ATTACKS"):
-            steps = [step for step in steps if step[0] in only.split(",")]
+            chosen = {name.strip() for name in only.split(",")}
+            steps = [s for s in steps if s[0] in chosen or s[0].split(":")[0] in chosen]
         for name, step in steps:
             if bench.hass.process is not None and bench.hass.process.returncode is not None:
                 break

@@ -17,6 +17,7 @@ from homeassistant.helpers.network import NoURLAvailableError
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.esp32_camera.const import CONF_CONTROL_PORT, CONF_STREAM_PORT, DOMAIN
+from custom_components.esp32_camera.listener import host_has_ipv6
 from tests.ports import free_port
 
 
@@ -209,6 +210,25 @@ async def test_options_flow_validates_and_reloads(
     assert not reloaded.listener.settings.allow_tokenless
     assert reloaded.listener.settings.max_frame_size == 1 << 20
     assert reloaded.save_directory == f"{tmp_path}/images"
+
+
+async def test_every_interface_is_checked_in_both_address_families(
+    hass: HomeAssistant, mock_setup_entry: AsyncMock, socket_allowed: None
+) -> None:
+    """The listener binds 0.0.0.0 and :: (issue 18): a port busy on IPv6 only is busy."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    if not host_has_ipv6():  # this host has no IPv6: IPv4 alone is checked, and that passes
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {**hub_input(free_port(), free_port()), CONF_HOST: "0.0.0.0"}
+        )
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        return
+    with socket.create_server(("::", 0), family=socket.AF_INET6) as busy:  # IPv6 only
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"],
+            {**hub_input(free_port(), busy.getsockname()[1]), CONF_HOST: "0.0.0.0"},
+        )
+    assert result.get("errors") == {CONF_CONTROL_PORT: "port_in_use"}
 
 
 async def test_reconfigure_moves_the_ports(hass: HomeAssistant, hub_entry: MockConfigEntry) -> None:

@@ -52,6 +52,7 @@ async def test_diagnostics(
     assert cam["settings"] == {"resolution": "5", "quality": "12"}
     assert cam["settings_chosen"] == {}
     assert diagnostics["hub"]["connected_cameras"] == 1
+    assert diagnostics["listener"]["device_log"] == {"unexpected_errors": 0, "lines_not_logged": 0}
     device = device_registry.async_get_device_by_identifier((DOMAIN, "cam1"), hub_entry.entry_id)
     assert device is not None
     per_device = await get_diagnostics_for_device(hass, hass_client, hub_entry, device)

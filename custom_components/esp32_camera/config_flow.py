@@ -38,6 +38,7 @@ from .const import (
     DOMAIN,
 )
 from .hub import Esp32CameraHub, loaded_hubs
+from .listener import bind_hosts
 from .options import hub_options, options_schema
 from .preview import async_preview_markdown
 
@@ -99,12 +100,18 @@ PORT = probatio.All(probatio.Coerce(int), probatio.Range(min=1, max=65535))
 
 
 def _port_is_free(host: str, port: int) -> bool:
-    """Try to bind the port the way the listener will (blocking: run in the executor)."""
-    try:
-        with socket.create_server((host, port), reuse_port=False):
-            return True
-    except OSError:
-        return False
+    """Try to bind the port the way the listener will (blocking: run in the executor).
+
+    Every interface is both address families where the host has IPv6 (`bind_hosts`).
+    """
+    for address in bind_hosts(host):
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        try:
+            with socket.create_server((address, port), family=family, reuse_port=False):
+                pass
+        except OSError:
+            return False
+    return True
 
 
 class Esp32CameraConfigFlow(ConfigFlow, domain=DOMAIN):

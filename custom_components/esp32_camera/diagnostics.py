@@ -43,9 +43,11 @@ async def async_get_config_entry_diagnostics(
             **hub.hub_statistics(),
             "framings": total_framings(camera.stats for camera in hub.cameras.values()),
         },
-        # What the listener refused, by reason, and the bytes of unfinished frames it holds.
+        # What the listener refused, by reason, the bytes of unfinished frames it holds, and the
+        # log lines devices caused that were not logged (the per-source budget) and their errors.
         "listener": {
             "refusals": dict(hub.listener.refusals.counts),
+            "device_log": dict(hub.listener.device_log.counts),
             "frame_budget": {
                 "limit": hub.listener.frame_budget.limit,
                 "in_flight": hub.listener.frame_budget.in_flight,

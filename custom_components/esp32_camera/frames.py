@@ -14,6 +14,7 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 
 from .const import LOGGER
 from .listener import CameraRecord
+from .listener.refusals import DeviceLog
 from .protocol import Frame
 
 type FrameListener = Callable[[CameraRecord, Frame], None]
@@ -30,10 +31,20 @@ class _Waiter:
 class FrameBroker:
     """Hands each admitted camera's frames to those waiting for one and to frame listeners."""
 
-    def __init__(self, hass: HomeAssistant, cameras: Mapping[str, CameraRecord]) -> None:
-        """Serve the frames of `cameras` (the listener's records, by id)."""
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        cameras: Mapping[str, CameraRecord],
+        *,
+        log: DeviceLog | None = None,
+    ) -> None:
+        """Serve the frames of `cameras` (the listener's records, by id).
+
+        A frame listener's errors go to `log` (the listener's: one budget per source).
+        """
         self._hass = hass
         self._cameras = cameras
+        self._log = log or DeviceLog(LOGGER)
         self._listeners: dict[str | None, list[FrameListener]] = {}
         self._waiters: dict[str, list[_Waiter]] = {}
         self.stopped = False
@@ -112,7 +123,10 @@ class FrameBroker:
                 try:
                     listener(camera, frame)
                 except Exception:  # noqa: BLE001 - one bad listener must not stop the others
-                    LOGGER.exception("Frame listener failed for %s", camera_id)
+                    # Every frame may reach the same bug: one traceback per source per period.
+                    self._log.unexpected(
+                        camera.address, "Frame listener failed for %s", camera_id, logger=LOGGER
+                    )
 
     @callback
     def async_stop(self) -> None:

@@ -74,7 +74,7 @@ class Esp32CameraHub:
         self.save_directory: str = self.options[CONF_SAVE_DIRECTORY]
         self.store = HubStore(hass, entry.entry_id)
         self.listener = DeviceListener(listener_settings(entry, self.options), self)
-        self.frames = FrameBroker(hass, self.listener.cameras)
+        self.frames = FrameBroker(hass, self.listener.cameras, log=self.listener.device_log)
         self.updates = EntityUpdates(hass, entry.entry_id)
         self.settings = CameraSettings(
             hass,

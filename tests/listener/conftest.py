@@ -82,10 +82,9 @@ async def start_listener(
     async def factory(**overrides: Any) -> DeviceListener:
         settings = ListenerSettings(
             token=TOKEN,
-            host="127.0.0.1",
             stream_port=free_port(),
             control_port=free_port(),
-            **{"command_timeout": 1.0, **overrides},
+            **{"command_timeout": 1.0, "host": "127.0.0.1", **overrides},
         )
         listener = DeviceListener(settings, observer)
         await listener.start()

@@ -1,23 +1,41 @@
-"""Property-based tests: random message sequences and bytes never break the assembler."""
+"""Property-based tests: random messages, values and bytes never break a parser of protocol/."""
 
 from __future__ import annotations
 
+import contextlib
+from datetime import timedelta
 import json
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from custom_components.esp32_camera.protocol import (
+    COMMANDS,
+    RESOLUTIONS,
+    CommandValidationError,
     FrameAssembler,
     FrameEndMessage,
     FrameStartMessage,
     Framing,
+    HealthMessage,
     ImageEndMessage,
     ImageStartMessage,
+    InfoMessage,
     Message,
     MessageError,
+    Resolution,
+    encode_command,
     is_jpeg,
+    jpeg_dimensions,
+    normalize_camera_id,
+    parse_resolution_label,
+    parse_resolution_list,
     parse_text_message,
+    parse_uptime,
+    resolution_by_index,
+    resolution_by_key,
 )
+from custom_components.esp32_camera.protocol.messages import MAX_UPTIME
+from custom_components.esp32_camera.protocol.resolutions import MAX_RESOLUTIONS
 
 from .conftest import make_jpeg
 
@@ -132,3 +150,195 @@ def test_parser_raises_only_message_error(text: str) -> None:
     except MessageError:
         return
     assert message is not None
+
+
+# -- every parser of protocol/ raises only its own error (issue 18) -----------------------------
+
+# Numbers as a device may send them: JSON numbers of any size, digits in strings (beyond the
+# 4,300 digits int() converts), floats up to infinity.
+huge_ints = st.one_of(
+    st.integers(),
+    st.integers(min_value=2**63 - 2, max_value=2**63 + 2),
+    st.integers(min_value=10**300, max_value=10**4200),
+    st.integers(max_value=-(10**300), min_value=-(10**4200)),
+)
+digits = st.text(alphabet="0123456789", min_size=1, max_size=5000)
+any_text = st.one_of(
+    st.text(max_size=200),
+    digits,
+    st.builds(lambda amount, unit: f"{amount}{unit}", digits, st.sampled_from("dhms ")),
+    st.builds(
+        lambda index, name, width, height: f"{index}:{name}({width}x{height})",
+        digits,
+        st.sampled_from(["QQVGA", "XGA", "ZZZ", ""]),
+        digits,
+        digits,
+    ),
+)
+any_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | huge_ints
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | any_text,
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+FIELDS = [
+    "id",
+    "size",
+    "chunks",
+    "chunkSize",
+    "width",
+    "height",
+    "success",
+    "frames",
+    "dropped",
+    "heap",
+    "minHeap",
+    "rssi",
+    "uptime",
+    "ip",
+    "model",
+    "resolution",
+    "resolutions",
+    "quality",
+    "fps",
+    "mode",
+    "cmd",
+    "status",
+    "value",
+    "msg",
+    "token",
+    "name",
+    "firmware",
+    "device",
+]
+
+
+def _dump(value: object) -> str:
+    """JSON text of `value` as a device could send it (ints of any length included)."""
+    with contextlib.suppress(ValueError):
+        return json.dumps(value)
+    return "0"  # an int beyond what Python's str() converts: sent as digits below instead
+
+
+any_message = st.one_of(
+    st.builds(
+        lambda kind, fields: _dump({**fields, "type": kind}),
+        known_types,
+        st.dictionaries(st.sampled_from(FIELDS), any_json, max_size=8),
+    ),
+    # Numbers of thousands of digits as bare JSON numbers (json.dumps cannot write them).
+    st.builds(
+        lambda kind, key, number: f'{{"type":"{kind}","{key}":{number}}}',
+        known_types,
+        st.sampled_from(FIELDS),
+        digits,
+    ),
+    st.text(max_size=200),
+)
+
+INT64 = 2**63
+
+
+def _ints_in_range(message: Message) -> None:
+    """Every number the parser hands on fits a signed 64-bit integer (range-checked)."""
+    for name in getattr(message, "__slots__", ()):
+        value = getattr(message, name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            assert -INT64 <= value < INT64, (name, value)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(any_message)
+@example('{"type":"health","uptime":"99999999999999999999d"}')
+@example('{"type":"health","uptime":"' + "9" * 5000 + 's"}')
+@example('{"type":"health","resolution":"X(' + "9" * 5000 + 'x1)"}')
+@example('{"type":"info","resolutions":"' + "1" * 5000 + ':X(1x1)"}')
+@example('{"type":"health","heap":' + "9" * 4000 + "}")
+def test_every_message_raises_only_message_error_with_numbers_in_range(text: str) -> None:
+    try:
+        message = parse_text_message(text)
+    except MessageError:
+        return
+    _ints_in_range(message)
+    if isinstance(message, HealthMessage) and message.uptime is not None:
+        assert timedelta(0) <= message.uptime <= MAX_UPTIME
+    if isinstance(message, InfoMessage):
+        assert len(message.resolutions) <= MAX_RESOLUTIONS
+
+
+@settings(max_examples=300, deadline=None)
+@given(any_text)
+@example("99999999999999999999d")
+@example("9" * 5000 + "s")
+def test_uptime_is_a_duration_in_range_or_none(text: str) -> None:
+    uptime = parse_uptime(text)
+    assert uptime is None or timedelta(0) <= uptime <= MAX_UPTIME
+
+
+@settings(max_examples=300, deadline=None)
+@given(any_text)
+@example("X(" + "9" * 5000 + "x1)")
+@example("1" * 5000 + ":X(1x1)")
+def test_resolution_texts_never_raise(text: str) -> None:
+    label = parse_resolution_label(text)
+    assert label is None or isinstance(label, Resolution)
+    found = parse_resolution_list(text)
+    assert len(found) <= MAX_RESOLUTIONS
+    for resolution in found:
+        assert 0 <= resolution.index < INT64
+        assert 0 <= resolution.width < INT64
+        assert 0 <= resolution.height < INT64
+    assert resolution_by_key(text) is None or resolution_by_key(text) in RESOLUTIONS
+
+
+@settings(max_examples=300, deadline=None)
+@given(huge_ints)
+def test_resolution_by_index_never_raises(index: int) -> None:
+    assert resolution_by_index(index) in (None, *RESOLUTIONS)
+
+
+@settings(max_examples=300, deadline=None)
+@given(any_json)
+def test_camera_ids_never_raise(value: object) -> None:
+    camera_id = normalize_camera_id(value)
+    assert camera_id is None or len(camera_id) <= 64
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.sampled_from(sorted(COMMANDS)), st.text(max_size=20)), any_json)
+@example("mode", 10**4400)
+@example("resolution", [10**4400])
+@example("nope", 10**4400)
+def test_commands_raise_only_command_validation_error(name: str, value: object) -> None:
+    error: CommandValidationError | None = None
+    try:
+        text = encode_command(name, value)
+    except CommandValidationError as err:
+        error = err
+    if error is not None:
+        assert len(str(error)) < 1000  # a message a user reads, not the value's whole repr
+        return
+    sent = json.loads(text)
+    assert sent["cmd"] == name
+    assert isinstance(sent["val"], str)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.one_of(
+        st.binary(max_size=300),
+        st.binary(max_size=300).map(lambda b: b"\xff\xd8" + b),
+        st.binary(max_size=300).map(lambda b: JPEG[:40] + b),
+    )
+)
+def test_jpeg_inspection_never_raises(data: bytes) -> None:
+    assert isinstance(is_jpeg(data), bool)
+    assert isinstance(is_jpeg(memoryview(data)), bool)
+    dimensions = jpeg_dimensions(data)
+    assert dimensions is None or (dimensions[0] > 0 and dimensions[1] > 0)
+    assert jpeg_dimensions(bytearray(data)) == dimensions

@@ -17,7 +17,9 @@ from .server import (
     DeviceListener,
     ListenerObserver,
     PendingOverflowObserver,
+    bind_hosts,
     canonical_address,
+    host_has_ipv6,
     request_token,
 )
 from .settings import Admission, ListenerSettings
@@ -39,6 +41,8 @@ __all__ = [
     "ListenerSettings",
     "PendingOverflowObserver",
     "UnknownCameraError",
+    "bind_hosts",
     "canonical_address",
+    "host_has_ipv6",
     "request_token",
 ]

@@ -7,8 +7,8 @@ freed at once), so a flood of sockets cannot exhaust Home Assistant's descriptor
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
-from collections.abc import Callable
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Sequence
 import math
 import time
 from typing import Any, cast, override
@@ -83,6 +83,30 @@ class ConnectionGate:
             del self._by_source[source]
 
 
+class SourceRate:
+    """A token bucket per source (burst: one second's worth); the sources remembered are capped.
+
+    Per source, not per connection: reconnecting does not refill it.
+    """
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic, sources: int = 1024) -> None:
+        """Remember the buckets of at most `sources` sources (the least recently used go)."""
+        self._clock = clock
+        self._sources = sources
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # allowance, at
+
+    def take(self, source: str, rate: float) -> bool:
+        """Take one from the source's bucket; False (nothing taken) when it is empty."""
+        now = self._clock()
+        allowance, at = self._buckets.pop(source, (rate, now))
+        allowance = min(rate, allowance + (now - at) * rate)
+        allowed = allowance >= 1
+        self._buckets[source] = (allowance - 1 if allowed else allowance, now)
+        if len(self._buckets) > self._sources:
+            self._buckets.popitem(last=False)
+        return allowed
+
+
 class _GatedProtocol(asyncio.Protocol):
     """Admits a connection through the gate, then hands every event to aiohttp's handler."""
 
@@ -120,11 +144,14 @@ class _GatedProtocol(asyncio.Protocol):
 
 
 class GatedSite(web.TCPSite):
-    """A TCP site whose connections pass the gate first."""
+    """A TCP site whose connections pass the gate first, on one or more addresses."""
 
-    def __init__(self, runner: web.BaseRunner, host: str, port: int, gate: ConnectionGate) -> None:
-        """Serve `runner` on host:port through `gate`."""
-        super().__init__(runner, host, port)
+    def __init__(
+        self, runner: web.BaseRunner, hosts: Sequence[str], port: int, gate: ConnectionGate
+    ) -> None:
+        """Serve `runner` on port of every address of `hosts` through `gate`."""
+        super().__init__(runner, hosts[0], port)
+        self._hosts = list(hosts)
         self._gate = gate
 
     @override
@@ -135,7 +162,7 @@ class GatedSite(web.TCPSite):
         gate = self._gate
         self._server = await asyncio.get_running_loop().create_server(
             lambda: _GatedProtocol(gate, server),
-            self._host,
+            self._hosts,
             self._port,
             backlog=self._backlog,
             reuse_address=self._reuse_address,

@@ -16,13 +16,16 @@ from __future__ import annotations
 import asyncio
 from collections import ChainMap, OrderedDict, deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from concurrent.futures import Executor
 import contextlib
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import cache
 import hmac
 import ipaddress
 import json
 import logging
+import socket
 import time
 from typing import Protocol, runtime_checkable
 
@@ -41,6 +44,7 @@ from ..protocol import (
     ImageStartMessage,
     InfoMessage,
     InvalidRegistrationError,
+    Message,
     MessageError,
     RegisterMessage,
     ResponseMessage,
@@ -55,8 +59,8 @@ from .camera import (
     ListenerBindError,
     UnknownCameraError,
 )
-from .gate import ConnectionGate, GatedSite
-from .refusals import LOG_PERIOD, Refusals, source_of
+from .gate import ConnectionGate, GatedSite, SourceRate
+from .refusals import LOG_PERIOD, DeviceLog, Refusals, source_of
 from .settings import Admission, ListenerSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -73,6 +77,11 @@ _SHUTDOWN_TIMEOUT = 2.0
 # How long a closing socket waits for the camera's close reply: one that has lost its network
 # never answers, and must not hold up a reload for aiohttp's default 10 s.
 _CLOSE_TIMEOUT = 1.0
+# Text longer than this (only an admitted camera may send it) is parsed in the executor: the
+# firmware's messages are under 1 KiB, a parse of 16 KiB takes well under a millisecond.
+_INLINE_PARSE_LIMIT = 16 * 1024
+_ALL_INTERFACES_V4 = "0.0.0.0"  # noqa: S104 - the default bind address: every interface
+_ALL_INTERFACES_V6 = "::"
 
 
 class ListenerObserver(Protocol):
@@ -116,6 +125,33 @@ def canonical_address(remote: str | None) -> str:
     return str(address)
 
 
+@cache
+def host_has_ipv6() -> bool:
+    """Whether this host can listen on IPv6 (a kernel may have it compiled out or disabled)."""
+    if not socket.has_ipv6:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind((_ALL_INTERFACES_V6, 0))
+    except OSError:
+        return False
+    return True
+
+
+def bind_hosts(host: str) -> list[str]:
+    """Return the addresses to listen on: every interface means both families where there are.
+
+    asyncio sets IPV6_V6ONLY on its IPv6 sockets, so `::` and `0.0.0.0` share the port.
+    """
+    try:
+        every_interface = ipaddress.ip_address(host).is_unspecified
+    except ValueError:  # a host name
+        every_interface = False
+    if not every_interface:
+        return [host]
+    return [_ALL_INTERFACES_V4, _ALL_INTERFACES_V6] if host_has_ipv6() else [_ALL_INTERFACES_V4]
+
+
 def _is_ip_address(text: str) -> bool:
     try:
         ipaddress.ip_address(text)
@@ -147,6 +183,7 @@ class _Session:
         self.opened = self.last_seen = self.last_data = time.monotonic()
         self.closing = False
         self.assembler: FrameAssembler | None = None
+        self.source = source_of(address)
 
     @property
     def admitted(self) -> bool:
@@ -162,10 +199,20 @@ class _Session:
 class DeviceListener:
     """Runs both ports and keeps one record per camera."""
 
-    def __init__(self, settings: ListenerSettings, observer: ListenerObserver) -> None:
-        """Prepare the listener; `start` binds the ports."""
+    def __init__(
+        self,
+        settings: ListenerSettings,
+        observer: ListenerObserver,
+        *,
+        executor: Executor | None = None,
+    ) -> None:
+        """Prepare the listener; `start` binds the ports.
+
+        Costly parsing runs on `executor` (None: the loop's default one, Home Assistant's).
+        """
         self.settings = settings
         self._observer = observer
+        self._executor = executor
         self._cameras: dict[str, CameraRecord] = {}  # admitted and restored, by camera id
         # Pending cameras by address (their id): one may share its address with a restored or
         # admitted camera it is not (yet), so they have a home of their own.
@@ -176,7 +223,8 @@ class DeviceListener:
         self._overflow: list[str] = []
         self._overflow_noticed_at: float | None = None
         self._sessions: set[_Session] = set()
-        self.refusals = Refusals()
+        self.device_log = DeviceLog(_LOGGER)
+        self.refusals = Refusals(log=self.device_log)
         self._gate = ConnectionGate(
             limits=lambda: (
                 self.settings.max_connections_per_source,
@@ -187,6 +235,7 @@ class DeviceListener:
             canonical=canonical_address,
             refusals=self.refusals,
         )
+        self._stranger_text = SourceRate()  # text messages of connections not yet admitted
         self.frame_budget = FrameBudget(max(settings.frame_budget, settings.max_frame_size))
         self._announced_pending: OrderedDict[str, None] = OrderedDict()
         self._announced_at: deque[float] = deque()  # announcements in the last period
@@ -241,7 +290,7 @@ class DeviceListener:
             await runner.setup()
             self._runners.append(runner)
             try:
-                await GatedSite(runner, self.settings.host, port, self._gate).start()
+                await GatedSite(runner, bind_hosts(self.settings.host), port, self._gate).start()
             except OSError as err:
                 await self.stop()
                 raise ListenerBindError(port, err) from err
@@ -250,7 +299,7 @@ class DeviceListener:
         )
         _LOGGER.debug(
             "Listening on %s ports %s (stream) and %s (control)",
-            self.settings.host,
+            " and ".join(bind_hosts(self.settings.host)),
             self.settings.stream_port,
             self.settings.control_port,
         )
@@ -385,11 +434,16 @@ class DeviceListener:
         )
 
     def _notify(self, event: str, *args: object) -> None:
-        """Call the observer; its errors are logged, never fatal to a session."""
+        """Call the observer; its errors are logged (rate-limited), never fatal to a session."""
         try:
             getattr(self._observer, event)(*args)
-        except Exception:
-            _LOGGER.exception("Observer failed handling %s", event)
+        except Exception:  # noqa: BLE001 - logged by the device log
+            # A device's messages reach the observer: its bug must not flood the log either.
+            subject = args[0] if args else None
+            address = subject.address if isinstance(subject, CameraRecord) else str(subject)
+            self.device_log.unexpected(
+                address, "Observer failed handling %s for %s", event, address
+            )
 
     async def _watch(self) -> None:
         """Expire stalled frames and close silent sockets, once a second for all sessions."""
@@ -409,7 +463,9 @@ class DeviceListener:
                 ):
                     refused = _RefusedError(CLOSE_LIVENESS, "idle")
                 elif now - session.last_seen > settings.liveness_timeout:
-                    _LOGGER.debug("No data from %s: closing", session.address)
+                    self.device_log.line(
+                        logging.DEBUG, session.address, "No data from %s: closing", session.address
+                    )
                     session.closing = True
                     asyncio.get_running_loop().create_task(
                         session.socket.close(code=CLOSE_LIVENESS, message=b"liveness timeout")
@@ -431,8 +487,13 @@ class DeviceListener:
         frame_limit = (
             self.settings.max_frame_size if admitted_early else self.settings.pending_frame_size
         )
+        # No permessage-deflate (the firmware does not ask for it): with it a few bytes on the
+        # wire would inflate to the whole message limit on the event loop, for anyone.
         socket = web.WebSocketResponse(
-            autoping=False, max_msg_size=frame_limit + 4096, timeout=_CLOSE_TIMEOUT
+            autoping=False,
+            max_msg_size=frame_limit + 4096,
+            timeout=_CLOSE_TIMEOUT,
+            compress=False,
         )
         async with asyncio.timeout(_HANDSHAKE_TIMEOUT):
             await socket.prepare(request)
@@ -465,6 +526,8 @@ class DeviceListener:
                     self._handle_binary(session, message.data)
                 elif message.type is WSMsgType.TEXT:
                     session.last_data = session.last_seen
+                    if not session.admitted:
+                        self._check_stranger_text(session, message.data)
                     await self._handle_text(session, message.data)
                 elif message.type is WSMsgType.PING:
                     await session.socket.pong(message.data)
@@ -475,11 +538,33 @@ class DeviceListener:
                 return
             except ConnectionError as err:
                 # The camera left while we answered it (Wi-Fi drops, reboots): routine.
-                _LOGGER.debug("Connection from %s closed while answering: %s", session.address, err)
+                self.device_log.line(
+                    logging.DEBUG,
+                    session.address,
+                    "Connection from %s closed while answering: %s",
+                    session.address,
+                    err,
+                )
                 return
-            except Exception:
-                # One bad message must never end the session or touch another camera.
-                _LOGGER.exception("Unexpected error handling a message from %s", session.address)
+            except Exception:  # noqa: BLE001 - logged by the device log
+                # One bad message must never end the session or touch another camera, nor
+                # flood the log: one traceback per source per period, then a count.
+                self.device_log.unexpected(
+                    session.address, "Unexpected error handling a message from %s", session.address
+                )
+
+    def _check_stranger_text(self, session: _Session, text: str) -> None:
+        """Refuse text of a connection not (yet) admitted that it may not have parsed on the loop.
+
+        Before admission a connection may send little text, and its source few messages per
+        second: a stranger must not have the event loop parse (or even read) for it at will.
+        Too large closes the socket (1009), beyond its source's rate too (1008), unparsed; the
+        source's rate is not refilled by reconnecting.
+        """
+        if len(text) > self.settings.pending_text_size:
+            raise _RefusedError(WSCloseCode.MESSAGE_TOO_BIG, "text_too_large")
+        if not self._stranger_text.take(session.source, self.settings.pending_messages_per_second):
+            raise _RefusedError(WSCloseCode.POLICY_VIOLATION, "message_rate")
 
     async def _refuse(
         self, socket: web.WebSocketResponse, address: str, refused: _RefusedError
@@ -593,7 +678,13 @@ class DeviceListener:
                 camera.reconnects += 1
             camera.connected_since = time.monotonic()
             if camera.admitted:
-                _LOGGER.info("Camera %s connected from %s", camera.camera_id, session.address)
+                self.device_log.line(
+                    logging.INFO,
+                    session.address,
+                    "Camera %s connected from %s",
+                    camera.camera_id,
+                    session.address,
+                )
                 self._notify("camera_connected", camera)
             elif session.address not in self._announced_pending:
                 self._announce_pending(camera)
@@ -613,7 +704,9 @@ class DeviceListener:
         self._announced_pending[camera.address] = None
         while len(self._announced_pending) > _ANNOUNCED_ADDRESSES:
             self._announced_pending.popitem(last=False)
-        _LOGGER.info("Camera at %s waits for approval", camera.address)
+        self.device_log.line(
+            logging.INFO, camera.address, "Camera at %s waits for approval", camera.address
+        )
         self._notify("camera_pending", camera)
 
     def _admit_frames(self, session: _Session) -> None:
@@ -656,7 +749,9 @@ class DeviceListener:
                     self._previews.popitem(last=False)
             self._notify("camera_disconnected", camera)
         elif self._cameras.get(camera.camera_id) is camera:
-            _LOGGER.info("Camera %s disconnected", camera.camera_id)
+            self.device_log.line(
+                logging.INFO, camera.address, "Camera %s disconnected", camera.camera_id
+            )
             self._notify("camera_disconnected", camera)
 
     def _close_session(self, session: _Session) -> None:
@@ -678,14 +773,27 @@ class DeviceListener:
         if session.admitted and camera.admitted:
             self._notify("frame_received", camera, frame)
 
+    async def _parse(self, text: str) -> Message:
+        """Parse a text message; a large one (an admitted camera's) in the executor."""
+        if len(text) <= _INLINE_PARSE_LIMIT:
+            return parse_text_message(text)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, parse_text_message, text)
+
     async def _handle_text(self, session: _Session, text: str) -> None:
         try:
-            message = parse_text_message(text)
+            message = await self._parse(text)
         except InvalidRegistrationError as err:
             self._notify("authentication_failed", session.address, f"invalid registration: {err}")
             raise _RefusedError(CLOSE_WRONG_TOKEN, "invalid_registration", str(err)) from err
         except MessageError as err:
-            _LOGGER.debug("Ignoring a malformed message from %s: %s", session.address, err)
+            self.device_log.line(
+                logging.DEBUG,
+                session.address,
+                "Ignoring a malformed message from %s: %s",
+                session.address,
+                err,
+            )
             if session.camera is not None:
                 session.camera.stats.record_drop(DropReason.NOT_JPEG)
             return
@@ -730,7 +838,13 @@ class DeviceListener:
                     # by hand: this runs for every chunked frame.
                     await session.socket.send_str(_IMG_ACK % time.time())
             case _:
-                _LOGGER.debug("Ignoring message type %s from %s", message, session.address)
+                self.device_log.line(
+                    logging.DEBUG,
+                    session.address,
+                    "Ignoring message type %.64s from %s",
+                    message.type,
+                    session.address,
+                )
 
 
 _IMG_ACK = '{"type":"img_ack","status":"ready","timestamp":%.3f}'
@@ -757,5 +871,7 @@ __all__ = [
     "DeviceListener",
     "ListenerObserver",
     "PendingOverflowObserver",
+    "bind_hosts",
     "canonical_address",
+    "host_has_ipv6",
 ]

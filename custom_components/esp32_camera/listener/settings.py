@@ -43,6 +43,15 @@ class ListenerSettings:
     pending_frame_size: int = 256 * 1024
     """Largest frame and message of a connection that is not admitted: one preview, not a 3 MP
     buffer. The stock firmware's messages are at most 30,000 B, chunks included."""
+    pending_text_size: int = 4096
+    """Largest text message of a connection not yet admitted (every connection before its first
+    message): the stock firmware's `register`, `info` and `health` are under 600 B, a rebuilt
+    firmware's `register` under 1 KiB. Larger closes the socket (1009), unparsed."""
+    pending_messages_per_second: float = 100.0
+    """Text messages read per second (burst: as many) from the connections of one source (IPv4
+    address, IPv6 /64) not yet admitted; one more closes its socket (1008), unread. The firmware
+    sends 2 per frame of 10-30 kB (at most 60 a second at 30 fps) and 3 at connect; a stranger
+    must not have the event loop parse (or read) for it at will."""
     max_pending_cameras: int = 32
     """Cameras waiting for approval at once (one per address); more are refused with 4429."""
     max_connections: int = 256

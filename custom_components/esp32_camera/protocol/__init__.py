@@ -44,6 +44,7 @@ from .messages import (
 )
 from .resolutions import (
     DEFAULT_RESOLUTION,
+    MAX_RESOLUTIONS,
     RESOLUTIONS,
     Resolution,
     Risk,
@@ -61,6 +62,7 @@ __all__ = [
     "DEFAULT_FRAME_TIMEOUT",
     "DEFAULT_MAX_FRAME_SIZE",
     "DEFAULT_RESOLUTION",
+    "MAX_RESOLUTIONS",
     "RESOLUTIONS",
     "CommandKind",
     "CommandSpec",

@@ -99,6 +99,23 @@ COMMANDS: Mapping[str, CommandSpec] = MappingProxyType(
 )
 
 
+_SHOWN_LENGTH = 40
+_MAX_DIGITS = 12  # of an integer value in text: every command's range has at most 2
+
+
+def _shown(value: object) -> str:
+    """Return a value as an error message shows it: short, and never raising.
+
+    repr() of an int beyond 4,300 digits raises ValueError; that of a large list is long.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return "a number out of range"
+    if isinstance(value, (list, dict)):
+        return f"a {type(value).__name__}"
+    shown = repr(value)
+    return shown if len(shown) <= _SHOWN_LENGTH else shown[: _SHOWN_LENGTH - 3] + "..."
+
+
 def _integer_value(spec: CommandSpec, value: object) -> str:
     assert spec.minimum is not None
     assert spec.maximum is not None
@@ -108,13 +125,13 @@ def _integer_value(spec: CommandSpec, value: object) -> str:
         number = value
     elif isinstance(value, float) and value.is_integer():
         number = int(value)
-    elif isinstance(value, str):
+    elif isinstance(value, str) and len(value.strip()) <= _MAX_DIGITS:
         try:
             number = int(value.strip())
         except ValueError:
             number = None
     if number is None or not spec.minimum <= number <= spec.maximum:
-        raise CommandValidationError(f"{allowed}, got {value!r}")
+        raise CommandValidationError(f"{allowed}, got {_shown(value)}")
     return str(number)
 
 
@@ -129,7 +146,9 @@ def _boolean_value(spec: CommandSpec, value: object) -> str:
             return "1"
         if text in _FALSE:
             return "0"
-    raise CommandValidationError(f"{spec.name} must be on or off (true/false, 1/0), got {value!r}")
+    raise CommandValidationError(
+        f"{spec.name} must be on or off (true/false, 1/0), got {_shown(value)}"
+    )
 
 
 def wire_value(name: str, value: object = None) -> str:
@@ -137,7 +156,7 @@ def wire_value(name: str, value: object = None) -> str:
     spec = COMMANDS.get(name)
     if spec is None:
         raise CommandValidationError(
-            f"unknown command {name!r}; known commands: {', '.join(COMMANDS)}"
+            f"unknown command {_shown(name)}; known commands: {', '.join(COMMANDS)}"
         )
     match spec.kind:
         case CommandKind.INTEGER:
@@ -146,11 +165,13 @@ def wire_value(name: str, value: object = None) -> str:
             return _boolean_value(spec, value)
         case CommandKind.CHOICE:
             assert spec.choices is not None
-            chosen = spec.choices.get(str(value).strip().lower()) if value is not None else None
+            chosen = spec.choices.get(value.strip().lower()) if isinstance(value, str) else None
+            if isinstance(value, int) and not isinstance(value, bool):
+                chosen = spec.choices.get(str(value)) if 0 <= value <= 1 else None
             if chosen is None:
                 raise CommandValidationError(
                     f"{spec.name} must be one of {', '.join(sorted(set(spec.choices.values())))}, "
-                    f"got {value!r}"
+                    f"got {_shown(value)}"
                 )
             return chosen
         case CommandKind.NONE:

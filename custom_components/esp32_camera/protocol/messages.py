@@ -16,7 +16,10 @@ from .resolutions import Resolution, parse_resolution_label, parse_resolution_li
 
 CAMERA_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _UPTIME_PART = re.compile(r"(\d+)\s*([dhms])")
+_UPTIME_DIGITS = 12  # more digits in one part is no uptime (and int() of them may fail)
 _UPTIME_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+MAX_UPTIME = timedelta(days=36500)
+"""Longest uptime believed (a century): beyond it the text is unreadable, not a duration."""
 
 
 # Longest accepted `register` fields: a token is 43 characters (secrets.token_urlsafe(32)).
@@ -142,18 +145,32 @@ type Message = (
 )
 
 
+INT_RANGE = range(-(2**63), 2**63)
+"""Integers a message may carry (a signed 64-bit value): beyond, a field is unreadable."""
+_MAX_DIGITS = 20  # digits (and sign) of the widest 64-bit integer, checked before int()
+
+
 def _int(value: Any) -> int | None:
+    """Read an integer field; anything out of INT_RANGE (or not a number) is None.
+
+    Ranges are checked before conversion: int() of a huge float is costly, of a text of more
+    than 4,300 digits a ValueError, and of infinity an OverflowError.
+    """
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
+        return value if value in INT_RANGE else None
+    if isinstance(value, float) and value.is_integer() and -(2.0**63) <= value < 2.0**63:
         return int(value)
     if isinstance(value, str):
+        text = value.strip()
+        if len(text) > _MAX_DIGITS:
+            return None
         try:
-            return int(value.strip())
+            number = int(text)
         except ValueError:
             return None
+        return number if number in INT_RANGE else None
     return None
 
 
@@ -171,8 +188,11 @@ def _is_text(value: str) -> bool:
 def _str(value: Any) -> str | None:
     if isinstance(value, str):
         return value if _is_text(value) else None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, float):
         return str(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        # str() of an int beyond 4,300 digits raises; no text field needs such a number.
+        return str(value) if value in INT_RANGE else None
     return None
 
 
@@ -187,11 +207,14 @@ def _bool(value: Any, default: bool) -> bool:
 
 
 def parse_uptime(text: str) -> timedelta | None:
-    """Parse "1h 2m 3s" (also "2d 1h", "45s"); None when nothing is readable."""
+    """Parse "1h 2m 3s" (also "2d 1h", "45s"); None when nothing is readable or out of range."""
     parts = _UPTIME_PART.findall(text)
-    if not parts:
+    if not parts or any(len(amount) > _UPTIME_DIGITS for amount, _ in parts):
         return None
-    return timedelta(seconds=sum(int(amount) * _UPTIME_UNITS[unit] for amount, unit in parts))
+    seconds = sum(int(amount) * _UPTIME_UNITS[unit] for amount, unit in parts)
+    if seconds > MAX_UPTIME.total_seconds():  # timedelta() itself overflows near 10^9 days
+        return None
+    return timedelta(seconds=seconds)
 
 
 def normalize_camera_id(value: Any) -> str | None:

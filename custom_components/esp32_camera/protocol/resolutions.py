@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 import re
 
 
@@ -52,11 +53,18 @@ RESOLUTIONS: tuple[Resolution, ...] = (
     Resolution(index=12, name="QXGA", width=2048, height=1536, risk=Risk.CRITICAL),
 )
 DEFAULT_RESOLUTION = RESOLUTIONS[7]
+MAX_RESOLUTIONS = 64
+"""Entries of info's list read at most (the firmware lists 13): its parsing is bounded."""
+_MAX_LABEL_LENGTH = 64  # "12:QXGA(2048x1536)" is 18 characters; longer entries are skipped
+_CACHED_LIST_LENGTH = 4096  # lists up to this length are cached by content (the firmware's: ~260)
 _BY_NAME = {resolution.name: resolution for resolution in RESOLUTIONS}
 _BY_SIZE = {(resolution.width, resolution.height): resolution for resolution in RESOLUTIONS}
 
-# "XGA (1024x768)" in health, "7:XGA(1024x768)" in info; spaces tolerated.
-_LABEL = re.compile(r"^\s*(?:(\d+)\s*:)?\s*([A-Za-z]+)\s*\(\s*(\d+)\s*x\s*(\d+)\s*\)\s*$")
+# "XGA (1024x768)" in health, "7:XGA(1024x768)" in info; spaces tolerated. Numbers have at most
+# 5 digits: so int() is cheap and cannot fail, and no dimension is absurd.
+_LABEL = re.compile(
+    r"^\s*(?:(\d{1,5})\s*:)?\s*([A-Za-z]+)\s*\(\s*(\d{1,5})\s*x\s*(\d{1,5})\s*\)\s*$"
+)
 
 
 def resolution_by_index(index: int) -> Resolution | None:
@@ -76,7 +84,7 @@ def resolution_by_size(width: int, height: int) -> Resolution | None:
 
 def parse_resolution_label(text: str) -> Resolution | None:
     """Parse health's "XGA (1024x768)"; "Unknown", "Custom" and garbage give None."""
-    match = _LABEL.match(text)
+    match = _LABEL.match(text) if len(text) <= _MAX_LABEL_LENGTH else None
     if match is None:
         return None
     by_name = _BY_NAME.get(match.group(2).upper())
@@ -84,24 +92,36 @@ def parse_resolution_label(text: str) -> Resolution | None:
 
 
 def parse_resolution_list(text: str) -> tuple[Resolution, ...]:
-    """Parse info's "0:QQVGA(160x120),1:QCIF(176x144),..." skipping entries it cannot read."""
+    """Parse info's "0:QQVGA(160x120),1:QCIF(176x144),..." skipping entries it cannot read.
+
+    Bounded whatever the text: at most MAX_RESOLUTIONS entries of at most 64 characters are
+    read (a 400 KB list took 90 ms on the event loop before). A list of the firmware's size is
+    parsed once per content: each camera repeats its own on every connection.
+    """
+    if len(text) <= _CACHED_LIST_LENGTH:
+        return _cached_resolution_list(text)
+    return _resolution_list(text)
+
+
+@lru_cache(maxsize=32)
+def _cached_resolution_list(text: str) -> tuple[Resolution, ...]:
+    return _resolution_list(text)
+
+
+def _resolution_list(text: str) -> tuple[Resolution, ...]:
     found: list[Resolution] = []
-    for item in text.split(","):
-        match = _LABEL.match(item)
+    # maxsplit: the items after the last one read stay one piece, skipped for its length.
+    for item in text.split(",", MAX_RESOLUTIONS)[:MAX_RESOLUTIONS]:
+        match = _LABEL.match(item) if len(item) <= _MAX_LABEL_LENGTH else None
         if match is None or match.group(1) is None:
             continue
-        known = resolution_by_index(int(match.group(1)))
-        width, height = int(match.group(3)), int(match.group(4))
+        index, width, height = int(match.group(1)), int(match.group(3)), int(match.group(4))
+        known = resolution_by_index(index)
         if known is not None and (known.width, known.height) == (width, height):
             found.append(known)
         else:
             found.append(
-                Resolution(
-                    index=int(match.group(1)),
-                    name=match.group(2).upper(),
-                    width=width,
-                    height=height,
-                )
+                Resolution(index=index, name=match.group(2).upper(), width=width, height=height)
             )
     return tuple(found)
 
