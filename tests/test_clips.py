@@ -58,6 +58,8 @@ from custom_components.esp32_camera.store import storage_key
 
 from .conftest import HUB_TOKEN, jpeg_bytes, wait_for
 from .motion.conftest import scene_jpegs
+from .motion.test_recorder import frames as recorder_frames
+from .motion.test_recovery import crashed
 from .test_saver import FrameBus, make_saver, written
 
 ENTITY = "camera.esp32_camera_cam1"
@@ -1122,3 +1124,27 @@ async def test_the_ring_memory_is_shared_among_connected_cameras_only(
 
 def ring_of(hub: Any, camera_id: str) -> Any:
     return hub.clips.stats(camera_id)["ring"]
+
+
+async def test_clips_interrupted_by_a_crash_are_recovered_when_the_hub_starts(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, tmp_path: Path
+) -> None:
+    """kill -9 during a clip: at the next start its frames are a playable clip, no `.part` left."""
+    # Today: an older clip is retention's (7 days by default) as soon as it is a clip again.
+    day = tmp_path / "saved" / "cam1" / "clips" / dt_util.now().strftime("%Y-%m-%d")
+    part = crashed(day, "10-00-00_action.avi", 30)
+    (day / ".10-00-05_motion.avi.q.part").write_bytes(bytes(100))  # not one complete frame
+    assert await hass.config_entries.async_setup(hub_entry.entry_id)
+    await hass.async_block_till_done()
+    hub = hub_entry.runtime_data
+    clip = day / "10-00-00_action.avi"
+    stored = clip_frames(clip)
+    sent = [frame.data for frame in recorder_frames(30)]
+    assert stored == sent
+    assert (day / "10-00-00_action.jpg").read_bytes() == sent[0]
+    assert not part.exists()
+    assert part_files(tmp_path) == []
+    assert hub.clips.as_dict()["recovery"] == {"recovered": 1, "removed": 1, "busy": 0}
+    # Counted for retention like any clip of the layout.
+    files = clip.stat().st_size + (day / "10-00-00_action.jpg").stat().st_size
+    await wait_for(lambda: hub.saver.as_dict()["clip_bytes"] == files)

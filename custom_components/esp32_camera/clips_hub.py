@@ -55,6 +55,7 @@ from .clips import (
     ThreadedAviSink,
     convert_to_mp4,
 )
+from .clips.recovery import Recovery, recover_clips
 from .const import DOMAIN, EVENT_CLIP_SAVED, LOGGER
 from .motion import MotionEvent, MotionEventType
 from .store import HubStore
@@ -263,6 +264,21 @@ def _prepare(path: Path, root: Path | None, *, numbered: bool) -> Path:
     return storage.unused_clip_path(path) if numbered else path
 
 
+def _recover(root: Path) -> Recovery:
+    """Recover the clips a crash interrupted below `root`, each with its thumbnail (executor)."""
+    recovery = recover_clips(root, storage.unused_clip_path)
+    for info, first in recovery.recovered:
+        thumbnail = info.path.with_suffix(".jpg")
+        if not thumbnail.exists():
+            try:
+                storage.write_file_atomic(thumbnail, first, root=root)
+            except (OSError, ValueError) as err:
+                LOGGER.warning(
+                    "Cannot write the thumbnail of the recovered clip %s: %s", info.path, err
+                )
+    return recovery
+
+
 def _join(writers: list[ThreadedAviSink], timeout: float) -> None:
     """Wait for the clips to be written, `timeout` seconds for all of them (executor)."""
     deadline = time.monotonic() + timeout
@@ -305,6 +321,7 @@ class HubClips:
         self._snapshot_writes = asyncio.Semaphore(MAX_SNAPSHOT_WRITES)
         self._snapshots = 0  # writing or waiting to
         self._refused = 0  # actions refused past a cap
+        self._recovery = Recovery()
         self._settings: dict[str, RecordingSettings] = {}
         self._open: dict[str, list[_Clip]] = {}
         self._counts: dict[str, _Counts] = {}
@@ -321,6 +338,25 @@ class HubClips:
         """Follow every camera's frames; returns the unsubscribe."""
         remove_listener: CALLBACK_TYPE = add_frame_listener(self._async_frame)
         return remove_listener
+
+    async def async_recover(self) -> None:
+        """Recover the clips a crash interrupted (their `.part` files), before any clip opens.
+
+        Issue 18: kill -9 during a clip lost it and left its `.part` for an hour.
+        """
+        try:
+            self._recovery = await self._hass.async_add_executor_job(_recover, self._directory)
+        except OSError as err:
+            LOGGER.warning("Cannot recover interrupted clips in %s: %s", self._directory, err)
+            return
+        recovery = self._recovery
+        if recovery.recovered or recovery.removed:
+            LOGGER.info(
+                "Recovered %d clips interrupted by a restart (%s); removed %d without a frame",
+                len(recovery.recovered),
+                ", ".join(str(info.path) for info, _ in recovery.recovered[:5]),
+                recovery.removed,
+            )
 
     async def async_stop(self) -> None:
         """Finish the open clips and wait (bounded) for them to be written; also on HA's stop."""
@@ -820,6 +856,11 @@ class HubClips:
                 "backlog_bytes": self._pool.backlog_bytes,
             },
             "connected_rings": len(self._connected),
+            "recovery": {
+                "recovered": len(self._recovery.recovered),
+                "removed": self._recovery.removed,
+                "busy": self._recovery.busy,
+            },
             "written": sum(counts.written for counts in self._counts.values()),
             "failed": sum(counts.failed for counts in self._counts.values()),
             # The frame listener's time on the event loop (ring and open clips), since the start.
