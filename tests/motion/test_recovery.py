@@ -115,6 +115,16 @@ def test_a_crash_during_the_commit_is_recovered(tmp_path: Path) -> None:
     assert list(read_avi(recovered[0].path).iter_frames()) == [f.data for f in frames(5)]
 
 
+def test_a_recovery_never_replaces_a_file(tmp_path: Path) -> None:
+    """A name of the user's (no numbering of its own) taken since: the clip goes beside it."""
+    part = crashed(tmp_path, "porch.avi", 3)
+    (tmp_path / "porch.avi").write_bytes(b"mine")
+    recovered = recover_part(part, lambda path: path)
+    assert recovered is not None
+    assert recovered[0].path == tmp_path / "porch.recovered1.avi"
+    assert (tmp_path / "porch.avi").read_bytes() == b"mine"
+
+
 def test_a_part_being_written_is_left_alone(tmp_path: Path) -> None:
     """Another live writer holds its `.part` locked (a second hub on the same folder)."""
     writer = AviWriter(tmp_path / "clip.avi")

@@ -93,6 +93,16 @@ def _frames(descriptor: int, size: int) -> tuple[list[tuple[int, int]], int]:
     return index, position
 
 
+def _free(path: Path) -> Path:
+    """Return ``path``, or a name beside it that is free: a recovery never replaces a file."""
+    number = 1
+    candidate = path
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem}.recovered{number}{path.suffix}")
+        number += 1
+    return candidate
+
+
 def _locked(part: Path) -> tuple[int, bool] | None:
     """Open ``part`` and take its lock: (descriptor, whether a live writer holds it); None: gone."""
     try:
@@ -168,7 +178,7 @@ def recover_part(part: Path, unused: Unused) -> tuple[ClipInfo, bytes] | Literal
             0,
         )
         os.fsync(descriptor)
-        path = unused(target)
+        path = _free(unused(target))
         part.replace(path)
     except BaseException:
         with contextlib.suppress(OSError):
