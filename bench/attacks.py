@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 import contextlib
+import importlib
 import json
 import os
 from pathlib import Path
@@ -440,6 +441,11 @@ async def _connection_floods(bench: Bench) -> list[dict[str, Any]]:
     return rows
 
 
+def _module(part: str) -> Any:
+    """The attacks of one part of issue 18 (bench/attacks_<part>.py), imported when they run."""
+    return importlib.import_module(f"bench.attacks_{part}")
+
+
 async def attacks(bench: Bench) -> None:
     """Run every attack against the hub; store the figures in bench.results["attacks"]."""
     from bench import attacks_store  # not at the top: it imports this module's helpers
@@ -476,6 +482,7 @@ async def attacks(bench: Bench) -> None:
             ("slowloris and 5,000 attempts", lambda: _connection_floods(bench)),
             ("admin rule", lambda: admin_rule(bench)),
             ("paths", lambda: path_attacks(bench)),
+            ("clip_caps", lambda: _module("clip_caps").run(bench, entity)),
             ("store", lambda: attacks_store.store_attacks(bench)),  # restarts hass: last
         ]
         # ESP32_CAMERA_ATTACKS="admin rule,paths": only these steps (their names above).
