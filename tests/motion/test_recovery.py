@@ -17,6 +17,8 @@ import pytest
 
 from custom_components.esp32_camera.clips import AviWriter, ClipError, read_avi
 from custom_components.esp32_camera.clips.recovery import (
+    DEFAULT_FPS,
+    part_files,
     recover_clips,
     recover_part,
 )
@@ -179,3 +181,58 @@ def test_any_damaged_part_is_recovered_or_removed(tmp_path: Path, cut: int, junk
         pytest.fail(f"unreadable recovered clip: {err}")
     assert stored == [frame.data for frame in frames(8)][: len(stored)]
     assert stored
+
+
+def test_what_is_not_a_clip_is_removed_and_a_live_writer_past_the_limit_is_kept(
+    tmp_path: Path,
+) -> None:
+    day = tmp_path / "cam1" / "clips" / "2026-01-02"
+    crashed(day, "10-00-00_motion.avi", 3)
+    # Past the limit but held by a live writer: left, counted as busy.
+    writer = AviWriter(day / "10-00-01_motion.avi")
+    writer.add_frame(frames(1)[0].data, 0.0)
+    # A chunk whose JPEG has no end, and one whose JPEG has no readable size: no clip.
+    jpeg = frames(1)[0].data
+    no_end = day / ".10-00-02_motion.avi.a.part"
+    no_end.write_bytes(bytes(224) + b"00dc" + len(jpeg).to_bytes(4, "little") + jpeg[:-2] + b"xx")
+    sizeless = day / ".10-00-03_motion.avi.b.part"
+    sizeless.write_bytes(bytes(224) + b"00dc" + (4).to_bytes(4, "little") + b"\xff\xd8\xff\xd9")
+    crashed(day, "10-00-04_motion.avi", 3)
+    late = AviWriter(day / "10-00-05_motion.avi")  # past the limit, but live: kept
+    late.add_frame(frames(1)[0].data, 0.0)
+    # A link instead of a camera's clips folder is not followed.
+    outside = crashed(tmp_path / "outside", "x.avi", 2)
+    (tmp_path / "cam2").mkdir()
+    (tmp_path / "cam2" / "clips").symlink_to(outside.parent, target_is_directory=True)
+    result = recover_clips(tmp_path, unused, limit=2)
+    assert len(result.recovered) == 2
+    assert result.busy == 2
+    assert result.removed == 2
+    assert sorted(path.name for path in day.iterdir()) == sorted(
+        [
+            "10-00-00_motion.avi",
+            "10-00-04_motion.avi",
+            writer._temporary.name,
+            late._temporary.name,
+        ]
+    )
+    assert outside.exists()
+    writer.abort()
+    late.abort()
+    assert recover_clips(tmp_path / "missing", unused).recovered == []
+    # A folder walk stops at its bound.
+    deep = tmp_path / "cam3" / "clips"
+    for number in range(5):
+        crashed(deep / f"d{number}", "clip.avi", 1)
+    assert len(part_files(tmp_path, max_directories=3)) < 5
+
+
+def test_a_checkpoint_with_a_rate_out_of_range_falls_back(tmp_path: Path) -> None:
+    part = crashed(tmp_path, "clip.avi", 50)  # a checkpoint was written at 2 s
+    with part.open("r+b") as file:  # its rate: strh dwRate = 0
+        file.seek(12 + 12 + 8 + 56 + 12 + 8 + 24)
+        file.write((0).to_bytes(4, "little"))
+    recovered = recover_part(part, unused)
+    assert recovered is not None
+    assert recovered[0].fps == DEFAULT_FPS
+    assert recover_part(tmp_path / ".gone.avi.x.part", unused) is None
