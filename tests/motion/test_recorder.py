@@ -346,3 +346,29 @@ def test_the_pools_backlog_is_bounded(tmp_path: Path) -> None:
     assert [result.frames for result in results if isinstance(result, ClipInfo)] == [10, 10]
     assert pool.backlog_bytes == 0
     assert pool.shutdown(TIMEOUT)
+
+
+def test_an_unexpected_error_fails_the_clip_once_and_the_pool_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    pool = ClipWriterPool(workers=1, name="esp32_camera_test")
+    results: list[ClipInfo | Exception] = []
+
+    def broken() -> Path:
+        raise RuntimeError("a bug")
+
+    bad = ThreadedAviSink(tmp_path / "bad.avi", results.append, prepare=broken, pool=pool)
+    good = ThreadedAviSink(tmp_path / "good.avi", results.append, pool=pool)
+    for frame in frames(5):
+        bad.add(frame)
+        good.add(frame)
+    bad.finish()
+    good.finish()
+    assert bad.join(TIMEOUT)
+    assert good.join(TIMEOUT)
+    assert isinstance(results[0], RuntimeError)
+    assert isinstance(results[1], ClipInfo)
+    assert results[1].frames == 5
+    assert bad.dropped == 5
+    assert caplog.text.count("Unexpected error writing the clip") == 1
+    assert pool.shutdown(TIMEOUT)

@@ -374,6 +374,9 @@ class ThreadedAviSink:
             self.dropped += 1
         except (OSError, ValueError) as error:
             self._fail(error)
+        except Exception as error:  # a bug must fail this clip only, and be logged once
+            _LOGGER.exception("Unexpected error writing the clip %s", self.path)
+            self._fail(error)
 
     def _fail(self, error: Exception) -> None:
         self._failed = True
@@ -392,6 +395,9 @@ class ThreadedAviSink:
             try:
                 result = self._writer.commit()
             except (OSError, ValueError, ClipError) as error:
+                result = error
+            except Exception as error:  # a bug must fail this clip only, and be logged once
+                _LOGGER.exception("Unexpected error committing the clip %s", self.path)
                 result = error
         self._writer = None
         self._report(result)
