@@ -9,12 +9,16 @@ file descriptor limit lowered to 2,048 (prlimit on the running `hass`). Figures,
 `_Phase` ones of bench/attacks.py: calls answered (recorded, refused by the caps, other errors),
 the answer time p99, hass's peak threads and open files, the `.part` files left right after the
 calls and after a restart of Home Assistant. On the main of issue 18 Home Assistant died of EMFILE.
+
+Then `hass` is killed (SIGKILL) 4 s into a 20 s record call with a 5 s pre-roll and started
+again: the clip's frames written until then should be a clip, and no `.part` file left.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from pathlib import Path
 import resource
 import time
@@ -22,9 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from bench.attacks import _log, _Phase
+from bench.attacks import LEGIT_FPS, _log, _Phase
 from bench.measure import percentile
-from harness.hass_process import log_in, wait_until
+from custom_components.esp32_camera.clips import ClipError, read_avi
+from harness.hass_process import HassProcessError, log_in, wait_until
 
 if TYPE_CHECKING:
     from bench.__main__ import Bench
@@ -32,6 +37,7 @@ if TYPE_CHECKING:
 CALLS = 2000
 FD_LIMIT = 2048
 ANSWER_TIMEOUT = 120.0
+KILL_AFTER = 4.0  # seconds into the clip
 USER = ("Household member", "member", "member-password-123")
 
 
@@ -161,6 +167,14 @@ async def _record_calls_by_a_non_admin(bench: Bench, entity: str) -> dict[str, A
         "parts_after_calls": _parts(bench),
     }
     # Started again whether it survived or not (the .part files a dead one left are counted).
+    await _restart_and_wait(bench)
+    row["parts_after_restart"] = _parts(bench)
+    _log(f"parts after the restart: {row['parts_after_restart']}")
+    return row
+
+
+async def _restart_and_wait(bench: Bench) -> None:
+    """Start hass again (whether it stopped or died); wait for the hub and its camera."""
     with contextlib.suppress(Exception):
         await bench.hass.restart()
         await bench.hass.wait_running()
@@ -174,11 +188,66 @@ async def _record_calls_by_a_non_admin(bench: Bench, entity: str) -> dict[str, A
 
         await wait_until("the hub after the restart", hub_loaded, timeout=60)
         await bench.camera_entities("legit-", 1)  # the camera is back before the next attack
-    row["parts_after_restart"] = _parts(bench)
-    _log(f"parts after the restart: {row['parts_after_restart']}")
+
+
+def _clips(bench: Bench) -> dict[Path, int]:
+    """The camera's AVI clips and their frames (-1: unreadable)."""
+    found: dict[Path, int] = {}
+    for path in (bench.hass.config / "media").rglob("*.avi"):
+        try:
+            found[path] = len(read_avi(path).frames)
+        except ClipError, OSError:
+            found[path] = -1
+    return found
+
+
+async def _killed_during_a_clip(bench: Bench, entity: str) -> dict[str, Any]:
+    """kill -9 of hass 4 s into a 20 s record call (5 s pre-roll), then a restart."""
+    await asyncio.sleep(6)  # the ring holds the pre-roll again after the previous restart
+    before = _clips(bench)
+    try:
+        async with bench.hass.websocket() as call:
+            recording = asyncio.create_task(
+                call(
+                    "call_service",
+                    domain="esp32_camera",
+                    service="record",
+                    target={"entity_id": entity},
+                    service_data={"duration": 20, "pre_roll": 5},
+                    return_response=True,
+                )
+            )
+            await asyncio.sleep(KILL_AFTER)
+            assert bench.hass.process is not None
+            bench.hass.process.kill()
+            await bench.hass.process.wait()
+            with contextlib.suppress(Exception):
+                await recording
+    except aiohttp.ClientError, OSError, HassProcessError:
+        pass  # the connection died with hass
+    parts_after_kill = _parts(bench)
+    started = time.monotonic()
+    await _restart_and_wait(bench)
+    restart_seconds = time.monotonic() - started
+    new = {path: frames for path, frames in _clips(bench).items() if path not in before}
+    row = {
+        "attack": "kill -9 during a clip, then a restart",
+        "hass_alive": bench.hass.process is not None and bench.hass.process.returncode is None,
+        "parts_after_kill": parts_after_kill,
+        "parts_after_restart": _parts(bench),
+        "clips_recovered": len(new),
+        "frames_recovered": sum(new.values()),
+        # What the camera sent in the clip's window before the kill (20 fps).
+        "frames_expected_about": int((5 + KILL_AFTER) * LEGIT_FPS),
+        "restart_s": round(restart_seconds, 1),
+    }
+    _log(json.dumps(row))
     return row
 
 
 async def run(bench: Bench, entity: str) -> list[dict[str, Any]]:
     """Every attack of this module, as rows of bench/attacks.py."""
-    return [await _record_calls_by_a_non_admin(bench, entity)]
+    return [
+        await _record_calls_by_a_non_admin(bench, entity),
+        await _killed_during_a_clip(bench, entity),
+    ]
