@@ -414,7 +414,12 @@ class HubClips:
         self._settings[camera_id] = settings
         if (recorder := self._recorders.get(camera_id)) is not None:
             recorder.pre_roll, recorder.post_roll = settings.pre_roll, settings.post_roll
-            if settings.record != before.record and self._motion_active(camera_id):
+            # Once stopped (HA stopping), no clip opens: the writer pool is shut down.
+            if (
+                settings.record != before.record
+                and self._motion_active(camera_id)
+                and not self._stopped
+            ):
                 if settings.record:
                     recorder.motion_started(time.monotonic())
                     self._async_keep_ticking()
