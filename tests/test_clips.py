@@ -920,7 +920,7 @@ async def test_open_clips_are_written_when_home_assistant_stops(
     # Recording turned on during a motion while Home Assistant stops: the choice is kept, no
     # clip opens (the writer pool is shut down).
     hub.clips._motion_active = lambda _camera_id: True
-    hub.clips.async_set("cam1", record=True)
+    await hub.clips.async_set("cam1", record=True)
     assert hub.clips.settings("cam1").record is True
     assert hub.clips.open_clips("cam1") == []
     assert await hass.config_entries.async_unload(hub_entry.entry_id)
