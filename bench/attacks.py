@@ -443,7 +443,7 @@ async def _connection_floods(bench: Bench) -> list[dict[str, Any]]:
 async def attacks(bench: Bench) -> None:
     """Run every attack against the hub; store the figures in bench.results["attacks"]."""
     # Not at the top: these import this module's helpers.
-    from bench import attacks_device_input, attacks_store
+    from bench import attacks_clip_caps, attacks_device_input, attacks_store
     from bench.attacks_motion_avi import motion_avi_steps
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -480,6 +480,7 @@ async def attacks(bench: Bench) -> None:
             ("paths", lambda: path_attacks(bench)),
             *motion_avi_steps(bench),
             *attacks_device_input.steps(bench),
+            ("clip_caps", lambda: attacks_clip_caps.run(bench, entity)),
             ("store", lambda: attacks_store.store_attacks(bench)),  # restarts hass: last
         ]
         # ESP32_CAMERA_ATTACKS="admin rule,paths": only these steps (their names above); a name

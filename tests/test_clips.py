@@ -17,6 +17,7 @@ from pathlib import Path
 import shutil
 import struct
 import subprocess
+import threading
 from typing import Any
 
 from homeassistant.components.number import ATTR_VALUE, DOMAIN as NUMBER_DOMAIN, SERVICE_SET_VALUE
@@ -38,7 +39,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
-from custom_components.esp32_camera import clips_hub, signals, storage
+from custom_components.esp32_camera import clips_hub, services, signals, storage
 from custom_components.esp32_camera.clips import ClipReason, read_avi
 from custom_components.esp32_camera.clips_hub import (
     RING_BYTES_PER_CAMERA,
@@ -57,6 +58,8 @@ from custom_components.esp32_camera.store import storage_key
 
 from .conftest import HUB_TOKEN, jpeg_bytes, wait_for
 from .motion.conftest import scene_jpegs
+from .motion.test_recorder import frames as recorder_frames
+from .motion.test_recovery import crashed
 from .test_saver import FrameBus, make_saver, written
 
 ENTITY = "camera.esp32_camera_cam1"
@@ -914,6 +917,12 @@ async def test_open_clips_are_written_when_home_assistant_stops(
     with pytest.raises(HomeAssistantError) as error:
         await record(hass, duration=1)
     assert error.value.translation_key == "not_loaded"
+    # Recording turned on during a motion while Home Assistant stops: the choice is kept, no
+    # clip opens (the writer pool is shut down).
+    hub.clips._motion_active = lambda _camera_id: True
+    await hub.clips.async_set("cam1", record=True)
+    assert hub.clips.settings("cam1").record is True
+    assert hub.clips.open_clips("cam1") == []
     assert await hass.config_entries.async_unload(hub_entry.entry_id)
 
 
@@ -935,3 +944,213 @@ async def test_a_removed_camera_finishes_its_clip(
     assert hub.clips.stats("cam1")["ring"] is None
     await hass.async_block_till_done()
     assert len(events.events) == 1
+
+
+# -- caps on what a user or an automation can start (issue 18) -----------------------------------
+
+
+def our_threads() -> int:
+    """Threads of this integration (the executor's workers are Home Assistant's)."""
+    return sum(1 for thread in threading.enumerate() if thread.name.startswith("esp32_camera"))
+
+
+def open_fds() -> int:
+    return len(list(Path("/proc/self/fd").iterdir()))
+
+
+def part_files(root: Path) -> list[Path]:
+    return list(root.rglob("*.part"))
+
+
+async def test_concurrent_record_calls_are_capped_and_every_one_is_answered(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any, tmp_path: Path
+) -> None:
+    """200 record calls at once: a few clips, the rest refused at once; threads and fds bounded."""
+    camera = await start_camera(hass, hub_entry, connect_camera)
+    hub = hub_entry.runtime_data
+    sender = Sender(camera)
+    sender.start()
+    await wait_for(lambda: ring_frames(hub) >= 5)
+    threads_before, fds_before = our_threads(), open_fds()
+    calls = [hass.async_create_task(record(hass, duration=1, pre_roll=0.2)) for _ in range(200)]
+    peak_threads = peak_fds = 0
+    while not all(call.done() for call in calls):
+        peak_threads, peak_fds = max(peak_threads, our_threads()), max(peak_fds, open_fds())
+        await asyncio.sleep(0.01)
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    await sender.stop()
+
+    recorded = [result for result in results if isinstance(result, dict)]
+    refused = [
+        result
+        for result in results
+        if isinstance(result, HomeAssistantError) and result.translation_key == "too_many_clips"
+    ]
+    assert len(recorded) + len(refused) == 200, [r for r in results if not isinstance(r, dict)]
+    assert 1 <= len(recorded) <= clips_hub.MAX_ACTION_CLIPS_PER_CAMERA
+    assert all(clip_frames(result["path"]) for result in recorded)
+    # Translated, with the limit in the message.
+    assert refused[0].translation_placeholders == {
+        "camera_id": "cam1",
+        "limit": str(clips_hub.MAX_ACTION_CLIPS_PER_CAMERA),
+    }
+    assert str(clips_hub.MAX_ACTION_CLIPS_PER_CAMERA) in str(refused[0])
+    # No thread per clip: the hub's writer pool; a file per open clip at most.
+    assert peak_threads - threads_before <= clips_hub.CLIP_WRITERS
+    assert peak_fds - fds_before <= clips_hub.MAX_ACTION_CLIPS_PER_CAMERA + 8
+    assert part_files(tmp_path) == []
+
+
+async def test_the_hub_caps_open_clips_across_its_cameras(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    connect_camera: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(clips_hub, "MAX_ACTION_CLIPS_PER_CAMERA", 2)
+    monkeypatch.setattr(clips_hub, "MAX_ACTION_CLIPS_PER_HUB", 3)
+    assert await hass.config_entries.async_setup(hub_entry.entry_id)
+    hub = hub_entry.runtime_data
+    cameras = [await connect_camera(f"?token={HUB_TOKEN}&id=cam{n}") for n in (1, 2)]
+    await wait_for(lambda: all(hass.states.get(f"camera.esp32_camera_cam{n}") for n in (1, 2)))
+
+    async def call(number: int) -> Any:
+        return await hass.services.async_call(
+            DOMAIN,
+            "record",
+            {"entity_id": f"camera.esp32_camera_cam{number}", "duration": 1, "pre_roll": 0},
+            blocking=True,
+            return_response=True,
+        )
+
+    open_calls = [hass.async_create_task(call(1)) for _ in range(2)]
+    await wait_for(lambda: len(hub.clips.open_clips("cam1")) == 2)
+    with pytest.raises(HomeAssistantError) as error:
+        await call(1)  # the camera's cap
+    assert error.value.translation_key == "too_many_clips"
+    open_calls.append(hass.async_create_task(call(2)))
+    await wait_for(lambda: len(hub.clips.open_clips("cam2")) == 1)
+    with pytest.raises(HomeAssistantError) as error:
+        await call(2)  # the hub's cap, though cam2 has one clip only
+    assert error.value.translation_key == "too_many_hub_clips"
+    assert error.value.translation_placeholders == {"limit": "3"}
+    for camera in cameras:
+        await camera.send_frame(numbered_jpeg(1))
+    for result in await asyncio.gather(*open_calls):
+        assert result is not None
+    assert hub.clips.as_dict()["open_clips"] == 0
+    with pytest.raises(HomeAssistantError) as error:  # room again: not refused (no frame came)
+        await call(2)
+    assert error.value.translation_key == "record_no_frames"
+
+
+async def test_concurrent_snapshot_writes_are_capped(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    connect_camera: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A slow card: 2 snapshot writes at once, 16 wait their turn, the others are refused."""
+    camera = await start_camera(hass, hub_entry, connect_camera)
+    await camera.send_frame(numbered_jpeg(1))
+    await wait_for(lambda: hub_entry.runtime_data.cameras["cam1"].latest_frame is not None)
+    writing = peak = 0
+    lock, release = threading.Lock(), threading.Event()
+    real_write = services.write_file_atomic
+
+    def slow_write(*args: Any, **kwargs: Any) -> None:
+        nonlocal writing, peak
+        with lock:
+            writing += 1
+            peak = max(peak, writing)
+        try:
+            release.wait(10)
+            real_write(*args, **kwargs)
+        finally:
+            with lock:
+                writing -= 1
+
+    monkeypatch.setattr(services, "write_file_atomic", slow_write)
+
+    async def snapshot(number: int) -> Any:
+        return await hass.services.async_call(
+            DOMAIN,
+            "snapshot",
+            {"entity_id": ENTITY, "filename": f"snap{number}.jpg"},
+            blocking=True,
+            return_response=True,
+        )
+
+    calls = [hass.async_create_task(snapshot(n)) for n in range(30)]
+    await wait_for(lambda: sum(call.done() for call in calls) == 12 and writing == 2)
+    release.set()
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    saved = [result for result in results if isinstance(result, dict)]
+    refused = [
+        result
+        for result in results
+        if isinstance(result, HomeAssistantError) and result.translation_key == "too_many_snapshots"
+    ]
+    assert len(saved) == clips_hub.MAX_SNAPSHOT_WRITES + clips_hub.MAX_SNAPSHOTS_WAITING == 18
+    assert len(refused) == 12, results
+    assert "2" in str(refused[0])
+    assert peak == clips_hub.MAX_SNAPSHOT_WRITES
+    assert hub_entry.runtime_data.clips.as_dict()["caps"]["refused"] == 12
+
+
+async def test_the_ring_memory_is_shared_among_connected_cameras_only(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    connect_camera: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Cameras that sent a frame and left no longer shrink the rings of those still here."""
+    monkeypatch.setattr(clips_hub, "RING_BYTES_TOTAL", 8 * MIB)
+    assert await hass.config_entries.async_setup(hub_entry.entry_id)
+    hub = hub_entry.runtime_data
+    cameras = {}
+    for number in range(8):
+        camera = cameras[number] = await connect_camera(f"?token={HUB_TOKEN}&id=cam{number}")
+        await camera.send_frame(numbered_jpeg(number))
+    await wait_for(lambda: all(ring_of(hub, f"cam{n}") for n in range(8)))
+    assert hub.clips.ring_bytes_per_camera == MIB
+    for number in range(1, 8):  # seven leave
+        await cameras[number].close()
+    await wait_for(lambda: all(not hub.cameras[f"cam{n}"].connected for n in range(1, 8)))
+    assert hub.clips.ring_bytes_per_camera == 8 * MIB
+    assert ring_of(hub, "cam0")["max_bytes"] == 8 * MIB
+    assert ring_of(hub, "cam5")["frames"] == 0  # a departed camera's ring is freed
+    # One comes back: it gets its share again, at its first frame.
+    camera = await connect_camera(f"?token={HUB_TOKEN}&id=cam5")
+    await camera.send_frame(numbered_jpeg(5))
+    await wait_for(lambda: ring_of(hub, "cam5")["frames"] == 1)
+    assert hub.clips.ring_bytes_per_camera == 4 * MIB
+    assert ring_of(hub, "cam0")["max_bytes"] == ring_of(hub, "cam5")["max_bytes"] == 4 * MIB
+
+
+def ring_of(hub: Any, camera_id: str) -> Any:
+    return hub.clips.stats(camera_id)["ring"]
+
+
+async def test_clips_interrupted_by_a_crash_are_recovered_when_the_hub_starts(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, tmp_path: Path
+) -> None:
+    """kill -9 during a clip: at the next start its frames are a playable clip, no `.part` left."""
+    # Today: an older clip is retention's (7 days by default) as soon as it is a clip again.
+    day = tmp_path / "saved" / "cam1" / "clips" / dt_util.now().strftime("%Y-%m-%d")
+    part = crashed(day, "10-00-00_action.avi", 30)
+    (day / ".10-00-05_motion.avi.q.part").write_bytes(bytes(100))  # not one complete frame
+    assert await hass.config_entries.async_setup(hub_entry.entry_id)
+    await hass.async_block_till_done()
+    hub = hub_entry.runtime_data
+    clip = day / "10-00-00_action.avi"
+    stored = clip_frames(clip)
+    sent = [frame.data for frame in recorder_frames(30)]
+    assert stored == sent
+    assert (day / "10-00-00_action.jpg").read_bytes() == sent[0]
+    assert not part.exists()
+    assert part_files(tmp_path) == []
+    assert hub.clips.as_dict()["recovery"] == {"recovered": 1, "removed": 1, "busy": 0}
+    # Counted for retention like any clip of the layout.
+    files = clip.stat().st_size + (day / "10-00-00_action.jpg").stat().st_size
+    await wait_for(lambda: hub.saver.as_dict()["clip_bytes"] == files)

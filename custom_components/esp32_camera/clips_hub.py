@@ -2,24 +2,31 @@
 
 Every admitted camera's frames go, on the loop, into its `FrameRing` (references, no copies) and
 through its `ClipRecorder` into the clips open at that moment. Each clip is written as an MJPEG AVI
-by its own thread (`ThreadedAviSink`), by default under the save directory:
+by the hub's writer pool (`ClipWriterPool`: two threads for every clip, no thread per clip), by
+default under the save directory:
 
     <save directory>/<camera>/clips/YYYY-MM-DD/HH-MM-SS_<reason>.avi   (local time of the trigger)
                                                HH-MM-SS_<reason>.jpg   the frame at the trigger
                                                HH-MM-SS_<reason>.mp4   when ffmpeg is available
 
-The clip's thread writes the thumbnail once the AVI is committed; the MP4 is made in the executor,
+The clip's writer writes the thumbnail once the AVI is committed; the MP4 is made in the executor,
 one at a time, at the lowest CPU priority (a failure keeps the AVI). A complete clip fires the bus
 event `esp32_camera_clip_saved`. The recorders are ticked once a second while a clip is open (a
-silent camera's clip still ends), never otherwise. The rings of all cameras share one memory limit.
-What the user chose per camera (record on motion, pre-roll, post-roll) is kept in the hub's store.
+silent camera's clip still ends), never otherwise. The rings of the connected cameras share one
+memory limit. What the user chose per camera (record on motion, pre-roll, post-roll) is kept in the
+hub's store.
+
+What a user or an automation can start is capped (issue 18: 1,300 concurrent record calls once
+exhausted Home Assistant's file descriptors): open action clips per camera and per hub, and
+snapshot writes; past a cap the action is refused at once with a translated error.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+import contextlib
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -42,11 +49,13 @@ from .clips import (
     ClipReason,
     ClipRecorder,
     ClipRequest,
+    ClipWriterPool,
     FrameRing,
     Mp4Error,
     ThreadedAviSink,
     convert_to_mp4,
 )
+from .clips.recovery import Recovery, recover_clips
 from .const import DOMAIN, EVENT_CLIP_SAVED, LOGGER
 from .motion import MotionEvent, MotionEventType
 from .store import HubStore
@@ -60,7 +69,7 @@ MIB: Final = 1024 * 1024
 # The ring keeps this many seconds of every camera: the longest pre-roll that can be asked for.
 RING_SECONDS: Final = 10.0
 # A camera's ring holds at most this much JPEG, and all rings of a hub together at most the total
-# (shared evenly between the cameras that sent frames): 8 UXGA cameras at 20 fps get 16 MiB each.
+# (shared evenly between the connected cameras): 8 UXGA cameras at 20 fps get 16 MiB each.
 RING_BYTES_PER_CAMERA: Final = 32 * MIB
 RING_BYTES_TOTAL: Final = 128 * MIB
 MAX_POST_ROLL: Final = 60.0
@@ -72,6 +81,21 @@ WRITE_MARGIN: Final = 15.0
 MP4_WAIT: Final = 120.0
 # Unloading waits this long for the open clips to be written.
 STOP_TIMEOUT: Final = 10.0
+# Open clips of the record action. Each holds a file descriptor and a share of the disk's speed:
+# a few overlapping automations per camera fit, and a hub's 16 UXGA clips at 20 fps (~60 MB/s)
+# are already more than an SD card or a USB disk writes. Motion clips (one per camera) are not
+# counted: the camera starts them, not a user.
+MAX_ACTION_CLIPS_PER_CAMERA: Final = 4
+MAX_ACTION_CLIPS_PER_HUB: Final = 16
+# Threads writing the hub's clips (every clip's frames, thumbnail and commit): two keep one slow
+# commit (fsync) from holding the other clips back.
+CLIP_WRITERS: Final = 2
+# Frames queued for the writers, beyond which frames are dropped (counted): as much as the rings.
+CLIP_BACKLOG_BYTES: Final = 128 * MIB
+# Snapshot writes at once per hub (each a file and an executor thread), and snapshots waiting for
+# their turn beyond those; more are refused at once.
+MAX_SNAPSHOT_WRITES: Final = 2
+MAX_SNAPSHOTS_WAITING: Final = 16
 
 RECORDING_FIELDS: Final = ("record", "pre_roll", "post_roll")
 
@@ -204,6 +228,7 @@ class _Clip:
             "pre_roll": self.request.pre_roll,
             "pre_roll_complete": self.request.pre_roll_complete,
             "frames": self.frames,
+            "dropped": 0 if self.writer is None else self.writer.dropped,
             "path": str(self.path),
         }
 
@@ -239,8 +264,23 @@ def _prepare(path: Path, root: Path | None, *, numbered: bool) -> Path:
     return storage.unused_clip_path(path) if numbered else path
 
 
+def _recover(root: Path) -> Recovery:
+    """Recover the clips a crash interrupted below `root`, each with its thumbnail (executor)."""
+    recovery = recover_clips(root, storage.unused_clip_path)
+    for info, first in recovery.recovered:
+        thumbnail = info.path.with_suffix(".jpg")
+        if not thumbnail.exists():
+            try:
+                storage.write_file_atomic(thumbnail, first, root=root)
+            except (OSError, ValueError) as err:
+                LOGGER.warning(
+                    "Cannot write the thumbnail of the recovered clip %s: %s", info.path, err
+                )
+    return recovery
+
+
 def _join(writers: list[ThreadedAviSink], timeout: float) -> None:
-    """Wait for the writer threads, `timeout` seconds for all of them (executor)."""
+    """Wait for the clips to be written, `timeout` seconds for all of them (executor)."""
     deadline = time.monotonic() + timeout
     for writer in writers:
         writer.join(max(0.0, deadline - time.monotonic()))
@@ -272,6 +312,16 @@ class HubClips:
         self._directory = saver.directory
         self._motion_active = motion_active
         self._recorders: dict[str, ClipRecorder] = {}
+        self._connected: set[str] = set()  # cameras whose ring holds frames: they share the memory
+        self._pool = ClipWriterPool(
+            workers=CLIP_WRITERS,
+            max_backlog_bytes=CLIP_BACKLOG_BYTES,
+            name=f"esp32_camera_clips {entry_id[-6:]}",
+        )
+        self._snapshot_writes = asyncio.Semaphore(MAX_SNAPSHOT_WRITES)
+        self._snapshots = 0  # writing or waiting to
+        self._refused = 0  # actions refused past a cap
+        self._recovery = Recovery()
         self._settings: dict[str, RecordingSettings] = {}
         self._open: dict[str, list[_Clip]] = {}
         self._counts: dict[str, _Counts] = {}
@@ -289,6 +339,25 @@ class HubClips:
         remove_listener: CALLBACK_TYPE = add_frame_listener(self._async_frame)
         return remove_listener
 
+    async def async_recover(self) -> None:
+        """Recover the clips a crash interrupted (their `.part` files), before any clip opens.
+
+        Issue 18: kill -9 during a clip lost it and left its `.part` for an hour.
+        """
+        try:
+            self._recovery = await self._hass.async_add_executor_job(_recover, self._directory)
+        except OSError as err:
+            LOGGER.warning("Cannot recover interrupted clips in %s: %s", self._directory, err)
+            return
+        recovery = self._recovery
+        if recovery.recovered or recovery.removed:
+            LOGGER.info(
+                "Recovered %d clips interrupted by a restart (%s); removed %d without a frame",
+                len(recovery.recovered),
+                ", ".join(str(info.path) for info, _ in recovery.recovered[:5]),
+                recovery.removed,
+            )
+
     async def async_stop(self) -> None:
         """Finish the open clips and wait (bounded) for them to be written; also on HA's stop."""
         if self._stopped:
@@ -305,6 +374,8 @@ class HubClips:
             recorder.close()
         if writers:
             await self._hass.async_add_executor_job(_join, writers, STOP_TIMEOUT)
+        # The workers are idle once the clips are written (or end after them, past the timeout).
+        await self._hass.async_add_executor_job(self._pool.shutdown, 1.0)
         conversions = self._conversions
         if conversions.task is not None:
             conversions.task.cancel()
@@ -343,7 +414,12 @@ class HubClips:
         self._settings[camera_id] = settings
         if (recorder := self._recorders.get(camera_id)) is not None:
             recorder.pre_roll, recorder.post_roll = settings.pre_roll, settings.post_roll
-            if settings.record != before.record and self._motion_active(camera_id):
+            # Once stopped (HA stopping), no clip opens: the writer pool is shut down.
+            if (
+                settings.record != before.record
+                and self._motion_active(camera_id)
+                and not self._stopped
+            ):
                 if settings.record:
                     recorder.motion_started(time.monotonic())
                     self._async_keep_ticking()
@@ -382,7 +458,6 @@ class HubClips:
                 max_duration=MAX_CLIP_SECONDS,
             )
             self._recorders[camera_id] = recorder
-            self._share_memory()
             self._unsubscribe[camera_id] = async_dispatcher_connect(
                 self._hass,
                 signals.motion_event(self._entry_id, camera_id),
@@ -391,21 +466,28 @@ class HubClips:
         return recorder
 
     def _share_memory(self) -> None:
-        """Give every ring an even share of the hub's limit (each at most its own limit)."""
+        """Give every connected camera's ring an even share of the hub's limit (at most its own).
+
+        A departed camera's ring is empty and takes no share (issue 18: 300 one-frame camera ids
+        once cut a 10 s pre-roll to 1 s); it gets one again with its next frame.
+        """
         share = self.ring_bytes_per_camera
-        for recorder in self._recorders.values():
-            recorder.ring.max_bytes = share
+        for camera_id in self._connected:
+            self._recorders[camera_id].ring.max_bytes = share
 
     @property
     def ring_bytes_per_camera(self) -> int:
-        """The JPEG bytes each camera's ring may hold now."""
-        return min(RING_BYTES_PER_CAMERA, RING_BYTES_TOTAL // max(1, len(self._recorders)))
+        """The JPEG bytes each connected camera's ring may hold now."""
+        return min(RING_BYTES_PER_CAMERA, RING_BYTES_TOTAL // max(1, len(self._connected)))
 
     @callback
     def async_camera_disconnected(self, camera_id: str) -> None:
-        """Free the ring of a camera that went away (its open clips go on)."""
+        """Free the ring of a camera that went away (its open clips go on); share its memory."""
         if (recorder := self._recorders.get(camera_id)) is not None:
             recorder.ring.clear()
+        if camera_id in self._connected:
+            self._connected.discard(camera_id)
+            self._share_memory()
 
     @callback
     def async_forget(self, camera_id: str) -> None:
@@ -414,6 +496,8 @@ class HubClips:
             unsubscribe()
         if (recorder := self._recorders.pop(camera_id, None)) is not None:
             recorder.close()
+        if camera_id in self._connected:
+            self._connected.discard(camera_id)
             self._share_memory()
         self._settings.pop(camera_id, None)
 
@@ -423,7 +507,11 @@ class HubClips:
         if self._stopped:
             return
         started = time.perf_counter_ns()
-        recorder = self._recorders.get(camera.camera_id) or self._recorder(camera.camera_id)
+        camera_id = camera.camera_id
+        recorder = self._recorders.get(camera_id) or self._recorder(camera_id)
+        if camera_id not in self._connected:  # its first frame since it (re)connected
+            self._connected.add(camera_id)
+            self._share_memory()
         recorder.add_frame(ClipFrame(frame.data, frame.completed_at))
         self._frames_ns += time.perf_counter_ns() - started
         self._frames += 1
@@ -460,6 +548,7 @@ class HubClips:
             self._check_available()
         if self._stopped:
             raise HomeAssistantError(translation_domain=DOMAIN, translation_key="not_loaded")
+        self.check_can_record(camera_id)
         recorder = self._recorder(camera_id)
         target = self._action = _ActionTarget(path, root)
         try:
@@ -506,10 +595,52 @@ class HubClips:
             )
         return finished
 
+    def check_can_record(self, camera_id: str) -> None:
+        """Refuse a record action past the open clips' caps (the camera's, then the hub's)."""
+        action = ClipReason.ACTION
+        camera = sum(clip.request.reason is action for clip in self._open.get(camera_id, ()))
+        if camera >= MAX_ACTION_CLIPS_PER_CAMERA:
+            self._refused += 1
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="too_many_clips",
+                translation_placeholders={
+                    "camera_id": camera_id,
+                    "limit": str(MAX_ACTION_CLIPS_PER_CAMERA),
+                },
+            )
+        hub = sum(clip.request.reason is action for clips in self._open.values() for clip in clips)
+        if hub >= MAX_ACTION_CLIPS_PER_HUB:
+            self._refused += 1
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="too_many_hub_clips",
+                translation_placeholders={"limit": str(MAX_ACTION_CLIPS_PER_HUB)},
+            )
+
+    # -- snapshots -----------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def async_snapshot_write(self) -> AsyncIterator[None]:
+        """Hold one of the hub's snapshot writes; refuse at once when too many wait already."""
+        if self._snapshots >= MAX_SNAPSHOT_WRITES + MAX_SNAPSHOTS_WAITING:
+            self._refused += 1
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="too_many_snapshots",
+                translation_placeholders={"limit": str(MAX_SNAPSHOT_WRITES)},
+            )
+        self._snapshots += 1
+        try:
+            async with self._snapshot_writes:
+                yield
+        finally:
+            self._snapshots -= 1
+
     # -- clips ---------------------------------------------------------------------------------
 
     def _open_sink(self, camera_id: str, request: ClipRequest) -> _Clip:
-        """Open a clip's writer (on the loop, from the recorder): name it, start its thread."""
+        """Open a clip's writer (on the loop, from the recorder): name it, queue it in the pool."""
         elapsed = max(0.0, time.monotonic() - request.triggered_at)
         started = dt_util.now() - timedelta(seconds=elapsed)
         action = self._action if request.reason is ClipReason.ACTION else None
@@ -532,6 +663,7 @@ class HubClips:
             path,
             partial(self._written_in_thread, clip),
             prepare=partial(_prepare, path, root, numbered=numbered),
+            pool=self._pool,
         )
         self._open.setdefault(camera_id, []).append(clip)
         if action is not None:
@@ -539,7 +671,7 @@ class HubClips:
         return clip
 
     def _written_in_thread(self, clip: _Clip, result: ClipInfo | Exception) -> None:
-        """In the clip's thread: write the thumbnail beside a committed AVI, hop to the loop."""
+        """In the clip's writer: write the thumbnail beside a committed AVI, hop to the loop."""
         thumbnail: tuple[Path, int] | None = None
         if isinstance(result, ClipInfo) and (frame := clip.thumbnail) is not None:
             path = result.path.with_suffix(".jpg")
@@ -717,6 +849,23 @@ class HubClips:
             "ring_bytes_per_camera": self.ring_bytes_per_camera,
             "ring_seconds": RING_SECONDS,
             "open_clips": sum(len(clips) for clips in self._open.values()),
+            "caps": {
+                "action_clips_per_camera": MAX_ACTION_CLIPS_PER_CAMERA,
+                "action_clips_per_hub": MAX_ACTION_CLIPS_PER_HUB,
+                "snapshot_writes": MAX_SNAPSHOT_WRITES,
+                "snapshots_waiting": MAX_SNAPSHOTS_WAITING,
+                "refused": self._refused,
+            },
+            "writers": {
+                "threads": self._pool.threads,
+                "backlog_bytes": self._pool.backlog_bytes,
+            },
+            "connected_rings": len(self._connected),
+            "recovery": {
+                "recovered": len(self._recovery.recovered),
+                "removed": self._recovery.removed,
+                "busy": self._recovery.busy,
+            },
             "written": sum(counts.written for counts in self._counts.values()),
             "failed": sum(counts.failed for counts in self._counts.values()),
             # The frame listener's time on the event loop (ring and open clips), since the start.

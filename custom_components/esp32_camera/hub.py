@@ -143,6 +143,7 @@ class Esp32CameraHub:
             self.clips.async_start(self.frames.async_add_listener),
             self.hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, self._async_stop_threaded),
         ]
+        await self.clips.async_recover()  # before a clip can open: every .part is a crash's
         await self.listener.start()
         self.started_at = time.monotonic()
         await self.saver.async_start()

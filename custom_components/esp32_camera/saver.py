@@ -38,6 +38,7 @@ from homeassistant.helpers.event import async_track_time_change, async_track_tim
 from homeassistant.util import dt as dt_util
 
 from . import signals, storage
+from .clips.recovery import remove_part
 from .const import DOMAIN, LOGGER
 from .repairs import async_delete_issue, async_raise_issue
 from .throttle import Throttle
@@ -242,7 +243,9 @@ def scan_clips(root: Path, now: float) -> int:
                 and (entry.name.endswith(".part") or entry.name.startswith(storage.TEMP_PREFIX))
                 and now - entry.stat().st_mtime > CLIP_TEMP_AGE
             ):
-                Path(entry.path).unlink(missing_ok=True)
+                # Never a file a live writer holds (another hub writing to the same folder);
+                # the hub's start recovers its own interrupted clips before this runs.
+                remove_part(Path(entry.path))
     return total
 
 

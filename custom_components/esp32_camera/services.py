@@ -205,9 +205,10 @@ async def _async_snapshot(entity: Esp32Camera, call: ServiceCall) -> ServiceResp
         )
     path = target.path
     try:
-        await hass.async_add_executor_job(
-            partial(write_file_atomic, path, frame.data, root=target.root, overwrite=overwrite)
-        )
+        async with hub.clips.async_snapshot_write():  # capped per hub (issue 18)
+            await hass.async_add_executor_job(
+                partial(write_file_atomic, path, frame.data, root=target.root, overwrite=overwrite)
+            )
     except FileExistsError as err:  # taken since the check: the exclusive write kept it
         raise _file_exists(caller, path) from err
     except (OSError, ValueError) as err:
@@ -557,6 +558,7 @@ async def _async_restore_resolution(
 async def _async_record(entity: Esp32Camera, call: ServiceCall) -> ServiceResponse:
     """Record a clip of one camera (pre-roll from its ring); return it once written."""
     hass, hub, camera_id = call.hass, entity.hub, entity.camera.camera_id
+    hub.clips.check_can_record(camera_id)  # past the caps: refused before any work
     caller = await _async_caller(hass, call.context, hub.save_directory)
     directory = clips_directory(caller.save_directory, camera_id)
     target = await _async_chosen_path(

@@ -14,6 +14,7 @@ from custom_components.esp32_camera.clips import (
     ClipReason,
     ClipRecorder,
     ClipRequest,
+    ClipWriterPool,
     FrameRing,
     ThreadedAviSink,
     read_avi,
@@ -271,7 +272,7 @@ def test_the_sink_prepares_its_file_in_its_own_thread(tmp_path: Path) -> None:
     info = results[0]
     assert isinstance(info, ClipInfo)
     assert info.path == sink.path == tmp_path / "made" / "renamed.avi"
-    assert threads == ["esp32_camera_clip planned.avi"]
+    assert threads == ["esp32_camera_clip planned.avi 0"]
 
     def refuse() -> Path:
         raise ValueError("outside the save directory")
@@ -283,3 +284,91 @@ def test_the_sink_prepares_its_file_in_its_own_thread(tmp_path: Path) -> None:
     assert isinstance(results[1], ValueError)
     assert sink.dropped == 1
     assert sorted(path.name for path in tmp_path.iterdir()) == ["made"]
+
+
+def test_a_pool_of_two_threads_writes_many_clips(tmp_path: Path) -> None:
+    """No thread per clip: 40 clips at once through 2 workers, each file opened at its first frame."""
+    pool = ClipWriterPool(workers=2, name="esp32_camera_test")
+    results: list[ClipInfo | Exception] = []
+    lock = threading.Lock()
+
+    def done(result: ClipInfo | Exception) -> None:
+        with lock:
+            results.append(result)
+
+    sinks = [ThreadedAviSink(tmp_path / f"clip-{n}.avi", done, pool=pool) for n in range(40)]
+    assert list(tmp_path.iterdir()) == []  # nothing is opened before a frame comes
+    assert pool.threads == 0
+    sent = frames(30)
+    for frame in sent:
+        for sink in sinks:
+            sink.add(frame)
+    assert pool.threads == 2
+    for sink in sinks:
+        sink.finish()
+    assert all(sink.join(TIMEOUT) for sink in sinks)
+    assert len(results) == 40
+    for result in results:
+        assert isinstance(result, ClipInfo)
+        assert stored(result) == [frame.data for frame in sent]
+    assert pool.backlog_bytes == 0
+    assert pool.shutdown(TIMEOUT)
+    assert pool.threads == 0
+    with pytest.raises(RuntimeError, match="shut down"):
+        ThreadedAviSink(tmp_path / "late.avi", done, pool=pool).add(sent[0])
+
+
+def test_the_pools_backlog_is_bounded(tmp_path: Path) -> None:
+    """A disk slower than the cameras: frames past the backlog bound are dropped and counted."""
+    jpeg = frames(1)[0].data
+    pool = ClipWriterPool(workers=1, max_backlog_bytes=10 * len(jpeg), name="esp32_camera_test")
+    release = threading.Event()
+    results: list[ClipInfo | Exception] = []
+
+    def stuck() -> Path:  # the worker hangs on a slow disk
+        release.wait(TIMEOUT)
+        return tmp_path / "slow.avi"
+
+    slow = ThreadedAviSink(tmp_path / "planned.avi", results.append, prepare=stuck, pool=pool)
+    other = ThreadedAviSink(tmp_path / "other.avi", results.append, pool=pool)
+    # Distinct frames for the first sink; the second shares the same ones (counted once).
+    sent = [ClipFrame(bytes(bytearray(jpeg)), number / 20) for number in range(30)]
+    for frame in sent:
+        slow.add(frame)
+        other.add(frame)
+    assert pool.backlog_bytes <= 10 * len(jpeg)
+    assert slow.dropped == other.dropped == 20
+    release.set()
+    slow.finish()
+    other.finish()
+    assert slow.join(TIMEOUT)
+    assert other.join(TIMEOUT)
+    assert [result.frames for result in results if isinstance(result, ClipInfo)] == [10, 10]
+    assert pool.backlog_bytes == 0
+    assert pool.shutdown(TIMEOUT)
+
+
+def test_an_unexpected_error_fails_the_clip_once_and_the_pool_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    pool = ClipWriterPool(workers=1, name="esp32_camera_test")
+    results: list[ClipInfo | Exception] = []
+
+    def broken() -> Path:
+        raise RuntimeError("a bug")
+
+    bad = ThreadedAviSink(tmp_path / "bad.avi", results.append, prepare=broken, pool=pool)
+    good = ThreadedAviSink(tmp_path / "good.avi", results.append, pool=pool)
+    for frame in frames(5):
+        bad.add(frame)
+        good.add(frame)
+    bad.finish()
+    good.finish()
+    assert bad.join(TIMEOUT)
+    assert good.join(TIMEOUT)
+    assert isinstance(results[0], RuntimeError)
+    assert isinstance(results[1], ClipInfo)
+    assert results[1].frames == 5
+    assert bad.dropped == 5
+    assert caplog.text.count("Unexpected error writing the clip") == 1
+    assert pool.shutdown(TIMEOUT)

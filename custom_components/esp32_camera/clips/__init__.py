@@ -19,6 +19,7 @@ from .recorder import (
     ClipRecorder,
     ClipRequest,
     ClipSink,
+    ClipWriterPool,
     SinkFactory,
     ThreadedAviSink,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "ClipRequest",
     "ClipSink",
     "ClipTooLargeError",
+    "ClipWriterPool",
     "FrameRing",
     "Mp4Error",
     "SinkFactory",

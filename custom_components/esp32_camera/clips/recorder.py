@@ -2,8 +2,8 @@
 
 ``ClipRecorder`` is one camera's state machine. It runs where the frames arrive (the event loop):
 every call is O(1) per active clip and does no I/O. Each clip goes to a ``ClipSink`` made by the
-caller's factory; ``ThreadedAviSink`` is the sink that writes an AVI in its own thread, so the
-loop only hands over references.
+caller's factory; ``ThreadedAviSink`` is the sink that writes an AVI through a ``ClipWriterPool``
+(a few threads for every clip of a hub), so the loop only hands over references.
 
 Two kinds of clip, possibly at the same time (each frame goes to every open clip):
 
@@ -19,6 +19,7 @@ clip, from the next frame).
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -26,6 +27,7 @@ import logging
 from pathlib import Path
 import queue
 import threading
+import time
 from typing import Protocol
 
 from .avi import AviWriter, ClipError, ClipInfo, ClipTooLargeError
@@ -170,13 +172,108 @@ class ClipRecorder:
 
 type ClipDone = Callable[[ClipInfo | Exception], None]
 
+# Frames a worker writes for one clip before it lets the next clip's turn come (fairness).
+_BATCH = 16
+
+
+class ClipWriterPool:
+    """A few threads that write every open clip of a hub: no thread per clip.
+
+    Sinks with queued frames wait in one run queue; a worker takes a sink, writes up to a batch of
+    its frames, and queues it again if more are waiting. The frames queued across all sinks are
+    bounded (``max_backlog_bytes``, each frame counted once however many clips hold it): past the
+    bound a disk slower than the cameras drops frames (counted per clip) instead of growing memory.
+    Threads start with the first clip; ``shutdown`` ends them (the hub's unload, HA's stop).
+    """
+
+    def __init__(
+        self, *, workers: int = 2, max_backlog_bytes: int = 128 * 1024 * 1024, name: str
+    ) -> None:
+        """Prepare ``workers`` threads (named ``<name> <n>``), started on first use."""
+        if workers < 1 or max_backlog_bytes < 1:
+            raise ValueError("workers and max_backlog_bytes must be positive")
+        self.max_backlog_bytes = max_backlog_bytes
+        self._name = name
+        self._size = workers
+        self._ready: queue.SimpleQueue[ThreadedAviSink | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        # Frames queued in any sink: id of the JPEG -> (references, bytes). The queues hold the
+        # objects, so an id cannot be reused while it is counted here.
+        self._queued: dict[int, list[int]] = {}
+        self.backlog_bytes = 0
+        self.closed = False
+
+    @property
+    def threads(self) -> int:
+        """Worker threads running."""
+        return sum(thread.is_alive() for thread in self._threads)
+
+    def _admit(self, frame: ClipFrame) -> bool:
+        """Count a frame queued for a sink; False (not queued) past the backlog bound."""
+        key = id(frame.data)
+        with self._lock:
+            if (entry := self._queued.get(key)) is not None:
+                entry[0] += 1
+                return True
+            if self.backlog_bytes + len(frame.data) > self.max_backlog_bytes and self._queued:
+                return False
+            self._queued[key] = [1, len(frame.data)]
+            self.backlog_bytes += len(frame.data)
+            return True
+
+    def _release(self, frame: ClipFrame) -> None:
+        """Uncount a queued frame: its sink wrote or dropped it."""
+        key = id(frame.data)
+        with self._lock:
+            entry = self._queued[key]
+            entry[0] -= 1
+            if entry[0] == 0:
+                del self._queued[key]
+                self.backlog_bytes -= entry[1]
+
+    def _schedule(self, sink: ThreadedAviSink) -> None:
+        with self._lock:
+            if self.closed:
+                raise RuntimeError("the clip writer pool is shut down")
+            if len(self._threads) < self._size:
+                thread = threading.Thread(
+                    target=self._work, name=f"{self._name} {len(self._threads)}", daemon=True
+                )
+                self._threads.append(thread)
+                thread.start()
+        self._ready.put(sink)
+
+    def _work(self) -> None:
+        while (sink := self._ready.get()) is not None:
+            try:
+                sink._write_some(_BATCH)  # noqa: SLF001 - the pool drives its sinks
+            except Exception:
+                _LOGGER.exception("Clip writer failed for %s", sink.path)
+
+    def shutdown(self, timeout: float | None = None) -> bool:
+        """Stop the workers after the queued work; True if they all ended within ``timeout``."""
+        with self._lock:
+            self.closed = True
+            threads = list(self._threads)
+        for _ in threads:
+            self._ready.put(None)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        current = threading.current_thread()  # a sink's own pool ends from its worker
+        threads = [thread for thread in threads if thread is not current]
+        for thread in threads:
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in threads)
+
 
 class ThreadedAviSink:
-    """A ClipSink writing an AVI in its own thread; ``on_done`` gets the ClipInfo or the error.
+    """A ClipSink writing an AVI through a writer pool; ``on_done`` gets the ClipInfo or the error.
 
-    ``add`` and ``finish`` only queue (never block); ``on_done`` runs in the writer thread. A clip
-    that reaches the AVI size limit is committed with the frames it has (the rest is dropped and
-    counted in ``dropped``); a clip without frames or failing to write leaves no file.
+    ``add`` and ``finish`` only queue (never block); the pool's worker opens the file at the first
+    frame and runs ``on_done``. Without a ``pool``, the sink has one of its own (one thread: tests,
+    benchmarks). A clip that reaches the AVI size limit is committed with the frames it has (the
+    rest is dropped and counted in ``dropped``, like frames past the pool's backlog bound); a clip
+    without frames or failing to write leaves no file.
     """
 
     def __init__(
@@ -186,72 +283,127 @@ class ThreadedAviSink:
         *,
         max_bytes: int | None = None,
         prepare: Callable[[], Path] | None = None,
+        pool: ClipWriterPool | None = None,
     ) -> None:
-        """Start the writer thread for ``path``.
+        """Queue the clip for ``path``.
 
-        ``prepare``, when given, runs first in the writer thread (it may block: create the folder,
-        pick a free name) and returns the path to write instead of ``path``; an ``OSError`` or
-        ``ValueError`` it raises fails the clip like a write error.
+        ``prepare``, when given, runs first in the writer's thread (it may block: create the
+        folder, pick a free name) and returns the path to write instead of ``path``; an
+        ``OSError`` or ``ValueError`` it raises fails the clip like a write error.
         """
         self.path = path
         self.dropped = 0
         self._on_done = on_done
         self._max_bytes = max_bytes
         self._prepare = prepare
-        self._queue: queue.SimpleQueue[ClipFrame | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(
-            target=self._run, name=f"esp32_camera_clip {path.name}", daemon=True
-        )
-        self._thread.start()
+        self._own_pool = pool is None
+        self._pool = pool or ClipWriterPool(workers=1, name=f"esp32_camera_clip {path.name}")
+        self._lock = threading.Lock()
+        self._pending: deque[ClipFrame | None] = deque()
+        self._scheduled = False
+        self._done = threading.Event()
+        # The writer's state, touched by one worker at a time (a sink is scheduled once).
+        self._writer: AviWriter | None = None
+        self._failed = False
+        self._error: Exception | None = None
+        self._full = False
+
+    @property
+    def done(self) -> bool:
+        """Whether ``on_done`` has run."""
+        return self._done.is_set()
 
     def add(self, frame: ClipFrame) -> None:
-        """Queue a frame."""
-        self._queue.put(frame)
+        """Queue a frame (dropped and counted past the pool's backlog bound)."""
+        if not self._pool._admit(frame):  # noqa: SLF001 - the pool's accounting
+            self.dropped += 1
+            return
+        self._queue(frame)
 
     def finish(self) -> None:
         """Queue the end of the clip."""
-        self._queue.put(None)
+        self._queue(None)
 
-    def join(self, timeout: float | None = None) -> None:
-        """Wait for the writer thread (tests, unload)."""
-        self._thread.join(timeout)
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait until the clip is written (or failed); True if it was within ``timeout``."""
+        return self._done.wait(timeout)
 
-    def _run(self) -> None:
-        result: ClipInfo | Exception
-        ended = False
-        try:
-            if self._prepare is not None:
-                self.path = self._prepare()
-            writer = (
-                AviWriter(self.path)
-                if self._max_bytes is None
-                else AviWriter(self.path, max_bytes=self._max_bytes)
-            )
-            with writer:  # an exception aborts: no file is left
-                full = False
-                while (frame := self._queue.get()) is not None:
-                    if full:
-                        self.dropped += 1
-                        continue
-                    try:
-                        writer.add_frame(frame.data, frame.timestamp)
-                    except ClipTooLargeError:
-                        full = True
-                        self.dropped += 1
-                    except ClipError:  # a malformed frame is dropped, the clip goes on
-                        self.dropped += 1
-                ended = True
-                result = writer.commit()
-        except (OSError, ValueError, ClipError) as error:
-            result = error
-        if not ended:
-            self._drain()
-        self._report(result)
+    def _queue(self, item: ClipFrame | None) -> None:
+        with self._lock:
+            self._pending.append(item)
+            if self._scheduled:
+                return
+            self._scheduled = True
+        self._pool._schedule(self)  # noqa: SLF001 - the pool's run queue
 
-    def _drain(self) -> None:
-        """Consume the queue up to the end marker (frames after a failure are dropped)."""
-        while self._queue.get() is not None:
+    def _write_some(self, batch: int) -> None:
+        """In a worker: write up to ``batch`` queued items, then yield the worker."""
+        for _ in range(batch):
+            with self._lock:
+                if not self._pending:
+                    self._scheduled = False
+                    return
+                item = self._pending.popleft()
+            if item is None:
+                self._end()
+                return
+            try:
+                self._write(item)
+            finally:
+                self._pool._release(item)  # noqa: SLF001 - the pool's accounting
+        self._pool._ready.put(self)  # noqa: SLF001 - more waits: back in the run queue
+
+    def _write(self, frame: ClipFrame) -> None:
+        if self._failed or self._full:
             self.dropped += 1
+            return
+        try:
+            if self._writer is None:  # the file is opened at the first frame only
+                if self._prepare is not None:
+                    self.path = self._prepare()
+                self._writer = (
+                    AviWriter(self.path)
+                    if self._max_bytes is None
+                    else AviWriter(self.path, max_bytes=self._max_bytes)
+                )
+            self._writer.add_frame(frame.data, frame.timestamp)
+        except ClipTooLargeError:
+            self._full = True
+            self.dropped += 1
+        except ClipError:  # a malformed frame is dropped, the clip goes on
+            self.dropped += 1
+        except (OSError, ValueError) as error:
+            self._fail(error)
+        except Exception as error:  # a bug must fail this clip only, and be logged once
+            _LOGGER.exception("Unexpected error writing the clip %s", self.path)
+            self._fail(error)
+
+    def _fail(self, error: Exception) -> None:
+        self._failed = True
+        self.dropped += 1
+        self._error = error
+        if self._writer is not None:
+            self._writer.abort()
+
+    def _end(self) -> None:
+        result: ClipInfo | Exception
+        if self._error is not None:
+            result = self._error
+        elif self._writer is None:
+            result = ClipError("a clip needs at least one frame")
+        else:
+            try:
+                result = self._writer.commit()
+            except (OSError, ValueError, ClipError) as error:
+                result = error
+            except Exception as error:  # a bug must fail this clip only, and be logged once
+                _LOGGER.exception("Unexpected error committing the clip %s", self.path)
+                result = error
+        self._writer = None
+        self._report(result)
+        self._done.set()
+        if self._own_pool:
+            self._pool.shutdown(0)
 
     def _report(self, result: ClipInfo | Exception) -> None:
         try:
