@@ -1,0 +1,111 @@
+"""Red team, round two: attacks on the rule for users, the file rule and the store (issue 18).
+
+A real Home Assistant, real users (a household member of HA's "users" group, an administrator,
+an automation without a user), real sockets and real files. Each test is an attack: those that got
+through before are named for what they can no longer do; the others keep a defence that no other
+test covered.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+import time
+from typing import Any
+
+from homeassistant.auth.models import User
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import Unauthorized
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.esp32_camera.const import DOMAIN
+
+from . import test_file_paths
+from .conftest import wait_for
+from .test_clips import clip_frames, numbered_jpeg, ring_frames
+from .test_file_paths import call, record_one_frame, refused, with_frame
+from .test_services import setup_with_camera
+
+household_user = test_file_paths.household_user  # fixtures
+config_dir = test_file_paths.config_dir
+
+# A filename template that loops 4 million times while it renders (on the event loop). With
+# range(100000) twice, the most Home Assistant's sandbox allows, it is 10^10: hours.
+LOOPING_TEMPLATE = (
+    "{% for a in range(2000) %}{% for b in range(2000) %}{% if b < 0 %}x{% endif %}"
+    "{% endfor %}{% endfor %}stall.jpg"
+)
+
+
+async def test_a_household_members_filename_is_no_template(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    connect_camera: Any,
+    tmp_path: Path,
+    household_user: User,
+) -> None:
+    """A template renders on the event loop with no limit on its loops: before, a household
+    member's `filename` stalled Home Assistant for as long as they liked (this one: ~0.2 s; two
+    loops of 100,000: hours). Templates are an administrator's (and an automation's)."""
+    await with_frame(hass, hub_entry, connect_camera)
+    for action, data in (
+        ("snapshot", {"filename": LOOPING_TEMPLATE}),
+        ("record", {"filename": LOOPING_TEMPLATE.replace(".jpg", ".avi"), "duration": 1}),
+        ("snapshot", {"filename": "{{ camera_id }}.jpg"}),
+    ):
+        started = time.monotonic()
+        error = await refused(hass, action, household_user, **data)
+        assert isinstance(error, Unauthorized), action
+        assert error.translation_key == "admin_required"
+        assert error.translation_placeholders == {"action": f"{DOMAIN}.{action} filename template"}
+        assert time.monotonic() - started < 0.1  # refused before rendering
+    assert not (tmp_path / "saved" / "stall.jpg").exists()
+    assert not (tmp_path / "saved" / "cam1.jpg").exists()
+    # A plain name is still theirs; a template still an automation's.
+    assert (await call(hass, "snapshot", household_user, filename="door.jpg"))["path"] == "door.jpg"
+    result = await call(hass, "snapshot", None, filename="{{ camera_id }}.jpg")
+    assert result["path"] == str(tmp_path / "saved" / "cam1.jpg")
+
+
+async def test_a_household_member_replaces_no_recording(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    connect_camera: Any,
+    tmp_path: Path,
+    household_user: User,
+    hass_admin_user: User,
+) -> None:
+    """Before, `overwrite: true` let a household member replace any camera's recordings: the
+    motion clip of cam1 and an image continuously saved from cam2 became other frames. Replacing
+    a file is not taking a snapshot or recording a clip: an administrator's (permissions.py)."""
+    camera = await setup_with_camera(hass, hub_entry, connect_camera)
+    hub = hub_entry.runtime_data
+    await camera.send_frame(numbered_jpeg(1))
+    await wait_for(lambda: ring_frames(hub) == 1)
+    saved = tmp_path / "saved"
+    motion_clip = saved / "cam1" / "clips" / "2026-12-06" / "10-00-00_motion.avi"
+    saved_image = saved / "cam2" / "2026-12-06" / "10" / "10-00-00.000000_1.jpg"
+    for evidence in (motion_clip, saved_image):
+        evidence.parent.mkdir(parents=True)
+        evidence.write_bytes(b"what happened")
+
+    for action, data in (
+        ("record", {"filename": "2026-12-06/10-00-00_motion.avi", "duration": 1}),
+        ("record", {"filename": "2026-12-06/10-00-00_motion.mp4", "duration": 1}),
+        ("snapshot", {"filename": "cam2/2026-12-06/10/10-00-00.000000_1.jpg"}),
+    ):
+        error = await refused(hass, action, household_user, overwrite=True, **data)
+        assert isinstance(error, Unauthorized), data
+        assert error.translation_placeholders == {"action": f"{DOMAIN}.{action} overwrite"}
+    assert motion_clip.read_bytes() == saved_image.read_bytes() == b"what happened"
+    assert not hub.clips.open_clips("cam1")
+
+    # An administrator may.
+    await record_one_frame(
+        hass,
+        hub_entry,
+        camera,
+        hass_admin_user,
+        filename="2026-12-06/10-00-00_motion.avi",
+        overwrite=True,
+    )
+    assert clip_frames(motion_clip) == [numbered_jpeg(2)]
