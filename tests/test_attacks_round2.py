@@ -8,6 +8,8 @@ test covered.
 
 from __future__ import annotations
 
+import asyncio
+import json
 from pathlib import Path
 import time
 from typing import Any
@@ -15,9 +17,12 @@ from typing import Any
 from homeassistant.auth.models import User
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import Unauthorized
+from homeassistant.helpers import issue_registry as ir
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.esp32_camera.const import DOMAIN
+from custom_components.esp32_camera.store import copy_key, storage_key
 
 from . import test_file_paths
 from .conftest import wait_for
@@ -109,3 +114,85 @@ async def test_a_household_member_replaces_no_recording(
         overwrite=True,
     )
     assert clip_frames(motion_clip) == [numbered_jpeg(2)]
+
+
+class TestAHostileStoreFile:
+    """The hub's store (`.storage`) as real files that something else wrote."""
+
+    @pytest.fixture
+    def hass_config_dir(self, hass_tmp_config_dir: str) -> str:
+        """A configuration directory of this test's own: `.storage` holds real files."""
+        return hass_tmp_config_dir
+
+    @pytest.fixture
+    def hass_storage(self) -> dict[str, Any]:
+        """Home Assistant's Store as it is: reading and writing `.storage`."""
+        return {}
+
+    @staticmethod
+    def write(path: Path, data: dict[str, Any]) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        envelope = {"version": 1, "minor_version": 1, "key": path.name, "data": data}
+        path.write_text(json.dumps(envelope), encoding="utf-8")
+
+    @staticmethod
+    async def set_up_timed(hass: HomeAssistant, entry: MockConfigEntry) -> tuple[float, float]:
+        """Set the hub up; return how long it took and the event loop's longest stall meanwhile."""
+        stall, done = 0.0, False
+
+        async def tick() -> None:
+            nonlocal stall
+            while not done:
+                before = time.monotonic()
+                await asyncio.sleep(0.005)
+                stall = max(stall, time.monotonic() - before)
+
+        ticker = hass.async_create_background_task(tick(), "loop stall probe")
+        started = time.monotonic()
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        took, done = time.monotonic() - started, True
+        await ticker
+        return took, stall
+
+    async def test_many_refused_addresses_load_without_stalling_the_loop(
+        self, hass: HomeAssistant, hub_entry: MockConfigEntry
+    ) -> None:
+        """Before, each refused address was looked up in a list of those kept: 50,000 addresses
+        (a 0.9 MB file) held the event loop ~6 s at every start (100,000: 22 s)."""
+        refused = [f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}" for n in range(50_000)]
+        path = Path(hass.config.path(".storage", storage_key(hub_entry.entry_id)))
+        self.write(path, {"cameras": {}, "approved": {}, "refused": [*refused, refused[0]]})
+
+        took, stall = await self.set_up_timed(hass, hub_entry)
+        assert hub_entry.runtime_data.store.refused == set(refused)
+        assert stall < 1.0, stall
+        assert took < 3.0, took
+
+    async def test_a_hostile_last_good_copy_gives_nothing_unusable(
+        self, hass: HomeAssistant, hub_entry: MockConfigEntry
+    ) -> None:
+        """A damaged store is completed from its copy: a copy whose zone has a million corners
+        (12 MB) is checked like the store, the zone dropped, the hub started at once."""
+        store = Path(hass.config.path(".storage", storage_key(hub_entry.entry_id)))
+        copy = Path(hass.config.path(".storage", copy_key(hub_entry.entry_id)))
+        zone = {"name": "door", "points": [[0.5, 0.25]] * 1_000_000}
+        self.write(store, {"cameras": {"cam1": {"motion": {"zones": "door"}}}})
+        self.write(
+            copy,
+            {
+                "cameras": {"cam1": {"motion": {"zones": [zone], "sensitivity": 70}}},
+                "approved": {"192.0.2.7": "../../www"},
+                "refused": [],
+            },
+        )
+
+        took, stall = await self.set_up_timed(hass, hub_entry)
+        hub = hub_entry.runtime_data
+        assert hub.motion.areas("cam1")["zones"] == []
+        assert hub.store.as_dict()["cameras"]["cam1"]["motion"] == {}
+        found = ir.async_get(hass).async_get_issue(DOMAIN, f"store_repaired_{hub_entry.entry_id}")
+        assert found is not None
+        assert found.translation_placeholders is not None
+        assert found.translation_placeholders["lost"] == "cameras/cam1/motion/zones"
+        assert stall < 1.0, stall
+        assert took < 5.0, took

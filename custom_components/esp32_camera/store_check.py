@@ -146,11 +146,13 @@ def clean_hub(
             if not isinstance(value, list):
                 dropped.append((name,))
                 continue
+            seen: set[str] = set()  # a set: a list's `in` made a long list quadratic (seconds)
             for address in value:
-                if _address(address) and address not in hub[name]:
-                    hub[name].append(address)
-                elif address not in hub[name]:
+                if not _address(address):
                     dropped.append((name, repr(address)[:MAX_TEXT]))
+                elif address not in seen:
+                    seen.add(address)
+                    hub[name].append(address)
         else:
             dropped.append((name,))
     return hub, dropped
