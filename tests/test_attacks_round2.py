@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 import time
 from typing import Any
 
 from homeassistant.auth.models import User
-from homeassistant.core import HomeAssistant
+from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE
+from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import Unauthorized
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -196,3 +199,93 @@ class TestAHostileStoreFile:
         assert found.translation_placeholders["lost"] == "cameras/cam1/motion/zones"
         assert stall < 1.0, stall
         assert took < 5.0, took
+
+
+async def test_home_assistants_generic_actions_reach_no_control_of_a_household_member(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    simulate: Any,
+    household_user: User,
+    hass_admin_user: User,
+) -> None:
+    """Not only the platforms' own actions: `homeassistant.toggle`/`turn_on`, a select's
+    `select_next`/`select_last` and `scene.apply` call the same entity methods with the caller's
+    context, so the rule refuses them all; nothing reaches the camera or the store."""
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(hass, "scene", {})
+    camera = await setup_with_camera(hass, hub_entry, lambda: simulate(mode="speed", fps=5))
+    registry = er.async_get(hass)
+
+    def entity(domain: str, key: str) -> str:
+        entity_id = registry.async_get_entity_id(domain, DOMAIN, f"cam1_{key}")
+        assert entity_id is not None
+        return entity_id
+
+    resolution, motion = entity("select", "resolution"), entity("switch", "motion_detection")
+    hmirror, saving = entity("switch", "hmirror"), entity("switch", "saving")
+    await wait_for(
+        lambda: all(
+            (state := hass.states.get(entity_id)) and state.state != STATE_UNAVAILABLE
+            for entity_id in (resolution, motion, hmirror)
+        )
+    )
+    calls = [
+        ("homeassistant", "toggle", {ATTR_ENTITY_ID: [motion, saving]}),
+        ("homeassistant", "turn_on", {ATTR_ENTITY_ID: hmirror}),
+        ("select", "select_next", {ATTR_ENTITY_ID: resolution, "cycle": True}),
+        ("select", "select_last", {ATTR_ENTITY_ID: resolution}),
+        ("scene", "apply", {"entities": {resolution: "qxga", saving: "on"}}),
+    ]
+    sent = list(camera.commands_received)
+    kept = json.dumps(hub_entry.runtime_data.store.as_dict(), sort_keys=True)
+    for domain, service, data in calls:
+        with pytest.raises(Unauthorized):
+            await hass.services.async_call(
+                domain, service, data, blocking=True, context=Context(user_id=household_user.id)
+            )
+    assert camera.commands_received == sent
+    assert json.dumps(hub_entry.runtime_data.store.as_dict(), sort_keys=True) == kept
+    # The same through an administrator: the camera gets the command.
+    await hass.services.async_call(
+        "homeassistant",
+        "turn_on",
+        {ATTR_ENTITY_ID: hmirror},
+        blocking=True,
+        context=Context(user_id=hass_admin_user.id),
+    )
+    assert camera.commands_received[len(sent) :] == [("hmirror", "1")]
+
+
+async def test_links_beside_a_replaced_file_lead_nowhere(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    connect_camera: Any,
+    config_dir: Path,
+    tmp_path: Path,
+) -> None:
+    """An administrator's (or an automation's) `overwrite` of a name that is a hard link to a
+    file in www/, and of a clip whose thumbnail name is a symbolic link and a hard link into www/:
+    the names are replaced, the files they led to keep their bytes."""
+    camera = await setup_with_camera(hass, hub_entry, connect_camera)
+    hub = hub_entry.runtime_data
+    await camera.send_frame(numbered_jpeg(1))
+    await wait_for(lambda: ring_frames(hub) == 1)
+    www, saved = config_dir / "www", tmp_path / "saved"
+    clips = saved / "cam1" / "clips"
+    clips.mkdir(parents=True)
+    targets = {name: www / name for name in ("hard.jpg", "thumb.jpg", "soft.jpg")}
+    for target in targets.values():
+        target.write_bytes(b"served, precious")
+    os.link(targets["hard.jpg"], saved / "door.jpg")
+    os.link(targets["thumb.jpg"], clips / "porch.jpg")
+    (clips / "garden.jpg").symlink_to(targets["soft.jpg"])
+
+    await call(hass, "snapshot", None, filename="door.jpg", overwrite=True)
+    assert (saved / "door.jpg").read_bytes() == numbered_jpeg(1)
+    for name in ("porch.avi", "garden.avi"):
+        await record_one_frame(hass, hub_entry, camera, None, filename=name, overwrite=True)
+        thumbnail = (clips / name).with_suffix(".jpg")
+        assert not thumbnail.is_symlink()
+        assert thumbnail.read_bytes().startswith(b"\xff\xd8")
+    assert all(target.read_bytes() == b"served, precious" for target in targets.values())
+    assert sorted(path.name for path in www.iterdir()) == sorted(targets)
