@@ -14,16 +14,18 @@ import os
 from pathlib import Path
 import time
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.auth.models import User
 from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE
 from homeassistant.core import Context, HomeAssistant
-from homeassistant.exceptions import Unauthorized
+from homeassistant.exceptions import HomeAssistantError, Unauthorized
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.esp32_camera import services
 from custom_components.esp32_camera.const import DOMAIN
 from custom_components.esp32_camera.store import copy_key, storage_key
 
@@ -289,3 +291,82 @@ async def test_links_beside_a_replaced_file_lead_nowhere(
         assert thumbnail.read_bytes().startswith(b"\xff\xd8")
     assert all(target.read_bytes() == b"served, precious" for target in targets.values())
     assert sorted(path.name for path in www.iterdir()) == sorted(targets)
+
+
+async def test_a_folder_swapped_for_a_link_after_the_check_is_not_followed(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    connect_camera: Any,
+    config_dir: Path,
+    tmp_path: Path,
+    household_user: User,
+) -> None:
+    """The race: the name is checked while `sub/` is a folder, then `sub/` becomes a link into
+    www/ before the file is written (a snapshot), or while the clip records: nothing lands in www/."""
+    camera = await setup_with_camera(hass, hub_entry, connect_camera)
+    hub = hub_entry.runtime_data
+    await camera.send_frame(numbered_jpeg(1))
+    await wait_for(lambda: ring_frames(hub) == 1)
+    www, saved = config_dir / "www", tmp_path / "saved"
+    clips = saved / "cam1" / "clips"
+
+    def swap(folder: Path) -> None:
+        for path in folder.iterdir():
+            path.unlink()
+        folder.rmdir()
+        folder.symlink_to(www, target_is_directory=True)
+
+    real_check = services._check_file
+
+    def check_then_swap(*args: Any, **kwargs: Any) -> Any:
+        result = real_check(*args, **kwargs)
+        swap(saved / "sub")
+        return result
+
+    (saved / "sub").mkdir(parents=True)
+    with patch.object(services, "_check_file", check_then_swap):
+        error = await refused(hass, "snapshot", household_user, filename="sub/a.jpg")
+    assert error.translation_key == "snapshot_write_failed"
+
+    (clips / "sub").mkdir(parents=True)
+    task = hass.async_create_task(
+        call(hass, "record", household_user, duration=1, pre_roll=0, filename="sub/b.avi")
+    )
+    await wait_for(lambda: hub.clips.open_clips("cam1"))
+    await hass.async_add_executor_job(swap, clips / "sub")  # the reserved name goes with it
+    await camera.send_frame(numbered_jpeg(2))
+    with pytest.raises(HomeAssistantError):
+        await task
+    assert list(www.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("filename", "key"),
+    [
+        ("a.jpg.", "invalid_file_extension"),  # a trailing dot (Windows drops it)
+        ("a.jpg\u200b", "invalid_file_extension"),  # a zero-width space after the extension
+        ("a.\uff4a\uff50\uff47", "invalid_file_extension"),  # fullwidth "jpg" (NFKC: jpg)
+        ("a.JPG.html", "invalid_file_extension"),
+        ("a.jpg/", "invalid_filename"),
+        ("a\x00.jpg", "path_not_allowed"),  # NUL: no file system takes it
+        ("x" * 300 + ".jpg", "snapshot_write_failed"),  # too long for the file system
+    ],
+    ids=["dot", "zero-width", "fullwidth", "html", "slash", "nul", "long"],
+)
+async def test_names_that_look_like_a_jpeg_are_refused_cleanly(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    connect_camera: Any,
+    tmp_path: Path,
+    household_user: User,
+    filename: str,
+    key: str,
+) -> None:
+    """A translated refusal, no traceback, nothing written anywhere."""
+    await with_frame(hass, hub_entry, connect_camera)
+    (tmp_path / "saved").mkdir(exist_ok=True)  # the save directory itself may be made
+    before = sorted(tmp_path.rglob("*"))
+    error = await refused(hass, "snapshot", household_user, filename=filename)
+    assert error.translation_key == key
+    assert str(tmp_path) not in str(error)
+    assert sorted(tmp_path.rglob("*")) == before
