@@ -23,7 +23,8 @@ from homeassistant.exceptions import HomeAssistantError, Unauthorized
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.setup import async_setup_component
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import CLIENT_ID, MockConfigEntry
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.esp32_camera import services
 from custom_components.esp32_camera.const import DOMAIN
@@ -172,6 +173,42 @@ class TestAHostileStoreFile:
         assert hub_entry.runtime_data.store.refused == set(refused)
         assert stall < 1.0, stall
         assert took < 3.0, took
+
+    async def test_a_camera_id_no_camera_can_have_is_not_restored(
+        self,
+        hass: HomeAssistant,
+        hub_entry: MockConfigEntry,
+        tmp_path: Path,
+        household_user: User,
+        hass_ws_client: WebSocketGenerator,
+    ) -> None:
+        """Ids come from cameras (a firmware id of CAMERA_ID_PATTERN, or a stock camera's address),
+        but the store's were taken as any text: before, a camera `..` was restored, its folder the
+        save directory's parent, and any signed-in user was shown the JPEGs there (names, sizes,
+        times) by the panel's gallery and the Media panel."""
+        (tmp_path / "saved").mkdir()
+        (tmp_path / "snapshots").mkdir()
+        (tmp_path / "snapshots" / "private.jpg").write_bytes(b"\xff\xd8 outside the save directory")
+        path = Path(hass.config.path(".storage", storage_key(hub_entry.entry_id)))
+        hostile = ["..", "a/b", "/etc", "", "Cam1", "cam1\n", "x" * 65]
+        cameras = {camera_id: {"saving": True} for camera_id in [*hostile, "cam1", "192.0.2.7"]}
+        self.write(path, {"cameras": cameras, "approved": {}, "refused": []})
+
+        assert await hass.config_entries.async_setup(hub_entry.entry_id)
+        assert set(hub_entry.runtime_data.cameras) == {"cam1", "192.0.2.7"}
+        await hass_ws_client(hass)  # HA's WebSocket API set up; the member connects below
+        access = hass.auth.async_create_access_token(
+            await hass.auth.async_create_refresh_token(household_user, CLIENT_ID)
+        )
+        client = await hass_ws_client(hass, access_token=access)
+        await client.send_json_auto_id({"type": f"{DOMAIN}/gallery", "camera_id": ".."})
+        answer = await client.receive_json()
+        assert not answer["success"]
+        assert "private.jpg" not in json.dumps(answer)
+        found = ir.async_get(hass).async_get_issue(DOMAIN, f"store_repaired_{hub_entry.entry_id}")
+        assert found is not None
+        assert found.translation_placeholders is not None
+        assert "cameras/.." in found.translation_placeholders["lost"]
 
     async def test_a_hostile_last_good_copy_gives_nothing_unusable(
         self, hass: HomeAssistant, hub_entry: MockConfigEntry
