@@ -48,8 +48,10 @@ def _address(value: Any) -> bool:
 
 
 def _camera_id(value: Any) -> bool:
-    """Return whether a camera could have this id: a firmware's (exactly as the hub keeps it) or a
-    stock camera's address. Other text names folders (`..`, `a/b`) no camera has."""
+    """Return whether a camera could have this id: a firmware's as the hub keeps it, or an address.
+
+    Other text names folders (`..`, `a/b`) that no camera has.
+    """
     return _text(value) and (normalize_camera_id(value) == value or _address(value))
 
 
