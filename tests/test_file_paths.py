@@ -160,8 +160,8 @@ async def test_household_members_see_paths_relative_to_the_save_directory(
     assert str(tmp_path) not in str(error)
     error = await refused(hass, "snapshot", hass_admin_user, filename="taken.jpg")
     assert error.translation_placeholders == {"path": str(tmp_path / "saved" / "taken.jpg")}
-    (tmp_path / "saved" / "folder.jpg").mkdir()  # the write itself fails
-    error = await refused(hass, "snapshot", household_user, filename="folder.jpg", overwrite=True)
+    (tmp_path / "saved" / "blocked").write_bytes(b"a file where a folder goes")  # the write fails
+    error = await refused(hass, "snapshot", household_user, filename="blocked/a.jpg")
     assert error.translation_key == "snapshot_write_failed"
     assert str(tmp_path) not in str(error)
     result = await call(hass, "snapshot", hass_admin_user)
@@ -331,11 +331,15 @@ async def test_a_household_member_sees_no_absolute_path_in_a_clips_error(
     """The writer's own error names its files: shown relative to the save directory."""
     camera = await setup_with_camera(hass, hub_entry, connect_camera)
     clips = tmp_path / "saved" / "cam1" / "clips"
-    (clips / "taken.avi").mkdir(parents=True)  # the AVI's rename onto it fails
+    task = hass.async_create_task(
+        call(hass, "record", household_user, duration=1, pre_roll=0, filename="taken.avi")
+    )
+    await wait_for(lambda: hub_entry.runtime_data.clips.open_clips("cam1"))
+    (clips / "taken.avi").unlink()  # the name reserved, then a folder there: the rename fails
+    (clips / "taken.avi").mkdir()
+    await camera.send_frame(numbered_jpeg(2))
     with pytest.raises(HomeAssistantError) as error:
-        await record_one_frame(
-            hass, hub_entry, camera, household_user, filename="taken.avi", overwrite=True
-        )
+        await task
     assert error.value.translation_key == "record_failed"
     assert error.value.translation_placeholders is not None
     assert error.value.translation_placeholders["path"] == "cam1/clips/taken.avi"

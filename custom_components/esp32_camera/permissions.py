@@ -4,7 +4,7 @@ Any signed-in user (a household member) may watch the cameras, take a snapshot a
 resolution and record a clip. Everything else that changes a camera or the hub is for
 administrators: commands (reboot, sensor reset, telemetry), the resolution, quality and every other
 camera setting, continuous saving and its rate, motion detection and its zones, recording on
-motion and clip lengths, approvals. A call without a user (an automation, a script started by
+motion and clip lengths, a snapshot's or a clip's filename template and overwrite, approvals. A call without a user (an automation, a script started by
 one, Home Assistant itself) passes: an administrator wrote it.
 
 `check_admin` is the rule; services, entities, WebSocket commands and HTTP views all apply it

@@ -174,6 +174,7 @@ async def _async_snapshot(entity: Esp32Camera, call: ServiceCall) -> ServiceResp
     resolution = _parse_resolution(call.data.get(ATTR_RESOLUTION))
     if resolution is not None:  # the camera switches for a moment: a setting (permissions.py)
         await async_check_admin(hass, call.context, f"{DOMAIN}.snapshot resolution")
+    await _async_check_file_fields(hass, call, SERVICE_SNAPSHOT)
     caller = await _async_caller(hass, call.context, hub.save_directory)
     target = await _async_chosen_path(
         hass,
@@ -284,6 +285,20 @@ class _Target:
 
     path: Path
     root: Path | None  # nothing below it is followed if it is a link while writing
+
+
+async def _async_check_file_fields(hass: HomeAssistant, call: ServiceCall, action: str) -> None:
+    """Apply the rule (permissions.py) to what in a file's fields is more than a snapshot or a clip.
+
+    A template renders on the event loop with no bound on its loops (a household member's could
+    stall Home Assistant for hours), and `overwrite` replaces a file, any camera's recordings
+    included: both an administrator's (and an automation's).
+    """
+    template: Template | None = call.data.get(ATTR_FILENAME)
+    if template is not None and not template.is_static:
+        await async_check_admin(hass, call.context, f"{DOMAIN}.{action} filename template")
+    if call.data[ATTR_OVERWRITE]:
+        await async_check_admin(hass, call.context, f"{DOMAIN}.{action} overwrite")
 
 
 async def _async_caller(hass: HomeAssistant, context: Context, save_directory: str) -> _Caller:
@@ -559,6 +574,7 @@ async def _async_record(entity: Esp32Camera, call: ServiceCall) -> ServiceRespon
     """Record a clip of one camera (pre-roll from its ring); return it once written."""
     hass, hub, camera_id = call.hass, entity.hub, entity.camera.camera_id
     hub.clips.check_can_record(camera_id)  # past the caps: refused before any work
+    await _async_check_file_fields(hass, call, SERVICE_RECORD)
     caller = await _async_caller(hass, call.context, hub.save_directory)
     directory = clips_directory(caller.save_directory, camera_id)
     target = await _async_chosen_path(

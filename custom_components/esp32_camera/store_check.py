@@ -13,7 +13,13 @@ from ipaddress import ip_address
 import math
 from typing import Any
 
-from .protocol import COMMANDS, CommandKind, CommandValidationError, wire_value
+from .protocol import (
+    COMMANDS,
+    CommandKind,
+    CommandValidationError,
+    normalize_camera_id,
+    wire_value,
+)
 
 type StorePath = tuple[str, ...]
 # Checks one section of a camera's record (its motion or recording settings, a JSON object):
@@ -39,6 +45,14 @@ def _address(value: Any) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _camera_id(value: Any) -> bool:
+    """Return whether a camera could have this id: a firmware's as the hub keeps it, or an address.
+
+    Other text names folders (`..`, `a/b`) that no camera has.
+    """
+    return _text(value) and (normalize_camera_id(value) == value or _address(value))
 
 
 def _number(value: Any) -> bool:
@@ -129,7 +143,7 @@ def clean_hub(
                 dropped.append((name,))
                 continue
             for camera_id, record in value.items():
-                if not _text(camera_id):
+                if not _camera_id(camera_id):
                     dropped.append((name, str(camera_id)[:MAX_TEXT]))
                 elif (camera := _camera(record, (name, camera_id), sections, dropped)) is not None:
                     hub[name][camera_id] = camera
@@ -138,7 +152,7 @@ def clean_hub(
                 dropped.append((name,))
                 continue
             for address, camera_id in value.items():
-                if _address(address) and _optional_text(camera_id):
+                if _address(address) and (camera_id is None or _camera_id(camera_id)):
                     hub[name][address] = camera_id
                 else:
                     dropped.append((name, str(address)[:MAX_TEXT]))
@@ -146,11 +160,13 @@ def clean_hub(
             if not isinstance(value, list):
                 dropped.append((name,))
                 continue
+            seen: set[str] = set()  # a set: a list's `in` made a long list quadratic (seconds)
             for address in value:
-                if _address(address) and address not in hub[name]:
-                    hub[name].append(address)
-                elif address not in hub[name]:
+                if not _address(address):
                     dropped.append((name, repr(address)[:MAX_TEXT]))
+                elif address not in seen:
+                    seen.add(address)
+                    hub[name].append(address)
         else:
             dropped.append((name,))
     return hub, dropped
