@@ -302,7 +302,7 @@ async def test_repair_issues_for_failing_analyses_are_capped(
 ) -> None:
     await hass.config_entries.async_setup(hub_entry.entry_id)
     motion = hub_entry.runtime_data.motion
-    failed = MotionResult(0.0, 0.0, {}, moving=False, active=False, analysed=False, error="E: x")
+    failed = MotionResult.without_picture(0.0, None, "E: x")
     for number in range(MAX_MOTION_ISSUES + 5):
         motion.detector(f"cam{number}")  # known cameras (results of unknown ones are dropped)
         for _ in range(MOTION_FAILURES_FOR_ISSUE):

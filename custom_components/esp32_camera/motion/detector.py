@@ -149,6 +149,22 @@ class MotionResult:
     analysed: bool = True  # False: a tick's or a failure's result, no picture behind it
     error: str | None = None  # the analysis raised this (type: message); see MotionDetector.fail
 
+    @classmethod
+    def without_picture(
+        cls, timestamp: float, event: MotionEvent | None, error: str | None = None
+    ) -> MotionResult:
+        """Return a cool-down tick's or a failed analysis's result: no picture, no motion."""
+        return cls(
+            timestamp=timestamp,
+            score=0.0,
+            zone_scores={},
+            moving=False,
+            active=False,
+            event=event,
+            analysed=False,
+            error=error,
+        )
+
 
 @dataclass(slots=True)
 class MotionStats:
@@ -414,15 +430,8 @@ class MotionDetector:
             event = self._end(timestamp) if self._active else None
             with self._counter_lock:
                 self.stats.failures += 1
-            return MotionResult(
-                timestamp=timestamp,
-                score=0.0,
-                zone_scores={},
-                moving=False,
-                active=False,
-                event=event,
-                analysed=False,
-                error=f"{type(error).__name__}: {error}"[:200],
+            return MotionResult.without_picture(
+                timestamp, event, f"{type(error).__name__}: {error}"[:200]
             )
 
     def analyse(self, jpeg: bytes | bytearray, timestamp: float) -> MotionResult | None:

@@ -141,18 +141,7 @@ class MotionWorker:
                         self._log_failure(camera_id, error)
                         continue
                     if event is not None:
-                        self._report(
-                            camera_id,
-                            MotionResult(
-                                timestamp=now,
-                                score=0.0,
-                                zone_scores={},
-                                moving=False,
-                                active=False,
-                                event=event,
-                                analysed=False,
-                            ),
-                        )
+                        self._report(camera_id, MotionResult.without_picture(now, event))
 
     def _log_failure(self, camera_id: str, error: Exception) -> None:
         """Log the traceback unless this camera's was logged within LOG_PERIOD.
