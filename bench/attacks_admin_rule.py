@@ -17,7 +17,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from esp32_simulator import SimulatedCamera
-from harness.hass_process import camera_entities, log_in, wait_until
+from harness.hass_process import camera_entities, wait_until
 
 if TYPE_CHECKING:
     from bench.__main__ import Bench
@@ -28,19 +28,8 @@ MEMBER = ("bench-member", "bench-member-password-123")
 
 
 async def _member_token(bench: Bench) -> str:
-    """Create the household member (once) and log in as them; return their access token."""
-    username, password = MEMBER
-    async with bench.hass.websocket() as call:
-        users = await call("config/auth/list")
-        if not any(user["name"] == "Bench member" for user in users):
-            user = await call("config/auth/create", name="Bench member", group_ids=["system-users"])
-            await call(
-                "config/auth_provider/homeassistant/create",
-                user_id=user["user"]["id"],
-                username=username,
-                password=password,
-            )
-    tokens = await log_in(bench.hass.session, bench.hass.url, username, password)
+    """Create the household member and log in as them; return their access token."""
+    tokens = await bench.hass.add_member(*MEMBER, name="Bench member")
     return str(tokens["access_token"])
 
 

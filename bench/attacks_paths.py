@@ -21,8 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from harness.hass_process import log_in
-
 if TYPE_CHECKING:
     from bench.__main__ import Bench
 
@@ -32,16 +30,7 @@ EXISTING = b"/* a user's script, served at /local/existing.js */\n"
 
 async def _household_token(bench: Bench) -> str:
     """Create a household member (not an administrator) with a password; return their token."""
-    username, password = "household", secrets.token_urlsafe(16)
-    async with bench.hass.websocket() as call:
-        user = await call("config/auth/create", name="Household", group_ids=["system-users"])
-        await call(
-            "config/auth_provider/homeassistant/create",
-            user_id=user["user"]["id"],
-            username=username,
-            password=password,
-        )
-    tokens = await log_in(bench.hass.session, bench.hass.url, username, password)
+    tokens = await bench.hass.add_member("household", secrets.token_urlsafe(16), name="Household")
     return str(tokens["access_token"])
 
 

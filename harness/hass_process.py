@@ -203,6 +203,21 @@ class HomeAssistant:
 
         await self.wait_running()
 
+    async def add_member(self, username: str, password: str, name: str) -> dict[str, Any]:
+        """Create a household member (HA's users group: not an administrator); return their tokens.
+
+        The member logs in through the login flow, as Home Assistant's login page does.
+        """
+        async with self.websocket() as call:
+            user = await call("config/auth/create", name=name, group_ids=["system-users"])
+            await call(
+                "config/auth_provider/homeassistant/create",
+                user_id=user["user"]["id"],
+                username=username,
+                password=password,
+            )
+        return await log_in(self.session, self.url, username, password)
+
     async def wait_running(self) -> None:
         """Wait until Home Assistant has finished starting (its integrations set up)."""
 

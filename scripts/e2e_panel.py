@@ -44,7 +44,6 @@ from harness.hass_process import (  # noqa: E402
     HomeAssistant,
     camera_entities,
     free_port,
-    log_in,
     wait_until,
 )
 
@@ -643,15 +642,7 @@ async def _is(locator: Any, expected: str) -> bool:
 async def create_user(hass: HomeAssistant, username: str) -> dict[str, Any]:
     """Create a non-admin user with a password; return their tokens (the login flow's)."""
     password = "e2e-viewer-password-123"  # noqa: S105 (a throw-away test user)
-    async with hass.websocket() as call:
-        user = await call("config/auth/create", name="E2E Viewer", group_ids=["system-users"])
-        await call(
-            "config/auth_provider/homeassistant/create",
-            user_id=user["user"]["id"],
-            username=username,
-            password=password,
-        )
-    return await log_in(hass.session, hass.url, username, password)
+    return await hass.add_member(username, password, name="E2E Viewer")
 
 
 async def check_non_admin(browser: Browser, hass: HomeAssistant) -> None:
