@@ -483,7 +483,10 @@ class DeviceListener:
         # A connection not admitted by what it shows at the upgrade may send only what a pending
         # camera needs (the stock firmware's messages are at most 30,000 B): aiohttp holds a
         # message whole before we see it.
-        admitted_early = token is not None or self._admitted_address(address)
+        # Only the right token counts (issue 18, red team: any `?token=` bought 8 MiB messages).
+        admitted_early = (
+            token is not None and hmac.compare_digest(token.encode(), self.settings.token.encode())
+        ) or self._admitted_address(address)
         frame_limit = (
             self.settings.max_frame_size if admitted_early else self.settings.pending_frame_size
         )
