@@ -7,13 +7,21 @@ not exist.
 from __future__ import annotations
 
 import io
+import json
 import time
+from typing import Any
 
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 from PIL import Image
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.esp32_camera.const import DOMAIN
 from custom_components.esp32_camera.motion import MotionDetector, MotionSettings
 from custom_components.esp32_camera.motion.detector import MAX_SCANS, decode_small
+
+from .conftest import wait_for
 
 
 def _progressive(width: int, height: int, repeats: int) -> bytes:
@@ -49,3 +57,41 @@ def test_ordinary_progressive_jpegs_are_still_analysed(repeats: int) -> None:
     size, grey = decode_small(_progressive(640, 480, repeats))
     assert size == (640, 480)
     assert grey.size == (80, 60)
+
+
+async def test_a_camera_changing_its_model_every_message_does_not_churn_the_device_registry(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any
+) -> None:
+    """Every `health` with another model (and every `register` with another name) updated the
+    camera's device: an event on HA's bus, a registry write and a refresh of every open
+    frontend, as often as an admitted camera liked (the firmware reports its model every 10 s).
+    """
+    await hass.config_entries.async_setup(hub_entry.entry_id)
+    updates: list[Any] = []
+    hass.bus.async_listen(dr.EVENT_DEVICE_REGISTRY_UPDATED, updates.append)
+    camera = await connect_camera()
+    await camera.send_json({"type": "health", "model": "OV3660"})
+    registry = dr.async_get(hass)
+    await wait_for(
+        lambda: (
+            (
+                device := registry.async_get_device_by_identifier(
+                    (DOMAIN, "cam1"), hub_entry.entry_id
+                )
+            )
+            is not None
+            and device.model == "OV3660"
+        )
+    )
+    before = len(updates)
+    for number in range(300):
+        await camera.send_json({"type": "health", "model": f"OV{number}"})
+        if number % 50 == 0:
+            await camera.ws.send_str(
+                json.dumps({"type": "register", "device": "camera", "name": f"cam {number}"})
+            )
+    await camera.send_json({"type": "status", "msg": "last"})
+    hub = hub_entry.runtime_data
+    await wait_for(lambda: hub.cameras["cam1"].last_status == "last")
+    await hass.async_block_till_done()
+    assert len(updates) - before <= 10
