@@ -184,6 +184,9 @@ class _Session:
         self.closing = False
         self.assembler: FrameAssembler | None = None
         self.source = source_of(address)
+        # Admitted by what it showed at the upgrade (the right token, an approved or trusted
+        # address): its first messages are a camera's, not a stranger's.
+        self.admitted_early = False
 
     @property
     def admitted(self) -> bool:
@@ -234,6 +237,8 @@ class DeviceListener:
             exempt=self._known_address,
             canonical=canonical_address,
             refusals=self.refusals,
+            # Not a whole trusted network: one IPv6 host could take any number of its addresses.
+            own_share=self._camera_address,
         )
         self._stranger_text = SourceRate()  # text messages of connections not yet admitted
         self.frame_budget = FrameBudget(max(settings.frame_budget, settings.max_frame_size))
@@ -512,6 +517,7 @@ class DeviceListener:
             normalize_camera_id(request.query.get("id")),
             token,
         )
+        session.admitted_early = bool(admitted_early)
         self._sessions.add(session)
         try:
             await self._receive(session)
@@ -566,7 +572,11 @@ class DeviceListener:
         """
         if len(text) > self.settings.pending_text_size:
             raise _RefusedError(WSCloseCode.MESSAGE_TOO_BIG, "text_too_large")
-        if not self._stranger_text.take(session.source, self.settings.pending_messages_per_second):
+        # Not charged to the source of a camera known at the upgrade: an IPv6 neighbour (the
+        # same /64) spending the source's rate locked the camera out.
+        if not session.admitted_early and not self._stranger_text.take(
+            session.source, self.settings.pending_messages_per_second
+        ):
             raise _RefusedError(WSCloseCode.POLICY_VIOLATION, "message_rate")
 
     async def _refuse(
@@ -613,6 +623,12 @@ class DeviceListener:
     def _known_address(self, address: str) -> bool:
         """Whether an address is a camera's (approved, trusted, or an admitted camera's)."""
         return self._admitted_address(address) is not None or any(
+            camera.address == address for camera in self._cameras.values()
+        )
+
+    def _camera_address(self, address: str) -> bool:
+        """Whether an address is an approved one or a camera's (a trusted network's are not)."""
+        return address in self.settings.approved_addresses or any(
             camera.address == address for camera in self._cameras.values()
         )
 
