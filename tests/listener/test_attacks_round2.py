@@ -95,3 +95,24 @@ async def test_an_ipv6_neighbour_cannot_spend_a_token_cameras_first_messages(
         async with client.ws_connect(f"http://[::1]:{port}/?token={TOKEN}&id=v6") as camera:
             await register(camera)
     assert "v6" in listener.cameras
+
+
+async def test_the_token_cannot_make_any_number_of_cameras(
+    start_listener: ListenerFactory,
+) -> None:
+    """Each id a token connection names was a new camera: a record here, and in Home Assistant
+    a device, its entities (kept in the registries across restarts), a motion detector and a
+    clip ring; a leaked token (or a buggy firmware numbering its ids) made them without end.
+    """
+    listener = await start_listener()
+    async with aiohttp.ClientSession() as client:
+        for number in range(300):
+            async with client.ws_connect(url(listener, query=f"?token={TOKEN}&id=c{number}")) as ws:
+                await ws.send_str(json.dumps({"type": "register", "device": "camera"}))
+                await ws.receive(timeout=5)
+        assert len(listener.cameras) <= 256
+        refused = listener.refusals.counts.get("too_many_cameras", 0)
+        assert refused == 300 - len(listener.cameras)
+        # A camera already known still connects.
+        async with client.ws_connect(url(listener, query=f"?token={TOKEN}&id=c0")) as ws:
+            assert (await register(ws))["status"] == "ok"

@@ -646,6 +646,8 @@ class DeviceListener:
         """Return the record an admitted connection joins; one the token admitted needs it."""
         camera = self._cameras.get(camera_id)
         if camera is None:
+            if len(self._cameras) >= self.settings.max_cameras:
+                raise _RefusedError(CLOSE_TOO_MANY, "too_many_cameras")
             camera = self._cameras[camera_id] = CameraRecord(camera_id, "", admission)
         elif camera.admission is Admission.TOKEN and admission is not Admission.TOKEN:
             raise _RefusedError(CLOSE_REFUSED, "id_requires_token")
