@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 import time
 from typing import Any
 
@@ -17,6 +18,15 @@ from PIL import Image
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.esp32_camera import storage
+from custom_components.esp32_camera.clips.avi import (
+    _HEADER_SIZE,
+    MAX_FRAMES,
+    AviWriter,
+    ClipTooLargeError,
+    read_avi,
+)
+from custom_components.esp32_camera.clips.recovery import recover_clips
 from custom_components.esp32_camera.const import DOMAIN
 from custom_components.esp32_camera.motion import MotionDetector, MotionSettings
 from custom_components.esp32_camera.motion.detector import MAX_SCANS, decode_small
@@ -95,3 +105,44 @@ async def test_a_camera_changing_its_model_every_message_does_not_churn_the_devi
     await wait_for(lambda: hub.cameras["cam1"].last_status == "last")
     await hass.async_block_till_done()
     assert len(updates) - before <= 10
+
+
+def _tiny_jpeg() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("L", (8, 8), 90).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def test_a_clip_of_a_camera_sending_tiny_frames_fast_stays_playable(tmp_path: Path) -> None:
+    """The writer took any number of frames, the reader refuses more than MAX_FRAMES: a camera
+    sending small frames fast (200 a second fill a 5-minute clip past it) had its clip written
+    and then left out of every list, never replayable; the writer's index grew without bound.
+    """
+    jpeg = _tiny_jpeg()
+    writer = AviWriter(tmp_path / "fast.avi")
+    dropped = 0
+    for number in range(MAX_FRAMES + 10):
+        try:
+            writer.add_frame(jpeg, number / 1000)
+        except ClipTooLargeError:
+            dropped += 1
+    info = writer.commit()
+    assert (info.frames, dropped) == (MAX_FRAMES, 10)
+    assert len(read_avi(info.path).frames) == MAX_FRAMES
+
+
+def test_a_crashed_clip_of_too_many_frames_is_recovered_playable(tmp_path: Path) -> None:
+    """Recovery kept every complete frame of a `.part`: more than the reader takes made a clip
+    that was never listed (and an index as long as the file allowed, in memory).
+    """
+    jpeg = _tiny_jpeg()
+    chunk = b"00dc" + len(jpeg).to_bytes(4, "little") + jpeg + b"\x00" * (len(jpeg) & 1)
+    folder = tmp_path / "cam" / "clips" / "2026-01-01"
+    folder.mkdir(parents=True)
+    part = folder / ".12-00-00_action.avi.abc123.part"
+    part.write_bytes(bytes(_HEADER_SIZE) + chunk * (MAX_FRAMES + 10))
+    recovery = recover_clips(tmp_path, storage.unused_clip_path)
+    [(info, _first)] = recovery.recovered
+    assert info.frames == MAX_FRAMES
+    assert len(read_avi(info.path).frames) == MAX_FRAMES
+    assert not part.exists()
