@@ -6,6 +6,7 @@ not exist.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from pathlib import Path
@@ -14,11 +15,12 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
+from homeassistant.setup import async_setup_component
 from PIL import Image
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.esp32_camera import storage
+from custom_components.esp32_camera import clips_hub, storage
 from custom_components.esp32_camera.clips.avi import (
     _HEADER_SIZE,
     MAX_FRAMES,
@@ -32,6 +34,7 @@ from custom_components.esp32_camera.motion import MotionDetector, MotionSettings
 from custom_components.esp32_camera.motion.detector import MAX_SCANS, decode_small
 
 from .conftest import wait_for
+from .test_clips import ClipEvents, Sender, record, start_camera
 
 
 def _progressive(width: int, height: int, repeats: int) -> bytes:
@@ -146,3 +149,37 @@ def test_a_crashed_clip_of_too_many_frames_is_recovered_playable(tmp_path: Path)
     assert info.frames == MAX_FRAMES
     assert len(read_avi(info.path).frames) == MAX_FRAMES
     assert not part.exists()
+
+
+async def test_clips_waiting_for_their_mp4_are_bounded(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    connect_camera: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """MP4s are made one at a time, each up to 10 minutes; a household member's record calls
+    (4 at a time per camera, as often as they like) queued every clip behind them without end:
+    each held its first frame in memory, and its `clip_saved` event waited for the whole queue.
+    """
+    slow = tmp_path / "slow-ffmpeg"
+    slow.write_text("#!/bin/sh\nsleep 3\nexit 1\n")
+    slow.chmod(0o755)
+    assert await async_setup_component(hass, "ffmpeg", {"ffmpeg": {"ffmpeg_bin": str(slow)}})
+    monkeypatch.setattr(clips_hub, "MP4_WAIT", 0.1)
+    monkeypatch.setattr(clips_hub, "MAX_QUEUED_CONVERSIONS", 2, raising=False)
+    camera = await start_camera(hass, hub_entry, connect_camera)
+    hub = hub_entry.runtime_data
+    events = ClipEvents(hass)
+    sender = Sender(camera)
+    sender.start()
+    for _ in range(2):
+        results = await asyncio.gather(*(record(hass, duration=1, pre_roll=0) for _ in range(4)))
+        assert all(Path(result["path"]).exists() for result in results)
+    await sender.stop()
+    conversions = hub.clips.as_dict()["conversions"]
+    assert conversions["queued"] <= 2
+    # The clips past the queue are announced at once, as AVIs.
+    await wait_for(lambda: len(events.events) >= 8 - 1 - 2)
+    assert all(event["mp4"] is None for event in events.events)
+    assert await hass.config_entries.async_unload(hub_entry.entry_id)
