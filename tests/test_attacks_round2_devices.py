@@ -10,10 +10,12 @@ import asyncio
 import io
 import json
 from pathlib import Path
+import threading
 import time
 from typing import Any
 
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 from PIL import Image
@@ -33,7 +35,7 @@ from custom_components.esp32_camera.const import DOMAIN
 from custom_components.esp32_camera.motion import MotionDetector, MotionSettings
 from custom_components.esp32_camera.motion.detector import MAX_SCANS, decode_small
 
-from .conftest import wait_for
+from .conftest import HUB_TOKEN, wait_for
 from .test_clips import ClipEvents, Sender, record, start_camera
 
 
@@ -183,3 +185,72 @@ async def test_clips_waiting_for_their_mp4_are_bounded(
     await wait_for(lambda: len(events.events) >= 8 - 1 - 2)
     assert all(event["mp4"] is None for event in events.events)
     assert await hass.config_entries.async_unload(hub_entry.entry_id)
+
+
+async def test_record_calls_racing_an_unload_leave_no_thread_and_no_part_file(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any
+) -> None:
+    """Record calls on two cameras, the hub unloaded while their clips are open, then set up
+    again: every call is answered, no writer thread runs on, no `.part` file is left.
+    """
+    camera = await start_camera(hass, hub_entry, connect_camera)
+    other = await connect_camera(f"?token={HUB_TOKEN}&id=cam2")
+    hub = hub_entry.runtime_data
+    senders = [Sender(camera), Sender(other)]
+    for sender in senders:
+        sender.start()
+    await wait_for(lambda: hub.clips.stats("cam2")["ring"] is not None)
+    calls = [
+        hass.async_create_task(
+            hass.services.async_call(
+                DOMAIN,
+                "record",
+                {"entity_id": entity, "duration": 5, "pre_roll": 1},
+                blocking=True,
+                return_response=True,
+            )
+        )
+        for entity in ("camera.esp32_camera_cam1", "camera.esp32_camera_cam2")
+        for _ in range(4)
+    ]
+    await wait_for(lambda: hub.clips.as_dict()["open_clips"] == 8)
+    assert await hass.config_entries.async_unload(hub_entry.entry_id)
+    for sender in senders:
+        await sender.stop()
+    outcomes = await asyncio.gather(*calls, return_exceptions=True)
+    assert all(isinstance(outcome, (dict, HomeAssistantError)) for outcome in outcomes), outcomes
+    assert not [t for t in threading.enumerate() if t.name.startswith("esp32_camera_clips")]
+    saved = Path(hub.save_directory)
+    assert not list(saved.rglob("*.part"))
+    assert await hass.config_entries.async_setup(hub_entry.entry_id)
+    assert not list(saved.rglob("*.part"))
+    assert await hass.config_entries.async_unload(hub_entry.entry_id)
+
+
+async def test_long_texts_in_health_reach_no_state_and_no_device(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    connect_camera: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """`health`'s resolution became a sensor's state and its model the device's, at any length:
+    a state above 255 characters is an error line in Home Assistant's log at every update (the
+    device log's budget does not cover Home Assistant's own lines), and the model (up to the
+    message size) was kept in the device registry.
+    """
+    await hass.config_entries.async_setup(hub_entry.entry_id)
+    camera = await connect_camera()
+    hub = hub_entry.runtime_data
+    await camera.send_json(
+        {"type": "health", "resolution": "X" * 300, "model": "M" * 100_000, "heap": 1}
+    )
+    await wait_for(lambda: (health := hub.cameras["cam1"].health) is not None and health.heap == 1)
+    await hass.async_block_till_done()
+    registry = dr.async_get(hass)
+    device = registry.async_get_device_by_identifier((DOMAIN, "cam1"), hub_entry.entry_id)
+    assert device is not None
+    assert device.model is not None
+    assert len(device.model) <= 64
+    states = [state for state in hass.states.async_all("sensor") if len(state.state) > 255]
+    assert states == []
+    assert not [r for r in caplog.records if "longer than 255" in r.getMessage()]
