@@ -16,7 +16,7 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 from PIL import Image
 import pytest
@@ -34,6 +34,7 @@ from custom_components.esp32_camera.clips.recovery import recover_clips
 from custom_components.esp32_camera.const import DOMAIN
 from custom_components.esp32_camera.motion import MotionDetector, MotionSettings
 from custom_components.esp32_camera.motion.detector import MAX_SCANS, decode_small
+from custom_components.esp32_camera.serialize import camera_payload
 
 from .conftest import HUB_TOKEN, wait_for
 from .test_clips import ClipEvents, Sender, record, start_camera
@@ -254,3 +255,25 @@ async def test_long_texts_in_health_reach_no_state_and_no_device(
     states = [state for state in hass.states.async_all("sensor") if len(state.state) > 255]
     assert states == []
     assert not [r for r in caplog.records if "longer than 255" in r.getMessage()]
+
+
+async def test_a_huge_status_is_not_kept_for_every_panel(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any
+) -> None:
+    """An admitted camera's `status` (and a command's answer) was kept at any length, up to the
+    8 MiB message limit, and every open panel's statistics carried it each second, JSON-escaped
+    on the event loop: 4 MiB of "é" is 24 MB of JSON, 40-60 ms per viewer per push here.
+    """
+    await hass.config_entries.async_setup(hub_entry.entry_id)
+    camera = await connect_camera()
+    hub = hub_entry.runtime_data
+    huge = json.dumps({"type": "status", "msg": "é" * (2 * 1024 * 1024)}, ensure_ascii=False)
+    await camera.send_json({"type": "status", "msg": "ready"})
+    await wait_for(lambda: hub.cameras["cam1"].last_status == "ready")
+    await camera.ws.send_str(huge)  # 4 MiB of UTF-8: within an admitted camera's limit
+    await camera.send_json({"type": "health", "heap": 7})
+    await wait_for(lambda: (health := hub.cameras["cam1"].health) is not None and health.heap == 7)
+    status = hub.cameras["cam1"].last_status
+    assert status is None or len(status) <= 4096
+    payload = json.dumps(camera_payload(hub, hub.cameras["cam1"], er.async_get(hass)), default=str)
+    assert len(payload) < 64 * 1024
