@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 from pathlib import Path
 import threading
 import time
@@ -277,3 +278,24 @@ async def test_a_huge_status_is_not_kept_for_every_panel(
     assert status is None or len(status) <= 4096
     payload = json.dumps(camera_payload(hub, hub.cameras["cam1"], er.async_get(hass)), default=str)
     assert len(payload) < 64 * 1024
+
+
+def test_recovery_passes_odd_part_files_without_blocking_or_following(tmp_path: Path) -> None:
+    """`.part` names that are a FIFO (an open for reading alone would block the start), a folder,
+    a link to a file elsewhere, a 1 TB sparse file: removed or left, never followed or read whole.
+    """
+    folder = tmp_path / "cam" / "clips" / "2026-01-01"
+    folder.mkdir(parents=True)
+    os.mkfifo(folder / ".a.avi.x1.part")
+    (folder / ".b.avi.x2.part").mkdir()
+    outside = tmp_path / "outside.bin"
+    outside.write_bytes(b"RIFF" + bytes(5000))
+    (folder / ".c.avi.x3.part").symlink_to(outside)
+    with (folder / ".d.avi.x4.part").open("wb") as sparse:
+        sparse.truncate(10**12)
+    started = time.perf_counter()
+    recovery = recover_clips(tmp_path, storage.unused_clip_path)
+    assert time.perf_counter() - started < 10  # generous: nothing blocks, nothing is read whole
+    assert recovery.recovered == []
+    assert outside.read_bytes() == b"RIFF" + bytes(5000)  # the link's target is untouched
+    assert sorted(path.name for path in folder.iterdir()) == [".b.avi.x2.part", ".c.avi.x3.part"]
