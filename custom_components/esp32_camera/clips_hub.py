@@ -96,6 +96,10 @@ CLIP_BACKLOG_BYTES: Final = 128 * MIB
 # their turn beyond those; more are refused at once.
 MAX_SNAPSHOT_WRITES: Final = 2
 MAX_SNAPSHOTS_WAITING: Final = 16
+# Clips waiting for their MP4 (made one at a time, each up to 10 minutes); beyond, a clip is kept
+# as its AVI and announced at once. Record calls queued every clip without end (issue 18, red
+# team): each held its first frame, and its event waited for the whole queue.
+MAX_QUEUED_CONVERSIONS: Final = 16
 
 RECORDING_FIELDS: Final = ("record", "pre_roll", "post_roll")
 
@@ -254,6 +258,7 @@ class _Conversions:
     done: int = 0
     failed: int = 0
     failing: bool = False  # the last one failed: later failures are logged at debug level
+    skipped: int = 0  # clips kept as AVIs: the queue was full
     queue: deque[tuple[_Clip, ClipInfo, str]] = field(default_factory=deque)  # ..., ffmpeg
     task: asyncio.Task[None] | None = None
 
@@ -711,8 +716,11 @@ class HubClips:
         self._saver.async_clip_saved(clip.camera_id, result.path, size)
         clip.written.set_result(result)
         LOGGER.debug("Saved the clip %s (%d frames)", result.path, result.frames)
-        if not self._stopped and (ffmpeg := self._ffmpeg()) is not None:
-            conversions = self._conversions
+        conversions = self._conversions
+        if len(conversions.queue) >= MAX_QUEUED_CONVERSIONS:
+            conversions.skipped += 1
+            self._async_finish(clip, result, None)
+        elif not self._stopped and (ffmpeg := self._ffmpeg()) is not None:
             conversions.queue.append((clip, result, ffmpeg))
             if conversions.task is None or conversions.task.done():
                 conversions.task = self._hass.async_create_background_task(
@@ -881,6 +889,7 @@ class HubClips:
                 "done": conversions.done,
                 "failed": conversions.failed,
                 "queued": len(conversions.queue),
+                "skipped": conversions.skipped,
                 "running": conversions.task is not None and not conversions.task.done(),
             },
         }

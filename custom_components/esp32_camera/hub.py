@@ -9,6 +9,7 @@ connects the listener's events to them and offers the few operations that span s
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping, Sequence
 from functools import partial
 import time
@@ -55,6 +56,13 @@ from .updates import EntityUpdates
 
 type Esp32CameraConfigEntry = ConfigEntry[Esp32CameraHub]
 
+# Changes of a camera's device (name, firmware, model) per period: each is an event on HA's bus,
+# a registry write and a refresh of every open frontend. A camera reports them at connect; one
+# that changed them in every message updated its device as often as it liked (issue 18, red
+# team). A change past the budget is applied with one of the camera's later reports.
+DEVICE_CHANGES = 4
+DEVICE_CHANGE_PERIOD = 60.0
+
 
 def loaded_hubs(hass: HomeAssistant) -> list[Esp32CameraHub]:
     """Return the hubs of the loaded config entries (actions and HTTP views serve them all)."""
@@ -100,6 +108,8 @@ class Esp32CameraHub:
         self._stop_threaded: list[CALLBACK_TYPE] = []
         self.started_at: float | None = None
         self._hub_device_id: str | None = None
+        # Each camera's device as last registered (name, firmware, model), and its recent changes.
+        self._devices: dict[str, tuple[tuple[str | None, ...], deque[float]]] = {}
 
     @property
     def cameras(self) -> Mapping[str, CameraRecord]:
@@ -192,6 +202,7 @@ class Esp32CameraHub:
         """
         if not self.listener.forget_camera(camera_id):
             return False
+        self._devices.pop(camera_id, None)
         self.settings.async_forget(camera_id)
         self.updates.async_forget(camera_id)
         self.motion.async_forget(camera_id)
@@ -345,6 +356,21 @@ class Esp32CameraHub:
         """Create or update the camera's device, and the store's record of the camera."""
         self.store.async_note_camera(camera.camera_id, camera.name, camera.firmware)
         health = camera.health
+        model = health.model if health and health.model else None
+        values = (camera.name, camera.firmware, model)
+        now = time.monotonic()
+        if (known := self._devices.get(camera.camera_id)) is not None:
+            registered, changes = known
+            if values == registered:
+                return
+            while changes and now - changes[0] >= DEVICE_CHANGE_PERIOD:
+                changes.popleft()
+            if len(changes) >= DEVICE_CHANGES:
+                return
+        else:
+            changes = deque()
+        changes.append(now)
+        self._devices[camera.camera_id] = (values, changes)
         register_camera_device(
             self.hass,
             self.entry.entry_id,
@@ -352,5 +378,5 @@ class Esp32CameraHub:
             camera_id=camera.camera_id,
             name=camera.name,
             firmware=camera.firmware,
-            model=health.model if health and health.model else None,
+            model=model,
         )

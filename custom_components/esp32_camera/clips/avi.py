@@ -213,7 +213,10 @@ class AviWriter:
         return len(self._index)
 
     def add_frame(self, data: bytes | bytearray, timestamp: float) -> None:
-        """Append one JPEG; raises ClipError for a non-JPEG, ClipTooLargeError past the limit."""
+        """Append one JPEG; raises ClipError for a non-JPEG, ClipTooLargeError past the limits.
+
+        The limits: ``max_bytes``, and MAX_FRAMES frames (what ``read_avi`` takes).
+        """
         if self._file is None:
             raise ClipError("the clip is already committed or aborted")
         if not is_jpeg(data):
@@ -222,6 +225,10 @@ class AviWriter:
             self._size = jpeg_dimensions(data)
             if self._size is None:
                 raise ClipError("the JPEG has no readable size")
+        # What read_avi takes: a camera sending small frames fast (200 a second fill 5 minutes
+        # past it) had its clip written, then refused by every list and replay.
+        if len(self._index) >= MAX_FRAMES:
+            raise ClipTooLargeError(f"the clip would exceed {MAX_FRAMES} frames")
         padded = len(data) + (len(data) & 1)
         index_and_times = 16 * (len(self._index) + 1) + 8 + 4 * (len(self._index) + 1) + 8
         if self._position + 8 + padded + index_and_times > self._max_bytes:

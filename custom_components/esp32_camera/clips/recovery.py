@@ -27,7 +27,15 @@ import struct
 from typing import Literal
 
 from ..protocol.frames import jpeg_dimensions
-from .avi import _FRAME_CHUNK, _HEADER_SIZE, AVIIF_KEYFRAME, ClipInfo, _chunk_header, _header
+from .avi import (
+    _FRAME_CHUNK,
+    _HEADER_SIZE,
+    AVIIF_KEYFRAME,
+    MAX_FRAMES,
+    ClipInfo,
+    _chunk_header,
+    _header,
+)
 
 # A writer's temporary file: "." + the clip's file name + "." + random + ".part".
 PART_FILE = re.compile(r"^\.(?P<name>.+\.avi)\.[^./]+\.part$", re.IGNORECASE)
@@ -69,11 +77,14 @@ def _checkpoint_fps(header: bytes) -> float | None:
 
 
 def _frames(descriptor: int, size: int) -> tuple[list[tuple[int, int]], int]:
-    """Return the complete JPEG chunks as (offset of the chunk, JPEG size) and where they end."""
+    """Return the complete JPEG chunks as (offset of the chunk, JPEG size) and where they end.
+
+    At most MAX_FRAMES (what ``read_avi`` takes): the rest is cut off.
+    """
     index: list[tuple[int, int]] = []
     position = _HEADER_SIZE
     with open(descriptor, "rb", closefd=False) as reader:
-        while position + 8 <= size:
+        while position + 8 <= size and len(index) < MAX_FRAMES:
             reader.seek(position)
             chunk = reader.read(10)
             fourcc, length = chunk[:4], int.from_bytes(chunk[4:8], "little")

@@ -29,16 +29,20 @@ class ConnectionGate:
         canonical: Callable[[str | None], str],
         refusals: Refusals,
         clock: Callable[[], float] = time.monotonic,
+        own_share: Callable[[str], bool] | None = None,
     ) -> None:
         """`limits` gives (per source, total, new per second from unknown sources).
 
-        `exempt` addresses (known cameras) skip the total and the rate.
+        `exempt` addresses (known cameras) skip the total and the rate; `own_share` ones (an
+        approved address, a camera's; default: `exempt`) have a per-source share of their own,
+        not their IPv6 /64's.
         """
         self._limits = limits
         self._clock = clock
         self._allowance = math.inf  # token bucket of new connections from unknown addresses
         self._allowance_at = clock()
         self._exempt = exempt
+        self._own_share = own_share or exempt
         self._canonical = canonical
         self._refusals = refusals
         self._by_source: Counter[str] = Counter()
@@ -48,17 +52,20 @@ class ConnectionGate:
         """Count a new connection; None (not counted) when it must be refused."""
         peer = transport.get_extra_info("peername")
         address = self._canonical(peer[0] if isinstance(peer, tuple) and peer else None)
-        source = source_of(address)
+        exempt = self._exempt(address)
+        # A known camera is counted by its own address: every host of an IPv6 LAN shares its
+        # /64, and a neighbour holding the /64's share must not lock the camera out.
+        source = address if exempt and self._own_share(address) else source_of(address)
         per_source, total, rate = self._limits()
         if self._by_source[source] >= per_source:
             self._refusals.refuse(address, "too_many_connections_from_source")
             return None
-        if not self._rate_allows(rate) and not self._exempt(address):
+        if not self._rate_allows(rate) and not exempt:
             # Each accepted connection costs an HTTP parse and a WebSocket handshake: a flood
             # of attempts from new addresses is refused here, where it costs nothing.
             self._refusals.refuse(address, "connection_rate")
             return None
-        if self.open_connections >= total and not self._exempt(address):
+        if self.open_connections >= total and not exempt:
             self._refusals.refuse(address, "too_many_connections")
             return None
         self._by_source[source] += 1

@@ -184,6 +184,9 @@ class _Session:
         self.closing = False
         self.assembler: FrameAssembler | None = None
         self.source = source_of(address)
+        # Admitted by what it showed at the upgrade (the right token, an approved or trusted
+        # address): its first messages are a camera's, not a stranger's.
+        self.admitted_early = False
 
     @property
     def admitted(self) -> bool:
@@ -234,6 +237,8 @@ class DeviceListener:
             exempt=self._known_address,
             canonical=canonical_address,
             refusals=self.refusals,
+            # Not a whole trusted network: one IPv6 host could take any number of its addresses.
+            own_share=self._camera_address,
         )
         self._stranger_text = SourceRate()  # text messages of connections not yet admitted
         self.frame_budget = FrameBudget(max(settings.frame_budget, settings.max_frame_size))
@@ -483,7 +488,10 @@ class DeviceListener:
         # A connection not admitted by what it shows at the upgrade may send only what a pending
         # camera needs (the stock firmware's messages are at most 30,000 B): aiohttp holds a
         # message whole before we see it.
-        admitted_early = token is not None or self._admitted_address(address)
+        # Only the right token counts (issue 18, red team: any `?token=` bought 8 MiB messages).
+        admitted_early = (
+            token is not None and hmac.compare_digest(token.encode(), self.settings.token.encode())
+        ) or self._admitted_address(address)
         frame_limit = (
             self.settings.max_frame_size if admitted_early else self.settings.pending_frame_size
         )
@@ -509,6 +517,7 @@ class DeviceListener:
             normalize_camera_id(request.query.get("id")),
             token,
         )
+        session.admitted_early = bool(admitted_early)
         self._sessions.add(session)
         try:
             await self._receive(session)
@@ -563,7 +572,11 @@ class DeviceListener:
         """
         if len(text) > self.settings.pending_text_size:
             raise _RefusedError(WSCloseCode.MESSAGE_TOO_BIG, "text_too_large")
-        if not self._stranger_text.take(session.source, self.settings.pending_messages_per_second):
+        # Not charged to the source of a camera known at the upgrade: an IPv6 neighbour (the
+        # same /64) spending the source's rate locked the camera out.
+        if not session.admitted_early and not self._stranger_text.take(
+            session.source, self.settings.pending_messages_per_second
+        ):
             raise _RefusedError(WSCloseCode.POLICY_VIOLATION, "message_rate")
 
     async def _refuse(
@@ -613,6 +626,12 @@ class DeviceListener:
             camera.address == address for camera in self._cameras.values()
         )
 
+    def _camera_address(self, address: str) -> bool:
+        """Whether an address is an approved one or a camera's (a trusted network's are not)."""
+        return address in self.settings.approved_addresses or any(
+            camera.address == address for camera in self._cameras.values()
+        )
+
     def _admitted_address(self, address: str) -> Admission | None:
         """Admit a tokenless connection by its approved address or trusted network."""
         if address in self.settings.approved_addresses:
@@ -627,6 +646,8 @@ class DeviceListener:
         """Return the record an admitted connection joins; one the token admitted needs it."""
         camera = self._cameras.get(camera_id)
         if camera is None:
+            if len(self._cameras) >= self.settings.max_cameras:
+                raise _RefusedError(CLOSE_TOO_MANY, "too_many_cameras")
             camera = self._cameras[camera_id] = CameraRecord(camera_id, "", admission)
         elif camera.admission is Admission.TOKEN and admission is not Admission.TOKEN:
             raise _RefusedError(CLOSE_REFUSED, "id_requires_token")

@@ -52,6 +52,10 @@ class ListenerSettings:
     address, IPv6 /64) not yet admitted; one more closes its socket (1008), unread. The firmware
     sends 2 per frame of 10-30 kB (at most 60 a second at 30 fps) and 3 at connect; a stranger
     must not have the event loop parse (or read) for it at will."""
+    max_cameras: int = 128
+    """Cameras a hub knows (admitted and restored): a connection naming a new id beyond them (the
+    token's, a trusted network's, an approved address's) is refused with 4429. Each one is a
+    device and its entities in Home Assistant: a leaked token must not make them without end."""
     max_pending_cameras: int = 32
     """Cameras waiting for approval at once (one per address); more are refused with 4429."""
     max_connections: int = 256

@@ -52,6 +52,11 @@ MIN_ANALYSIS_PIXELS = 64 * 48  # smaller ones (QVGA: 40x30 at 1/8) are decoded a
 # ESP32 sensor (OV5640, 2592x1944) is far below 4096x4096; a header claiming more is a bomb.
 MIN_ANALYSIS_SIDE = 8
 MAX_FRAME_PIXELS = 4096 * 4096
+# Scans (SOS markers) of a JPEG the analysis decodes: a baseline JPEG has one, libjpeg's
+# progressive ones 6 to 10. Each scan walks the whole picture even at 1/8 scale, and a repeated
+# refinement scan costs 14 bytes: 1,000 of them in 26 kB held the hub's motion thread 1.7 s at
+# QXGA (issue 18, red team). A marker cannot hide in the entropy-coded data (0xFF is stuffed).
+MAX_SCANS = 32
 GRID = (4, 3)  # cells of the illumination field
 LOG_OFFSET = 16  # brightness offset of the log table: dark pixels are not amplified
 SATURATED = 250  # linear brightness at which the sensor clips: not compared
@@ -229,11 +234,14 @@ def decode_small(jpeg: bytes | bytearray) -> tuple[tuple[int, int], Image.Image]
     The analysis picture has at least MIN_ANALYSIS_PIXELS and at most MAX_ANALYSIS_WIDTH x
     MAX_ANALYSIS_HEIGHT where the JPEG allows: 80x60 at VGA (1/8), 80x60 at QVGA (1/4), 100x75 at
     UXGA (1/8, then halved). Raises MotionSizeError before decoding anything for a size the
-    analysis refuses (from the SOF header), MotionDecodeError for data Pillow cannot decode.
+    analysis refuses (from the SOF header) or for more than MAX_SCANS scans, MotionDecodeError
+    for data Pillow cannot decode.
     """
     declared = jpeg_dimensions(jpeg)
     if declared is not None and not _supported(*declared):
         raise MotionSizeError(f"{declared[0]}x{declared[1]} is not analysed")
+    if (scans := jpeg.count(b"\xff\xda")) > MAX_SCANS:
+        raise MotionSizeError(f"{scans} scans are not analysed")
     try:
         image = Image.open(io.BytesIO(jpeg))
         size = image.size

@@ -25,6 +25,7 @@ MAX_UPTIME = timedelta(days=36500)
 # Longest accepted `register` fields: a token is 43 characters (secrets.token_urlsafe(32)).
 MAX_TOKEN_LENGTH = 256
 MAX_NAME_LENGTH = 64
+MAX_TEXT_LENGTH = 4096
 
 
 class MessageError(ValueError):
@@ -196,6 +197,26 @@ def _str(value: Any) -> str | None:
     return None
 
 
+def _label(value: Any) -> str | None:
+    """Read a short text field (a model, an address, a resolution, an uptime, a mode).
+
+    Longer than MAX_NAME_LENGTH is unknown: these become states and device details, and Home
+    Assistant logs a state above 255 characters, whole, at every update (issue 18, red team).
+    """
+    text = _str(value)
+    return text if text is None or len(text) <= MAX_NAME_LENGTH else None
+
+
+def _text(value: Any) -> str | None:
+    """Read a free text field (a status, a command's answer); beyond MAX_TEXT_LENGTH: unknown.
+
+    Every open panel gets them in its statistics each second, JSON-escaped on the event loop:
+    an admitted camera's 8 MiB of non-ASCII status took 40-60 ms per viewer per push.
+    """
+    text = _str(value)
+    return text if text is None or len(text) <= MAX_TEXT_LENGTH else None
+
+
 def _bool(value: Any, default: bool) -> bool:
     if isinstance(value, bool):
         return value
@@ -244,12 +265,12 @@ def parse_text_message(text: str) -> Message:
             resolutions = _str(data.get("resolutions"))
             return InfoMessage(
                 resolutions=parse_resolution_list(resolutions) if resolutions else (),
-                mode=_str(data.get("mode")),
+                mode=_label(data.get("mode")),
                 fps=_int(data.get("fps")),
             )
         case "health":
-            uptime_text = _str(data.get("uptime"))
-            resolution_text = _str(data.get("resolution"))
+            uptime_text = _label(data.get("uptime"))
+            resolution_text = _label(data.get("resolution"))
             return HealthMessage(
                 frames=_int(data.get("frames")),
                 dropped=_int(data.get("dropped")),
@@ -258,20 +279,20 @@ def parse_text_message(text: str) -> Message:
                 rssi=_int(data.get("rssi")),
                 uptime=parse_uptime(uptime_text) if uptime_text else None,
                 uptime_text=uptime_text,
-                ip=_str(data.get("ip")),
-                model=_str(data.get("model")),
+                ip=_label(data.get("ip")),
+                model=_label(data.get("model")),
                 resolution=parse_resolution_label(resolution_text) if resolution_text else None,
                 resolution_text=resolution_text,
                 quality=_int(data.get("quality")),
             )
         case "response":
             return ResponseMessage(
-                cmd=_str(data.get("cmd")),
+                cmd=_label(data.get("cmd")),
                 ok=_str(data.get("status")) == "ok",
-                value=_str(data.get("value")),
+                value=_text(data.get("value")),
             )
         case "status":
-            return StatusMessage(msg=_str(data.get("msg")))
+            return StatusMessage(msg=_text(data.get("msg")))
         case "frame_start":
             return FrameStartMessage(id=_int(data.get("id")), size=_int(data.get("size")))
         case "frame_end":
