@@ -30,7 +30,6 @@ import contextlib
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
-import math
 from pathlib import Path
 import time
 from typing import TYPE_CHECKING, Any, Final
@@ -59,6 +58,7 @@ from .clips.recovery import Recovery, recover_clips
 from .const import DOMAIN, EVENT_CLIP_SAVED, LOGGER
 from .motion import MotionEvent, MotionEventType
 from .store import HubStore
+from .store_check import is_finite_number
 
 if TYPE_CHECKING:
     from .listener import CameraRecord
@@ -138,11 +138,7 @@ def check_stored_recording(stored: dict[str, Any]) -> tuple[dict[str, Any], list
     bad: list[str] = []
     for name, value in stored.items():
         valid = name in RECORDING_FIELDS and (
-            isinstance(value, bool)
-            if name == "record"
-            else isinstance(value, int | float)
-            and not isinstance(value, bool)
-            and math.isfinite(value)
+            isinstance(value, bool) if name == "record" else is_finite_number(value)
         )
         try:
             if valid:

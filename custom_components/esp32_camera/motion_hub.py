@@ -15,7 +15,6 @@ next analysed frame, at unload, or when it is removed.
 from __future__ import annotations
 
 from dataclasses import asdict, replace
-import math
 from typing import Any
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -37,6 +36,7 @@ from .motion import (
 from .protocol import Frame
 from .repairs import async_delete_issue, async_raise_issue
 from .store import HubStore
+from .store_check import is_finite_number
 
 # The settings the user chooses per camera (the others keep the detector's defaults).
 MOTION_FIELDS = ("enabled", "sensitivity", "min_area", "cooldown")
@@ -122,10 +122,6 @@ def motion_settings(stored: dict[str, Any]) -> MotionSettings:
         return MotionSettings()
 
 
-def _finite_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def check_stored_motion(stored: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """Return a stored motion section's valid fields and the names of the others (store load).
 
@@ -137,7 +133,7 @@ def check_stored_motion(stored: dict[str, Any]) -> tuple[dict[str, Any], list[st
         if name not in stored:
             continue
         value = stored[name]
-        valid = isinstance(value, bool) if name == "enabled" else _finite_number(value)
+        valid = isinstance(value, bool) if name == "enabled" else is_finite_number(value)
         if name == "sensitivity":
             valid = valid and isinstance(value, int)
         try:

@@ -55,7 +55,7 @@ def _camera_id(value: Any) -> bool:
     return _text(value) and (normalize_camera_id(value) == value or _address(value))
 
 
-def _number(value: Any) -> bool:
+def is_finite_number(value: Any) -> bool:
     """Return whether a value is a finite JSON number (json reads NaN and Infinity too)."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -76,7 +76,7 @@ _CAMERA_FIELDS: dict[str, Callable[[Any], bool]] = {
     "name": _optional_text,
     "firmware": _optional_text,
     "saving": lambda value: isinstance(value, bool),
-    "saving_rate": lambda value: _number(value) and value >= 0,
+    "saving_rate": lambda value: is_finite_number(value) and value >= 0,
 }
 CAMERA_DEFAULTS: dict[str, Any] = {
     "name": None,
