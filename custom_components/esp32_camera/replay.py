@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 import threading
-import time
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import quote
 
@@ -43,6 +42,7 @@ from .gallery import (
     newest_clips,
     saved_file_url,
 )
+from .log_limit import OncePerPeriod
 from .mjpeg import MjpegWriter
 
 if TYPE_CHECKING:
@@ -122,21 +122,15 @@ def readable_clips(
     return newest_clips(camera_dir, limit, readable), refused
 
 
-_reported: OrderedDict[str, float] = OrderedDict()  # camera folder -> last logged (event loop)
+_reported = OncePerPeriod(LOG_PERIOD, keys=_REPORTED_CAMERAS)  # camera folders (event loop)
 
 
 def report_unreadable(camera_dir: Path, refused: list[tuple[Path, str]]) -> None:
     """Log the clips a list left out, once per camera folder per LOG_PERIOD (event loop)."""
     if not refused:
         return
-    now = time.monotonic()
-    key = str(camera_dir)
-    if (last := _reported.get(key)) is not None and now - last < LOG_PERIOD:
+    if not _reported.allow(str(camera_dir)):
         return
-    _reported[key] = now
-    _reported.move_to_end(key)
-    while len(_reported) > _REPORTED_CAMERAS:
-        _reported.popitem(last=False)
     path, reason = refused[0]
     LOGGER.warning(
         "Left %d unreadable clip(s) of %s out of the list, e.g. %s: %s "
