@@ -794,16 +794,19 @@ class DeviceListener:
         if session.admitted and camera.admitted:
             self._notify("frame_received", camera, frame)
 
-    async def _parse(self, text: str) -> Message:
-        """Parse a text message; a large one (an admitted camera's) in the executor."""
-        if len(text) <= _INLINE_PARSE_LIMIT:
-            return parse_text_message(text)
+    async def _parse_off_loop(self, text: str) -> Message:
+        """Parse a large text message (an admitted camera's) in the executor."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, parse_text_message, text)
 
     async def _handle_text(self, session: _Session, text: str) -> None:
         try:
-            message = await self._parse(text)
+            # Inline without a coroutine: every chunked frame sends an `img_start`.
+            message = (
+                parse_text_message(text)
+                if len(text) <= _INLINE_PARSE_LIMIT
+                else await self._parse_off_loop(text)
+            )
         except InvalidRegistrationError as err:
             self._notify("authentication_failed", session.address, f"invalid registration: {err}")
             raise _RefusedError(CLOSE_WRONG_TOKEN, "invalid_registration", str(err)) from err
