@@ -279,6 +279,7 @@ class DeviceListener:
 
     async def start(self) -> None:
         """Bind both ports; on failure nothing stays bound."""
+        hosts = bind_hosts(self.settings.host)
         for app, port in (
             (self._stream_app, self.settings.stream_port),
             (self._control_app, self.settings.control_port),
@@ -295,7 +296,7 @@ class DeviceListener:
             await runner.setup()
             self._runners.append(runner)
             try:
-                await GatedSite(runner, bind_hosts(self.settings.host), port, self._gate).start()
+                await GatedSite(runner, hosts, port, self._gate).start()
             except OSError as err:
                 await self.stop()
                 raise ListenerBindError(port, err) from err
@@ -304,7 +305,7 @@ class DeviceListener:
         )
         _LOGGER.debug(
             "Listening on %s ports %s (stream) and %s (control)",
-            " and ".join(bind_hosts(self.settings.host)),
+            " and ".join(hosts),
             self.settings.stream_port,
             self.settings.control_port,
         )
