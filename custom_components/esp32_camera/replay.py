@@ -106,20 +106,30 @@ def read_clip_details(path: Path) -> ClipDetails | str:
     return details
 
 
-def readable_clips(
-    camera_dir: Path, limit: int
-) -> tuple[Newest[ClipFiles], list[tuple[Path, str]]]:
+@dataclass(frozen=True, slots=True)
+class ReadableClips:
+    """The newest clips `read_avi` accepts, with what it read of each, and those it refused."""
+
+    newest: Newest[ClipFiles]
+    details: dict[Path, ClipDetails]  # by AVI: each listed clip's, read while it was checked
+    refused: list[tuple[Path, str]]  # an AVI, and why it cannot be played
+
+
+def readable_clips(camera_dir: Path, limit: int) -> ReadableClips:
     """Return the newest clips `read_avi` accepts, and the refused ones with why (executor)."""
+    details: dict[Path, ClipDetails] = {}
     refused: list[tuple[Path, str]] = []
 
     def readable(clip: ClipFiles) -> bool:
-        details = read_clip_details(clip.avi)
-        if isinstance(details, str):
-            refused.append((clip.avi, details))
+        read = read_clip_details(clip.avi)
+        if isinstance(read, str):
+            refused.append((clip.avi, read))
             return False
+        details[clip.avi] = read
         return True
 
-    return newest_clips(camera_dir, limit, readable), refused
+    newest = newest_clips(camera_dir, limit, readable)
+    return ReadableClips(newest, details, refused)
 
 
 _reported = OncePerPeriod(LOG_PERIOD, keys=_REPORTED_CAMERAS)  # camera folders (event loop)
@@ -157,14 +167,10 @@ async def async_list_clips(
 
     camera_dir = storage.camera_directory(hub.save_directory, camera_id)
 
-    def newest_with_details() -> tuple[
-        Newest[ClipFiles], list[tuple[ClipFiles, ClipDetails | None]], list[tuple[Path, str]]
-    ]:
-        newest, refused = readable_clips(camera_dir, limit)
-        return newest, [(clip, clip_details(clip.avi)) for clip in newest.items], refused
-
-    newest, found, refused = await hass.async_add_executor_job(newest_with_details)
-    report_unreadable(camera_dir, refused)
+    readable = await hass.async_add_executor_job(readable_clips, camera_dir, limit)
+    report_unreadable(camera_dir, readable.refused)
+    newest = readable.newest
+    found = [(clip, readable.details.get(clip.avi)) for clip in newest.items]
 
     def signed(url: str) -> str:
         return async_sign_path(hass, url, URL_LIFETIME)
