@@ -40,7 +40,7 @@ all), so that ``recovery.recover_part`` can make it a playable clip. The writer 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 import contextlib
 from dataclasses import dataclass
 import fcntl
@@ -96,6 +96,14 @@ class ClipInfo:
 
 def _chunk_header(fourcc: bytes, size: int) -> bytes:
     return fourcc + struct.pack("<I", size)
+
+
+def _index_chunk(frames: Iterable[tuple[int, int]]) -> bytes:
+    """Return the `idx1` chunk of frames given as (offset from 'movi', JPEG size)."""
+    entries = b"".join(
+        _FRAME_CHUNK + struct.pack("<III", AVIIF_KEYFRAME, offset, size) for offset, size in frames
+    )
+    return _chunk_header(b"idx1", len(entries)) + entries
 
 
 def _average_fps(timestamps: list[float]) -> float:
@@ -284,18 +292,15 @@ class AviWriter:
             fps = _average_fps(self._timestamps)
             width, height = self._size
             movi_size = self._position - (_HEADER_SIZE - 4)
-            index = b"".join(
-                _FRAME_CHUNK + struct.pack("<III", AVIIF_KEYFRAME, offset, size)
-                for offset, size in self._index
-            )
+            index = _index_chunk(self._index)
             first = self._timestamps[0]
             times = struct.pack(
                 f"<{len(self._timestamps)}I",
                 *(round((timestamp - first) * 1000) for timestamp in self._timestamps),
             )
-            file.write(_chunk_header(b"idx1", len(index)) + index)
+            file.write(index)
             file.write(_chunk_header(_TIMES_CHUNK, len(times)) + times)
-            file_size = self._position + 8 + len(index) + 8 + len(times)
+            file_size = self._position + len(index) + 8 + len(times)
             file.seek(0)
             file.write(
                 _header(
