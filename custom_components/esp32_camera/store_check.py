@@ -60,6 +60,28 @@ def is_finite_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def is_bool(value: Any) -> bool:
+    """Return whether a value is a JSON boolean."""
+    return isinstance(value, bool)
+
+
+def is_integer(value: Any) -> bool:
+    """Return whether a value is a JSON integer (a boolean is not one, though Python says so)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def takes_field(settings: Callable[..., object], name: str, value: Any) -> bool:
+    """Return whether a settings dataclass accepts `value` as its field `name`, the others default.
+
+    A stored section is checked field by field: one bad value costs that choice only.
+    """
+    try:
+        settings(**{name: value})
+    except TypeError, ValueError:
+        return False
+    return True
+
+
 def setting_is_valid(name: str, value: Any) -> bool:
     """Whether a stored setting is a setting the firmware knows, with its exact wire value."""
     spec = COMMANDS.get(name)
@@ -75,7 +97,7 @@ def setting_is_valid(name: str, value: Any) -> bool:
 _CAMERA_FIELDS: dict[str, Callable[[Any], bool]] = {
     "name": _optional_text,
     "firmware": _optional_text,
-    "saving": lambda value: isinstance(value, bool),
+    "saving": is_bool,
     "saving_rate": lambda value: is_finite_number(value) and value >= 0,
 }
 CAMERA_DEFAULTS: dict[str, Any] = {
