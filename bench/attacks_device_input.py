@@ -117,31 +117,30 @@ async def _flood(
     return sent
 
 
-async def _info_flood(bench: Bench) -> dict[str, Any]:
-    """8 unauthenticated sockets from 8 addresses sending a 258 KB `info` in a loop."""
-    sources = [f"127.0.16.{n + 1}" for n in range(SOCKETS)]
+async def _strangers_flood(
+    bench: Bench, attack: str, subnet: int, message: str, *, burst: int
+) -> dict[str, Any]:
+    """Flood from SOCKETS unauthenticated sockets at 127.0.`subnet`.n, `message` in a loop.
+
+    The row has the phase's figures (loop lag, API) and the log lines per source.
+    """
+    sources = [f"127.0.{subnet}.{n + 1}" for n in range(SOCKETS)]
     log = _Log(bench, sources)
     async with _Phase(bench) as phase:
-        sent = await _flood(bench, sources, INFO, time.monotonic() + seconds(), burst=1)
-    row = await phase.result(
-        f"{NAME}: info flood, {SOCKETS} strangers x {len(INFO) // 1000} KB",
-        messages_sent=sent,
-        seconds=seconds(),
-    )
+        sent = await _flood(bench, sources, message, time.monotonic() + seconds(), burst=burst)
+    row = await phase.result(attack, messages_sent=sent, seconds=seconds())
     row.update(log.figures())
     _log(json.dumps({"attack": row["attack"], **log.figures()}))
     return row
+
+
+async def _info_flood(bench: Bench) -> dict[str, Any]:
+    """8 unauthenticated sockets from 8 addresses sending a 258 KB `info` in a loop."""
+    attack = f"{NAME}: info flood, {SOCKETS} strangers x {len(INFO) // 1000} KB"
+    return await _strangers_flood(bench, attack, 16, INFO, burst=1)
 
 
 async def _huge_uptime(bench: Bench) -> dict[str, Any]:
     """8 unauthenticated sockets from 8 addresses sending `health` with a 4,000-digit uptime."""
-    sources = [f"127.0.17.{n + 1}" for n in range(SOCKETS)]
-    log = _Log(bench, sources)
-    async with _Phase(bench) as phase:
-        sent = await _flood(bench, sources, HEALTH, time.monotonic() + seconds(), burst=20)
-    row = await phase.result(
-        f"{NAME}: huge uptime, {SOCKETS} strangers", messages_sent=sent, seconds=seconds()
-    )
-    row.update(log.figures())
-    _log(json.dumps({"attack": row["attack"], **log.figures()}))
-    return row
+    attack = f"{NAME}: huge uptime, {SOCKETS} strangers"
+    return await _strangers_flood(bench, attack, 17, HEALTH, burst=20)

@@ -30,7 +30,6 @@ import contextlib
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
-import math
 from pathlib import Path
 import time
 from typing import TYPE_CHECKING, Any, Final
@@ -59,6 +58,7 @@ from .clips.recovery import Recovery, recover_clips
 from .const import DOMAIN, EVENT_CLIP_SAVED, LOGGER
 from .motion import MotionEvent, MotionEventType
 from .store import HubStore
+from .store_check import is_bool, is_finite_number, takes_field
 
 if TYPE_CHECKING:
     from .listener import CameraRecord
@@ -132,26 +132,28 @@ def recording_settings(stored: dict[str, Any]) -> RecordingSettings:
         return RecordingSettings()
 
 
+# The JSON type of each of RECORDING_FIELDS.
+_STORED_RECORDING_TYPES: Final[dict[str, Callable[[Any], bool]]] = {
+    "record": is_bool,
+    "pre_roll": is_finite_number,
+    "post_roll": is_finite_number,
+}
+
+
 def check_stored_recording(stored: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """Return a stored recording section's valid fields and the names of the others (store load)."""
     kept: dict[str, Any] = {}
     bad: list[str] = []
     for name, value in stored.items():
-        valid = name in RECORDING_FIELDS and (
-            isinstance(value, bool)
-            if name == "record"
-            else isinstance(value, int | float)
-            and not isinstance(value, bool)
-            and math.isfinite(value)
-        )
-        try:
-            if valid:
-                RecordingSettings(**{name: value})
-                kept[name] = value
-                continue
-        except TypeError, ValueError:
-            pass
-        bad.append(name)
+        is_its_type = _STORED_RECORDING_TYPES.get(name)
+        if (
+            is_its_type is not None
+            and is_its_type(value)
+            and takes_field(RecordingSettings, name, value)
+        ):
+            kept[name] = value
+        else:
+            bad.append(name)
     return kept, bad
 
 

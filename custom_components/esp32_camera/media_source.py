@@ -141,8 +141,9 @@ class Esp32CameraMediaSource(MediaSource):
                 return browser.camera(hub, camera_id)
             case [folder] if folder == CLIPS:
                 # Clips the replay could not play are left out (and logged, rate-limited).
-                clips, refused = await run(readable_clips, camera_dir, LIST_LIMIT)
-                report_unreadable(camera_dir, refused)
+                readable = await run(readable_clips, camera_dir, LIST_LIMIT)
+                report_unreadable(camera_dir, readable.refused)
+                clips = readable.newest
                 return browser.folder(
                     f"{prefix}/{CLIPS}",
                     browser.title(CLIPS),

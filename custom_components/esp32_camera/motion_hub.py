@@ -14,8 +14,8 @@ next analysed frame, at unload, or when it is removed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, replace
-import math
 from typing import Any
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -37,6 +37,7 @@ from .motion import (
 from .protocol import Frame
 from .repairs import async_delete_issue, async_raise_issue
 from .store import HubStore
+from .store_check import is_bool, is_finite_number, is_integer, takes_field
 
 # The settings the user chooses per camera (the others keep the detector's defaults).
 MOTION_FIELDS = ("enabled", "sensitivity", "min_area", "cooldown")
@@ -122,8 +123,13 @@ def motion_settings(stored: dict[str, Any]) -> MotionSettings:
         return MotionSettings()
 
 
-def _finite_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+# The JSON type of each of MOTION_FIELDS, in their order (a stored section is checked in it).
+_STORED_MOTION_TYPES: dict[str, Callable[[Any], bool]] = {
+    "enabled": is_bool,
+    "sensitivity": is_integer,
+    "min_area": is_finite_number,
+    "cooldown": is_finite_number,
+}
 
 
 def check_stored_motion(stored: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -133,21 +139,14 @@ def check_stored_motion(stored: dict[str, Any]) -> tuple[dict[str, Any], list[st
     """
     kept: dict[str, Any] = {}
     bad = [name for name in stored if name not in (*MOTION_FIELDS, *AREA_FIELDS)]
-    for name in MOTION_FIELDS:
+    for name, is_its_type in _STORED_MOTION_TYPES.items():
         if name not in stored:
             continue
         value = stored[name]
-        valid = isinstance(value, bool) if name == "enabled" else _finite_number(value)
-        if name == "sensitivity":
-            valid = valid and isinstance(value, int)
-        try:
-            if valid:
-                MotionSettings(**{name: value})
-                kept[name] = value
-                continue
-        except TypeError, ValueError:
-            pass
-        bad.append(name)
+        if is_its_type(value) and takes_field(MotionSettings, name, value):
+            kept[name] = value
+        else:
+            bad.append(name)
     # Names are unique among zones and mask areas together: the zones first, then the mask.
     for name in AREA_FIELDS:
         if name not in stored:

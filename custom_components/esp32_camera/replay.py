@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 import threading
-import time
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import quote
 
@@ -43,6 +42,7 @@ from .gallery import (
     newest_clips,
     saved_file_url,
 )
+from .log_limit import OncePerPeriod
 from .mjpeg import MjpegWriter
 
 if TYPE_CHECKING:
@@ -106,37 +106,41 @@ def read_clip_details(path: Path) -> ClipDetails | str:
     return details
 
 
-def readable_clips(
-    camera_dir: Path, limit: int
-) -> tuple[Newest[ClipFiles], list[tuple[Path, str]]]:
+@dataclass(frozen=True, slots=True)
+class ReadableClips:
+    """The newest clips `read_avi` accepts, with what it read of each, and those it refused."""
+
+    newest: Newest[ClipFiles]
+    details: dict[Path, ClipDetails]  # by AVI: each listed clip's, read while it was checked
+    refused: list[tuple[Path, str]]  # an AVI, and why it cannot be played
+
+
+def readable_clips(camera_dir: Path, limit: int) -> ReadableClips:
     """Return the newest clips `read_avi` accepts, and the refused ones with why (executor)."""
+    details: dict[Path, ClipDetails] = {}
     refused: list[tuple[Path, str]] = []
 
     def readable(clip: ClipFiles) -> bool:
-        details = read_clip_details(clip.avi)
-        if isinstance(details, str):
-            refused.append((clip.avi, details))
+        read = read_clip_details(clip.avi)
+        if isinstance(read, str):
+            refused.append((clip.avi, read))
             return False
+        details[clip.avi] = read
         return True
 
-    return newest_clips(camera_dir, limit, readable), refused
+    newest = newest_clips(camera_dir, limit, readable)
+    return ReadableClips(newest, details, refused)
 
 
-_reported: OrderedDict[str, float] = OrderedDict()  # camera folder -> last logged (event loop)
+_reported = OncePerPeriod(LOG_PERIOD, keys=_REPORTED_CAMERAS)  # camera folders (event loop)
 
 
 def report_unreadable(camera_dir: Path, refused: list[tuple[Path, str]]) -> None:
     """Log the clips a list left out, once per camera folder per LOG_PERIOD (event loop)."""
     if not refused:
         return
-    now = time.monotonic()
-    key = str(camera_dir)
-    if (last := _reported.get(key)) is not None and now - last < LOG_PERIOD:
+    if not _reported.allow(str(camera_dir)):
         return
-    _reported[key] = now
-    _reported.move_to_end(key)
-    while len(_reported) > _REPORTED_CAMERAS:
-        _reported.popitem(last=False)
     path, reason = refused[0]
     LOGGER.warning(
         "Left %d unreadable clip(s) of %s out of the list, e.g. %s: %s "
@@ -163,14 +167,10 @@ async def async_list_clips(
 
     camera_dir = storage.camera_directory(hub.save_directory, camera_id)
 
-    def newest_with_details() -> tuple[
-        Newest[ClipFiles], list[tuple[ClipFiles, ClipDetails | None]], list[tuple[Path, str]]
-    ]:
-        newest, refused = readable_clips(camera_dir, limit)
-        return newest, [(clip, clip_details(clip.avi)) for clip in newest.items], refused
-
-    newest, found, refused = await hass.async_add_executor_job(newest_with_details)
-    report_unreadable(camera_dir, refused)
+    readable = await hass.async_add_executor_job(readable_clips, camera_dir, limit)
+    report_unreadable(camera_dir, readable.refused)
+    newest = readable.newest
+    found = [(clip, readable.details.get(clip.avi)) for clip in newest.items]
 
     def signed(url: str) -> str:
         return async_sign_path(hass, url, URL_LIFETIME)

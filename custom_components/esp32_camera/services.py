@@ -19,13 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp.web_urldispatcher import StaticResource
 from homeassistant.const import Platform
-from homeassistant.core import (
-    Context,
-    HomeAssistant,
-    ServiceCall,
-    ServiceResponse,
-    SupportsResponse,
-)
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import (
     config_validation as cv,
@@ -44,7 +38,7 @@ from .clips_hub import MAX_CLIP_SECONDS, RING_SECONDS
 from .const import CONF_ALLOW_SERVED_FILES, DOMAIN, LOGGER
 from .devices import camera_id_of_device
 from .hub import Esp32CameraHub, loaded_hubs
-from .permissions import async_caller, async_check_admin, has_admin_reach
+from .permissions import async_caller, check_admin, has_admin_reach
 from .protocol import (
     COMMANDS,
     RESOLUTIONS,
@@ -68,6 +62,8 @@ from .storage import (
 )
 
 if TYPE_CHECKING:
+    from homeassistant.auth.models import User
+
     from .camera import Esp32Camera
 
 SERVICE_SNAPSHOT: Final = "snapshot"
@@ -172,10 +168,10 @@ async def _async_snapshot(entity: Esp32Camera, call: ServiceCall) -> ServiceResp
     overwrite: bool = call.data[ATTR_OVERWRITE]
     deadline = called_at + timeout
     resolution = _parse_resolution(call.data.get(ATTR_RESOLUTION))
+    user = await async_caller(hass, call.context)
     if resolution is not None:  # the camera switches for a moment: a setting (permissions.py)
-        await async_check_admin(hass, call.context, f"{DOMAIN}.snapshot resolution")
-    await _async_check_file_fields(hass, call, SERVICE_SNAPSHOT)
-    caller = await _async_caller(hass, call.context, hub.save_directory)
+        check_admin(user, f"{DOMAIN}.snapshot resolution", call.context)
+    caller = _caller(hass, call, user, hub.save_directory, SERVICE_SNAPSHOT)
     target = await _async_chosen_path(
         hass,
         call.data,
@@ -287,26 +283,25 @@ class _Target:
     root: Path | None  # nothing below it is followed if it is a link while writing
 
 
-async def _async_check_file_fields(hass: HomeAssistant, call: ServiceCall, action: str) -> None:
-    """Apply the rule (permissions.py) to what in a file's fields is more than a snapshot or a clip.
+def _caller(
+    hass: HomeAssistant, call: ServiceCall, user: User | None, save_directory: str, action: str
+) -> _Caller:
+    """Return who called `action` (`user`: `async_caller`'s), once the rule allows its file fields.
 
-    A template renders on the event loop with no bound on its loops (a household member's could
-    stall Home Assistant for hours), and `overwrite` replaces a file, any camera's recordings
-    included: both an administrator's (and an automation's).
+    The rule (permissions.py) applies to what in a file's fields is more than a snapshot or a
+    clip: a template renders on the event loop with no bound on its loops (a household member's
+    could stall Home Assistant for hours), and `overwrite` replaces a file, any camera's
+    recordings included: both an administrator's (and an automation's). No user (an automation
+    or a script) has an administrator's reach.
     """
     template: Template | None = call.data.get(ATTR_FILENAME)
     if template is not None and not template.is_static:
-        await async_check_admin(hass, call.context, f"{DOMAIN}.{action} filename template")
+        check_admin(user, f"{DOMAIN}.{action} filename template", call.context)
     if call.data[ATTR_OVERWRITE]:
-        await async_check_admin(hass, call.context, f"{DOMAIN}.{action} overwrite")
-
-
-async def _async_caller(hass: HomeAssistant, context: Context, save_directory: str) -> _Caller:
-    """Return who called (no user: an automation or a script, with an administrator's reach)."""
-    admin = has_admin_reach(await async_caller(hass, context))  # the one rule (permissions.py)
+        check_admin(user, f"{DOMAIN}.{action} overwrite", call.context)
     # normpath is string work, no file system access.
-    save = Path(os.path.normpath(save_directory))  # noqa: ASYNC240
-    return _Caller(admin, save, os.path.normpath(hass.config.config_dir))  # noqa: ASYNC240
+    save = Path(os.path.normpath(save_directory))
+    return _Caller(has_admin_reach(user), save, os.path.normpath(hass.config.config_dir))
 
 
 def _served_directories(hass: HomeAssistant) -> list[str]:
@@ -574,8 +569,8 @@ async def _async_record(entity: Esp32Camera, call: ServiceCall) -> ServiceRespon
     """Record a clip of one camera (pre-roll from its ring); return it once written."""
     hass, hub, camera_id = call.hass, entity.hub, entity.camera.camera_id
     hub.clips.check_can_record(camera_id)  # past the caps: refused before any work
-    await _async_check_file_fields(hass, call, SERVICE_RECORD)
-    caller = await _async_caller(hass, call.context, hub.save_directory)
+    user = await async_caller(hass, call.context)
+    caller = _caller(hass, call, user, hub.save_directory, SERVICE_RECORD)
     directory = clips_directory(caller.save_directory, camera_id)
     target = await _async_chosen_path(
         hass,

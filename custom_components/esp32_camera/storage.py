@@ -138,9 +138,8 @@ def write_file_atomic(
     directory_fd = _open_parent(target, root)
     temp = f"{TEMP_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}"
     try:
-        # O_EXCL: never share a temporary file with a concurrent writer; 0o666 minus the umask, like open().
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-        file_fd = os.open(temp, flags, 0o666, dir_fd=directory_fd)
+        # Exclusive: never share a temporary file with a concurrent writer.
+        file_fd = _create_exclusively(temp, directory_fd)
         try:
             with os.fdopen(file_fd, "wb") as file:
                 file.write(data)
@@ -158,6 +157,15 @@ def write_file_atomic(
             raise
     finally:
         os.close(directory_fd)
+
+
+def _create_exclusively(name: str, directory_fd: int) -> int:
+    """Create `name` in the folder and open it for writing; `FileExistsError` if it exists.
+
+    A link of that name counts as existing (never followed); 0o666 minus the umask, like open().
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+    return os.open(name, flags, 0o666, dir_fd=directory_fd)
 
 
 def _open_parent(target: Path, root: str | Path | None) -> int:
@@ -182,8 +190,7 @@ def _publish_exclusively(temp: str, name: str, directory_fd: int) -> None:
     except OSError as err:
         if err.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK):
             raise
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-        os.close(os.open(name, flags, 0o666, dir_fd=directory_fd))
+        os.close(_create_exclusively(name, directory_fd))
         os.rename(temp, name, src_dir_fd=directory_fd, dst_dir_fd=directory_fd)
     else:
         os.unlink(temp, dir_fd=directory_fd)
@@ -207,8 +214,7 @@ def reserve_file(path: str | Path, *, root: str | Path | None = None) -> Reserva
     target = Path(path)
     directory_fd = _open_parent(target, root)
     try:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-        file_fd = os.open(target.name, flags, 0o666, dir_fd=directory_fd)
+        file_fd = _create_exclusively(target.name, directory_fd)
         try:
             status = os.fstat(file_fd)
         finally:

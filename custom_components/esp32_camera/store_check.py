@@ -55,9 +55,31 @@ def _camera_id(value: Any) -> bool:
     return _text(value) and (normalize_camera_id(value) == value or _address(value))
 
 
-def _number(value: Any) -> bool:
+def is_finite_number(value: Any) -> bool:
     """Return whether a value is a finite JSON number (json reads NaN and Infinity too)."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def is_bool(value: Any) -> bool:
+    """Return whether a value is a JSON boolean."""
+    return isinstance(value, bool)
+
+
+def is_integer(value: Any) -> bool:
+    """Return whether a value is a JSON integer (a boolean is not one, though Python says so)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def takes_field(settings: Callable[..., object], name: str, value: Any) -> bool:
+    """Return whether a settings dataclass accepts `value` as its field `name`, the others default.
+
+    A stored section is checked field by field: one bad value costs that choice only.
+    """
+    try:
+        settings(**{name: value})
+    except TypeError, ValueError:
+        return False
+    return True
 
 
 def setting_is_valid(name: str, value: Any) -> bool:
@@ -75,8 +97,8 @@ def setting_is_valid(name: str, value: Any) -> bool:
 _CAMERA_FIELDS: dict[str, Callable[[Any], bool]] = {
     "name": _optional_text,
     "firmware": _optional_text,
-    "saving": lambda value: isinstance(value, bool),
-    "saving_rate": lambda value: _number(value) and value >= 0,
+    "saving": is_bool,
+    "saving_rate": lambda value: is_finite_number(value) and value >= 0,
 }
 CAMERA_DEFAULTS: dict[str, Any] = {
     "name": None,

@@ -40,7 +40,7 @@ all), so that ``recovery.recover_part`` can make it a playable clip. The writer 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 import contextlib
 from dataclasses import dataclass
 import fcntl
@@ -96,6 +96,14 @@ class ClipInfo:
 
 def _chunk_header(fourcc: bytes, size: int) -> bytes:
     return fourcc + struct.pack("<I", size)
+
+
+def _index_chunk(frames: Iterable[tuple[int, int]]) -> bytes:
+    """Return the `idx1` chunk of frames given as (offset from 'movi', JPEG size)."""
+    entries = b"".join(
+        _FRAME_CHUNK + struct.pack("<III", AVIIF_KEYFRAME, offset, size) for offset, size in frames
+    )
+    return _chunk_header(b"idx1", len(entries)) + entries
 
 
 def _average_fps(timestamps: list[float]) -> float:
@@ -253,21 +261,23 @@ class AviWriter:
     def _write_checkpoint(self) -> None:
         """Patch the header with the figures so far (a crash recovery reads the frame rate)."""
         assert self._file is not None
+        self._file.seek(0)
+        self._file.write(self._header_so_far(file_size=self._position))
+        self._file.seek(self._position)
+
+    def _header_so_far(self, *, file_size: int) -> bytes:
+        """Return the header block of the frames written so far, in a file of `file_size`."""
         assert self._size is not None
         width, height = self._size
-        self._file.seek(0)
-        self._file.write(
-            _header(
-                frames=len(self._index),
-                fps=_average_fps(self._timestamps),
-                width=width,
-                height=height,
-                largest=self._largest,
-                file_size=self._position,
-                movi=self._position - (_HEADER_SIZE - 4),
-            )
+        return _header(
+            frames=len(self._index),
+            fps=_average_fps(self._timestamps),
+            width=width,
+            height=height,
+            largest=self._largest,
+            file_size=file_size,
+            movi=self._position - (_HEADER_SIZE - 4),
         )
-        self._file.seek(self._position)
 
     def commit(self) -> ClipInfo:
         """Write the index and the headers, sync, and move the file onto ``path``.
@@ -283,31 +293,17 @@ class AviWriter:
             file = self._file
             fps = _average_fps(self._timestamps)
             width, height = self._size
-            movi_size = self._position - (_HEADER_SIZE - 4)
-            index = b"".join(
-                _FRAME_CHUNK + struct.pack("<III", AVIIF_KEYFRAME, offset, size)
-                for offset, size in self._index
-            )
+            index = _index_chunk(self._index)
             first = self._timestamps[0]
             times = struct.pack(
                 f"<{len(self._timestamps)}I",
                 *(round((timestamp - first) * 1000) for timestamp in self._timestamps),
             )
-            file.write(_chunk_header(b"idx1", len(index)) + index)
+            file.write(index)
             file.write(_chunk_header(_TIMES_CHUNK, len(times)) + times)
-            file_size = self._position + 8 + len(index) + 8 + len(times)
+            file_size = self._position + len(index) + 8 + len(times)
             file.seek(0)
-            file.write(
-                _header(
-                    frames=len(self._index),
-                    fps=fps,
-                    width=width,
-                    height=height,
-                    largest=self._largest,
-                    file_size=file_size,
-                    movi=movi_size,
-                )
-            )
+            file.write(self._header_so_far(file_size=file_size))
             file.flush()
             os.fsync(file.fileno())
             file.close()

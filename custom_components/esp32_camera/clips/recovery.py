@@ -27,15 +27,7 @@ import struct
 from typing import Literal
 
 from ..protocol.frames import jpeg_dimensions
-from .avi import (
-    _FRAME_CHUNK,
-    _HEADER_SIZE,
-    AVIIF_KEYFRAME,
-    MAX_FRAMES,
-    ClipInfo,
-    _chunk_header,
-    _header,
-)
+from .avi import _FRAME_CHUNK, _HEADER_SIZE, MAX_FRAMES, ClipInfo, _header, _index_chunk
 
 # A writer's temporary file: "." + the clip's file name + "." + random + ".part".
 PART_FILE = re.compile(r"^\.(?P<name>.+\.avi)\.[^./]+\.part$", re.IGNORECASE)
@@ -167,13 +159,12 @@ def recover_part(part: Path, unused: Unused) -> tuple[ClipInfo, bytes] | Literal
             return None
         fps = _checkpoint_fps(header) or DEFAULT_FPS
         largest = max(length for _, length in index)
-        entries = b"".join(
-            _FRAME_CHUNK + struct.pack("<III", AVIIF_KEYFRAME, offset - (_HEADER_SIZE - 4), length)
-            for offset, length in index
+        index_chunk = _index_chunk(
+            (offset - (_HEADER_SIZE - 4), length) for offset, length in index
         )
-        file_size = end + 8 + len(entries)
+        file_size = end + len(index_chunk)
         os.ftruncate(descriptor, end)
-        os.pwrite(descriptor, _chunk_header(b"idx1", len(entries)) + entries, end)
+        os.pwrite(descriptor, index_chunk, end)
         width, height = dimensions
         os.pwrite(
             descriptor,

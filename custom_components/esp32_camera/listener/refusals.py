@@ -80,15 +80,8 @@ class DeviceLog:
     ) -> None:
         """Log a line a device at `address` caused, if its budget allows."""
         logger = logger or self._logger
-        if not logger.isEnabledFor(level):
-            return
-        budget = self._budget(address)
-        if budget is None or budget.lines >= self.LINES_PER_SOURCE:
-            self._counts["lines_not_logged"] += 1
-            return
-        budget.lines += 1
-        self._lines_in_period += 1
-        logger.log(level, message, *args)
+        if logger.isEnabledFor(level) and self._spend(address, traceback=False):
+            logger.log(level, message, *args)
 
     def unexpected(
         self, address: str, message: str, *args: object, logger: logging.Logger | None = None
@@ -98,19 +91,29 @@ class DeviceLog:
         Call from an `except` block.
         """
         self._counts["unexpected_errors"] += 1
-        budget = self._budget(address)
-        if budget is None or budget.traceback or budget.lines >= self.LINES_PER_SOURCE:
-            self._counts["lines_not_logged"] += 1
+        if not self._spend(address, traceback=True):
             return
-        budget.traceback = True
-        budget.lines += 1
-        self._lines_in_period += 1
         (logger or self._logger).error(
             "%s (no traceback again for this source for %d min)",
             message % args,
             LOG_PERIOD // 60,
             exc_info=True,  # called from an except block (see above)
         )
+
+    def _spend(self, address: str, *, traceback: bool) -> bool:
+        """Charge a line (with a traceback or not) to its source; False (counted) past a budget."""
+        budget = self._budget(address)
+        if (
+            budget is None
+            or budget.lines >= self.LINES_PER_SOURCE
+            or (traceback and budget.traceback)
+        ):
+            self._counts["lines_not_logged"] += 1
+            return False
+        budget.traceback |= traceback
+        budget.lines += 1
+        self._lines_in_period += 1
+        return True
 
     def _budget(self, address: str) -> _SourceBudget | None:
         """Return the source's budget for this period; None when the period's lines are spent."""

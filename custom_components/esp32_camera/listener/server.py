@@ -279,6 +279,7 @@ class DeviceListener:
 
     async def start(self) -> None:
         """Bind both ports; on failure nothing stays bound."""
+        hosts = bind_hosts(self.settings.host)
         for app, port in (
             (self._stream_app, self.settings.stream_port),
             (self._control_app, self.settings.control_port),
@@ -295,7 +296,7 @@ class DeviceListener:
             await runner.setup()
             self._runners.append(runner)
             try:
-                await GatedSite(runner, bind_hosts(self.settings.host), port, self._gate).start()
+                await GatedSite(runner, hosts, port, self._gate).start()
             except OSError as err:
                 await self.stop()
                 raise ListenerBindError(port, err) from err
@@ -304,7 +305,7 @@ class DeviceListener:
         )
         _LOGGER.debug(
             "Listening on %s ports %s (stream) and %s (control)",
-            " and ".join(bind_hosts(self.settings.host)),
+            " and ".join(hosts),
             self.settings.stream_port,
             self.settings.control_port,
         )
@@ -794,16 +795,19 @@ class DeviceListener:
         if session.admitted and camera.admitted:
             self._notify("frame_received", camera, frame)
 
-    async def _parse(self, text: str) -> Message:
-        """Parse a text message; a large one (an admitted camera's) in the executor."""
-        if len(text) <= _INLINE_PARSE_LIMIT:
-            return parse_text_message(text)
+    async def _parse_off_loop(self, text: str) -> Message:
+        """Parse a large text message (an admitted camera's) in the executor."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, parse_text_message, text)
 
     async def _handle_text(self, session: _Session, text: str) -> None:
         try:
-            message = await self._parse(text)
+            # Inline without a coroutine: every chunked frame sends an `img_start`.
+            message = (
+                parse_text_message(text)
+                if len(text) <= _INLINE_PARSE_LIMIT
+                else await self._parse_off_loop(text)
+            )
         except InvalidRegistrationError as err:
             self._notify("authentication_failed", session.address, f"invalid registration: {err}")
             raise _RefusedError(CLOSE_WRONG_TOKEN, "invalid_registration", str(err)) from err

@@ -22,6 +22,7 @@ import logging
 import threading
 import time
 
+from ..log_limit import OncePerPeriod
 from .detector import MotionDetector, MotionResult
 
 _LOGGER = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ class MotionWorker:
         self._slots: dict[str, tuple[MotionDetector, bytes | bytearray, float]] = {}
         self._order: list[str] = []  # cameras with a waiting frame, in arrival order
         self._stopping = False
-        self._logged: dict[str, float] = {}  # camera -> when its last traceback was logged
+        self._tracebacks = OncePerPeriod(LOG_PERIOD, keys=_LOGGED_CAMERAS)  # this thread's
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
@@ -148,14 +149,8 @@ class MotionWorker:
 
         A camera can send the same bad picture 20 times a second.
         """
-        now = time.monotonic()
-        last = self._logged.pop(camera_id, None)
-        if last is not None and now - last < LOG_PERIOD:
-            self._logged[camera_id] = last
+        if not self._tracebacks.allow(camera_id):
             return
-        self._logged[camera_id] = now
-        while len(self._logged) > _LOGGED_CAMERAS:
-            del self._logged[next(iter(self._logged))]
         _LOGGER.warning(
             "Motion analysis failed for %s (counted in diagnostics; not logged again for this "
             "camera for %d min)",
