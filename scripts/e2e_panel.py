@@ -645,7 +645,7 @@ async def create_user(hass: HomeAssistant, username: str) -> dict[str, Any]:
     return await hass.add_member(username, password, name="E2E Viewer")
 
 
-async def check_non_admin(browser: Browser, hass: HomeAssistant) -> None:
+async def check_non_admin(browser: Browser, hass: HomeAssistant, shots: Path) -> None:
     """Check that a non-admin sees every control but Save now disabled, and the server refuses."""
     tokens = await create_user(hass, "viewer")
     page = await open_page(browser, hass, "/esp32-cameras", dark=False, phone=False, tokens=tokens)
@@ -666,6 +666,7 @@ async def check_non_admin(browser: Browser, hass: HomeAssistant) -> None:
         return not await save_now.evaluate("button => button.disabled")
 
     await wait_until("a non-admin's Save now", offered, timeout=20)
+    await page.screenshot(path=str(shots / "panel-non-admin.png"))
     if not await page.locator("esp32-camera-saving ha-switch").first.evaluate("s => s.disabled"):
         raise CheckFailedError("non-admin: the continuous saving switch is enabled")
     refused = await page.evaluate(
@@ -1870,7 +1871,7 @@ async def run(chromium: str, keep: bool, only: str | None) -> None:
                 await check_display_latency(browser, hass, cameras, card_path)
                 return
             if only == "users":
-                await check_non_admin(browser, hass)
+                await check_non_admin(browser, hass, shots)
                 await check_restart_recovery(browser, hass)
                 return
             if only == "clips":
@@ -1916,7 +1917,7 @@ async def run(chromium: str, keep: bool, only: str | None) -> None:
             await check_sections_view(browser, hass, entity_id, shots)
             await check_spanish(browser, hass, shots)
             await check_clips(browser, hass, config / "media" / "esp32_camera", shots)
-            await check_non_admin(browser, hass)
+            await check_non_admin(browser, hass, shots)
             await check_motion_zones(browser, hass, shots)
             await check_live_view_points(
                 browser,
