@@ -8,6 +8,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import pytest_socket
 
 from custom_components.esp32_camera.listener import CameraRecord, DeviceListener, ListenerSettings
 from custom_components.esp32_camera.protocol import Frame
@@ -94,3 +95,9 @@ async def start_listener(
     yield factory
     for listener in listeners:
         await listener.stop()
+
+
+@pytest.fixture
+def ipv6_loopback_allowed() -> None:
+    """Let the test connect to ::1 too (Home Assistant's test plugin allows 127.0.0.1 only)."""
+    pytest_socket.socket_allow_hosts(["127.0.0.1", "::1"])

@@ -15,10 +15,9 @@ import pytest
 
 from custom_components.esp32_camera.listener.gate import ConnectionGate
 from custom_components.esp32_camera.listener.refusals import Refusals
-from custom_components.esp32_camera.listener.server import canonical_address, host_has_ipv6
+from custom_components.esp32_camera.listener.server import canonical_address
 
 from .conftest import TOKEN, ListenerFactory
-from .test_device_input import ipv6_loopback_allowed  # noqa: F401 - a fixture
 from .test_listener import connect_from, register, url
 
 MIB = 1024 * 1024
@@ -81,8 +80,6 @@ async def test_an_ipv6_neighbour_cannot_spend_a_token_cameras_first_messages(
     """The stranger text rate is per /64: a stranger on the LAN spending it had the first
     `register` of a camera with the right token in its URL refused (1008), again and again.
     """
-    if not host_has_ipv6():
-        pytest.skip("no IPv6 on this host")
     listener = await start_listener(host="::", pending_messages_per_second=1.0)
     port = listener.settings.stream_port
     async with aiohttp.ClientSession() as client:

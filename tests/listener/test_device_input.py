@@ -14,7 +14,6 @@ from typing import Any, override
 
 import aiohttp
 import pytest
-import pytest_socket
 
 from custom_components.esp32_camera.listener import (
     CameraRecord,
@@ -309,12 +308,6 @@ def _has_ipv6_loopback() -> bool:
     except OSError:
         return False
     return True
-
-
-@pytest.fixture
-def ipv6_loopback_allowed() -> None:
-    """Let the test connect to ::1 too (Home Assistant's test plugin allows 127.0.0.1 only)."""
-    pytest_socket.socket_allow_hosts(["127.0.0.1", "::1"])
 
 
 @pytest.mark.usefixtures("ipv6_loopback_allowed")
