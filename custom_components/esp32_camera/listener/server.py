@@ -490,9 +490,7 @@ class DeviceListener:
         # camera needs (the stock firmware's messages are at most 30,000 B): aiohttp holds a
         # message whole before we see it.
         # Only the right token counts (issue 18, red team: any `?token=` bought 8 MiB messages).
-        admitted_early = (
-            token is not None and hmac.compare_digest(token.encode(), self.settings.token.encode())
-        ) or self._admitted_address(address)
+        admitted_early = self._token_matches(token) or self._admitted_address(address)
         frame_limit = (
             self.settings.max_frame_size if admitted_early else self.settings.pending_frame_size
         )
@@ -608,10 +606,16 @@ class DeviceListener:
         self._join(session, camera)
         return camera
 
+    def _token_matches(self, token: str | None) -> bool:
+        """Whether `token` is the hub token (compared in constant time)."""
+        return token is not None and hmac.compare_digest(
+            token.encode(), self.settings.token.encode()
+        )
+
     def _admission(self, session: _Session, token: str | None) -> Admission:
         """Admit this connection by its own token, address or network; nothing else counts."""
         if token is not None:
-            if not hmac.compare_digest(token.encode(), self.settings.token.encode()):
+            if not self._token_matches(token):
                 self._notify("authentication_failed", session.address, "invalid token")
                 raise _RefusedError(CLOSE_WRONG_TOKEN, "invalid_token")
             return Admission.TOKEN
