@@ -207,7 +207,7 @@ class ViewerAgent:
                 started = time.monotonic()
                 content = response.content
                 while not stop.is_set:
-                    length = await _read_part_headers(content)
+                    length = await read_part_headers(content)
                     if length is None:
                         break
                     data = await content.readexactly(length)
@@ -226,7 +226,7 @@ class ViewerAgent:
             record.write_bytes(records.tobytes())
 
 
-async def _read_part_headers(content: aiohttp.StreamReader) -> int | None:
+async def read_part_headers(content: aiohttp.StreamReader) -> int | None:
     """Skip to the next part of a multipart stream; return its Content-Length (None at the end)."""
     length: int | None = None
     while True:

@@ -16,11 +16,12 @@ import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 
+from bench.attack_tools import Phase, log
 from esp32_simulator import SimulatedCamera
 from harness.hass_process import camera_entities, wait_until
 
 if TYPE_CHECKING:
-    from bench.__main__ import Bench
+    from bench.testbed import Bench
 
 VICTIM = "victim-1"
 QXGA = 12
@@ -59,9 +60,6 @@ async def _chosen(bench: Bench) -> dict[str, Any]:
 
 async def admin_rule(bench: Bench) -> dict[str, Any]:
     """A non-admin's reboot, QXGA, motion off and saving on, through entities."""
-    # Here, not above: bench.attacks imports this module (and runs as `-m bench.attacks --poll`).
-    from bench.attacks import _log, _Phase
-
     member = await _member_token(bench)
     camera = SimulatedCamera(
         "127.0.0.1",
@@ -100,7 +98,7 @@ async def admin_rule(bench: Bench) -> dict[str, Any]:
         await bench.post("/api/services/switch/turn_on", {"entity_id": motion})
 
         attempts: dict[str, dict[str, Any]] = {}
-        async with _Phase(bench) as phase:
+        async with Phase(bench) as phase:
             reboots = camera.reboots
             status = await _call(bench, member, "button", "press", {"entity_id": reboot})
             with contextlib.suppress(TimeoutError):  # a refused press: no reboot to wait for
@@ -143,7 +141,7 @@ async def admin_rule(bench: Bench) -> dict[str, Any]:
         ):
             with contextlib.suppress(Exception):
                 await bench.post(f"/api/services/{domain}/{service}", data)
-        _log(f"admin rule: victim restored in {time.monotonic() - started:.1f} s")
+        log(f"admin rule: victim restored in {time.monotonic() - started:.1f} s")
         return row
     finally:
         await camera.stop()

@@ -6,7 +6,7 @@
 A NON-ADMIN user (created for the run, logged in through Home Assistant's login flow) sends
 2,000 `esp32_camera.record` calls at once over one WebSocket connection, with Home Assistant's
 file descriptor limit lowered to 2,048 (prlimit on the running `hass`). Figures, beside the
-`_Phase` ones of bench/attacks.py: calls answered (recorded, refused by the caps, other errors),
+`Phase` ones of bench/attack_tools.py: calls answered (recorded, refused by the caps, other errors),
 the answer time p99, hass's peak threads and open files, the `.part` files left right after the
 calls and after a restart of Home Assistant. On the main of issue 18 Home Assistant died of EMFILE.
 
@@ -26,13 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from bench.attacks import LEGIT_FPS, _log, _Phase
+from bench.attack_tools import LEGIT_FPS, Phase, log
 from bench.measure import percentile
 from custom_components.esp32_camera.clips import ClipError, read_avi
 from harness.hass_process import HassProcessError, log_in, wait_until
 
 if TYPE_CHECKING:
-    from bench.__main__ import Bench
+    from bench.testbed import Bench
 
 CALLS = 2000
 FD_LIMIT = 2048
@@ -146,15 +146,14 @@ async def _record_calls_by_a_non_admin(bench: Bench, entity: str) -> dict[str, A
     flood: dict[str, Any] = {"calls": CALLS}
     name = "record x 2,000 by a non-admin, fd limit 2,048"
     try:
-        async with _Phase(bench) as phase:
+        async with Phase(bench) as phase:
             try:
                 flood = await _record_flood(bench, entity, token)
             except (aiohttp.ClientError, OSError, RuntimeError) as err:
                 flood = {"calls": CALLS, "error": repr(err)}
         measured = await phase.result(name)
     except Exception as err:  # noqa: BLE001 - hass died under the attack: the row says so
-        alive = bench.hass.process is not None and bench.hass.process.returncode is None
-        measured = {"attack": name, "hass_alive": alive, "phase_error": repr(err)}
+        measured = {"attack": name, "hass_alive": bench.hass_alive, "phase_error": repr(err)}
     finally:
         sampler.cancel()
     row = {
@@ -169,7 +168,7 @@ async def _record_calls_by_a_non_admin(bench: Bench, entity: str) -> dict[str, A
     # Started again whether it survived or not (the .part files a dead one left are counted).
     await _restart_and_wait(bench)
     row["parts_after_restart"] = _parts(bench)
-    _log(f"parts after the restart: {row['parts_after_restart']}")
+    log(f"parts after the restart: {row['parts_after_restart']}")
     return row
 
 
@@ -232,7 +231,7 @@ async def _killed_during_a_clip(bench: Bench, entity: str) -> dict[str, Any]:
     new = {path: frames for path, frames in _clips(bench).items() if path not in before}
     row = {
         "attack": "kill -9 during a clip, then a restart",
-        "hass_alive": bench.hass.process is not None and bench.hass.process.returncode is None,
+        "hass_alive": bench.hass_alive,
         "parts_after_kill": parts_after_kill,
         "parts_after_restart": _parts(bench),
         "clips_recovered": len(new),
@@ -241,12 +240,12 @@ async def _killed_during_a_clip(bench: Bench, entity: str) -> dict[str, Any]:
         "frames_expected_about": int((5 + KILL_AFTER) * LEGIT_FPS),
         "restart_s": round(restart_seconds, 1),
     }
-    _log(json.dumps(row))
+    log(json.dumps(row))
     return row
 
 
 async def run(bench: Bench, entity: str) -> list[dict[str, Any]]:
-    """Every attack of this module, as rows of bench/attacks.py."""
+    """Every attack of this module, as rows of the attacks table (bench/attacks.py)."""
     return [
         await _record_calls_by_a_non_admin(bench, entity),
         await _killed_during_a_clip(bench, entity),

@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from bench.attacks import _CLOSED, _client, _log, _Phase, _ws_url
+from bench.attack_tools import WS_CLOSED, Phase, client, log, stream_url
 
 if TYPE_CHECKING:
-    from bench.__main__ import Bench
+    from bench.testbed import Bench
 
 NAME = "device-input"
 SOCKETS = 8
@@ -62,7 +62,7 @@ def steps(bench: Bench) -> list[tuple[str, Callable[[], Awaitable[Any]]]]:
     ]
 
 
-class _Log:
+class _LogGrowth:
     """What hass's log gained during an attack: records per attacking source, lines in all."""
 
     def __init__(self, bench: Bench, sources: Sequence[str]) -> None:
@@ -71,9 +71,9 @@ class _Log:
         self._start = self._path.stat().st_size if self._path.exists() else 0
 
     def figures(self) -> dict[str, Any]:
-        with self._path.open("rb") as log:
-            log.seek(self._start)
-            gained = log.read()
+        with self._path.open("rb") as log_file:
+            log_file.seek(self._start)
+            gained = log_file.read()
         records = [r for r in _RECORD_START.split(gained) if b"esp32_camera" in r]
         per_source = {
             source: sum(1 for r in records if re.search(rb"\b%s\b" % re.escape(source.encode()), r))
@@ -98,17 +98,17 @@ async def _flood(
 
     async def one(source: str) -> None:
         nonlocal sent
-        async with _client(source) as session:
+        async with client(source) as session:
             while time.monotonic() < until:
                 with contextlib.suppress(aiohttp.ClientError, OSError, TimeoutError):
-                    async with session.ws_connect(_ws_url(bench)) as ws:
+                    async with session.ws_connect(stream_url(bench)) as ws:
                         await ws.send_str(json.dumps({"type": "register", "device": "camera"}))
                         while time.monotonic() < until and not ws.closed:
                             for _ in range(burst):
                                 await ws.send_str(message)
                             sent += burst
                             with contextlib.suppress(TimeoutError):
-                                while (await ws.receive(timeout=0.01)).type not in _CLOSED:
+                                while (await ws.receive(timeout=0.01)).type not in WS_CLOSED:
                                     pass  # the hub's answers (register's)
                                 break
                 await asyncio.sleep(0.1)
@@ -125,12 +125,12 @@ async def _strangers_flood(
     The row has the phase's figures (loop lag, API) and the log lines per source.
     """
     sources = [f"127.0.{subnet}.{n + 1}" for n in range(SOCKETS)]
-    log = _Log(bench, sources)
-    async with _Phase(bench) as phase:
+    log_growth = _LogGrowth(bench, sources)
+    async with Phase(bench) as phase:
         sent = await _flood(bench, sources, message, time.monotonic() + seconds(), burst=burst)
     row = await phase.result(attack, messages_sent=sent, seconds=seconds())
-    row.update(log.figures())
-    _log(json.dumps({"attack": row["attack"], **log.figures()}))
+    row.update(log_growth.figures())
+    log(json.dumps({"attack": row["attack"], **log_growth.figures()}))
     return row
 
 

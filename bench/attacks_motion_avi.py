@@ -4,9 +4,9 @@
     ESP32_CAMERA_ATTACKS="tiny JPEGs,crafted clips" scripts/bench --only attacks   # these two only
 
 (the names of the steps: "tiny JPEGs", "crafted clips", "crafted clip 1M index"; the other
-attacks' names are those of `bench.attacks.attacks`.)
+attacks' names are those of `bench.attacks.run`.)
 
-Run from `bench.attacks.attacks` beside the other attacks, each measured by its `_Phase` (hass RSS,
+Run from `bench.attacks.run` beside the other attacks, each measured by `bench.attack_tools.Phase` (hass RSS,
 loop lag, API latency, repair issues, tracebacks), with the legitimate camera streaming.
 
 - **tiny JPEGs**: an admitted camera sends 1x1, 2x2, 16x2, 1x200, 65500x1 and 1x65500 JPEGs and
@@ -35,12 +35,13 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from PIL import Image
 
+from bench.attack_tools import Phase
 from bench.wire import WireCamera, footer_count, frame_messages
 from custom_components.esp32_camera.clips import AviWriter
 from esp32_simulator.scenes import FPS, build_scenes
 
 if TYPE_CHECKING:
-    from bench.__main__ import Bench
+    from bench.testbed import Bench
 
 WATCH = "motionavi-watch"  # plays the crossing: its motion must still be detected
 TINY = "motionavi-tiny"  # the glitching (or hostile) admitted camera
@@ -148,8 +149,6 @@ class _Streamer:
 
 async def _tiny_jpegs(bench: Bench) -> dict[str, Any]:
     """An admitted camera's tiny and degenerate JPEGs; then another camera's crossing."""
-    from bench.attacks import _Phase
-
     crossing = list(build_scenes()["crossing"])
     watch = WireCamera("127.0.0.1", bench.stream_port, WATCH, bench.hub_token)
     tiny = WireCamera("127.0.0.1", bench.stream_port, TINY, bench.hub_token)
@@ -161,7 +160,7 @@ async def _tiny_jpegs(bench: Bench) -> dict[str, Any]:
         entities = await bench.hass.set_up_motion([WATCH, TINY], cooldown=2.0)
         sensor = entities["binary_sensor", f"{WATCH}_motion"]
         await asyncio.sleep(2.0)  # a settled background
-        async with _Phase(bench) as phase:
+        async with Phase(bench) as phase:
             hostile = [_jpeg(width, height) for width, height in TINY_SIZES]
             hostile.append(_claiming(_jpeg(64, 48), 65500, 65500))
             for _ in range(5):  # each a few times, past the rate cap
@@ -240,7 +239,9 @@ async def _replay(bench: Bench, name: str) -> dict[str, Any]:
     started = time.monotonic()
     timeout = aiohttp.ClientTimeout(total=HOLD_LIMIT)
     try:
-        async with bench.hass.session.get(url, headers=bench._auth, timeout=timeout) as answer:
+        async with bench.hass.session.get(
+            url, headers=bench.auth_headers, timeout=timeout
+        ) as answer:
             status = answer.status
             body = await answer.read()
     except TimeoutError:
@@ -255,8 +256,6 @@ async def _replay(bench: Bench, name: str) -> dict[str, Any]:
 
 async def _crafted_clips(bench: Bench) -> dict[str, Any]:
     """dwRate 0 and a 49-day tims beside a valid clip: replays and the clip list."""
-    from bench.attacks import _Phase
-
     folder = _clips_folder(bench)
     valid = await asyncio.to_thread(_valid_clip, folder / "10-00-00_motion.avi")
     rate_zero = folder / "10-00-01_motion.avi"
@@ -270,7 +269,7 @@ async def _crafted_clips(bench: Bench) -> dict[str, Any]:
         long_tims.write_bytes(data)
 
     await asyncio.to_thread(write)
-    async with _Phase(bench) as phase:
+    async with Phase(bench) as phase:
         listing = await _list(bench)
         zero = await _replay(bench, rate_zero.name)
         held = await _replay(bench, long_tims.name)
@@ -287,8 +286,6 @@ async def _crafted_clips(bench: Bench) -> dict[str, Any]:
 
 async def _huge_index(bench: Bench) -> dict[str, Any]:
     """A 16 MB AVI with a 1,000,000-entry index (each entry pointing at its one frame)."""
-    from bench.attacks import _Phase
-
     folder = _clips_folder(bench)
     path = folder / "10-00-03_motion.avi"
 
@@ -304,7 +301,7 @@ async def _huge_index(bench: Bench) -> dict[str, Any]:
         return len(data)
 
     size = await asyncio.to_thread(write)
-    async with _Phase(bench) as phase:
+    async with Phase(bench) as phase:
         listing = await _list(bench)
         replay = await _replay(bench, path.name)
     _log(f"{size / 2**20:.1f} MB; list {listing}; replay {replay}")

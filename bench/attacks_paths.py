@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
+from bench.attack_tools import Phase
+
 if TYPE_CHECKING:
-    from bench.__main__ import Bench
+    from bench.testbed import Bench
 
 ROUNDS = 10  # of each kind of call
 EXISTING = b"/* a user's script, served at /local/existing.js */\n"
@@ -51,8 +53,6 @@ def _www_state(www: Path) -> dict[str, bytes]:
 
 async def path_attacks(bench: Bench) -> dict[str, Any]:
     """The household member's and the owner's snapshots into www/; one row."""
-    from bench.attacks import _Phase  # here: bench.attacks imports this module
-
     config = bench.hass.config
     www = config / "www"
     www.mkdir(exist_ok=True)
@@ -62,7 +62,7 @@ async def path_attacks(bench: Bench) -> dict[str, Any]:
     household = await _household_token(bench)
     statuses: dict[int, int] = {}
     shown_absolute = 0
-    async with _Phase(bench) as phase:
+    async with Phase(bench) as phase:
         calls: list[tuple[str, dict[str, Any]]] = []
         for number in range(ROUNDS):
             calls += [

@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from bench.attacks import EVIL, _client, _log, _Phase, _ws_url
+from bench.attack_tools import EVIL, Phase, client, log, stream_url
 from harness.hass_process import camera_entities, wait_until
 
 if TYPE_CHECKING:
-    from bench.__main__ import Bench
+    from bench.testbed import Bench
 
 KILL_AFTER = 0.2  # seconds between "done" in the UI and SIGKILL
 STOCK = "127.0.18.1"  # a tokenless camera that asks for approval
@@ -80,8 +80,8 @@ async def _store_issue(bench: Bench) -> bool:
 
 async def _approve(bench: Bench, stack: contextlib.AsyncExitStack) -> None:
     """A stock camera connects and shows a frame; the user approves it in its discovery flow."""
-    session = await stack.enter_async_context(_client(STOCK))
-    ws = await stack.enter_async_context(session.ws_connect(_ws_url(bench)))
+    session = await stack.enter_async_context(client(STOCK))
+    ws = await stack.enter_async_context(session.ws_connect(stream_url(bench)))
     await ws.send_str(json.dumps({"type": "register"}))
     await ws.send_bytes(EVIL)
     flows: list[dict[str, Any]] = []
@@ -144,7 +144,7 @@ async def _kill_after(
     name: str,
     choose: Callable[[Bench, contextlib.AsyncExitStack], Awaitable[None]],
 ) -> dict[str, Any]:
-    async with contextlib.AsyncExitStack() as stack, _Phase(bench) as phase:
+    async with contextlib.AsyncExitStack() as stack, Phase(bench) as phase:
         await choose(bench, stack)  # returns when the UI is told the choice is done
         await asyncio.sleep(KILL_AFTER)
         await bench.hass.kill()
@@ -180,7 +180,7 @@ async def _damaged(bench: Bench, name: str, damage: Callable[[Path], None]) -> d
     """Stop `hass` cleanly (the last-good copy is written), damage the store, start again."""
     await bench.hass.restart()
     await _running(bench)
-    async with _Phase(bench) as phase:
+    async with Phase(bench) as phase:
         await bench.hass.kill()
         damage(_store_file(bench))
         started = time.monotonic()
@@ -209,9 +209,9 @@ async def store_attacks(bench: Bench) -> list[dict[str, Any]]:
         try:
             rows.append(await step())
         except Exception as err:  # noqa: BLE001 - one failed step must not lose the others' rows
-            _log(f"store {name} failed: {err!r}")
+            log(f"store {name} failed: {err!r}")
             rows.append({"attack": f"store: {name}", "error": repr(err)[:300]})
-            if bench.hass.process is None or bench.hass.process.returncode is not None:
+            if not bench.hass_alive:
                 await bench.hass.start_again()  # the next steps need a running hass
-    _log(f"store: {[(row['attack'], row['kept'], row['hub_loaded']) for row in rows]}")
+    log(f"store: {[(row['attack'], row['kept'], row['hub_loaded']) for row in rows]}")
     return rows

@@ -28,6 +28,7 @@ from playwright.async_api import Browser, Locator, Page, async_playwright
 from bench.measure import summarize
 
 if TYPE_CHECKING:
+    from bench.testbed import Bench
     from esp32_simulator import SimulatedCamera
     from harness.hass_process import HomeAssistant
 
@@ -304,3 +305,13 @@ async def run_workload(hass: HomeAssistant, stream_port: int, hub_token: str) ->
     finally:
         await camera.stop()
     return {"camera": "VGA, stamped", **figures}
+
+
+async def run(bench: Bench) -> None:
+    """The bench's `browser` workload: its figures in bench.results["browser"]."""
+    bench.results["browser"] = await run_workload(bench.hass, bench.stream_port, bench.hub_token)
+
+
+def table(results: dict[str, Any]) -> list[str]:
+    """The bench's table section for the browser workload, when it ran."""
+    return table_lines(figures) if (figures := results.get("browser")) else []

@@ -116,7 +116,8 @@ def cpu(frames_by_size: dict[str, list[bytes]], rounds: int) -> list[dict[str, A
     return rows
 
 
-def _intervals(active: list[bool]) -> list[tuple[int, int]]:
+def active_intervals(active: list[bool]) -> list[tuple[int, int]]:
+    """The [start, end) frame intervals in which `active` holds."""
     intervals = []
     start = None
     for number, on in enumerate([*active, False]):
@@ -175,17 +176,17 @@ def detection(scenes: dict[str, Any], names: tuple[str, ...] = SCENE_NAMES) -> l
         outside = [
             start for start in starts if not any(first <= start < end for first, end in labels)
         ]
-        baseline_events = len(_intervals(baseline_active))
+        baseline_events = len(active_intervals(baseline_active))
         baseline_outside = [
             start
-            for start, _end in _intervals(baseline_active)
+            for start, _end in active_intervals(baseline_active)
             if not any(first <= start < end for first, end in labels)
         ]
         rows.append(
             {
                 "scene": name,
                 "labels": labels,
-                "detected": _intervals(active),
+                "detected": active_intervals(active),
                 "on_delay_frames": delays,
                 "missed": sum(delay is None for delay in delays),
                 "false_events": len(outside),
@@ -329,14 +330,16 @@ def run(*, quick: bool) -> dict[str, Any]:
 
 
 def table(results: dict[str, Any]) -> list[str]:
-    """The motion figures as table lines."""
+    """The motion figures as table lines, when the workload ran."""
+    if (figures := results.get("motion")) is None:
+        return []
     lines = ["", "Motion: CPU per camera at 20 fps (crossing scene; process CPU time)"]
 
     def row(*cells: object) -> None:
         lines.append("  ".join(f"{c:>12}" if i else f"{c:<42}" for i, c in enumerate(cells)))
 
     row("size / workload", "JPEG kB", "ms/analysed", "% of a core")
-    for item in results["cpu"]:
+    for item in figures["cpu"]:
         row(
             f"{item['size']} {item['workload']}",
             item["jpeg_kb"],
@@ -345,7 +348,7 @@ def table(results: dict[str, Any]) -> list[str]:
         )
     lines += ["", "Motion: detection per scene (VGA, defaults) beside a plain frame difference"]
     row("scene", "labels", "detected", "on-delay", "false ev.", "baseline fp")
-    for item in results["detection"]:
+    for item in figures["detection"]:
         row(
             item["scene"],
             str(item["labels"]) if item["labels"] else "-",
@@ -355,13 +358,13 @@ def table(results: dict[str, Any]) -> list[str]:
             item["baseline_false_events"],
         )
     lines += ["", "Ring buffer: 10 s at 20 fps"]
-    for size, ring in results["ring"].items():
+    for size, ring in figures["ring"].items():
         lines.append(
             f"  {size}: {ring['frames']} frames, {ring['jpeg_bytes'] / 1e6:.1f} MB of JPEG, "
             f"reported {ring['reported_memory'] / 1e6:.2f} MB, ring structures measured "
             f"{ring['measured_overhead_bytes'] / 1e3:.1f} kB"
         )
-    clip = results["clips"]
+    clip = figures["clips"]
     lines += [
         "",
         (

@@ -26,7 +26,7 @@ from bench.wire import WireCamera, footer_count, frame_messages
 from esp32_simulator.scenes import FPS, build_scenes
 
 if TYPE_CHECKING:
-    from bench.__main__ import Bench
+    from bench.testbed import Bench
 
 CAMERA_ID = "motion-1"
 FRAME_PERIOD_MS = 1000 / FPS
@@ -107,8 +107,9 @@ async def _entity_ids(bench: Bench) -> tuple[str, str]:
     return found["sensor"], found["switch"]
 
 
-async def motion_sensor(bench: Bench, rounds: int) -> None:
-    """Play the crossing scene `rounds` times; store the on-delays in bench.results."""
+async def run(bench: Bench) -> None:
+    """Play the crossing scene the plan's rounds times; store the on-delays in bench.results."""
+    rounds = bench.plan.motion_sensor_rounds
     scene = build_scenes()["crossing"]
     frames = list(scene)
     labels = list(scene.motion)
@@ -189,7 +190,7 @@ async def motion_sensor(bench: Bench, rounds: int) -> None:
     )
 
 
-def motion_sensor_table(results: dict[str, Any]) -> list[str]:
+def table(results: dict[str, Any]) -> list[str]:
     """The bench's table section for the motion sensor's on-delay, when it ran."""
     if (figures := results.get("motion_sensor")) is None:
         return []

@@ -26,6 +26,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from bench.measure import Agent, cpu_seconds, sent_times
+from bench.plan import FRAME_SIZES
 from bench.wire import read_sequence, sequenced_jpeg
 from custom_components.esp32_camera.clips import (
     ClipFrame,
@@ -34,12 +35,16 @@ from custom_components.esp32_camera.clips import (
     ThreadedAviSink,
     read_avi,
 )
-from custom_components.esp32_camera.clips_hub import RING_BYTES_PER_CAMERA, RING_SECONDS
+from custom_components.esp32_camera.hub.clip_recording import (
+    RING_BYTES_PER_CAMERA,
+    RING_SECONDS,
+)
 
 if TYPE_CHECKING:
-    from bench.__main__ import Bench
+    from bench.testbed import Bench
 
 FPS = 20
+SIZES = ("VGA", "UXGA")
 WARM_UP = RING_SECONDS + 1.0  # the ring holds its seconds before the clip is asked for
 IDLE_SECONDS = 3.0
 REPLAYED_FRAMES = 400
@@ -130,7 +135,7 @@ def loop_cpu_us_per_frame(frame_bytes: int, *, open_clip: bool) -> float:
     return seconds / REPLAYED_FRAMES * 1e6
 
 
-async def _run(
+async def _run_size(
     bench: Bench, size: str, frame_bytes: int, pre_roll: float, duration: float
 ) -> dict[str, Any]:
     prefix = f"rec-{size.lower()}"
@@ -204,12 +209,12 @@ async def _run(
     return row
 
 
-async def record(bench: Bench, sizes: dict[str, int]) -> None:
+async def run(bench: Bench) -> None:
     """Run the record workload per frame size; store the figures in bench.results["record"]."""
     plan = bench.plan
     bench.results["record"] = [
-        await _run(bench, size, frame_bytes, plan.record_pre_roll, plan.record_seconds)
-        for size, frame_bytes in sizes.items()
+        await _run_size(bench, size, FRAME_SIZES[size], plan.record_pre_roll, plan.record_seconds)
+        for size in SIZES
     ]
 
 

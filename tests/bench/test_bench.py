@@ -14,7 +14,7 @@ from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 import pytest
 
-from bench.agents import _read_part_headers
+from bench.agents import read_part_headers
 from bench.attacks import markdown
 from bench.floor import Floor
 from bench.measure import latencies_ms, percentile, summarize, update_delays_ms, viewer_reads
@@ -118,7 +118,7 @@ async def test_floor_counts_and_relays_frames() -> None:
             jpeg = sequenced_jpeg(size)
             set_sequence(jpeg, sequence)
             await camera.send_frame(frame_messages(jpeg, sequence), footer_count(size))
-            length = await _read_part_headers(viewer.content)
+            length = await read_part_headers(viewer.content)
             assert length is not None
             received.append(await viewer.content.readexactly(length))
         await camera.close()

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from bench.motion import FrameDifference, _intervals, ring_memory
+from bench.motion import FrameDifference, active_intervals, ring_memory
 from custom_components.esp32_camera.motion import MotionSettings
 from esp32_simulator.scenes import SceneSize, build_scenes
 
 
-def test_intervals() -> None:
-    assert _intervals([]) == []
-    assert _intervals([False, True, True, False, True]) == [(1, 3), (4, 5)]
+def testactive_intervals() -> None:
+    assert active_intervals([]) == []
+    assert active_intervals([False, True, True, False, True]) == [(1, 3), (4, 5)]
 
 
 def test_the_baseline_fires_on_a_lamp_the_detector_ignores() -> None:

@@ -1,0 +1,148 @@
+"""Fan-out: one XGA camera at 20 fps to 1, 10 and 50 viewers plus a slow one, the hub against a
+bare relay (bench/floor.py --relay).
+
+    scripts/bench --only fanout [--profile]
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from bench.measure import (
+    Agent,
+    cpu_seconds,
+    latencies_ms,
+    rss_mib,
+    sent_times,
+    summarize,
+    viewer_reads,
+)
+from bench.plan import FRAME_SIZES
+from bench.table_format import cells, number
+from bench.testbed import Bench, log, loop_lag, proxy_stream_path
+
+
+async def run(bench: Bench) -> None:
+    """One camera at 20 fps XGA to 1, 10, 50 viewers plus a slow one: hub and baseline relay."""
+    rows = []
+    for viewers in bench.plan.fanout_viewers:
+        order = ("hub", "floor") if viewers % 2 else ("floor", "hub")
+        rows.extend([await _run_once(bench, target, viewers) for target in order])
+    bench.results["fanout"] = rows
+
+
+async def _run_once(bench: Bench, target: str, count: int) -> dict[str, Any]:
+    hub = target == "hub"
+    record = bench.work / f"fanout-{target}-{count}.bin"
+    spec = bench.camera_spec("fan", 1, size=FRAME_SIZES["XGA"], fps=20, record=str(record))
+    if not hub:
+        spec["port"] = bench.relay_port
+    pid = bench.hass.pid if hub else bench.relay_pid
+    cameras = await Agent.run(f"fanout camera {target}", "cameras", spec)
+    viewers: Agent | None = None
+    try:
+        if hub:
+            entity_id = (await bench.camera_entities("fan-", 1))["fan-1"]
+            url, path = bench.hass.url, proxy_stream_path(entity_id)
+        else:
+            url, path = f"http://127.0.0.1:{bench.relay_port}", "/mjpeg"
+        record_dir = bench.work / f"fanout-{target}-{count}"
+        record_dir.mkdir()
+        streams = [{"path": path, "count": count}, {"path": path, "count": 1, "slow": True}]
+        viewers = await Agent.run(
+            f"fanout viewers {target}", "viewers", bench.viewer_spec(url, streams, record_dir)
+        )
+        await asyncio.sleep(1.0)
+        if hub:
+            await bench.probe(reset=True)
+        seconds = bench.plan.fanout_seconds[count]
+        largest = count == max(bench.plan.fanout_viewers)
+        async with bench.profiled(f"fanout-{count}", enabled=hub and largest):
+            cpu_0, rss = cpu_seconds(pid), [rss_mib(pid)]
+            for _ in range(int(seconds)):
+                await asyncio.sleep(1.0)
+                rss.append(rss_mib(pid))
+            cpu = cpu_seconds(pid) - cpu_0
+        lag = loop_lag(await bench.probe()) if hub else None
+        seen = await viewers.stop()
+        viewers = None
+    finally:
+        if viewers is not None:
+            await viewers.kill()
+        await cameras.stop()
+    sent = sent_times(record)
+    fast = [v for v in seen["viewers"] if not v["slow"]]
+    slow = [v for v in seen["viewers"] if v["slow"]]
+    # Frames delivered over each viewer's whole viewing, CPU over the measured window: rates.
+    delivered_fps = sum(v["frames"] / v["seconds"] for v in seen["viewers"])
+    fast_latency: list[float] = []
+    for viewer in fast:
+        fast_latency.extend(latencies_ms(sent, 0, viewer_reads(Path(viewer["file"]))))
+    quarter = max(1, len(rss) // 4)
+    row = {
+        "target": target,
+        "viewers": count,
+        "slow_viewers": 1,
+        "delivered_fps": delivered_fps,
+        "cpu_ms_per_delivered_frame": cpu / (delivered_fps * seconds) * 1000
+        if delivered_fps
+        else None,
+        "cpu_share": cpu / seconds,
+        # The hub's CPU above what idle Home Assistant spends (timers, recorder): its own.
+        "cpu_ms_per_delivered_frame_above_idle": (
+            (cpu / seconds - (bench.idle_cpu_share if hub else 0.0)) / delivered_fps * 1000
+            if delivered_fps
+            else None
+        ),
+        "fast_viewer_fps": sum(v["frames"] / v["seconds"] for v in fast) / len(fast),
+        "slow_viewer_frames": sum(v["frames"] for v in slow),
+        "fast_latency_ms": summarize(fast_latency),
+        "rss_mib": {
+            "start": rss[0],
+            "end": rss[-1],
+            "max": max(rss),
+            # Growth: the last quarter's mean against the first quarter's.
+            "growth": sum(rss[-quarter:]) / quarter - sum(rss[:quarter]) / quarter,
+        },
+        "seconds": seconds,
+    }
+    if lag is not None:
+        row["lag_ms"] = lag
+    log(
+        f"fanout {count:3} viewers {target:5} cpu {row['cpu_ms_per_delivered_frame'] or 0:.3f} "
+        f"ms/frame, fast p50 {row['fast_latency_ms']['p50']:.1f} p99 "
+        f"{row['fast_latency_ms']['p99']:.1f} ms, rss {rss[0]:.0f}->{rss[-1]:.0f} MiB"
+    )
+    return row
+
+
+def table(results: dict[str, Any]) -> list[str]:
+    """The fan-out section: each viewer count, the hub beside the bare relay."""
+    if not (fanout := results.get("fanout")):
+        return []
+    lines = [
+        "",
+        "Fan-out: one XGA camera at 20 fps, N viewers + 1 slow (1 frame/s)",
+        cells(
+            "viewers / server",
+            "CPU ms/frame",
+            "above idle",
+            "fast p50 ms",
+            "fast p99 ms",
+            "RSS growth MiB",
+        ),
+    ]
+    lines.extend(
+        cells(
+            f"{item['viewers']} {'hub' if item['target'] == 'hub' else 'floor (baseline)'}",
+            number(item["cpu_ms_per_delivered_frame"], 3),
+            number(item["cpu_ms_per_delivered_frame_above_idle"], 3),
+            number(item["fast_latency_ms"]["p50"], 1),
+            number(item["fast_latency_ms"]["p99"], 1),
+            number(item["rss_mib"]["growth"], 1),
+        )
+        for item in fanout
+    )
+    return lines

@@ -1,0 +1,116 @@
+"""The ingest ceiling: cameras sending as fast as the socket allows, the hub against a server
+that only reads (bench/floor.py), per frame size.
+
+    scripts/bench --only ingest [--profile]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from bench.measure import Agent, cpu_seconds
+from bench.plan import FRAME_SIZES
+from bench.table_format import cells, number, ratio
+from bench.testbed import Bench, log, loop_lag
+
+CAMERAS = 4
+
+
+async def run(bench: Bench) -> None:
+    """Cameras sending as fast as the socket allows: the hub against a reading-only server."""
+    rows = []
+    for size_name in bench.plan.ingest_sizes:
+        for round_number in range(bench.plan.ingest_rounds):
+            # Alternate which goes first, so that neither always runs on a warmer machine.
+            order = ("hub", "floor") if round_number % 2 == 0 else ("floor", "hub")
+            rows.extend([await _run_once(bench, target, size_name) for target in order])
+    bench.results["ingest"] = merge_rounds(rows, ("size", "target"))
+
+
+async def _run_once(bench: Bench, target: str, size_name: str) -> dict[str, Any]:
+    hub = target == "hub"
+    prefix = f"ingest-{size_name.lower()}"
+    spec = bench.camera_spec(prefix, CAMERAS, size=FRAME_SIZES[size_name], fps=0)
+    if not hub:
+        spec["port"] = bench.floor_port
+    pid = bench.hass.pid if hub else bench.floor_pid
+    cameras = await Agent.run(f"ingest {target}", "cameras", spec)
+    try:
+        await asyncio.sleep(1.0)  # warm up: connections settled, entities created
+        frames_0, bytes_0 = await _received(bench, hub, prefix)
+        if hub:
+            await bench.probe(reset=True)
+        async with bench.profiled(prefix, enabled=hub):
+            cpu_0, wall_0 = cpu_seconds(pid), time.monotonic()
+            await asyncio.sleep(bench.plan.ingest_seconds)
+            cpu_1, wall_1 = cpu_seconds(pid), time.monotonic()
+        frames_1, bytes_1 = await _received(bench, hub, prefix)
+        lag = loop_lag(await bench.probe()) if hub else None
+    finally:
+        sent = await cameras.stop()
+    frames, elapsed = frames_1 - frames_0, wall_1 - wall_0
+    row = {
+        "size": size_name,
+        "target": target,
+        "frame_bytes": FRAME_SIZES[size_name],
+        "fps": frames / elapsed,
+        "mb_per_s": (bytes_1 - bytes_0) / elapsed / 1e6,
+        "cpu_s_per_1000_frames": (cpu_1 - cpu_0) / frames * 1000 if frames else None,
+        "cpu_share": (cpu_1 - cpu_0) / elapsed,
+        "frames_sent": sent.get("frames"),
+    }
+    if lag is not None:
+        row["lag_ms"] = lag
+    log(
+        f"ingest {size_name:5} {target:5} {row['fps']:7.0f} frames/s "
+        f"{row['mb_per_s']:6.1f} MB/s  cpu {row['cpu_s_per_1000_frames'] or 0:.3f} s/1000"
+    )
+    return row
+
+
+async def _received(bench: Bench, hub: bool, prefix: str) -> tuple[int, int]:
+    """Frames and bytes received so far by the hub (from `prefix` cameras) or the baseline."""
+    if hub:
+        return await bench.hub_counters(prefix)
+    counters = await bench.floor_counters(bench.floor_port)
+    return counters["frames"], counters["bytes"]
+
+
+def merge_rounds(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Keep the median row (by frames/s) of the rounds of each (size, target)."""
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row[key] for key in keys), []).append(row)
+    merged = []
+    for group in groups.values():
+        ordered = sorted(group, key=lambda row: row["fps"])
+        merged.append({**ordered[len(ordered) // 2], "rounds": len(group)})
+    return merged
+
+
+def table(results: dict[str, Any]) -> list[str]:
+    """The ingest section: each size's hub row beside its baseline's."""
+    if not (ingest := results.get("ingest")):
+        return []
+    lines = [
+        "",
+        f"Ingest ceiling ({CAMERAS} cameras, speed mode, as fast as possible)",
+        cells("size / server", "frames/s", "MB/s", "CPU s/1000 fr", "ratio to floor"),
+    ]
+    by_key = {(r["size"], r["target"]): r for r in ingest}
+    for size in dict.fromkeys(r["size"] for r in ingest):
+        hub, floor = by_key[(size, "hub")], by_key[(size, "floor")]
+        for name, item in (("hub", hub), ("floor (baseline)", floor)):
+            cpu_ratio = ratio(item["cpu_s_per_1000_frames"], floor["cpu_s_per_1000_frames"])
+            lines.append(
+                cells(
+                    f"{size} {name}",
+                    number(item["fps"], 0),
+                    number(item["mb_per_s"], 1),
+                    number(item["cpu_s_per_1000_frames"], 3),
+                    number(cpu_ratio) + "x cpu",
+                )
+            )
+    return lines

@@ -1,0 +1,56 @@
+"""How long and how large each workload runs: the quick and the full plan, and the frame sizes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Real JPEG sizes of the OV3660 at the default quality (firmware-protocol.md).
+FRAME_SIZES = {"QVGA": 10_000, "VGA": 30_000, "XGA": 80_000, "UXGA": 200_000, "QXGA": 500_000}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Plan:
+    """Durations and sizes of one run."""
+
+    ingest_sizes: tuple[str, ...]
+    ingest_seconds: float
+    ingest_rounds: int
+    latency_seconds: float
+    fanout_viewers: tuple[int, ...]
+    fanout_seconds: dict[int, float]
+    saving_seconds: float
+    churn_seconds: float
+    reloads: int
+    record_pre_roll: float
+    record_seconds: float
+    motion_sensor_rounds: int
+
+
+QUICK = Plan(
+    ingest_sizes=("VGA", "XGA", "UXGA"),
+    ingest_seconds=4,
+    ingest_rounds=1,
+    latency_seconds=10,
+    fanout_viewers=(1, 10, 50),
+    fanout_seconds={1: 5, 10: 5, 50: 10},
+    saving_seconds=6,
+    churn_seconds=15,
+    reloads=10,
+    record_pre_roll=5.0,
+    record_seconds=5.0,
+    motion_sensor_rounds=1,
+)
+FULL = Plan(
+    ingest_sizes=tuple(FRAME_SIZES),
+    ingest_seconds=10,
+    ingest_rounds=3,
+    latency_seconds=30,
+    fanout_viewers=(1, 10, 50),
+    fanout_seconds={1: 20, 10: 20, 50: 120},
+    saving_seconds=20,
+    churn_seconds=60,
+    reloads=100,
+    record_pre_roll=10.0,
+    record_seconds=20.0,
+    motion_sensor_rounds=5,
+)

@@ -1,0 +1,201 @@
+"""The bench's run loop: one `hass` with the hub and the baselines, each chosen workload in turn.
+
+The workloads are modules, each with `run(bench)` (its figures in `bench.results[name]`) and
+`table(results)` (its section of the printed table); `motion` is measured in this process without
+Home Assistant (`motion.run(quick=...)`), before `hass` starts. bench/__main__.py parses the
+command line and calls `run` and `table`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+import contextlib
+import dataclasses
+import datetime as dt
+import os
+from pathlib import Path
+import platform
+import shutil
+import tempfile
+import time
+from typing import Any
+
+from bench import (
+    attacks,
+    browser,
+    churn,
+    fanout,
+    idle,
+    ingest,
+    latency,
+    motion,
+    motion_sensor,
+    record,
+    saving,
+)
+from bench.measure import REPO
+from bench.plan import FULL, QUICK
+from bench.table_format import cells, number
+from bench.testbed import Bench, log
+from harness.hass_process import HomeAssistant, free_port
+
+PROBE = REPO / "bench" / "probe" / "bench_probe"
+# The workloads run in a real Home Assistant, in this order.
+HASS_WORKLOADS: Mapping[str, Callable[[Bench], Awaitable[None]]] = {
+    "idle": idle.run,
+    "ingest": ingest.run,
+    "latency": latency.run,
+    "fanout": fanout.run,
+    "saving": saving.run,
+    "churn": churn.run,
+    "browser": browser.run,
+    "attacks": attacks.run,
+    "record": record.run,
+    "motion_sensor": motion_sensor.run,
+}
+# Measured in this process, without Home Assistant.
+LOCAL_WORKLOAD = "motion"
+# Every workload's name, as `--only` takes them.
+WORKLOADS = (
+    "idle",
+    "ingest",
+    "latency",
+    "fanout",
+    "saving",
+    "churn",
+    "browser",
+    "attacks",
+    "record",
+    LOCAL_WORKLOAD,
+    "motion_sensor",
+)
+SOAK_WORKLOADS = frozenset({"idle", "churn"})
+SOAK_MIN_RELOADS = 100
+
+
+def loop_lag_table(results: dict[str, Any]) -> list[str]:
+    """The event loop lag of every workload that sampled it (ingest, latency, saving)."""
+    lag_rows = [
+        (f"ingest {r['size']}", r["lag_ms"]) for r in results.get("ingest", []) if "lag_ms" in r
+    ]
+    if latency_figures := results.get("latency"):
+        lag_rows.append(("latency", latency_figures["lag_ms"]))
+    lag_rows += [
+        (f"saving {'on' if r['saving'] else 'off'}", r["lag_ms"]) for r in results.get("saving", [])
+    ]
+    if not lag_rows:
+        return []
+    lines = [
+        "",
+        "Event loop lag under load (probe: 5 ms sleeps)",
+        cells("workload", "p50 ms", "p99 ms", "max ms", "longest GC ms"),
+    ]
+    for name, lag in lag_rows:
+        lines.append(
+            cells(
+                name,
+                number(lag["p50"]),
+                number(lag["p99"]),
+                number(lag["max"]),
+                number(lag.get("gc_max")),
+            )
+        )
+    return lines
+
+
+# The table's sections, in the order printed.
+TABLE_SECTIONS: tuple[Callable[[dict[str, Any]], list[str]], ...] = (
+    idle.table,
+    ingest.table,
+    latency.table,
+    fanout.table,
+    saving.table,
+    churn.table,
+    loop_lag_table,
+    browser.table,
+    motion.table,
+    motion_sensor.table,
+    attacks.table,
+    record.table,
+)
+
+
+def table(results: dict[str, Any]) -> str:
+    """Return the results as a plain-text table, each workload beside its baseline."""
+    return "\n".join(line for section in TABLE_SECTIONS for line in section(results))
+
+
+def machine() -> dict[str, Any]:
+    """Describe the machine the figures come from."""
+    cpu_model = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text(encoding="ascii").splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpu": cpu_model,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+    }
+
+
+def chosen(only: str | None, soak: float | None) -> set[str]:
+    """The workloads to run: `--only`'s comma-separated names, the soak's, or all."""
+    if soak is not None:
+        return set(SOAK_WORKLOADS)
+    return set(only.split(",")) if only else set(WORKLOADS)
+
+
+async def run(
+    *, quick: bool, only: str | None, soak: float | None, profile: bool, keep: bool
+) -> dict[str, Any]:
+    """Run the chosen workloads; return every figure."""
+    plan = QUICK if quick else FULL
+    if soak is not None:
+        # The soak is churn for `soak` minutes, with at least SOAK_MIN_RELOADS reloads.
+        plan = dataclasses.replace(
+            plan, churn_seconds=soak * 60, reloads=max(plan.reloads, SOAK_MIN_RELOADS)
+        )
+    names = chosen(only, soak)
+    started = time.monotonic()
+    local = {LOCAL_WORKLOAD: motion.run(quick=quick)} if LOCAL_WORKLOAD in names else {}
+    mode = "soak" if soak is not None else "quick" if quick else "full"
+    if names <= {LOCAL_WORKLOAD}:
+        return {
+            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "mode": mode,
+            "seconds": round(time.monotonic() - started),
+            "machine": machine(),
+            **local,
+        }
+    work = Path(tempfile.mkdtemp(prefix="esp32-camera-bench-"))
+    hass = HomeAssistant(
+        work / "config",
+        free_port(),
+        custom_components=[PROBE],
+        # ffmpeg: the record workload's clips get their MP4 as a user's would.
+        extra_yaml="bench_probe:\ncamera:\n  - platform: bench_probe\nffmpeg:\n",
+    )
+    (work / "config").mkdir()
+    bench = Bench(plan, work, hass, profile=profile)
+    try:
+        await bench.start()
+        for name, workload in HASS_WORKLOADS.items():
+            if name in names:
+                await workload(bench)
+    finally:
+        await bench.stop()
+        if keep:
+            log(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "mode": mode,
+        "seconds": round(time.monotonic() - started),
+        "machine": machine(),
+        **bench.results,
+        **local,
+    }
