@@ -149,7 +149,8 @@ async def test_malformed_input_is_counted_and_does_not_disturb_others(
         await observer.wait_frames(2)
     assert {camera_id for camera_id, _ in observer.frames} == {"cam-b"}
     failures = listener.cameras["cam-a"].stats.failures
-    assert failures[DropReason.NOT_JPEG] == 2
+    assert failures[DropReason.NOT_JPEG] == 1
+    assert failures[DropReason.MALFORMED_MESSAGE] == 1
     assert failures[DropReason.TOO_LARGE] == 1
     assert failures[DropReason.DISCONNECTED] == 1
 

@@ -824,7 +824,7 @@ class DeviceListener:
                 err,
             )
             if session.camera is not None:
-                session.camera.stats.record_drop(DropReason.NOT_JPEG)
+                session.camera.stats.record_drop(DropReason.MALFORMED_MESSAGE)
             return
         camera = session.camera or self._attach(
             session, message if isinstance(message, RegisterMessage) else None

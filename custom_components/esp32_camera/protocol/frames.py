@@ -52,6 +52,9 @@ class DropReason(StrEnum):
     DISCONNECTED = "disconnected"
     SIZE_MISMATCH = "size_mismatch"
     OVER_BUDGET = "over_budget"
+    # A text message that is not a JSON object with a "type" (counted with the frames: the sensor
+    # "Frames failed" shows a camera sending garbage).
+    MALFORMED_MESSAGE = "malformed_message"
 
 
 class FrameBudget:
