@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import ChainMap, OrderedDict, deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import Executor
 import contextlib
 from dataclasses import replace
@@ -27,7 +27,7 @@ import json
 import logging
 import socket
 import time
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -250,6 +250,9 @@ class DeviceListener:
             app.router.add_get("/", self._handle_websocket)
         self._runners: list[web.AppRunner] = []
         self._watchdog: asyncio.Task[None] | None = None
+        # The loop holds tasks weakly: these are held until done (else one may be garbage collected
+        # mid-flight) and ended by `stop`.
+        self.background_tasks: set[asyncio.Task[object]] = set()
         self._stopping = False
 
     @property
@@ -316,6 +319,10 @@ class DeviceListener:
         if self._watchdog is not None:
             self._watchdog.cancel()
             self._watchdog = None
+        background = list(self.background_tasks)
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         runners, self._runners = self._runners, []
         # Stop accepting first: a camera reconnecting while the sessions close would otherwise
         # stream on until aiohttp's shutdown timeout.
@@ -398,11 +405,15 @@ class DeviceListener:
             if session.address == address:
                 self._close_later(session, _RefusedError(CLOSE_REFUSED, "address_rejected"))
 
+    def _in_background(self, work: Coroutine[Any, Any, object]) -> None:
+        """Run `work` as a task held in `background_tasks` until it is done."""
+        task = asyncio.get_running_loop().create_task(work)
+        self.background_tasks.add(task)
+        task.add_done_callback(self.background_tasks.discard)
+
     def _close_later(self, session: _Session, refused: _RefusedError) -> None:
         session.closing = True
-        asyncio.get_running_loop().create_task(
-            self._refuse(session.socket, session.address, refused)
-        )
+        self._in_background(self._refuse(session.socket, session.address, refused))
 
     def restore_camera(
         self, camera_id: str, *, name: str | None = None, firmware: str | None = None
@@ -473,7 +484,7 @@ class DeviceListener:
                         logging.DEBUG, session.address, "No data from %s: closing", session.address
                     )
                     session.closing = True
-                    asyncio.get_running_loop().create_task(
+                    self._in_background(
                         session.socket.close(code=CLOSE_LIVENESS, message=b"liveness timeout")
                     )
                     continue
@@ -755,7 +766,7 @@ class DeviceListener:
             camera.set_control_socket(session.socket)
         self._join(session, camera)
         if controls and camera.admitted:
-            asyncio.get_running_loop().create_task(camera.deliver_queue())
+            self._in_background(camera.deliver_queue())
 
     def _leave(self, session: _Session, camera: CameraRecord) -> None:
         """Take the session's socket off a record; a pending one without sockets is dropped."""
