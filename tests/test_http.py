@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+import time
 from typing import Any
 
 import aiohttp
@@ -78,12 +79,18 @@ async def test_api_json(
     assert cam1["address"] is not None
     assert hub_stats["saver"]["directory"] is not None
 
+    # A hub up for an hour: its uptime is the time since its start, as seen around the request
+    # (rounded to tenths).
+    hub.started_at = time.monotonic() - 3600
+    up_before = round(time.monotonic() - hub.started_at, 1)
     response = await client.get(f"{API}/health")
+    up_after = round(time.monotonic() - hub.started_at, 1)
     assert response.status == 200
     health = await response.json()
     assert health["status"] == "ok"
     assert health["version"] == "0.1.0"
-    assert health["uptime"] >= 0
+    assert up_before <= health["uptime"] <= up_after
+    assert health["hubs"][0]["uptime"] == health["uptime"]
     assert health["hubs"][0]["connected_cameras"] == 1
 
     resolutions = await (await client.get(f"{API}/resolutions")).json()
