@@ -206,7 +206,7 @@ async def _killed_during_a_clip(bench: Bench, entity: str) -> dict[str, Any]:
     before = _clips(bench)
     try:
         async with bench.hass.websocket() as call:
-            recording = asyncio.create_task(
+            recording = asyncio.ensure_future(
                 call(
                     "call_service",
                     domain="esp32_camera",

@@ -222,7 +222,11 @@ async def measure_display_latency(
             "/api/services/esp32_camera/send_command",
             {"camera_id": camera.camera_id, "command": "fps", "value": fps},
         )
-        await camera.wait_for(lambda camera, fps=fps: camera.fps == fps, timeout=15)
+
+        def at_rate(shown: SimulatedCamera, fps: int = fps) -> bool:
+            return shown.fps == fps
+
+        await camera.wait_for(at_rate, timeout=15)
         await asyncio.sleep(2.5)  # frames at the new rate on every screen
         since = time.time()
         for page in (panel, card):

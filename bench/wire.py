@@ -67,7 +67,7 @@ def set_sequence(jpeg: bytearray, sequence: int) -> None:
     struct.pack_into(">Q", jpeg, SEQUENCE_END - 8, sequence)
 
 
-def read_sequence(jpeg: bytes | memoryview) -> int | None:
+def read_sequence(jpeg: bytes | bytearray | memoryview) -> int | None:
     """Return the sequence number a `sequenced_jpeg` carries, or None for another JPEG."""
     if len(jpeg) < SEQUENCE_END:
         return None

@@ -109,6 +109,7 @@ async def test_floor_counts_and_relays_frames() -> None:
         ClientSession() as session,
         session.get(server.make_url("/mjpeg")) as viewer,
     ):
+        assert server.port is not None  # the server is started
         camera = WireCamera("127.0.0.1", server.port, "floor-1", TOKEN)
         await camera.connect()
         received = []

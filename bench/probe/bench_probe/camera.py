@@ -12,7 +12,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.helpers.typing import ConfigType, DiscoveryInfoType
 
-from . import DATA_ADD_CAMERAS
+from . import DATA_ADD_PULL_CAMERAS
 
 
 async def async_setup_platform(
@@ -21,8 +21,12 @@ async def async_setup_platform(
     async_add_entities: AddEntitiesCallback,
     discovery_info: DiscoveryInfoType | None = None,
 ) -> None:
-    """Keep the callback: cameras are added when the benchmark knows its entity ids."""
-    hass.data[DATA_ADD_CAMERAS] = async_add_entities
+    """Keep a way to add pull cameras: the benchmark knows their sources' entity ids later."""
+
+    def add_pull_cameras(sources: list[str]) -> None:
+        async_add_entities([PullCamera(source) for source in sources])
+
+    hass.data[DATA_ADD_PULL_CAMERAS] = add_pull_cameras
 
 
 class PullCamera(Camera):
