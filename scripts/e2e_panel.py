@@ -36,7 +36,7 @@ from bench.browser import (  # noqa: E402
     open_logged_in,
 )
 from custom_components.esp32_camera.clips import AviWriter, read_avi  # noqa: E402
-from custom_components.esp32_camera.storage import clip_path  # noqa: E402
+from custom_components.esp32_camera.disk.layout import clip_path  # noqa: E402
 from esp32_simulator import SimulatedCamera  # noqa: E402
 from esp32_simulator.scenes import build_scenes  # noqa: E402
 from harness.hass_process import (  # noqa: E402

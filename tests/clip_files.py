@@ -12,7 +12,7 @@ from pathlib import Path
 from homeassistant.util import dt as dt_util
 
 from custom_components.esp32_camera.clips import AviWriter, read_avi
-from custom_components.esp32_camera.storage import clip_path
+from custom_components.esp32_camera.disk.layout import clip_path
 
 from .conftest import jpeg_bytes
 

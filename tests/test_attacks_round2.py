@@ -28,7 +28,7 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.esp32_camera import services
 from custom_components.esp32_camera.const import DOMAIN
-from custom_components.esp32_camera.store import copy_key, storage_key
+from custom_components.esp32_camera.hub.store import copy_key, storage_key
 
 from . import test_file_paths
 from .conftest import wait_for

@@ -23,7 +23,6 @@ from PIL import Image
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.esp32_camera import clips_hub, storage
 from custom_components.esp32_camera.clips.avi import (
     _HEADER_SIZE,
     MAX_FRAMES,
@@ -33,9 +32,11 @@ from custom_components.esp32_camera.clips.avi import (
 )
 from custom_components.esp32_camera.clips.recovery import recover_clips
 from custom_components.esp32_camera.const import DOMAIN
+from custom_components.esp32_camera.disk import layout
+from custom_components.esp32_camera.hub import clip_recording as clips_hub
 from custom_components.esp32_camera.motion import MotionDetector, MotionSettings
 from custom_components.esp32_camera.motion.detector import MAX_SCANS, decode_small
-from custom_components.esp32_camera.serialize import camera_payload
+from custom_components.esp32_camera.views.camera_payload import camera_payload
 
 from .conftest import HUB_TOKEN, wait_for
 from .test_clips import ClipEvents, Sender, record, start_camera
@@ -148,7 +149,7 @@ def test_a_crashed_clip_of_too_many_frames_is_recovered_playable(tmp_path: Path)
     folder.mkdir(parents=True)
     part = folder / ".12-00-00_action.avi.abc123.part"
     part.write_bytes(bytes(_HEADER_SIZE) + chunk * (MAX_FRAMES + 10))
-    recovery = recover_clips(tmp_path, storage.unused_clip_path)
+    recovery = recover_clips(tmp_path, layout.unused_clip_path)
     [(info, _first)] = recovery.recovered
     assert info.frames == MAX_FRAMES
     assert len(read_avi(info.path).frames) == MAX_FRAMES
@@ -294,7 +295,7 @@ def test_recovery_passes_odd_part_files_without_blocking_or_following(tmp_path: 
     with (folder / ".d.avi.x4.part").open("wb") as sparse:
         sparse.truncate(10**12)
     started = time.perf_counter()
-    recovery = recover_clips(tmp_path, storage.unused_clip_path)
+    recovery = recover_clips(tmp_path, layout.unused_clip_path)
     assert time.perf_counter() - started < 10  # generous: nothing blocks, nothing is read whole
     assert recovery.recovered == []
     assert outside.read_bytes() == b"RIFF" + bytes(5000)  # the link's target is untouched

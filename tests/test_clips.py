@@ -39,22 +39,24 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
-from custom_components.esp32_camera import clips_hub, services, signals, storage
+from custom_components.esp32_camera import services
 from custom_components.esp32_camera.clips import ClipReason, read_avi
-from custom_components.esp32_camera.clips_hub import (
-    RING_BYTES_PER_CAMERA,
-    RING_BYTES_TOTAL,
-    RecordingSettings,
-)
 from custom_components.esp32_camera.const import CONF_SAVE_DIRECTORY, DOMAIN, EVENT_CLIP_SAVED
 from custom_components.esp32_camera.diagnostics import (
     async_get_config_entry_diagnostics,
     async_get_device_diagnostics,
 )
+from custom_components.esp32_camera.disk import layout
+from custom_components.esp32_camera.hub import clip_recording as clips_hub, signals
+from custom_components.esp32_camera.hub.clip_recording import (
+    RING_BYTES_PER_CAMERA,
+    RING_BYTES_TOTAL,
+    RecordingSettings,
+)
+from custom_components.esp32_camera.hub.image_saver import MIB
+from custom_components.esp32_camera.hub.store import storage_key
 from custom_components.esp32_camera.motion import MotionEvent, MotionEventType
 from custom_components.esp32_camera.protocol import Frame
-from custom_components.esp32_camera.saver import MIB
-from custom_components.esp32_camera.store import storage_key
 
 from .conftest import HUB_TOKEN, jpeg_bytes, wait_for
 from .motion.conftest import scene_jpegs
@@ -199,8 +201,8 @@ async def test_the_record_action_writes_exactly_the_frames_of_its_window(
     # The layout: the trigger's local time, the reason; the thumbnail beside it.
     path = Path(result["path"])
     assert path.parent.parent == tmp_path / "saved" / "cam1" / "clips"
-    assert storage.DAY_DIRECTORY.match(path.parent.name)
-    assert storage.CLIP_FILE.match(path.name)
+    assert layout.DAY_DIRECTORY.match(path.parent.name)
+    assert layout.CLIP_FILE.match(path.name)
     assert path.name.endswith("_action.avi")
     assert result["thumbnail"] == str(path.with_suffix(".jpg"))
     at_trigger = next(f for f in frames.received if f.at >= request.triggered_at)
@@ -454,19 +456,19 @@ async def test_clips_triggered_in_the_same_second_get_their_own_files(
 
 def test_a_clip_name_taken_on_disk_gets_the_next_number(tmp_path: Path) -> None:
     """A clip of the same second already on disk (the clock was set back) is never replaced."""
-    path = storage.clip_path(
+    path = layout.clip_path(
         tmp_path, "cam1", dt_util.now().replace(hour=12, minute=0, second=0), "motion"
     )
     assert path.name == "12-00-00_motion.avi"
     path.parent.mkdir(parents=True)
-    assert storage.unused_clip_path(path) == path
+    assert layout.unused_clip_path(path) == path
     path.with_suffix(".jpg").write_bytes(b"")  # any of its files
-    assert storage.unused_clip_path(path).name == "12-00-00_motion_2.avi"
+    assert layout.unused_clip_path(path).name == "12-00-00_motion_2.avi"
     path.with_name("12-00-00_motion_2.mp4").write_bytes(b"")
-    assert storage.unused_clip_path(path).name == "12-00-00_motion_3.avi"
+    assert layout.unused_clip_path(path).name == "12-00-00_motion_3.avi"
     other = path.with_name("porch.avi")  # not a default name: as it is
     other.write_bytes(b"")
-    assert storage.unused_clip_path(other) == other
+    assert layout.unused_clip_path(other) == other
 
 
 async def test_clips_are_refused_while_the_save_directory_is_public(
@@ -669,9 +671,9 @@ async def test_earlier_and_damaged_stores_load(
 
 def make_clip(root: Path, camera: str, when: Any, reason: str, size: int) -> list[Path]:
     """A clip's three files in the layout, `size` bytes each."""
-    avi = storage.clip_path(root, camera, when, reason)
+    avi = layout.clip_path(root, camera, when, reason)
     avi.parent.mkdir(parents=True, exist_ok=True)
-    files = list(storage.clip_companions(avi))
+    files = list(layout.clip_companions(avi))
     for path in files:
         path.write_bytes(b"x" * size)
     return files
@@ -712,7 +714,7 @@ async def test_retention_by_size_counts_clips_and_images_together(
     """Over the size limit, the oldest go first, clips and images alike, down to 90 % of it."""
     now = dt_util.now()
     oldest_clip = make_clip(tmp_path, "cam1", now - timedelta(minutes=50), "motion", 100 * 1024)
-    image = storage.saved_frame_path(tmp_path, "cam2", now - timedelta(minutes=40), 1)
+    image = layout.saved_frame_path(tmp_path, "cam2", now - timedelta(minutes=40), 1)
     image.parent.mkdir(parents=True)
     image.write_bytes(b"x" * 200 * 1024)
     newer_clip = make_clip(tmp_path, "cam1", now - timedelta(minutes=30), "action", 100 * 1024)
@@ -782,7 +784,7 @@ async def test_an_mp4_is_made_with_home_assistants_ffmpeg(
     # The panel's payload says so: its clip list is read again to show the MP4.
     assert hub.clips.figures("cam1") == {"written": 1, "converted": 1, "recording": 0}
     # The MP4 counts for retention too: the AVI, its thumbnail and the MP4.
-    files = storage.clip_companions(Path(result["path"]))
+    files = layout.clip_companions(Path(result["path"]))
     assert hub.saver.as_dict()["clip_bytes"] == sum(path.stat().st_size for path in files)
 
 

@@ -24,7 +24,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUs
 
 from custom_components.esp32_camera import services
 from custom_components.esp32_camera.const import CONF_ALLOW_SERVED_FILES, DOMAIN
-from custom_components.esp32_camera.storage import is_inside
+from custom_components.esp32_camera.disk.layout import is_inside
 
 from .conftest import jpeg_bytes, wait_for
 from .test_clips import clip_frames, numbered_jpeg, ring_frames

@@ -17,7 +17,7 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.esp32_camera.updates import STATE_WRITE_INTERVAL
+from custom_components.esp32_camera.hub.entity_updates import STATE_WRITE_INTERVAL
 
 from .conftest import answer, jpeg_bytes, shorten_command_timeout, wait_for
 

@@ -26,8 +26,8 @@ from pytest_homeassistant_custom_component.typing import (
 )
 
 from custom_components.esp32_camera.const import CONF_SAVE_DIRECTORY, DOMAIN
+from custom_components.esp32_camera.hub.store import STORAGE_VERSION, storage_key
 from custom_components.esp32_camera.media_source import LIST_LIMIT
-from custom_components.esp32_camera.store import STORAGE_VERSION, storage_key
 
 from .clip_files import MP4_BYTES, avi_frames, local, write_clip
 from .conftest import add_hub_entry, jpeg_bytes, wait_for

@@ -31,9 +31,12 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.esp32_camera.const import DOMAIN, EVENT_CLIP_SAVED
 from custom_components.esp32_camera.diagnostics import async_get_config_entry_diagnostics
+from custom_components.esp32_camera.hub.motion_detection import (
+    MAX_MOTION_ISSUES,
+    MOTION_FAILURES_FOR_ISSUE,
+)
+from custom_components.esp32_camera.hub.store import STORAGE_VERSION, storage_key
 from custom_components.esp32_camera.motion import MotionResult, MotionSettings
-from custom_components.esp32_camera.motion_hub import MAX_MOTION_ISSUES, MOTION_FAILURES_FOR_ISSUE
-from custom_components.esp32_camera.store import STORAGE_VERSION, storage_key
 
 from .conftest import HUB_TOKEN, jpeg_bytes, wait_for
 from .motion.conftest import scene_jpegs

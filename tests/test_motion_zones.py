@@ -26,14 +26,14 @@ from pytest_homeassistant_custom_component.typing import (
 
 from custom_components.esp32_camera.const import DOMAIN
 from custom_components.esp32_camera.diagnostics import async_get_config_entry_diagnostics
-from custom_components.esp32_camera.motion import MotionSettings, Zone
-from custom_components.esp32_camera.motion_hub import (
+from custom_components.esp32_camera.hub.motion_detection import (
     MAX_AREAS,
     MAX_NAME_LENGTH,
     MAX_POINTS,
     ZONE_LIMITS,
 )
-from custom_components.esp32_camera.store import STORAGE_VERSION, storage_key
+from custom_components.esp32_camera.hub.store import STORAGE_VERSION, storage_key
+from custom_components.esp32_camera.motion import MotionSettings, Zone
 
 from .conftest import HUB_TOKEN, CameraClient, wait_for
 

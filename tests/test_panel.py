@@ -12,8 +12,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.esp32_camera import panel
-from custom_components.esp32_camera.panel import (
+from custom_components.esp32_camera.views import panel
+from custom_components.esp32_camera.views.panel import (
     DATA_PANEL,
     FRONTEND_DIR,
     _versioned_url,

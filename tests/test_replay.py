@@ -23,7 +23,8 @@ from pytest_homeassistant_custom_component.typing import (
 )
 
 from custom_components.esp32_camera.const import CONF_SAVE_DIRECTORY, DOMAIN
-from custom_components.esp32_camera.replay import MAX_FRAME_GAP, clip_details
+from custom_components.esp32_camera.disk.listing import clip_details
+from custom_components.esp32_camera.views.clip_replay import MAX_FRAME_GAP
 
 from .clip_files import MP4_BYTES, avi_frames, local, write_clip
 from .conftest import wait_for

@@ -16,8 +16,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 import pytest
 
-from custom_components.esp32_camera import saver as saver_module, storage
-from custom_components.esp32_camera.saver import MIB, ImageSaver
+from custom_components.esp32_camera.disk import layout, writing
+from custom_components.esp32_camera.hub import image_saver as saver_module
+from custom_components.esp32_camera.hub.image_saver import MIB, ImageSaver
+from custom_components.esp32_camera.hub.options import default_save_directory
 
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4 + b"\xff\xd9"
 
@@ -63,7 +65,7 @@ def saved_files(root: Path) -> list[Path]:
 
 
 def make_image(root: Path, camera: str, when: datetime, seq: int, size: int) -> Path:
-    path = storage.saved_frame_path(root, camera, when, seq)
+    path = layout.saved_frame_path(root, camera, when, seq)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"x" * size)
     return path
@@ -210,12 +212,12 @@ async def test_write_failure_leaves_no_partial_file(hass: HomeAssistant, tmp_pat
 async def test_temporary_file_removed_when_write_fails(tmp_path: Path) -> None:
     """`write_file_atomic` removes its temporary file and keeps the old target on failure."""
     target = tmp_path / "a" / "b.jpg"
-    storage.write_file_atomic(target, b"old")
+    writing.write_file_atomic(target, b"old")
     with (
-        patch.object(storage.os, "rename", side_effect=OSError("disk full")),
+        patch.object(writing.os, "rename", side_effect=OSError("disk full")),
         pytest.raises(OSError, match="disk full"),
     ):
-        storage.write_file_atomic(target, b"new")
+        writing.write_file_atomic(target, b"new")
     assert target.read_bytes() == b"old"
     assert [p.name for p in target.parent.iterdir()] == ["b.jpg"]
 
@@ -225,9 +227,9 @@ async def test_counters_from_disk_and_leftovers(hass: HomeAssistant, tmp_path: P
     now = dt_util.now()
     make_image(tmp_path, "cam1", now, 1, 100)
     make_image(tmp_path, "cam1", now - timedelta(days=2), 2, 50)
-    leftover = storage.saved_frame_path(tmp_path, "cam1", now, 3).with_name(".esp32cam-123.tmp")
+    leftover = layout.saved_frame_path(tmp_path, "cam1", now, 3).with_name(".esp32cam-123.tmp")
     leftover.write_bytes(b"partial")
-    snapshot = storage.snapshot_path(tmp_path, "cam1", now)
+    snapshot = layout.snapshot_path(tmp_path, "cam1", now)
     snapshot.parent.mkdir(parents=True)
     snapshot.write_bytes(b"snap")  # counted, as the original counted its "save now" images
     (snapshot.parent / "door.jpg").write_bytes(b"mine")  # not a snapshot's default name
@@ -341,7 +343,7 @@ async def test_refuses_www(hass: HomeAssistant, tmp_path: Path) -> None:
 
 async def test_default_directory_in_media(hass: HomeAssistant) -> None:
     """The default save directory is inside the local media folder."""
-    assert storage.default_save_directory(hass) == str(
+    assert default_save_directory(hass) == str(
         Path(hass.config.media_dirs["local"]) / "esp32_camera"
     )
 
@@ -354,7 +356,7 @@ async def test_snapshots_are_counted_and_kept(
         dt_util.as_utc(datetime(2026, 3, 4, 5, 6, 7, tzinfo=dt_util.get_default_time_zone()))
     )
     now = dt_util.now()
-    old_snapshot = storage.snapshot_path(tmp_path, "cam1", now - timedelta(days=3))
+    old_snapshot = layout.snapshot_path(tmp_path, "cam1", now - timedelta(days=3))
     old_snapshot.parent.mkdir(parents=True)
     old_snapshot.write_bytes(b"old")
     old_image = make_image(tmp_path, "cam1", now - timedelta(days=3), 1, 10)
@@ -368,14 +370,14 @@ async def test_snapshots_are_counted_and_kept(
     assert (counters.saved_total, counters.saved_today, counters.saved_bytes) == (1, 0, 3)
 
     # A snapshot written now, as the snapshot action does, counts at once.
-    snapshot = storage.snapshot_path(tmp_path, "cam1", now)
+    snapshot = layout.snapshot_path(tmp_path, "cam1", now)
     saver.async_snapshot_saved("cam1", snapshot, 1000)
     assert (counters.saved_total, counters.saved_today, counters.saved_bytes) == (2, 1, 1003)
     assert counters.last_saved_path == str(snapshot)
     assert counters.last_saved_at == now
     # Elsewhere (a file name of the user's choice): not part of the save directory's images.
     saver.async_snapshot_saved("cam1", tmp_path / "cam1" / "door.jpg", 1000)
-    saver.async_snapshot_saved("cam1", storage.snapshot_path(tmp_path / "other", "cam1", now), 1)
+    saver.async_snapshot_saved("cam1", layout.snapshot_path(tmp_path / "other", "cam1", now), 1)
     assert counters.saved_total == 2
     await saver.async_stop()
 
@@ -391,7 +393,7 @@ async def test_counts_by_date_and_hour(
     for days in range(9):  # one image a day at 23:00 for the nine days before today
         make_image(tmp_path, "cam1", now.replace(hour=23) - timedelta(days=days + 1), days, 10)
     make_image(tmp_path, "cam1", now - timedelta(hours=2), 20, 10)
-    snapshot = storage.snapshot_path(tmp_path, "cam1", now - timedelta(hours=1))
+    snapshot = layout.snapshot_path(tmp_path, "cam1", now - timedelta(hours=1))
     snapshot.parent.mkdir(parents=True, exist_ok=True)
     snapshot.write_bytes(b"snap")
     bus = FrameBus()
@@ -401,7 +403,7 @@ async def test_counts_by_date_and_hour(
     bus.publish("cam1", JPEG, 1.0)
     bus.publish("cam1", JPEG, 1.1)
     await written(hass, saver)
-    saver.async_snapshot_saved("cam1", storage.snapshot_path(tmp_path, "cam1", now), 5)
+    saver.async_snapshot_saved("cam1", layout.snapshot_path(tmp_path, "cam1", now), 5)
     counts = saver.saved_counts("cam1")
     # Retention removed the oldest image (2026-03-01, more than 8 days old).
     assert counts["by_date"] == {

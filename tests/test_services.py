@@ -14,8 +14,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.esp32_camera.const import DOMAIN
+from custom_components.esp32_camera.disk.layout import TEMP_PREFIX
 from custom_components.esp32_camera.protocol import Frame, is_jpeg, jpeg_dimensions
-from custom_components.esp32_camera.storage import TEMP_PREFIX
 
 from .conftest import jpeg_bytes, wait_for
 

@@ -10,7 +10,7 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.esp32_camera import signals
+from custom_components.esp32_camera.hub import signals
 
 from .conftest import HUB_TOKEN, jpeg_bytes, wait_for
 

@@ -10,9 +10,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 import pytest
 
-from custom_components.esp32_camera import storage
 from custom_components.esp32_camera.const import DOMAIN
-from custom_components.esp32_camera.saver import WRITE_ERROR_AFTER_FRAMES
+from custom_components.esp32_camera.disk import writing
+from custom_components.esp32_camera.hub.image_saver import WRITE_ERROR_AFTER_FRAMES
 
 from .test_saver import JPEG, FrameBus, make_saver, written
 
@@ -20,7 +20,7 @@ from .test_saver import JPEG, FrameBus, make_saver, written
 def test_write_below_root_creates_directories(tmp_path: Path) -> None:
     root = tmp_path / "saved"
     target = root / "cam1" / "2026-11-30" / "20" / "a.jpg"
-    storage.write_file_atomic(target, b"jpeg", root=root)
+    writing.write_file_atomic(target, b"jpeg", root=root)
     assert target.read_bytes() == b"jpeg"
     assert [p.name for p in target.parent.iterdir()] == ["a.jpg"]
 
@@ -34,7 +34,7 @@ def test_link_below_root_is_never_followed(tmp_path: Path, link_at: str) -> None
     target = root / "cam1" / "2026-11-30" / "20" / "a.jpg"
     # ENOTDIR or ELOOP: opened without following, the link is no directory.
     with pytest.raises(OSError, match=r"Not a directory|Too many levels of symbolic links"):
-        storage.write_file_atomic(target, b"jpeg", root=root)
+        writing.write_file_atomic(target, b"jpeg", root=root)
     assert list(outside.rglob("*")) == []
 
 
@@ -43,7 +43,7 @@ def test_link_as_target_file_is_replaced_not_followed(tmp_path: Path) -> None:
     outside.write_bytes(b"precious")
     (root / "cam1").mkdir(parents=True)
     (root / "cam1" / "a.jpg").symlink_to(outside)
-    storage.write_file_atomic(root / "cam1" / "a.jpg", b"jpeg", root=root)
+    writing.write_file_atomic(root / "cam1" / "a.jpg", b"jpeg", root=root)
     assert outside.read_bytes() == b"precious"
     assert not (root / "cam1" / "a.jpg").is_symlink()
     assert (root / "cam1" / "a.jpg").read_bytes() == b"jpeg"
@@ -54,7 +54,7 @@ def test_root_itself_may_be_a_link(tmp_path: Path) -> None:
     disk = tmp_path / "usb"
     disk.mkdir()
     (tmp_path / "saved").symlink_to(disk, target_is_directory=True)
-    storage.write_file_atomic(
+    writing.write_file_atomic(
         tmp_path / "saved" / "cam1" / "a.jpg", b"jpeg", root=tmp_path / "saved"
     )
     assert (disk / "cam1" / "a.jpg").read_bytes() == b"jpeg"
@@ -62,9 +62,9 @@ def test_root_itself_may_be_a_link(tmp_path: Path) -> None:
 
 def test_path_outside_root_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not inside"):
-        storage.write_file_atomic(tmp_path / "a" / ".." / ".." / "b.jpg", b"x", root=tmp_path / "a")
+        writing.write_file_atomic(tmp_path / "a" / ".." / ".." / "b.jpg", b"x", root=tmp_path / "a")
     with pytest.raises(ValueError, match="subpath"):
-        storage.write_file_atomic(tmp_path / "elsewhere" / "b.jpg", b"x", root=tmp_path / "a")
+        writing.write_file_atomic(tmp_path / "elsewhere" / "b.jpg", b"x", root=tmp_path / "a")
 
 
 async def test_saver_never_writes_through_a_planted_link(
@@ -125,13 +125,13 @@ def test_a_write_that_must_not_replace_never_does(tmp_path: Path) -> None:
     """`overwrite=False` publishes the file with a hard link: an existing name is never replaced."""
     root = tmp_path / "saved"
     target = root / "cam1" / "a.jpg"
-    storage.write_file_atomic(target, b"first", root=root, overwrite=False)
+    writing.write_file_atomic(target, b"first", root=root, overwrite=False)
     with pytest.raises(FileExistsError):
-        storage.write_file_atomic(target, b"second", root=root, overwrite=False)
+        writing.write_file_atomic(target, b"second", root=root, overwrite=False)
     assert target.read_bytes() == b"first"
     (root / "cam1" / "link.jpg").symlink_to(tmp_path / "nowhere.jpg")  # a dangling link is taken
     with pytest.raises(FileExistsError):
-        storage.write_file_atomic(root / "cam1" / "link.jpg", b"x", root=root, overwrite=False)
+        writing.write_file_atomic(root / "cam1" / "link.jpg", b"x", root=root, overwrite=False)
     assert not (tmp_path / "nowhere.jpg").exists()
     assert sorted(p.name for p in target.parent.iterdir()) == ["a.jpg", "link.jpg"]
 
@@ -145,7 +145,7 @@ def test_concurrent_exclusive_writes_leave_exactly_one_winner(tmp_path: Path) ->
     def write(number: int) -> None:
         barrier.wait()
         try:
-            storage.write_file_atomic(target, b"%d" % number, overwrite=False)
+            writing.write_file_atomic(target, b"%d" % number, overwrite=False)
         except FileExistsError:
             outcomes.append("exists")
         else:
@@ -170,11 +170,11 @@ def test_exclusive_write_without_hard_links(
     def no_links(*_args: object, **_kwargs: object) -> None:
         raise PermissionError(errno.EPERM, "Operation not permitted")
 
-    monkeypatch.setattr(storage.os, "link", no_links)
+    monkeypatch.setattr(writing.os, "link", no_links)
     target = tmp_path / "a.jpg"
-    storage.write_file_atomic(target, b"first", overwrite=False)
+    writing.write_file_atomic(target, b"first", overwrite=False)
     with pytest.raises(FileExistsError):
-        storage.write_file_atomic(target, b"second", overwrite=False)
+        writing.write_file_atomic(target, b"second", overwrite=False)
     assert target.read_bytes() == b"first"
     assert [p.name for p in tmp_path.iterdir()] == ["a.jpg"]
 
@@ -182,19 +182,19 @@ def test_exclusive_write_without_hard_links(
 def test_a_reserved_name_is_released_only_while_it_is_ours(tmp_path: Path) -> None:
     root = tmp_path / "saved"
     target = root / "cam1" / "clips" / "door.avi"
-    reservation = storage.reserve_file(target, root=root)
+    reservation = writing.reserve_file(target, root=root)
     assert target.read_bytes() == b""
     with pytest.raises(FileExistsError):
-        storage.reserve_file(target, root=root)
-    storage.release_file(reservation)
+        writing.reserve_file(target, root=root)
+    writing.release_file(reservation)
     assert not target.exists()
     # Replaced by the finished file meanwhile: kept.
-    reservation = storage.reserve_file(target, root=root)
-    storage.write_file_atomic(target, b"the clip", root=root)
-    storage.release_file(reservation)
+    reservation = writing.reserve_file(target, root=root)
+    writing.write_file_atomic(target, b"the clip", root=root)
+    writing.release_file(reservation)
     assert target.read_bytes() == b"the clip"
     # A link planted below the root is not followed.
     (root / "cam2").symlink_to(tmp_path, target_is_directory=True)
     with pytest.raises(OSError, match=r"Not a directory|Too many levels of symbolic links"):
-        storage.reserve_file(root / "cam2" / "x.avi", root=root)
+        writing.reserve_file(root / "cam2" / "x.avi", root=root)
     assert not (tmp_path / "x.avi").exists()

@@ -33,8 +33,8 @@ from custom_components.esp32_camera.const import (
     CONF_STREAM_PORT,
     DOMAIN,
 )
+from custom_components.esp32_camera.hub.store import copy_key, storage_key
 from custom_components.esp32_camera.listener import Admission
-from custom_components.esp32_camera.store import copy_key, storage_key
 
 from .conftest import HUB_TOKEN, jpeg_bytes, wait_for
 

@@ -16,12 +16,22 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.esp32_camera.clips_hub import RecordingSettings, check_stored_recording
 from custom_components.esp32_camera.const import DOMAIN
+from custom_components.esp32_camera.hub.clip_recording import (
+    RecordingSettings,
+    check_stored_recording,
+)
+from custom_components.esp32_camera.hub.motion_detection import (
+    areas_from_json,
+    check_stored_motion,
+)
+from custom_components.esp32_camera.hub.store import storage_key
+from custom_components.esp32_camera.hub.store_check import (
+    StorePath,
+    clean_hub,
+    setting_is_valid,
+)
 from custom_components.esp32_camera.motion import MotionSettings
-from custom_components.esp32_camera.motion_hub import areas_from_json, check_stored_motion
-from custom_components.esp32_camera.store import storage_key
-from custom_components.esp32_camera.store_check import StorePath, clean_hub, setting_is_valid
 
 SECTIONS = {"motion": check_stored_motion, "recording": check_stored_recording}
 ZONE = {"name": "door", "points": [[0.1, 0.1], [0.5, 0.1], [0.5, 0.5]]}

@@ -20,7 +20,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.esp32_camera.const import DOMAIN
-from custom_components.esp32_camera.store import copy_key, storage_key
+from custom_components.esp32_camera.hub.store import copy_key, storage_key
 
 ZONE = {"name": "door", "points": [[0.1, 0.1], [0.5, 0.1], [0.5, 0.5]]}
 STOCK = "192.0.2.7"

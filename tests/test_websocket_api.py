@@ -28,7 +28,7 @@ from custom_components.esp32_camera.const import (
     CONF_STREAM_PORT,
     DOMAIN,
 )
-from custom_components.esp32_camera.panel import PANEL_URL_PATH
+from custom_components.esp32_camera.views.panel import PANEL_URL_PATH
 from custom_components.esp32_camera.websocket_api import (
     DATA_FRAME_SUBSCRIPTIONS,
     FRAMES_IN_FLIGHT,

@@ -14,17 +14,15 @@ from homeassistant.helpers.typing import ConfigType
 
 from . import websocket_api
 from .const import CONF_EXPOSE_HTTP, DOMAIN
-from .control_http import async_add_control_routes
-from .devices import camera_id_of_device
-from .gallery import SavedImageView
-from .http import async_register_views
-from .hub import Esp32CameraConfigEntry, Esp32CameraHub
+from .hub.devices import camera_id_of_device
+from .hub.hub import Esp32CameraConfigEntry, Esp32CameraHub
+from .hub.repair_issues import async_delete_issue, async_raise_issue
+from .hub.store import async_remove_store
 from .listener import ListenerBindError
-from .panel import async_register_panel, async_unregister_panel
-from .repairs import async_delete_issue, async_raise_issue
-from .replay import ClipReplayView
 from .services import async_setup_services
-from .store import async_remove_store
+from .views import async_register_views
+from .views.control_port import async_add_control_routes
+from .views.panel import async_register_panel, async_unregister_panel
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS = [
@@ -44,8 +42,6 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     async_setup_services(hass)
     async_register_views(hass)
     websocket_api.async_setup(hass)
-    hass.http.register_view(SavedImageView())
-    hass.http.register_view(ClipReplayView())
     return True
 
 

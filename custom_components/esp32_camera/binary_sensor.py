@@ -13,12 +13,8 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import (
-    Esp32CameraDescribedEntity,
-    Esp32CameraMotionEntity,
-    async_add_camera_entities,
-)
-from .hub import Esp32CameraConfigEntry
+from .entity import Esp32CameraDescribedEntity, Esp32CameraMotionEntity, async_add_camera_entities
+from .hub.hub import Esp32CameraConfigEntry
 
 PARALLEL_UPDATES = 0
 

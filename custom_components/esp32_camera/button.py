@@ -12,8 +12,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .entity import Esp32CameraDescribedEntity, async_add_described_entities
-from .hub import Esp32CameraConfigEntry
-from .permissions import admin_action
+from .hub.hub import Esp32CameraConfigEntry
+from .hub.permissions import admin_action
 
 # Commands wait for the camera's response: one at a time per platform.
 PARALLEL_UPDATES = 1

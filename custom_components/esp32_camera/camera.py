@@ -11,9 +11,9 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import STILL_WAIT
 from .entity import Esp32CameraEntity, async_add_camera_entity
-from .hub import Esp32CameraConfigEntry, Esp32CameraHub
+from .hub.hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .listener import CameraRecord
-from .mjpeg import async_stream_camera
+from .views.mjpeg import async_stream_camera
 
 PARALLEL_UPDATES = 0
 

@@ -25,7 +25,6 @@ from homeassistant.helpers.network import NoURLAvailableError, get_url
 import probatio
 from yarl import URL
 
-from . import storage
 from .const import (
     CONF_CONTROL_PORT,
     CONF_SAVE_DIRECTORY,
@@ -37,10 +36,11 @@ from .const import (
     DEFAULT_STREAM_PORT,
     DOMAIN,
 )
-from .hub import Esp32CameraHub, loaded_hubs
+from .disk import layout
+from .hub.hub import Esp32CameraHub, loaded_hubs
+from .hub.options import hub_options, options_schema
 from .listener import bind_hosts
-from .options import hub_options, options_schema
-from .preview import async_preview_markdown
+from .views.pending_preview import async_preview_markdown
 
 # Fields of the options' approvals step: the addresses whose approval or refusal is withdrawn.
 CONF_APPROVED, CONF_REFUSED = "approved", "refused"
@@ -53,7 +53,7 @@ def _save_directory_error(config: Config, directory: str) -> str | None:
     """
     if not config.is_allowed_path(directory):
         return "path_not_allowed"
-    if storage.is_inside(directory, config.path("www")):
+    if layout.is_inside(directory, config.path("www")):
         return "path_public"
     return None
 

@@ -10,11 +10,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceEntry
 
-from .devices import camera_id_of_device
-from .hub import Esp32CameraConfigEntry, Esp32CameraHub
+from .hub.devices import camera_id_of_device
+from .hub.hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .listener import CameraRecord
 from .protocol import total_framings
-from .serialize import camera_payload
+from .views.camera_payload import camera_payload
 
 TO_REDACT = {CONF_TOKEN}
 

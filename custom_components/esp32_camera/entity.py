@@ -13,9 +13,9 @@ from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util.signal_type import SignalType
 
-from . import signals
 from .const import DOMAIN
-from .hub import Esp32CameraConfigEntry, Esp32CameraHub
+from .hub import signals
+from .hub.hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .listener import CameraRecord
 from .motion import MotionEvent
 

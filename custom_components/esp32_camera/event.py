@@ -13,7 +13,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .entity import Esp32CameraMotionEntity, async_add_described_entities
-from .hub import Esp32CameraConfigEntry
+from .hub.hub import Esp32CameraConfigEntry
 from .motion import MotionEvent
 
 PARALLEL_UPDATES = 0

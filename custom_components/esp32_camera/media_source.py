@@ -12,7 +12,7 @@ Identifiers under `media-source://esp32_camera/`:
     <entry>/<camera>/saved/<day>/<hour>[/<file>] that hour's images, newest first; an image
 
 A folder shows at most LIST_LIMIT items, the newest; the others are counted as not shown. Every
-part of an identifier is checked against the layout (storage.py) and every file against the save
+part of an identifier is checked against the layout (layout.py) and every file against the save
 directory (no `..`, no link out of it) before anything is listed or played.
 
 A clip whose AVI `read_avi` refuses (damaged, or a crafted file in the folder) is not listed
@@ -44,29 +44,29 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.translation import async_get_translations
 
-from . import storage
 from .const import DOMAIN
-from .gallery import (
+from .disk import layout
+from .disk.listing import (
     ClipFiles,
     clip_files,
-    loaded_hub,
     newest_saved,
     newest_snapshots,
+    readable_clips,
     saved_days,
-    saved_file_url,
     saved_hours,
     served_file,
 )
-from .hub import loaded_hubs
-from .replay import readable_clips, replay_url, report_unreadable
+from .hub.hub import loaded_hub, loaded_hubs
+from .views.clip_replay import replay_url, report_unreadable
+from .views.saved_images import saved_file_url
 
 if TYPE_CHECKING:
-    from .hub import Esp32CameraHub
+    from .hub.hub import Esp32CameraHub
 
 # Items shown per folder (the newest); continuous saving alone can write 72,000 files an hour.
 LIST_LIMIT = 500
 # The folders of a camera (their identifiers, and their titles' keys in strings.json's `common`).
-CLIPS, SNAPSHOTS, SAVED = storage.CLIPS_DIRECTORY, storage.SNAPSHOTS_DIRECTORY, "saved"
+CLIPS, SNAPSHOTS, SAVED = layout.CLIPS_DIRECTORY, layout.SNAPSHOTS_DIRECTORY, "saved"
 SOURCE_TITLE = "ESP32 Camera"
 IMAGE_JPEG = "image/jpeg"
 VIDEO_MP4 = "video/mp4"
@@ -91,7 +91,7 @@ class Esp32CameraMediaSource(MediaSource):
     async def async_resolve_media(self, item: MediaSourceItem) -> PlayMedia:
         """Return the URL and type that play a clip, a snapshot or a saved image."""
         hub, camera_id, path = self._parse(item.identifier, Unresolvable)
-        camera_dir = storage.camera_directory(hub.save_directory, camera_id)
+        camera_dir = layout.camera_directory(hub.save_directory, camera_id)
         root = Path(hub.save_directory)
         match path:
             case [folder, day, name] if folder == CLIPS:
@@ -103,10 +103,10 @@ class Esp32CameraMediaSource(MediaSource):
             case [folder, name] if folder == SNAPSHOTS and name.endswith(".jpg"):
                 if file := await self._served(root, camera_dir / SNAPSHOTS / name):
                     return PlayMedia(saved_file_url(hub, file), IMAGE_JPEG)
-            case [folder, day, hour, name] if folder == SAVED and storage.SAVED_FILE.match(name):
+            case [folder, day, hour, name] if folder == SAVED and layout.SAVED_FILE.match(name):
                 if (
-                    storage.DAY_DIRECTORY.match(day)
-                    and storage.HOUR_DIRECTORY.match(hour)
+                    layout.DAY_DIRECTORY.match(day)
+                    and layout.HOUR_DIRECTORY.match(hour)
                     and (file := await self._served(root, camera_dir / day / hour / name))
                 ):
                     return PlayMedia(saved_file_url(hub, file), IMAGE_JPEG)
@@ -133,7 +133,7 @@ class Esp32CameraMediaSource(MediaSource):
         if len(parts) == 1:
             return browser.hub(self._hub(parts[0], item.identifier, BrowseError))
         hub, camera_id, path = self._parse(item.identifier, BrowseError)
-        camera_dir = storage.camera_directory(hub.save_directory, camera_id)
+        camera_dir = layout.camera_directory(hub.save_directory, camera_id)
         prefix = f"{hub.entry.entry_id}/{camera_id}"
         run = self.hass.async_add_executor_job
         match path:
@@ -235,10 +235,10 @@ def _not_found[E: HomeAssistantError](error: type[E], identifier: str) -> E:
 
 def _title(file: Path) -> str:
     """Return the time in a saved image's or snapshot's name (`10:30:00.123`), else the name."""
-    if match := storage.SAVED_FILE.match(file.name):
+    if match := layout.SAVED_FILE.match(file.name):
         hour, minute, second, fraction = match.groups()
         return f"{hour}:{minute}:{second}.{fraction[:3]}"
-    if storage.SNAPSHOT_FILE.match(file.name):
+    if layout.SNAPSHOT_FILE.match(file.name):
         day, time = file.name.removesuffix(".jpg").split("_", 1)
         return f"{day} {time[:8].replace('-', ':')}"
     return file.name

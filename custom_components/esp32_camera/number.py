@@ -16,7 +16,6 @@ from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfTime
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .clips_hub import MAX_POST_ROLL, RING_SECONDS
 from .entity import (
     ControlBinding,
     Esp32CameraControlDescription,
@@ -27,8 +26,9 @@ from .entity import (
     recording_binding,
     saver_binding,
 )
-from .hub import Esp32CameraConfigEntry, Esp32CameraHub
-from .permissions import admin_action
+from .hub.clip_recording import MAX_POST_ROLL, RING_SECONDS
+from .hub.hub import Esp32CameraConfigEntry, Esp32CameraHub
+from .hub.permissions import admin_action
 from .protocol import COMMANDS
 
 # Commands wait for the camera's response: one at a time per platform.

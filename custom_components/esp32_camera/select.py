@@ -19,9 +19,9 @@ from .entity import (
     async_add_described_entities,
     command_binding,
 )
-from .hub import Esp32CameraConfigEntry, Esp32CameraHub
+from .hub.hub import Esp32CameraConfigEntry, Esp32CameraHub
+from .hub.permissions import admin_action
 from .listener import CameraRecord
-from .permissions import admin_action
 from .protocol import COMMANDS, RESOLUTIONS, Risk, resolution_by_index, resolution_by_key
 
 # Commands wait for the camera's response: one at a time per platform.

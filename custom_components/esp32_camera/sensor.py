@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-import time
 from types import MappingProxyType
 from typing import Any, TypedDict, Unpack, override
 
@@ -29,23 +28,18 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 from homeassistant.util.signal_type import SignalType
 
-from . import signals
 from .const import DOMAIN
 from .entity import Esp32CameraDescribedEntity, async_add_camera_entities
-from .hub import Esp32CameraConfigEntry, Esp32CameraHub
+from .hub import signals
+from .hub.clock import monotonic_to_datetime
+from .hub.hub import Esp32CameraConfigEntry, Esp32CameraHub
+from .hub.image_saver import SaverCounters
 from .listener import CameraRecord
 from .protocol import HealthMessage
-from .saver import SaverCounters
 
 PARALLEL_UPDATES = 0
 # A last-boot time recomputed from a coarse uptime text jitters; ignore moves smaller than this.
 BOOT_TIME_TOLERANCE = timedelta(seconds=30)
-
-
-def _monotonic_to_datetime(moment: float | None) -> datetime | None:
-    if moment is None:
-        return None
-    return dt_util.utcnow() - timedelta(seconds=time.monotonic() - moment)
 
 
 def _last_boot(camera: CameraRecord) -> datetime | None:
@@ -216,7 +210,7 @@ SENSORS: tuple[Esp32CameraSensorDescription, ...] = (
         Esp32CameraSensorDescription,
         MOMENT,
         "last_frame",
-        lambda camera: _monotonic_to_datetime(camera.stats.last_frame_at),
+        lambda camera: monotonic_to_datetime(camera.stats.last_frame_at),
     ),
     Esp32CameraSensorDescription(
         key="address",
@@ -257,7 +251,7 @@ HUB_SENSORS: tuple[Esp32CameraHubSensorDescription, ...] = (
         Esp32CameraHubSensorDescription,
         MOMENT,
         "listening_since",
-        lambda hub: _monotonic_to_datetime(hub.started_at),
+        lambda hub: monotonic_to_datetime(hub.started_at),
     ),
 )
 

@@ -34,11 +34,13 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 import probatio
 
-from .clips_hub import MAX_CLIP_SECONDS, RING_SECONDS
 from .const import CONF_ALLOW_SERVED_FILES, DOMAIN, LOGGER
-from .devices import camera_id_of_device
-from .hub import Esp32CameraHub, loaded_hubs
-from .permissions import async_caller, check_admin, has_admin_reach
+from .disk.layout import clips_directory, is_inside, snapshot_path
+from .disk.writing import Reservation, release_file, reserve_file, write_file_atomic
+from .hub.clip_recording import MAX_CLIP_SECONDS, RING_SECONDS
+from .hub.devices import camera_id_of_device
+from .hub.hub import Esp32CameraHub, hub_of_camera, loaded_hubs
+from .hub.permissions import async_caller, check_admin, has_admin_reach
 from .protocol import (
     COMMANDS,
     RESOLUTIONS,
@@ -50,15 +52,6 @@ from .protocol import (
     resolution_by_key,
     resolution_by_size,
     wire_value,
-)
-from .storage import (
-    Reservation,
-    clips_directory,
-    is_inside,
-    release_file,
-    reserve_file,
-    snapshot_path,
-    write_file_atomic,
 )
 
 if TYPE_CHECKING:
@@ -690,14 +683,7 @@ def _targeted_cameras(call: ServiceCall) -> dict[str, Esp32CameraHub]:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_loaded")
     found: dict[str, Esp32CameraHub] = {}
     if (camera_id := call.data.get(ATTR_CAMERA_ID)) is not None:
-        hub = next((hub for hub in hubs if camera_id in hub.cameras), None)
-        if hub is None:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="unknown_camera",
-                translation_placeholders={"camera_id": camera_id},
-            )
-        found[camera_id] = hub
+        found[camera_id] = hub_of_camera(hass, camera_id)
 
     selection = target_helpers.TargetSelection(call.data)
     selected = target_helpers.async_extract_referenced_entity_ids(hass, selection)

@@ -19,8 +19,8 @@ from .entity import (
     recording_binding,
     saver_binding,
 )
-from .hub import Esp32CameraConfigEntry, Esp32CameraHub
-from .permissions import admin_action
+from .hub.hub import Esp32CameraConfigEntry, Esp32CameraHub
+from .hub.permissions import admin_action
 
 # Commands wait for the camera's response: one at a time per platform.
 PARALLEL_UPDATES = 1

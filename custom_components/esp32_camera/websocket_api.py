@@ -29,23 +29,23 @@ from homeassistant.components.websocket_api.const import ERR_NOT_FOUND
 from homeassistant.components.websocket_api.decorators import async_response, websocket_command
 from homeassistant.components.websocket_api.messages import event_message
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.event import async_call_later
 from homeassistant.util.hass_dict import HassKey
 import probatio
 
 from .const import DOMAIN
-from .gallery import async_list_saved_images
-from .hub import loaded_hubs
-from .motion_hub import ZONE_LIMITS
-from .permissions import admin_websocket_command
+from .hub.clock import wall_clock_ms
+from .hub.hub import hub_of_camera, loaded_hubs
+from .hub.motion_detection import ZONE_LIMITS
+from .hub.permissions import admin_websocket_command
 from .protocol import COMMANDS, DEFAULT_RESOLUTION, command_table, resolution_table
-from .replay import async_list_clips
-from .serialize import camera_payload, for_user, wall_clock_ms
+from .views.camera_payload import camera_payload, for_user
+from .views.clip_replay import async_list_clips
+from .views.saved_images import async_list_saved_images
 
 if TYPE_CHECKING:
-    from .hub import Esp32CameraHub
+    from .hub.hub import Esp32CameraHub
     from .listener import CameraRecord
     from .protocol import Frame
 
@@ -85,18 +85,6 @@ def async_setup(hass: HomeAssistant) -> None:
 
 
 # Payloads ------------------------------------------------------------------------------------
-
-
-def find_hub(hass: HomeAssistant, camera_id: str) -> Esp32CameraHub:
-    """Return the hub that knows `camera_id`, or raise a translated error."""
-    for hub in loaded_hubs(hass):
-        if camera_id in hub.cameras:
-            return hub
-    raise ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key="unknown_camera",
-        translation_placeholders={"camera_id": camera_id},
-    )
 
 
 # When each hub started listening, converted once: the panel renews its frame feed when it changes.
@@ -340,7 +328,7 @@ async def ws_command(
     hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
 ) -> None:
     """Send a command to a camera (admin only); errors arrive translated."""
-    hub = find_hub(hass, msg["camera_id"])
+    hub = hub_of_camera(hass, msg["camera_id"])
     result = await hub.async_send_command(msg["camera_id"], msg["command"], msg.get("value"))
     connection.send_result(
         msg["id"], {"ok": result.ok, "value": result.value, "queued": result.queued}
@@ -358,7 +346,7 @@ async def ws_command(
 @async_response
 async def ws_saver(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
     """Turn continuous saving of one camera on or off (admin only); answered once stored."""
-    hub = find_hub(hass, msg["camera_id"])
+    hub = hub_of_camera(hass, msg["camera_id"])
     await hub.async_set_saving(msg["camera_id"], msg["enabled"])
     connection.send_result(msg["id"], {"enabled": hub.saver.is_enabled(msg["camera_id"])})
 
@@ -378,7 +366,7 @@ async def ws_motion_zones(
     hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
 ) -> None:
     """Replace a camera's motion zones and mask areas (admin only); answer what is kept."""
-    hub = find_hub(hass, msg["camera_id"])
+    hub = hub_of_camera(hass, msg["camera_id"])
     await hub.motion.async_set_areas(msg["camera_id"], msg["zones"], msg["mask"])
     connection.send_result(msg["id"], hub.motion.areas(msg["camera_id"]))
 
@@ -397,7 +385,7 @@ async def ws_gallery(
     hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
 ) -> None:
     """List the newest saved images of a camera (signed URLs) and its counts by date and hour."""
-    hub = find_hub(hass, msg["camera_id"])
+    hub = hub_of_camera(hass, msg["camera_id"])
     images = await async_list_saved_images(hass, hub, msg["camera_id"], msg["limit"])
     connection.send_result(
         msg["id"], {"images": images, "counts": hub.saver.saved_counts(msg["camera_id"])}
@@ -416,7 +404,7 @@ async def ws_gallery(
 @async_response
 async def ws_clips(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
     """List a camera's newest clips (start, reason, duration; signed replay, MP4, thumbnail URLs)."""
-    hub = find_hub(hass, msg["camera_id"])
+    hub = hub_of_camera(hass, msg["camera_id"])
     connection.send_result(
         msg["id"], await async_list_clips(hass, hub, msg["camera_id"], msg["limit"])
     )

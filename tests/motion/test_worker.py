@@ -10,6 +10,7 @@ from typing import override
 
 import pytest
 
+from custom_components.esp32_camera.hub.log_limit import OncePerPeriod
 from custom_components.esp32_camera.motion import (
     MotionDetector,
     MotionEventType,
@@ -55,7 +56,7 @@ class Results:
 
 @contextlib.contextmanager
 def running(results: Results) -> Iterator[MotionWorker]:
-    worker = MotionWorker(results)
+    worker = MotionWorker(results, may_log=OncePerPeriod(300.0, keys=8).allow)
     worker.start()
     try:
         yield worker
@@ -114,7 +115,12 @@ def test_ticks_end_a_silent_camera_and_a_failing_callback_is_survived() -> None:
             ended.set()
         raise RuntimeError("a broken callback")
 
-    worker = MotionWorker(on_result, tick_interval=0.01, clock=lambda: now[0])
+    worker = MotionWorker(
+        on_result,
+        tick_interval=0.01,
+        clock=lambda: now[0],
+        may_log=OncePerPeriod(300.0, keys=8).allow,
+    )
     worker.start()
     jpegs = scene_jpegs("crossing")
     detector = MotionDetector(MotionSettings(max_rate=0, cooldown=1.0))
@@ -205,7 +211,7 @@ class TickExploding(MotionDetector):
 
 def test_a_raising_tick_does_not_stop_the_worker(caplog: pytest.LogCaptureFixture) -> None:
     results = Results()
-    worker = MotionWorker(results, tick_interval=0.01)
+    worker = MotionWorker(results, tick_interval=0.01, may_log=OncePerPeriod(300.0, keys=8).allow)
     worker.start()
     jpegs = scene_jpegs("crossing")
     broken = TickExploding(MotionSettings(max_rate=0))

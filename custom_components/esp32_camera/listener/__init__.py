@@ -1,6 +1,6 @@
 """The device listener: aiohttp WebSocket endpoints and camera records (no Home Assistant)."""
 
-from .camera import (
+from .camera_record import (
     CameraNotAdmittedError,
     CameraRecord,
     CommandResult,

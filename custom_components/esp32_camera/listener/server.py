@@ -52,7 +52,7 @@ from ..protocol import (
     normalize_camera_id,
     parse_text_message,
 )
-from .camera import (
+from .camera_record import (
     CameraNotAdmittedError,
     CameraRecord,
     CommandResult,

@@ -12,7 +12,8 @@ known detector's ``tick`` and reports an ENDED event as a result without analysi
 
 One analysis that raises (a bug, a picture nobody foresaw) never ends the thread: the detector
 counts it and ends the camera's motion (``MotionDetector.fail``), the result carries the error and
-the thread goes on with the next camera. Its traceback is logged once per camera per LOG_PERIOD.
+the thread goes on with the next camera. Its traceback is logged when the
+``may_log`` gate the hub passes lets it through (once per camera per period).
 """
 
 from __future__ import annotations
@@ -22,13 +23,10 @@ import logging
 import threading
 import time
 
-from ..log_limit import OncePerPeriod
 from .detector import MotionDetector, MotionResult
 
 _LOGGER = logging.getLogger(__name__)
 
-LOG_PERIOD = 300.0  # seconds between two tracebacks of one camera's failing analyses
-_LOGGED_CAMERAS = 1024  # cameras whose last traceback time is kept (oldest forgotten first)
 
 type ResultCallback = Callable[[str, MotionResult], None]
 
@@ -46,8 +44,14 @@ class MotionWorker:
         name: str = "esp32_camera_motion",
         tick_interval: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        may_log: Callable[[str], bool] = lambda _camera_id: True,
     ) -> None:
-        """Create the worker; ``start()`` runs its thread. ``clock`` is the frames' clock."""
+        """Create the worker; ``start()`` runs its thread. ``clock`` is the frames' clock.
+
+        ``may_log(camera_id)`` says whether a failed analysis's traceback is logged now: the hub
+        passes its once-per-period gate (called from this thread only), since a camera can send
+        the same bad picture 20 times a second.
+        """
         self._on_result = on_result
         self._tick_interval = tick_interval
         self._clock = clock
@@ -56,7 +60,7 @@ class MotionWorker:
         self._slots: dict[str, tuple[MotionDetector, bytes | bytearray, float]] = {}
         self._order: list[str] = []  # cameras with a waiting frame, in arrival order
         self._stopping = False
-        self._tracebacks = OncePerPeriod(LOG_PERIOD, keys=_LOGGED_CAMERAS)  # this thread's
+        self._may_log = may_log
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
@@ -145,17 +149,13 @@ class MotionWorker:
                         self._report(camera_id, MotionResult.without_picture(now, event))
 
     def _log_failure(self, camera_id: str, error: Exception) -> None:
-        """Log the traceback unless this camera's was logged within LOG_PERIOD.
-
-        A camera can send the same bad picture 20 times a second.
-        """
-        if not self._tracebacks.allow(camera_id):
+        """Log the traceback when the hub's gate lets this camera's through."""
+        if not self._may_log(camera_id):
             return
         _LOGGER.warning(
             "Motion analysis failed for %s (counted in diagnostics; not logged again for this "
-            "camera for %d min)",
+            "camera for a while)",
             camera_id,
-            LOG_PERIOD // 60,
             exc_info=error,
         )
 

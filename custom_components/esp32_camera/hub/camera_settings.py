@@ -14,15 +14,15 @@ import contextlib
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 
-from .const import DOMAIN, LOGGER
-from .listener import (
+from ..const import DOMAIN, LOGGER
+from ..listener import (
     CameraNotAdmittedError,
     CameraRecord,
     CommandResult,
     CommandTimeoutError,
     DeviceListener,
 )
-from .protocol import CommandValidationError, HealthMessage, InfoMessage, wire_value
+from ..protocol import CommandValidationError, HealthMessage, InfoMessage, wire_value
 from .store import HubStore
 
 # Commands that are actions, not settings to remember and re-apply.

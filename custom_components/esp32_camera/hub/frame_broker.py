@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 
-from .const import LOGGER
-from .listener import CameraRecord
-from .listener.refusals import DeviceLog
-from .protocol import Frame
+from ..const import LOGGER
+from ..listener import CameraRecord
+from ..listener.refusals import DeviceLog
+from ..protocol import Frame
 
 type FrameListener = Callable[[CameraRecord, Frame], None]
 

@@ -13,17 +13,15 @@ from typing import Any
 
 from aiohttp import web
 from homeassistant.components.http.const import KEY_HASS_USER
-from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 from homeassistant.loader import async_get_integration
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN
-from .hub import Esp32CameraHub, loaded_hubs
-from .preview import PendingCameraPreviewView
-from .protocol import command_table, resolution_table, total_framings
-from .serialize import camera_payload, for_user
+from ..const import DOMAIN
+from ..hub.hub import Esp32CameraHub, loaded_hubs
+from ..protocol import command_table, resolution_table, total_framings
+from .camera_payload import camera_payload, for_user
 
 API_PATH = f"/api/{DOMAIN}"
 
@@ -117,16 +115,3 @@ class CommandsView(HomeAssistantView):
     async def get(self, request: web.Request) -> web.Response:
         """Return the table; it needs no hub."""
         return self.json({"commands": command_table()})
-
-
-@callback
-def async_register_views(hass: HomeAssistant) -> None:
-    """Register the API views (once, from `async_setup`: views cannot be removed)."""
-    for view in (
-        StatsView(),
-        HealthView(),
-        ResolutionsView(),
-        CommandsView(),
-        PendingCameraPreviewView(),
-    ):
-        hass.http.register_view(view)

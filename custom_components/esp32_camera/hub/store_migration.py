@@ -15,10 +15,10 @@ from homeassistant.helpers import (
     restore_state,
 )
 
-from .const import CONF_APPROVED_ADDRESSES, DOMAIN, LOGGER
+from ..const import CONF_APPROVED_ADDRESSES, DOMAIN, LOGGER
+from ..protocol import COMMANDS, wire_value
+from .camera_settings import ACTION_COMMANDS
 from .devices import camera_id_of_device, default_device_name
-from .protocol import COMMANDS, wire_value
-from .settings import ACTION_COMMANDS
 from .store import StoredCamera, StoredHub, empty_camera, empty_hub
 
 # The keys of the controls whose restore data held the hub's own settings.

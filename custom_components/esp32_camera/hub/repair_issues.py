@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 
-from .const import DOMAIN
+from ..const import DOMAIN
 
 
 @callback

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 from homeassistant.util.signal_type import SignalType
 
-from .const import DOMAIN
+from ..const import DOMAIN
 
 if TYPE_CHECKING:
-    from .listener import CameraRecord
-    from .motion import MotionEvent
+    from ..listener import CameraRecord
+    from ..motion import MotionEvent
 
 
 def _camera(entry_id: str, camera_id: str) -> str:

@@ -24,7 +24,7 @@ from homeassistant.components.websocket_api.connection import ActiveConnection
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import Unauthorized, UnknownUser
 
-from .const import DOMAIN
+from ..const import DOMAIN
 
 
 class AdminRequired(Unauthorized):

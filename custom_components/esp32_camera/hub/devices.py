@@ -5,7 +5,7 @@ from __future__ import annotations
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 
-from .const import DOMAIN, MANUFACTURER
+from ..const import DOMAIN, MANUFACTURER
 
 # A camera device's model until its `health` names the sensor.
 DEFAULT_MODEL = "ESP32-S3 camera"

@@ -13,7 +13,7 @@ from ipaddress import ip_address
 import math
 from typing import Any
 
-from .protocol import (
+from ..protocol import (
     COMMANDS,
     CommandKind,
     CommandValidationError,

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from aiohttp import hdrs, web
 
 if TYPE_CHECKING:
-    from .hub import Esp32CameraHub
+    from ..hub.hub import Esp32CameraHub
 
 BOUNDARY = "frame"
 # How long one wait for a frame lasts before checking again whether the hub still runs.

@@ -15,26 +15,25 @@ from functools import partial
 import time
 from typing import Any
 
-from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY, ConfigEntry
+from homeassistant.config_entries import (
+    SOURCE_INTEGRATION_DISCOVERY,
+    ConfigEntry,
+    ConfigEntryState,
+)
 from homeassistant.const import CONF_ADDRESS, CONF_TOKEN, EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import discovery_flow
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
-from . import signals
-from .admission import HubAdmission
-from .clips_hub import HubClips, check_stored_recording
-from .const import (
+from ..const import (
     CONF_APPROVED_ADDRESSES,
     CONF_RETENTION_DAYS,
     CONF_RETENTION_SIZE_MB,
     CONF_SAVE_DIRECTORY,
     DOMAIN,
 )
-from .devices import register_camera_device, register_hub_device
-from .frames import FrameBroker
-from .listener import (
+from ..listener import (
     Admission,
     CameraNotAdmittedError,
     CameraRecord,
@@ -43,16 +42,21 @@ from .listener import (
     DeviceListener,
     UnknownCameraError,
 )
-from .migration import stored_hub_from_earlier_release
-from .motion_hub import HubMotion, check_stored_motion
+from ..protocol import CommandValidationError, Frame
+from . import signals
+from .admission import HubAdmission
+from .camera_settings import CameraSettings
+from .clip_recording import HubClips, check_stored_recording
+from .devices import register_camera_device, register_hub_device
+from .entity_updates import EntityUpdates
+from .frame_broker import FrameBroker
+from .image_saver import ImageSaver
+from .motion_detection import HubMotion, check_stored_motion
 from .options import hub_options, listener_settings
-from .protocol import CommandValidationError, Frame
-from .repairs import async_raise_issue
-from .saver import ImageSaver
-from .settings import CameraSettings
+from .repair_issues import async_raise_issue
 from .store import HubStore
 from .store_check import describe
-from .updates import EntityUpdates
+from .store_migration import stored_hub_from_earlier_release
 
 type Esp32CameraConfigEntry = ConfigEntry[Esp32CameraHub]
 
@@ -68,6 +72,27 @@ def loaded_hubs(hass: HomeAssistant) -> list[Esp32CameraHub]:
     """Return the hubs of the loaded config entries (actions and HTTP views serve them all)."""
     entries: list[Esp32CameraConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
     return [entry.runtime_data for entry in entries]
+
+
+def loaded_hub(hass: HomeAssistant, entry_id: str) -> Esp32CameraHub | None:
+    """Return the hub of a loaded entry of this integration, else None (a URL names any id)."""
+    entry = hass.config_entries.async_get_entry(entry_id)
+    if entry is None or entry.domain != DOMAIN or entry.state is not ConfigEntryState.LOADED:
+        return None
+    hub: Esp32CameraHub = entry.runtime_data
+    return hub
+
+
+def hub_of_camera(hass: HomeAssistant, camera_id: str) -> Esp32CameraHub:
+    """Return the loaded hub that knows `camera_id`, or raise a translated error."""
+    for hub in loaded_hubs(hass):
+        if camera_id in hub.cameras:
+            return hub
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="unknown_camera",
+        translation_placeholders={"camera_id": camera_id},
+    )
 
 
 class Esp32CameraHub:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from ipaddress import ip_network
+from pathlib import Path
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -12,7 +13,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import selector
 import probatio
 
-from .const import (
+from ..const import (
     CONF_ALLOW_SERVED_FILES,
     CONF_ALLOW_TOKENLESS,
     CONF_CONTROL_PORT,
@@ -34,9 +35,15 @@ from .const import (
     DEFAULT_MAX_PENDING_CAMERAS,
     DEFAULT_RETENTION_DAYS,
     DEFAULT_RETENTION_SIZE_MB,
+    DOMAIN,
 )
-from .listener import ListenerSettings
-from .storage import default_save_directory
+from ..listener import ListenerSettings
+
+
+def default_save_directory(hass: HomeAssistant) -> str:
+    """Return the default save directory: inside the local media folder, so the Media browser shows it."""
+    media = hass.config.media_dirs.get("local") or hass.config.path("media")
+    return str(Path(media) / DOMAIN)
 
 
 def hub_options(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Any]:

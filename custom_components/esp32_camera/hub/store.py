@@ -28,7 +28,7 @@ from homeassistant.exceptions import HomeAssistantError, UnsupportedStorageVersi
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN, LOGGER
+from ..const import DOMAIN, LOGGER
 from .store_check import CAMERA_DEFAULTS, SectionCheck, StorePath, clean_hub, complete_from
 
 STORAGE_VERSION = 1

@@ -13,8 +13,8 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 
-from .const import DOMAIN
-from .permissions import check_admin
+from ..const import DOMAIN
+from ..hub.permissions import check_admin
 
 # Long enough to look at the dialog; the flow signs a new path each time it is opened.
 PREVIEW_LINK_LIFETIME: Final = timedelta(minutes=10)

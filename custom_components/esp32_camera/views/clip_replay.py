@@ -8,20 +8,16 @@ the panel's player and Home Assistant's Media panel use it. The clip is read one
 shortened to MAX_FRAME_GAP: a clip cannot hold its viewer on one frame for as long as it claims.
 
 A clips folder can hold any file: a clip `read_avi` refuses is left out of the lists (the panel's
-here, the Media panel's in media_source.py), counted as skipped, and logged at most once per camera
-per LOG_PERIOD; its replay is not found. What a clip's headers say is cached by path, size and
-modification time (clips are written once, by rename), so a list reads each clip once.
+here, the Media panel's in media_source.py; disk/listing.py reads them), counted as skipped, and
+logged at most once per camera per LOG_PERIOD; its replay is not found.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
-import threading
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import quote
 
@@ -29,107 +25,24 @@ from aiohttp import web
 from homeassistant.components.http.auth import async_sign_path
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
+from homeassistant.util import dt as dt_util
 
-from . import storage
-from .clips import AviClip, ClipError, read_avi
-from .const import DOMAIN, LOGGER
-from .gallery import (
-    URL_LIFETIME,
-    ClipFiles,
-    Newest,
-    clip_files,
-    loaded_hub,
-    newest_clips,
-    saved_file_url,
-)
-from .log_limit import OncePerPeriod
+from ..clips import AviClip, ClipError, read_avi
+from ..const import DOMAIN, LOGGER
+from ..disk.layout import camera_directory
+from ..disk.listing import ClipFiles, clip_files, readable_clips
+from ..hub.hub import loaded_hub
+from ..hub.log_limit import OncePerPeriod
 from .mjpeg import MjpegWriter
+from .saved_images import URL_LIFETIME, saved_file_url
 
 if TYPE_CHECKING:
-    from .hub import Esp32CameraHub
+    from ..hub.hub import Esp32CameraHub
 
 CLIP_REPLAY_PREFIX = f"/api/{DOMAIN}/clip"
 MAX_FRAME_GAP = 3.0  # seconds the replay waits between two frames at most
 LOG_PERIOD = 300.0  # seconds between two log lines about one camera's unreadable clips
-_DETAILS_CACHED = 4096  # clips whose details (or why they are unreadable) are remembered
 _REPORTED_CAMERAS = 256  # camera folders whose last log line time is remembered
-
-
-@dataclass(frozen=True, slots=True)
-class ClipDetails:
-    """What a clip's AVI headers say of it."""
-
-    frames: int
-    duration: float  # seconds: frames at the declared (average) rate
-    width: int
-    height: int
-    size: int  # bytes of the AVI
-
-
-_details_cache: OrderedDict[tuple[str, int, int], ClipDetails | str] = OrderedDict()
-_details_lock = threading.Lock()  # lists run in executor threads, several at a time
-
-
-def clip_details(path: Path) -> ClipDetails | None:
-    """Read a clip's headers and index (not its frames); None when it is unreadable (executor)."""
-    details = read_clip_details(path)
-    return details if isinstance(details, ClipDetails) else None
-
-
-def read_clip_details(path: Path) -> ClipDetails | str:
-    """Return a clip's details, or why it cannot be played (executor; cached, see above)."""
-    try:
-        stat = path.stat()
-    except OSError as error:
-        return f"cannot read the file: {error.strerror}"
-    key = (str(path), stat.st_size, stat.st_mtime_ns)
-    with _details_lock:
-        if (cached := _details_cache.get(key)) is not None:
-            _details_cache.move_to_end(key)
-            return cached
-    try:
-        clip = read_avi(path)
-    except ClipError as error:
-        details: ClipDetails | str = str(error)
-    else:
-        details = ClipDetails(
-            frames=len(clip.frames),
-            duration=round(len(clip.frames) / clip.fps, 2),
-            width=clip.width,
-            height=clip.height,
-            size=stat.st_size,
-        )
-    with _details_lock:
-        _details_cache[key] = details
-        while len(_details_cache) > _DETAILS_CACHED:
-            _details_cache.popitem(last=False)
-    return details
-
-
-@dataclass(frozen=True, slots=True)
-class ReadableClips:
-    """The newest clips `read_avi` accepts, with what it read of each, and those it refused."""
-
-    newest: Newest[ClipFiles]
-    details: dict[Path, ClipDetails]  # by AVI: each listed clip's, read while it was checked
-    refused: list[tuple[Path, str]]  # an AVI, and why it cannot be played
-
-
-def readable_clips(camera_dir: Path, limit: int) -> ReadableClips:
-    """Return the newest clips `read_avi` accepts, and the refused ones with why (executor)."""
-    details: dict[Path, ClipDetails] = {}
-    refused: list[tuple[Path, str]] = []
-
-    def readable(clip: ClipFiles) -> bool:
-        read = read_clip_details(clip.avi)
-        if isinstance(read, str):
-            refused.append((clip.avi, read))
-            return False
-        details[clip.avi] = read
-        return True
-
-    newest = newest_clips(camera_dir, limit, readable)
-    return ReadableClips(newest, details, refused)
 
 
 _reported = OncePerPeriod(LOG_PERIOD, keys=_REPORTED_CAMERAS)  # camera folders (event loop)
@@ -165,7 +78,7 @@ async def async_list_clips(
 ) -> dict[str, Any]:
     """Return a camera's newest clips, newest first, with their details and signed URLs."""
 
-    camera_dir = storage.camera_directory(hub.save_directory, camera_id)
+    camera_dir = camera_directory(hub.save_directory, camera_id)
 
     readable = await hass.async_add_executor_job(readable_clips, camera_dir, limit)
     report_unreadable(camera_dir, readable.refused)
@@ -181,7 +94,7 @@ async def async_list_clips(
         "clips": [
             {
                 "name": clip.avi.relative_to(hub.save_directory).as_posix(),
-                "started_at": clip.started_at.isoformat(),
+                "started_at": clip.started_at(dt_util.get_default_time_zone()).isoformat(),
                 "reason": clip.reason,
                 "frames": details.frames if details else None,
                 "duration": details.duration if details else None,
@@ -228,7 +141,7 @@ class ClipReplayView(HomeAssistantView):
         camera = hub.cameras.get(camera_id) if hub is not None else None
         if hub is None or camera is None or not camera.admitted:
             return web.Response(status=HTTPStatus.NOT_FOUND)
-        camera_dir = storage.camera_directory(hub.save_directory, camera_id)
+        camera_dir = camera_directory(hub.save_directory, camera_id)
         opened = await hass.async_add_executor_job(_open_clip, camera_dir, day, name)
         if opened is None:
             return web.Response(status=HTTPStatus.NOT_FOUND)

@@ -20,13 +20,11 @@ they were taken on purpose.
 from __future__ import annotations
 
 import asyncio
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable
-import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-import os
 from pathlib import Path
 import time
 from typing import TYPE_CHECKING, Any
@@ -37,15 +35,16 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_change, async_track_time_interval
 from homeassistant.util import dt as dt_util
 
-from . import signals, storage
-from .clips.recovery import remove_part
-from .const import DOMAIN, LOGGER
-from .repairs import async_delete_issue, async_raise_issue
+from ..const import DOMAIN, LOGGER
+from ..disk import layout, writing
+from ..disk.retention import DirectoryUsage, prune_directory, scan_all
+from . import signals
+from .repair_issues import async_delete_issue, async_raise_issue
 from .throttle import Throttle
 
 if TYPE_CHECKING:
-    from .listener.camera import CameraRecord
-    from .protocol.frames import Frame
+    from ..listener.camera_record import CameraRecord
+    from ..protocol.frames import Frame
 
 # The queue between the event loop and the writer: whichever bound is reached first.
 QUEUE_FRAMES = 64
@@ -67,42 +66,6 @@ STOP_TIMEOUT = 10.0
 # Per-hour counts are reported for this many of the newest dates (per-date counts for all).
 HOURLY_DATES = 7
 MIB = 1024 * 1024
-# Hidden temporary files in a clips folder older than this (seconds) are left over from a crash:
-# a clip or an MP4 being written is younger.
-CLIP_TEMP_AGE = 3600.0
-
-
-@dataclass(slots=True)
-class DirectoryUsage:
-    """Saved images counted in one camera directory (found, written or removed)."""
-
-    files: int = 0
-    bytes: int = 0
-    today: int = 0
-    """Of the files, those of today (local time)."""
-    hours: Counter[str] = field(default_factory=Counter)
-    """Images per local hour, keyed `YYYY-MM-DD HH` (what `files` adds up)."""
-
-    def add(self, day: str, hour: str, size: int, today: str) -> None:
-        """Count one image of `day` (`YYYY-MM-DD`) and `hour` (`HH`)."""
-        self.files += 1
-        self.bytes += size
-        self.today += day == today
-        self.hours[f"{day} {hour}"] += 1
-
-    def add_usage(self, other: DirectoryUsage) -> None:
-        """Count the images of `other` too."""
-        self.files += other.files
-        self.bytes += other.bytes
-        self.today += other.today
-        self.hours.update(other.hours)
-
-    def remove_usage(self, other: DirectoryUsage) -> None:
-        """Count the images of `other` no more (removed); counts never go below zero."""
-        self.files = max(self.files - other.files, 0)
-        self.bytes = max(self.bytes - other.bytes, 0)
-        self.today = max(self.today - other.today, 0)
-        self.hours -= other.hours  # keeps positive counts only
 
 
 @dataclass(slots=True)
@@ -174,203 +137,12 @@ def _write_batch(root: Path, items: list[_Item]) -> _WriteResult:
     result = _WriteResult()
     for item in items:
         try:
-            storage.write_file_atomic(item.path, item.data, fsync=False, root=root)
+            writing.write_file_atomic(item.path, item.data, fsync=False, root=root)
         except OSError as err:
             result.failed.append((item, err))
         else:
             result.written.append((item, len(item.data)))
     return result
-
-
-def _saved_images(root: Path) -> list[tuple[str, str, str, Path]]:
-    """List `(day, hour, camera directory, hour directory)` of the continuous-saving layout."""
-    hours: list[tuple[str, str, str, Path]] = []
-    if not root.is_dir():
-        return hours
-    for camera in root.iterdir():
-        if not camera.is_dir():
-            continue
-        for day in camera.iterdir():
-            if not storage.DAY_DIRECTORY.match(day.name) or not day.is_dir():
-                continue
-            hours.extend(
-                (day.name, hour.name, camera.name, hour)
-                for hour in day.iterdir()
-                if storage.HOUR_DIRECTORY.match(hour.name) and hour.is_dir()
-            )
-    return hours
-
-
-def scan_directory(root: Path, today: str) -> dict[str, DirectoryUsage]:
-    """Count the saved images per camera directory; remove leftover temporary files (executor)."""
-    usage: dict[str, DirectoryUsage] = {}
-    for day, hour, camera, directory in _saved_images(root):
-        counts = usage.setdefault(camera, DirectoryUsage())
-        for entry in os.scandir(directory):
-            if storage.SAVED_FILE.match(entry.name):
-                counts.add(day, hour, entry.stat().st_size, today)
-            elif entry.name.startswith(storage.TEMP_PREFIX):
-                Path(entry.path).unlink(missing_ok=True)
-    return usage
-
-
-def _clip_days(root: Path) -> list[tuple[str, str, Path]]:
-    """List `(day, camera directory, day directory)` of the clips layout."""
-    days: list[tuple[str, str, Path]] = []
-    if not root.is_dir():
-        return days
-    for camera in root.iterdir():
-        folder = camera / storage.CLIPS_DIRECTORY
-        if not folder.is_dir():
-            continue
-        days.extend(
-            (day.name, camera.name, day)
-            for day in folder.iterdir()
-            if storage.DAY_DIRECTORY.match(day.name) and day.is_dir()
-        )
-    return days
-
-
-def scan_clips(root: Path, now: float) -> int:
-    """Return the bytes of the clips' files; remove temporary files left by a crash (executor)."""
-    total = 0
-    for _day, _camera, directory in _clip_days(root):
-        for entry in os.scandir(directory):
-            if storage.CLIP_FILE.match(entry.name):
-                total += entry.stat().st_size
-            elif (
-                entry.name.startswith(".")
-                and (entry.name.endswith(".part") or entry.name.startswith(storage.TEMP_PREFIX))
-                and now - entry.stat().st_mtime > CLIP_TEMP_AGE
-            ):
-                # Never a file a live writer holds (another hub writing to the same folder);
-                # the hub's start recovers its own interrupted clips before this runs.
-                remove_part(Path(entry.path))
-    return total
-
-
-def scan_snapshots(root: Path, today: str) -> dict[str, DirectoryUsage]:
-    """Count the default-named snapshots per camera directory (executor)."""
-    usage: dict[str, DirectoryUsage] = {}
-    if not root.is_dir():
-        return usage
-    for camera in root.iterdir():
-        folder = camera / storage.SNAPSHOTS_DIRECTORY
-        if not folder.is_dir():
-            continue
-        counts = usage.setdefault(camera.name, DirectoryUsage())
-        for entry in os.scandir(folder):
-            if match := storage.SNAPSHOT_FILE.match(entry.name):
-                counts.add(match[1], match[2], entry.stat().st_size, today)
-    return usage
-
-
-def _scan_all(
-    root: Path, today: str
-) -> tuple[dict[str, DirectoryUsage], dict[str, DirectoryUsage], int]:
-    """Count the continuously saved images, the snapshots and the clips' bytes (executor)."""
-    return scan_directory(root, today), scan_snapshots(root, today), scan_clips(root, time.time())
-
-
-@dataclass(slots=True)
-class Pruned:
-    """What retention removed: images per camera directory, and the clips' bytes."""
-
-    images: dict[str, DirectoryUsage] = field(default_factory=dict)
-    clips: int = 0
-    clip_bytes: int = 0
-
-
-def _clip_groups(
-    root: Path,
-) -> tuple[dict[tuple[str, str], list[tuple[str, str, list[Path]]]], list[tuple[str, Path]]]:
-    """Return the clips by `(day, hour)` as `(stem, camera, files)`, and the day directories."""
-    groups: dict[tuple[str, str], list[tuple[str, str, list[Path]]]] = {}
-    days = []
-    for day, camera, directory in _clip_days(root):
-        days.append((day, directory))
-        files: dict[str, list[Path]] = {}
-        for entry in os.scandir(directory):
-            if storage.CLIP_FILE.match(entry.name):
-                files.setdefault(entry.name.rsplit(".", 1)[0], []).append(Path(entry.path))
-        for stem, paths in files.items():
-            groups.setdefault((day, stem[:2]), []).append((stem, camera, paths))
-    return groups, days
-
-
-def prune_directory(
-    root: Path,
-    *,
-    older_than: datetime | None,
-    total_bytes: int,
-    target_bytes: int | None,
-    today: str,
-) -> Pruned:
-    """Remove saved images and clips, oldest first, while older than `older_than` or above `target_bytes`.
-
-    `older_than` is a naive local time (file names are local time); `total_bytes` counts both. Only
-    files of the saving and clips layouts are touched, a clip's files together; hour and day
-    directories left empty are removed (not today's clips folder: a clip may be starting there).
-    Returns what was removed (executor).
-    """
-    removed = Pruned()
-    images: dict[tuple[str, str], list[tuple[str, Path]]] = {}
-    for day, hour, camera, directory in _saved_images(root):
-        images.setdefault((day, hour), []).append((camera, directory))
-    clips, clip_days = _clip_groups(root)
-
-    def over_limits(day: str, stamp: str) -> bool:
-        if target_bytes is not None and total_bytes > target_bytes:
-            return True
-        if older_than is None:
-            return False
-        return f"{day} {stamp}" < older_than.strftime("%Y-%m-%d %H-%M-%S.%f")
-
-    done = False
-    for day, hour in sorted(images.keys() | clips.keys()):
-        directories = images.get((day, hour), [])
-        # (time of the file "HH-MM-SS.ffffff", name, camera, files, an image or a clip)
-        items = [
-            (entry.name[:15], entry.name, camera, [Path(entry.path)], True)
-            for camera, directory in directories
-            for entry in os.scandir(directory)
-            if storage.SAVED_FILE.match(entry.name)
-        ]
-        items += [
-            (f"{stem[:8]}.000000", stem, camera, paths, False)
-            for stem, camera, paths in clips.get((day, hour), [])
-        ]
-        for stamp, _name, camera, paths, image in sorted(items, key=lambda item: item[:3]):
-            if not over_limits(day, stamp):
-                done = True
-                break
-            size = 0
-            for path in paths:
-                try:
-                    size += path.stat().st_size
-                    path.unlink()
-                except FileNotFoundError:
-                    continue
-            total_bytes -= size
-            if image:
-                removed.images.setdefault(camera, DirectoryUsage()).add(day, hour, size, today)
-            else:
-                removed.clips += 1
-                removed.clip_bytes += size
-        for _camera, directory in directories:
-            _remove_if_empty(directory)
-            _remove_if_empty(directory.parent)
-        if done:
-            break
-    for day, directory in clip_days:
-        if day != today:
-            _remove_if_empty(directory)
-    return removed
-
-
-def _remove_if_empty(directory: Path) -> None:
-    with contextlib.suppress(OSError):  # not empty (or gone)
-        directory.rmdir()
 
 
 class ImageSaver:
@@ -495,7 +267,7 @@ class ImageSaver:
 
     def _count_from_disk(self, camera_id: str, counters: SaverCounters) -> None:
         """Set a camera's counts to what the last scan found (saved images and snapshots)."""
-        name = storage.camera_directory(self.directory, camera_id).name
+        name = layout.camera_directory(self.directory, camera_id).name
         counters.saved = DirectoryUsage()
         for usage in (self._disk.get(name), self._snapshots_disk.get(name)):
             if usage is not None:
@@ -547,9 +319,9 @@ class ImageSaver:
         """Count the bytes of a clip's file in the clips layout (retention applies to them)."""
         day = path.parent
         if (
-            day.parent != storage.clips_directory(self.directory, camera_id)
-            or not storage.DAY_DIRECTORY.match(day.name)
-            or not storage.CLIP_FILE.match(path.name)
+            day.parent != layout.clips_directory(self.directory, camera_id)
+            or not layout.DAY_DIRECTORY.match(day.name)
+            or not layout.CLIP_FILE.match(path.name)
         ):
             return  # a file name of the user's choosing: never removed
         self._clip_bytes += size
@@ -564,8 +336,8 @@ class ImageSaver:
         Snapshots written elsewhere (a `filename` of the user's choice) are not counted: the
         counts are the images of the save directory's layout, as a rescan at start-up finds them.
         """
-        folder = storage.camera_directory(self.directory, camera_id) / storage.SNAPSHOTS_DIRECTORY
-        match = storage.SNAPSHOT_FILE.match(path.name)
+        folder = layout.camera_directory(self.directory, camera_id) / layout.SNAPSHOTS_DIRECTORY
+        match = layout.SNAPSHOT_FILE.match(path.name)
         if match is None or path.parent != folder:
             return
         self.counters(camera_id).note_saved(path, match[1], match[2], size, self._today.isoformat())
@@ -576,7 +348,7 @@ class ImageSaver:
     async def async_start(self) -> None:
         """Check the directory, then start the writer and the retention timer."""
         www = self.hass.config.path("www")
-        if await self.hass.async_add_executor_job(storage.is_inside, self.directory, www):
+        if await self.hass.async_add_executor_job(layout.is_inside, self.directory, www):
             self.error = f"{self.directory} is inside {www}, which is served without authentication"
             LOGGER.error("Continuous saving is off: the save directory %s", self.error)
             return
@@ -651,7 +423,7 @@ class ImageSaver:
             return
         self._last_accepted[camera_id] = frame.completed_at
         self._seq += 1
-        path = storage.saved_frame_path(self.directory, camera_id, dt_util.now(), self._seq)
+        path = layout.saved_frame_path(self.directory, camera_id, dt_util.now(), self._seq)
         self._pending.append(_Item(camera_id, frame.data, path))
         self._pending_bytes += size
         self._wakeup.set()
@@ -745,7 +517,7 @@ class ImageSaver:
                 self._snapshots_disk,
                 self._clip_bytes,
             ) = await self.hass.async_add_executor_job(
-                _scan_all, self.directory, self._today.isoformat()
+                scan_all, self.directory, self._today.isoformat()
             )
         except OSError as err:
             LOGGER.warning("Cannot read the save directory %s: %s", self.directory, err)
@@ -787,7 +559,7 @@ class ImageSaver:
             LOGGER.warning("Cannot apply retention to %s: %s", self.directory, err)
             return
         self._clip_bytes = max(0, self._clip_bytes - removed.clip_bytes)
-        names = {storage.camera_directory(self.directory, c).name: c for c in self._counters}
+        names = {layout.camera_directory(self.directory, c).name: c for c in self._counters}
         for directory, usage in removed.images.items():
             self._total_bytes -= usage.bytes
             if disk := self._disk.get(directory):

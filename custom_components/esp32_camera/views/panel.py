@@ -17,14 +17,14 @@ from homeassistant.components.http.server import StaticPathConfig
 from homeassistant.core import HomeAssistant
 from homeassistant.util.hass_dict import HassKey
 
-from .const import DOMAIN
+from ..const import DOMAIN
 
 PANEL_URL_PATH = "esp32-cameras"
 PANEL_TITLE = "ESP32 Cameras"
 PANEL_ICON = "mdi:cctv"
 PANEL_ELEMENT = "esp32-camera-panel"
 STATIC_URL = f"/{DOMAIN}_static"
-FRONTEND_DIR = Path(__file__).parent / "frontend"
+FRONTEND_DIR = Path(__file__).parent.parent / "frontend"
 ENTRY_MODULE = "esp32-camera-panel.js"
 # What the browser loads: the modules and their translations (not the lint configuration).
 SERVED_PATTERNS = ("*.js", "translations/*.json")

@@ -13,9 +13,9 @@ from dataclasses import replace
 
 from homeassistant.core import HomeAssistant, callback
 
-from .const import LOGGER
-from .listener import CameraRecord, DeviceListener
-from .repairs import async_delete_issue, async_raise_issue
+from ..const import LOGGER
+from ..listener import CameraRecord, DeviceListener
+from .repair_issues import async_delete_issue, async_raise_issue
 from .store import HubStore
 
 # Wrong-token connections from one address before a repair issue is raised.

@@ -22,10 +22,9 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
-from . import signals
-from .const import DOMAIN, LOGGER
-from .listener import CameraRecord
-from .motion import (
+from ..const import DOMAIN, LOGGER
+from ..listener import CameraRecord
+from ..motion import (
     MotionDetector,
     MotionEvent,
     MotionEventType,
@@ -34,8 +33,10 @@ from .motion import (
     MotionWorker,
     Zone,
 )
-from .protocol import Frame
-from .repairs import async_delete_issue, async_raise_issue
+from ..protocol import Frame
+from . import signals
+from .log_limit import OncePerPeriod
+from .repair_issues import async_delete_issue, async_raise_issue
 from .store import HubStore
 from .store_check import is_bool, is_finite_number, is_integer, takes_field
 
@@ -49,6 +50,8 @@ MAX_NAME_LENGTH = 32
 ZONE_LIMITS = {"areas": MAX_AREAS, "points": MAX_POINTS, "name_length": MAX_NAME_LENGTH}
 # Failed analyses in a row before a camera's repair issue: one glitching frame is not worth one.
 MOTION_FAILURES_FOR_ISSUE = 10
+TRACEBACK_PERIOD = 300.0  # seconds between two tracebacks of one camera's failing analyses
+LOGGED_CAMERAS = 1024  # cameras whose last traceback time is kept (oldest forgotten first)
 MAX_MOTION_ISSUES = 8  # per hub; the failures of every camera are counted in diagnostics anyway
 
 
@@ -177,7 +180,12 @@ class HubMotion:
         self._detectors: dict[str, MotionDetector] = {}
         self._scores: dict[str, float] = {}
         self._active: dict[str, bool] = {}
-        self._worker = MotionWorker(self._result_in_thread, name=f"{DOMAIN}_motion_{entry_id}")
+        self._worker = MotionWorker(
+            self._result_in_thread,
+            name=f"{DOMAIN}_motion_{entry_id}",
+            # The worker's thread is the gate's one owner.
+            may_log=OncePerPeriod(TRACEBACK_PERIOD, keys=LOGGED_CAMERAS).allow,
+        )
         self._stopped = False
         self._started = False
 

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 
 from aiohttp import hdrs, web
 
-from .const import STILL_WAIT
-from .listener import request_token
+from ..const import STILL_WAIT
+from ..listener import request_token
 from .mjpeg import async_stream_camera
 
 if TYPE_CHECKING:
-    from .hub import Esp32CameraHub
+    from ..hub.hub import Esp32CameraHub
 
 type _CameraHandler = Callable[[web.Request, str], Awaitable[web.StreamResponse]]
 type _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -5,31 +5,24 @@ Times are milliseconds since the epoch (the browser's clock unit); settings are 
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.auth.models import User
 from homeassistant.helpers import entity_registry as er
 
-from .const import DOMAIN
-from .protocol import COMMANDS, CommandKind
+from ..const import DOMAIN
+from ..hub.clock import wall_clock_ms
+from ..protocol import COMMANDS, CommandKind
 
 if TYPE_CHECKING:
-    from .hub import Esp32CameraHub
-    from .listener import CameraRecord
+    from ..hub.hub import Esp32CameraHub
+    from ..listener import CameraRecord
 
 # Where the cameras are on the network and where images go on disk: for administrators.
 ADMIN_ONLY_FIELDS = frozenset({"address", "ip", "directory", "last_saved_path"})
 
 # Commands that are settings (not actions such as reboot): what a camera's payload shows.
 SETTINGS = tuple(name for name, spec in COMMANDS.items() if spec.kind is not CommandKind.NONE)
-
-
-def wall_clock_ms(monotonic: float | None) -> float | None:
-    """Return a monotonic instant as milliseconds since the epoch (the browser's clock unit)."""
-    if monotonic is None:
-        return None
-    return round((time.time() - (time.monotonic() - monotonic)) * 1000)
 
 
 def for_user(payload: Any, user: User | None) -> Any:

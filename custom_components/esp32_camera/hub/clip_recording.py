@@ -41,8 +41,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect, async_dis
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.util import dt as dt_util
 
-from . import signals, storage
-from .clips import (
+from ..clips import (
     ClipFrame,
     ClipInfo,
     ClipReason,
@@ -54,16 +53,18 @@ from .clips import (
     ThreadedAviSink,
     convert_to_mp4,
 )
-from .clips.recovery import Recovery, recover_clips
-from .const import DOMAIN, EVENT_CLIP_SAVED, LOGGER
-from .motion import MotionEvent, MotionEventType
+from ..clips.recovery import Recovery, recover_clips
+from ..const import DOMAIN, EVENT_CLIP_SAVED, LOGGER
+from ..disk import layout, writing
+from ..motion import MotionEvent, MotionEventType
+from . import signals
 from .store import HubStore
 from .store_check import is_bool, is_finite_number, takes_field
 
 if TYPE_CHECKING:
-    from .listener import CameraRecord
-    from .protocol import Frame
-    from .saver import ImageSaver
+    from ..listener import CameraRecord
+    from ..protocol import Frame
+    from .image_saver import ImageSaver
 
 MIB: Final = 1024 * 1024
 # The ring keeps this many seconds of every camera: the longest pre-roll that can be asked for.
@@ -267,18 +268,18 @@ class _Conversions:
 
 def _prepare(path: Path, root: Path | None, *, numbered: bool) -> Path:
     """Create the clip's folder (never through a link below `root`); pick a free default name."""
-    storage.make_directory(path.parent, root=root)
-    return storage.unused_clip_path(path) if numbered else path
+    writing.make_directory(path.parent, root=root)
+    return layout.unused_clip_path(path) if numbered else path
 
 
 def _recover(root: Path) -> Recovery:
     """Recover the clips a crash interrupted below `root`, each with its thumbnail (executor)."""
-    recovery = recover_clips(root, storage.unused_clip_path)
+    recovery = recover_clips(root, layout.unused_clip_path)
     for info, first in recovery.recovered:
         thumbnail = info.path.with_suffix(".jpg")
         if not thumbnail.exists():
             try:
-                storage.write_file_atomic(thumbnail, first, root=root)
+                writing.write_file_atomic(thumbnail, first, root=root)
             except (OSError, ValueError) as err:
                 LOGGER.warning(
                     "Cannot write the thumbnail of the recovered clip %s: %s", info.path, err
@@ -659,7 +660,7 @@ class HubClips:
             taken = {clip.path for clip in self._open.get(camera_id, ())}
             number = 1
             while (
-                path := storage.clip_path(
+                path := layout.clip_path(
                     self._directory, camera_id, started, request.reason.value, number
                 )
             ) in taken:
@@ -683,7 +684,7 @@ class HubClips:
         if isinstance(result, ClipInfo) and (frame := clip.thumbnail) is not None:
             path = result.path.with_suffix(".jpg")
             try:
-                storage.write_file_atomic(path, frame.data, root=clip.root)
+                writing.write_file_atomic(path, frame.data, root=clip.root)
             except (OSError, ValueError) as err:
                 LOGGER.warning("Cannot write the clip's thumbnail %s: %s", path, err)
             else:

@@ -1,0 +1,42 @@
+"""Every HTTP route of the integration, and who may use it: audit authentication here.
+
+Home Assistant's HTTP server (`async_register_views`, once per run: views cannot be removed):
+
+| view | URL under /api/esp32_camera | who |
+| --- | --- | --- |
+| `StatsView` | `/stats` | signed-in users; addresses and paths for administrators |
+| `HealthView` | `/health` | signed-in users |
+| `ResolutionsView`, `CommandsView` | `/resolutions`, `/commands` | signed-in users |
+| `PendingCameraPreviewView` | `/preview/<entry>/<address>` | administrators (approvals are theirs) |
+| `SavedImageView` | `/saved/<entry>/<path>` | signed-in users, or a signed URL |
+| `ClipReplayView` | `/clip/<entry>/<camera>/<day>/<name>` | signed-in users, or a signed URL |
+
+The panel's modules are static files (`panel.py`), as every frontend module of HA. The live
+MJPEG stream is the camera entity's (HA's own `/api/camera_proxy_stream`). A hub's control port
+serves `/mjpeg/<camera>` and `/snapshot/<camera>.jpg` only when its `expose_http` option is on,
+with the hub token (`control_port.py`).
+"""
+
+from __future__ import annotations
+
+from homeassistant.core import HomeAssistant, callback
+
+from .clip_replay import ClipReplayView
+from .pending_preview import PendingCameraPreviewView
+from .saved_images import SavedImageView
+from .server_api import CommandsView, HealthView, ResolutionsView, StatsView
+
+
+@callback
+def async_register_views(hass: HomeAssistant) -> None:
+    """Register every view of the table above (from `async_setup`)."""
+    for view in (
+        StatsView(),
+        HealthView(),
+        ResolutionsView(),
+        CommandsView(),
+        PendingCameraPreviewView(),
+        SavedImageView(),
+        ClipReplayView(),
+    ):
+        hass.http.register_view(view)
