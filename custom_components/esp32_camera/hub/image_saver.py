@@ -74,6 +74,10 @@ class SaverCounters:
 
     saved: DirectoryUsage = field(default_factory=DirectoryUsage)
     """Images of this camera in the save directory: continuous saving and default-named snapshots."""
+    saved_today: int = 0
+    """Images saved today (local time): today's found on disk plus those written since. It only
+    goes up until midnight: its sensor is total_increasing, for which a drop is a meter reset, so
+    retention removing today's images does not lower it."""
     dropped: int = 0
     """Frames dropped since start because the writer lagged."""
     errors: int = 0
@@ -87,11 +91,6 @@ class SaverCounters:
         return self.saved.files
 
     @property
-    def saved_today(self) -> int:
-        """Of those, the ones saved today (local time)."""
-        return self.saved.today
-
-    @property
     def saved_bytes(self) -> int:
         """Their size."""
         return self.saved.bytes
@@ -100,6 +99,7 @@ class SaverCounters:
     def note_saved(self, path: Path, day: str, hour: str, size: int, today: str) -> None:
         """Count an image just written (continuous saving or a snapshot)."""
         self.saved.add(day, hour, size, today)
+        self.saved_today += day == today
         self.last_saved_path = str(path)
         self.last_saved_at = dt_util.now()
 
@@ -272,6 +272,7 @@ class ImageSaver:
         for usage in (self._disk.get(name), self._snapshots_disk.get(name)):
             if usage is not None:
                 counters.saved.add_usage(usage)
+        counters.saved_today = max(counters.saved_today, counters.saved.today)
 
     def saved_counts(self, camera_id: str) -> dict[str, dict[str, Any]]:
         """Return a camera's saved images per date and, for the newest dates, per hour.
@@ -395,7 +396,7 @@ class ImageSaver:
     def _midnight(self, now: datetime) -> None:
         self._today = now.date()
         for camera_id, counters in self._counters.items():
-            counters.saved.today = 0
+            counters.saved.today = counters.saved_today = 0
             self._notify(camera_id)
         for usage in (*self._disk.values(), *self._snapshots_disk.values()):
             usage.today = 0
