@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from datetime import timedelta
+import time
 from typing import Any
 
 from homeassistant.core import Event, HomeAssistant, callback
@@ -97,11 +98,15 @@ async def test_statistics_frames_and_throttled_updates(
         await camera.send_frame(frame)
     await wait_for(lambda: len(seen) == 4)
     remove()
+    # Up for a minute: the uptime is the time since the start, between what is seen around it.
+    hub.started_at = time.monotonic() - 60
+    up_before = time.monotonic() - hub.started_at
     stats = hub.hub_statistics()
+    up_after = time.monotonic() - hub.started_at
     assert stats["connected_cameras"] == 1
     assert stats["frames_received"] == 4
     assert stats["bytes_received"] == 4 * len(frame)
-    assert stats["uptime"] >= 0
+    assert up_before <= stats["uptime"] <= up_after
     frames_received = "sensor.esp32_camera_cam1_frames_received"
     assert state(hass, frames_received) != "4"  # frames within the interval: no write yet...
     fire_write_interval(hass)
