@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import override
+from typing import Any, Protocol, override
 
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util.signal_type import SignalType
 
-from .const import DOMAIN
 from .hub import signals
+from .hub.devices import camera_device_info, camera_unique_id
 from .hub.hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .listener import CameraRecord
 from .motion import MotionEvent
@@ -93,8 +92,17 @@ class Esp32CameraEntity(Entity):
         """Bind the entity to its camera."""
         self.hub = hub
         self.camera = camera
-        self._attr_unique_id = f"{camera.camera_id}_{key}"
-        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, camera.camera_id)})
+        entry_id = hub.entry.entry_id
+        self._attr_unique_id = camera_unique_id(entry_id, camera.camera_id, key)
+        health = camera.health
+        self._attr_device_info = camera_device_info(
+            hub.hass,
+            entry_id,
+            camera_id=camera.camera_id,
+            name=camera.name,
+            firmware=camera.firmware,
+            model=health.model if health and health.model else None,
+        )
 
     @property
     @override
@@ -193,25 +201,34 @@ def saver_binding(
     )
 
 
+class _PerCameraSettings(Protocol):
+    """A part of the hub that keeps a settings dataclass per camera in its store."""
+
+    def settings(self, camera_id: str) -> object:
+        """Return the camera's settings."""
+
+    async def async_set(self, camera_id: str, **changes: Any) -> None:
+        """Change some of the camera's settings (stored before it returns)."""
+
+
 def _hub_setting_binding(
     name: str,
     parse: Callable[[str], object],
-    settings_fn: Callable[[Esp32CameraHub, str], object],
-    write_fn: Callable[[Esp32CameraHub, str, dict[str, object]], Awaitable[object]],
+    part_fn: Callable[[Esp32CameraHub], _PerCameraSettings],
     signal_fn: Callable[[str, str], SignalType[()]],
 ) -> ControlBinding:
-    """Bind a control to one field of a settings dataclass the hub keeps per camera (its store).
+    """Bind a control to one field of the settings a part of the hub keeps per camera.
 
     The field is shown as text ("1"/"0" for on/off, "2.5" for numbers); `parse` turns the
     control's text back into the field's value. It works while the camera is away.
     """
 
     def read(hub: Esp32CameraHub, camera_id: str) -> str:
-        value = getattr(settings_fn(hub, camera_id), name)
+        value = getattr(part_fn(hub).settings(camera_id), name)
         return ("1" if value else "0") if isinstance(value, bool) else f"{value:g}"
 
     async def write(hub: Esp32CameraHub, camera_id: str, value: str) -> None:
-        await write_fn(hub, camera_id, {name: parse(value)})
+        await part_fn(hub).async_set(camera_id, **{name: parse(value)})
 
     return ControlBinding(read_fn=read, write_fn=write, needs_camera=False, signal_fn=signal_fn)
 
@@ -219,22 +236,14 @@ def _hub_setting_binding(
 def motion_binding(name: str, parse: Callable[[str], object]) -> ControlBinding:
     """Bind a control to one of the camera's motion settings (the hub's, kept in its store)."""
     return _hub_setting_binding(
-        name,
-        parse,
-        lambda hub, camera_id: hub.motion.settings(camera_id),
-        lambda hub, camera_id, changes: hub.motion.async_set(camera_id, **changes),
-        signals.motion_settings_updated,
+        name, parse, lambda hub: hub.motion, signals.motion_settings_updated
     )
 
 
 def recording_binding(name: str, parse: Callable[[str], object]) -> ControlBinding:
     """Bind a control to one of the camera's clip settings (the hub's, kept in its store)."""
     return _hub_setting_binding(
-        name,
-        parse,
-        lambda hub, camera_id: hub.clips.settings(camera_id),
-        lambda hub, camera_id, changes: hub.clips.async_set(camera_id, **changes),
-        signals.recording_settings_updated,
+        name, parse, lambda hub: hub.clips, signals.recording_settings_updated
     )
 
 

@@ -120,24 +120,20 @@ _RESOLUTION_LOCKS: HassKey[dict[tuple[str, str], asyncio.Lock]] = HassKey(
 
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the integration's actions."""
-    service.async_register_platform_entity_service(
-        hass,
-        DOMAIN,
-        SERVICE_SNAPSHOT,
-        entity_domain=Platform.CAMERA,
-        schema=SNAPSHOT_SCHEMA,
-        func=_async_snapshot,
-        supports_response=SupportsResponse.OPTIONAL,
-    )
-    service.async_register_platform_entity_service(
-        hass,
-        DOMAIN,
-        SERVICE_RECORD,
-        entity_domain=Platform.CAMERA,
-        schema=RECORD_SCHEMA,
-        func=_async_record,
-        supports_response=SupportsResponse.OPTIONAL,
-    )
+    # Actions of a camera entity: what a household member may do (permissions.py).
+    for name, schema, func in (
+        (SERVICE_SNAPSHOT, SNAPSHOT_SCHEMA, _async_snapshot),
+        (SERVICE_RECORD, RECORD_SCHEMA, _async_record),
+    ):
+        service.async_register_platform_entity_service(
+            hass,
+            DOMAIN,
+            name,
+            entity_domain=Platform.CAMERA,
+            schema=schema,
+            func=func,
+            supports_response=SupportsResponse.OPTIONAL,
+        )
     # It changes a camera (reboot included): administrators only, as HA core's admin services;
     # automations and scripts run without a user and still may.
     service.async_register_admin_service(

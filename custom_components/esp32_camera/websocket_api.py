@@ -314,13 +314,23 @@ def ws_frames_ack(hass: HomeAssistant, connection: ActiveConnection, msg: dict[s
     subscription.acknowledged()
 
 
-@websocket_command(
-    {
-        probatio.Required("type"): f"{DOMAIN}/command",
+def _camera_command(command: str, fields: dict[Any, Any]) -> dict[Any, Any]:
+    """Return the schema of a command about one camera: its type, `camera_id`, then `fields`."""
+    return {
+        probatio.Required("type"): f"{DOMAIN}/{command}",
         probatio.Required("camera_id"): str,
-        probatio.Required("command"): probatio.In(list(COMMANDS)),
-        probatio.Optional("value"): probatio.Any(str, int, float, bool, None),
+        **fields,
     }
+
+
+@websocket_command(
+    _camera_command(
+        "command",
+        {
+            probatio.Required("command"): probatio.In(list(COMMANDS)),
+            probatio.Optional("value"): probatio.Any(str, int, float, bool, None),
+        },
+    )
 )
 @admin_websocket_command
 @async_response
@@ -335,13 +345,7 @@ async def ws_command(
     )
 
 
-@websocket_command(
-    {
-        probatio.Required("type"): f"{DOMAIN}/saver",
-        probatio.Required("camera_id"): str,
-        probatio.Required("enabled"): bool,
-    }
-)
+@websocket_command(_camera_command("saver", {probatio.Required("enabled"): bool}))
 @admin_websocket_command
 @async_response
 async def ws_saver(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
@@ -352,13 +356,11 @@ async def ws_saver(hass: HomeAssistant, connection: ActiveConnection, msg: dict[
 
 
 @websocket_command(
-    {
-        probatio.Required("type"): f"{DOMAIN}/motion_zones",
-        probatio.Required("camera_id"): str,
+    _camera_command(
+        "motion_zones",
         # Each {"name": str, "points": [[x, y], ...]}: checked by the hub, with translated errors.
-        probatio.Required("zones"): [dict],
-        probatio.Required("mask"): [dict],
-    }
+        {probatio.Required("zones"): [dict], probatio.Required("mask"): [dict]},
+    )
 )
 @admin_websocket_command
 @async_response
@@ -371,15 +373,13 @@ async def ws_motion_zones(
     connection.send_result(msg["id"], hub.motion.areas(msg["camera_id"]))
 
 
-@websocket_command(
-    {
-        probatio.Required("type"): f"{DOMAIN}/gallery",
-        probatio.Required("camera_id"): str,
-        probatio.Optional("limit", default=GALLERY_LIMIT): probatio.All(
-            int, probatio.Range(min=1, max=200)
-        ),
-    }
-)
+def _newest_of_a_camera(command: str, default_limit: int) -> dict[Any, Any]:
+    """Return the schema of a list command: one camera, its newest items (1 to 200)."""
+    limit = probatio.All(int, probatio.Range(min=1, max=200))
+    return _camera_command(command, {probatio.Optional("limit", default=default_limit): limit})
+
+
+@websocket_command(_newest_of_a_camera("gallery", GALLERY_LIMIT))
 @async_response
 async def ws_gallery(
     hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
@@ -392,15 +392,7 @@ async def ws_gallery(
     )
 
 
-@websocket_command(
-    {
-        probatio.Required("type"): f"{DOMAIN}/clips",
-        probatio.Required("camera_id"): str,
-        probatio.Optional("limit", default=CLIPS_LIMIT): probatio.All(
-            int, probatio.Range(min=1, max=200)
-        ),
-    }
-)
+@websocket_command(_newest_of_a_camera("clips", CLIPS_LIMIT))
 @async_response
 async def ws_clips(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
     """List a camera's newest clips (start, reason, duration; signed replay, MP4, thumbnail URLs)."""

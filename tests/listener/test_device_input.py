@@ -358,25 +358,14 @@ def test_bind_hosts() -> None:
     assert host_has_ipv6() is _has_ipv6_loopback()  # (this host: see the test above)
 
 
-async def _lag_p99(seconds: float) -> float:
-    """The event loop's lag p99 (ms) over `seconds`, sampled by a 5 ms sleeper."""
-    lags: list[float] = []
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        before = time.monotonic()
-        await asyncio.sleep(0.005)
-        lags.append((time.monotonic() - before - 0.005) * 1000)
-    lags.sort()
-    return lags[int(len(lags) * 0.99)]
-
-
-async def test_eight_hostile_strangers_cannot_stall_the_loop(
+async def test_eight_hostile_strangers_are_closed_unread(
     start_listener: ListenerFactory,
 ) -> None:
-    """A generous stall budget (the bench measures the real figure): 8 sockets, 200 KB `info`s.
+    """8 sockets sending 200 KB `info`s: each is closed unread, again and again.
 
     Before the text budget each of these was parsed on the loop (~50-90 ms each, queued from 8
-    sockets); now each closes its socket unread.
+    sockets). The loop's lag under this attack is measured by the bench
+    (`ESP32_CAMERA_ATTACKS=device-input scripts/bench --only attacks`), not asserted here.
     """
     listener = await start_listener()
     stop = asyncio.Event()
@@ -393,12 +382,12 @@ async def test_eight_hostile_strangers_cannot_stall_the_loop(
 
     strangers = [asyncio.create_task(stranger(number)) for number in range(8)]
     try:
-        lag = await _lag_p99(3.0)
+        await asyncio.sleep(3.0)
     finally:
         stop.set()
         await asyncio.gather(*strangers)
     assert listener.refusals.counts.get("text_too_large", 0) >= 8
-    assert lag < 250, f"loop lag p99 {lag:.0f} ms"
+    assert listener.cameras == {}  # no stranger got as far as being a camera
 
 
 async def test_no_compression_is_negotiated(

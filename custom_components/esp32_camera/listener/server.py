@@ -37,18 +37,7 @@ from ..protocol import (
     Frame,
     FrameAssembler,
     FrameBudget,
-    FrameEndMessage,
-    FrameStartMessage,
-    HealthMessage,
-    ImageEndMessage,
-    ImageStartMessage,
-    InfoMessage,
-    InvalidRegistrationError,
-    Message,
-    MessageError,
-    RegisterMessage,
-    ResponseMessage,
-    StatusMessage,
+    messages,
     normalize_camera_id,
     parse_text_message,
 )
@@ -597,7 +586,7 @@ class DeviceListener:
         with contextlib.suppress(ConnectionError):
             await socket.close(code=refused.code, message=refused.message.encode())
 
-    def _attach(self, session: _Session, register: RegisterMessage | None) -> CameraRecord:
+    def _attach(self, session: _Session, register: messages.RegisterMessage | None) -> CameraRecord:
         """Decide the session's admission on its first message and bind it to its record.
 
         Only the token lets a connection choose its id; without it the id is its address.
@@ -810,7 +799,7 @@ class DeviceListener:
         if session.admitted and camera.admitted:
             self._notify("frame_received", camera, frame)
 
-    async def _parse_off_loop(self, text: str) -> Message:
+    async def _parse_off_loop(self, text: str) -> messages.Message:
         """Parse a large text message (an admitted camera's) in the executor."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, parse_text_message, text)
@@ -823,10 +812,10 @@ class DeviceListener:
                 if len(text) <= _INLINE_PARSE_LIMIT
                 else await self._parse_off_loop(text)
             )
-        except InvalidRegistrationError as err:
+        except messages.InvalidRegistrationError as err:
             self._notify("authentication_failed", session.address, f"invalid registration: {err}")
             raise _RefusedError(CLOSE_WRONG_TOKEN, "invalid_registration", str(err)) from err
-        except MessageError as err:
+        except messages.MessageError as err:
             self.device_log.line(
                 logging.DEBUG,
                 session.address,
@@ -838,10 +827,10 @@ class DeviceListener:
                 session.camera.stats.record_drop(DropReason.MALFORMED_MESSAGE)
             return
         camera = session.camera or self._attach(
-            session, message if isinstance(message, RegisterMessage) else None
+            session, message if isinstance(message, messages.RegisterMessage) else None
         )
         match message:
-            case RegisterMessage():
+            case messages.RegisterMessage():
                 camera.name = message.name or camera.name
                 camera.firmware = message.firmware or camera.firmware
                 camera.set_control_socket(session.socket)
@@ -857,23 +846,28 @@ class DeviceListener:
                 if session.admitted and camera.admitted:
                     await camera.deliver_queue()
                 self._notify("camera_updated", camera)
-            case InfoMessage() | HealthMessage():
+            case messages.InfoMessage() | messages.HealthMessage():
                 camera.set_control_socket(session.socket)
-                if isinstance(message, InfoMessage):
+                if isinstance(message, messages.InfoMessage):
                     camera.info = message
                 else:
                     camera.health = message
                 self._notify("camera_updated", camera)
-            case ResponseMessage():
+            case messages.ResponseMessage():
                 camera.resolve_response(message)
                 self._notify("camera_updated", camera)
-            case StatusMessage():
+            case messages.StatusMessage():
                 camera.last_status = message.msg
                 self._notify("camera_updated", camera)
-            case FrameStartMessage() | FrameEndMessage() | ImageStartMessage() | ImageEndMessage():
+            case (
+                messages.FrameStartMessage()
+                | messages.FrameEndMessage()
+                | messages.ImageStartMessage()
+                | messages.ImageEndMessage()
+            ):
                 assert session.assembler is not None
                 session.assembler.handle_control(message)
-                if isinstance(message, ImageStartMessage):
+                if isinstance(message, messages.ImageStartMessage):
                     # As the original server did (the firmware does not wait for it); formatted
                     # by hand: this runs for every chunked frame.
                     await session.socket.send_str(_IMG_ACK % time.time())
