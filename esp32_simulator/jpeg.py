@@ -294,7 +294,7 @@ def draw_frame_stamp(image: Image.Image, number: int) -> None:
 def read_frame_stamp(image: Image.Image) -> int | None:
     """Return the number stamped by `draw_frame_stamp`, None when there is no stamp.
 
-    The browser's reader (scripts/e2e_panel.py) reads the same blocks the same way: the mean of the
+    The browser's reader (bench/browser.py) reads the same blocks the same way: the mean of the
     block's central quarter against mid-grey.
     """
     side = stamp_block_size(image.width, image.height)
