@@ -112,7 +112,7 @@ def verify_cleanup() -> None:
 
 @pytest.fixture(autouse=True)
 def enable_event_loop_debug() -> None:
-    """Nothing: debug mode would slow the loop the latency figures are sampled from."""
+    """Nothing: debug mode slows a loop, and the latency figures are measured on this one."""
 
 
 @pytest.fixture(autouse=True)
@@ -125,17 +125,19 @@ def real_sockets(socket_enabled: None) -> None:
     """Let each test talk to `hass` and the cameras over real sockets (blocked by default)."""
 
 
+# The report of a test's call, kept for its fixtures' teardown to see how it went.
+CALL_REPORT = pytest.StashKey[pytest.TestReport]()
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Keep each phase's report on the test, for its fixtures' teardown to see how it went."""
+    """Keep the report of the test's call on it (CALL_REPORT)."""
     report = yield
-    item.stash.setdefault(REPORTS, {})[call.when] = report
+    if call.when == "call":
+        item.stash[CALL_REPORT] = report
     return report
-
-
-REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 
 
 @pytest_asyncio.fixture(autouse=True, loop_scope="session")
@@ -147,9 +149,9 @@ async def browser_problems_fail_the_test(
     A failed test leaves its pages open: they are saved in e2e-output/ as they were, then closed.
     """
     yield
-    failed = request.node.stash.get(REPORTS, {}).get("call")
+    call = request.node.stash.get(CALL_REPORT, None)
     for context in browser.chromium.contexts:
-        if failed is not None and failed.failed:
+        if call is not None and call.failed:
             for number, page in enumerate(context.pages):
                 path = OUTPUT / f"failure-{request.node.name}-{number}.png"
                 OUTPUT.mkdir(exist_ok=True)
