@@ -14,7 +14,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from . import websocket_api
 from .const import CONF_EXPOSE_HTTP, DOMAIN
-from .hub.devices import camera_id_of_device
+from .hub.devices import async_migrate_unique_ids, camera_id_of_device
 from .hub.hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .hub.repair_issues import async_delete_issue, async_raise_issue
 from .hub.store import async_remove_store
@@ -42,6 +42,17 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     async_setup_services(hass)
     async_register_views(hass)
     websocket_api.async_setup(hass)
+    return True
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: Esp32CameraConfigEntry) -> bool:
+    """Migrate an entry of an earlier release; False (not loaded) for one of a later release."""
+    if entry.version > 1:
+        return False
+    if entry.minor_version < 2:
+        # 1.2: a camera's device identifier and entity unique ids start with the hub's entry id.
+        await async_migrate_unique_ids(hass, entry.entry_id)
+        hass.config_entries.async_update_entry(entry, minor_version=2)
     return True
 
 

@@ -118,6 +118,7 @@ class Esp32CameraConfigFlow(ConfigFlow, domain=DOMAIN):
     """Create the hub entry that runs the camera listeners."""
 
     VERSION = 1
+    MINOR_VERSION = 2  # 1.2: camera unique ids and device identifiers start with the entry id
 
     @staticmethod
     @callback

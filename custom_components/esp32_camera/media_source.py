@@ -56,6 +56,7 @@ from .disk.listing import (
     saved_hours,
     served_file,
 )
+from .hub.devices import camera_device_identifier, camera_entity_id
 from .hub.hub import loaded_hub, loaded_hubs
 from .views.clip_replay import replay_url, report_unreadable
 from .views.saved_images import saved_file_url
@@ -299,7 +300,7 @@ class _Browser:
         for camera_id, camera in hub.cameras.items():
             if not camera.admitted:
                 continue
-            entity_id = entities.async_get_entity_id("camera", DOMAIN, f"{camera_id}_camera")
+            entity_id = camera_entity_id(entities, hub.entry.entry_id, camera_id)
             cameras.append(
                 self.folder(
                     f"{hub.entry.entry_id}/{camera_id}",
@@ -318,7 +319,7 @@ class _Browser:
     def camera_title(self, hub: Esp32CameraHub, camera_id: str) -> str:
         """Return a camera's name as its device shows it (the user's name first)."""
         device = dr.async_get(self.hass).async_get_device_by_identifier(
-            (DOMAIN, camera_id), hub.entry.entry_id
+            camera_device_identifier(hub.entry.entry_id, camera_id), hub.entry.entry_id
         )
         # As the device shows it: the user's name, else the camera's own (a camera known from the
         # store has a device that Home Assistant may have named after the hub), else the default.

@@ -22,16 +22,15 @@ from homeassistant.const import (
     UnitOfInformation,
 )
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 from homeassistant.util.signal_type import SignalType
 
-from .const import DOMAIN
 from .entity import Esp32CameraDescribedEntity, async_add_camera_entities
 from .hub import signals
 from .hub.clock import monotonic_to_datetime
+from .hub.devices import hub_device_info
 from .hub.hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .hub.image_saver import SaverCounters
 from .listener import CameraRecord
@@ -409,7 +408,7 @@ class Esp32CameraHubSensor(SensorEntity):
         self.hub = hub
         self.entity_description = description
         self._attr_unique_id = f"{hub.entry.entry_id}_{description.key}"
-        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, hub.entry.entry_id)})
+        self._attr_device_info = hub_device_info(hub.entry.entry_id, hub.entry.title)
         self._listening_since: datetime | None = None
 
     @property

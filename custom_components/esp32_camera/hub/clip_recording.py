@@ -58,6 +58,7 @@ from ..const import DOMAIN, EVENT_CLIP_SAVED, LOGGER
 from ..disk import layout, writing
 from ..motion import MotionEvent, MotionEventType
 from . import signals
+from .devices import camera_entity_id
 from .store import HubStore
 from .store_check import is_bool, is_finite_number, takes_field
 
@@ -785,9 +786,7 @@ class HubClips:
             mp4,
         )
         clip.finished.set_result(result)
-        entity_id = er.async_get(self._hass).async_get_entity_id(
-            "camera", DOMAIN, f"{clip.camera_id}_camera"
-        )
+        entity_id = camera_entity_id(er.async_get(self._hass), self._entry_id, clip.camera_id)
         self._hass.bus.async_fire(
             EVENT_CLIP_SAVED,
             {

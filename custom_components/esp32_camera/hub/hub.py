@@ -132,7 +132,6 @@ class Esp32CameraHub:
         # Unsubscribes of the threaded parts (motion, clips): their frames and HA's stop.
         self._stop_threaded: list[CALLBACK_TYPE] = []
         self.started_at: float | None = None
-        self._hub_device_id: str | None = None
         # Each camera's device as last registered (name, firmware, model), and its recent changes.
         self._devices: dict[str, tuple[tuple[str | None, ...], deque[float]]] = {}
 
@@ -171,7 +170,7 @@ class Esp32CameraHub:
                 },
             )
         self.admission.async_apply_stored()
-        self._hub_device_id = register_hub_device(self.hass, self.entry.entry_id, self.entry.title)
+        register_hub_device(self.hass, self.entry.entry_id, self.entry.title)
         self._restore_cameras()
         self._stop_threaded = [
             self.motion.async_start(self.frames.async_add_listener),
@@ -399,7 +398,6 @@ class Esp32CameraHub:
         register_camera_device(
             self.hass,
             self.entry.entry_id,
-            self._hub_device_id,
             camera_id=camera.camera_id,
             name=camera.name,
             firmware=camera.firmware,

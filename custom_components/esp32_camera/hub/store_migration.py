@@ -18,7 +18,7 @@ from homeassistant.helpers import (
 from ..const import CONF_APPROVED_ADDRESSES, DOMAIN, LOGGER
 from ..protocol import COMMANDS, wire_value
 from .camera_settings import ACTION_COMMANDS
-from .devices import camera_id_of_device, default_device_name
+from .devices import camera_id_of_device, camera_unique_id, default_device_name
 from .store import StoredCamera, StoredHub, empty_camera, empty_hub
 
 # The keys of the controls whose restore data held the hub's own settings.
@@ -44,7 +44,7 @@ def stored_hub_from_earlier_release(hass: HomeAssistant, entry: ConfigEntry) -> 
         stored = last_states.get(entity.entity_id)
         if camera_id is None or stored is None or stored.extra_data is None:
             continue
-        key = entity.unique_id.removeprefix(f"{camera_id}_")
+        key = entity.unique_id.removeprefix(camera_unique_id(entry.entry_id, camera_id, ""))
         value = stored.extra_data.as_dict().get("value")
         if isinstance(value, str):
             _take_restored(data["cameras"][camera_id], camera_id, key, value)

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.auth.models import User
 from homeassistant.helpers import entity_registry as er
 
-from ..const import DOMAIN
 from ..hub.clock import wall_clock_ms
+from ..hub.devices import camera_entity_id
 from ..protocol import COMMANDS, CommandKind
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def camera_payload(
         "connected_since": wall_clock_ms(camera.connected_since) if camera.connected else None,
         "reconnects": camera.reconnects,
         "firmware": camera.firmware,
-        "entity_id": registry.async_get_entity_id("camera", DOMAIN, f"{camera_id}_camera"),
+        "entity_id": camera_entity_id(registry, hub.entry.entry_id, camera_id),
         "stats": camera.stats.as_dict(),
         "last_frame_at": wall_clock_ms(frame.completed_at) if frame else None,
         # What the camera runs, where known (else what was chosen), and what the user chose.
