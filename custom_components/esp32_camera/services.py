@@ -41,6 +41,7 @@ from .hub.clip_recording import MAX_CLIP_SECONDS, RING_SECONDS
 from .hub.devices import camera_id_of_device
 from .hub.hub import Esp32CameraHub, hub_of_camera, loaded_hubs
 from .hub.permissions import async_caller, check_admin, has_admin_reach
+from .listener import CommandResult
 from .protocol import (
     COMMANDS,
     RESOLUTIONS,
@@ -652,20 +653,61 @@ async def _async_send_command(call: ServiceCall) -> ServiceResponse:
             translation_placeholders={"command": command, "error": str(err)},
         ) from err
     targets = _targeted_cameras(call)
+    # Every camera is sent the command, whatever the others answer.
     results = await asyncio.gather(
         *(hub.async_send_command(camera_id, command, value) for camera_id, hub in targets.items()),
         return_exceptions=True,
     )
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
+    answers: dict[str, CommandResult] = {}
+    failures: dict[str, HomeAssistantError] = {}
+    for camera_id, result in zip(targets, results, strict=True):
+        if isinstance(result, HomeAssistantError):
+            failures[camera_id] = result
+        elif isinstance(result, BaseException):
+            raise result  # not a camera's answer: a bug, or the call was cancelled
+        else:
+            answers[camera_id] = result
+    if failures:
+        raise _command_failures(command, failures, answers)
     return {
         "cameras": {
             camera_id: {"ok": result.ok, "value": result.value, "queued": result.queued}
-            for camera_id, result in zip(targets, results, strict=True)
-            if not isinstance(result, BaseException)
+            for camera_id, result in answers.items()
         }
     }
+
+
+def _command_failures(
+    command: str, failures: dict[str, HomeAssistantError], answers: dict[str, CommandResult]
+) -> HomeAssistantError:
+    """Return the error of a send_command that failed on some or all of its cameras.
+
+    A refusal fails the action (as an entity action fails when one of its entities does); its
+    error names each camera that failed, with why, and those that took the command.
+    """
+    if len(failures) == 1 and not answers:  # one camera: its own error
+        return next(iter(failures.values()))
+    # Invalid for every camera (e.g. one that is gone): the call's data; else the cameras failed.
+    kind = (
+        ServiceValidationError
+        if all(isinstance(err, ServiceValidationError) for err in failures.values())
+        else HomeAssistantError
+    )
+    placeholders = {
+        "command": command,
+        "failures": "; ".join(f"{camera_id} ({err})" for camera_id, err in failures.items()),
+    }
+    if answers:
+        return kind(
+            translation_domain=DOMAIN,
+            translation_key="command_failed_on_some",
+            translation_placeholders={**placeholders, "succeeded": ", ".join(answers)},
+        )
+    return kind(
+        translation_domain=DOMAIN,
+        translation_key="command_failed_on_every",
+        translation_placeholders=placeholders,
+    )
 
 
 def _targeted_cameras(call: ServiceCall) -> dict[str, Esp32CameraHub]:
