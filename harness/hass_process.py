@@ -43,17 +43,32 @@ class HassProcessError(AssertionError):
     """Home Assistant did not start, answer or accept a request as expected."""
 
 
-def free_port(preferred: int = 0, host: str = "127.0.0.1") -> int:
-    """Return `preferred` if it can be bound on `host` now, else a free port there."""
-    with socket.socket() as sock:
-        # As servers bind (aiohttp, the hub's listener): a port in TIME_WAIT counts as free.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, preferred))
-        except OSError:
-            sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
+# Ports handed out in this process. Two calls in a row (a hub's stream and control ports, taken
+# before either is bound) must not return the same port, which binding port 0 twice may.
+_handed_out: set[int] = set()
+
+
+def free_port(preferred: int = 0, host: str = "0.0.0.0") -> int:  # noqa: S104 - a probe
+    """Return `preferred` if it can be bound on `host` now, else a free port there.
+
+    Never a port returned before in this process. The default host checks every interface: a
+    port free on loopback may be taken on another, and the hub's config flow checks 0.0.0.0.
+    The only free-port helper of the repository (the tests, the bench, the e2e and the demo).
+    """
+    candidate = preferred
+    while True:
+        with socket.socket() as sock:
+            # As servers bind (aiohttp, the hub's listener): a port in TIME_WAIT counts as free.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((host, candidate))
+            except OSError:
+                sock.bind((host, 0))
+            port: int = sock.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+        candidate = 0
 
 
 async def wait_until(
@@ -317,16 +332,23 @@ class HomeAssistant:
 async def camera_entities(
     call: Callable[..., Awaitable[Any]], camera_ids: Sequence[str]
 ) -> dict[tuple[str, str], str]:
-    """Return the cameras' enabled entity ids by (domain, unique id `<camera id>_<key>`)."""
+    """Return the cameras' enabled entity ids by (domain, unique id `<camera id>_<key>`).
+
+    The registry's unique ids start with the hub's entry id (`<entry id>_<camera id>_<key>`),
+    left out here.
+    """
     entries = await call("config/entity_registry/list")
     prefixes = tuple(f"{camera_id}_" for camera_id in camera_ids)
-    return {
-        (entry["entity_id"].partition(".")[0], entry["unique_id"]): entry["entity_id"]
-        for entry in entries
-        if entry["platform"] == "esp32_camera"
-        and entry["unique_id"].startswith(prefixes)
-        and entry["disabled_by"] is None
-    }
+    found: dict[tuple[str, str], str] = {}
+    for entry in entries:
+        unique_id = entry["unique_id"].removeprefix(f"{entry['config_entry_id']}_")
+        if (
+            entry["platform"] == "esp32_camera"
+            and unique_id.startswith(prefixes)
+            and entry["disabled_by"] is None
+        ):
+            found[entry["entity_id"].partition(".")[0], unique_id] = entry["entity_id"]
+    return found
 
 
 async def log_in(

@@ -54,9 +54,7 @@ from custom_components.esp32_camera.const import DOMAIN
 from custom_components.esp32_camera.number import NUMBERS
 from custom_components.esp32_camera.select import SELECTS
 from custom_components.esp32_camera.switch import SWITCHES
-
-from .conftest import jpeg_bytes, wait_for
-from .test_services import ENTITY, setup_with_camera
+from tests.helpers import ENTITY, jpeg_bytes, setup_with_camera, wait_for
 
 CONTROL_PLATFORMS = (BUTTON_DOMAIN, NUMBER_DOMAIN, SELECT_DOMAIN, SWITCH_DOMAIN)
 # Every control entity of a camera, by platform and key (the hub has none: see the test below).

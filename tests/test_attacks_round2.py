@@ -29,15 +29,17 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 from custom_components.esp32_camera import services
 from custom_components.esp32_camera.const import DOMAIN
 from custom_components.esp32_camera.hub.store import copy_key, storage_key
-
-from . import test_file_paths
-from .conftest import wait_for
-from .test_clips import clip_frames, numbered_jpeg, ring_frames
-from .test_file_paths import call, record_one_frame, refused, with_frame
-from .test_services import setup_with_camera
-
-household_user = test_file_paths.household_user  # fixtures
-config_dir = test_file_paths.config_dir
+from tests.helpers import (
+    avi_frames,
+    call_action,
+    numbered_jpeg,
+    record_one_frame,
+    refused_action,
+    ring_frames,
+    setup_with_camera,
+    wait_for,
+    with_frame,
+)
 
 # A filename template that loops 4 million times while it renders (on the event loop). With
 # range(100000) twice, the most Home Assistant's sandbox allows, it is 10^10: hours.
@@ -64,7 +66,7 @@ async def test_a_household_members_filename_is_no_template(
         ("snapshot", {"filename": "{{ camera_id }}.jpg"}),
     ):
         started = time.monotonic()
-        error = await refused(hass, action, household_user, **data)
+        error = await refused_action(hass, action, household_user, **data)
         assert isinstance(error, Unauthorized), action
         assert error.translation_key == "admin_required"
         assert error.translation_placeholders == {"action": f"{DOMAIN}.{action} filename template"}
@@ -72,8 +74,10 @@ async def test_a_household_members_filename_is_no_template(
     assert not (tmp_path / "saved" / "stall.jpg").exists()
     assert not (tmp_path / "saved" / "cam1.jpg").exists()
     # A plain name is still theirs; a template still an automation's.
-    assert (await call(hass, "snapshot", household_user, filename="door.jpg"))["path"] == "door.jpg"
-    result = await call(hass, "snapshot", None, filename="{{ camera_id }}.jpg")
+    assert (await call_action(hass, "snapshot", household_user, filename="door.jpg"))[
+        "path"
+    ] == "door.jpg"
+    result = await call_action(hass, "snapshot", None, filename="{{ camera_id }}.jpg")
     assert result["path"] == str(tmp_path / "saved" / "cam1.jpg")
 
 
@@ -104,7 +108,7 @@ async def test_a_household_member_replaces_no_recording(
         ("record", {"filename": "2026-12-06/10-00-00_motion.mp4", "duration": 1}),
         ("snapshot", {"filename": "cam2/2026-12-06/10/10-00-00.000000_1.jpg"}),
     ):
-        error = await refused(hass, action, household_user, overwrite=True, **data)
+        error = await refused_action(hass, action, household_user, overwrite=True, **data)
         assert isinstance(error, Unauthorized), data
         assert error.translation_placeholders == {"action": f"{DOMAIN}.{action} overwrite"}
     assert motion_clip.read_bytes() == saved_image.read_bytes() == b"what happened"
@@ -119,7 +123,7 @@ async def test_a_household_member_replaces_no_recording(
         filename="2026-12-06/10-00-00_motion.avi",
         overwrite=True,
     )
-    assert clip_frames(motion_clip) == [numbered_jpeg(2)]
+    assert avi_frames(motion_clip) == [numbered_jpeg(2)]
 
 
 class TestAHostileStoreFile:
@@ -319,7 +323,7 @@ async def test_links_beside_a_replaced_file_lead_nowhere(
     os.link(targets["thumb.jpg"], clips / "porch.jpg")
     (clips / "garden.jpg").symlink_to(targets["soft.jpg"])
 
-    await call(hass, "snapshot", None, filename="door.jpg", overwrite=True)
+    await call_action(hass, "snapshot", None, filename="door.jpg", overwrite=True)
     assert (saved / "door.jpg").read_bytes() == numbered_jpeg(1)
     for name in ("porch.avi", "garden.avi"):
         await record_one_frame(hass, hub_entry, camera, None, filename=name, overwrite=True)
@@ -362,12 +366,12 @@ async def test_a_folder_swapped_for_a_link_after_the_check_is_not_followed(
 
     (saved / "sub").mkdir(parents=True)
     with patch.object(services, "_check_file", check_then_swap):
-        error = await refused(hass, "snapshot", household_user, filename="sub/a.jpg")
+        error = await refused_action(hass, "snapshot", household_user, filename="sub/a.jpg")
     assert error.translation_key == "snapshot_write_failed"
 
     (clips / "sub").mkdir(parents=True)
     task = hass.async_create_task(
-        call(hass, "record", household_user, duration=1, pre_roll=0, filename="sub/b.avi")
+        call_action(hass, "record", household_user, duration=1, pre_roll=0, filename="sub/b.avi")
     )
     await wait_for(lambda: hub.clips.open_clips("cam1"))
     await hass.async_add_executor_job(swap, clips / "sub")  # the reserved name goes with it
@@ -403,7 +407,7 @@ async def test_names_that_look_like_a_jpeg_are_refused_cleanly(
     await with_frame(hass, hub_entry, connect_camera)
     (tmp_path / "saved").mkdir(exist_ok=True)  # the save directory itself may be made
     before = sorted(tmp_path.rglob("*"))
-    error = await refused(hass, "snapshot", household_user, filename=filename)
+    error = await refused_action(hass, "snapshot", household_user, filename=filename)
     assert error.translation_key == key
     assert str(tmp_path) not in str(error)
     assert sorted(tmp_path.rglob("*")) == before

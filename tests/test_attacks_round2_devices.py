@@ -37,9 +37,7 @@ from custom_components.esp32_camera.hub import clip_recording as clips_hub
 from custom_components.esp32_camera.motion import MotionDetector, MotionSettings
 from custom_components.esp32_camera.motion.detector import MAX_SCANS, decode_small
 from custom_components.esp32_camera.views.camera_payload import camera_payload
-
-from .conftest import HUB_TOKEN, wait_for
-from .test_clips import ClipEvents, Sender, record, start_camera
+from tests.helpers import HUB_TOKEN, ClipEvents, Sender, record_clip, setup_with_camera, wait_for
 
 
 def _progressive(width: int, height: int, repeats: int) -> bytes:
@@ -173,13 +171,15 @@ async def test_clips_waiting_for_their_mp4_are_bounded(
     assert await async_setup_component(hass, "ffmpeg", {"ffmpeg": {"ffmpeg_bin": str(slow)}})
     monkeypatch.setattr(clips_hub, "MP4_WAIT", 0.1)
     monkeypatch.setattr(clips_hub, "MAX_QUEUED_CONVERSIONS", 2, raising=False)
-    camera = await start_camera(hass, hub_entry, connect_camera)
+    camera = await setup_with_camera(hass, hub_entry, connect_camera)
     hub = hub_entry.runtime_data
     events = ClipEvents(hass)
     sender = Sender(camera)
     sender.start()
     for _ in range(2):
-        results = await asyncio.gather(*(record(hass, duration=1, pre_roll=0) for _ in range(4)))
+        results = await asyncio.gather(
+            *(record_clip(hass, duration=1, pre_roll=0) for _ in range(4))
+        )
         assert all(Path(result["path"]).exists() for result in results)
     await sender.stop()
     conversions = hub.clips.as_dict()["conversions"]
@@ -196,7 +196,7 @@ async def test_record_calls_racing_an_unload_leave_no_thread_and_no_part_file(
     """Record calls on two cameras, the hub unloaded while their clips are open, then set up
     again: every call is answered, no writer thread runs on, no `.part` file is left.
     """
-    camera = await start_camera(hass, hub_entry, connect_camera)
+    camera = await setup_with_camera(hass, hub_entry, connect_camera)
     other = await connect_camera(f"?token={HUB_TOKEN}&id=cam2")
     hub = hub_entry.runtime_data
     senders = [Sender(camera), Sender(other)]

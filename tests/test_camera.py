@@ -9,7 +9,7 @@ from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from .conftest import jpeg_bytes, wait_for
+from tests.helpers import jpeg_bytes, wait_for
 
 ENTITY = "camera.esp32_camera_cam1"
 

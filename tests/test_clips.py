@@ -10,12 +10,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
-import functools
 import logging
 import os
 from pathlib import Path
 import shutil
-import struct
 import subprocess
 import threading
 from typing import Any
@@ -29,7 +27,7 @@ from homeassistant.const import (
     STATE_OFF,
     STATE_ON,
 )
-from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_connect, async_dispatcher_send
@@ -41,7 +39,7 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.esp32_camera import services
 from custom_components.esp32_camera.clips import ClipReason, read_avi
-from custom_components.esp32_camera.const import CONF_SAVE_DIRECTORY, DOMAIN, EVENT_CLIP_SAVED
+from custom_components.esp32_camera.const import CONF_SAVE_DIRECTORY, DOMAIN
 from custom_components.esp32_camera.diagnostics import (
     async_get_config_entry_diagnostics,
     async_get_device_diagnostics,
@@ -57,19 +55,30 @@ from custom_components.esp32_camera.hub.image_saver import MIB
 from custom_components.esp32_camera.hub.store import storage_key
 from custom_components.esp32_camera.motion import MotionEvent, MotionEventType
 from custom_components.esp32_camera.protocol import Frame
+from tests.helpers import (
+    CAMERA_FPS,
+    ENTITY,
+    HUB_TOKEN,
+    ClipEvents,
+    FrameBus,
+    Sender,
+    avi_frames,
+    crashed_part,
+    make_saver,
+    numbered_jpeg,
+    record_clip,
+    ring_frames,
+    scene_clip_frames,
+    scene_jpegs,
+    setup_with_camera,
+    wait_for,
+    written,
+)
 
-from .conftest import HUB_TOKEN, jpeg_bytes, wait_for
-from .motion.conftest import scene_jpegs
-from .motion.test_recorder import frames as recorder_frames
-from .motion.test_recovery import crashed
-from .test_saver import FrameBus, make_saver, written
-
-ENTITY = "camera.esp32_camera_cam1"
 RECORD_SWITCH = "switch.esp32_camera_cam1_record_on_motion"
 PRE_ROLL = "number.esp32_camera_cam1_clip_pre_roll"
 POST_ROLL = "number.esp32_camera_cam1_clip_post_roll"
 COOLDOWN = "number.esp32_camera_cam1_motion_cool_down"
-FPS = 20
 
 
 @dataclass(frozen=True)
@@ -95,96 +104,16 @@ class Frames:
         return [frame.data for frame in self.received if start <= frame.at <= end]
 
 
-@functools.cache
-def _picture(shade: int) -> bytes:
-    return jpeg_bytes(64, 48, (shade, 40, 90))
-
-
-def numbered_jpeg(number: int) -> bytes:
-    """A small real JPEG unlike any other: its number in a comment segment (COM) after SOI.
-
-    (Near colours alone can encode to the same bytes.)
-    """
-    picture, tag = _picture(number % 8 * 32), f"frame {number}".encode()
-    return picture[:2] + b"\xff\xfe" + struct.pack(">H", 2 + len(tag)) + tag + picture[2:]
-
-
-class Sender:
-    """A camera client sending distinct frames at 20 fps until stopped."""
-
-    def __init__(self, camera: Any) -> None:
-        self.camera = camera
-        self.sent = 0
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        while True:
-            self.sent += 1
-            await self.camera.send_frame(numbered_jpeg(self.sent))
-            # On a schedule, as the firmware: a late frame does not delay the next ones.
-            await asyncio.sleep(max(0.0, started + self.sent / FPS - loop.time()))
-
-    async def stop(self) -> None:
-        assert self._task is not None
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
-
-
-class ClipEvents:
-    """The `esp32_camera_clip_saved` events."""
-
-    def __init__(self, hass: HomeAssistant) -> None:
-        self.events: list[dict[str, Any]] = []
-        hass.bus.async_listen(EVENT_CLIP_SAVED, self._event)
-
-    @callback
-    def _event(self, event: Event[Any]) -> None:
-        self.events.append(dict(event.data))
-
-
-async def record(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
-    """Call esp32_camera.record on the camera entity; return its response."""
-    response = await hass.services.async_call(
-        DOMAIN, "record", {"entity_id": ENTITY, **data}, blocking=True, return_response=True
-    )
-    assert response is not None
-    result: dict[str, Any] = response[ENTITY]  # type: ignore[assignment]
-    return result
-
-
-async def start_camera(hass: HomeAssistant, hub_entry: MockConfigEntry, connect: Any) -> Any:
-    """Set the hub up, connect a camera and wait for its entity."""
-    assert await hass.config_entries.async_setup(hub_entry.entry_id)
-    camera = await connect()
-    await wait_for(lambda: (state := hass.states.get(ENTITY)) and state.state != "unavailable")
-    return camera
-
-
-def ring_frames(hub: Any) -> int:
-    """Frames in cam1's ring buffer (0 before its first frame)."""
-    ring = hub.clips.stats("cam1")["ring"]
-    return 0 if ring is None else int(ring["frames"])
-
-
-def clip_frames(path: str | Path) -> list[bytes]:
-    return list(read_avi(Path(path)).iter_frames())
-
-
 async def test_the_record_action_writes_exactly_the_frames_of_its_window(
     hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any, tmp_path: Path
 ) -> None:
-    camera = await start_camera(hass, hub_entry, connect_camera)
+    camera = await setup_with_camera(hass, hub_entry, connect_camera)
     hub = hub_entry.runtime_data
     frames, events = Frames(hub), ClipEvents(hass)
     sender = Sender(camera)
     sender.start()
     await wait_for(lambda: len(frames.received) >= 30)  # 1.5 s: more than the pre-roll
-    call = hass.async_create_task(record(hass, duration=2, pre_roll=1))
+    call = hass.async_create_task(record_clip(hass, duration=2, pre_roll=1))
     await wait_for(lambda: hub.clips.open_clips("cam1"))
     (request,) = hub.clips.open_clips("cam1")
     assert request.reason is ClipReason.ACTION
@@ -193,7 +122,7 @@ async def test_the_record_action_writes_exactly_the_frames_of_its_window(
 
     expected = frames.between(request.triggered_at - 1, request.triggered_at + 2)
     assert 50 <= len(expected) <= 62  # 3 s at 20 fps (a loaded machine may send a few late)
-    assert clip_frames(result["path"]) == expected
+    assert avi_frames(result["path"]) == expected
     assert result["frames"] == len(expected)
     assert result["pre_roll_complete"] is True
     assert result["duration"] == pytest.approx(3.0, abs=0.3)
@@ -237,7 +166,7 @@ async def test_the_panels_payload_says_when_a_clip_is_recorded_and_written(
     hass_ws_client: WebSocketGenerator,
 ) -> None:
     """The panel reads its clip list again when these figures change: they must move."""
-    camera = await start_camera(hass, hub_entry, connect_camera)
+    camera = await setup_with_camera(hass, hub_entry, connect_camera)
     client = await hass_ws_client(hass)
     await client.send_json_auto_id({"type": f"{DOMAIN}/subscribe"})
     subscription = (await client.receive_json())["id"]
@@ -255,7 +184,7 @@ async def test_the_panels_payload_says_when_a_clip_is_recorded_and_written(
         await pushed_until({"written": 0, "converted": 0, "recording": 0})
     sender = Sender(camera)
     sender.start()
-    result = await record(hass, duration=2, pre_roll=0)
+    result = await record_clip(hass, duration=2, pre_roll=0)
     await sender.stop()
     async with asyncio.timeout(10):
         await pushed_until({"written": 1, "converted": 0, "recording": 0})
@@ -272,7 +201,7 @@ async def test_an_incomplete_pre_roll_is_reported(
     hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any
 ) -> None:
     """A camera that went away took its buffered frames with it: the pre-roll has a gap."""
-    camera = await start_camera(hass, hub_entry, connect_camera)
+    camera = await setup_with_camera(hass, hub_entry, connect_camera)
     hub = hub_entry.runtime_data
     for number in range(5):
         await camera.send_frame(numbered_jpeg(number))
@@ -283,15 +212,15 @@ async def test_an_incomplete_pre_roll_is_reported(
     camera = await connect_camera()
     await camera.send_frame(numbered_jpeg(99))
     await wait_for(lambda: ring_frames(hub) == 1)
-    result = await record(hass, duration=1, pre_roll=10)
+    result = await record_clip(hass, duration=1, pre_roll=10)
     assert result["pre_roll_complete"] is False
-    assert clip_frames(result["path"]) == [numbered_jpeg(99)]
+    assert avi_frames(result["path"]) == [numbered_jpeg(99)]
 
 
 async def test_the_default_pre_roll_is_the_cameras_setting(
     hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any
 ) -> None:
-    camera = await start_camera(hass, hub_entry, connect_camera)
+    camera = await setup_with_camera(hass, hub_entry, connect_camera)
     hub = hub_entry.runtime_data
     await hass.services.async_call(
         NUMBER_DOMAIN, SERVICE_SET_VALUE, {ATTR_ENTITY_ID: PRE_ROLL, ATTR_VALUE: 0}, blocking=True
@@ -299,12 +228,12 @@ async def test_the_default_pre_roll_is_the_cameras_setting(
     for number in range(3):
         await camera.send_frame(numbered_jpeg(number))
     await wait_for(lambda: ring_frames(hub) == 3)
-    call = hass.async_create_task(record(hass, duration=1))
+    call = hass.async_create_task(record_clip(hass, duration=1))
     await wait_for(lambda: hub.clips.open_clips("cam1"))
     assert hub.clips.open_clips("cam1")[0].pre_roll == 0
     await camera.send_frame(numbered_jpeg(7))
     result = await call
-    assert clip_frames(result["path"]) == [numbered_jpeg(7)]  # none of the buffered ones
+    assert avi_frames(result["path"]) == [numbered_jpeg(7)]  # none of the buffered ones
 
 
 async def test_record_filename_template_and_allowlist(
@@ -314,14 +243,14 @@ async def test_record_filename_template_and_allowlist(
     tmp_path: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    camera = await start_camera(hass, hub_entry, connect_camera)
+    camera = await setup_with_camera(hass, hub_entry, connect_camera)
     hub = hub_entry.runtime_data
     await camera.send_frame(numbered_jpeg(1))
     await wait_for(lambda: ring_frames(hub) == 1)  # before the clips: never in them
     clips = tmp_path / "saved" / "cam1" / "clips"
 
     async def one_frame_clip(filename: str) -> dict[str, Any]:
-        call = hass.async_create_task(record(hass, duration=1, pre_roll=0, filename=filename))
+        call = hass.async_create_task(record_clip(hass, duration=1, pre_roll=0, filename=filename))
         await wait_for(lambda: hub_entry.runtime_data.clips.open_clips("cam1"))
         await camera.send_frame(numbered_jpeg(2))
         return await call
@@ -329,14 +258,14 @@ async def test_record_filename_template_and_allowlist(
     # Relative: in the camera's clips folder, with the template's variables; `a/../b` is `b`.
     result = await one_frame_clip("door/{{ camera_id }}_{{ entity_id.split('.')[1] }}.avi")
     assert result["path"] == str(clips / "door" / "cam1_esp32_camera_cam1.avi")
-    assert clip_frames(result["path"]) == [numbered_jpeg(2)]
+    assert avi_frames(result["path"]) == [numbered_jpeg(2)]
     assert Path(result["thumbnail"]).read_bytes() == numbered_jpeg(2)
     result = await one_frame_clip("door/../porch.AVI")
     assert result["path"] == str(clips / "porch.AVI")
     # Absolute, in another allowed folder.
     result = await one_frame_clip(f"{tmp_path}/elsewhere/porch.avi")
     assert result["path"] == str(tmp_path / "elsewhere" / "porch.avi")
-    assert clip_frames(result["path"]) == [numbered_jpeg(2)]
+    assert avi_frames(result["path"]) == [numbered_jpeg(2)]
     # A clip of the user's choosing is not counted for retention (never removed by it).
     assert hub_entry.runtime_data.saver.as_dict()["clip_bytes"] == 0
 
@@ -355,7 +284,7 @@ async def test_record_filename_template_and_allowlist(
     }
     for filename, key in refusals.items():
         with pytest.raises(ServiceValidationError) as error:
-            await record(hass, duration=1, filename=filename)
+            await record_clip(hass, duration=1, filename=filename)
         assert error.value.translation_key == key, filename
     assert list(outside.iterdir()) == []
     assert not (tmp_path / "elsewhere" / "clip.avi").exists()
@@ -375,12 +304,12 @@ async def test_record_filename_template_and_allowlist(
 async def test_a_failed_write_leaves_no_file_and_says_why(
     hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any, tmp_path: Path
 ) -> None:
-    camera = await start_camera(hass, hub_entry, connect_camera)
+    camera = await setup_with_camera(hass, hub_entry, connect_camera)
     clips = tmp_path / "saved" / "cam1" / "clips"
     (clips / "taken.avi").mkdir(parents=True)  # the rename onto it fails after the frames
     # overwrite: the folder is no file of the user's (else: "file_exists", nothing recorded).
     call = hass.async_create_task(
-        record(hass, duration=1, pre_roll=0, filename="taken.avi", overwrite=True)
+        record_clip(hass, duration=1, pre_roll=0, filename="taken.avi", overwrite=True)
     )
     await wait_for(lambda: hub_entry.runtime_data.clips.open_clips("cam1"))
     await camera.send_frame(numbered_jpeg(1))
@@ -391,7 +320,7 @@ async def test_a_failed_write_leaves_no_file_and_says_why(
     assert hub_entry.runtime_data.clips.stats("cam1")["failed"] == 1
     # A camera that sends nothing during the clip: nothing is written, and the action says so.
     with pytest.raises(HomeAssistantError) as error:
-        await record(hass, duration=1, pre_roll=0)
+        await record_clip(hass, duration=1, pre_roll=0)
     assert error.value.translation_key == "record_no_frames"
     assert [path for path in clips.rglob("*") if path.is_file()] == []
 
@@ -400,12 +329,12 @@ async def test_a_link_planted_in_the_save_directory_is_not_followed(
     hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any, tmp_path: Path
 ) -> None:
     """The camera's clips folder replaced by a link: the default clips are not written there."""
-    camera = await start_camera(hass, hub_entry, connect_camera)
+    camera = await setup_with_camera(hass, hub_entry, connect_camera)
     elsewhere = tmp_path / "elsewhere"  # allowed, but not the save directory
     elsewhere.mkdir()
     (tmp_path / "saved" / "cam1").mkdir(parents=True)
     (tmp_path / "saved" / "cam1" / "clips").symlink_to(elsewhere, target_is_directory=True)
-    call = hass.async_create_task(record(hass, duration=1, pre_roll=0))
+    call = hass.async_create_task(record_clip(hass, duration=1, pre_roll=0))
     await wait_for(lambda: hub_entry.runtime_data.clips.open_clips("cam1"))
     await camera.send_frame(numbered_jpeg(1))
     with pytest.raises(HomeAssistantError) as error:
@@ -421,16 +350,16 @@ async def test_a_thumbnail_that_cannot_be_written_leaves_the_clip(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    camera = await start_camera(hass, hub_entry, connect_camera)
+    camera = await setup_with_camera(hass, hub_entry, connect_camera)
     clips = tmp_path / "saved" / "cam1" / "clips"
     (clips / "porch.jpg").mkdir(parents=True)  # where the thumbnail should go
     call = hass.async_create_task(
-        record(hass, duration=1, pre_roll=0, filename="porch.avi", overwrite=True)
+        record_clip(hass, duration=1, pre_roll=0, filename="porch.avi", overwrite=True)
     )
     await wait_for(lambda: hub_entry.runtime_data.clips.open_clips("cam1"))
     await camera.send_frame(numbered_jpeg(1))
     result = await call
-    assert clip_frames(result["path"]) == [numbered_jpeg(1)]
+    assert avi_frames(result["path"]) == [numbered_jpeg(1)]
     assert result["thumbnail"] is None
     assert "Cannot write the clip's thumbnail" in caplog.text
 
@@ -438,18 +367,18 @@ async def test_a_thumbnail_that_cannot_be_written_leaves_the_clip(
 async def test_clips_triggered_in_the_same_second_get_their_own_files(
     hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any
 ) -> None:
-    camera = await start_camera(hass, hub_entry, connect_camera)
+    camera = await setup_with_camera(hass, hub_entry, connect_camera)
     sender = Sender(camera)
     sender.start()
     results = await asyncio.gather(
-        record(hass, duration=1, pre_roll=0), record(hass, duration=1, pre_roll=0)
+        record_clip(hass, duration=1, pre_roll=0), record_clip(hass, duration=1, pre_roll=0)
     )
     await sender.stop()
     paths = sorted(Path(result["path"]) for result in results)
     assert paths[0] != paths[1]
     if paths[0].name[:8] == paths[1].name[:8]:  # the same second (almost always)
         assert [path.name[9:] for path in paths] == ["action.avi", "action_2.avi"]
-    first, second = clip_frames(paths[0]), clip_frames(paths[1])
+    first, second = avi_frames(paths[0]), avi_frames(paths[1])
     assert min(len(first), len(second)) >= 10  # 1 s each, at once: mostly the same frames
     assert len(set(first) & set(second)) >= 5
 
@@ -479,9 +408,9 @@ async def test_clips_are_refused_while_the_save_directory_is_public(
     hass.config_entries.async_update_entry(
         hub_entry, options={CONF_SAVE_DIRECTORY: str(tmp_path / "www" / "cams")}
     )
-    await start_camera(hass, hub_entry, connect_camera)
+    await setup_with_camera(hass, hub_entry, connect_camera)
     with pytest.raises(HomeAssistantError) as error:
-        await record(hass, duration=1)
+        await record_clip(hass, duration=1)
     assert error.value.translation_key == "recording_unavailable"
     with pytest.raises(HomeAssistantError) as error:
         await hass.services.async_call(
@@ -501,7 +430,7 @@ def motion(hass: HomeAssistant, hub: Any, kind: MotionEventType, at: float) -> N
 async def test_motion_clips_from_the_pre_roll_to_the_post_roll(
     hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any
 ) -> None:
-    camera = await start_camera(hass, hub_entry, connect_camera)
+    camera = await setup_with_camera(hass, hub_entry, connect_camera)
     hub = hub_entry.runtime_data
     frames, events = Frames(hub), ClipEvents(hass)
     sender = Sender(camera)
@@ -538,7 +467,7 @@ async def test_motion_clips_from_the_pre_roll_to_the_post_roll(
     (event,) = events.events
     assert event["reason"] == "motion"
     assert Path(event["path"]).name.endswith("_motion.avi")
-    assert clip_frames(event["path"]) == frames.between(started - 1, ended + 0.5)
+    assert avi_frames(event["path"]) == frames.between(started - 1, ended + 0.5)
     assert event["pre_roll_complete"] is True
     assert Path(event["thumbnail"]).read_bytes() == next(
         f.data for f in frames.received if f.at >= started
@@ -549,7 +478,7 @@ async def test_turning_recording_on_and_off_during_motion(
     hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any
 ) -> None:
     """On during a motion: a clip starts now; off: the clip ends after its post-roll."""
-    camera = await start_camera(hass, hub_entry, connect_camera)
+    camera = await setup_with_camera(hass, hub_entry, connect_camera)
     hub = hub_entry.runtime_data
     frames, events = Frames(hub), ClipEvents(hass)
     sender = Sender(camera)
@@ -594,12 +523,12 @@ async def test_a_crossing_at_the_simulator_is_recorded_with_its_pre_roll(
     await hub.motion.async_set("cam1", cooldown=1.0)
     async_dispatcher_connect(hass, signals.motion_event(hub.entry.entry_id, "cam1"), motion_event)
     frames = Frames(hub)
-    await simulate(frames=list(scene_jpegs("crossing")), fps=FPS, mode="speed")
+    await simulate(frames=list(scene_jpegs("crossing")), fps=CAMERA_FPS, mode="speed")
     await wait_for(lambda: events.events, timeout=60)
     first = events.events[0]
     assert first["reason"] == "motion"
     assert first["entity_id"] == ENTITY
-    stored = clip_frames(first["path"])
+    stored = avi_frames(first["path"])
     # From 1 s before the motion started: the frames the hub received then, none missing.
     first_index = next(i for i, f in enumerate(frames.received) if f.at >= starts[0] - 1)
     received = [f.data for f in frames.received[first_index : first_index + len(stored)]]
@@ -614,7 +543,7 @@ async def test_recording_settings_survive_a_restart(
     connect_camera: Any,
     hass_storage: dict[str, Any],
 ) -> None:
-    await start_camera(hass, hub_entry, connect_camera)
+    await setup_with_camera(hass, hub_entry, connect_camera)
     await hass.services.async_call(
         SWITCH_DOMAIN, SERVICE_TURN_ON, {ATTR_ENTITY_ID: RECORD_SWITCH}, blocking=True
     )
@@ -766,11 +695,11 @@ async def test_an_mp4_is_made_with_home_assistants_ffmpeg(
     ffmpeg = shutil.which("ffmpeg")
     assert ffmpeg is not None, "this test needs ffmpeg (scripts/setup installs it)"
     assert await async_setup_component(hass, "ffmpeg", {"ffmpeg": {"ffmpeg_bin": ffmpeg}})
-    camera = await start_camera(hass, hub_entry, connect_camera)
+    camera = await setup_with_camera(hass, hub_entry, connect_camera)
     sender = Sender(camera)
     sender.start()
     events = ClipEvents(hass)
-    result = await record(hass, duration=1, pre_roll=0)
+    result = await record_clip(hass, duration=1, pre_roll=0)
     await sender.stop()
     assert result["mp4"] == str(Path(result["path"]).with_suffix(".mp4"))
     assert ffprobe_frames(result["mp4"]) == result["frames"]
@@ -799,15 +728,15 @@ async def test_a_failing_conversion_keeps_the_avi_and_logs_once(
     broken.write_text("#!/bin/sh\necho 'no codec' >&2\nexit 1\n")
     broken.chmod(0o755)
     assert await async_setup_component(hass, "ffmpeg", {"ffmpeg": {"ffmpeg_bin": str(broken)}})
-    camera = await start_camera(hass, hub_entry, connect_camera)
+    camera = await setup_with_camera(hass, hub_entry, connect_camera)
     sender = Sender(camera)
     sender.start()
-    results = [await record(hass, duration=1, pre_roll=0) for _ in range(2)]
+    results = [await record_clip(hass, duration=1, pre_roll=0) for _ in range(2)]
     await sender.stop()
     for result in results:
         assert result["mp4"] is None
         avi = Path(result["path"])
-        assert clip_frames(avi)
+        assert avi_frames(avi)
         assert sorted(path.suffix for path in avi.parent.glob(f"{avi.stem}*")) == [".avi", ".jpg"]
     warnings = [
         r for r in caplog.records if r.levelno == logging.WARNING and "MP4" in r.getMessage()
@@ -830,15 +759,15 @@ async def test_a_slow_conversion_answers_without_the_mp4_and_unloading_keeps_the
     slow.chmod(0o755)
     assert await async_setup_component(hass, "ffmpeg", {"ffmpeg": {"ffmpeg_bin": str(slow)}})
     monkeypatch.setattr(clips_hub, "MP4_WAIT", 0.2)
-    camera = await start_camera(hass, hub_entry, connect_camera)
+    camera = await setup_with_camera(hass, hub_entry, connect_camera)
     hub = hub_entry.runtime_data
     events = ClipEvents(hass)
     sender = Sender(camera)
     sender.start()
-    first = await record(hass, duration=1, pre_roll=0)
+    first = await record_clip(hass, duration=1, pre_roll=0)
     assert first["mp4"] is None  # still converting
     assert Path(first["path"]).exists()
-    second = hass.async_create_task(record(hass, duration=1, pre_roll=0))
+    second = hass.async_create_task(record_clip(hass, duration=1, pre_roll=0))
     await wait_for(lambda: hub.clips.as_dict()["conversions"]["queued"] == 1, timeout=10)
     assert hub.clips.as_dict()["conversions"]["running"] is True
     await sender.stop()
@@ -900,9 +829,9 @@ async def test_open_clips_are_written_when_home_assistant_stops(
     hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any
 ) -> None:
     """Home Assistant does not unload entries when it stops: the open clips are still written."""
-    camera = await start_camera(hass, hub_entry, connect_camera)
+    camera = await setup_with_camera(hass, hub_entry, connect_camera)
     hub = hub_entry.runtime_data
-    call = hass.async_create_task(record(hass, duration=60, pre_roll=0))
+    call = hass.async_create_task(record_clip(hass, duration=60, pre_roll=0))
     await wait_for(lambda: hub.clips.open_clips("cam1"))
     for number in range(3):
         await camera.send_frame(numbered_jpeg(number))
@@ -912,12 +841,12 @@ async def test_open_clips_are_written_when_home_assistant_stops(
     assert diagnostics["cameras"]["cam1"]["clips"]["open"][0]["reason"] == "action"
     hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
     result = await call
-    assert clip_frames(result["path"]) == [numbered_jpeg(n) for n in range(3)]
+    assert avi_frames(result["path"]) == [numbered_jpeg(n) for n in range(3)]
     await camera.send_frame(numbered_jpeg(9))  # the listener still runs: the clips take no more
     await wait_for(lambda: hub.cameras["cam1"].stats.frames_received == 4)
     assert ring_frames(hub) == 3
     with pytest.raises(HomeAssistantError) as error:
-        await record(hass, duration=1)
+        await record_clip(hass, duration=1)
     assert error.value.translation_key == "not_loaded"
     # Recording turned on during a motion while Home Assistant stops: the choice is kept, no
     # clip opens (the writer pool is shut down).
@@ -931,10 +860,10 @@ async def test_open_clips_are_written_when_home_assistant_stops(
 async def test_a_removed_camera_finishes_its_clip(
     hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any
 ) -> None:
-    camera = await start_camera(hass, hub_entry, connect_camera)
+    camera = await setup_with_camera(hass, hub_entry, connect_camera)
     hub = hub_entry.runtime_data
     events = ClipEvents(hass)
-    call = hass.async_create_task(record(hass, duration=60, pre_roll=0))
+    call = hass.async_create_task(record_clip(hass, duration=60, pre_roll=0))
     await wait_for(lambda: hub.clips.open_clips("cam1"))
     await camera.send_frame(numbered_jpeg(1))
     await wait_for(lambda: hub.clips.stats("cam1")["open"][0]["frames"] == 1)
@@ -942,7 +871,7 @@ async def test_a_removed_camera_finishes_its_clip(
     await wait_for(lambda: not hub.cameras["cam1"].connected)
     assert await hub.async_remove_camera("cam1")
     result = await call
-    assert clip_frames(result["path"]) == [numbered_jpeg(1)]
+    assert avi_frames(result["path"]) == [numbered_jpeg(1)]
     assert hub.clips.stats("cam1")["ring"] is None
     await hass.async_block_till_done()
     assert len(events.events) == 1
@@ -968,13 +897,15 @@ async def test_concurrent_record_calls_are_capped_and_every_one_is_answered(
     hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any, tmp_path: Path
 ) -> None:
     """200 record calls at once: a few clips, the rest refused at once; threads and fds bounded."""
-    camera = await start_camera(hass, hub_entry, connect_camera)
+    camera = await setup_with_camera(hass, hub_entry, connect_camera)
     hub = hub_entry.runtime_data
     sender = Sender(camera)
     sender.start()
     await wait_for(lambda: ring_frames(hub) >= 5)
     threads_before, fds_before = our_threads(), open_fds()
-    calls = [hass.async_create_task(record(hass, duration=1, pre_roll=0.2)) for _ in range(200)]
+    calls = [
+        hass.async_create_task(record_clip(hass, duration=1, pre_roll=0.2)) for _ in range(200)
+    ]
     peak_threads = peak_fds = 0
     while not all(call.done() for call in calls):
         peak_threads, peak_fds = max(peak_threads, our_threads()), max(peak_fds, open_fds())
@@ -990,7 +921,7 @@ async def test_concurrent_record_calls_are_capped_and_every_one_is_answered(
     ]
     assert len(recorded) + len(refused) == 200, [r for r in results if not isinstance(r, dict)]
     assert 1 <= len(recorded) <= clips_hub.MAX_ACTION_CLIPS_PER_CAMERA
-    assert all(clip_frames(result["path"]) for result in recorded)
+    assert all(avi_frames(result["path"]) for result in recorded)
     # Translated, with the limit in the message.
     assert refused[0].translation_placeholders == {
         "camera_id": "cam1",
@@ -1053,7 +984,7 @@ async def test_concurrent_snapshot_writes_are_capped(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A slow card: 2 snapshot writes at once, 16 wait their turn, the others are refused."""
-    camera = await start_camera(hass, hub_entry, connect_camera)
+    camera = await setup_with_camera(hass, hub_entry, connect_camera)
     await camera.send_frame(numbered_jpeg(1))
     await wait_for(lambda: hub_entry.runtime_data.cameras["cam1"].latest_frame is not None)
     writing = peak = 0
@@ -1140,14 +1071,14 @@ async def test_clips_interrupted_by_a_crash_are_recovered_when_the_hub_starts(
     """kill -9 during a clip: at the next start its frames are a playable clip, no `.part` left."""
     # Today: an older clip is retention's (7 days by default) as soon as it is a clip again.
     day = tmp_path / "saved" / "cam1" / "clips" / dt_util.now().strftime("%Y-%m-%d")
-    part = crashed(day, "10-00-00_action.avi", 30)
+    part = crashed_part(day, "10-00-00_action.avi", 30)
     (day / ".10-00-05_motion.avi.q.part").write_bytes(bytes(100))  # not one complete frame
     assert await hass.config_entries.async_setup(hub_entry.entry_id)
     await hass.async_block_till_done()
     hub = hub_entry.runtime_data
     clip = day / "10-00-00_action.avi"
-    stored = clip_frames(clip)
-    sent = [frame.data for frame in recorder_frames(30)]
+    stored = avi_frames(clip)
+    sent = [frame.data for frame in scene_clip_frames(30)]
     assert stored == sent
     assert (day / "10-00-00_action.jpg").read_bytes() == sent[0]
     assert not part.exists()

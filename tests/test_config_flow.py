@@ -18,7 +18,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.esp32_camera.const import CONF_CONTROL_PORT, CONF_STREAM_PORT, DOMAIN
 from custom_components.esp32_camera.listener import host_has_ipv6
-from tests.ports import free_port
+from harness.hass_process import free_port
 
 
 def hub_input(stream: int, control: int) -> dict[str, object]:

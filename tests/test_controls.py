@@ -45,8 +45,7 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 from custom_components.esp32_camera.const import CONF_STREAM_PORT
 from esp32_simulator import SimulatedCamera
 from esp32_simulator.camera import Mode
-
-from .conftest import HUB_TOKEN, CameraClient, answer, shorten_command_timeout, wait_for
+from tests.helpers import HUB_TOKEN, CameraClient, answer, shorten_command_timeout, wait_for
 
 PREFIX = "esp32_camera_cam1"
 RESOLUTION = f"select.{PREFIX}_resolution"

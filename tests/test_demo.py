@@ -21,8 +21,7 @@ import aiohttp
 import pytest
 
 from harness.hass_process import log_in, wait_until, websocket_calls
-
-from .test_mjpeg import Go2rtcPartReader
+from tests.helpers import Go2rtcPartReader
 
 REPO = Path(__file__).resolve().parent.parent
 READY_TIMEOUT = 90  # seconds; about 10 on an idle 2-core machine

@@ -10,8 +10,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.esp32_camera.listener import CameraRecord
 from custom_components.esp32_camera.protocol import Frame
-
-from .conftest import jpeg_bytes, wait_for
+from tests.helpers import jpeg_bytes, wait_for
 
 
 async def test_a_failing_frame_listener_logs_one_traceback_then_counts(

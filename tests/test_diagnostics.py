@@ -14,8 +14,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.esp32_camera.const import DOMAIN
-
-from .conftest import HUB_TOKEN, jpeg_bytes, wait_for
+from tests.helpers import HUB_TOKEN, jpeg_bytes, wait_for
 
 
 async def test_diagnostics(

@@ -12,86 +12,32 @@ from pathlib import Path
 import tempfile
 from typing import Any
 
-from homeassistant.auth.const import GROUP_ID_USER
 from homeassistant.auth.models import User
 from homeassistant.components.http import StaticPathConfig
-from homeassistant.core import Context, HomeAssistant
+from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from hypothesis import given, settings, strategies as st
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.esp32_camera import services
-from custom_components.esp32_camera.const import CONF_ALLOW_SERVED_FILES, DOMAIN
+from custom_components.esp32_camera.const import CONF_ALLOW_SERVED_FILES
 from custom_components.esp32_camera.disk.layout import is_inside
-
-from .conftest import jpeg_bytes, wait_for
-from .test_clips import clip_frames, numbered_jpeg, ring_frames
-from .test_services import ENTITY, setup_with_camera
+from tests.helpers import (
+    avi_frames,
+    call_action,
+    jpeg_bytes,
+    numbered_jpeg,
+    record_one_frame,
+    refused_action,
+    ring_frames,
+    setup_with_camera,
+    wait_for,
+    with_frame,
+)
 
 FRAME = jpeg_bytes(color=(9, 99, 199))
-
-
-@pytest.fixture
-async def household_user(hass: HomeAssistant) -> User:
-    """A signed-in member of the household: HA's "users" group, not an administrator."""
-    group = await hass.auth.async_get_group(GROUP_ID_USER)
-    user: User = MockUser(groups=[group]).add_to_hass(hass)
-    assert not user.is_admin
-    return user
-
-
-@pytest.fixture
-def config_dir(hass: HomeAssistant, tmp_path: Path) -> Path:
-    """HA's configuration folder inside the allowed temporary folder, with its www/."""
-    hass.config.config_dir = str(tmp_path / "config")
-    (tmp_path / "config" / "www").mkdir(parents=True)
-    return tmp_path / "config"
-
-
-async def call(
-    hass: HomeAssistant, action: str, user: User | None = None, **data: Any
-) -> dict[str, Any]:
-    """Call an action on the camera as `user` (None: an automation); return the response."""
-    response = await hass.services.async_call(
-        DOMAIN,
-        action,
-        {"entity_id": ENTITY, **data},
-        blocking=True,
-        return_response=True,
-        context=Context(user_id=None if user is None else user.id),
-    )
-    assert response is not None
-    result: dict[str, Any] = response[ENTITY]  # type: ignore[assignment]
-    return result
-
-
-async def refused(
-    hass: HomeAssistant, action: str, user: User | None = None, **data: Any
-) -> HomeAssistantError:
-    """Call an action that must be refused; return the error."""
-    with pytest.raises(HomeAssistantError) as error:
-        await call(hass, action, user, **data)
-    return error.value
-
-
-async def with_frame(hass: HomeAssistant, hub_entry: MockConfigEntry, connect: Any) -> Any:
-    camera = await setup_with_camera(hass, hub_entry, connect)
-    await camera.send_frame(FRAME)
-    await wait_for(lambda: hub_entry.runtime_data.cameras["cam1"].latest_frame is not None)
-    return camera
-
-
-async def record_one_frame(
-    hass: HomeAssistant, hub_entry: MockConfigEntry, camera: Any, user: User | None, **data: Any
-) -> dict[str, Any]:
-    """Record a one-second clip holding one frame sent during it."""
-    task = hass.async_create_task(call(hass, "record", user, duration=1, pre_roll=0, **data))
-    await wait_for(lambda: task.done() or hub_entry.runtime_data.clips.open_clips("cam1"))
-    if not task.done():
-        await camera.send_frame(numbered_jpeg(2))
-    return await task
 
 
 # snapshot ---------------------------------------------------------------------------------------
@@ -109,7 +55,7 @@ async def test_a_household_member_writes_nothing_into_www(
     www = config_dir / "www"
     (www / "existing.js").write_text("precious")
     for filename in (str(www / "pwn.html"), str(www / "existing.js"), "../config/www/pwn.jpg"):
-        error = await refused(hass, "snapshot", household_user, filename=filename)
+        error = await refused_action(hass, "snapshot", household_user, filename=filename)
         assert isinstance(error, ServiceValidationError), filename
     assert sorted(path.name for path in www.iterdir()) == ["existing.js"]
     assert (www / "existing.js").read_text() == "precious"
@@ -125,16 +71,16 @@ async def test_only_administrators_and_automations_choose_a_folder(
 ) -> None:
     await with_frame(hass, hub_entry, connect_camera)
     elsewhere = tmp_path / "elsewhere"  # allowed (allowlist_external_dirs), not the save directory
-    error = await refused(hass, "snapshot", household_user, filename=f"{elsewhere}/a.jpg")
+    error = await refused_action(hass, "snapshot", household_user, filename=f"{elsewhere}/a.jpg")
     assert error.translation_key == "absolute_path_admin_only"
     assert str(tmp_path) not in str(error)
     assert not elsewhere.exists()
     # The household member's own name stays in the save directory.
-    result = await call(hass, "snapshot", household_user, filename="door/a.jpg")
+    result = await call_action(hass, "snapshot", household_user, filename="door/a.jpg")
     assert (tmp_path / "saved" / "door" / "a.jpg").read_bytes() == FRAME
     assert result["path"] == "door/a.jpg"
     for user, name in ((hass_admin_user, "admin.jpg"), (None, "automation.jpg")):
-        result = await call(hass, "snapshot", user, filename=f"{elsewhere}/{name}")
+        result = await call_action(hass, "snapshot", user, filename=f"{elsewhere}/{name}")
         assert result["path"] == str(elsewhere / name)
         assert (elsewhere / name).read_bytes() == FRAME
 
@@ -148,23 +94,23 @@ async def test_household_members_see_paths_relative_to_the_save_directory(
     hass_admin_user: User,
 ) -> None:
     await with_frame(hass, hub_entry, connect_camera)
-    result = await call(hass, "snapshot", household_user)
+    result = await call_action(hass, "snapshot", household_user)
     assert result["path"].startswith("cam1/snapshots/")
     assert str(tmp_path) not in str(result)
     assert (tmp_path / "saved" / result["path"]).read_bytes() == FRAME
     # The same refusal, with the path each may see.
     (tmp_path / "saved" / "taken.jpg").write_bytes(b"old")
-    error = await refused(hass, "snapshot", household_user, filename="taken.jpg")
+    error = await refused_action(hass, "snapshot", household_user, filename="taken.jpg")
     assert error.translation_key == "file_exists"
     assert error.translation_placeholders == {"path": "taken.jpg"}
     assert str(tmp_path) not in str(error)
-    error = await refused(hass, "snapshot", hass_admin_user, filename="taken.jpg")
+    error = await refused_action(hass, "snapshot", hass_admin_user, filename="taken.jpg")
     assert error.translation_placeholders == {"path": str(tmp_path / "saved" / "taken.jpg")}
     (tmp_path / "saved" / "blocked").write_bytes(b"a file where a folder goes")  # the write fails
-    error = await refused(hass, "snapshot", household_user, filename="blocked/a.jpg")
+    error = await refused_action(hass, "snapshot", household_user, filename="blocked/a.jpg")
     assert error.translation_key == "snapshot_write_failed"
     assert str(tmp_path) not in str(error)
-    result = await call(hass, "snapshot", hass_admin_user)
+    result = await call_action(hass, "snapshot", hass_admin_user)
     assert result["path"].startswith(str(tmp_path / "saved" / "cam1" / "snapshots"))
 
 
@@ -193,7 +139,7 @@ async def test_served_folders_are_refused_unless_the_hub_allows_them(
         f"{tmp_path}/innocent/pwn.jpg",  # a link into www/
         f"{www}/sub/../pwn.jpg",
     ):
-        error = await refused(hass, "snapshot", caller, filename=filename)
+        error = await refused_action(hass, "snapshot", caller, filename=filename)
         assert error.translation_key == "path_served", filename
     assert list(www.iterdir()) == []
     assert list(served.iterdir()) == []
@@ -213,7 +159,7 @@ async def test_served_folders_are_refused_unless_the_hub_allows_them(
     camera = await connect_camera()
     await camera.send_frame(FRAME)
     await wait_for(lambda: hub_entry.runtime_data.cameras["cam1"].latest_frame is not None)
-    result = await call(hass, "snapshot", caller, filename=f"{www}/notify.jpg")
+    result = await call_action(hass, "snapshot", caller, filename=f"{www}/notify.jpg")
     assert result["path"] == str(www / "notify.jpg")
     assert (www / "notify.jpg").read_bytes() == FRAME
 
@@ -223,10 +169,10 @@ async def test_only_jpeg_names_for_a_snapshot(
 ) -> None:
     await with_frame(hass, hub_entry, connect_camera)
     for filename in ("pwn.html", "pwn.js", "a.jpg.svg", "noextension", ".jpg/x.png"):
-        error = await refused(hass, "snapshot", filename=filename)
+        error = await refused_action(hass, "snapshot", filename=filename)
         assert error.translation_key == "invalid_file_extension", filename
     for filename in ("a.jpg", "b.JPEG", "c.Jpg"):
-        await call(hass, "snapshot", filename=filename)
+        await call_action(hass, "snapshot", filename=filename)
     assert sorted(p.name for p in (tmp_path / "saved").iterdir()) == ["a.jpg", "b.JPEG", "c.Jpg"]
 
 
@@ -237,14 +183,15 @@ async def test_an_existing_file_is_replaced_only_when_asked(
     existing = tmp_path / "saved" / "door.jpg"
     existing.parent.mkdir(parents=True)
     existing.write_bytes(b"yesterday")
-    error = await refused(hass, "snapshot", filename="door.jpg")
+    error = await refused_action(hass, "snapshot", filename="door.jpg")
     assert error.translation_key == "file_exists"
     assert existing.read_bytes() == b"yesterday"
-    await call(hass, "snapshot", filename="door.jpg", overwrite=True)
+    await call_action(hass, "snapshot", filename="door.jpg", overwrite=True)
     assert existing.read_bytes() == FRAME
     # Concurrent calls for one new name: exactly one writes it, the others are told it exists.
     results = await asyncio.gather(
-        *(call(hass, "snapshot", filename="race.jpg") for _ in range(8)), return_exceptions=True
+        *(call_action(hass, "snapshot", filename="race.jpg") for _ in range(8)),
+        return_exceptions=True,
     )
     assert sum(isinstance(result, dict) for result in results) == 1
     assert all(
@@ -281,7 +228,7 @@ async def test_record_follows_the_same_rules(
         (None, "pwn.jpg", "invalid_file_extension"),
     ]
     for user, filename, key in refusals:
-        error = await refused(hass, "record", user, duration=1, filename=filename)
+        error = await refused_action(hass, "record", user, duration=1, filename=filename)
         assert error.translation_key == key, filename
         assert str(tmp_path) not in str(error) or user is not household_user
     assert sorted(p.name for p in www.iterdir()) == ["existing.avi"]
@@ -292,13 +239,13 @@ async def test_record_follows_the_same_rules(
     assert result["path"] == "cam1/clips/door.avi"
     assert result["thumbnail"] == "cam1/clips/door.jpg"
     assert str(tmp_path) not in str(result)
-    assert clip_frames(clips / "door.avi") == [numbered_jpeg(2)]
+    assert avi_frames(clips / "door.avi") == [numbered_jpeg(2)]
     # The name taken: refused with nothing written, unless the call says overwrite.
-    error = await refused(hass, "record", household_user, duration=1, filename="door.avi")
+    error = await refused_action(hass, "record", household_user, duration=1, filename="door.avi")
     assert error.translation_key == "file_exists"
     assert error.translation_placeholders == {"path": "cam1/clips/door.avi"}
     (clips / "porch.mp4").write_bytes(b"an MP4 of the same name")  # a clip's companion file
-    error = await refused(hass, "record", None, duration=1, filename="porch.avi")
+    error = await refused_action(hass, "record", None, duration=1, filename="porch.avi")
     assert error.translation_key == "file_exists"
     assert not (clips / "porch.avi").exists()
     result = await record_one_frame(
@@ -308,7 +255,7 @@ async def test_record_follows_the_same_rules(
     # An .mp4 name names the clip: the AVI beside it, the MP4 there when ffmpeg makes one.
     result = await record_one_frame(hass, hub_entry, camera, None, filename="garden.MP4")
     assert result["path"] == str(clips / "garden.avi")
-    assert clip_frames(clips / "garden.avi") == [numbered_jpeg(2)]
+    assert avi_frames(clips / "garden.avi") == [numbered_jpeg(2)]
 
 
 async def test_a_failed_clip_releases_its_name(
@@ -316,7 +263,7 @@ async def test_a_failed_clip_releases_its_name(
 ) -> None:
     """The name is taken when the call starts; a clip that is not written leaves nothing there."""
     await setup_with_camera(hass, hub_entry, connect_camera)
-    error = await refused(hass, "record", None, duration=1, pre_roll=0, filename="empty.avi")
+    error = await refused_action(hass, "record", None, duration=1, pre_roll=0, filename="empty.avi")
     assert error.translation_key == "record_no_frames"
     assert not (tmp_path / "saved" / "cam1" / "clips" / "empty.avi").exists()
 
@@ -332,7 +279,7 @@ async def test_a_household_member_sees_no_absolute_path_in_a_clips_error(
     camera = await setup_with_camera(hass, hub_entry, connect_camera)
     clips = tmp_path / "saved" / "cam1" / "clips"
     task = hass.async_create_task(
-        call(hass, "record", household_user, duration=1, pre_roll=0, filename="taken.avi")
+        call_action(hass, "record", household_user, duration=1, pre_roll=0, filename="taken.avi")
     )
     await wait_for(lambda: hub_entry.runtime_data.clips.open_clips("cam1"))
     (clips / "taken.avi").unlink()  # the name reserved, then a folder there: the rename fails
@@ -352,7 +299,9 @@ async def test_concurrent_clips_of_one_name_record_once(
     """The AVI's name is taken when the call starts: of four calls for one name, one records."""
     camera = await setup_with_camera(hass, hub_entry, connect_camera)
     calls = [
-        hass.async_create_task(call(hass, "record", duration=1, pre_roll=0, filename="same.avi"))
+        hass.async_create_task(
+            call_action(hass, "record", duration=1, pre_roll=0, filename="same.avi")
+        )
         for _ in range(4)
     ]
     # Every call answered or recording (a clip per call that took the name).
@@ -371,7 +320,7 @@ async def test_concurrent_clips_of_one_name_record_once(
         isinstance(result, dict) or result.translation_key == "file_exists"  # type: ignore[union-attr]
         for result in results
     )
-    assert clip_frames(tmp_path / "saved" / "cam1" / "clips" / "same.avi") == [numbered_jpeg(3)]
+    assert avi_frames(tmp_path / "saved" / "cam1" / "clips" / "same.avi") == [numbered_jpeg(3)]
 
 
 async def test_a_clip_name_that_cannot_be_taken_says_why(
@@ -386,7 +335,9 @@ async def test_a_clip_name_that_cannot_be_taken_says_why(
     clips = tmp_path / "saved" / "cam1" / "clips"
     clips.mkdir(parents=True)
     (clips / "blocked").write_bytes(b"a file, not a folder")
-    error = await refused(hass, "record", household_user, duration=1, filename="blocked/a.avi")
+    error = await refused_action(
+        hass, "record", household_user, duration=1, filename="blocked/a.avi"
+    )
     assert error.translation_key == "record_failed"
     assert error.translation_placeholders == {
         "path": "cam1/clips/blocked/a.avi",

@@ -14,8 +14,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.esp32_camera.const import CONF_MAX_PENDING_CAMERAS, DOMAIN
 from custom_components.esp32_camera.hub.admission import AUTH_FAILURES_FOR_ISSUE, AUTH_ISSUES
-
-from .conftest import wait_for
+from tests.helpers import wait_for
 
 CAP = 3
 

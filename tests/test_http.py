@@ -17,11 +17,10 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.esp32_camera.const import CONF_CONTROL_PORT, CONF_EXPOSE_HTTP
+from custom_components.esp32_camera.const import CONF_EXPOSE_HTTP
 from custom_components.esp32_camera.protocol import COMMANDS, RESOLUTIONS
 from esp32_simulator import framing_for, make_test_jpeg
-
-from .conftest import HUB_TOKEN, jpeg_bytes, wait_for
+from tests.helpers import HUB_TOKEN, control_url, jpeg_bytes, wait_for
 
 API = "/api/esp32_camera"
 
@@ -156,10 +155,6 @@ async def test_stats_count_frames_by_framing(
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, hub_entry)
     assert diagnostics["cameras"]["cam1"]["stats"]["framings"] == expected
     assert diagnostics["hub"]["framings"] == expected
-
-
-def control_url(entry: MockConfigEntry, path: str) -> str:
-    return f"http://127.0.0.1:{entry.data[CONF_CONTROL_PORT]}{path}"
 
 
 async def test_control_port_endpoints_are_off_by_default(

@@ -19,8 +19,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.esp32_camera.hub.entity_updates import STATE_WRITE_INTERVAL
-
-from .conftest import answer, jpeg_bytes, shorten_command_timeout, wait_for
+from tests.helpers import answer, jpeg_bytes, shorten_command_timeout, wait_for
 
 
 async def test_commands_map_errors_and_remember_settings(

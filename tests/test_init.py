@@ -22,8 +22,7 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.esp32_camera.const import CONF_CONTROL_PORT, CONF_STREAM_PORT, DOMAIN
 from custom_components.esp32_camera.listener import Admission
-
-from .conftest import jpeg_bytes, wait_for
+from tests.helpers import jpeg_bytes, wait_for
 
 
 def ports_free(entry: MockConfigEntry) -> bool:

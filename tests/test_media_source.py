@@ -26,39 +26,19 @@ from pytest_homeassistant_custom_component.typing import (
 )
 
 from custom_components.esp32_camera.const import CONF_SAVE_DIRECTORY, DOMAIN
-from custom_components.esp32_camera.hub.store import STORAGE_VERSION, storage_key
 from custom_components.esp32_camera.media_source import LIST_LIMIT
-
-from .clip_files import MP4_BYTES, avi_frames, local, write_clip
-from .conftest import add_hub_entry, jpeg_bytes, wait_for
+from tests.helpers import (
+    MP4_BYTES,
+    add_hub_entry,
+    avi_frames,
+    jpeg_bytes,
+    local,
+    stored_cameras,
+    wait_for,
+    write_clip,
+)
 
 SOURCE = f"media-source://{DOMAIN}"
-
-
-def stored_cameras(
-    hass_storage: dict[str, Any], entry_id: str, names: dict[str, str | None]
-) -> None:
-    """Give the hub a store that knows these cameras (by id: name), as after an earlier run."""
-    hass_storage[storage_key(entry_id)] = {
-        "version": STORAGE_VERSION,
-        "minor_version": 1,
-        "key": storage_key(entry_id),
-        "data": {
-            "cameras": {
-                camera_id: {
-                    "name": name,
-                    "firmware": None,
-                    "settings": {},
-                    "saving": False,
-                    "saving_rate": 0.0,
-                    "motion": {},
-                }
-                for camera_id, name in names.items()
-            },
-            "approved": {},
-            "refused": [],
-        },
-    }
 
 
 @pytest.fixture

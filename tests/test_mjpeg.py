@@ -17,45 +17,18 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.esp32_camera.const import CONF_EXPOSE_HTTP
+from tests.helpers import (
+    CHROMIUM_IMAGE_ACCEPT,
+    ENTITY,
+    HUB_TOKEN,
+    Go2rtcPartReader,
+    MultipartRuleError,
+    control_url,
+    jpeg_bytes,
+    wait_for,
+)
 
-from .conftest import HUB_TOKEN, jpeg_bytes, wait_for
-from .test_http import control_url
-
-ENTITY = "camera.esp32_camera_cam1"
-# What Chromium sends for an <img> on any origin (no Sec-Fetch-* headers over plain http).
-CHROMIUM_IMAGE_ACCEPT = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
 NEXT_PART = b"\r\n--frame\r\nContent-Type: image/jpeg\r\n\r\n"
-
-
-class MultipartRuleError(Exception):
-    """The stream breaks go2rtc's multipart rules."""
-
-
-class Go2rtcPartReader:
-    """Read parts as go2rtc does: boundary line, MIME headers, Content-Length, exact body."""
-
-    def __init__(self, content: aiohttp.StreamReader) -> None:
-        self.content = content
-
-    async def next_part(self) -> tuple[dict[str, str], bytes]:
-        while True:
-            line = await self.content.readline()
-            if not line:
-                raise MultipartRuleError("stream ended")
-            if line.startswith(b"--"):
-                break
-            if line != b"\r\n":
-                raise MultipartRuleError(f"wrong boundary: {line!r}")
-        headers: dict[str, str] = {}
-        while (line := await self.content.readline()) not in (b"\r\n", b""):
-            name, _, value = line.decode("ascii").partition(":")
-            headers[name.strip().title()] = value.strip()
-        if "Content-Length" not in headers:
-            raise MultipartRuleError("no content length")
-        body = await self.content.readexactly(int(headers["Content-Length"]))
-        if await self.content.readexactly(2) != b"\r\n":
-            raise MultipartRuleError("no CRLF after the body")
-        return headers, body
 
 
 async def read_until(content: aiohttp.StreamReader, received: bytearray, wanted: bytes) -> None:

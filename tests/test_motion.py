@@ -37,9 +37,7 @@ from custom_components.esp32_camera.hub.motion_detection import (
 )
 from custom_components.esp32_camera.hub.store import STORAGE_VERSION, storage_key
 from custom_components.esp32_camera.motion import MotionResult, MotionSettings
-
-from .conftest import HUB_TOKEN, jpeg_bytes, wait_for
-from .motion.conftest import scene_jpegs
+from tests.helpers import HUB_TOKEN, jpeg_bytes, scene_jpegs, wait_for
 
 MOTION = "binary_sensor.esp32_camera_cam1_motion"
 EVENT = "event.esp32_camera_cam1_motion"

@@ -8,7 +8,6 @@ area fires nothing.
 from __future__ import annotations
 
 import asyncio
-import io
 import math
 import random
 from typing import Any
@@ -34,8 +33,7 @@ from custom_components.esp32_camera.hub.motion_detection import (
 )
 from custom_components.esp32_camera.hub.store import STORAGE_VERSION, storage_key
 from custom_components.esp32_camera.motion import MotionSettings, Zone
-
-from .conftest import HUB_TOKEN, CameraClient, wait_for
+from tests.helpers import HUB_TOKEN, CameraClient, jpeg_bytes, wait_for
 
 WIDTH, HEIGHT = 640, 480
 # Analysed at most 10 times a second: frames this far apart are each analysed.
@@ -68,14 +66,8 @@ def room() -> Image.Image:
     return Image.merge("RGB", [Image.blend(wall, texture, 0.08)] * 3)
 
 
-def jpeg(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=85)
-    return buffer.getvalue()
-
-
 def still_frames(count: int) -> list[bytes]:
-    return [jpeg(room())] * count
+    return [jpeg_bytes(picture=room(), quality=85)] * count
 
 
 def walker_frames(count: int) -> list[bytes]:
@@ -86,7 +78,7 @@ def walker_frames(count: int) -> list[bytes]:
         left = round(WIDTH * (0.6 + 0.15 * number / (count - 1)))
         top = round(HEIGHT * 0.4)
         ImageDraw.Draw(image).rectangle((left, top, left + 64, top + 96), fill=(30, 35, 50))
-        frames.append(jpeg(image))
+        frames.append(jpeg_bytes(picture=image, quality=85))
     return frames
 
 

@@ -15,8 +15,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.esp32_camera.const import CONF_APPROVED_ADDRESSES, DOMAIN
 from custom_components.esp32_camera.listener import Admission
-
-from .conftest import jpeg_bytes, wait_for
+from tests.helpers import jpeg_bytes, wait_for
 
 STOCK = "127.0.0.2"
 

@@ -25,11 +25,17 @@ from pytest_homeassistant_custom_component.typing import (
 from custom_components.esp32_camera.const import CONF_SAVE_DIRECTORY, DOMAIN
 from custom_components.esp32_camera.disk.listing import clip_details
 from custom_components.esp32_camera.views.clip_replay import MAX_FRAME_GAP
-
-from .clip_files import MP4_BYTES, avi_frames, local, write_clip
-from .conftest import wait_for
-from .test_media_source import stored_cameras
-from .test_mjpeg import CHROMIUM_IMAGE_ACCEPT, Go2rtcPartReader, MultipartRuleError
+from tests.helpers import (
+    CHROMIUM_IMAGE_ACCEPT,
+    MP4_BYTES,
+    Go2rtcPartReader,
+    MultipartRuleError,
+    avi_frames,
+    local,
+    stored_cameras,
+    wait_for,
+    write_clip,
+)
 
 # Recorded times of the replayed clip's frames (seconds from the first): irregular, as a camera's.
 TIMES = [0.0, 0.12, 0.2, 0.45, 0.5, 0.8]

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 import threading
-import time
-from types import SimpleNamespace
 from typing import Any
 from unittest.mock import patch
 
@@ -18,46 +15,9 @@ import pytest
 
 from custom_components.esp32_camera.disk import layout, writing
 from custom_components.esp32_camera.hub import image_saver as saver_module
-from custom_components.esp32_camera.hub.image_saver import MIB, ImageSaver
+from custom_components.esp32_camera.hub.image_saver import MIB
 from custom_components.esp32_camera.hub.options import default_save_directory
-
-JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4 + b"\xff\xd9"
-
-
-class FrameBus:
-    """Stands in for the hub's frame fan-out (`FrameBroker.async_add_listener`)."""
-
-    def __init__(self) -> None:
-        self.listeners: dict[str, list[Callable[[Any, Any], None]]] = {}
-
-    def add(self, callback: Callable[[Any, Any], None], camera_id: str) -> Callable[[], None]:
-        self.listeners.setdefault(camera_id, []).append(callback)
-        return lambda: self.listeners[camera_id].remove(callback)
-
-    def publish(self, camera_id: str, data: bytes, at: float) -> None:
-        camera = SimpleNamespace(camera_id=camera_id)
-        frame = SimpleNamespace(data=data, started_at=at, completed_at=at)
-        for callback in list(self.listeners.get(camera_id, ())):
-            callback(camera, frame)
-
-
-def make_saver(hass: HomeAssistant, directory: Path, bus: FrameBus, **kwargs: Any) -> ImageSaver:
-    kwargs.setdefault("retention_days", 0)
-    kwargs.setdefault("retention_size_mb", 0)
-    return ImageSaver(hass, "entry", directory=str(directory), add_frame_listener=bus.add, **kwargs)
-
-
-async def written(hass: HomeAssistant, saver: ImageSaver) -> None:
-    """Wait until the saver has written everything queued and applied retention.
-
-    Polls through the executor: the loop's clock stands still under `freezer`.
-    """
-    await hass.async_block_till_done()
-    for _ in range(2000):
-        if not saver.busy:
-            return
-        await hass.async_add_executor_job(time.sleep, 0.002)
-    pytest.fail("the saver did not become idle")
+from tests.helpers import SAVER_JPEG, FrameBus, make_saver, written
 
 
 def saved_files(root: Path) -> list[Path]:
@@ -84,9 +44,9 @@ async def test_saves_frames_in_dated_layout(
     saver = make_saver(hass, tmp_path, bus)
     await saver.async_start()
     saver.async_set_enabled("cam1", True)
-    bus.publish("cam1", JPEG, 1.0)
-    bus.publish("cam1", JPEG + b"2", 1.05)
-    bus.publish("other", JPEG, 1.1)  # not enabled
+    bus.publish("cam1", SAVER_JPEG, 1.0)
+    bus.publish("cam1", SAVER_JPEG + b"2", 1.05)
+    bus.publish("other", SAVER_JPEG, 1.1)  # not enabled
     await written(hass, saver)
     await saver.async_stop()
 
@@ -95,12 +55,12 @@ async def test_saves_frames_in_dated_layout(
         "cam1/2026-03-04/05/05-06-07.890123_1.jpg",
         "cam1/2026-03-04/05/05-06-07.890123_2.jpg",
     ]
-    assert files[0].read_bytes() == JPEG
-    assert files[1].read_bytes() == JPEG + b"2"
+    assert files[0].read_bytes() == SAVER_JPEG
+    assert files[1].read_bytes() == SAVER_JPEG + b"2"
     counters = saver.counters("cam1")
     assert counters.saved_total == 2
     assert counters.saved_today == 2
-    assert counters.saved_bytes == 2 * len(JPEG) + 1
+    assert counters.saved_bytes == 2 * len(SAVER_JPEG) + 1
     assert counters.dropped == 0
     assert counters.last_saved_path == str(files[1])
     assert counters.last_saved_at == dt_util.now()
@@ -114,12 +74,12 @@ async def test_disable_stops_saving(hass: HomeAssistant, tmp_path: Path) -> None
     await saver.async_start()
     saver.async_set_enabled("cam1", True)
     assert saver.is_enabled("cam1")
-    bus.publish("cam1", JPEG, 1.0)
+    bus.publish("cam1", SAVER_JPEG, 1.0)
     await written(hass, saver)
     saver.async_set_enabled("cam1", False)
     assert not saver.is_enabled("cam1")
     assert bus.listeners["cam1"] == []
-    bus.publish("cam1", JPEG, 2.0)
+    bus.publish("cam1", SAVER_JPEG, 2.0)
     await written(hass, saver)
     await saver.async_stop()
     assert len(saved_files(tmp_path)) == 1
@@ -134,13 +94,13 @@ async def test_rate_limit(hass: HomeAssistant, tmp_path: Path) -> None:
     saver.async_set_max_rate("cam1", 2)
     assert saver.max_rate("cam1") == 2
     for i in range(21):  # 20 fps for one second
-        bus.publish("cam1", JPEG, 100.0 + i * 0.05)
+        bus.publish("cam1", SAVER_JPEG, 100.0 + i * 0.05)
     await written(hass, saver)
     assert saver.counters("cam1").saved_total == 3  # t = 0, 0.5, 1.0
     saver.async_set_max_rate("cam1", 0)
     assert saver.max_rate("cam1") == 0
     for i in range(5):
-        bus.publish("cam1", JPEG, 200.0 + i * 0.05)
+        bus.publish("cam1", SAVER_JPEG, 200.0 + i * 0.05)
     await written(hass, saver)
     await saver.async_stop()
     assert saver.counters("cam1").saved_total == 8
@@ -163,18 +123,18 @@ async def test_drops_newest_when_writer_lags(hass: HomeAssistant, tmp_path: Path
     with patch.object(saver_module, "_write_batch", slow_write):
         await saver.async_start()
         saver.async_set_enabled("cam1", True)
-        bus.publish("cam1", b"first" + JPEG, 1.0)
+        bus.publish("cam1", b"first" + SAVER_JPEG, 1.0)
         await hass.async_add_executor_job(started.wait, 10)
         # The writer holds the first frame; four more fill the queue, the rest are dropped.
         for i in range(10):
-            bus.publish("cam1", JPEG + bytes([i]), 2.0 + i)
+            bus.publish("cam1", SAVER_JPEG + bytes([i]), 2.0 + i)
         assert saver.as_dict()["queued_frames"] == 4
         assert saver.counters("cam1").dropped == 6
         release.set()
         await saver.async_stop()
 
     contents = sorted(f.read_bytes() for f in saved_files(tmp_path))
-    assert contents == sorted([b"first" + JPEG] + [JPEG + bytes([i]) for i in range(4)])
+    assert contents == sorted([b"first" + SAVER_JPEG] + [SAVER_JPEG + bytes([i]) for i in range(4)])
     assert saver.counters("cam1").saved_total == 5
     assert saver.as_dict()["queued_frames"] == 0
     assert saver.as_dict()["queued_bytes"] == 0
@@ -183,11 +143,11 @@ async def test_drops_newest_when_writer_lags(hass: HomeAssistant, tmp_path: Path
 async def test_queue_bounded_by_bytes(hass: HomeAssistant, tmp_path: Path) -> None:
     """Large frames hit the byte bound of the queue before its frame bound."""
     bus = FrameBus()
-    saver = make_saver(hass, tmp_path, bus, queue_bytes=2 * len(JPEG))
+    saver = make_saver(hass, tmp_path, bus, queue_bytes=2 * len(SAVER_JPEG))
     await saver.async_start()
     saver.async_set_enabled("cam1", True)
     for i in range(3):  # in one loop iteration: the writer has not run yet
-        bus.publish("cam1", JPEG, float(i))
+        bus.publish("cam1", SAVER_JPEG, float(i))
     assert saver.counters("cam1").dropped == 1
     await saver.async_stop()
     assert saver.counters("cam1").saved_total == 2
@@ -200,8 +160,8 @@ async def test_write_failure_leaves_no_partial_file(hass: HomeAssistant, tmp_pat
     saver = make_saver(hass, tmp_path, bus)
     await saver.async_start()
     saver.async_set_enabled("cam1", True)
-    bus.publish("cam1", JPEG, 1.0)
-    bus.publish("cam1", JPEG, 2.0)
+    bus.publish("cam1", SAVER_JPEG, 1.0)
+    bus.publish("cam1", SAVER_JPEG, 2.0)
     await written(hass, saver)
     await saver.async_stop()
     assert saver.counters("cam1").errors == 2
@@ -310,7 +270,7 @@ async def test_periodic_retention_and_midnight(
     saver = make_saver(hass, tmp_path, bus, retention_days=1)
     await saver.async_start()
     saver.async_set_enabled("cam1", True)
-    bus.publish("cam1", JPEG, 1.0)
+    bus.publish("cam1", SAVER_JPEG, 1.0)
     await written(hass, saver)
     assert saver.counters("cam1").saved_today == 1
     freezer.tick(timedelta(minutes=31))
@@ -333,7 +293,7 @@ async def test_refuses_www(hass: HomeAssistant, tmp_path: Path) -> None:
     saver = make_saver(hass, tmp_path / "www" / "cams", bus)
     await saver.async_start()
     saver.async_set_enabled("cam1", True)
-    bus.publish("cam1", JPEG, 1.0)
+    bus.publish("cam1", SAVER_JPEG, 1.0)
     await written(hass, saver)
     assert saver.as_dict()["state"] == "error"
     assert "www" in saver.as_dict()["error"]
@@ -400,8 +360,8 @@ async def test_counts_by_date_and_hour(
     saver = make_saver(hass, tmp_path, bus, retention_days=8)
     await saver.async_start()
     saver.async_set_enabled("cam1", True)
-    bus.publish("cam1", JPEG, 1.0)
-    bus.publish("cam1", JPEG, 1.1)
+    bus.publish("cam1", SAVER_JPEG, 1.0)
+    bus.publish("cam1", SAVER_JPEG, 1.1)
     await written(hass, saver)
     saver.async_snapshot_saved("cam1", layout.snapshot_path(tmp_path, "cam1", now), 5)
     counts = saver.saved_counts("cam1")

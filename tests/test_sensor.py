@@ -9,7 +9,7 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from .conftest import jpeg_bytes, wait_for
+from tests.helpers import jpeg_bytes, wait_for
 
 HEALTH = {
     "type": "health",

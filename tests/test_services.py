@@ -16,10 +16,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.esp32_camera.const import DOMAIN
 from custom_components.esp32_camera.disk.layout import TEMP_PREFIX
 from custom_components.esp32_camera.protocol import Frame, is_jpeg, jpeg_dimensions
-
-from .conftest import jpeg_bytes, wait_for
-
-ENTITY = "camera.esp32_camera_cam1"
+from tests.helpers import ENTITY, jpeg_bytes, setup_with_camera, wait_for
 
 
 async def snapshot(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
@@ -42,14 +39,6 @@ async def send_command(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
     )
     assert response is not None
     return dict(response)
-
-
-async def setup_with_camera(hass: HomeAssistant, hub_entry: MockConfigEntry, start: Any) -> Any:
-    """Set the hub up, start a camera and wait until its entity is available."""
-    assert await hass.config_entries.async_setup(hub_entry.entry_id)
-    camera = await start()
-    await wait_for(lambda: (state := hass.states.get(ENTITY)) and state.state != "unavailable")
-    return camera
 
 
 async def test_snapshot_saves_the_latest_frame(

@@ -11,8 +11,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.esp32_camera.hub import signals
-
-from .conftest import HUB_TOKEN, jpeg_bytes, wait_for
+from tests.helpers import HUB_TOKEN, jpeg_bytes, wait_for
 
 # Ids that collided with the hub's own signal names when those were joined with "_".
 TRICKY_IDS = ("camera_added", "camera_removed", "hub", "garden_saver", "garden", "saver")

@@ -19,8 +19,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.esp32_camera import PLATFORMS
-
-from .conftest import HUB_TOKEN, add_hub_entry, wait_for
+from tests.helpers import HUB_TOKEN, add_hub_entry, wait_for
 
 CLOCK, TOKEN = "<depends on the clock>", "<random token>"
 

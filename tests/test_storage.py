@@ -13,8 +13,7 @@ import pytest
 from custom_components.esp32_camera.const import DOMAIN
 from custom_components.esp32_camera.disk import writing
 from custom_components.esp32_camera.hub.image_saver import WRITE_ERROR_AFTER_FRAMES
-
-from .test_saver import JPEG, FrameBus, make_saver, written
+from tests.helpers import SAVER_JPEG, FrameBus, make_saver, written
 
 
 def test_write_below_root_creates_directories(tmp_path: Path) -> None:
@@ -80,7 +79,7 @@ async def test_saver_never_writes_through_a_planted_link(
     await saver.async_start()
     saver.async_set_enabled("cam1", True)
     for moment in range(1, 4):
-        bus.publish("cam1", JPEG, float(moment))
+        bus.publish("cam1", SAVER_JPEG, float(moment))
     await written(hass, saver)
     await saver.async_stop()
     assert list(outside.rglob("*")) == []
@@ -103,17 +102,17 @@ async def test_saver_error_state_while_writes_keep_failing(
     issues = ir.async_get(hass)
     issue_id = f"saving_failed_{saver.entry_id}"
     for moment in range(1, WRITE_ERROR_AFTER_FRAMES):
-        bus.publish("cam1", JPEG, float(moment))
+        bus.publish("cam1", SAVER_JPEG, float(moment))
     await written(hass, saver)
     assert saver.state == "running"  # a few failures are not yet an error
-    bus.publish("cam1", JPEG, float(WRITE_ERROR_AFTER_FRAMES))
+    bus.publish("cam1", SAVER_JPEG, float(WRITE_ERROR_AFTER_FRAMES))
     await written(hass, saver)
     assert saver.state == "error"
     assert saver.as_dict()["error"] == "Not a directory"
     assert issues.async_get_issue(DOMAIN, issue_id) is not None
 
     (root / "cam1").unlink()  # space freed, folder fixed
-    bus.publish("cam1", JPEG, 100.0)
+    bus.publish("cam1", SAVER_JPEG, 100.0)
     await written(hass, saver)
     assert saver.state == "running"
     assert issues.async_get_issue(DOMAIN, issue_id) is None

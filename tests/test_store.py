@@ -35,8 +35,7 @@ from custom_components.esp32_camera.const import (
 )
 from custom_components.esp32_camera.hub.store import copy_key, storage_key
 from custom_components.esp32_camera.listener import Admission
-
-from .conftest import HUB_TOKEN, jpeg_bytes, wait_for
+from tests.helpers import HUB_TOKEN, jpeg_bytes, wait_for
 
 QUALITY = "number.esp32_camera_cam1_jpeg_quality"
 FPS = "number.esp32_camera_cam1_target_frame_rate"

@@ -34,8 +34,7 @@ from custom_components.esp32_camera.websocket_api import (
     FRAMES_IN_FLIGHT,
 )
 from esp32_simulator import SimulatedCamera
-
-from .conftest import HUB_TOKEN, add_hub_entry, jpeg_bytes, wait_for
+from tests.helpers import HUB_TOKEN, add_hub_entry, jpeg_bytes, wait_for
 
 type StartCamera = Callable[..., Any]
 

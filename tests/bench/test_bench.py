@@ -28,7 +28,7 @@ from bench.wire import (
 )
 from custom_components.esp32_camera.listener import CameraRecord, DeviceListener, ListenerSettings
 from custom_components.esp32_camera.protocol import Frame
-from tests.ports import free_port
+from harness.hass_process import free_port
 
 TOKEN = "bench-token"
 # One size per framing: binary (<= 10,000 B), framed (<= 30,000 B), chunked.

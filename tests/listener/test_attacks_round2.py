@@ -16,9 +16,7 @@ import pytest
 from custom_components.esp32_camera.listener.gate import ConnectionGate
 from custom_components.esp32_camera.listener.refusals import Refusals
 from custom_components.esp32_camera.listener.server import canonical_address
-
-from .conftest import TOKEN, ListenerFactory
-from .test_listener import connect_from, register, url
+from tests.helpers import LISTENER_TOKEN, ListenerFactory, connect_from, listener_url, register
 
 MIB = 1024 * 1024
 
@@ -32,7 +30,7 @@ async def test_a_wrong_token_at_the_upgrade_does_not_buy_the_admitted_message_si
     could each make Home Assistant buffer 8 MiB (2 GiB) before the token was ever compared.
     """
     listener = await start_listener()
-    async with connect_from("127.0.0.6", url(listener, query="?token=made-up")) as ws:
+    async with connect_from("127.0.0.6", listener_url(listener, query="?token=made-up")) as ws:
         await ws.send_bytes(bytes(MIB))
         message = await ws.receive(timeout=5)
         assert message.type is aiohttp.WSMsgType.CLOSE
@@ -89,7 +87,9 @@ async def test_an_ipv6_neighbour_cannot_spend_a_token_cameras_first_messages(
             message = await stranger.receive(timeout=5)
             assert message.type is aiohttp.WSMsgType.CLOSE
             assert stranger.close_code == aiohttp.WSCloseCode.POLICY_VIOLATION
-        async with client.ws_connect(f"http://[::1]:{port}/?token={TOKEN}&id=v6") as camera:
+        async with client.ws_connect(
+            f"http://[::1]:{port}/?token={LISTENER_TOKEN}&id=v6"
+        ) as camera:
             await register(camera)
     assert "v6" in listener.cameras
 
@@ -104,12 +104,16 @@ async def test_the_token_cannot_make_any_number_of_cameras(
     listener = await start_listener()
     async with aiohttp.ClientSession() as client:
         for number in range(300):
-            async with client.ws_connect(url(listener, query=f"?token={TOKEN}&id=c{number}")) as ws:
+            async with client.ws_connect(
+                listener_url(listener, query=f"?token={LISTENER_TOKEN}&id=c{number}")
+            ) as ws:
                 await ws.send_str(json.dumps({"type": "register", "device": "camera"}))
                 await ws.receive(timeout=5)
         assert len(listener.cameras) <= 256
         refused = listener.refusals.counts.get("too_many_cameras", 0)
         assert refused == 300 - len(listener.cameras)
         # A camera already known still connects.
-        async with client.ws_connect(url(listener, query=f"?token={TOKEN}&id=c0")) as ws:
+        async with client.ws_connect(
+            listener_url(listener, query=f"?token={LISTENER_TOKEN}&id=c0")
+        ) as ws:
             assert (await register(ws))["status"] == "ok"

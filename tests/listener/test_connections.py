@@ -10,9 +10,14 @@ import aiohttp
 import pytest
 
 from custom_components.esp32_camera.listener import CLOSE_LIVENESS, DeviceListener
-
-from .conftest import TOKEN, ListenerFactory
-from .test_listener import connect_from, register, until, url
+from tests.helpers import (
+    LISTENER_TOKEN,
+    ListenerFactory,
+    connect_from,
+    listener_url,
+    register,
+    wait_for,
+)
 
 
 async def closed_by_hub(listener: DeviceListener, source: str, request: bytes = b"") -> float:
@@ -38,17 +43,17 @@ async def test_connections_per_source_are_capped_at_accept(
     listener = await start_listener(max_connections_per_source=3)
     async with contextlib.AsyncExitStack() as stack:
         sockets = [
-            await stack.enter_async_context(connect_from("127.0.5.1", url(listener)))
+            await stack.enter_async_context(connect_from("127.0.5.1", listener_url(listener)))
             for _ in range(3)
         ]
         for ws in sockets:
             await register(ws)
         # The fourth is closed at once, before any request is read.
         assert await closed_by_hub(listener, "127.0.5.1", b"GET / HTTP/1.1\r\n") < 1
-        async with connect_from("127.0.5.2", url(listener)) as other:
+        async with connect_from("127.0.5.2", listener_url(listener)) as other:
             await register(other)
         await sockets[0].close()
-        async with connect_from("127.0.5.1", url(listener)) as again:
+        async with connect_from("127.0.5.1", listener_url(listener)) as again:
             await register(again)
     assert listener.refusals.counts == {"too_many_connections_from_source": 1}
 
@@ -59,16 +64,20 @@ async def test_total_connections_are_capped_but_known_cameras_get_in(
     listener = await start_listener(max_connections=4, approved_addresses=frozenset({"127.0.6.9"}))
     async with contextlib.AsyncExitStack() as stack:
         for n in range(3):
-            ws = await stack.enter_async_context(connect_from(f"127.0.6.{n + 1}", url(listener)))
+            ws = await stack.enter_async_context(
+                connect_from(f"127.0.6.{n + 1}", listener_url(listener))
+            )
             await register(ws)
         token = await stack.enter_async_context(
-            connect_from("127.0.6.8", url(listener, query=f"?token={TOKEN}&id=cam"))
+            connect_from(
+                "127.0.6.8", listener_url(listener, query=f"?token={LISTENER_TOKEN}&id=cam")
+            )
         )
         await register(token)
         assert await closed_by_hub(listener, "127.0.6.5") < 1
         # Approved addresses and admitted cameras' addresses are not locked out by a flood.
         for source in ("127.0.6.9", "127.0.6.8"):
-            async with connect_from(source, url(listener)) as ws:
+            async with connect_from(source, listener_url(listener)) as ws:
                 await register(ws)
     assert listener.refusals.counts == {"too_many_connections": 1}
 
@@ -87,7 +96,7 @@ async def test_a_slow_upgrade_request_is_closed_at_its_deadline(
     ("settings", "query", "first", "reason"),
     [
         ({"register_timeout": 0.5}, "", None, "no registration"),
-        ({"register_timeout": 0.5}, f"?token={TOKEN}", None, "no registration"),
+        ({"register_timeout": 0.5}, f"?token={LISTENER_TOKEN}", None, "no registration"),
         ({"pending_idle_timeout": 1.0}, "", "register", "idle"),
     ],
 )
@@ -101,8 +110,10 @@ async def test_a_connection_that_only_pings_is_closed_at_its_deadline(
 ) -> None:
     listener = await start_listener(**settings)
     async with (
-        session.ws_connect(url(listener, query=query), autoping=False) as ws,
-        session.ws_connect(url(listener, query=f"?token={TOKEN}"), autoping=False) as camera,
+        session.ws_connect(listener_url(listener, query=query), autoping=False) as ws,
+        session.ws_connect(
+            listener_url(listener, query=f"?token={LISTENER_TOKEN}"), autoping=False
+        ) as camera,
     ):
         await register(camera)
         if first:
@@ -121,7 +132,7 @@ async def test_a_connection_that_only_pings_is_closed_at_its_deadline(
         assert time.monotonic() - started < 3
         # An admitted camera that pings is alive (its liveness timeout is 30 s).
         assert listener.cameras["127.0.0.1"].connected
-    await until(lambda: sum(listener.refusals.counts.values()) == 1)
+    await wait_for(lambda: sum(listener.refusals.counts.values()) == 1)
 
 
 async def test_new_connections_from_unknown_addresses_are_rate_limited(
@@ -149,6 +160,6 @@ async def test_new_connections_from_unknown_addresses_are_rate_limited(
     refused = sum(await asyncio.gather(*(is_refused(f"127.0.7.{n + 1}") for n in range(20))))
     assert 13 <= refused <= 15
     # A known camera's address is never held back by a flood of strangers.
-    async with connect_from("127.0.7.99", url(listener)) as ws:
+    async with connect_from("127.0.7.99", listener_url(listener)) as ws:
         await register(ws)
     assert listener.refusals.counts["connection_rate"] == refused

@@ -25,10 +25,16 @@ from custom_components.esp32_camera.listener import (
 from custom_components.esp32_camera.listener.gate import SourceRate
 from custom_components.esp32_camera.listener.refusals import LOG_PERIOD, DeviceLog
 from custom_components.esp32_camera.protocol import MAX_RESOLUTIONS, parse_text_message
-from tests.ports import free_port
-
-from .conftest import TOKEN, ListenerFactory, RecordingObserver
-from .test_listener import connect_from, register, until, url
+from harness.hass_process import free_port
+from tests.helpers import (
+    LISTENER_TOKEN,
+    ListenerFactory,
+    RecordingObserver,
+    connect_from,
+    listener_url,
+    register,
+    wait_for,
+)
 
 STOCK_INFO = json.dumps(
     {
@@ -55,13 +61,13 @@ async def test_huge_uptime_logs_no_traceback_and_reads_as_unknown(
     start_listener: ListenerFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     listener = await start_listener(pending_messages_per_second=1000.0)
-    async with connect_from("127.0.3.1", url(listener)) as ws:
+    async with connect_from("127.0.3.1", listener_url(listener)) as ws:
         await register(ws)
         for _ in range(50):
             await ws.send_str(HUGE_UPTIME)
         await ws.send_str(json.dumps({"type": "health", "uptime": "99999999999999999999d"}))
         await ws.send_str(json.dumps({"type": "status", "msg": "done"}))
-        await until(lambda: listener.cameras["127.0.3.1"].last_status == "done")
+        await wait_for(lambda: listener.cameras["127.0.3.1"].last_status == "done")
         health = listener.cameras["127.0.3.1"].health
     assert not [r for r in _ours(caplog) if r.exc_info]
     assert health is not None
@@ -85,7 +91,7 @@ async def test_unexpected_errors_log_one_traceback_per_source_then_count(
     observer = _FailingObserver()
     listener = DeviceListener(
         ListenerSettings(
-            token=TOKEN,
+            token=LISTENER_TOKEN,
             host="127.0.0.1",
             stream_port=free_port(),
             control_port=free_port(),
@@ -95,11 +101,13 @@ async def test_unexpected_errors_log_one_traceback_per_source_then_count(
     await listener.start()
     try:
         with caplog.at_level(logging.DEBUG, logger="custom_components.esp32_camera"):
-            async with connect_from("127.0.3.2", url(listener, query=f"?token={TOKEN}")) as ws:
+            async with connect_from(
+                "127.0.3.2", listener_url(listener, query=f"?token={LISTENER_TOKEN}")
+            ) as ws:
                 await register(ws, id="buggy")
                 for _ in range(100):
                     await ws.send_str(json.dumps({"type": "health", "heap": 1}))
-                await until(lambda: observer.events.count(("updated", "buggy")) == 101)
+                await wait_for(lambda: observer.events.count(("updated", "buggy")) == 101)
     finally:
         await listener.stop()
     ours = [r for r in _ours(caplog) if "127.0.3.2" in r.getMessage() or r.exc_info]
@@ -122,13 +130,18 @@ async def test_the_last_resort_handler_is_rate_limited_too(
 ) -> None:
     listener = _BuggyListener(
         ListenerSettings(
-            token=TOKEN, host="127.0.0.1", stream_port=free_port(), control_port=free_port()
+            token=LISTENER_TOKEN,
+            host="127.0.0.1",
+            stream_port=free_port(),
+            control_port=free_port(),
         ),
         observer,
     )
     await listener.start()
     try:
-        async with connect_from("127.0.3.3", url(listener, query=f"?token={TOKEN}")) as ws:
+        async with connect_from(
+            "127.0.3.3", listener_url(listener, query=f"?token={LISTENER_TOKEN}")
+        ) as ws:
             for _ in range(60):
                 await ws.send_bytes(b"\xff\xd8 not a frame")
             await ws.send_str(json.dumps({"type": "register", "device": "camera"}))
@@ -182,17 +195,19 @@ async def test_a_stranger_may_send_little_text(
     """A connection not admitted: text above the small limit closes it, unparsed; 1009."""
     listener = await start_listener()
     assert listener.settings.pending_text_size <= 8 * 1024
-    async with connect_from("127.0.3.4", url(listener)) as ws:
+    async with connect_from("127.0.3.4", listener_url(listener)) as ws:
         await register(ws)
         await ws.send_str(STOCK_INFO)  # the firmware's own: well below it
-        await until(lambda: listener.cameras["127.0.3.4"].info is not None)
+        await wait_for(lambda: listener.cameras["127.0.3.4"].info is not None)
         await ws.send_str(BIG_INFO)
         message = await ws.receive(timeout=5)
         assert message.type is aiohttp.WSMsgType.CLOSE
         assert ws.close_code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
     assert listener.refusals.counts == {"text_too_large": 1}
     # Until its first message admits it, any connection is a stranger (a token in the URL too).
-    async with connect_from("127.0.3.4", url(listener, query=f"?token={TOKEN}")) as ws:
+    async with connect_from(
+        "127.0.3.4", listener_url(listener, query=f"?token={LISTENER_TOKEN}")
+    ) as ws:
         await ws.send_str(BIG_INFO)
         message = await ws.receive(timeout=5)
         assert ws.close_code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
@@ -207,7 +222,7 @@ async def test_a_stranger_may_send_few_messages_per_second(
     health = json.dumps({"type": "health", "heap": 1})
     started = time.monotonic()
     for _ in range(3):
-        async with connect_from("127.0.3.5", url(listener)) as ws:
+        async with connect_from("127.0.3.5", listener_url(listener)) as ws:
             for _ in range(200):
                 if ws.closed:
                     break
@@ -221,12 +236,12 @@ async def test_a_stranger_may_send_few_messages_per_second(
     assert 10 <= handled <= 10 + 10 * (time.monotonic() - started)
     assert listener.refusals.counts == {"message_rate": 3}
     # Another source has its own budget; the firmware's messages at connect are well within it.
-    async with connect_from("127.0.3.15", url(listener)) as ws:
+    async with connect_from("127.0.3.15", listener_url(listener)) as ws:
         await register(ws)
         await ws.send_str(STOCK_INFO)
         await ws.send_str(health)
         await ws.send_str(json.dumps({"type": "status", "msg": "still here"}))
-        await until(
+        await wait_for(
             lambda: (
                 "127.0.3.15" in listener.cameras
                 and listener.cameras["127.0.3.15"].last_status == "still here"
@@ -265,7 +280,10 @@ async def test_large_text_of_an_admitted_camera_is_parsed_off_the_loop(
     executor = _RecordingExecutor()
     listener = DeviceListener(
         ListenerSettings(
-            token=TOKEN, host="127.0.0.1", stream_port=free_port(), control_port=free_port()
+            token=LISTENER_TOKEN,
+            host="127.0.0.1",
+            stream_port=free_port(),
+            control_port=free_port(),
         ),
         observer,
         executor=executor,
@@ -279,13 +297,15 @@ async def test_large_text_of_an_admitted_camera_is_parsed_off_the_loop(
 
 
 async def _big_info_off_the_loop(listener: DeviceListener, executor: _RecordingExecutor) -> None:
-    async with connect_from("127.0.3.6", url(listener, query=f"?token={TOKEN}")) as ws:
+    async with connect_from(
+        "127.0.3.6", listener_url(listener, query=f"?token={LISTENER_TOKEN}")
+    ) as ws:
         await register(ws, id="big")
         await ws.send_str(STOCK_INFO)
-        await until(lambda: listener.cameras["big"].info is not None)
+        await wait_for(lambda: listener.cameras["big"].info is not None)
         assert parse_text_message.__name__ not in executor.ran  # small: parsed at once
         await ws.send_str(BIG_INFO)
-        await until(lambda: len(listener.cameras["big"].info.resolutions) > 2)  # type: ignore[union-attr]
+        await wait_for(lambda: len(listener.cameras["big"].info.resolutions) > 2)  # type: ignore[union-attr]
         info = listener.cameras["big"].info
         assert info is not None
         assert len(info.resolutions) == MAX_RESOLUTIONS  # bounded whatever the list's length
@@ -293,7 +313,7 @@ async def _big_info_off_the_loop(listener: DeviceListener, executor: _RecordingE
         # Messages keep their order around a parse in the executor.
         await ws.send_str(BIG_INFO.replace("QQVGA", "QCIF"))
         await ws.send_str(json.dumps({"type": "status", "msg": "after"}))
-        await until(lambda: listener.cameras["big"].last_status == "after")
+        await wait_for(lambda: listener.cameras["big"].last_status == "after")
         info = listener.cameras["big"].info
         assert info is not None
         assert info.resolutions[1].name == "QCIF"
@@ -316,7 +336,7 @@ async def test_every_interface_means_both_address_families(
     host: str, start_listener: ListenerFactory, observer: RecordingObserver
 ) -> None:
     listener = await start_listener(host=host, max_connections_per_source=2)
-    async with connect_from("127.0.3.7", url(listener)) as ws:
+    async with connect_from("127.0.3.7", listener_url(listener)) as ws:
         await register(ws)
     port = listener.settings.stream_port
     if not _has_ipv6_loopback():  # this host has no IPv6: IPv4 alone, and it started
@@ -373,7 +393,7 @@ async def test_eight_hostile_strangers_are_closed_unread(
     async def stranger(number: int) -> None:
         while not stop.is_set():
             with contextlib.suppress(aiohttp.ClientError, OSError):
-                async with connect_from(f"127.0.4.{number + 1}", url(listener)) as ws:
+                async with connect_from(f"127.0.4.{number + 1}", listener_url(listener)) as ws:
                     await ws.send_str(json.dumps({"type": "register"}))
                     while not stop.is_set() and not ws.closed:
                         await ws.send_str(BIG_INFO)
@@ -398,6 +418,6 @@ async def test_no_compression_is_negotiated(
     The firmware does not ask for it; a client that does gets plain frames.
     """
     listener = await start_listener()
-    async with session.ws_connect(url(listener), compress=15) as ws:
+    async with session.ws_connect(listener_url(listener), compress=15) as ws:
         assert ws.compress == 0
         assert await register(ws)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-import contextlib
 from ipaddress import ip_network
 import json
 import socket
@@ -27,79 +25,41 @@ from custom_components.esp32_camera.listener import (
     UnknownCameraError,
 )
 from custom_components.esp32_camera.protocol import CommandValidationError, DropReason
-from tests.ports import free_port
-
-from ..protocol.conftest import make_jpeg
-from .conftest import TOKEN, ListenerFactory, RecordingObserver
-
-SMALL = make_jpeg(160, 120)
-OTHER = make_jpeg(80, 60)  # what an impostor sends
-LARGE = make_jpeg(320, 240, quality=95, noise=True)
-
-
-def url(listener: DeviceListener, *, control: bool = False, query: str = "") -> str:
-    port = listener.settings.control_port if control else listener.settings.stream_port
-    return f"http://127.0.0.1:{port}/{query}"
-
-
-async def register(ws: aiohttp.ClientWebSocketResponse, **extra: str) -> dict[str, Any]:
-    await ws.send_str(json.dumps({"type": "register", "device": "camera", **extra}))
-    reply: dict[str, Any] = await ws.receive_json(timeout=5)
-    return reply
-
-
-@contextlib.asynccontextmanager
-async def connect_from(source: str, address: str) -> AsyncIterator[aiohttp.ClientWebSocketResponse]:
-    """A WebSocket from another loopback address (a camera elsewhere on the LAN)."""
-    connector = aiohttp.TCPConnector(local_addr=(source, 0))
-    async with (
-        aiohttp.ClientSession(connector=connector) as client,
-        client.ws_connect(address) as ws,
-    ):
-        yield ws
-
-
-async def assert_silent(ws: aiohttp.ClientWebSocketResponse) -> None:
-    """The hub sends this socket nothing (no command) for a while."""
-    with pytest.raises(TimeoutError):
-        await ws.receive(timeout=0.3)
-
-
-async def until(predicate: Callable[[], bool]) -> None:
-    async with asyncio.timeout(5):
-        while not predicate():
-            await asyncio.sleep(0.01)
-
-
-async def answer_command(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
-    """Receive one command as the camera and answer it."""
-    command: dict[str, Any] = await ws.receive_json(timeout=5)
-    await ws.send_str(
-        json.dumps(
-            {"type": "response", "cmd": command["cmd"], "status": "ok", "value": command["val"]}
-        )
-    )
-    return command
+from harness.hass_process import free_port
+from tests.helpers import (
+    LARGE_JPEG,
+    LISTENER_TOKEN,
+    OTHER_JPEG,
+    SMALL_JPEG,
+    ListenerFactory,
+    RecordingObserver,
+    answer_command,
+    assert_silent,
+    connect_from,
+    listener_url,
+    register,
+    wait_for,
+)
 
 
 async def test_three_framings_end_to_end(
     start_listener: ListenerFactory, observer: RecordingObserver, session: aiohttp.ClientSession
 ) -> None:
     listener = await start_listener()
-    async with session.ws_connect(url(listener, query=f"?token={TOKEN}")) as ws:
+    async with session.ws_connect(listener_url(listener, query=f"?token={LISTENER_TOKEN}")) as ws:
         reply = await register(ws)
         assert reply["status"] == "ok"
         assert reply["message"] == "Camera registered"
-        await ws.send_bytes(SMALL)
-        await ws.send_str(json.dumps({"type": "frame_start", "id": 1, "size": len(SMALL)}))
-        await ws.send_bytes(SMALL)
+        await ws.send_bytes(SMALL_JPEG)
+        await ws.send_str(json.dumps({"type": "frame_start", "id": 1, "size": len(SMALL_JPEG)}))
+        await ws.send_bytes(SMALL_JPEG)
         await ws.send_str(json.dumps({"type": "frame_end", "id": 1}))
         await ws.send_str(
             json.dumps(
                 {
                     "type": "img_start",
                     "id": 2,
-                    "size": len(LARGE),
+                    "size": len(LARGE_JPEG),
                     "chunks": 3,
                     "chunkSize": 24576,
                     "width": 320,
@@ -111,19 +71,19 @@ async def test_three_framings_end_to_end(
         assert ack["type"] == "img_ack"
         assert ack["status"] == "ready"
         assert abs(ack["timestamp"] - time.time()) < 5
-        for offset in range(0, len(LARGE), 24576):
-            await ws.send_bytes(LARGE[offset : offset + 24576])
+        for offset in range(0, len(LARGE_JPEG), 24576):
+            await ws.send_bytes(LARGE_JPEG[offset : offset + 24576])
         # Published on the last byte, before img_end.
         await observer.wait_frames(3)
         await ws.send_str(
-            json.dumps({"type": "img_end", "id": 2, "size": len(LARGE), "success": True})
+            json.dumps({"type": "img_end", "id": 2, "size": len(LARGE_JPEG), "success": True})
         )
     frames = [frame for _, frame in observer.frames]
-    assert [bytes(frame.data) for frame in frames] == [SMALL, SMALL, LARGE]
+    assert [bytes(frame.data) for frame in frames] == [SMALL_JPEG, SMALL_JPEG, LARGE_JPEG]
     camera = listener.cameras["127.0.0.1"]
     assert camera.admission is Admission.TOKEN
     assert camera.stats.frames_received == 3
-    assert bytes(camera.latest_frame.data) == LARGE  # type: ignore[union-attr]
+    assert bytes(camera.latest_frame.data) == LARGE_JPEG  # type: ignore[union-attr]
 
 
 async def test_malformed_input_is_counted_and_does_not_disturb_others(
@@ -131,21 +91,25 @@ async def test_malformed_input_is_counted_and_does_not_disturb_others(
 ) -> None:
     listener = await start_listener()
     async with (
-        session.ws_connect(url(listener, query=f"?token={TOKEN}&id=cam-a")) as bad,
-        session.ws_connect(url(listener, query=f"?token={TOKEN}&id=cam-b")) as good,
+        session.ws_connect(
+            listener_url(listener, query=f"?token={LISTENER_TOKEN}&id=cam-a")
+        ) as bad,
+        session.ws_connect(
+            listener_url(listener, query=f"?token={LISTENER_TOKEN}&id=cam-b")
+        ) as good,
     ):
         await register(bad)
         await register(good)
         await bad.send_bytes(b"garbage that is not a jpeg")
         await bad.send_str("{not json")
         await bad.send_str(json.dumps({"type": "img_start", "id": 1, "size": 10**9}))
-        await bad.send_str(json.dumps({"type": "img_start", "id": 2, "size": len(LARGE)}))
+        await bad.send_str(json.dumps({"type": "img_start", "id": 2, "size": len(LARGE_JPEG)}))
         await bad.receive_json(timeout=5)  # img_ack of the second
-        await bad.send_bytes(LARGE[:5000])
+        await bad.send_bytes(LARGE_JPEG[:5000])
         await bad.close()  # disconnect mid-frame
-        await good.send_bytes(SMALL)
+        await good.send_bytes(SMALL_JPEG)
         await observer.wait_frames(1)
-        await good.send_bytes(SMALL)
+        await good.send_bytes(SMALL_JPEG)
         await observer.wait_frames(2)
     assert {camera_id for camera_id, _ in observer.frames} == {"cam-b"}
     failures = listener.cameras["cam-a"].stats.failures
@@ -160,12 +124,14 @@ async def test_two_sockets_join_one_camera_and_commands_use_the_json_socket(
 ) -> None:
     listener = await start_listener()
     async with (
-        session.ws_connect(url(listener, control=True, query=f"?token={TOKEN}")) as control,
-        session.ws_connect(url(listener, query=f"?token={TOKEN}")) as stream,
+        session.ws_connect(
+            listener_url(listener, control=True, query=f"?token={LISTENER_TOKEN}")
+        ) as control,
+        session.ws_connect(listener_url(listener, query=f"?token={LISTENER_TOKEN}")) as stream,
     ):
         await register(control)
         await control.send_str(json.dumps({"type": "health", "heap": 1000, "model": "OV3660"}))
-        await stream.send_bytes(SMALL)
+        await stream.send_bytes(SMALL_JPEG)
         await observer.wait_frames(1)
         assert list(listener.cameras) == ["127.0.0.1"]
         camera = listener.cameras["127.0.0.1"]
@@ -202,12 +168,12 @@ async def test_token_admits_and_id_names_the_camera(
     session: aiohttp.ClientSession,
 ) -> None:
     listener = await start_listener()
-    query = f"?token={TOKEN}&id=Porch" if how == "query" else ""
-    headers = {"Authorization": f"Bearer {TOKEN}"} if how == "header" else {}
-    extra = {"token": TOKEN, "id": "porch", "name": "Porch"} if how == "register" else {}
-    async with session.ws_connect(url(listener, query=query), headers=headers) as ws:
+    query = f"?token={LISTENER_TOKEN}&id=Porch" if how == "query" else ""
+    headers = {"Authorization": f"Bearer {LISTENER_TOKEN}"} if how == "header" else {}
+    extra = {"token": LISTENER_TOKEN, "id": "porch", "name": "Porch"} if how == "register" else {}
+    async with session.ws_connect(listener_url(listener, query=query), headers=headers) as ws:
         await register(ws, **extra)
-        await ws.send_bytes(SMALL)
+        await ws.send_bytes(SMALL_JPEG)
         await observer.wait_frames(1)
     camera_id = "127.0.0.1" if how == "header" else "porch"
     assert listener.cameras[camera_id].admission is Admission.TOKEN
@@ -218,7 +184,7 @@ async def test_wrong_token_closes_4401(
     start_listener: ListenerFactory, observer: RecordingObserver, session: aiohttp.ClientSession
 ) -> None:
     listener = await start_listener()
-    async with session.ws_connect(url(listener, query="?token=wrong")) as ws:
+    async with session.ws_connect(listener_url(listener, query="?token=wrong")) as ws:
         await ws.send_str(json.dumps({"type": "register", "device": "camera"}))
         message = await ws.receive(timeout=5)
         assert message.type is aiohttp.WSMsgType.CLOSE
@@ -231,14 +197,14 @@ async def test_pending_camera_then_approval_without_reconnect(
     start_listener: ListenerFactory, observer: RecordingObserver, session: aiohttp.ClientSession
 ) -> None:
     listener = await start_listener()
-    async with session.ws_connect(url(listener)) as ws:
+    async with session.ws_connect(listener_url(listener)) as ws:
         await register(ws)
-        await ws.send_bytes(SMALL)
+        await ws.send_bytes(SMALL_JPEG)
         await ws.send_str(json.dumps({"type": "health", "rssi": -50}))
         await asyncio.sleep(0.1)
         camera = listener.cameras["127.0.0.1"]
         assert camera.admission is Admission.PENDING
-        assert bytes(camera.latest_frame.data) == SMALL  # type: ignore[union-attr]
+        assert bytes(camera.latest_frame.data) == SMALL_JPEG  # type: ignore[union-attr]
         assert camera.health is not None
         assert not observer.frames
         assert observer.events.count(("pending", "127.0.0.1")) == 1
@@ -246,11 +212,11 @@ async def test_pending_camera_then_approval_without_reconnect(
             await listener.send_command("127.0.0.1", "stats")
         listener.approve("127.0.0.1")
         assert ("connected", "127.0.0.1") in observer.events
-        await ws.send_bytes(SMALL)
+        await ws.send_bytes(SMALL_JPEG)
         await observer.wait_frames(1)
     assert "127.0.0.1" in listener.settings.approved_addresses
     # Reconnecting: announced as pending once per address only, and now admitted at once.
-    async with session.ws_connect(url(listener)) as ws:
+    async with session.ws_connect(listener_url(listener)) as ws:
         await register(ws)
     assert observer.events.count(("pending", "127.0.0.1")) == 1
     assert listener.cameras["127.0.0.1"].reconnects == 1
@@ -260,17 +226,17 @@ async def test_reject_closes_4403_and_refuses_again(
     start_listener: ListenerFactory, session: aiohttp.ClientSession
 ) -> None:
     listener = await start_listener()
-    async with session.ws_connect(url(listener)) as ws:
+    async with session.ws_connect(listener_url(listener)) as ws:
         await register(ws)
-        await ws.send_bytes(SMALL)
-        await until(lambda: listener.pending_frame("127.0.0.1") is not None)
+        await ws.send_bytes(SMALL_JPEG)
+        await wait_for(lambda: listener.pending_frame("127.0.0.1") is not None)
         listener.reject("127.0.0.1")
         message = await ws.receive(timeout=5)
         assert message.type is aiohttp.WSMsgType.CLOSE
         assert ws.close_code == CLOSE_REFUSED
-    await until(lambda: not listener.cameras)
+    await wait_for(lambda: not listener.cameras)
     assert listener.pending_frame("127.0.0.1") is None  # no preview of a rejected address
-    async with session.ws_connect(url(listener)) as ws:
+    async with session.ws_connect(listener_url(listener)) as ws:
         message = await ws.receive(timeout=5)
         assert ws.close_code == CLOSE_REFUSED
         assert message.extra == "address rejected"
@@ -280,13 +246,13 @@ async def test_trusted_network_and_tokenless_refused(
     start_listener: ListenerFactory, observer: RecordingObserver, session: aiohttp.ClientSession
 ) -> None:
     trusting = await start_listener(trusted_networks=(ip_network("127.0.0.0/8"),))
-    async with session.ws_connect(url(trusting)) as ws:
+    async with session.ws_connect(listener_url(trusting)) as ws:
         await register(ws)
-        await ws.send_bytes(SMALL)
+        await ws.send_bytes(SMALL_JPEG)
         await observer.wait_frames(1)
     assert trusting.cameras["127.0.0.1"].admission is Admission.TRUSTED_NETWORK
     strict = await start_listener(allow_tokenless=False)
-    async with session.ws_connect(url(strict)) as ws:
+    async with session.ws_connect(listener_url(strict)) as ws:
         await ws.send_str(json.dumps({"type": "register", "device": "camera"}))
         await ws.receive(timeout=5)
         assert ws.close_code == CLOSE_REFUSED
@@ -299,10 +265,10 @@ async def test_stock_cameras_are_told_apart_by_address(
     sockets = []
     for source in ("127.0.0.2", "127.0.0.3"):
         client = aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(source, 0)))
-        sockets.append((client, await client.ws_connect(url(listener))))
+        sockets.append((client, await client.ws_connect(listener_url(listener))))
     for _, ws in sockets:
         await register(ws)
-        await ws.send_bytes(SMALL)
+        await ws.send_bytes(SMALL_JPEG)
     await observer.wait_frames(2)
     assert set(listener.cameras) == {"127.0.0.2", "127.0.0.3"}
     for client, ws in sockets:
@@ -316,7 +282,7 @@ async def test_command_errors_timeout_and_validation(
     listener = await start_listener()
     with pytest.raises(UnknownCameraError):
         await listener.send_command("nobody", "stats")
-    async with session.ws_connect(url(listener, query=f"?token={TOKEN}")) as ws:
+    async with session.ws_connect(listener_url(listener, query=f"?token={LISTENER_TOKEN}")) as ws:
         await register(ws)
         with pytest.raises(CommandValidationError, match="quality must be an integer from 5 to 63"):
             await listener.send_command("127.0.0.1", "quality", 70)
@@ -340,7 +306,7 @@ async def test_offline_queue_reboot_first_newest_wins_bounded(
     start_listener: ListenerFactory, observer: RecordingObserver, session: aiohttp.ClientSession
 ) -> None:
     listener = await start_listener(command_queue_size=3)
-    async with session.ws_connect(url(listener, query=f"?token={TOKEN}")) as ws:
+    async with session.ws_connect(listener_url(listener, query=f"?token={LISTENER_TOKEN}")) as ws:
         await register(ws)
     await asyncio.sleep(0.05)
     assert ("disconnected", "127.0.0.1") in observer.events
@@ -358,7 +324,7 @@ async def test_offline_queue_reboot_first_newest_wins_bounded(
         "reboot": "",
         "brightness": "1",
     }
-    async with session.ws_connect(url(listener, query=f"?token={TOKEN}")) as ws:
+    async with session.ws_connect(listener_url(listener, query=f"?token={LISTENER_TOKEN}")) as ws:
         await register(ws)
         delivered = [(await ws.receive_json(timeout=5)) for _ in range(3)]
     assert [(c["cmd"], c["val"]) for c in delivered] == [
@@ -382,14 +348,16 @@ async def test_restored_camera_queues_and_is_admitted_afresh(
     assert not porch.connected
     assert (await listener.send_command("porch", "quality", 20)).queued
     # A device without the token that claims the id is not admitted by the restored record.
-    async with session.ws_connect(url(listener, query="?id=porch")) as ws:
+    async with session.ws_connect(listener_url(listener, query="?id=porch")) as ws:
         await register(ws)
         assert porch.admission is Admission.RESTORED
         assert ("pending", "127.0.0.1") in observer.events
         assert ("connected", "porch") not in observer.events
     await asyncio.sleep(0.05)
     # The camera itself, with the token, is admitted and gets what was queued.
-    async with session.ws_connect(url(listener, query=f"?token={TOKEN}&id=porch")) as ws:
+    async with session.ws_connect(
+        listener_url(listener, query=f"?token={LISTENER_TOKEN}&id=porch")
+    ) as ws:
         await register(ws)
         command = await ws.receive_json(timeout=5)
         assert (command["cmd"], command["val"]) == ("quality", "20")
@@ -411,18 +379,20 @@ async def test_tokenless_claim_of_an_offline_token_camera_is_not_admitted(
     session: aiohttp.ClientSession,
 ) -> None:
     listener = await start_listener()
-    async with session.ws_connect(url(listener, query=f"?token={TOKEN}&id=porch")) as ws:
+    async with session.ws_connect(
+        listener_url(listener, query=f"?token={LISTENER_TOKEN}&id=porch")
+    ) as ws:
         await register(ws, name="Porch")
-        await ws.send_bytes(SMALL)
+        await ws.send_bytes(SMALL_JPEG)
         await observer.wait_frames(1)
     porch = listener.cameras["porch"]
-    await until(lambda: not porch.connected)
+    await wait_for(lambda: not porch.connected)
     assert (await listener.send_command("porch", "quality", 20)).queued
     query, extra = ("?id=porch", {}) if how == "query" else ("", {"id": "porch"})
-    async with session.ws_connect(url(listener, query=query)) as impostor:
+    async with session.ws_connect(listener_url(listener, query=query)) as impostor:
         await register(impostor, name="Evil", firmware="evil", **extra)
         await impostor.send_str(json.dumps({"type": "health", "model": "EVIL"}))
-        await impostor.send_bytes(OTHER)
+        await impostor.send_bytes(OTHER_JPEG)
         await register(impostor, **extra)  # handled in order: everything above was read
         # The camera is still offline: its commands queue, none reaches the impostor.
         assert not porch.connected
@@ -433,7 +403,7 @@ async def test_tokenless_claim_of_an_offline_token_camera_is_not_admitted(
     assert len(observer.frames) == 1
     assert porch.admission is Admission.TOKEN
     assert (porch.name, porch.firmware, porch.health) == ("Porch", None, None)
-    assert bytes(porch.latest_frame.data) == SMALL  # type: ignore[union-attr]
+    assert bytes(porch.latest_frame.data) == SMALL_JPEG  # type: ignore[union-attr]
     assert observer.events.count(("connected", "porch")) == 1
     assert observer.events.count(("disconnected", "porch")) == 1
 
@@ -442,12 +412,14 @@ async def test_tokenless_claim_is_ignored_while_the_camera_is_online(
     start_listener: ListenerFactory, observer: RecordingObserver, session: aiohttp.ClientSession
 ) -> None:
     listener = await start_listener()
-    async with session.ws_connect(url(listener, query=f"?token={TOKEN}&id=porch")) as real:
+    async with session.ws_connect(
+        listener_url(listener, query=f"?token={LISTENER_TOKEN}&id=porch")
+    ) as real:
         await register(real, name="Porch")
         porch = listener.cameras["porch"]
-        async with session.ws_connect(url(listener, query="?id=porch")) as impostor:
+        async with session.ws_connect(listener_url(listener, query="?id=porch")) as impostor:
             await register(impostor, name="Evil")
-            await impostor.send_bytes(OTHER)
+            await impostor.send_bytes(OTHER_JPEG)
             await register(impostor)
             assert len(porch.sockets) == 1
             assert porch.name == "Porch"
@@ -456,16 +428,18 @@ async def test_tokenless_claim_is_ignored_while_the_camera_is_online(
             assert (await listener.send_command("porch", "quality", 12)).ok
             assert (await answering)["cmd"] == "quality"
             await assert_silent(impostor)
-            await real.send_bytes(SMALL)
+            await real.send_bytes(SMALL_JPEG)
             await observer.wait_frames(1)
             # A wrong token is refused as always.
-            async with session.ws_connect(url(listener, query="?id=porch&token=nope")) as wrong:
+            async with session.ws_connect(
+                listener_url(listener, query="?id=porch&token=nope")
+            ) as wrong:
                 await wrong.send_str(json.dumps({"type": "register", "device": "camera"}))
                 await wrong.receive(timeout=5)
                 assert wrong.close_code == CLOSE_WRONG_TOKEN
         await register(real)  # the impostor has gone
         assert porch.connected
-    assert [bytes(frame.data) for _, frame in observer.frames] == [SMALL]
+    assert [bytes(frame.data) for _, frame in observer.frames] == [SMALL_JPEG]
     assert ("disconnected", "porch") in observer.events
     assert observer.events.count(("disconnected", "porch")) == 1
 
@@ -487,16 +461,18 @@ async def test_another_address_claiming_an_admitted_id_is_not_admitted(
     )
     admission = Admission.APPROVED if admitted_by == "approval" else Admission.TRUSTED_NETWORK
     camera_id = "127.0.0.2"  # without the token the id is the address, whatever it sends
-    async with connect_from("127.0.0.2", url(listener, query=query)) as ws:
+    async with connect_from("127.0.0.2", listener_url(listener, query=query)) as ws:
         await register(ws)
-        await ws.send_bytes(SMALL)
+        await ws.send_bytes(SMALL_JPEG)
         await observer.wait_frames(1)
     camera = listener.cameras[camera_id]
     assert camera.admission is admission
-    await until(lambda: not camera.connected)
-    async with connect_from("127.0.0.3", url(listener, query=f"?id={camera_id}")) as impostor:
+    await wait_for(lambda: not camera.connected)
+    async with connect_from(
+        "127.0.0.3", listener_url(listener, query=f"?id={camera_id}")
+    ) as impostor:
         await register(impostor, name="Evil")
-        await impostor.send_bytes(OTHER)
+        await impostor.send_bytes(OTHER_JPEG)
         await register(impostor)
         assert (await listener.send_command(camera_id, "stats")).queued
         await assert_silent(impostor)
@@ -511,27 +487,29 @@ async def test_tokenless_claim_of_a_restored_camera_never_joins_it(
 ) -> None:
     listener = await start_listener()
     porch = listener.restore_camera("porch", name="Porch")
-    async with session.ws_connect(url(listener, query="?id=porch")) as impostor:
+    async with session.ws_connect(listener_url(listener, query="?id=porch")) as impostor:
         await register(impostor, name="Evil")
-        await impostor.send_bytes(OTHER)
+        await impostor.send_bytes(OTHER_JPEG)
         await register(impostor)
         assert porch.admission is Admission.RESTORED
         assert (porch.connected, porch.name, porch.latest_frame) == (False, "Porch", None)
         assert listener.pending_frame("127.0.0.1") is not None  # the preview for an approval
         # The camera comes with the token while the impostor stays connected.
-        async with session.ws_connect(url(listener, query=f"?token={TOKEN}&id=porch")) as real:
+        async with session.ws_connect(
+            listener_url(listener, query=f"?token={LISTENER_TOKEN}&id=porch")
+        ) as real:
             await register(real)
             assert porch.admission is Admission.TOKEN
             assert len(porch.sockets) == 1
-            await impostor.send_bytes(OTHER)
+            await impostor.send_bytes(OTHER_JPEG)
             await register(impostor)
             answering = asyncio.create_task(answer_command(real))
             assert (await listener.send_command("porch", "stats")).ok
             await answering
             await assert_silent(impostor)
-            await real.send_bytes(SMALL)
+            await real.send_bytes(SMALL_JPEG)
             await observer.wait_frames(1)
-    assert [bytes(frame.data) for _, frame in observer.frames] == [SMALL]
+    assert [bytes(frame.data) for _, frame in observer.frames] == [SMALL_JPEG]
     assert porch.name == "Porch"
 
 
@@ -539,21 +517,23 @@ async def test_a_token_camera_does_not_take_over_a_pending_connection_of_its_id(
     start_listener: ListenerFactory, observer: RecordingObserver, session: aiohttp.ClientSession
 ) -> None:
     listener = await start_listener()
-    async with session.ws_connect(url(listener, query="?id=cam")) as early:
+    async with session.ws_connect(listener_url(listener, query="?id=cam")) as early:
         await register(early, name="Evil")
         await early.send_str(json.dumps({"type": "health", "model": "EVIL"}))
-        await early.send_bytes(OTHER)
+        await early.send_bytes(OTHER_JPEG)
         await register(early)
         assert "cam" not in listener.cameras  # without the token its id is its address
         assert listener.cameras["127.0.0.1"].admission is Admission.PENDING
-        async with session.ws_connect(url(listener, query=f"?token={TOKEN}&id=cam")) as real:
+        async with session.ws_connect(
+            listener_url(listener, query=f"?token={LISTENER_TOKEN}&id=cam")
+        ) as real:
             await register(real)
             cam = listener.cameras["cam"]
             assert cam.admission is Admission.TOKEN
             # Nothing the pending connection sent is the camera's.
             assert (cam.name, cam.health, cam.latest_frame) == (None, None, None)
             assert len(cam.sockets) == 1
-            await early.send_bytes(OTHER)
+            await early.send_bytes(OTHER_JPEG)
             await register(early)
             answering = asyncio.create_task(answer_command(real))
             assert (await listener.send_command("cam", "stats")).ok
@@ -570,9 +550,9 @@ async def test_approving_an_address_lets_its_restored_camera_come_back(
     listener = await start_listener()
     camera = listener.restore_camera("127.0.0.3")
     assert (await listener.send_command("127.0.0.3", "reboot")).queued
-    async with connect_from("127.0.0.3", url(listener, query="?id=garden")) as ws:
+    async with connect_from("127.0.0.3", listener_url(listener, query="?id=garden")) as ws:
         await register(ws, name="Garden")
-        await ws.send_bytes(OTHER)
+        await ws.send_bytes(OTHER_JPEG)
         await register(ws)
         assert listener.pending_frame("127.0.0.3") is not None
         assert listener.pending_frame("127.0.0.9") is None
@@ -590,7 +570,7 @@ async def test_approving_an_address_lets_its_restored_camera_come_back(
         answering = asyncio.create_task(answer_command(ws))
         assert (await listener.send_command("127.0.0.3", "stats")).ok
         await answering
-        await ws.send_bytes(SMALL)
+        await ws.send_bytes(SMALL_JPEG)
         await observer.wait_frames(1)
     assert "garden" not in listener.cameras
     assert observer.events.count(("connected", "127.0.0.3")) == 1
@@ -600,38 +580,38 @@ async def test_the_sockets_of_a_pending_camera_are_one_record_while_connected(
     start_listener: ListenerFactory, observer: RecordingObserver, session: aiohttp.ClientSession
 ) -> None:
     listener = await start_listener()
-    query = url(listener, query="?id=cam")
+    query = listener_url(listener, query="?id=cam")
     async with (
         connect_from("127.0.0.3", query) as control,
         connect_from("127.0.0.3", query) as stream,
-        session.ws_connect(url(listener, query=f"?token={TOKEN}&id=cam")) as real,
+        session.ws_connect(listener_url(listener, query=f"?token={LISTENER_TOKEN}&id=cam")) as real,
     ):
         await register(control)
-        await stream.send_bytes(OTHER)
+        await stream.send_bytes(OTHER_JPEG)
         await register(real)
-        await until(lambda: len(listener.cameras["127.0.0.3"].sockets) == 2)
+        await wait_for(lambda: len(listener.cameras["127.0.0.3"].sockets) == 2)
         pending = listener.cameras["127.0.0.3"]
         cam = listener.cameras["cam"]
         assert (cam.admission, len(cam.sockets)) == (Admission.TOKEN, 1)
         async with connect_from("127.0.0.3", query) as third:
-            await third.send_bytes(OTHER)
-            await until(lambda: len(pending.sockets) == 3)
-        await until(lambda: len(pending.sockets) == 2)
+            await third.send_bytes(OTHER_JPEG)
+            await wait_for(lambda: len(pending.sockets) == 3)
+        await wait_for(lambda: len(pending.sockets) == 2)
         await control.close()
-        await until(lambda: len(pending.sockets) == 1)
+        await wait_for(lambda: len(pending.sockets) == 1)
         assert not observer.frames
         # Approved, the address is its own camera; the token camera is untouched.
         listener.approve("127.0.0.3")
         assert listener.cameras["127.0.0.3"] is pending
         assert pending.admission is Admission.APPROVED
-        await stream.send_bytes(SMALL)
+        await stream.send_bytes(SMALL_JPEG)
         await observer.wait_frames(1)
         assert len(cam.sockets) == 1
         answering = asyncio.create_task(answer_command(real))
         assert (await listener.send_command("cam", "stats")).ok
         await answering
     assert [(camera_id, bytes(frame.data)) for camera_id, frame in observer.frames] == [
-        ("127.0.0.3", SMALL)
+        ("127.0.0.3", SMALL_JPEG)
     ]
     assert observer.events.count(("connected", "127.0.0.3")) == 1
 
@@ -640,7 +620,9 @@ async def test_pings_are_answered_and_count_as_liveness(
     start_listener: ListenerFactory, session: aiohttp.ClientSession
 ) -> None:
     listener = await start_listener(liveness_timeout=1.5)
-    async with session.ws_connect(url(listener, query=f"?token={TOKEN}"), autoping=False) as ws:
+    async with session.ws_connect(
+        listener_url(listener, query=f"?token={LISTENER_TOKEN}"), autoping=False
+    ) as ws:
         await register(ws)
         for _ in range(4):  # 2 s of pings only: longer than the liveness timeout
             await ws.ping(b"beat")
@@ -654,7 +636,7 @@ async def test_liveness_timeout_closes_silent_camera(
     start_listener: ListenerFactory, observer: RecordingObserver, session: aiohttp.ClientSession
 ) -> None:
     listener = await start_listener(liveness_timeout=1.5)
-    async with session.ws_connect(url(listener, query=f"?token={TOKEN}")) as ws:
+    async with session.ws_connect(listener_url(listener, query=f"?token={LISTENER_TOKEN}")) as ws:
         await register(ws)
         message = await ws.receive(timeout=5)
         assert message.type is aiohttp.WSMsgType.CLOSE
@@ -668,11 +650,11 @@ async def test_frame_timeout_drops_stalled_transfer(
     start_listener: ListenerFactory, session: aiohttp.ClientSession
 ) -> None:
     listener = await start_listener(frame_timeout=0.2)
-    async with session.ws_connect(url(listener, query=f"?token={TOKEN}")) as ws:
+    async with session.ws_connect(listener_url(listener, query=f"?token={LISTENER_TOKEN}")) as ws:
         await register(ws)
-        await ws.send_str(json.dumps({"type": "img_start", "id": 1, "size": len(LARGE)}))
+        await ws.send_str(json.dumps({"type": "img_start", "id": 1, "size": len(LARGE_JPEG)}))
         await ws.receive_json(timeout=5)
-        await ws.send_bytes(LARGE[:1024])
+        await ws.send_bytes(LARGE_JPEG[:1024])
         await asyncio.sleep(1.5)
         assert listener.cameras["127.0.0.1"].stats.failures == {DropReason.TIMEOUT: 1}
 
@@ -681,7 +663,7 @@ async def test_stop_frees_ports_every_time(observer: RecordingObserver) -> None:
     ports = {"stream_port": free_port(), "control_port": free_port()}
     for _ in range(2):
         listener = DeviceListener(
-            ListenerSettings(token=TOKEN, host="127.0.0.1", **ports), observer
+            ListenerSettings(token=LISTENER_TOKEN, host="127.0.0.1", **ports), observer
         )
         await listener.start()
         async with aiohttp.ClientSession() as client:
@@ -703,7 +685,9 @@ async def test_bind_error_names_the_port_and_leaves_nothing_bound(
         taken = busy.getsockname()[1]
         free = free_port()
         listener = DeviceListener(
-            ListenerSettings(token=TOKEN, host="127.0.0.1", stream_port=free, control_port=taken),
+            ListenerSettings(
+                token=LISTENER_TOKEN, host="127.0.0.1", stream_port=free, control_port=taken
+            ),
             observer,
         )
         with pytest.raises(ListenerBindError) as caught:
@@ -723,7 +707,9 @@ async def test_cameras_reconnecting_during_stop_are_closed_with_1001(
     timeout and none ends abnormally.
     """
     ports = {"stream_port": free_port(), "control_port": free_port()}
-    listener = DeviceListener(ListenerSettings(token=TOKEN, host="127.0.0.1", **ports), observer)
+    listener = DeviceListener(
+        ListenerSettings(token=LISTENER_TOKEN, host="127.0.0.1", **ports), observer
+    )
     await listener.start()
     close_codes: list[int | None] = []
     stopped, connected = asyncio.Event(), asyncio.Event()
@@ -732,7 +718,7 @@ async def test_cameras_reconnecting_during_stop_are_closed_with_1001(
         while not stopped.is_set():
             try:
                 ws = await client.ws_connect(
-                    f"http://127.0.0.1:{ports['stream_port']}/?token={TOKEN}&id=redial"
+                    f"http://127.0.0.1:{ports['stream_port']}/?token={LISTENER_TOKEN}&id=redial"
                 )
             except aiohttp.ClientError:
                 continue  # the port is closed: the listener has stopped

@@ -16,7 +16,7 @@ from custom_components.esp32_camera.listener import (
 )
 from custom_components.esp32_camera.protocol import DropReason, Frame, Framing, is_jpeg
 from esp32_simulator import SimulatedCamera
-from tests.ports import free_port
+from harness.hass_process import free_port
 
 _LOGGER = logging.getLogger(__name__)
 TOKEN = "soak-token"

@@ -8,12 +8,17 @@ import contextlib
 import aiohttp
 
 from custom_components.esp32_camera.listener import CLOSE_TOO_MANY
+from tests.helpers import (
+    ListenerFactory,
+    RecordingObserver,
+    connect_from,
+    jpeg_bytes,
+    listener_url,
+    register,
+    wait_for,
+)
 
-from ..protocol.conftest import make_jpeg
-from .conftest import ListenerFactory, RecordingObserver
-from .test_listener import connect_from, register, until, url
-
-PREVIEW = make_jpeg(64, 48)
+PREVIEW = jpeg_bytes(64, 48)
 
 
 async def test_a_pending_camera_leaves_nothing_but_a_bounded_preview(
@@ -24,11 +29,11 @@ async def test_a_pending_camera_leaves_nothing_but_a_bounded_preview(
     for round_ in range(3):
         for n in range(40):
             query = f"?id=fresh{round_}x{n}"
-            async with connect_from(f"127.0.1.{n + 1}", url(listener, query=query)) as ws:
+            async with connect_from(f"127.0.1.{n + 1}", listener_url(listener, query=query)) as ws:
                 await register(ws, id=f"other{n}")
                 await ws.send_bytes(PREVIEW)
-                await until(lambda n=n: listener.pending_frame(f"127.0.1.{n + 1}") is not None)
-    await until(lambda: not listener.cameras)
+                await wait_for(lambda n=n: listener.pending_frame(f"127.0.1.{n + 1}") is not None)
+    await wait_for(lambda: not listener.cameras)
     # Only the latest previews of the last 8 addresses stay, for their discovery cards.
     kept = [n for n in range(1, 41) if listener.pending_frame(f"127.0.1.{n}") is not None]
     assert kept == list(range(33, 41))
@@ -46,12 +51,12 @@ async def test_many_ids_from_one_address_are_one_pending_camera(
     async with contextlib.AsyncExitStack() as stack:
         for n in range(50):
             ws = await stack.enter_async_context(
-                connect_from("127.0.2.1", url(listener, query=f"?id=id{n}"))
+                connect_from("127.0.2.1", listener_url(listener, query=f"?id=id{n}"))
             )
             await register(ws, id=f"reg{n}")
         assert list(listener.cameras) == ["127.0.2.1"]
         assert len(listener.cameras["127.0.2.1"].sockets) == 50
-    await until(lambda: not listener.cameras)
+    await wait_for(lambda: not listener.cameras)
 
 
 async def test_beyond_the_pending_cap_unknown_addresses_are_refused_and_reported_once(
@@ -60,24 +65,28 @@ async def test_beyond_the_pending_cap_unknown_addresses_are_refused_and_reported
     listener = await start_listener(max_pending_cameras=3)
     async with contextlib.AsyncExitStack() as stack:
         for n in range(3):
-            ws = await stack.enter_async_context(connect_from(f"127.0.3.{n + 1}", url(listener)))
+            ws = await stack.enter_async_context(
+                connect_from(f"127.0.3.{n + 1}", listener_url(listener))
+            )
             await register(ws)
         for n in (4, 5, 6):
-            refused = await stack.enter_async_context(connect_from(f"127.0.3.{n}", url(listener)))
+            refused = await stack.enter_async_context(
+                connect_from(f"127.0.3.{n}", listener_url(listener))
+            )
             await refused.send_str('{"type":"register"}')
             message = await refused.receive(timeout=5)
             assert (message.type, refused.close_code) == (aiohttp.WSMsgType.CLOSE, CLOSE_TOO_MANY)
             assert message.extra == "too many pending"
         assert len(listener.cameras) == 3
         # The known pending addresses still connect more sockets.
-        again = await stack.enter_async_context(connect_from("127.0.3.1", url(listener)))
+        again = await stack.enter_async_context(connect_from("127.0.3.1", listener_url(listener)))
         await register(again)
     overflow = [event for event in observer.events if event[0] == "overflow"]
     assert overflow == [("overflow", ("127.0.3.4",))]  # once per period, not per address
     assert listener.refusals.counts == {"too_many_pending": 3}
-    await until(lambda: not listener.cameras)
+    await wait_for(lambda: not listener.cameras)
     # Room again once they left.
-    async with connect_from("127.0.3.9", url(listener)) as ws:
+    async with connect_from("127.0.3.9", listener_url(listener)) as ws:
         await register(ws)
         assert "127.0.3.9" in listener.cameras
     await asyncio.sleep(0)
@@ -89,7 +98,7 @@ async def test_waves_of_new_addresses_are_announced_a_cap_per_period(
     listener = await start_listener(max_pending_cameras=2)
     for wave in range(3):  # each wave leaves before the next: the pending cap alone allows all
         for n in range(2):
-            async with connect_from(f"127.0.9.{wave * 2 + n + 1}", url(listener)) as ws:
+            async with connect_from(f"127.0.9.{wave * 2 + n + 1}", listener_url(listener)) as ws:
                 await register(ws)
     pending = [event for event in observer.events if event[0] == "pending"]
     assert pending == [("pending", "127.0.9.1"), ("pending", "127.0.9.2")]

@@ -15,9 +15,7 @@ import pytest
 
 from custom_components.esp32_camera.listener import CLOSE_WRONG_TOKEN, DeviceListener
 from custom_components.esp32_camera.listener.refusals import LOG_PERIOD, Refusals, source_of
-
-from .conftest import ListenerFactory, RecordingObserver
-from .test_listener import url
+from tests.helpers import ListenerFactory, RecordingObserver, listener_url
 
 
 @pytest.mark.parametrize(
@@ -33,7 +31,7 @@ async def test_a_bad_registration_closes_4401_counted_without_traceback(
 ) -> None:
     listener = await start_listener()
     for _ in range(5):
-        async with session.ws_connect(url(listener)) as ws:
+        async with session.ws_connect(listener_url(listener)) as ws:
             await ws.send_str(json.dumps({"type": "register", "device": "camera", **fields}))
             message = await ws.receive(timeout=5)
             assert message.type is aiohttp.WSMsgType.CLOSE

@@ -23,8 +23,7 @@ from custom_components.esp32_camera.clips import (
     read_avi,
 )
 from custom_components.esp32_camera.clips.avi import MAX_DURATION, MAX_FRAMES, MIN_FPS
-
-from .conftest import scene_jpegs
+from tests.helpers import scene_jpegs
 
 
 def walk(data: bytes, start: int, end: int) -> list[tuple[str, int, int]]:

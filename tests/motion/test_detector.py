@@ -18,8 +18,7 @@ from custom_components.esp32_camera.motion import (
     decode_small,
 )
 from esp32_simulator.scenes import FPS
-
-from .conftest import UXGA, VGA, play, scene_jpegs, scene_labels
+from tests.helpers import UXGA, VGA, jpeg_bytes, play, scene_jpegs, scene_labels
 
 DISTURBANCES = ("lamp", "exposure", "noise", "shake", "quality", "resolution")
 MAX_ON_DELAY = 2  # frames from the first labelled frame to the motion turning on
@@ -256,19 +255,6 @@ def test_zones_are_validated() -> None:
     assert MotionSettings(sensitivity=100).threshold < MotionSettings(sensitivity=0).threshold
 
 
-def _jpeg(width: int, height: int, mode: str = "RGB", seed: int = 0, quality: int = 75) -> bytes:
-    """A real JPEG of noise (so that every block differs), in any size Pillow can write."""
-    rng = random.Random(seed)
-    image = Image.frombytes(
-        mode,
-        (width, height),
-        bytes(rng.getrandbits(8) for _ in range(width * height * len(mode))),
-    )
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=quality)
-    return buffer.getvalue()
-
-
 def _with_size(jpeg: bytes, width: int, height: int) -> bytes:
     """The JPEG with its SOF header claiming another size (what a hostile camera can send)."""
     data = bytearray(jpeg)
@@ -295,7 +281,11 @@ def _with_size(jpeg: bytes, width: int, height: int) -> bytes:
 def test_tiny_and_degenerate_pictures_are_skipped_never_raise(width: int, height: int) -> None:
     """Issue 18: a 2-pixel JPEG raised ValueError in the masks' drawing and killed the worker."""
     detector = MotionDetector(MotionSettings(max_rate=0))
-    jpeg = _jpeg(width, height) if width * height <= 70_000 else jpeg_bytes_uniform(width, height)
+    jpeg = (
+        jpeg_bytes(width, height, noise_seed=0)
+        if width * height <= 70_000
+        else jpeg_bytes(width, height, (90, 120, 150))
+    )
     for number in range(3):
         assert detector.analyse(jpeg, number * 0.1) is None
     stats = detector.stats_snapshot()
@@ -305,17 +295,11 @@ def test_tiny_and_degenerate_pictures_are_skipped_never_raise(width: int, height
     assert detector.analyse(scene_jpegs("crossing")[0], 1.0) is not None
 
 
-def jpeg_bytes_uniform(width: int, height: int) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), (90, 120, 150)).save(buffer, "JPEG")
-    return buffer.getvalue()
-
-
 @pytest.mark.parametrize(("width", "height"), [(8, 8), (9, 9), (64, 8), (8, 64), (100, 3000)])
 def test_small_but_usable_pictures_are_analysed(width: int, height: int) -> None:
     detector = MotionDetector(MotionSettings(max_rate=0))
     for number in range(3):
-        result = detector.analyse(_jpeg(width, height, seed=number), number * 0.1)
+        result = detector.analyse(jpeg_bytes(width, height, noise_seed=number), number * 0.1)
         assert result is not None
     assert detector.stats_snapshot()["analysed"] == 3
 
@@ -325,7 +309,9 @@ def test_a_huge_declared_size_is_skipped_before_decoding(width: int, height: int
     """The header's size is checked first: no decompression bomb, no 8000x8000 draft decoded."""
     detector = MotionDetector(MotionSettings(max_rate=0))
     started = time.perf_counter()
-    assert detector.analyse(_with_size(_jpeg(64, 48), width, height), 0.0) is None
+    assert (
+        detector.analyse(_with_size(jpeg_bytes(64, 48, noise_seed=0), width, height), 0.0) is None
+    )
     assert time.perf_counter() - started < 0.05
     assert detector.stats_snapshot()["unsupported"] == 1
     assert detector.stats_snapshot()["errors"] == 0
@@ -353,7 +339,9 @@ def test_any_small_picture_is_analysed_or_skipped(
     area = (Zone.rectangle("door", 0.5, 0.0, 1.0, 1.0),) if zones else ()
     detector = MotionDetector(MotionSettings(max_rate=0, zones=area, mask=area))
     for number, (width, height, mode, seed, quality) in enumerate(frames):
-        result = detector.analyse(_jpeg(width, height, mode, seed, quality), number * 0.1)
+        result = detector.analyse(
+            jpeg_bytes(width, height, mode=mode, noise_seed=seed, quality=quality), number * 0.1
+        )
         assert result is None or 0.0 <= result.score <= 100.0
     stats = detector.stats_snapshot()
     assert stats["analysed"] + stats["unsupported"] + stats["errors"] == len(frames)
@@ -378,12 +366,12 @@ def test_any_bytes_never_raise(data: bytes) -> None:
     assert result is None or 0.0 <= result.score <= 100.0
 
 
-_MUTABLE = _jpeg(80, 60, seed=7)
+_MUTABLE = jpeg_bytes(80, 60, noise_seed=7)
 
 
 def test_a_size_hidden_from_the_header_scan_is_checked_after_opening() -> None:
     """Comments push the SOF past the header scan: Pillow's size is checked before decoding."""
-    tiny = _jpeg(2, 2)
+    tiny = jpeg_bytes(2, 2, noise_seed=0)
     comment = b"\xff\xfe\xff\xff" + bytes(65533)  # a COM segment of the largest size, twice
     hidden = tiny[:2] + comment + comment + tiny[2:]
     detector = MotionDetector(MotionSettings(max_rate=0))

@@ -13,8 +13,7 @@ import pytest
 
 from custom_components.esp32_camera.clips import AviWriter, Mp4Error, convert_to_mp4, mp4_command
 from custom_components.esp32_camera.clips.mp4 import NICENESS
-
-from .conftest import scene_jpegs
+from tests.helpers import scene_jpegs
 
 
 def clip(folder: Path) -> Path:

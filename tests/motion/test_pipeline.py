@@ -33,9 +33,8 @@ from custom_components.esp32_camera.motion import (
 )
 from custom_components.esp32_camera.protocol import Frame
 from esp32_simulator import SimulatedCamera
-from tests.ports import free_port
-
-from .conftest import scene_jpegs, scene_labels
+from harness.hass_process import free_port
+from tests.helpers import scene_jpegs, scene_labels
 
 TOKEN = "motion-token"
 FRAMES = 80  # the first crossing and the empty room after it

@@ -20,8 +20,7 @@ from custom_components.esp32_camera.clips import (
     read_avi,
 )
 from esp32_simulator.scenes import FPS
-
-from .conftest import scene_jpegs
+from tests.helpers import scene_clip_frames
 
 TIMEOUT = 10.0
 
@@ -56,12 +55,6 @@ class Clips:
         )
 
 
-def frames(count: int, start: float = 0.0) -> list[ClipFrame]:
-    """A camera's frames at 20 fps, each one a distinct JPEG of the crossing scene."""
-    jpegs = scene_jpegs("crossing")
-    return [ClipFrame(jpegs[number % len(jpegs)], start + number / FPS) for number in range(count)]
-
-
 def feed(
     recorder: ClipRecorder, sent: list[ClipFrame], actions: dict[int, Callable[[float], None]]
 ) -> None:
@@ -79,7 +72,7 @@ def stored(info: ClipInfo) -> list[bytes]:
 def test_motion_clip_holds_pre_roll_motion_and_post_roll(tmp_path: Path) -> None:
     clips = Clips(tmp_path)
     recorder = ClipRecorder(FrameRing(max_seconds=10.0), clips, pre_roll=2.0, post_roll=1.0)
-    sent = frames(200)  # 10 s
+    sent = scene_clip_frames(200)  # 10 s
     for frame in sent[:100]:
         recorder.add_frame(frame)
     recorder.motion_started(sent[99].timestamp)  # t = 4.95: pre-roll from 2.95
@@ -102,7 +95,7 @@ def test_a_late_start_loses_no_frame(tmp_path: Path) -> None:
     # clip still starts pre_roll before that frame and holds every frame since.
     clips = Clips(tmp_path)
     recorder = ClipRecorder(FrameRing(), clips, pre_roll=1.0, post_roll=0.5)
-    sent = frames(100)
+    sent = scene_clip_frames(100)
     feed(recorder, sent[:55], {})
     recorder.motion_started(sent[50].timestamp)
     recorder.motion_ended(sent[54].timestamp)
@@ -114,7 +107,7 @@ def test_a_late_start_loses_no_frame(tmp_path: Path) -> None:
 def test_motion_again_in_the_post_roll_extends_the_clip(tmp_path: Path) -> None:
     clips = Clips(tmp_path)
     recorder = ClipRecorder(FrameRing(), clips, pre_roll=1.0, post_roll=2.0)
-    sent = frames(200)
+    sent = scene_clip_frames(200)
 
     def twice(now: float) -> None:
         recorder.motion_started(now)
@@ -138,7 +131,7 @@ def test_motion_again_in_the_post_roll_extends_the_clip(tmp_path: Path) -> None:
 def test_action_clip_beside_a_motion_clip(tmp_path: Path) -> None:
     clips = Clips(tmp_path)
     recorder = ClipRecorder(FrameRing(), clips, pre_roll=1.0, post_roll=1.0)
-    sent = frames(120)
+    sent = scene_clip_frames(120)
     feed(
         recorder,
         sent,
@@ -159,11 +152,11 @@ def test_action_clip_beside_a_motion_clip(tmp_path: Path) -> None:
 def test_incomplete_pre_roll_and_a_motion_longer_than_max_duration(tmp_path: Path) -> None:
     clips = Clips(tmp_path)
     # A ring of 3 frames' bytes cannot hold a 2 s pre-roll.
-    size = len(frames(1)[0].data)
+    size = len(scene_clip_frames(1)[0].data)
     recorder = ClipRecorder(
         FrameRing(max_bytes=3 * size + 10), clips, pre_roll=2.0, post_roll=0.5, max_duration=3.0
     )
-    sent = frames(200)
+    sent = scene_clip_frames(200)
     feed(recorder, sent[:60], {})
     recorder.motion_started(sent[59].timestamp)
     assert clips.requests[0].pre_roll_complete is False
@@ -184,7 +177,7 @@ def test_incomplete_pre_roll_and_a_motion_longer_than_max_duration(tmp_path: Pat
 def test_silence_and_close(tmp_path: Path) -> None:
     clips = Clips(tmp_path)
     recorder = ClipRecorder(FrameRing(), clips)
-    jpeg = frames(1)[0].data
+    jpeg = scene_clip_frames(1)[0].data
     # The camera goes silent during an action clip: tick closes it after its window.
     recorder.record(20.0, duration=1.0, pre_roll=0.0)
     recorder.tick(20.5)
@@ -213,7 +206,7 @@ def test_sink_failures_leave_no_file(tmp_path: Path) -> None:
     results: list[ClipInfo | Exception] = []
     # The folder does not exist: the error is reported, queued frames are consumed.
     sink = ThreadedAviSink(tmp_path / "missing" / "clip.avi", results.append)
-    sink.add(frames(1)[0])
+    sink.add(scene_clip_frames(1)[0])
     sink.finish()
     sink.join(TIMEOUT)
     assert isinstance(results[0], OSError)
@@ -229,9 +222,9 @@ def test_sink_failures_leave_no_file(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
     # The size limit: the clip keeps the frames that fit, the rest is counted.
-    jpeg = frames(1)[0].data
+    jpeg = scene_clip_frames(1)[0].data
     sink = ThreadedAviSink(tmp_path / "full.avi", results.append, max_bytes=3 * len(jpeg))
-    for frame in frames(5):
+    for frame in scene_clip_frames(5):
         sink.add(ClipFrame(jpeg, frame.timestamp))
     sink.add(ClipFrame(b"garbage", 9.0))
     sink.finish()
@@ -248,7 +241,7 @@ def test_a_failing_callback_is_logged(tmp_path: Path, caplog: pytest.LogCaptureF
         raise RuntimeError("broken")
 
     sink = ThreadedAviSink(tmp_path / "clip.avi", broken)
-    sink.add(frames(1)[0])
+    sink.add(scene_clip_frames(1)[0])
     sink.finish()
     sink.join(TIMEOUT)
     assert "Clip callback failed" in caplog.text
@@ -266,7 +259,7 @@ def test_the_sink_prepares_its_file_in_its_own_thread(tmp_path: Path) -> None:
         return tmp_path / "made" / "renamed.avi"
 
     sink = ThreadedAviSink(tmp_path / "planned.avi", results.append, prepare=prepare)
-    sink.add(frames(1)[0])
+    sink.add(scene_clip_frames(1)[0])
     sink.finish()
     sink.join(TIMEOUT)
     info = results[0]
@@ -278,7 +271,7 @@ def test_the_sink_prepares_its_file_in_its_own_thread(tmp_path: Path) -> None:
         raise ValueError("outside the save directory")
 
     sink = ThreadedAviSink(tmp_path / "refused.avi", results.append, prepare=refuse)
-    sink.add(frames(1)[0])
+    sink.add(scene_clip_frames(1)[0])
     sink.finish()
     sink.join(TIMEOUT)
     assert isinstance(results[1], ValueError)
@@ -299,7 +292,7 @@ def test_a_pool_of_two_threads_writes_many_clips(tmp_path: Path) -> None:
     sinks = [ThreadedAviSink(tmp_path / f"clip-{n}.avi", done, pool=pool) for n in range(40)]
     assert list(tmp_path.iterdir()) == []  # nothing is opened before a frame comes
     assert pool.threads == 0
-    sent = frames(30)
+    sent = scene_clip_frames(30)
     for frame in sent:
         for sink in sinks:
             sink.add(frame)
@@ -320,7 +313,7 @@ def test_a_pool_of_two_threads_writes_many_clips(tmp_path: Path) -> None:
 
 def test_the_pools_backlog_is_bounded(tmp_path: Path) -> None:
     """A disk slower than the cameras: frames past the backlog bound are dropped and counted."""
-    jpeg = frames(1)[0].data
+    jpeg = scene_clip_frames(1)[0].data
     pool = ClipWriterPool(workers=1, max_backlog_bytes=10 * len(jpeg), name="esp32_camera_test")
     release = threading.Event()
     results: list[ClipInfo | Exception] = []
@@ -359,7 +352,7 @@ def test_an_unexpected_error_fails_the_clip_once_and_the_pool_goes_on(
 
     bad = ThreadedAviSink(tmp_path / "bad.avi", results.append, prepare=broken, pool=pool)
     good = ThreadedAviSink(tmp_path / "good.avi", results.append, pool=pool)
-    for frame in frames(5):
+    for frame in scene_clip_frames(5):
         bad.add(frame)
         good.add(frame)
     bad.finish()

@@ -19,8 +19,7 @@ from custom_components.esp32_camera.motion import (
     MotionWorker,
 )
 from esp32_simulator.scenes import FPS
-
-from .conftest import scene_jpegs
+from tests.helpers import scene_jpegs
 
 TIMEOUT = 10.0
 

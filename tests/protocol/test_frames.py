@@ -16,8 +16,7 @@ from custom_components.esp32_camera.protocol import (
     is_jpeg,
     jpeg_dimensions,
 )
-
-from .conftest import FakeClock, make_jpeg
+from tests.helpers import FakeClock, jpeg_bytes
 
 
 def chunks(data: bytes, size: int) -> list[bytes]:
@@ -187,7 +186,7 @@ def test_drop_disconnected_and_on_drop_callback(large_jpeg: bytes) -> None:
 
 
 def test_is_jpeg_and_dimensions() -> None:
-    jpeg = make_jpeg(176, 144)
+    jpeg = jpeg_bytes(176, 144)
     assert is_jpeg(jpeg)
     assert jpeg_dimensions(jpeg) == (176, 144)
     assert not is_jpeg(b"\xff\xd8")

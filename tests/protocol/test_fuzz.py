@@ -36,10 +36,9 @@ from custom_components.esp32_camera.protocol import (
 )
 from custom_components.esp32_camera.protocol.messages import MAX_UPTIME
 from custom_components.esp32_camera.protocol.resolutions import MAX_RESOLUTIONS
+from tests.helpers import jpeg_bytes
 
-from .conftest import make_jpeg
-
-JPEG = make_jpeg(64, 48)
+JPEG = jpeg_bytes(64, 48)
 MAX_FRAME = 4096
 sizes = st.one_of(st.integers(-10, MAX_FRAME * 2), st.none(), st.just(len(JPEG)))
 ids = st.one_of(st.none(), st.integers(0, 2**32))

@@ -9,8 +9,7 @@ from custom_components.esp32_camera.protocol import (
     StreamStats,
     total_framings,
 )
-
-from .conftest import FakeClock
+from tests.helpers import FakeClock
 
 
 def frame(at: float, size: int, framing: Framing = Framing.BINARY) -> Frame:

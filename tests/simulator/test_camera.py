@@ -21,8 +21,7 @@ from esp32_simulator import (
     read_frame_stamp,
     resolutions_text,
 )
-
-from .conftest import RecordingServer, Session, assemble_frames
+from tests.helpers import RecordedSession, RecordingServer, assemble_frames
 
 type CameraFactory = Callable[..., SimulatedCamera]
 
@@ -48,13 +47,15 @@ def decode(data: bytes) -> Image.Image:
 
 
 async def wait_texts(
-    server: RecordingServer, session: Session, message_type: str, count: int = 1
+    server: RecordingServer, session: RecordedSession, message_type: str, count: int = 1
 ) -> list[dict]:
     await server.wait_for(lambda: len(session.texts(message_type)) >= count)
     return session.texts(message_type)
 
 
-async def command(server: RecordingServer, session: Session, cmd: str, val: str = "") -> dict:
+async def command(
+    server: RecordingServer, session: RecordedSession, cmd: str, val: str = ""
+) -> dict:
     """Send a command and return its response."""
     before = len(session.texts("response"))
     await session.send_command(cmd, val)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from esp32_simulator.__main__ import build_cameras, build_parser, main, run_cameras
-
-from .conftest import RecordingServer, assemble_frames
+from tests.helpers import RecordingServer, assemble_frames
 
 
 def test_extension_mode_numbers_ids_and_names() -> None:
