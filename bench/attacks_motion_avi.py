@@ -81,23 +81,6 @@ def _claiming(jpeg: bytes, width: int, height: int) -> bytes:
     return bytes(data)
 
 
-async def _entity(bench: Bench, domain: str, unique_id: str) -> str:
-    """Wait for the integration's entity with `unique_id`; return its entity id."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        async with bench.hass.websocket() as call:
-            entries = await call("config/entity_registry/list")
-        for entry in entries:
-            if (
-                entry["platform"] == "esp32_camera"
-                and entry["unique_id"] == unique_id
-                and entry["entity_id"].startswith(f"{domain}.")
-            ):
-                return str(entry["entity_id"])
-        await asyncio.sleep(0.5)
-    raise TimeoutError(f"no {domain} entity {unique_id}")
-
-
 async def _state(bench: Bench, entity_id: str) -> str | None:
     with contextlib.suppress(aiohttp.ClientError):
         return str((await bench.get(f"/api/states/{entity_id}"))["state"])

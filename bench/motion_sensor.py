@@ -24,6 +24,7 @@ from bench.measure import summarize
 from bench.motion import detection
 from bench.wire import WireCamera, footer_count, frame_messages
 from esp32_simulator.scenes import FPS, build_scenes
+from harness.hass_process import camera_entities, wait_until
 
 if TYPE_CHECKING:
     from bench.testbed import Bench
@@ -82,29 +83,19 @@ class _StateWatch:
 
 async def _entity_ids(bench: Bench) -> tuple[str, str]:
     """Return the camera's motion binary sensor and motion detection switch."""
-    found: dict[str, str] = {}
+    sensor, switch = (
+        ("binary_sensor", f"{CAMERA_ID}_motion"),
+        ("switch", f"{CAMERA_ID}_motion_detection"),
+    )
+    found: dict[tuple[str, str], str] = {}
 
     async def listed() -> bool:
         async with bench.hass.websocket() as call:
-            entries = await call("config/entity_registry/list")
-        wanted = {
-            ("binary_sensor", f"{CAMERA_ID}_motion"): "sensor",
-            ("switch", f"{CAMERA_ID}_motion_detection"): "switch",
-        }
-        for entry in entries:
-            domain = entry["entity_id"].split(".", 1)[0]
-            if entry["platform"] == "esp32_camera" and (
-                role := wanted.get((domain, entry["unique_id"]))
-            ):
-                found[role] = entry["entity_id"]
-        return len(found) == 2
+            found.update(await camera_entities(call, [CAMERA_ID]))
+        return sensor in found and switch in found
 
-    deadline = time.monotonic() + 60
-    while not await listed():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"the motion entities of {CAMERA_ID} did not appear")
-        await asyncio.sleep(0.5)
-    return found["sensor"], found["switch"]
+    await wait_until(f"the motion entities of {CAMERA_ID}", listed, timeout=60)
+    return found[sensor], found[switch]
 
 
 async def run(bench: Bench) -> None:
