@@ -12,8 +12,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.esp32_camera.const import DOMAIN
-
-from .conftest import HUB_TOKEN, CameraClient, answer, shorten_command_timeout, wait_for
+from tests.helpers import HUB_TOKEN, CameraClient, answer, shorten_command_timeout, wait_for
 
 CAMERA_IDS = ("door", "garage", "yard")
 

@@ -18,8 +18,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.esp32_camera.const import CONF_STREAM_PORT, DOMAIN
 from custom_components.esp32_camera.hub.store import STORAGE_VERSION, empty_camera, storage_key
-
-from .conftest import HUB_TOKEN, CameraClient, add_hub_entry, jpeg_bytes, wait_for
+from tests.helpers import HUB_TOKEN, CameraClient, add_hub_entry, jpeg_bytes, wait_for
 
 type ConnectTo = Callable[..., Awaitable[CameraClient]]
 

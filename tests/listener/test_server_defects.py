@@ -11,8 +11,7 @@ import aiohttp
 import pytest
 
 from custom_components.esp32_camera.listener import DeviceListener
-
-from .conftest import TOKEN, ListenerFactory
+from tests.helpers import LISTENER_TOKEN, ListenerFactory
 
 
 async def test_malformed_text_is_counted_apart_from_binaries_that_are_not_jpeg(
@@ -21,7 +20,9 @@ async def test_malformed_text_is_counted_apart_from_binaries_that_are_not_jpeg(
     """`not_jpeg` is documented as a binary that is not a JPEG; bad text has a reason of its own."""
     listener = await start_listener()
     port = listener.settings.stream_port
-    async with session.ws_connect(f"http://127.0.0.1:{port}/?token={TOKEN}&id=cam-a") as ws:
+    async with session.ws_connect(
+        f"http://127.0.0.1:{port}/?token={LISTENER_TOKEN}&id=cam-a"
+    ) as ws:
         await ws.send_str(json.dumps({"type": "register", "device": "camera"}))
         await ws.receive_json(timeout=5)
         await ws.send_bytes(b"garbage that is not a jpeg")
@@ -53,7 +54,9 @@ async def test_an_unknown_message_type_is_logged_as_its_type_only(
     listener = await start_listener()
     port = listener.settings.stream_port
     long_type = "t" * 1000
-    async with session.ws_connect(f"http://127.0.0.1:{port}/?token={TOKEN}&id=cam-a") as ws:
+    async with session.ws_connect(
+        f"http://127.0.0.1:{port}/?token={LISTENER_TOKEN}&id=cam-a"
+    ) as ws:
         await ws.send_str(json.dumps({"type": "register", "device": "camera"}))
         await ws.receive_json(timeout=5)
         await ws.send_str(json.dumps({"type": long_type, "payload": "x" * 2000}))
@@ -91,7 +94,7 @@ async def test_background_closes_are_kept_until_done_and_stop_ends_them(
     listener = await start_listener()
     port = listener.settings.stream_port
     # This camera never reads, so never answers the close: the close waits (up to 1 s).
-    deaf = await session.ws_connect(f"http://127.0.0.1:{port}/?token={TOKEN}&id=cam-a")
+    deaf = await session.ws_connect(f"http://127.0.0.1:{port}/?token={LISTENER_TOKEN}&id=cam-a")
     await deaf.send_str(json.dumps({"type": "register", "device": "camera"}))
     await deaf.receive_json(timeout=5)
     listener.reject("127.0.0.1")
@@ -112,7 +115,9 @@ async def test_a_finished_background_task_is_let_go(
     listener = await start_listener()
     port = listener.settings.stream_port
     for _ in range(3):
-        async with session.ws_connect(f"http://127.0.0.1:{port}/?token={TOKEN}&id=cam-a") as ws:
+        async with session.ws_connect(
+            f"http://127.0.0.1:{port}/?token={LISTENER_TOKEN}&id=cam-a"
+        ) as ws:
             await ws.send_str(json.dumps({"type": "register", "device": "camera"}))
             await ws.receive_json(timeout=5)
             listener.revoke("127.0.0.1")  # token sockets stay: nothing to close
