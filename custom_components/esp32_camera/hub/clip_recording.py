@@ -9,8 +9,9 @@ default under the save directory:
                                                HH-MM-SS_<reason>.jpg   the frame at the trigger
                                                HH-MM-SS_<reason>.mp4   when ffmpeg is available
 
-The clip's writer writes the thumbnail once the AVI is committed; the MP4 is made in the executor,
-one at a time, at the lowest CPU priority (a failure keeps the AVI). A complete clip fires the bus
+The clip's writer writes the thumbnail once the AVI is committed; the MP4 is made after it
+(mp4_conversions.py: one at a time, at the lowest CPU priority; a failure keeps the AVI). A
+complete clip fires the bus
 event `esp32_camera_clip_saved`. The recorders are ticked once a second while a clip is open (a
 silent camera's clip still ends), never otherwise. The rings of the connected cameras share one
 memory limit. What the user chose per camera (record on motion, pre-roll, post-roll) is kept in the
@@ -24,10 +25,9 @@ snapshot writes; past a cap the action is refused at once with a translated erro
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import AsyncIterator, Callable
 import contextlib
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -49,9 +49,7 @@ from ..clips import (
     ClipRequest,
     ClipWriterPool,
     FrameRing,
-    Mp4Error,
     ThreadedAviSink,
-    convert_to_mp4,
 )
 from ..clips.recovery import Recovery, recover_clips
 from ..const import DOMAIN, EVENT_CLIP_SAVED, LOGGER
@@ -59,6 +57,7 @@ from ..disk import layout, writing
 from ..motion import MotionEvent, MotionEventType
 from . import signals
 from .devices import camera_entity_id
+from .mp4_conversions import Mp4Conversions
 from .store import HubStore
 from .store_check import is_bool, is_finite_number, takes_field
 
@@ -257,16 +256,6 @@ class _Counts:
     converted: int = 0  # MP4s made
 
 
-@dataclass(slots=True)
-class _Conversions:
-    done: int = 0
-    failed: int = 0
-    failing: bool = False  # the last one failed: later failures are logged at debug level
-    skipped: int = 0  # clips kept as AVIs: the queue was full
-    queue: deque[tuple[_Clip, ClipInfo, str]] = field(default_factory=deque)  # ..., ffmpeg
-    task: asyncio.Task[None] | None = None
-
-
 def _prepare(path: Path, root: Path | None, *, numbered: bool) -> Path:
     """Create the clip's folder (never through a link below `root`); pick a free default name."""
     writing.make_directory(path.parent, root=root)
@@ -293,12 +282,6 @@ def _join(writers: list[ThreadedAviSink], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     for writer in writers:
         writer.join(max(0.0, deadline - time.monotonic()))
-
-
-def _convert(source: Path, ffmpeg: str) -> tuple[Path, int]:
-    """Make the MP4 beside the AVI; return it and its size (executor; raises Mp4Error)."""
-    target = convert_to_mp4(source, source.with_suffix(".mp4"), ffmpeg=ffmpeg)
-    return target, target.stat().st_size
 
 
 class HubClips:
@@ -335,7 +318,13 @@ class HubClips:
         self._open: dict[str, list[_Clip]] = {}
         self._counts: dict[str, _Counts] = {}
         self._unsubscribe: dict[str, CALLBACK_TYPE] = {}
-        self._conversions = _Conversions()
+        self._conversions = Mp4Conversions[_Clip](
+            hass,
+            entry_id,
+            max_queued=MAX_QUEUED_CONVERSIONS,
+            converted=self._async_converted,
+            finished=self._async_finish,
+        )
         self._action: _ActionTarget | None = None
         self._timer: CALLBACK_TYPE | None = None
         self._frames = 0
@@ -385,12 +374,7 @@ class HubClips:
             await self._hass.async_add_executor_job(_join, writers, STOP_TIMEOUT)
         # The workers are idle once the clips are written (or end after them, past the timeout).
         await self._hass.async_add_executor_job(self._pool.shutdown, 1.0)
-        conversions = self._conversions
-        if conversions.task is not None:
-            conversions.task.cancel()
-        while conversions.queue:  # kept as AVIs
-            clip, info, _ffmpeg = conversions.queue.popleft()
-            self._async_finish(clip, info, None)
+        self._conversions.async_stop()  # the clips still queued are kept as AVIs
 
     # -- settings ------------------------------------------------------------------------------
 
@@ -720,59 +704,13 @@ class HubClips:
         self._saver.async_clip_saved(clip.camera_id, result.path, size)
         clip.written.set_result(result)
         LOGGER.debug("Saved the clip %s (%d frames)", result.path, result.frames)
-        conversions = self._conversions
-        if len(conversions.queue) >= MAX_QUEUED_CONVERSIONS:
-            conversions.skipped += 1
-            self._async_finish(clip, result, None)
-        elif not self._stopped and (ffmpeg := self._ffmpeg()) is not None:
-            conversions.queue.append((clip, result, ffmpeg))
-            if conversions.task is None or conversions.task.done():
-                conversions.task = self._hass.async_create_background_task(
-                    self._async_convert(), f"{DOMAIN} clip conversion {self._entry_id}"
-                )
-        else:
-            self._async_finish(clip, result, None)
+        self._conversions.async_add(clip, result)
 
-    def _ffmpeg(self) -> str | None:
-        """Return the ffmpeg binary of Home Assistant's `ffmpeg` integration, None without it."""
-        if "ffmpeg" not in self._hass.config.components:
-            return None
-        # Imported only once the integration is loaded (its requirement is installed then).
-        from homeassistant.components.ffmpeg import get_ffmpeg_manager
-
-        return get_ffmpeg_manager(self._hass).binary
-
-    async def _async_convert(self) -> None:
-        """Make the queued clips' MP4s, one at a time (the executor; ffmpeg at nice 19)."""
-        conversions = self._conversions
-        while conversions.queue:
-            clip, info, ffmpeg = conversions.queue.popleft()
-            mp4: Path | None = None
-            try:
-                try:
-                    made, size = await self._hass.async_add_executor_job(
-                        _convert, info.path, ffmpeg
-                    )
-                except (Mp4Error, OSError) as err:  # OSError: removed at once (retention)
-                    conversions.failed += 1
-                    if conversions.failing:
-                        LOGGER.debug("Cannot make an MP4 of %s: %s", info.path, err)
-                    else:
-                        LOGGER.warning(
-                            "Cannot make an MP4 of %s (the AVI is kept; further failures are "
-                            "logged at debug level until one succeeds): %s",
-                            info.path,
-                            err,
-                        )
-                    conversions.failing = True
-                else:
-                    conversions.done += 1
-                    conversions.failing = False
-                    self._counts.setdefault(clip.camera_id, _Counts()).converted += 1
-                    self._saver.async_clip_saved(clip.camera_id, made, size)
-                    mp4 = made
-            finally:
-                self._async_finish(clip, info, mp4)
+    @callback
+    def _async_converted(self, clip: _Clip, mp4: Path, size: int) -> None:
+        """Count a clip's MP4 as made and saved."""
+        self._counts.setdefault(clip.camera_id, _Counts()).converted += 1
+        self._saver.async_clip_saved(clip.camera_id, mp4, size)
 
     @callback
     def _async_finish(self, clip: _Clip, info: ClipInfo, mp4: Path | None) -> None:
@@ -852,7 +790,6 @@ class HubClips:
 
     def as_dict(self) -> dict[str, Any]:
         """Return the hub's ring memory, open clips, counts and conversions (diagnostics)."""
-        conversions = self._conversions
         return {
             "ring_memory": sum(r.ring.memory for r in self._recorders.values()),
             "ring_memory_limit": RING_BYTES_TOTAL,
@@ -886,12 +823,5 @@ class HubClips:
                 if self._frames
                 else None,
             },
-            "conversions": {
-                "ffmpeg": self._ffmpeg(),
-                "done": conversions.done,
-                "failed": conversions.failed,
-                "queued": len(conversions.queue),
-                "skipped": conversions.skipped,
-                "running": conversions.task is not None and not conversions.task.done(),
-            },
+            "conversions": self._conversions.as_dict(),
         }
