@@ -35,10 +35,8 @@ from custom_components.esp32_camera.clips import (
     ThreadedAviSink,
     read_avi,
 )
-from custom_components.esp32_camera.hub.clip_recording import (
-    RING_BYTES_PER_CAMERA,
-    RING_SECONDS,
-)
+from custom_components.esp32_camera.hub.clip_recording import RING_BYTES_PER_CAMERA
+from custom_components.esp32_camera.hub.recording_settings import RING_SECONDS
 
 if TYPE_CHECKING:
     from bench.testbed import Bench

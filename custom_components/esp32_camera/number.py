@@ -26,9 +26,9 @@ from .entity import (
     recording_binding,
     saver_binding,
 )
-from .hub.clip_recording import MAX_POST_ROLL, RING_SECONDS
 from .hub.hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .hub.permissions import admin_action
+from .hub.recording_settings import MAX_POST_ROLL, RING_SECONDS
 from .protocol import COMMANDS
 
 # Commands wait for the camera's response: one at a time per platform.

@@ -37,10 +37,11 @@ import probatio
 from .const import CONF_ALLOW_SERVED_FILES, DOMAIN, LOGGER
 from .disk.layout import clips_directory, is_inside, snapshot_path
 from .disk.writing import Reservation, release_file, reserve_file, write_file_atomic
-from .hub.clip_recording import MAX_CLIP_SECONDS, RING_SECONDS
+from .hub.clip_recording import MAX_CLIP_SECONDS
 from .hub.devices import camera_id_of_device
 from .hub.hub import Esp32CameraHub, hub_of_camera, loaded_hubs
 from .hub.permissions import async_caller, check_admin, has_admin_reach
+from .hub.recording_settings import RING_SECONDS
 from .listener import CommandResult
 from .protocol import (
     COMMANDS,

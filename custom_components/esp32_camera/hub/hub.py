@@ -46,13 +46,14 @@ from ..protocol import CommandValidationError, Frame
 from . import signals
 from .admission import HubAdmission
 from .camera_settings import CameraSettings
-from .clip_recording import HubClips, check_stored_recording
+from .clip_recording import HubClips
 from .devices import register_camera_device, register_hub_device
 from .entity_updates import EntityUpdates
 from .frame_broker import FrameBroker
 from .image_saver import ImageSaver
 from .motion_detection import HubMotion, check_stored_motion
 from .options import hub_options, listener_settings
+from .recording_settings import check_stored_recording
 from .repair_issues import async_raise_issue
 from .store import HubStore
 from .store_check import describe
