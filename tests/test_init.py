@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 import re
 import socket
 from typing import Any
@@ -22,7 +21,7 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.esp32_camera.const import CONF_CONTROL_PORT, CONF_STREAM_PORT, DOMAIN
 from custom_components.esp32_camera.listener import Admission
-from tests.helpers import jpeg_bytes, wait_for
+from tests.helpers import INTEGRATION, jpeg_bytes, wait_for
 
 
 def ports_free(entry: MockConfigEntry) -> bool:
@@ -318,7 +317,7 @@ async def test_cameras_are_restored_at_start_up(
 
 def test_wrong_token_issue_points_to_where_the_token_is_shown() -> None:
     """The token is shown by the options (Configure), not by Reconfigure; en.json is strings.json."""
-    root = Path(__file__).parent.parent / "custom_components" / DOMAIN
+    root = INTEGRATION
     strings = json.loads((root / "strings.json").read_text())
     assert json.loads((root / "translations" / "en.json").read_text()) == strings
     assert "{token}" in strings["options"]["step"]["settings"]["description"]
@@ -341,7 +340,7 @@ def _leaves(strings: dict[str, Any], prefix: str = "") -> dict[str, set[str]]:
 
 def test_spanish_translation_is_complete() -> None:
     """es.json has every key of strings.json, with the same placeholders, and is not English."""
-    root = Path(__file__).parent.parent / "custom_components" / DOMAIN
+    root = INTEGRATION
     english = _leaves(json.loads((root / "strings.json").read_text()))
     spanish_strings = json.loads((root / "translations" / "es.json").read_text())
     assert _leaves(spanish_strings) == english

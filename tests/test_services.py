@@ -16,7 +16,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.esp32_camera.const import DOMAIN
 from custom_components.esp32_camera.disk.layout import TEMP_PREFIX
 from custom_components.esp32_camera.protocol import Frame, is_jpeg, jpeg_dimensions
-from tests.helpers import ENTITY, jpeg_bytes, setup_with_camera, wait_for
+from tests.helpers import ENTITY, INTEGRATION, jpeg_bytes, setup_with_camera, wait_for
 
 
 async def snapshot(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
@@ -300,7 +300,7 @@ def test_services_yaml_lists_every_command_and_resolution() -> None:
 
     from custom_components.esp32_camera.protocol import COMMANDS, RESOLUTIONS
 
-    root = Path(__file__).parent.parent / "custom_components" / DOMAIN
+    root = INTEGRATION
     services = yaml.safe_load((root / "services.yaml").read_text())
     strings = json.loads((root / "strings.json").read_text())
     commands = services["send_command"]["fields"]["command"]["selector"]["select"]["options"]

@@ -1,7 +1,8 @@
 """MP4 conversion: the command, and failures that keep the AVI and leave no MP4 behind.
 
-The real ffmpeg's conversion is checked by tests/test_clips.py (when ffmpeg is installed) and by
-`scripts/bench --only motion` (ffprobe on the AVI and the MP4), see docs/performance.md.
+The real ffmpeg's conversion is checked by tests/hub/test_clip_recording.py (when ffmpeg is
+installed) and by `scripts/bench --only motion` (ffprobe on the AVI and the MP4), see
+docs/performance.md.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Tests for continuous saving (saver.py): layout, rate limit, retention, drops, counters."""
+"""Continuous saving (hub/image_saver.py): layout, rate limit, retention, drops, counters."""
 
 from __future__ import annotations
 

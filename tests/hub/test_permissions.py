@@ -1,4 +1,4 @@
-"""The one rule for Home Assistant users (permissions.py), enforced everywhere.
+"""The one rule for Home Assistant users (hub/permissions.py), enforced everywhere.
 
 A household member (a non-admin user as Home Assistant creates one: group `system-users`, who may
 control entities) may watch, take a snapshot and record a clip; everything that changes a camera

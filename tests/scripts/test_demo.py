@@ -21,9 +21,8 @@ import aiohttp
 import pytest
 
 from harness.hass_process import log_in, wait_until, websocket_calls
-from tests.helpers import Go2rtcPartReader
+from tests.helpers import REPOSITORY, Go2rtcPartReader
 
-REPO = Path(__file__).resolve().parent.parent
 READY_TIMEOUT = 90  # seconds; about 10 on an idle 2-core machine
 
 
@@ -62,7 +61,7 @@ def alive(pid: int) -> bool:
 async def running_demo(cache: Path) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
     """Start `scripts/demo`; yield it and its banner once ready. Stops what is left on failure."""
     demo = await asyncio.create_subprocess_exec(
-        str(REPO / "scripts" / "demo"),
+        str(REPOSITORY / "scripts" / "demo"),
         "--port",
         "0",  # any free port: never a developer's 8123
         stdout=asyncio.subprocess.PIPE,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -11,11 +10,10 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.esp32_camera.hub import signals
-from tests.helpers import HUB_TOKEN, jpeg_bytes, wait_for
+from tests.helpers import HUB_TOKEN, INTEGRATION, jpeg_bytes, wait_for
 
 # Ids that collided with the hub's own signal names when those were joined with "_".
 TRICKY_IDS = ("camera_added", "camera_removed", "hub", "garden_saver", "garden", "saver")
-PACKAGE = Path(__file__).parents[1] / "custom_components" / "esp32_camera"
 
 
 def test_every_signal_name_is_distinct() -> None:
@@ -84,8 +82,8 @@ def _imports(module: str, tree: ast.Module) -> set[str]:
 def test_no_import_circle() -> None:
     """Build the package's import graph (modules and sub-packages) and look for a cycle."""
     modules: dict[str, set[str]] = {}
-    for path in PACKAGE.rglob("*.py"):
-        relative = path.relative_to(PACKAGE).with_suffix("")
+    for path in INTEGRATION.rglob("*.py"):
+        relative = path.relative_to(INTEGRATION).with_suffix("")
         name = ".".join(("pkg", *relative.parts))
         modules[name.removesuffix(".__init__") or "pkg"] = _imports(
             name, ast.parse(path.read_text())
