@@ -77,16 +77,18 @@ async def wait_for(predicate: Callable[[], Any], timeout: float = 5.0) -> None:
 def jpeg_bytes(
     width: int = 160,
     height: int = 120,
-    color: tuple[int, int, int] = (200, 0, 0),
+    color: int | tuple[int, int, int] = (200, 0, 0),
     *,
     quality: int = 75,
     noise_seed: int | None = None,
     mode: str = "RGB",
     picture: Image.Image | None = None,
+    progressive: bool = False,
 ) -> bytes:
     """A real JPEG made by Pillow: of one colour, or of noise, or of a picture drawn by the test.
 
     Noise (`noise_seed`) makes every block differ, so the JPEG is large and unlike any other seed's.
+    `color` is an int for the one-band modes ("L").
     """
     if picture is None:
         if noise_seed is None:
@@ -96,7 +98,7 @@ def jpeg_bytes(
             noise = bytes(rng.getrandbits(8) for _ in range(width * height * len(mode)))
             picture = Image.frombytes(mode, (width, height), noise)
     buffer = io.BytesIO()
-    picture.save(buffer, "JPEG", quality=quality)
+    picture.save(buffer, "JPEG", quality=quality, progressive=progressive)
     return buffer.getvalue()
 
 

@@ -23,7 +23,7 @@ from custom_components.esp32_camera.clips import (
     read_avi,
 )
 from custom_components.esp32_camera.clips.avi import MAX_DURATION, MAX_FRAMES, MIN_FPS
-from tests.helpers import scene_jpegs
+from tests.helpers import jpeg_bytes, scene_jpegs
 
 
 def walk(data: bytes, start: int, end: int) -> list[tuple[str, int, int]]:
@@ -181,10 +181,9 @@ def test_one_frame_and_a_resolution_change(tmp_path: Path) -> None:
     assert clip.fps == 1.0  # one frame: no rate to measure
     assert len(clip.frames) == 1
     # A frame of another size is stored as it is; the header keeps the first size.
-    small = io.BytesIO()
-    Image.new("RGB", (320, 240), (10, 20, 30)).save(small, "JPEG")
+    small = jpeg_bytes(320, 240, (10, 20, 30))
     path = tmp_path / "mixed.avi"
-    write(path, [(scene_jpegs("crossing")[0], 0.0), (small.getvalue(), 0.05)])
+    write(path, [(scene_jpegs("crossing")[0], 0.0), (small, 0.05)])
     clip = read_avi(path)
     assert (clip.width, clip.height) == (640, 480)
     with path.open("rb") as file:
@@ -486,9 +485,8 @@ def test_mutations_of_a_valid_clip_raise_only_clip_error(
 @functools.cache
 def _small_valid() -> bytes:
     """A valid 4-frame clip of tiny JPEGs (small: mutations hit every part of it)."""
-    buffer = io.BytesIO()
-    Image.new("RGB", (16, 16), (9, 9, 9)).save(buffer, "JPEG")
+    tiny = jpeg_bytes(16, 16, (9, 9, 9))
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "small.avi"
-        write(path, [(buffer.getvalue(), n * 0.05) for n in range(4)])
+        write(path, [(tiny, n * 0.05) for n in range(4)])
         return path.read_bytes()

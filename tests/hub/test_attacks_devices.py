@@ -7,7 +7,6 @@ not exist.
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import os
 from pathlib import Path
@@ -19,7 +18,6 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
-from PIL import Image
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -37,7 +35,15 @@ from custom_components.esp32_camera.hub import clip_recording as clips_hub
 from custom_components.esp32_camera.motion import MotionDetector, MotionSettings
 from custom_components.esp32_camera.motion.detector import MAX_SCANS, decode_small
 from custom_components.esp32_camera.views.camera_payload import camera_payload
-from tests.helpers import HUB_TOKEN, ClipEvents, Sender, record_clip, setup_with_camera, wait_for
+from tests.helpers import (
+    HUB_TOKEN,
+    ClipEvents,
+    Sender,
+    jpeg_bytes,
+    record_clip,
+    setup_with_camera,
+    wait_for,
+)
 
 
 def _progressive(width: int, height: int, repeats: int) -> bytes:
@@ -46,9 +52,7 @@ def _progressive(width: int, height: int, repeats: int) -> bytes:
     libjpeg only warns about a repeated scan, and walks the whole picture for each, even at
     1/8 scale.
     """
-    buffer = io.BytesIO()
-    Image.new("L", (width, height), 128).save(buffer, "JPEG", progressive=True, quality=90)
-    jpeg = buffer.getvalue()
+    jpeg = jpeg_bytes(width, height, 128, mode="L", quality=90, progressive=True)
     last = jpeg.rindex(b"\xff\xda")
     return jpeg[:last] + jpeg[last:-2] * repeats + jpeg[-2:]
 
@@ -114,9 +118,7 @@ async def test_a_camera_changing_its_model_every_message_does_not_churn_the_devi
 
 
 def _tiny_jpeg() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("L", (8, 8), 90).save(buffer, "JPEG")
-    return buffer.getvalue()
+    return jpeg_bytes(8, 8, 90, mode="L")
 
 
 def test_a_clip_of_a_camera_sending_tiny_frames_fast_stays_playable(tmp_path: Path) -> None:

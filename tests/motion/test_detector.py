@@ -166,9 +166,8 @@ def test_a_whole_new_picture_restarts_the_background() -> None:
     for number in range(5):
         detector.analyse(jpegs[number], number / FPS)
     blotches = Image.frombytes("L", (80, 60), random.Random(5).randbytes(80 * 60))
-    turned = io.BytesIO()
-    blotches.resize((640, 480), Image.Resampling.NEAREST).save(turned, "JPEG")
-    result = detector.analyse(turned.getvalue(), 5 / FPS)
+    turned = jpeg_bytes(picture=blotches.resize((640, 480), Image.Resampling.NEAREST))
+    result = detector.analyse(turned, 5 / FPS)
     assert result is not None
     assert result.reset
     assert not result.moving
@@ -227,9 +226,8 @@ def test_analysis_size() -> None:
     size, grey = decode_small(scene_jpegs("crossing", UXGA)[0])
     assert size == (1600, 1200)
     assert grey.size == (100, 75)  # 1/8, halved
-    small = io.BytesIO()
-    Image.new("RGB", (320, 240), (90, 90, 90)).save(small, "JPEG")
-    assert decode_small(small.getvalue())[1].size == (80, 60)  # 1/4
+    small = jpeg_bytes(320, 240, (90, 90, 90))
+    assert decode_small(small)[1].size == (80, 60)  # 1/4
 
 
 @pytest.mark.parametrize(
