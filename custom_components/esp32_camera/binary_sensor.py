@@ -13,7 +13,11 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import Esp32CameraDescribedEntity, Esp32CameraMotionEntity, async_add_camera_entities
+from .entity import (
+    Esp32CameraDescribedEntity,
+    Esp32CameraMotionEntity,
+    async_add_described_entities,
+)
 from .hub.hub import Esp32CameraConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -33,15 +37,11 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a connectivity and a motion sensor for every admitted camera."""
-    async_add_camera_entities(
-        hass,
-        entry,
-        async_add_entities,
-        lambda hub, camera: (
-            Esp32CameraConnectedSensor(hub, camera, CONNECTIVITY),
-            Esp32CameraMotionSensor(hub, camera, MOTION),
-        ),
-    )
+    for entity_class, description in (
+        (Esp32CameraConnectedSensor, CONNECTIVITY),
+        (Esp32CameraMotionSensor, MOTION),
+    ):
+        async_add_described_entities(hass, entry, async_add_entities, entity_class, (description,))
 
 
 class Esp32CameraConnectedSensor(

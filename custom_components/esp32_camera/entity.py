@@ -95,14 +95,8 @@ class Esp32CameraEntity(Entity):
         entry_id = hub.entry.entry_id
         self._attr_unique_id = camera_unique_id(entry_id, camera.camera_id, key)
         health = camera.health
-        self._attr_device_info = camera_device_info(
-            hub.hass,
-            entry_id,
-            camera_id=camera.camera_id,
-            name=camera.name,
-            firmware=camera.firmware,
-            model=health.model if health and health.model else None,
-        )
+        model = health.model if health and health.model else None
+        self._attr_device_info = camera_device_info(hub.hass, entry_id, camera, model)
 
     @property
     @override

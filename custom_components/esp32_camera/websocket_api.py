@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import base64
 from collections import deque
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
+import functools
 import json
 import time
 from typing import TYPE_CHECKING, Any
@@ -314,6 +316,26 @@ def ws_frames_ack(hass: HomeAssistant, connection: ActiveConnection, msg: dict[s
     subscription.acknowledged()
 
 
+type _CameraHandler = Callable[
+    [ActiveConnection, dict[str, Any], Esp32CameraHub, str], Coroutine[Any, Any, None]
+]
+
+
+def _about_a_camera(
+    handler: _CameraHandler,
+) -> Callable[[HomeAssistant, ActiveConnection, dict[str, Any]], Coroutine[Any, Any, None]]:
+    """Run a command about one camera with the hub that knows it (else `unknown_camera`)."""
+
+    @functools.wraps(handler)
+    async def with_hub(
+        hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
+    ) -> None:
+        camera_id: str = msg["camera_id"]
+        await handler(connection, msg, hub_of_camera(hass, camera_id), camera_id)
+
+    return with_hub
+
+
 def _camera_command(command: str, fields: dict[Any, Any]) -> dict[Any, Any]:
     """Return the schema of a command about one camera: its type, `camera_id`, then `fields`."""
     return {
@@ -334,12 +356,12 @@ def _camera_command(command: str, fields: dict[Any, Any]) -> dict[Any, Any]:
 )
 @admin_websocket_command
 @async_response
+@_about_a_camera
 async def ws_command(
-    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
+    connection: ActiveConnection, msg: dict[str, Any], hub: Esp32CameraHub, camera_id: str
 ) -> None:
     """Send a command to a camera (admin only); errors arrive translated."""
-    hub = hub_of_camera(hass, msg["camera_id"])
-    result = await hub.async_send_command(msg["camera_id"], msg["command"], msg.get("value"))
+    result = await hub.async_send_command(camera_id, msg["command"], msg.get("value"))
     connection.send_result(
         msg["id"], {"ok": result.ok, "value": result.value, "queued": result.queued}
     )
@@ -348,11 +370,13 @@ async def ws_command(
 @websocket_command(_camera_command("saver", {probatio.Required("enabled"): bool}))
 @admin_websocket_command
 @async_response
-async def ws_saver(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
+@_about_a_camera
+async def ws_saver(
+    connection: ActiveConnection, msg: dict[str, Any], hub: Esp32CameraHub, camera_id: str
+) -> None:
     """Turn continuous saving of one camera on or off (admin only); answered once stored."""
-    hub = hub_of_camera(hass, msg["camera_id"])
-    await hub.async_set_saving(msg["camera_id"], msg["enabled"])
-    connection.send_result(msg["id"], {"enabled": hub.saver.is_enabled(msg["camera_id"])})
+    await hub.async_set_saving(camera_id, msg["enabled"])
+    connection.send_result(msg["id"], {"enabled": hub.saver.is_enabled(camera_id)})
 
 
 @websocket_command(
@@ -364,13 +388,13 @@ async def ws_saver(hass: HomeAssistant, connection: ActiveConnection, msg: dict[
 )
 @admin_websocket_command
 @async_response
+@_about_a_camera
 async def ws_motion_zones(
-    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
+    connection: ActiveConnection, msg: dict[str, Any], hub: Esp32CameraHub, camera_id: str
 ) -> None:
     """Replace a camera's motion zones and mask areas (admin only); answer what is kept."""
-    hub = hub_of_camera(hass, msg["camera_id"])
-    await hub.motion.async_set_areas(msg["camera_id"], msg["zones"], msg["mask"])
-    connection.send_result(msg["id"], hub.motion.areas(msg["camera_id"]))
+    await hub.motion.async_set_areas(camera_id, msg["zones"], msg["mask"])
+    connection.send_result(msg["id"], hub.motion.areas(camera_id))
 
 
 def _newest_of_a_camera(command: str, default_limit: int) -> dict[Any, Any]:
@@ -381,22 +405,24 @@ def _newest_of_a_camera(command: str, default_limit: int) -> dict[Any, Any]:
 
 @websocket_command(_newest_of_a_camera("gallery", GALLERY_LIMIT))
 @async_response
+@_about_a_camera
 async def ws_gallery(
-    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
+    connection: ActiveConnection, msg: dict[str, Any], hub: Esp32CameraHub, camera_id: str
 ) -> None:
     """List the newest saved images of a camera (signed URLs) and its counts by date and hour."""
-    hub = hub_of_camera(hass, msg["camera_id"])
-    images = await async_list_saved_images(hass, hub, msg["camera_id"], msg["limit"])
+    images = await async_list_saved_images(hub.hass, hub, camera_id, msg["limit"])
     connection.send_result(
-        msg["id"], {"images": images, "counts": hub.saver.saved_counts(msg["camera_id"])}
+        msg["id"], {"images": images, "counts": hub.saver.saved_counts(camera_id)}
     )
 
 
 @websocket_command(_newest_of_a_camera("clips", CLIPS_LIMIT))
 @async_response
-async def ws_clips(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
+@_about_a_camera
+async def ws_clips(
+    connection: ActiveConnection, msg: dict[str, Any], hub: Esp32CameraHub, camera_id: str
+) -> None:
     """List a camera's newest clips (start, reason, duration; signed replay, MP4, thumbnail URLs)."""
-    hub = hub_of_camera(hass, msg["camera_id"])
     connection.send_result(
-        msg["id"], await async_list_clips(hass, hub, msg["camera_id"], msg["limit"])
+        msg["id"], await async_list_clips(hub.hass, hub, camera_id, msg["limit"])
     )

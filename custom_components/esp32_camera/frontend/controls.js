@@ -6,7 +6,7 @@
  * (the server refuses them too). A slider sends one command when it settles, not one per step.
  */
 import { CSS } from "./styles.js";
-import { h } from "./util.js";
+import { h, setTexts } from "./util.js";
 import { localeOf, translator } from "./i18n.js";
 
 /** The firmware's boot values of the image adjustments ("Reset adjustments", and what an
@@ -170,12 +170,14 @@ export class Esp32CameraControls extends HTMLElement {
     refs.adminOnly.hidden = this.admin;
     refs.adminOnly.textContent = t("control.admin_only");
     refs.pictureTitle.hidden = refs.imageTitle.hidden = compact;
-    refs.pictureTitle.textContent = t("section.picture");
-    refs.imageTitle.textContent = t("section.image");
-    refs.resetResolutionLabel.textContent = t("control.reset_resolution");
-    refs.resetAdjustmentsLabel.textContent = t("control.reset_adjustments");
-    refs.sensorResetLabel.textContent = t("control.sensor_reset");
-    refs.rebootLabel.textContent = t("control.reboot");
+    setTexts(refs, {
+      pictureTitle: "section.picture",
+      imageTitle: "section.image",
+      resetResolutionLabel: "control.reset_resolution",
+      resetAdjustmentsLabel: "control.reset_adjustments",
+      sensorResetLabel: "control.sensor_reset",
+      rebootLabel: "control.reboot",
+    }, t);
     for (const name of ["resetResolution", "resetAdjustments", "sensorReset", "reboot"]) refs[name].disabled = disabled;
     const data = this.shown();
     // The forms re-render only when what they show changed (store updates come every second).

@@ -7,7 +7,7 @@
 import { CSS } from "./styles.js";
 import { CameraStore } from "./store.js";
 import { FrameFeed } from "./stream.js";
-import { commandToastId, formatNumber, h, icon, notify, whenDefined } from "./util.js";
+import { commandToastId, formatNumber, h, icon, notify, setTexts, whenDefined } from "./util.js";
 import { loadStrings, localeOf, stringsReady, translator } from "./i18n.js";
 
 /** Elements of Home Assistant the panel's sections use; they are awaited before the first render. */
@@ -254,12 +254,14 @@ export class Esp32CameraPanel extends HTMLElement {
     refs.menu.title = refs.menu.ariaLabel = t("panel.sidebar");
     refs.refresh.title = refs.refresh.ariaLabel = t("panel.refresh");
     refs.overviewToggle.title = refs.overviewToggle.ariaLabel = t("panel.overview");
-    refs.statsTitle.textContent = t("panel.stats");
-    refs.controlsTitle.textContent = t("panel.controls");
-    refs.savingTitle.textContent = t("panel.saving");
-    refs.clipsTitle.textContent = t("panel.clips");
-    refs.emptyTitle.textContent = t("panel.empty_title");
-    refs.emptyText.textContent = t("panel.empty_text");
+    setTexts(refs, {
+      statsTitle: "panel.stats",
+      controlsTitle: "panel.controls",
+      savingTitle: "panel.saving",
+      clipsTitle: "panel.clips",
+      emptyTitle: "panel.empty_title",
+      emptyText: "panel.empty_text",
+    }, t);
     refs.empty.hidden = cameras.length > 0;
     refs.main.hidden = cameras.length === 0;
     const connected = cameras.filter((camera) => camera.connected).length;

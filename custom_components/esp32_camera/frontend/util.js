@@ -109,6 +109,16 @@ export function formatDate(date, locale) {
 }
 
 /**
+ * Show each element's translated text: `texts` maps a name in `refs` to a translation key.
+ * @param {Record<string, HTMLElement>} refs
+ * @param {Record<string, string>} texts
+ * @param {(key: string) => string} t
+ */
+export function setTexts(refs, texts, t) {
+  for (const [name, key] of Object.entries(texts)) refs[name].textContent = t(key);
+}
+
+/**
  * Show a toast (Home Assistant's notification). A toast with an `id` replaces the one shown with
  * the same id, so repeated news of one thing (a camera's setting) does not pile up.
  * @param {Element} element

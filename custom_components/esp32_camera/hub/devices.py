@@ -7,13 +7,16 @@ entry id. Entries of earlier releases used the camera id alone (`async_migrate_u
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 
 from ..const import DOMAIN, MANUFACTURER
+
+if TYPE_CHECKING:
+    from ..listener import CameraRecord
 
 # A camera device's model until its `health` names the sensor.
 DEFAULT_MODEL = "ESP32-S3 camera"
@@ -73,13 +76,7 @@ def register_hub_device(hass: HomeAssistant, entry_id: str, title: str) -> str:
 
 
 def camera_device_info(
-    hass: HomeAssistant,
-    entry_id: str,
-    *,
-    camera_id: str,
-    name: str | None,
-    firmware: str | None,
-    model: str | None,
+    hass: HomeAssistant, entry_id: str, camera: CameraRecord, model: str | None
 ) -> DeviceInfo:
     """Return a camera's whole device, as its entities and the hub register it.
 
@@ -88,7 +85,7 @@ def camera_device_info(
     model not reported yet keeps the registered one.
     """
     registry = dr.async_get(hass)
-    identifier = camera_device_identifier(entry_id, camera_id)
+    identifier = camera_device_identifier(entry_id, camera.camera_id)
     if model is None:  # keep what an earlier health reported until this session's arrives
         existing = registry.async_get_device_by_identifier(identifier, entry_id)
         model = (existing.model if existing else None) or DEFAULT_MODEL
@@ -96,8 +93,8 @@ def camera_device_info(
         identifiers={identifier},
         manufacturer=MANUFACTURER,
         model=model,
-        name=name or default_device_name(camera_id),
-        sw_version=firmware,
+        name=camera.name or default_device_name(camera.camera_id),
+        sw_version=camera.firmware,
     )
     # The hub registers its device at start, before any entity is added.
     if hub := registry.async_get_device_by_identifier((DOMAIN, entry_id), entry_id):
@@ -105,19 +102,8 @@ def camera_device_info(
     return info
 
 
-def register_camera_device(
-    hass: HomeAssistant,
-    entry_id: str,
-    *,
-    camera_id: str,
-    name: str | None,
-    firmware: str | None,
-    model: str | None,
-) -> None:
-    """Create (or update) a camera's device."""
-    info = camera_device_info(
-        hass, entry_id, camera_id=camera_id, name=name, firmware=firmware, model=model
-    )
+def register_camera_device(hass: HomeAssistant, entry_id: str, info: DeviceInfo) -> None:
+    """Create (or update) a camera's device from its `camera_device_info`."""
     dr.async_get(hass).async_get_or_create(config_entry_id=entry_id, **info)
 
 

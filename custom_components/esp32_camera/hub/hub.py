@@ -47,7 +47,7 @@ from . import signals
 from .admission import HubAdmission
 from .camera_settings import CameraSettings
 from .clip_recording import HubClips
-from .devices import register_camera_device, register_hub_device
+from .devices import camera_device_info, register_camera_device, register_hub_device
 from .entity_updates import EntityUpdates
 from .frame_broker import FrameBroker
 from .image_saver import ImageSaver
@@ -396,11 +396,5 @@ class Esp32CameraHub:
             changes = deque()
         changes.append(now)
         self._devices[camera.camera_id] = (values, changes)
-        register_camera_device(
-            self.hass,
-            self.entry.entry_id,
-            camera_id=camera.camera_id,
-            name=camera.name,
-            firmware=camera.firmware,
-            model=model,
-        )
+        info = camera_device_info(self.hass, self.entry.entry_id, camera, model)
+        register_camera_device(self.hass, self.entry.entry_id, info)
