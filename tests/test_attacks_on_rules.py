@@ -28,6 +28,7 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.esp32_camera import services
 from custom_components.esp32_camera.const import DOMAIN
+from custom_components.esp32_camera.hub.devices import camera_unique_id
 from custom_components.esp32_camera.hub.store import copy_key, storage_key
 from tests.helpers import (
     avi_frames,
@@ -260,7 +261,9 @@ async def test_home_assistants_generic_actions_reach_no_control_of_a_household_m
     registry = er.async_get(hass)
 
     def entity(domain: str, key: str) -> str:
-        entity_id = registry.async_get_entity_id(domain, DOMAIN, f"cam1_{key}")
+        entity_id = registry.async_get_entity_id(
+            domain, DOMAIN, camera_unique_id(hub_entry.entry_id, "cam1", key)
+        )
         assert entity_id is not None
         return entity_id
 

@@ -14,6 +14,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.esp32_camera.const import DOMAIN
+from custom_components.esp32_camera.hub.devices import camera_device_identifier
 from tests.helpers import HUB_TOKEN, jpeg_bytes, wait_for
 
 
@@ -52,7 +53,9 @@ async def test_diagnostics(
     assert cam["settings_chosen"] == {}
     assert diagnostics["hub"]["connected_cameras"] == 1
     assert diagnostics["listener"]["device_log"] == {"unexpected_errors": 0, "lines_not_logged": 0}
-    device = device_registry.async_get_device_by_identifier((DOMAIN, "cam1"), hub_entry.entry_id)
+    device = device_registry.async_get_device_by_identifier(
+        camera_device_identifier(hub_entry.entry_id, "cam1"), hub_entry.entry_id
+    )
     assert device is not None
     per_device = await get_diagnostics_for_device(hass, hass_client, hub_entry, device)
     assert per_device["camera_id"] == "cam1"

@@ -20,6 +20,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.esp32_camera.const import CONF_CONTROL_PORT, CONF_STREAM_PORT, DOMAIN
+from custom_components.esp32_camera.hub.devices import camera_device_identifier, camera_unique_id
 from custom_components.esp32_camera.listener import Admission
 from tests.helpers import INTEGRATION, jpeg_bytes, wait_for
 
@@ -94,15 +95,19 @@ async def test_camera_becomes_device_with_entities(
         }
     )
     await wait_for(
-        lambda: device_registry.async_get_device_by_identifier((DOMAIN, "cam1"), hub_entry.entry_id)
+        lambda: device_registry.async_get_device_by_identifier(
+            camera_device_identifier(hub_entry.entry_id, "cam1"), hub_entry.entry_id
+        )
     )
     await hass.async_block_till_done()
-    device = device_registry.async_get_device_by_identifier((DOMAIN, "cam1"), hub_entry.entry_id)
+    device = device_registry.async_get_device_by_identifier(
+        camera_device_identifier(hub_entry.entry_id, "cam1"), hub_entry.entry_id
+    )
     assert device is not None
     await wait_for(
         lambda: (
             device_registry.async_get_device_by_identifier(
-                (DOMAIN, "cam1"), hub_entry.entry_id
+                camera_device_identifier(hub_entry.entry_id, "cam1"), hub_entry.entry_id
             ).model
             == "OV3660"
         )
@@ -116,7 +121,10 @@ async def test_camera_becomes_device_with_entities(
         entity_registry, device.id, include_disabled_entities=True
     )
     unique_ids = {entity.unique_id for entity in entities}
-    assert {"cam1_camera", "cam1_connected", "cam1_fps", "cam1_wifi_signal"} <= unique_ids
+    assert {
+        camera_unique_id(hub_entry.entry_id, "cam1", key)
+        for key in ("camera", "connected", "fps", "wifi_signal")
+    } <= unique_ids
     await wait_for(
         lambda: (
             hass.states.get("sensor.esp32_camera_cam1_resolution") is not None
@@ -154,7 +162,9 @@ async def test_device_takes_its_name_from_the_first_register(
     # The entity ids come from the camera's name, not from the default device name.
     await wait_for(lambda: hass.states.get("camera.front_door") is not None)
     assert hass.states.get("camera.esp32_camera_cam1") is None
-    device = device_registry.async_get_device_by_identifier((DOMAIN, "cam1"), hub_entry.entry_id)
+    device = device_registry.async_get_device_by_identifier(
+        camera_device_identifier(hub_entry.entry_id, "cam1"), hub_entry.entry_id
+    )
     assert device is not None
     assert (device.name, device.sw_version) == ("Front door", "2.1")
     # The user's name wins over a later register's; the entity ids stay.
@@ -225,14 +235,19 @@ async def test_removed_camera_comes_back_with_entities(
     await wait_for(lambda: state(hass, "binary_sensor.esp32_camera_cam1_connectivity") == "off")
     assert (await hub.async_send_command("cam1", "fps", 3)).queued
 
-    device = device_registry.async_get_device_by_identifier((DOMAIN, "cam1"), hub_entry.entry_id)
+    device = device_registry.async_get_device_by_identifier(
+        camera_device_identifier(hub_entry.entry_id, "cam1"), hub_entry.entry_id
+    )
     assert device is not None
     client = await hass_ws_client(hass)
     response = await client.remove_device(device.id)
     assert response["success"], response
     await hass.async_block_till_done()
     assert (
-        device_registry.async_get_device_by_identifier((DOMAIN, "cam1"), hub_entry.entry_id) is None
+        device_registry.async_get_device_by_identifier(
+            camera_device_identifier(hub_entry.entry_id, "cam1"), hub_entry.entry_id
+        )
+        is None
     )
     assert hass.states.get("camera.esp32_camera_cam1") is None
     # The hub forgot it: record, queued command, settings, continuous saving.
@@ -245,7 +260,9 @@ async def test_removed_camera_comes_back_with_entities(
     camera.start()
     await camera.wait_connected()
     await wait_for(lambda: state(hass, "camera.esp32_camera_cam1") not in (None, STATE_UNAVAILABLE))
-    device = device_registry.async_get_device_by_identifier((DOMAIN, "cam1"), hub_entry.entry_id)
+    device = device_registry.async_get_device_by_identifier(
+        camera_device_identifier(hub_entry.entry_id, "cam1"), hub_entry.entry_id
+    )
     assert device is not None
     unique_ids = {
         entry.unique_id
@@ -253,9 +270,10 @@ async def test_removed_camera_comes_back_with_entities(
             entity_registry, device.id, include_disabled_entities=True
         )
     }
-    assert {"cam1_camera", "cam1_connected", "cam1_quality", "cam1_saving", "cam1_fps"} <= (
-        unique_ids
-    )
+    assert {
+        camera_unique_id(hub_entry.entry_id, "cam1", key)
+        for key in ("camera", "connected", "quality", "saving", "fps")
+    } <= unique_ids
     await wait_for(lambda: state(hass, "switch.esp32_camera_cam1_save_every_frame") == "off")
     # The quality shows what the camera reports (it kept 30: it did not reboot).
     await wait_for(lambda: state(hass, "number.esp32_camera_cam1_jpeg_quality") == "30")
@@ -279,7 +297,7 @@ async def test_cameras_are_restored_at_start_up(
 
     def model() -> str | None:
         device = device_registry.async_get_device_by_identifier(
-            (DOMAIN, "cam1"), hub_entry.entry_id
+            camera_device_identifier(hub_entry.entry_id, "cam1"), hub_entry.entry_id
         )
         return None if device is None else device.model
 
@@ -300,7 +318,9 @@ async def test_cameras_are_restored_at_start_up(
     assert "restored" not in still.attributes
     assert state(hass, "binary_sensor.garden_connectivity") == "off"
     assert state(hass, "sensor.test_hub_connected_cameras") == "0"
-    device = device_registry.async_get_device_by_identifier((DOMAIN, "cam1"), hub_entry.entry_id)
+    device = device_registry.async_get_device_by_identifier(
+        camera_device_identifier(hub_entry.entry_id, "cam1"), hub_entry.entry_id
+    )
     assert device is not None
     assert (device.name, device.model, device.sw_version) == ("Garden", "OV3660", "2.0")
     # A command waits for it.

@@ -26,6 +26,7 @@ from pytest_homeassistant_custom_component.typing import (
 )
 
 from custom_components.esp32_camera.const import CONF_SAVE_DIRECTORY, DOMAIN
+from custom_components.esp32_camera.hub.devices import camera_device_identifier, camera_unique_id
 from custom_components.esp32_camera.media_source import LIST_LIMIT
 from tests.helpers import (
     MP4_BYTES,
@@ -51,7 +52,7 @@ async def hub(
     for camera_id, name in cameras.items():  # their devices, as an earlier run named them
         dr.async_get(hass).async_get_or_create(
             config_entry_id=hub_entry.entry_id,
-            identifiers={(DOMAIN, camera_id)},
+            identifiers={camera_device_identifier(hub_entry.entry_id, camera_id)},
             name=name or f"ESP32 camera {camera_id}",
         )
     assert await async_setup_component(hass, "media_source", {})
@@ -82,10 +83,14 @@ async def test_one_hub_shows_its_cameras_by_device_name(
     hass: HomeAssistant, hub: MockConfigEntry
 ) -> None:
     devices = dr.async_get(hass)
-    device = devices.async_get_device_by_identifier((DOMAIN, "cam2"), hub.entry_id)
+    device = devices.async_get_device_by_identifier(
+        camera_device_identifier(hub.entry_id, "cam2"), hub.entry_id
+    )
     assert device is not None
     devices.async_update_device(device.id, name_by_user="Front door")
-    camera_entity = er.async_get(hass).async_get_entity_id("camera", DOMAIN, "cam1_camera")
+    camera_entity = er.async_get(hass).async_get_entity_id(
+        "camera", DOMAIN, camera_unique_id(hub.entry_id, "cam1", "camera")
+    )
 
     root = await browse(hass)
     assert root.title == "ESP32 Camera"

@@ -15,6 +15,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.esp32_camera.const import DOMAIN
 from custom_components.esp32_camera.disk.layout import TEMP_PREFIX
+from custom_components.esp32_camera.hub.devices import camera_device_identifier
 from custom_components.esp32_camera.protocol import Frame, is_jpeg, jpeg_dimensions
 from tests.helpers import ENTITY, INTEGRATION, jpeg_bytes, setup_with_camera, wait_for
 
@@ -232,7 +233,9 @@ async def test_send_command_by_entity_device_and_camera_id(
     camera = await setup_with_camera(hass, hub_entry, lambda: simulate(mode="speed", fps=5))
     result = await send_command(hass, entity_id=ENTITY, command="quality", value="20")
     assert result == {"cameras": {"cam1": {"ok": True, "value": "20", "queued": False}}}
-    device = device_registry.async_get_device_by_identifier((DOMAIN, "cam1"), hub_entry.entry_id)
+    device = device_registry.async_get_device_by_identifier(
+        camera_device_identifier(hub_entry.entry_id, "cam1"), hub_entry.entry_id
+    )
     assert device is not None
     result = await send_command(hass, device_id=device.id, command="vflip", value="on")
     assert result["cameras"]["cam1"]["ok"]

@@ -51,6 +51,7 @@ from pytest_homeassistant_custom_component.typing import (
 
 from custom_components.esp32_camera.button import BUTTONS
 from custom_components.esp32_camera.const import DOMAIN
+from custom_components.esp32_camera.hub.devices import camera_unique_id
 from custom_components.esp32_camera.number import NUMBERS
 from custom_components.esp32_camera.select import SELECTS
 from custom_components.esp32_camera.switch import SWITCHES
@@ -132,7 +133,9 @@ async def test_every_control_is_an_admin_action(
     """A member's change is refused (Unauthorized), nothing sent or stored; an admin's and an
     automation's go through (the camera receives the command, or the hub stores the choice)."""
     camera = await setup_with_camera(hass, hub_entry, lambda: simulate(mode="speed", fps=5))
-    entity_id = er.async_get(hass).async_get_entity_id(domain, DOMAIN, f"cam1_{key}")
+    entity_id = er.async_get(hass).async_get_entity_id(
+        domain, DOMAIN, camera_unique_id(hub_entry.entry_id, "cam1", key)
+    )
     assert entity_id is not None
     await wait_for(
         lambda: (state := hass.states.get(entity_id)) and state.state != STATE_UNAVAILABLE
@@ -185,7 +188,9 @@ async def test_the_rule_covers_every_control_entity(
         for entry in er.async_entries_for_config_entry(er.async_get(hass), hub_entry.entry_id)
         if entry.domain in CONTROL_PLATFORMS
     }
-    assert registered == {(domain, f"cam1_{key}") for domain, key in CONTROLS}
+    assert registered == {
+        (domain, camera_unique_id(hub_entry.entry_id, "cam1", key)) for domain, key in CONTROLS
+    }
 
 
 async def test_send_command_is_an_admin_action(

@@ -33,6 +33,7 @@ from custom_components.esp32_camera.const import (
     CONF_STREAM_PORT,
     DOMAIN,
 )
+from custom_components.esp32_camera.hub.devices import camera_device_identifier
 from custom_components.esp32_camera.hub.store import copy_key, storage_key
 from custom_components.esp32_camera.listener import Admission
 from tests.helpers import HUB_TOKEN, jpeg_bytes, wait_for
@@ -476,7 +477,9 @@ async def test_removing_a_camera_is_on_disk_when_the_device_is_gone(
     }
     assert await async_setup_component(hass, "config", {})
     assert await hass.config_entries.async_setup(hub_entry.entry_id)
-    device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, "cam1"), hub_entry.entry_id)
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        camera_device_identifier(hub_entry.entry_id, "cam1"), hub_entry.entry_id
+    )
     assert device is not None
     client = await hass_ws_client(hass)
     await ws_command(
