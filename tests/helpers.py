@@ -33,6 +33,7 @@ from homeassistant.util import dt as dt_util
 from PIL import Image
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import MockHAClientWebSocket
 from websockets.asyncio.server import Server, ServerConnection, serve
 
 from custom_components.esp32_camera.clips import AviWriter, ClipFrame, read_avi
@@ -323,6 +324,15 @@ def stored_cameras(
             "refused": [],
         },
     }
+
+
+async def websocket_command(client: MockHAClientWebSocket, **message: Any) -> dict[str, Any]:
+    """Send a command over HA's WebSocket API; return its result (events in between are skipped)."""
+    await client.send_json_auto_id(message)
+    while True:
+        answer: dict[str, Any] = await client.receive_json()
+        if answer["type"] == "result" and answer["id"] == message["id"]:
+            return answer
 
 
 def control_url(entry: MockConfigEntry, path: str) -> str:

@@ -34,7 +34,7 @@ from custom_components.esp32_camera.websocket_api import (
     FRAMES_IN_FLIGHT,
 )
 from esp32_simulator import SimulatedCamera
-from tests.helpers import HUB_TOKEN, add_hub_entry, jpeg_bytes, wait_for
+from tests.helpers import HUB_TOKEN, add_hub_entry, jpeg_bytes, wait_for, websocket_command
 
 type StartCamera = Callable[..., Any]
 
@@ -70,15 +70,6 @@ async def simulated_camera(
         await camera.stop()
 
 
-async def command(client: MockHAClientWebSocket, **message: Any) -> dict[str, Any]:
-    """Send a command and return its result (events in between are skipped)."""
-    await client.send_json_auto_id(message)
-    while True:
-        answer: dict[str, Any] = await client.receive_json()
-        if answer["type"] == "result" and answer["id"] == message["id"]:
-            return answer
-
-
 async def next_event(client: MockHAClientWebSocket, subscription: int) -> dict[str, Any]:
     """Return the next event of `subscription` (other answers are skipped)."""
     while True:
@@ -93,7 +84,7 @@ async def test_cameras_lists_cameras_tables_and_clock(
 ) -> None:
     await simulated_camera("cam1")
     client = await hass_ws_client(hass)
-    answer = await command(client, type=f"{DOMAIN}/cameras")
+    answer = await websocket_command(client, type=f"{DOMAIN}/cameras")
     assert answer["success"]
     result = answer["result"]
     (camera,) = result["cameras"]
@@ -117,7 +108,7 @@ async def test_cameras_lists_cameras_tables_and_clock(
     assert hub["stats"]["connected_cameras"] == 1
     assert hub["frame_subscribers"] == 0
     assert hub["started_at"] <= result["now"]
-    again = await command(client, type=f"{DOMAIN}/cameras")
+    again = await websocket_command(client, type=f"{DOMAIN}/cameras")
     assert again["result"]["hubs"][0]["started_at"] == hub["started_at"]  # stable, not recomputed
 
 
@@ -125,7 +116,7 @@ async def test_subscribe_pushes_changes(
     hass: HomeAssistant, simulated_camera: StartCamera, hass_ws_client: WebSocketGenerator
 ) -> None:
     client = await hass_ws_client(hass)
-    answer = await command(client, type=f"{DOMAIN}/subscribe")
+    answer = await websocket_command(client, type=f"{DOMAIN}/subscribe")
     assert answer["success"]
     subscription = answer["id"]
     first = await next_event(client, subscription)
@@ -148,7 +139,7 @@ async def test_frames_with_acknowledgement_window(
     await simulated_camera("cam1", fps=30)
     await simulated_camera("cam2", fps=30)
     client = await hass_ws_client(hass)
-    answer = await command(client, type=f"{DOMAIN}/subscribe_frames", max_fps=15)
+    answer = await websocket_command(client, type=f"{DOMAIN}/subscribe_frames", max_fps=15)
     assert answer["success"]
     subscription_id = answer["id"]
     events = [await next_event(client, subscription_id) for _ in range(2 * FRAMES_IN_FLIGHT)]
@@ -167,7 +158,7 @@ async def test_frames_with_acknowledgement_window(
     await wait_for(lambda: subscription.skipped > 2)
     # An acknowledgement frees the window of the camera of the oldest frame sent: its newest
     # frame comes, the other camera's still waits.
-    ack = await command(client, type=f"{DOMAIN}/frames_ack", subscription=subscription_id)
+    ack = await websocket_command(client, type=f"{DOMAIN}/frames_ack", subscription=subscription_id)
     assert ack["success"]
     following = await next_event(client, subscription_id)
     assert following["camera_id"] == events[0]["camera_id"]
@@ -175,9 +166,9 @@ async def test_frames_with_acknowledgement_window(
     assert following["skipped"] > 0
     assert set(subscription.waiting) == {"cam1", "cam2"} - {following["camera_id"]}
 
-    unknown = await command(client, type=f"{DOMAIN}/frames_ack", subscription=999)
+    unknown = await websocket_command(client, type=f"{DOMAIN}/frames_ack", subscription=999)
     assert unknown["error"]["code"] == "not_found"
-    await command(client, type="unsubscribe_events", subscription=subscription_id)
+    await websocket_command(client, type="unsubscribe_events", subscription=subscription_id)
     assert not hass.data[DATA_FRAME_SUBSCRIPTIONS]
 
 
@@ -187,7 +178,7 @@ async def test_frames_of_chosen_cameras_only(
     await simulated_camera("cam1")
     await simulated_camera("cam2")
     client = await hass_ws_client(hass)
-    answer = await command(
+    answer = await websocket_command(
         client, type=f"{DOMAIN}/subscribe_frames", camera_ids=["cam2"], max_fps=15
     )
     for _ in range(3):
@@ -196,7 +187,7 @@ async def test_frames_of_chosen_cameras_only(
         await client.send_json_auto_id(
             {"type": f"{DOMAIN}/frames_ack", "subscription": answer["id"]}
         )
-    listing = await command(client, type=f"{DOMAIN}/cameras")
+    listing = await websocket_command(client, type=f"{DOMAIN}/cameras")
     assert listing["result"]["hubs"][0]["frame_subscribers"] == 1
 
 
@@ -205,24 +196,28 @@ async def test_command_success_and_errors(
 ) -> None:
     camera = await simulated_camera("cam1")
     client = await hass_ws_client(hass)
-    answer = await command(
+    answer = await websocket_command(
         client, type=f"{DOMAIN}/command", camera_id="cam1", command="resolution", value=3
     )
     assert answer["success"], answer
     assert answer["result"]["ok"] is True
     assert answer["result"]["queued"] is False
     await camera.wait_for(lambda cam: cam.last_frame is not None and cam.last_frame.width == 320)
-    listing = await command(client, type=f"{DOMAIN}/cameras")
+    listing = await websocket_command(client, type=f"{DOMAIN}/cameras")
     assert listing["result"]["cameras"][0]["settings"]["resolution"] == "3"
 
-    invalid = await command(
+    invalid = await websocket_command(
         client, type=f"{DOMAIN}/command", camera_id="cam1", command="quality", value=99
     )
     assert invalid["error"]["code"] == "home_assistant_error"
     assert invalid["error"]["translation_key"] == "invalid_command_value"
-    unknown = await command(client, type=f"{DOMAIN}/command", camera_id="nope", command="reboot")
+    unknown = await websocket_command(
+        client, type=f"{DOMAIN}/command", camera_id="nope", command="reboot"
+    )
     assert unknown["error"]["translation_key"] == "unknown_camera"
-    bad_name = await command(client, type=f"{DOMAIN}/command", camera_id="cam1", command="x")
+    bad_name = await websocket_command(
+        client, type=f"{DOMAIN}/command", camera_id="cam1", command="x"
+    )
     assert bad_name["error"]["code"] == "invalid_format"
 
 
@@ -234,18 +229,20 @@ async def test_non_admin_can_view_but_not_change(
 ) -> None:
     camera = await simulated_camera("cam1")
     client = await hass_ws_client(hass, hass_read_only_access_token)
-    listing = await command(client, type=f"{DOMAIN}/cameras")
+    listing = await websocket_command(client, type=f"{DOMAIN}/cameras")
     [cam1] = listing["result"]["cameras"]
     # Where the camera is on the network is for administrators.
     assert cam1["camera_id"] == "cam1"
     assert cam1["address"] is None
     assert cam1["health"] is None or cam1["health"]["ip"] is None
     admin = await hass_ws_client(hass)
-    [admin_cam1] = (await command(admin, type=f"{DOMAIN}/cameras"))["result"]["cameras"]
+    [admin_cam1] = (await websocket_command(admin, type=f"{DOMAIN}/cameras"))["result"]["cameras"]
     assert admin_cam1["address"].startswith("127.0.0.1")
-    refused = await command(client, type=f"{DOMAIN}/command", camera_id="cam1", command="reboot")
+    refused = await websocket_command(
+        client, type=f"{DOMAIN}/command", camera_id="cam1", command="reboot"
+    )
     assert refused["error"]["code"] == "unauthorized"
-    saver = await command(client, type=f"{DOMAIN}/saver", camera_id="cam1", enabled=True)
+    saver = await websocket_command(client, type=f"{DOMAIN}/saver", camera_id="cam1", enabled=True)
     assert saver["error"]["code"] == "unauthorized"
     assert camera.commands_received == []
     assert not hass.config_entries.async_entries(DOMAIN)[0].runtime_data.saver.is_enabled("cam1")
@@ -262,17 +259,19 @@ async def test_saver_gallery_and_saved_image_view(
 ) -> None:
     await simulated_camera("cam1")
     client = await hass_ws_client(hass)
-    empty = await command(client, type=f"{DOMAIN}/gallery", camera_id="cam1")
+    empty = await websocket_command(client, type=f"{DOMAIN}/gallery", camera_id="cam1")
     assert empty["result"] == {"images": [], "counts": {"by_date": {}, "by_hour": {}}}
-    answer = await command(client, type=f"{DOMAIN}/saver", camera_id="cam1", enabled=True)
+    answer = await websocket_command(client, type=f"{DOMAIN}/saver", camera_id="cam1", enabled=True)
     assert answer["result"] == {"enabled": True}
     saver = hub_entry.runtime_data.saver
     await wait_for(lambda: saver.counters("cam1").saved_total >= 3, timeout=10)
-    answer = await command(client, type=f"{DOMAIN}/saver", camera_id="cam1", enabled=False)
+    answer = await websocket_command(
+        client, type=f"{DOMAIN}/saver", camera_id="cam1", enabled=False
+    )
     assert answer["result"] == {"enabled": False}
     await wait_for(lambda: not saver.busy)
 
-    gallery = await command(client, type=f"{DOMAIN}/gallery", camera_id="cam1", limit=2)
+    gallery = await websocket_command(client, type=f"{DOMAIN}/gallery", camera_id="cam1", limit=2)
     images = gallery["result"]["images"]
     assert len(images) == 2
     # Counts by date and hour (the original's image statistics), from the saver's counters.
@@ -352,13 +351,13 @@ async def test_gallery_newest_first_across_hours_and_snapshots(
         path.write_bytes(jpeg_bytes())
         os.utime(path, (modified, modified))
     client = await hass_ws_client(hass)
-    answer = await command(client, type=f"{DOMAIN}/gallery", camera_id="cam1", limit=3)
+    answer = await websocket_command(client, type=f"{DOMAIN}/gallery", camera_id="cam1", limit=3)
     assert [image["name"] for image in answer["result"]["images"]] == [
         "cam1/2026-01-02/11/11-30-00.000000_4.jpg",
         "cam1/2026-01-02/11/11-00-00.000000_3.jpg",
         "cam1/snapshots/2026-01-02_10-30-00.000000.jpg",
     ]
-    everything = await command(client, type=f"{DOMAIN}/gallery", camera_id="cam1")
+    everything = await websocket_command(client, type=f"{DOMAIN}/gallery", camera_id="cam1")
     assert len(everything["result"]["images"]) == 5
 
 
@@ -370,10 +369,12 @@ async def test_saver_refused_when_saving_is_unavailable(
     assert await hass.config_entries.async_setup(entry.entry_id)
     camera = await connect_and_wait(hass, entry)
     client = await hass_ws_client(hass)
-    refused = await command(client, type=f"{DOMAIN}/saver", camera_id=camera, enabled=True)
+    refused = await websocket_command(
+        client, type=f"{DOMAIN}/saver", camera_id=camera, enabled=True
+    )
     assert refused["error"]["translation_key"] == "saving_unavailable"
     assert not entry.runtime_data.saver.is_enabled(camera)
-    listing = await command(client, type=f"{DOMAIN}/cameras")
+    listing = await websocket_command(client, type=f"{DOMAIN}/cameras")
     assert "www" in listing["result"]["hubs"][0]["saver"]["error"]
 
 

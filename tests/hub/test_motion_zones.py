@@ -33,7 +33,7 @@ from custom_components.esp32_camera.hub.motion_detection import (
 )
 from custom_components.esp32_camera.hub.store import STORAGE_VERSION, storage_key
 from custom_components.esp32_camera.motion import MotionSettings, Zone
-from tests.helpers import HUB_TOKEN, CameraClient, jpeg_bytes, wait_for
+from tests.helpers import HUB_TOKEN, CameraClient, jpeg_bytes, wait_for, websocket_command
 
 WIDTH, HEIGHT = 640, 480
 # Analysed at most 10 times a second: frames this far apart are each analysed.
@@ -82,19 +82,10 @@ def walker_frames(count: int) -> list[bytes]:
     return frames
 
 
-async def command(client: MockHAClientWebSocket, **message: Any) -> dict[str, Any]:
-    """Send a command and return its result (events in between are skipped)."""
-    await client.send_json_auto_id(message)
-    while True:
-        answer: dict[str, Any] = await client.receive_json()
-        if answer["type"] == "result" and answer["id"] == message["id"]:
-            return answer
-
-
 async def set_areas(
     client: MockHAClientWebSocket, camera_id: str, zones: Any, mask: Any
 ) -> dict[str, Any]:
-    return await command(
+    return await websocket_command(
         client, type=f"{DOMAIN}/motion_zones", camera_id=camera_id, zones=zones, mask=mask
     )
 
@@ -166,7 +157,7 @@ async def test_zones_are_stored_shown_and_kept_across_a_restart(
     await analyse_one_more(hub, "cam1", cam1)
     assert hub.motion.detector("cam1").stats.resets == resets
     # The panel gets them with the camera, and the limits with the tables.
-    listing = await command(client, type=f"{DOMAIN}/cameras")
+    listing = await websocket_command(client, type=f"{DOMAIN}/cameras")
     assert listing["result"]["cameras"][0]["motion"] == expected
     assert listing["result"]["zone_limits"] == ZONE_LIMITS
     diagnostics = await async_get_config_entry_diagnostics(hass, hub_entry)
@@ -201,7 +192,7 @@ async def test_only_administrators_change_zones(
     # They see what an administrator drew.
     admin = await hass_ws_client(hass)
     assert (await set_areas(admin, "cam1", [rectangle("A", 0, 0, 0.5, 0.5)], []))["success"]
-    listing = await command(client, type=f"{DOMAIN}/cameras")
+    listing = await websocket_command(client, type=f"{DOMAIN}/cameras")
     assert listing["result"]["cameras"][0]["motion"]["zones"] == [rectangle("A", 0, 0, 0.5, 0.5)]
     refused = await set_areas(client, "cam1", [], [])
     assert refused["error"]["code"] == "unauthorized"

@@ -9,9 +9,7 @@ from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from tests.helpers import jpeg_bytes, wait_for
-
-ENTITY = "camera.esp32_camera_cam1"
+from tests.helpers import ENTITY, jpeg_bytes, wait_for
 
 
 async def test_still_image_is_exactly_the_latest_frame(
