@@ -403,26 +403,34 @@ def _newest_of_a_camera(command: str, default_limit: int) -> dict[Any, Any]:
     return _camera_command(command, {probatio.Optional("limit", default=default_limit): limit})
 
 
-@websocket_command(_newest_of_a_camera("gallery", GALLERY_LIMIT))
-@async_response
-@_about_a_camera
-async def ws_gallery(
-    connection: ActiveConnection, msg: dict[str, Any], hub: Esp32CameraHub, camera_id: str
-) -> None:
-    """List the newest saved images of a camera (signed URLs) and its counts by date and hour."""
-    images = await async_list_saved_images(hub.hass, hub, camera_id, msg["limit"])
-    connection.send_result(
-        msg["id"], {"images": images, "counts": hub.saver.saved_counts(camera_id)}
-    )
+async def _newest_images(hub: Esp32CameraHub, camera_id: str, limit: int) -> dict[str, Any]:
+    """Return the newest saved images of a camera (signed URLs) and its counts by date, hour."""
+    images = await async_list_saved_images(hub.hass, hub, camera_id, limit)
+    return {"images": images, "counts": hub.saver.saved_counts(camera_id)}
 
 
-@websocket_command(_newest_of_a_camera("clips", CLIPS_LIMIT))
-@async_response
-@_about_a_camera
-async def ws_clips(
-    connection: ActiveConnection, msg: dict[str, Any], hub: Esp32CameraHub, camera_id: str
-) -> None:
-    """List a camera's newest clips (start, reason, duration; signed replay, MP4, thumbnail URLs)."""
-    connection.send_result(
-        msg["id"], await async_list_clips(hub.hass, hub, camera_id, msg["limit"])
-    )
+async def _newest_clips(hub: Esp32CameraHub, camera_id: str, limit: int) -> dict[str, Any]:
+    """Return a camera's newest clips (start, reason, duration; signed replay, MP4, thumbnail)."""
+    return await async_list_clips(hub.hass, hub, camera_id, limit)
+
+
+def _list_command(
+    command: str,
+    default_limit: int,
+    list_newest: Callable[[Esp32CameraHub, str, int], Coroutine[Any, Any, dict[str, Any]]],
+) -> Callable[[HomeAssistant, ActiveConnection, dict[str, Any]], None]:
+    """Return a read-only command that answers what `list_newest` lists of one camera."""
+
+    @websocket_command(_newest_of_a_camera(command, default_limit))
+    @async_response
+    @_about_a_camera
+    async def list_command(
+        connection: ActiveConnection, msg: dict[str, Any], hub: Esp32CameraHub, camera_id: str
+    ) -> None:
+        connection.send_result(msg["id"], await list_newest(hub, camera_id, msg["limit"]))
+
+    return list_command
+
+
+ws_gallery = _list_command("gallery", GALLERY_LIMIT, _newest_images)
+ws_clips = _list_command("clips", CLIPS_LIMIT, _newest_clips)
