@@ -19,19 +19,7 @@ from syrupy.assertion import SnapshotAssertion
 # Importing the integration here, before the `hass` fixture runs, makes HA's loader find this
 # repository's custom_components package rather than the test plugin's own testing_config.
 from custom_components.esp32_camera.const import CONF_STREAM_PORT
-from tests.helpers import (
-    HUB_TOKEN,
-    CameraClient,
-    add_hub_entry,
-    answer,
-    jpeg_bytes,
-    shorten_command_timeout,
-    wait_for,
-)
-
-# Until the lead places the defects helper's new modules (tests/test_send_command.py,
-# tests/test_unique_ids.py), which still import these helpers from here: then this goes.
-__all__ = ["answer", "jpeg_bytes", "shorten_command_timeout", "wait_for"]
+from tests.helpers import HUB_TOKEN, CameraClient, add_hub_entry
 
 
 @pytest.fixture(autouse=True)

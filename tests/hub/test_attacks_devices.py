@@ -32,6 +32,7 @@ from custom_components.esp32_camera.clips.recovery import recover_clips
 from custom_components.esp32_camera.const import DOMAIN
 from custom_components.esp32_camera.disk import layout
 from custom_components.esp32_camera.hub import clip_recording as clips_hub
+from custom_components.esp32_camera.hub.devices import camera_device_identifier
 from custom_components.esp32_camera.motion import MotionDetector, MotionSettings
 from custom_components.esp32_camera.motion.detector import MAX_SCANS, decode_small
 from custom_components.esp32_camera.views.camera_payload import camera_payload
@@ -96,7 +97,7 @@ async def test_a_camera_changing_its_model_every_message_does_not_churn_the_devi
         lambda: (
             (
                 device := registry.async_get_device_by_identifier(
-                    (DOMAIN, "cam1"), hub_entry.entry_id
+                    camera_device_identifier(hub_entry.entry_id, "cam1"), hub_entry.entry_id
                 )
             )
             is not None
@@ -252,7 +253,9 @@ async def test_long_texts_in_health_reach_no_state_and_no_device(
     await wait_for(lambda: (health := hub.cameras["cam1"].health) is not None and health.heap == 1)
     await hass.async_block_till_done()
     registry = dr.async_get(hass)
-    device = registry.async_get_device_by_identifier((DOMAIN, "cam1"), hub_entry.entry_id)
+    device = registry.async_get_device_by_identifier(
+        camera_device_identifier(hub_entry.entry_id, "cam1"), hub_entry.entry_id
+    )
     assert device is not None
     assert device.model is not None
     assert len(device.model) <= 64

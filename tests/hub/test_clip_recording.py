@@ -49,9 +49,10 @@ from custom_components.esp32_camera.hub import clip_recording as clips_hub, sign
 from custom_components.esp32_camera.hub.clip_recording import (
     RING_BYTES_PER_CAMERA,
     RING_BYTES_TOTAL,
-    RecordingSettings,
 )
+from custom_components.esp32_camera.hub.devices import camera_device_identifier
 from custom_components.esp32_camera.hub.image_saver import MIB
+from custom_components.esp32_camera.hub.recording_settings import RecordingSettings
 from custom_components.esp32_camera.hub.store import storage_key
 from custom_components.esp32_camera.motion import MotionEvent, MotionEventType
 from custom_components.esp32_camera.protocol import Frame
@@ -814,7 +815,9 @@ async def test_diagnostics_show_the_ring_memory_and_the_hub_limit(
     assert clips["listener"]["us_per_frame"] > 0
     assert clips["open_clips"] == 0
     assert clips["conversions"]["ffmpeg"] is None
-    device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, "cam1"), hub_entry.entry_id)
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        camera_device_identifier(hub_entry.entry_id, "cam1"), hub_entry.entry_id
+    )
     assert device is not None
     camera_diagnostics = await async_get_device_diagnostics(hass, hub_entry, device)
     assert camera_diagnostics["clips"]["ring"]["frames"] == 2

@@ -17,13 +17,13 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.esp32_camera.const import DOMAIN
-from custom_components.esp32_camera.hub.clip_recording import (
-    RecordingSettings,
-    check_stored_recording,
-)
 from custom_components.esp32_camera.hub.motion_detection import (
     areas_from_json,
     check_stored_motion,
+)
+from custom_components.esp32_camera.hub.recording_settings import (
+    RecordingSettings,
+    check_stored_recording,
 )
 from custom_components.esp32_camera.hub.store import storage_key
 from custom_components.esp32_camera.hub.store_check import (

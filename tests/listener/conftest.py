@@ -13,10 +13,6 @@ from custom_components.esp32_camera.listener import DeviceListener, ListenerSett
 from harness.hass_process import free_port
 from tests.helpers import LISTENER_TOKEN, ListenerFactory, RecordingObserver
 
-# Until the lead places tests/listener/test_server_defects.py (the defects helper's), which still
-# imports TOKEN from here: then this goes.
-TOKEN = LISTENER_TOKEN
-
 
 @pytest.fixture(autouse=True)
 def allow_loopback_sockets(socket_enabled: None) -> None:
