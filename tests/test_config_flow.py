@@ -8,6 +8,7 @@ import threading
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
+from homeassistant.components.http import StaticPathConfig
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_TOKEN
 from homeassistant.core import HomeAssistant
@@ -255,3 +256,48 @@ async def test_reconfigure_moves_the_ports(hass: HomeAssistant, hub_entry: MockC
     # The old stream port was released by the reload.
     with socket.create_server(("127.0.0.1", current[CONF_STREAM_PORT])):
         pass
+
+
+async def test_no_save_directory_inside_a_folder_served_without_login(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, tmp_path: Path
+) -> None:
+    """Any static path HA serves counts as www/ does (the actions already refused them all)."""
+    assert await hass.config_entries.async_setup(hub_entry.entry_id)
+    await hass.async_block_till_done()
+    served = tmp_path / "served"
+    served.mkdir()
+    assert hass.http is not None
+    await hass.http.async_register_static_paths([StaticPathConfig("/pictures", str(served))])
+    hass.config.allowlist_external_dirs.add(str(tmp_path.resolve()))
+    result = await hass.config_entries.options.async_init(hub_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "settings"}
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**hub_entry.options, "save_directory": str(served / "cams")}
+    )
+    assert result["errors"] == {"save_directory": "path_public"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**hub_entry.options, "save_directory": str(tmp_path / "cams")}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(hub_entry.entry_id)
+
+
+async def test_the_saver_stays_off_in_a_folder_served_without_login(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, tmp_path: Path
+) -> None:
+    """A save directory that became served (another integration's static path) is not written."""
+    assert await hass.config_entries.async_setup(hub_entry.entry_id)
+    await hass.async_block_till_done()
+    directory = Path(hub_entry.runtime_data.saver.directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    assert hass.http is not None
+    await hass.http.async_register_static_paths([StaticPathConfig("/pictures", str(directory))])
+    assert await hass.config_entries.async_reload(hub_entry.entry_id)
+    await hass.async_block_till_done()
+    saver = hub_entry.runtime_data.saver
+    assert saver.error is not None
+    assert "served without authentication" in saver.error
+    assert await hass.config_entries.async_unload(hub_entry.entry_id)

@@ -38,7 +38,7 @@ from .const import (
 )
 from .disk import layout
 from .hub.hub import Esp32CameraHub, loaded_hubs
-from .hub.options import hub_options, options_schema
+from .hub.options import hub_options, options_schema, served_directories
 from .listener import bind_hosts
 from .views.pending_preview import async_preview_markdown
 
@@ -46,14 +46,14 @@ from .views.pending_preview import async_preview_markdown
 CONF_APPROVED, CONF_REFUSED = "approved", "refused"
 
 
-def _save_directory_error(config: Config, directory: str) -> str | None:
+def _save_directory_error(config: Config, directory: str, served: list[str]) -> str | None:
     """Return why the save directory cannot be used, or None.
 
     Blocking (both checks resolve links and `..` on disk): run it in the executor.
     """
     if not config.is_allowed_path(directory):
         return "path_not_allowed"
-    if layout.is_inside(directory, config.path("www")):
+    if any(layout.is_inside(directory, folder) for folder in served):
         return "path_public"
     return None
 
@@ -299,7 +299,10 @@ class Esp32CameraOptionsFlow(OptionsFlowWithReload):
             except ValueError:
                 errors[CONF_TRUSTED_NETWORKS] = "invalid_network"
             if error := await self.hass.async_add_executor_job(
-                _save_directory_error, self.hass.config, user_input[CONF_SAVE_DIRECTORY]
+                _save_directory_error,
+                self.hass.config,
+                user_input[CONF_SAVE_DIRECTORY],
+                served_directories(self.hass),
             ):
                 errors[CONF_SAVE_DIRECTORY] = error
             if not errors:

@@ -17,7 +17,6 @@ from pathlib import Path
 import time
 from typing import TYPE_CHECKING, Any, Final
 
-from aiohttp.web_urldispatcher import StaticResource
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -40,6 +39,7 @@ from .disk.writing import Reservation, release_file, reserve_file, write_file_at
 from .hub.clip_recording import MAX_CLIP_SECONDS
 from .hub.devices import camera_id_of_device
 from .hub.hub import Esp32CameraHub, hub_of_camera, loaded_hubs
+from .hub.options import served_directories
 from .hub.permissions import async_caller, check_admin, has_admin_reach
 from .hub.recording_settings import RING_SECONDS
 from .listener import CommandResult
@@ -295,23 +295,6 @@ def _caller(
     return _Caller(has_admin_reach(user), save, os.path.normpath(hass.config.config_dir))
 
 
-def _served_directories(hass: HomeAssistant) -> list[str]:
-    """Return the folders Home Assistant serves to anyone, without login.
-
-    `www/` (at /local/, served once it exists at a start, so even before) and every folder
-    registered as a static path over HTTP (HACS's, panels', other integrations'). The media folders
-    are not among them: Home Assistant serves those to signed-in users only (signed URLs).
-    """
-    folders = [hass.config.path("www")]
-    if hass.http is not None:
-        folders.extend(
-            str(resource.get_info()["directory"])
-            for resource in hass.http.app.router.resources()
-            if isinstance(resource, StaticResource)
-        )
-    return folders
-
-
 def _file_exists(caller: _Caller, path: Path) -> ServiceValidationError:
     return ServiceValidationError(
         translation_domain=DOMAIN,
@@ -375,7 +358,7 @@ async def _async_chosen_path(
             _check_file,
             rendered,
             directory,
-            served=[] if allow_served else _served_directories(hass),
+            served=[] if allow_served else served_directories(hass),
             is_allowed=hass.config.is_allowed_path,
             overwrite=data[ATTR_OVERWRITE],
             clip=clip,

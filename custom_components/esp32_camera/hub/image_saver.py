@@ -39,6 +39,7 @@ from ..const import DOMAIN, LOGGER
 from ..disk import layout, writing
 from ..disk.retention import DirectoryUsage, prune_directory, scan_all
 from . import signals
+from .options import served_directories
 from .repair_issues import async_delete_issue, async_raise_issue
 from .throttle import Throttle
 
@@ -143,6 +144,11 @@ def _write_batch(root: Path, items: list[_Item]) -> _WriteResult:
         else:
             result.written.append((item, len(item.data)))
     return result
+
+
+def _served_folder(directory: Path, served: list[str]) -> str | None:
+    """Return the served folder `directory` is in, if any (executor: resolves links)."""
+    return next((folder for folder in served if layout.is_inside(directory, folder)), None)
 
 
 class ImageSaver:
@@ -348,9 +354,12 @@ class ImageSaver:
 
     async def async_start(self) -> None:
         """Check the directory, then start the writer and the retention timer."""
-        www = self.hass.config.path("www")
-        if await self.hass.async_add_executor_job(layout.is_inside, self.directory, www):
-            self.error = f"{self.directory} is inside {www}, which is served without authentication"
+        if served := await self.hass.async_add_executor_job(
+            _served_folder, self.directory, served_directories(self.hass)
+        ):
+            self.error = (
+                f"{self.directory} is inside {served}, which is served without authentication"
+            )
             LOGGER.error("Continuous saving is off: the save directory %s", self.error)
             return
         self._wakeup = asyncio.Event()

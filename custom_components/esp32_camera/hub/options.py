@@ -7,6 +7,7 @@ from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
+from aiohttp.web_urldispatcher import StaticResource
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_TOKEN
 from homeassistant.core import HomeAssistant
@@ -44,6 +45,25 @@ def default_save_directory(hass: HomeAssistant) -> str:
     """Return the default save directory: inside the local media folder, so the Media browser shows it."""
     media = hass.config.media_dirs.get("local") or hass.config.path("media")
     return str(Path(media) / DOMAIN)
+
+
+def served_directories(hass: HomeAssistant) -> list[str]:
+    """Return the folders Home Assistant serves to anyone, without login.
+
+    `www/` (at /local/, served once it exists at a start, so even before) and every folder
+    registered as a static path over HTTP (HACS's, panels', other integrations'). The media folders
+    are not among them: Home Assistant serves those to signed-in users only (signed URLs). Nothing
+    of the integration's is written into them: not the save directory, not an action's file
+    (unless the hub's `allow_served_files` option says so).
+    """
+    folders = [hass.config.path("www")]
+    if hass.http is not None:
+        folders.extend(
+            str(resource.get_info()["directory"])
+            for resource in hass.http.app.router.resources()
+            if isinstance(resource, StaticResource)
+        )
+    return folders
 
 
 def hub_options(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Any]:
