@@ -11,6 +11,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import STILL_WAIT
 from .entity import Esp32CameraEntity, async_add_camera_entity
+from .hub.devices import CAMERA_ENTITY_KEY
 from .hub.hub import Esp32CameraConfigEntry, Esp32CameraHub
 from .listener import CameraRecord
 from .views.mjpeg import async_stream_camera
@@ -34,7 +35,7 @@ class Esp32Camera(Esp32CameraEntity, Camera):
 
     def __init__(self, hub: Esp32CameraHub, camera: CameraRecord) -> None:
         """Initialise both bases (Camera sets up access tokens)."""
-        Esp32CameraEntity.__init__(self, hub, camera, "camera")
+        Esp32CameraEntity.__init__(self, hub, camera, CAMERA_ENTITY_KEY)
         Camera.__init__(self)
 
     @override
