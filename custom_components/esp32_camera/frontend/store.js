@@ -109,7 +109,14 @@ export class CameraStore {
       this.connection.addEventListener("disconnected", this.onDisconnected);
       this.connection.addEventListener("ready", this.onReady);
       this.load().catch((err) => console.error("esp32_camera/cameras failed", err));
-      this.subscribe().catch((err) => console.error("esp32_camera/subscribe failed", err));
+      // Online once subscribed: a panel made anew after Home Assistant came back listens first
+      // here, and the `resume` of the one it replaced stops once this subscription exists.
+      this.subscribe()
+        .then(() => {
+          this.online = true;
+          this.emit();
+        })
+        .catch((err) => console.error("esp32_camera/subscribe failed", err));
     } else if (this.loaded) {
       listener(this);
     }
