@@ -190,7 +190,7 @@ def _patched(data: bytes, fourcc: bytes, offset: int, value: int) -> bytes:
 
 
 def _clips_folder(bench: Bench) -> Path:
-    # The hub's default save directory (storage.default_save_directory): media/esp32_camera.
+    # The hub's default save directory (hub.options.default_save_directory): media/esp32_camera.
     return bench.hass.config / "media" / "esp32_camera" / CLIPS_OF / "clips" / DAY
 
 

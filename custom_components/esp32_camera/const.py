@@ -36,8 +36,6 @@ CONF_EXPOSE_HTTP: Final = "expose_http"
 # The snapshot and record actions may write into folders HA serves without login (www/): off.
 CONF_ALLOW_SERVED_FILES: Final = "allow_served_files"
 
-DEFAULT_FRAME_TIMEOUT: Final = 10.0
-DEFAULT_MAX_FRAME_SIZE: Final = 8 * 1024 * 1024
 DEFAULT_LIVENESS_TIMEOUT: Final = 30.0
 # Connections from one address (IPv6: one /64) and tokenless cameras waiting for approval at once.
 DEFAULT_MAX_CONNECTIONS_PER_SOURCE: Final = 16
@@ -45,7 +43,7 @@ DEFAULT_MAX_PENDING_CAMERAS: Final = 32
 DEFAULT_RETENTION_DAYS: Final = 7
 DEFAULT_RETENTION_SIZE_MB: Final = 2048
 
-# Fired on the bus when a clip's files are complete (see clips_hub.py and README's Actions).
+# Fired on the bus when a clip's files are complete (see hub/clip_recording.py and README's Actions).
 EVENT_CLIP_SAVED: Final = f"{DOMAIN}_clip_saved"
 
 # A still image asked for before a camera's first frame waits this long for one (seconds).

@@ -17,7 +17,7 @@ directory (no `..`, no link out of it) before anything is listed or played.
 
 A clip whose AVI `read_avi` refuses (damaged, or a crafted file in the folder) is not listed
 (replay.readable_clips). A clip plays as its MP4 (H.264, `video/mp4`) when one was made. Otherwise it plays as the MJPEG
-replay (replay.py), typed `image/jpeg` as Home Assistant types its own MJPEG camera streams: the
+replay (views/clip_replay.py), typed `image/jpeg` as Home Assistant types its own MJPEG camera streams: the
 Media panel shows an `image/*` item in an `<img>`, which plays MJPEG, while it refuses
 `multipart/x-mixed-replace` and no browser plays `video/x-msvideo`.
 

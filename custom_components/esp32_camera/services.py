@@ -304,7 +304,7 @@ def _file_exists(caller: _Caller, path: Path) -> ServiceValidationError:
 
 
 def _clip_files(path: Path) -> tuple[Path, ...]:
-    """Return a clip's files for its AVI (the names clips_hub derives: AVI, thumbnail, MP4)."""
+    """Return a clip's files for its AVI (the names clip_recording derives: AVI, thumbnail, MP4)."""
     return (path, path.with_suffix(".jpg"), path.with_suffix(".mp4"))
 
 

@@ -31,7 +31,7 @@ from custom_components.esp32_camera.clips.avi import (
 from custom_components.esp32_camera.clips.recovery import recover_clips
 from custom_components.esp32_camera.const import DOMAIN
 from custom_components.esp32_camera.disk import layout
-from custom_components.esp32_camera.hub import clip_recording as clips_hub
+from custom_components.esp32_camera.hub import clip_recording
 from custom_components.esp32_camera.hub.devices import camera_device_identifier
 from custom_components.esp32_camera.motion import MotionDetector, MotionSettings
 from custom_components.esp32_camera.motion.detector import MAX_SCANS, decode_small
@@ -172,8 +172,8 @@ async def test_clips_waiting_for_their_mp4_are_bounded(
     slow.write_text("#!/bin/sh\nsleep 3\nexit 1\n")
     slow.chmod(0o755)
     assert await async_setup_component(hass, "ffmpeg", {"ffmpeg": {"ffmpeg_bin": str(slow)}})
-    monkeypatch.setattr(clips_hub, "MP4_WAIT", 0.1)
-    monkeypatch.setattr(clips_hub, "MAX_QUEUED_CONVERSIONS", 2, raising=False)
+    monkeypatch.setattr(clip_recording, "MP4_WAIT", 0.1)
+    monkeypatch.setattr(clip_recording, "MAX_QUEUED_CONVERSIONS", 2)
     camera = await setup_with_camera(hass, hub_entry, connect_camera)
     hub = hub_entry.runtime_data
     events = ClipEvents(hass)

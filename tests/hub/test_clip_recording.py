@@ -45,7 +45,7 @@ from custom_components.esp32_camera.diagnostics import (
     async_get_device_diagnostics,
 )
 from custom_components.esp32_camera.disk import layout
-from custom_components.esp32_camera.hub import clip_recording as clips_hub, signals
+from custom_components.esp32_camera.hub import clip_recording, signals
 from custom_components.esp32_camera.hub.clip_recording import (
     RING_BYTES_PER_CAMERA,
     RING_BYTES_TOTAL,
@@ -759,7 +759,7 @@ async def test_a_slow_conversion_answers_without_the_mp4_and_unloading_keeps_the
     slow.write_text("#!/bin/sh\nsleep 2\nexit 1\n")
     slow.chmod(0o755)
     assert await async_setup_component(hass, "ffmpeg", {"ffmpeg": {"ffmpeg_bin": str(slow)}})
-    monkeypatch.setattr(clips_hub, "MP4_WAIT", 0.2)
+    monkeypatch.setattr(clip_recording, "MP4_WAIT", 0.2)
     camera = await setup_with_camera(hass, hub_entry, connect_camera)
     hub = hub_entry.runtime_data
     events = ClipEvents(hass)
@@ -923,17 +923,17 @@ async def test_concurrent_record_calls_are_capped_and_every_one_is_answered(
         if isinstance(result, HomeAssistantError) and result.translation_key == "too_many_clips"
     ]
     assert len(recorded) + len(refused) == 200, [r for r in results if not isinstance(r, dict)]
-    assert 1 <= len(recorded) <= clips_hub.MAX_ACTION_CLIPS_PER_CAMERA
+    assert 1 <= len(recorded) <= clip_recording.MAX_ACTION_CLIPS_PER_CAMERA
     assert all(avi_frames(result["path"]) for result in recorded)
     # Translated, with the limit in the message.
     assert refused[0].translation_placeholders == {
         "camera_id": "cam1",
-        "limit": str(clips_hub.MAX_ACTION_CLIPS_PER_CAMERA),
+        "limit": str(clip_recording.MAX_ACTION_CLIPS_PER_CAMERA),
     }
-    assert str(clips_hub.MAX_ACTION_CLIPS_PER_CAMERA) in str(refused[0])
+    assert str(clip_recording.MAX_ACTION_CLIPS_PER_CAMERA) in str(refused[0])
     # No thread per clip: the hub's writer pool; a file per open clip at most.
-    assert peak_threads - threads_before <= clips_hub.CLIP_WRITERS
-    assert peak_fds - fds_before <= clips_hub.MAX_ACTION_CLIPS_PER_CAMERA + 8
+    assert peak_threads - threads_before <= clip_recording.CLIP_WRITERS
+    assert peak_fds - fds_before <= clip_recording.MAX_ACTION_CLIPS_PER_CAMERA + 8
     assert part_files(tmp_path) == []
 
 
@@ -943,8 +943,8 @@ async def test_the_hub_caps_open_clips_across_its_cameras(
     connect_camera: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(clips_hub, "MAX_ACTION_CLIPS_PER_CAMERA", 2)
-    monkeypatch.setattr(clips_hub, "MAX_ACTION_CLIPS_PER_HUB", 3)
+    monkeypatch.setattr(clip_recording, "MAX_ACTION_CLIPS_PER_CAMERA", 2)
+    monkeypatch.setattr(clip_recording, "MAX_ACTION_CLIPS_PER_HUB", 3)
     assert await hass.config_entries.async_setup(hub_entry.entry_id)
     hub = hub_entry.runtime_data
     cameras = [await connect_camera(f"?token={HUB_TOKEN}&id=cam{n}") for n in (1, 2)]
@@ -1027,10 +1027,14 @@ async def test_concurrent_snapshot_writes_are_capped(
         for result in results
         if isinstance(result, HomeAssistantError) and result.translation_key == "too_many_snapshots"
     ]
-    assert len(saved) == clips_hub.MAX_SNAPSHOT_WRITES + clips_hub.MAX_SNAPSHOTS_WAITING == 18
+    assert (
+        len(saved)
+        == clip_recording.MAX_SNAPSHOT_WRITES + clip_recording.MAX_SNAPSHOTS_WAITING
+        == 18
+    )
     assert len(refused) == 12, results
     assert "2" in str(refused[0])
-    assert peak == clips_hub.MAX_SNAPSHOT_WRITES
+    assert peak == clip_recording.MAX_SNAPSHOT_WRITES
     assert hub_entry.runtime_data.clips.as_dict()["caps"]["refused"] == 12
 
 
@@ -1041,7 +1045,7 @@ async def test_the_ring_memory_is_shared_among_connected_cameras_only(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Cameras that sent a frame and left no longer shrink the rings of those still here."""
-    monkeypatch.setattr(clips_hub, "RING_BYTES_TOTAL", 8 * MIB)
+    monkeypatch.setattr(clip_recording, "RING_BYTES_TOTAL", 8 * MIB)
     assert await hass.config_entries.async_setup(hub_entry.entry_id)
     hub = hub_entry.runtime_data
     cameras = {}

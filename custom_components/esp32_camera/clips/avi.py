@@ -62,7 +62,7 @@ MAX_AVI_BYTES = 1024 * 1024 * 1024 - 16 * 1024 * 1024
 _FRAME_CHUNK = b"00dc"
 _TIMES_CHUNK = b"tims"
 # What read_avi accepts. The writer declares at least 0.001 fps (rate 1 at scale 1000: two frames
-# 1,000 s apart), and as many as a burst makes (frames completed 0.1 ms apart: 10,000); clips last at most 5 minutes (clips_hub.MAX_CLIP_SECONDS) plus a 60 s post-roll,
+# 1,000 s apart), and as many as a burst makes (frames completed 0.1 ms apart: 10,000); clips last at most 5 minutes (hub/clip_recording.MAX_CLIP_SECONDS) plus a 60 s post-roll,
 # so 50,000 frames is over 2 minutes of 60 fps beyond that, and its index costs the reader ~6 MB.
 MIN_FPS = 0.001
 MAX_FRAMES = 50_000

@@ -7,7 +7,7 @@ batches and writes them in the executor as `<save dir>/<camera>/YYYY-MM-DD/HH/HH
 memory never grows. The same writer task enforces the retention limits (age and total size, oldest
 first), so deletions never race writes.
 
-Retention covers the clips too (`<camera>/clips/YYYY-MM-DD/`, written by clips_hub.py): a clip's
+Retention covers the clips too (`<camera>/clips/YYYY-MM-DD/`, written by clip_recording.py): a clip's
 files (AVI, MP4, thumbnail) count in the total size and are removed together, in the same pass and
 the same order (oldest first) as the images.
 

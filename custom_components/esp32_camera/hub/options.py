@@ -29,16 +29,15 @@ from ..const import (
     CONF_SAVE_DIRECTORY,
     CONF_STREAM_PORT,
     CONF_TRUSTED_NETWORKS,
-    DEFAULT_FRAME_TIMEOUT,
     DEFAULT_LIVENESS_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS_PER_SOURCE,
-    DEFAULT_MAX_FRAME_SIZE,
     DEFAULT_MAX_PENDING_CAMERAS,
     DEFAULT_RETENTION_DAYS,
     DEFAULT_RETENTION_SIZE_MB,
     DOMAIN,
 )
 from ..listener import ListenerSettings
+from ..protocol import DEFAULT_FRAME_TIMEOUT, DEFAULT_MAX_FRAME_SIZE
 
 
 def default_save_directory(hass: HomeAssistant) -> str:

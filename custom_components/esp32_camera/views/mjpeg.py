@@ -16,7 +16,7 @@ Two part layouts, chosen by the client:
 - Every other client (go2rtc and through it Frigate, ffmpeg, VLC) gets self-contained parts with
   `Content-Length`: go2rtc's reader refuses a part without it.
 
-`MjpegWriter` writes both layouts; the replay of recorded clips (replay.py) uses it too.
+`MjpegWriter` writes both layouts; the replay of recorded clips (clip_replay.py) uses it too.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def paints_into_image(request: web.Request) -> bool:
 class MjpegWriter:
     """The parts of one `multipart/x-mixed-replace` response, in the layout its client wants.
 
-    Shared by the live stream (below) and the replay of recorded clips (replay.py).
+    Shared by the live stream (below) and the replay of recorded clips (clip_replay.py).
     """
 
     def __init__(self, request: web.Request) -> None:

@@ -2,7 +2,7 @@
 
 `/api/esp32_camera/stats`, `/health`, `/resolutions` and `/commands`. Views cannot be unregistered,
 so they are registered once from `async_setup` and look the loaded hubs up per request. The
-token-protected routes for third-party apps live on the control port (`control_http.py`).
+token-protected routes for third-party apps live on the control port (`control_port.py`).
 """
 
 from __future__ import annotations
