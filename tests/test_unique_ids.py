@@ -12,13 +12,23 @@ from typing import Any
 import aiohttp
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.esp32_camera.const import CONF_STREAM_PORT, DOMAIN
+from custom_components.esp32_camera.hub.devices import camera_device_identifier
 from custom_components.esp32_camera.hub.store import STORAGE_VERSION, empty_camera, storage_key
-from tests.helpers import HUB_TOKEN, CameraClient, add_hub_entry, jpeg_bytes, wait_for
+from tests.helpers import (
+    HUB_TOKEN,
+    CameraClient,
+    add_hub_entry,
+    jpeg_bytes,
+    wait_for,
+    websocket_command,
+)
 
 type ConnectTo = Callable[..., Awaitable[CameraClient]]
 
@@ -91,15 +101,10 @@ async def test_a_restored_cameras_entities_bring_their_device_and_names(
     }
 
 
-async def test_two_hubs_may_each_have_a_camera_of_the_same_id(
-    hass: HomeAssistant,
-    tmp_path: Any,
-    socket_allowed: None,
-    connect_camera_to: ConnectTo,
-    device_registry: dr.DeviceRegistry,
-    entity_registry: er.EntityRegistry,
-) -> None:
-    """A camera moved to another hub (or two cameras of the same id): each hub has its own."""
+async def _two_hubs_with_cam1(
+    hass: HomeAssistant, tmp_path: Any, connect_camera_to: ConnectTo
+) -> list[MockConfigEntry]:
+    """Two loaded hubs, each with a connected camera of the id cam1; their cameras."""
     hass.config.allowlist_external_dirs = {str(tmp_path)}
     hubs = [add_hub_entry(hass, title, str(tmp_path / title)) for title in ("Garden", "Garage")]
     assert await hass.config_entries.async_setup(hubs[0].entry_id)  # sets both up
@@ -111,6 +116,19 @@ async def test_two_hubs_may_each_have_a_camera_of_the_same_id(
         hub = hub_entry.runtime_data
         await wait_for(lambda hub=hub: "cam1" in hub.cameras and hub.cameras["cam1"].connected)
         await hass.async_block_till_done()
+    return hubs
+
+
+async def test_two_hubs_may_each_have_a_camera_of_the_same_id(
+    hass: HomeAssistant,
+    tmp_path: Any,
+    socket_allowed: None,
+    connect_camera_to: ConnectTo,
+    device_registry: dr.DeviceRegistry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """A camera moved to another hub (or two cameras of the same id): each hub has its own."""
+    hubs = await _two_hubs_with_cam1(hass, tmp_path, connect_camera_to)
     cameras_per_hub = [
         [
             e
@@ -214,3 +232,43 @@ async def test_earlier_unique_ids_and_devices_are_migrated_keeping_entity_ids(
     assert {e.device_id for e in entries if e.unique_id.startswith(f"{entry_id}_cam1_")} == {
         camera_device.id
     }
+
+
+async def test_a_camera_id_two_hubs_know_is_named_by_its_device_not_its_id(
+    hass: HomeAssistant,
+    tmp_path: Any,
+    socket_allowed: None,
+    connect_camera_to: ConnectTo,
+    device_registry: dr.DeviceRegistry,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    """`camera_id` alone, or both hubs' cam1 in one call, would reach one camera: refused, named."""
+    hubs = await _two_hubs_with_cam1(hass, tmp_path, connect_camera_to)
+    devices = [
+        device_registry.async_get_device_by_identifier(
+            camera_device_identifier(hub_entry.entry_id, "cam1"), hub_entry.entry_id
+        )
+        for hub_entry in hubs
+    ]
+    assert None not in devices
+    for target in (
+        {"camera_id": "cam1"},
+        {"device_id": [device.id for device in devices if device]},
+    ):
+        with pytest.raises(ServiceValidationError) as error:
+            await hass.services.async_call(
+                DOMAIN,
+                "send_command",
+                {**target, "command": "quality", "value": "20"},
+                blocking=True,
+                return_response=True,
+            )
+        assert error.value.translation_key == "camera_on_several_hubs"
+        assert error.value.translation_placeholders == {
+            "camera_id": "cam1",
+            "hubs": "Garage, Garden",
+        }
+    client = await hass_ws_client(hass)
+    answer = await websocket_command(client, type=f"{DOMAIN}/saver", camera_id="cam1", enabled=True)
+    assert answer["error"]["translation_key"] == "camera_on_several_hubs"
+    assert [hub_entry.runtime_data.saver.is_enabled("cam1") for hub_entry in hubs] == [False] * 2

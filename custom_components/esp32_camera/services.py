@@ -38,7 +38,7 @@ from .disk.layout import clips_directory, is_inside, snapshot_path
 from .disk.writing import Reservation, release_file, reserve_file, write_file_atomic
 from .hub.clip_recording import MAX_CLIP_SECONDS
 from .hub.devices import camera_id_of_device
-from .hub.hub import Esp32CameraHub, hub_of_camera, loaded_hubs
+from .hub.hub import Esp32CameraHub, camera_on_several_hubs, hub_of_camera, loaded_hubs
 from .hub.options import served_directories
 from .hub.permissions import async_caller, check_admin, has_admin_reach
 from .hub.recording_settings import RING_SECONDS
@@ -715,6 +715,12 @@ def _targeted_cameras(call: ServiceCall) -> dict[str, Esp32CameraHub]:
         if (entry := entity_registry.async_get(entity_id)) and entry.platform == DOMAIN:
             device_ids.add(entry.device_id or "")
     by_entry = {hub.entry.entry_id: hub for hub in hubs}
+
+    def add(camera_id: str, hub: Esp32CameraHub) -> None:
+        # The response names cameras by id: one id of two hubs would answer for one of them.
+        if found.setdefault(camera_id, hub) is not hub:
+            raise camera_on_several_hubs(camera_id, (found[camera_id], hub))
+
     for device_id in device_ids:
         if (device := device_registry.async_get(device_id)) is None:
             continue
@@ -722,9 +728,11 @@ def _targeted_cameras(call: ServiceCall) -> dict[str, Esp32CameraHub]:
             hub = by_entry[entry_id]
             camera_id = camera_id_of_device(device, entry_id)
             if camera_id is None:  # the hub device: all its admitted cameras
-                found.update((c.camera_id, hub) for c in hub.cameras.values() if c.admitted)
+                for camera in hub.cameras.values():
+                    if camera.admitted:
+                        add(camera.camera_id, hub)
             elif camera_id in hub.cameras:
-                found[camera_id] = hub
+                add(camera_id, hub)
     if not found:
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="no_camera_targeted"

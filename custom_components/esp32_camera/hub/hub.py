@@ -10,7 +10,7 @@ connects the listener's events to them and offers the few operations that span s
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
 import time
 from typing import Any
@@ -85,14 +85,34 @@ def loaded_hub(hass: HomeAssistant, entry_id: str) -> Esp32CameraHub | None:
 
 
 def hub_of_camera(hass: HomeAssistant, camera_id: str) -> Esp32CameraHub:
-    """Return the loaded hub that knows `camera_id`, or raise a translated error."""
-    for hub in loaded_hubs(hass):
-        if camera_id in hub.cameras:
-            return hub
-    raise ServiceValidationError(
+    """Return the loaded hub that knows `camera_id`, or raise a translated error.
+
+    A camera id is unique within its hub only: where two hubs know it, a call naming the id
+    alone is refused rather than sent to either camera.
+    """
+    hubs = [hub for hub in loaded_hubs(hass) if camera_id in hub.cameras]
+    if len(hubs) > 1:
+        raise camera_on_several_hubs(camera_id, hubs)
+    if not hubs:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="unknown_camera",
+            translation_placeholders={"camera_id": camera_id},
+        )
+    return hubs[0]
+
+
+def camera_on_several_hubs(
+    camera_id: str, hubs: Iterable[Esp32CameraHub]
+) -> ServiceValidationError:
+    """Return the error for a camera id that names cameras of several hubs."""
+    return ServiceValidationError(
         translation_domain=DOMAIN,
-        translation_key="unknown_camera",
-        translation_placeholders={"camera_id": camera_id},
+        translation_key="camera_on_several_hubs",
+        translation_placeholders={
+            "camera_id": camera_id,
+            "hubs": ", ".join(sorted(hub.entry.title for hub in hubs)),
+        },
     )
 
 
