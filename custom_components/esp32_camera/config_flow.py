@@ -53,7 +53,7 @@ def _save_directory_error(config: Config, directory: str, served: list[str]) -> 
     """
     if not config.is_allowed_path(directory):
         return "path_not_allowed"
-    if any(layout.is_inside(directory, folder) for folder in served):
+    if layout.folder_holding(directory, served) is not None:
         return "path_public"
     return None
 

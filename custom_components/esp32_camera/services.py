@@ -34,7 +34,7 @@ from homeassistant.util.hass_dict import HassKey
 import probatio
 
 from .const import CONF_ALLOW_SERVED_FILES, DOMAIN, LOGGER
-from .disk.layout import clips_directory, is_inside, snapshot_path
+from .disk.layout import clips_directory, folder_holding, is_inside, snapshot_path
 from .disk.writing import Reservation, release_file, reserve_file, write_file_atomic
 from .hub.clip_recording import MAX_CLIP_SECONDS
 from .hub.devices import camera_id_of_device
@@ -402,7 +402,7 @@ def _check_file(
     resolved = path.resolve()
     if not is_allowed(str(resolved)):
         return "path_not_allowed", path
-    if any(is_inside(resolved, folder) for folder in served):
+    if folder_holding(resolved, served) is not None:
         return "path_served", path
     files = _clip_files(path) if clip else (path,)
     # A courtesy before waiting for frames; the write itself is exclusive.

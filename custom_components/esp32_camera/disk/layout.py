@@ -12,7 +12,7 @@ source and the replay all build and read paths here. Walking never follows a sym
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 import os
@@ -108,6 +108,11 @@ def is_inside(path: str | Path, directory: str | Path) -> bool:
     except ValueError:
         return False
     return True
+
+
+def folder_holding(path: str | Path, folders: Iterable[str | Path]) -> str | Path | None:
+    """Return the first of `folders` that `path` is inside (as `is_inside` says), else None."""
+    return next((folder for folder in folders if is_inside(path, folder)), None)
 
 
 def entries(folder: Path) -> list[os.DirEntry[str]]:

@@ -146,11 +146,6 @@ def _write_batch(root: Path, items: list[_Item]) -> _WriteResult:
     return result
 
 
-def _served_folder(directory: Path, served: list[str]) -> str | None:
-    """Return the served folder `directory` is in, if any (executor: resolves links)."""
-    return next((folder for folder in served if layout.is_inside(directory, folder)), None)
-
-
 class ImageSaver:
     """The continuous-saving queue, writer and retention of one hub."""
 
@@ -355,7 +350,7 @@ class ImageSaver:
     async def async_start(self) -> None:
         """Check the directory, then start the writer and the retention timer."""
         if served := await self.hass.async_add_executor_job(
-            _served_folder, self.directory, served_directories(self.hass)
+            layout.folder_holding, self.directory, served_directories(self.hass)
         ):
             self.error = (
                 f"{self.directory} is inside {served}, which is served without authentication"
