@@ -55,7 +55,7 @@ from custom_components.esp32_camera.hub.devices import camera_unique_id
 from custom_components.esp32_camera.number import NUMBERS
 from custom_components.esp32_camera.select import SELECTS
 from custom_components.esp32_camera.switch import SWITCHES
-from tests.helpers import ENTITY, jpeg_bytes, setup_with_camera, wait_for
+from tests.helpers import ENTITY, call_action, jpeg_bytes, setup_with_camera, wait_for
 
 CONTROL_PLATFORMS = (BUTTON_DOMAIN, NUMBER_DOMAIN, SELECT_DOMAIN, SWITCH_DOMAIN)
 # Every control entity of a camera, by platform and key (the hub has none: see the test below).
@@ -225,35 +225,20 @@ async def test_a_member_takes_snapshots_and_records_clips(
     """Snapshots and clips are a member's; a snapshot at another resolution switches the camera
     (QXGA can hang the OV3660), so it is an administrator's."""
     camera = await setup_with_camera(hass, hub_entry, lambda: simulate(mode="speed", fps=5))
-    as_member = Context(user_id=member.id)
-
-    async def call(service: str, context: Context, **data: Any) -> dict[str, Any]:
-        response = await hass.services.async_call(
-            DOMAIN,
-            service,
-            {"entity_id": ENTITY, **data},
-            blocking=True,
-            context=context,
-            return_response=True,
-        )
-        assert response is not None
-        result: dict[str, Any] = response[ENTITY]  # type: ignore[assignment]
-        return result
-
-    snapshot = await call("snapshot", as_member)
+    snapshot = await call_action(hass, "snapshot", member)
     assert snapshot["size"] > 0
     assert Path(hub_entry.runtime_data.save_directory, snapshot["path"]).is_file()
-    clip = await call("record", as_member, duration=1, pre_roll=0)
+    clip = await call_action(hass, "record", member, duration=1, pre_roll=0)
     assert clip["frames"] > 0
 
     kept = stored(hub_entry)
     with pytest.raises(Unauthorized) as refused:
-        await call("snapshot", as_member, resolution="qxga")
+        await call_action(hass, "snapshot", member, resolution="qxga")
     assert refused.value.translation_placeholders == {"action": f"{DOMAIN}.snapshot resolution"}
     assert camera.commands_received == []
     assert stored(hub_entry) == kept
-    for context in (Context(user_id=hass_admin_user.id), Context()):
-        assert (await call("snapshot", context, resolution="qvga"))["width"] == 320
+    for caller in (hass_admin_user, None):  # an administrator, an automation
+        assert (await call_action(hass, "snapshot", caller, resolution="qvga"))["width"] == 320
 
 
 async def test_websocket_changes_are_admin_commands(
