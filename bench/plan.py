@@ -24,6 +24,7 @@ class Plan:
     record_pre_roll: float
     record_seconds: float
     motion_sensor_rounds: int
+    demo_logbook_seconds: float
 
 
 QUICK = Plan(
@@ -39,6 +40,7 @@ QUICK = Plan(
     record_pre_roll=5.0,
     record_seconds=5.0,
     motion_sensor_rounds=1,
+    demo_logbook_seconds=120,
 )
 FULL = Plan(
     ingest_sizes=tuple(FRAME_SIZES),
@@ -53,4 +55,5 @@ FULL = Plan(
     record_pre_roll=10.0,
     record_seconds=20.0,
     motion_sensor_rounds=5,
+    demo_logbook_seconds=600,
 )

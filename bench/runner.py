@@ -24,6 +24,7 @@ from bench import (
     attacks,
     browser,
     churn,
+    demo_logbook,
     fanout,
     idle,
     ingest,
@@ -52,6 +53,7 @@ HASS_WORKLOADS: Mapping[str, Callable[[Bench], Awaitable[None]]] = {
     "attacks": attacks.run,
     "record": record.run,
     "motion_sensor": motion_sensor.run,
+    "demo_logbook": demo_logbook.run,
 }
 # Measured in this process, without Home Assistant.
 LOCAL_WORKLOAD = "motion"
@@ -68,6 +70,7 @@ WORKLOADS = (
     "record",
     LOCAL_WORKLOAD,
     "motion_sensor",
+    "demo_logbook",
 )
 SOAK_WORKLOADS = frozenset({"idle", "churn"})
 SOAK_MIN_RELOADS = 100
@@ -117,6 +120,7 @@ TABLE_SECTIONS: tuple[Callable[[dict[str, Any]], list[str]], ...] = (
     motion_sensor.table,
     attacks.table,
     record.table,
+    demo_logbook.table,
 )
 
 
