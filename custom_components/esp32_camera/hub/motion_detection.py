@@ -35,6 +35,7 @@ from ..motion import (
 )
 from ..protocol import Frame
 from . import signals
+from .clock import wall_clock_ms
 from .log_limit import OncePerPeriod
 from .repair_issues import async_delete_issue, async_raise_issue
 from .store import HubStore
@@ -180,6 +181,9 @@ class HubMotion:
         self._detectors: dict[str, MotionDetector] = {}
         self._scores: dict[str, float] = {}
         self._active: dict[str, bool] = {}
+        # What the panel lights: the zones whose latest analysed frame moved, while motion is on.
+        self._moving_zones: dict[str, tuple[str, ...]] = {}
+        self._last_started: dict[str, float] = {}  # monotonic, the latest motion start
         self._worker = MotionWorker(
             self._result_in_thread,
             name=f"{DOMAIN}_motion_{entry_id}",
@@ -230,6 +234,15 @@ class HubMotion:
     def score(self, camera_id: str) -> float | None:
         """Return the changed share of the camera's latest analysed frame, percent; None before one."""
         return self._scores.get(camera_id)
+
+    def live_state(self, camera_id: str) -> dict[str, Any]:
+        """Return what the panel shows of motion now (the last start in epoch milliseconds)."""
+        return {
+            "enabled": self.settings(camera_id).enabled,
+            "active": self.is_active(camera_id),
+            "zones": list(self._moving_zones.get(camera_id, ())),
+            "last_started": wall_clock_ms(self._last_started.get(camera_id)),
+        }
 
     def stats(self, camera_id: str) -> dict[str, Any]:
         """Return the camera's settings and the detector's cost accounting (diagnostics)."""
@@ -290,6 +303,8 @@ class HubMotion:
         self._detectors.pop(camera_id, None)
         self._scores.pop(camera_id, None)
         self._active.pop(camera_id, None)
+        self._moving_zones.pop(camera_id, None)
+        self._last_started.pop(camera_id, None)
         self._failures_in_row.pop(camera_id, None)
         if camera_id in self._issues:
             self._delete_issue(camera_id)
@@ -317,6 +332,17 @@ class HubMotion:
         self._scores[camera_id] = result.score
         if result.event is not None:
             self._async_event(camera_id, result.event)
+        if not self.is_active(camera_id):
+            self._moving_zones.pop(camera_id, None)
+        elif result.analysed:
+            min_area = self.settings(camera_id).min_area
+            self._moving_zones[camera_id] = tuple(
+                sorted(
+                    name
+                    for name, share in result.zone_scores.items()
+                    if name is not None and share >= min_area
+                )
+            )
 
     @callback
     def _async_failed(self, camera_id: str, error: str) -> None:
@@ -346,4 +372,6 @@ class HubMotion:
     def _async_event(self, camera_id: str, event: MotionEvent) -> None:
         """Send a motion start or end: the entities write their state at once."""
         self._active[camera_id] = event.type is MotionEventType.STARTED
+        if event.type is MotionEventType.STARTED:
+            self._last_started[camera_id] = event.timestamp
         async_dispatcher_send(self._hass, signals.motion_event(self._entry_id, camera_id), event)

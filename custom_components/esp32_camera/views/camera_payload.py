@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.auth.models import User
 from homeassistant.helpers import entity_registry as er
 
+from ..const import DOMAIN
 from ..hub.clock import wall_clock_ms
-from ..hub.devices import camera_entity_id
+from ..hub.devices import camera_entity_id, camera_unique_id
 from ..protocol import COMMANDS, CommandKind
 
 if TYPE_CHECKING:
@@ -20,6 +21,13 @@ if TYPE_CHECKING:
 
 # Where the cameras are on the network and where images go on disk: for administrators.
 ADMIN_ONLY_FIELDS = frozenset({"address", "ip", "directory", "last_saved_path"})
+
+# The motion entities the panel and the card show and switch: (platform, description key).
+MOTION_ENTITIES = (
+    ("binary_sensor", "motion"),
+    ("switch", "motion_detection"),
+    ("switch", "record_on_motion"),
+)
 
 # Commands that are settings (not actions such as reboot): what a camera's payload shows.
 SETTINGS = tuple(name for name, spec in COMMANDS.items() if spec.kind is not CommandKind.NONE)
@@ -100,6 +108,17 @@ def camera_payload(
         },
         # The panel draws them over the video.
         "motion": hub.motion.areas(camera_id),
+        # The panel's and card's badge, lit zones and switches (HA's switch services on these).
+        "motion_now": {
+            **hub.motion.live_state(camera_id),
+            "record_on_motion": hub.clips.settings(camera_id).record,
+            "entities": {
+                key: registry.async_get_entity_id(
+                    platform, DOMAIN, camera_unique_id(hub.entry.entry_id, camera_id, key)
+                )
+                for platform, key in MOTION_ENTITIES
+            },
+        },
         # The panel reads its clip list again when a clip or its MP4 is written.
         "clips": hub.clips.figures(camera_id),
     }
