@@ -1,7 +1,7 @@
 // @ts-check
 /** The panel's image-saving section and the statistics (also in the card). */
 import { CSS } from "./styles.js";
-import { DOMAIN, formatBytes, formatDate, formatDuration, formatNumber, formatTime, h, icon } from "./util.js";
+import { DOMAIN, formatBytes, formatDate, formatDuration, formatNumber, formatTime, h, icon, setBreakableText } from "./util.js";
 import { localeOf, translator } from "./i18n.js";
 
 export class Esp32CameraSaving extends HTMLElement {
@@ -128,7 +128,7 @@ export class Esp32CameraSaving extends HTMLElement {
     refs.total.textContent = formatNumber(saver.saved_total, locale);
     refs.today.textContent = formatNumber(saver.saved_today, locale);
     refs.size.textContent = formatBytes(saver.saved_bytes, locale);
-    refs.last.textContent = saver.last_saved_path ? `${saver.last_saved_path.split("/").slice(-3).join("/")} · ${formatTime(saver.last_saved_at, locale)}` : "–";
+    setBreakableText(refs.last, saver.last_saved_path ? `${saver.last_saved_path.split("/").slice(-3).join("/")} · ${formatTime(saver.last_saved_at, locale)}` : "–");
     refs.perDay.textContent = t("saving.per_day");
     refs.galleryTitle.textContent = t("saving.gallery");
     if (!this.galleryError) refs.empty.textContent = t("saving.empty");
@@ -232,7 +232,7 @@ export class Esp32CameraStats extends HTMLElement {
     rows.forEach(([name, value], index) => {
       const stat = /** @type {HTMLElement} */ (grid.children[index]);
       /** @type {HTMLElement} */ (stat.firstChild).textContent = name;
-      /** @type {HTMLElement} */ (stat.lastChild).textContent = value;
+      setBreakableText(/** @type {HTMLElement} */ (stat.lastChild), value);
     });
   }
 

@@ -5,7 +5,7 @@
  * The store follows the connection: while it is down the data is stale (`online` false); when it
  * is back (Home Assistant restarted or the network returned) the tables are reloaded.
  */
-import { DOMAIN, commandToastId, notify } from "./util.js";
+import { DOMAIN, commandToastId, fileName, notify } from "./util.js";
 
 /**
  * @typedef {{ index: number, key: string, name: string, width: number, height: number, risk: string }} Resolution
@@ -240,7 +240,8 @@ export class CameraStore {
     try {
       const answer = await hass.callService(DOMAIN, "snapshot", {}, { entity_id: camera.entity_id }, false, true);
       const saved = answer?.response?.[camera.entity_id];
-      notify(element, t("toast.saved", { camera: camera.name, path: saved?.path ?? "" }));
+      // The file's name: where the server keeps it is no news to the user (and not a member's).
+      notify(element, t("toast.saved", { camera: camera.name, path: fileName(saved?.path) }));
       return saved;
     } catch (err) {
       notify(element, t("toast.save_failed", { camera: camera.name, reason: String(/** @type {any} */ (err)?.message || err) }));

@@ -40,7 +40,8 @@ export const CSS = `
   .stats { display: grid; grid-template-columns: repeat(auto-fill, minmax(130px, 1fr)); gap: 8px; }
   .stat { background: var(--secondary-background-color, #f5f5f5); border-radius: 8px; padding: 8px 10px; }
   .stat .name { font-size: 12px; color: var(--secondary-text-color); }
-  .stat .number { font-size: 16px; font-variant-numeric: tabular-nums; margin-top: 2px; overflow-wrap: anywhere; }
+  .stat .number { font-size: 16px; font-variant-numeric: tabular-nums; margin-top: 2px; overflow-wrap: break-word; }
+  /* Long values wrap at their separators (setBreakableText), mid-word only when a part is wider than the box. */
   .stale .number, .stale .value { color: var(--disabled-text-color, #9e9e9e); font-style: italic; }
   .chip {
     display: inline-flex; align-items: center; gap: 4px; border-radius: 12px; padding: 2px 10px;

@@ -49,12 +49,30 @@ export function formatBytes(bytes, locale) {
     value /= 1024;
     unit += 1;
   }
+  // Bytes in words ("0 bytes", "1 byte": the short form says "0 byte"), the rest short ("1.2 MB").
   return new Intl.NumberFormat(locale, {
     style: "unit",
     unit: units[unit],
-    unitDisplay: "short",
+    unitDisplay: unit === 0 ? "long" : "short",
     maximumFractionDigits: unit === 0 ? 0 : 1,
   }).format(value);
+}
+
+/** The last part of a path: what a toast names, not where the server keeps it. @param {string | null | undefined} path */
+export function fileName(path) {
+  return (path ?? "").split(/[\\/]/).filter(Boolean).pop() ?? "";
+}
+
+/**
+ * Show `text` in `element`, breakable after "_", "/", ".", "-" and ":" (a name such as
+ * "esp32_simulator" wraps at its separator, never mid-word); unchanged text is left alone.
+ * @param {HTMLElement} element
+ * @param {string} text
+ */
+export function setBreakableText(element, text) {
+  if (element.textContent === text && element.dataset.text === text) return;
+  element.dataset.text = text;
+  element.replaceChildren(...text.split(/(?<=[_/.:-])/).flatMap((part, index) => (index ? [document.createElement("wbr"), part] : [part])));
 }
 
 /**
