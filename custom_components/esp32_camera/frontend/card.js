@@ -1,7 +1,7 @@
 // @ts-check
 /**
- * The Lovelace card `custom:esp32-camera-card`: one camera's live view, with its controls and
- * statistics in expansion panels. Sized by grid options for sections views (one to four columns
+ * The Lovelace card `custom:esp32-camera-card`: one camera's live view (its motion badge and lit
+ * zones included), with its motion and recording, controls and statistics in expansion panels. Sized by grid options for sections views (one to four columns
  * wide, its height following its content); tap and hold run Home Assistant actions (more-info by
  * default).
  */
@@ -13,8 +13,11 @@ import { hassChanged } from "./panel.js";
 
 const HOLD_MS = 500;
 
-/** @typedef {{ type: string, entity?: string, camera_id?: string, show_controls?: boolean,
- *   show_stats?: boolean, tap_action?: object, hold_action?: object }} CardConfig */
+/** @typedef {{ type: string, entity?: string, camera_id?: string, show_motion?: boolean,
+ *   show_controls?: boolean, show_stats?: boolean, tap_action?: object, hold_action?: object }} CardConfig */
+
+/** What a card shows unless configured otherwise. */
+const DEFAULTS = { show_motion: true, show_controls: true, show_stats: true };
 
 export class Esp32CameraCard extends HTMLElement {
   constructor() {
@@ -31,9 +34,11 @@ export class Esp32CameraCard extends HTMLElement {
     this.holdTimer = 0;
     this.held = false;
     this.viewer = h("esp32-camera-viewer", { "no-latency": true }); // no frame feed here
+    this.motion = h("esp32-camera-motion");
     this.controls = h("esp32-camera-controls");
     this.stats = h("esp32-camera-stats");
     this.message = h("ha-alert", { alertType: "warning", "alert-type": "warning", hidden: true });
+    this.motionBox = h("ha-expansion-panel", { outlined: false, class: "section motion-section" }, this.motion);
     this.controlsBox = h("ha-expansion-panel", { outlined: false, class: "section" }, this.controls);
     this.statsBox = h("ha-expansion-panel", { outlined: false, class: "section" }, this.stats);
     this.shadowRoot?.append(
@@ -48,7 +53,7 @@ export class Esp32CameraCard extends HTMLElement {
         esp32-camera-viewer { --video-max-height: 60vh; cursor: pointer; }
       `,
       ),
-      h("ha-card", {}, this.message, this.viewer, this.controlsBox, this.statsBox),
+      h("ha-card", {}, this.message, this.viewer, this.motionBox, this.controlsBox, this.statsBox),
     );
     this.viewer.hidden = true;
     // Tap and hold on the picture run the configured actions (more-info unless configured).
@@ -85,13 +90,13 @@ export class Esp32CameraCard extends HTMLElement {
   /** The picker's preview: the first ESP32 camera. @param {import("./store.js").Hass} hass */
   static getStubConfig(hass) {
     const cameras = Object.keys(hass.states).filter((id) => id.startsWith("camera.") && hass.entities?.[id]?.platform === DOMAIN);
-    return { type: "custom:esp32-camera-card", entity: cameras[0] ?? "", show_controls: true, show_stats: false };
+    return { type: "custom:esp32-camera-card", entity: cameras[0] ?? "", show_motion: true, show_controls: true, show_stats: false };
   }
 
   /** @param {CardConfig} config */
   setConfig(config) {
     if (!config.entity && !config.camera_id) throw new Error("entity");
-    this.config = { show_controls: true, show_stats: true, ...config };
+    this.config = { ...DEFAULTS, ...config };
     this.render();
   }
 
@@ -139,8 +144,10 @@ export class Esp32CameraCard extends HTMLElement {
     const camera = this.store.cameras.find((item) => (cameraId ? item.camera_id === cameraId : item.entity_id === entity));
     this.message.hidden = Boolean(camera);
     this.viewer.hidden = !camera;
+    this.motionBox.hidden = !camera || !this.config.show_motion;
     this.controlsBox.hidden = !camera || !this.config.show_controls;
     this.statsBox.hidden = !camera || !this.config.show_stats;
+    this.motionBox.header = t("panel.motion");
     this.controlsBox.header = t("panel.controls");
     this.statsBox.header = t("panel.stats");
     if (!camera) {
@@ -148,6 +155,7 @@ export class Esp32CameraCard extends HTMLElement {
       return;
     }
     this.viewer.show(hass, camera, this.store);
+    if (this.config.show_motion) this.motion.show(hass, this.store, camera);
     if (this.config.show_controls) this.controls.show(this.store, camera, { compact: true });
     if (this.config.show_stats) this.stats.show(hass, this.store, camera, { server: false });
   }
@@ -173,7 +181,7 @@ export class Esp32CameraCardEditor extends HTMLElement {
 
   /** @param {CardConfig} config */
   setConfig(config) {
-    this.config = { show_controls: true, show_stats: true, ...config };
+    this.config = { ...DEFAULTS, ...config };
     this.render();
   }
 
@@ -191,6 +199,7 @@ export class Esp32CameraCardEditor extends HTMLElement {
     const t = translator(hass);
     this.form.schema = [
       { name: "entity", required: true, selector: { entity: { domain: "camera", integration: DOMAIN } } },
+      { name: "show_motion", selector: { boolean: {} } },
       { name: "show_controls", selector: { boolean: {} } },
       { name: "show_stats", selector: { boolean: {} } },
       { name: "tap_action", selector: { ui_action: { default_action: "more-info" } } },

@@ -9,6 +9,7 @@
 import { Esp32CameraCard, Esp32CameraCardEditor } from "./card.js";
 import { Esp32CameraClips } from "./clips.js";
 import { Esp32CameraControls } from "./controls.js";
+import { Esp32CameraMotion } from "./motion.js";
 import { Esp32CameraPanel } from "./panel.js";
 import { Esp32CameraSaving, Esp32CameraStats } from "./sections.js";
 import { Esp32CameraViewer } from "./viewer.js";
@@ -18,6 +19,7 @@ import { loadStrings, translator } from "./i18n.js";
 const ELEMENTS = {
   "esp32-camera-controls": Esp32CameraControls,
   "esp32-camera-viewer": Esp32CameraViewer,
+  "esp32-camera-motion": Esp32CameraMotion,
   "esp32-camera-saving": Esp32CameraSaving,
   "esp32-camera-clips": Esp32CameraClips,
   "esp32-camera-stats": Esp32CameraStats,

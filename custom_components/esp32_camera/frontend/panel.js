@@ -1,14 +1,20 @@
 // @ts-check
 /**
  * The sidebar panel: the selected camera's video first (scaled to fit), the other cameras as a
- * strip under it (or an overview grid, toggled), then its controls, image saving and statistics.
- * On a phone the video comes first and a tapped tile becomes the video.
+ * strip under it, then its motion and recording, controls, image saving and statistics. The
+ * overview (the toolbar's grid button) shows every camera as a large tile instead; a tapped tile
+ * opens that camera. On a phone the video comes first and a tapped tile becomes the video. The
+ * panel opens on the camera the user last looked at (kept in this browser).
  */
 import { CSS } from "./styles.js";
 import { CameraStore } from "./store.js";
 import { FrameFeed } from "./stream.js";
 import { commandToastId, formatNumber, h, icon, notify, setTexts, whenDefined } from "./util.js";
 import { loadStrings, localeOf, stringsReady, translator } from "./i18n.js";
+import { motionOf } from "./motion.js";
+
+/** Where this browser keeps the camera last looked at. */
+export const LAST_CAMERA_KEY = "esp32_camera.panel.camera";
 
 /** Elements of Home Assistant the panel's sections use; they are awaited before the first render. */
 const HA_ELEMENTS = ["ha-form", "ha-switch", "ha-button", "ha-alert", "ha-dialog"];
@@ -55,11 +61,12 @@ export class Esp32CameraPanel extends HTMLElement {
     refs.title = h("div", { class: "title" });
     refs.summary = h("div", { class: "summary" });
     refs.grid = h("div", { class: "grid strip" });
-    refs.overviewToggle = h("button", { class: "icon", slot: "tools", onclick: () => this.toggleOverview() }, icon("view-grid-outline"));
+    refs.overviewToggle = h("button", { class: "icon overview-toggle", onclick: () => this.toggleOverview() }, icon("view-grid-outline"));
     refs.emptyTitle = h("h2");
     refs.emptyText = h("p", { class: "muted" });
     refs.empty = h("div", { class: "card empty", hidden: true }, h("div", { class: "card-content" }, refs.emptyTitle, refs.emptyText));
-    refs.viewer = h("esp32-camera-viewer", {}, refs.overviewToggle);
+    refs.viewer = h("esp32-camera-viewer");
+    refs.motion = h("esp32-camera-motion");
     refs.controls = h("esp32-camera-controls");
     refs.saving = h("esp32-camera-saving");
     refs.clips = h("esp32-camera-clips");
@@ -74,9 +81,10 @@ export class Esp32CameraPanel extends HTMLElement {
       "div",
       { class: "main", hidden: true },
       h("div", { class: "col wide" }, refs.viewerCard, h("div", { class: "statscard" }, card("stats", "chart-box-outline", refs.stats, refs.refresh))),
-      h("div", { class: "col" }, card("controls", "tune", refs.controls), card("saving", "content-save-all", refs.saving), card("clips", "filmstrip", refs.clips)),
+      h("div", { class: "col" }, card("motion", "motion-sensor", refs.motion), card("controls", "tune", refs.controls), card("saving", "content-save-all", refs.saving), card("clips", "filmstrip", refs.clips)),
     );
-    refs.content = h("div", { class: "content" }, refs.empty, refs.main);
+    refs.overviewBox = h("div", { class: "overview-box", hidden: true });
+    refs.content = h("div", { class: "content" }, refs.empty, refs.main, refs.overviewBox);
     this.shadowRoot?.append(
       h(
         "style",
@@ -99,10 +107,15 @@ export class Esp32CameraPanel extends HTMLElement {
         .content { padding: 16px; max-width: 1800px; margin: 0 auto; outline: none; }
         .main { display: grid; grid-template-columns: minmax(0, 1fr) minmax(320px, 400px); gap: 16px; align-items: start; }
         .col { display: flex; flex-direction: column; gap: 16px; min-width: 0; }
-        .live { --video-max-height: calc(100vh - 230px); }
+        .live { --video-max-height: calc(100vh - 230px); scroll-margin-top: calc(var(--header-height, 56px) + 8px); }
         .grid { display: grid; gap: 6px; padding: 8px; }
         .grid.strip { grid-auto-flow: column; grid-auto-columns: 150px; overflow-x: auto; }
-        .grid.overview { grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); }
+        /* The overview: every camera large, as many columns as fit tiles of 360 px. */
+        .grid.overview { grid-template-columns: repeat(auto-fill, minmax(min(100%, 360px), 1fr)); gap: 12px; padding: 0; }
+        .grid.overview .tile .caption { font-size: 15px; padding: 8px 12px; }
+        .tile.motion { border-color: var(--error-color, #db4437); }
+        .tile .motion-dot { display: none; color: var(--error-color, #db4437); --mdc-icon-size: 16px; }
+        .tile.motion .motion-dot { display: inline-flex; }
         .tile {
           position: relative; border-radius: 8px; overflow: hidden; cursor: pointer; background: #000;
           aspect-ratio: 4 / 3; border: 2px solid transparent; padding: 0; font: inherit; color: #fff;
@@ -130,12 +143,12 @@ export class Esp32CameraPanel extends HTMLElement {
         :host([narrow]) .card { border-radius: 0; border-left: none; border-right: none; }
         :host([narrow]) .live { --video-max-height: 45vh; }
         :host([narrow]) .grid.strip { grid-auto-columns: 120px; }
-        :host([narrow]) .grid.overview { grid-template-columns: repeat(2, minmax(0, 1fr)); }
+        :host([narrow]) .grid.overview { grid-template-columns: minmax(0, 1fr); padding: 0 8px; gap: 8px; }
         :host([narrow]) .toolbar { padding: 0 8px 0 4px; }
         :host([narrow]) .menu { margin-left: 0; }
       `,
       ),
-      h("div", { class: "toolbar" }, refs.menu, refs.title, refs.summary),
+      h("div", { class: "toolbar" }, refs.menu, refs.title, refs.summary, refs.overviewToggle),
       refs.content,
     );
   }
@@ -156,6 +169,7 @@ export class Esp32CameraPanel extends HTMLElement {
     const previous = this._hass;
     this._hass = hass;
     for (const element of [this.refs.controls, this.refs.saving]) element.hass = hass;
+    // Switching the motion entities shows at once (their states come with `hass`, not the feed).
     if (!previous && this.isConnected) this.start();
     else if (hass.language !== this.language) loadStrings(hass).then(() => this.render());
     else if (this.store?.loaded && hassChanged(previous, hass, this.store.cameras)) this.render();
@@ -186,11 +200,16 @@ export class Esp32CameraPanel extends HTMLElement {
     Promise.all([loadStrings(hass), whenDefined(HA_ELEMENTS)]).then(() => this.render());
   }
 
+  /** The overview (every camera as a large tile, nothing else) or the selected camera's page. */
   toggleOverview() {
+    const { refs } = this;
     this.overview = !this.overview;
-    this.refs.grid.classList.toggle("strip", !this.overview);
-    this.refs.grid.classList.toggle("overview", this.overview);
-    this.refs.overviewToggle.classList.toggle("active", this.overview);
+    refs.grid.classList.toggle("strip", !this.overview);
+    refs.grid.classList.toggle("overview", this.overview);
+    refs.overviewToggle.classList.toggle("active", this.overview);
+    refs.overviewToggle.setAttribute("aria-pressed", String(this.overview));
+    (this.overview ? refs.overviewBox : refs.viewerCard).append(refs.grid);
+    this.render();
   }
 
   /** @param {import("./store.js").Camera} camera */
@@ -201,7 +220,7 @@ export class Esp32CameraPanel extends HTMLElement {
       const name = h("span", { class: "name" });
       const dot = h("span", { class: "dot" });
       const fps = h("span");
-      const button = h("button", { class: "tile", "data-camera": camera.camera_id, onclick: () => this.select(camera.camera_id, true) }, img, h("span", { class: "caption" }, dot, name, fps));
+      const button = h("button", { class: "tile", "data-camera": camera.camera_id, onclick: () => this.select(camera.camera_id, true) }, img, h("span", { class: "caption" }, dot, name, h("span", { class: "motion-dot" }, icon("motion-sensor")), fps));
       tile = { img, name, dot, fps, button, shown: 0 };
       this.tiles.set(camera.camera_id, tile);
     }
@@ -217,6 +236,7 @@ export class Esp32CameraPanel extends HTMLElement {
     tile.button.classList.toggle("offline", !camera.connected);
     tile.button.classList.toggle("stale", !store.online);
     tile.button.classList.toggle("selected", camera.camera_id === this.selected);
+    tile.button.classList.toggle("motion", motionOf(/** @type {import("./store.js").Hass} */ (this._hass), camera).active);
     return tile;
   }
 
@@ -238,7 +258,10 @@ export class Esp32CameraPanel extends HTMLElement {
   /** @param {string} cameraId @param {boolean} [reveal] bring the video into view (a phone) */
   select(cameraId, reveal = false) {
     this.selected = cameraId;
-    this.render();
+    rememberCamera(cameraId);
+    if (this.overview) this.toggleOverview(); // a tile of the overview opens its camera
+    else this.render();
+    // Below Home Assistant's header (the viewer card's scroll margin), its name in sight.
     if (reveal && this.hasAttribute("narrow")) this.refs.viewerCard.scrollIntoView({ block: "start", behavior: "smooth" });
   }
 
@@ -256,6 +279,7 @@ export class Esp32CameraPanel extends HTMLElement {
     refs.overviewToggle.title = refs.overviewToggle.ariaLabel = t("panel.overview");
     setTexts(refs, {
       statsTitle: "panel.stats",
+      motionTitle: "panel.motion",
       controlsTitle: "panel.controls",
       savingTitle: "panel.saving",
       clipsTitle: "panel.clips",
@@ -263,7 +287,8 @@ export class Esp32CameraPanel extends HTMLElement {
       emptyText: "panel.empty_text",
     }, t);
     refs.empty.hidden = cameras.length > 0;
-    refs.main.hidden = cameras.length === 0;
+    refs.main.hidden = cameras.length === 0 || this.overview;
+    refs.overviewBox.hidden = cameras.length === 0 || !this.overview;
     const connected = cameras.filter((camera) => camera.connected).length;
     const fps = store.hubs.reduce((sum, hub) => sum + (hub.stats.fps || 0), 0);
     refs.summary.classList.toggle("offline", !store.online);
@@ -276,7 +301,7 @@ export class Esp32CameraPanel extends HTMLElement {
     const known = new Set(cameras.map((camera) => camera.camera_id));
     for (const cameraId of [...this.tiles.keys()]) if (!known.has(cameraId)) this.tiles.delete(cameraId);
     if (!cameras.length) return;
-    if (!store.camera(this.selected)) this.selected = cameras[0].camera_id;
+    if (!store.camera(this.selected)) this.selected = (store.camera(lastCamera()) ?? cameras[0]).camera_id;
     const tiles = cameras.map((camera) => this.tile(camera).button);
     if (tiles.some((button, index) => refs.grid.children[index] !== button) || refs.grid.childElementCount !== tiles.length) {
       refs.grid.replaceChildren(...tiles);
@@ -284,6 +309,7 @@ export class Esp32CameraPanel extends HTMLElement {
     this.toastForeignResponses(cameras);
     const camera = /** @type {import("./store.js").Camera} */ (store.camera(this.selected));
     refs.viewer.show(hass, camera, store);
+    refs.motion.show(hass, store, camera);
     refs.controls.show(store, camera);
     refs.saving.show(hass, store, camera);
     refs.clips.show(hass, store, camera);
@@ -328,9 +354,27 @@ export class Esp32CameraPanel extends HTMLElement {
   }
 }
 
+/** The camera this browser last looked at in the panel (none: storage is off or empty). */
+function lastCamera() {
+  try {
+    return window.localStorage.getItem(LAST_CAMERA_KEY);
+  } catch {
+    return null; // storage refused (a private window's policy): the first camera then
+  }
+}
+
+/** @param {string} cameraId */
+function rememberCamera(cameraId) {
+  try {
+    window.localStorage.setItem(LAST_CAMERA_KEY, cameraId);
+  } catch {
+    // Not kept: the panel opens on the first camera next time.
+  }
+}
+
 /**
- * Whether a new `hass` changes what is shown: the user, the actions, the language, or a camera
- * entity (its stream token changes when Home Assistant restarts).
+ * Whether a new `hass` changes what is shown: the user, the actions, the language, a camera
+ * entity (its stream token changes when Home Assistant restarts) or a camera's motion entities.
  * @param {import("./store.js").Hass | undefined} previous
  * @param {import("./store.js").Hass} hass
  * @param {import("./store.js").Camera[]} cameras
@@ -341,6 +385,8 @@ export function hassChanged(previous, hass, cameras) {
     previous.user !== hass.user ||
     previous.services !== hass.services ||
     previous.language !== hass.language ||
-    cameras.some((camera) => camera.entity_id && previous.states[camera.entity_id] !== hass.states[camera.entity_id])
+    cameras.some((camera) =>
+      [camera.entity_id, ...Object.values(camera.motion_now?.entities ?? {})].some((entityId) => entityId && previous.states[entityId] !== hass.states[entityId]),
+    )
   );
 }

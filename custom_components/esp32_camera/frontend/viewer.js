@@ -2,13 +2,15 @@
 /**
  * The live view of one camera: name and state, chips, the video scaled to fit with its aspect
  * ratio (filling the screen in fullscreen), its motion zones over it, and capture, freeze, zoom,
- * fullscreen and (administrators) zone editing tools.
+ * fullscreen and (administrators) zone editing tools. While the camera sees motion a badge says
+ * so and the zones that see it are lit; with detection off the badge says that instead.
  */
 import { CSS } from "./styles.js";
 import { downloadBlob, formatDuration, formatNumber, h, icon, notify } from "./util.js";
 import { localeOf, translator } from "./i18n.js";
 import { streamUrl } from "./stream.js";
 import { ZONES_CSS, ZoneOverlay } from "./zones.js";
+import { motionOf } from "./motion.js";
 
 const LATENCY_GOOD_MS = 100;
 const LATENCY_FAIR_MS = 200;
@@ -53,8 +55,11 @@ export class Esp32CameraViewer extends HTMLElement {
     refs.waiting = h("div", { class: "overlay" });
     refs.offline = h("div", { class: "overlay", hidden: true });
     refs.frozenBadge = h("div", { class: "badge", hidden: true });
+    refs.motionIcon = icon("motion-sensor");
+    refs.motionText = h("span");
+    refs.motionBadge = h("div", { class: "badge motion-badge", hidden: true, role: "status" }, refs.motionIcon, refs.motionText);
     this.zones = new ZoneOverlay(this, { beforeEdit: () => this.zoomed && this.toggleZoom() });
-    refs.video = h("div", { class: "video" }, refs.img, refs.canvas, this.zones.svg, refs.waiting, refs.offline, refs.frozenBadge);
+    refs.video = h("div", { class: "video" }, refs.img, refs.canvas, this.zones.svg, refs.waiting, refs.offline, refs.frozenBadge, refs.motionBadge);
     refs.frame = h("div", { class: "frame" }, refs.video);
     const tool = (/** @type {string} */ name, /** @type {() => void} */ action) =>
       (refs[`tool_${name}`] = h("button", { class: "icon", onclick: action }, icon(name)));
@@ -99,10 +104,21 @@ export class Esp32CameraViewer extends HTMLElement {
           color: #fff; background: rgba(0, 0, 0, 0.55); font-size: 16px; text-align: center; padding: 16px;
         }
         .video .badge { position: absolute; top: 8px; left: 8px; padding: 2px 8px; border-radius: 4px; background: rgba(0, 0, 0, 0.6); color: #fff; font-size: 12px; }
+        .video .motion-badge {
+          left: auto; right: 8px; display: inline-flex; align-items: center; gap: 4px; z-index: 1;
+          font-size: 14px; font-weight: 500; padding: 4px 10px; border-radius: 14px;
+        }
+        .video .motion-badge ha-icon { --mdc-icon-size: 18px; }
+        .video .motion-badge.on { background: var(--error-color, #db4437); }
+        .video .motion-badge.off { background: rgba(0, 0, 0, 0.6); color: rgba(255, 255, 255, 0.85); }
+        /* Motion: the picture's edge lit too, seen from across the room. */
+        .video.motion { outline: 3px solid var(--error-color, #db4437); outline-offset: -3px; }
         .tools { display: flex; flex-wrap: wrap; align-items: center; gap: 2px; padding: 2px 4px; color: var(--secondary-text-color); }
         .tools .grow { flex: 1; }
-        .video.zoomed { overflow: auto; aspect-ratio: auto; width: 100%; max-height: 75vh; }
-        .video.zoomed img, .video.zoomed canvas { width: auto; height: auto; max-width: none; }
+        /* Zoomed: the frame at 100 %, never smaller than fitted; centred while it fits (margin: auto
+           in a flex box centres without cutting off the left of a wider picture). */
+        .video.zoomed { overflow: auto; aspect-ratio: auto; width: 100%; max-height: 75vh; display: flex; }
+        .video.zoomed img, .video.zoomed canvas { height: auto; max-width: none; flex: none; margin: auto; }
         .stage:fullscreen { background: #000; display: flex; flex-direction: column; }
         .stage:fullscreen .frame { flex: 1; min-height: 0; align-items: center; }
         .stage:fullscreen .video { width: 100%; height: 100%; aspect-ratio: auto; }
@@ -180,7 +196,13 @@ export class Esp32CameraViewer extends HTMLElement {
     else if (refs.img.naturalWidth && this.streamSource) refs.waiting.hidden = true;
     this.renderDuration();
     this.renderLatency();
-    this.zones.show(hass, camera, store);
+    const motion = motionOf(hass, camera);
+    refs.motionBadge.hidden = motion.enabled && !motion.active;
+    refs.motionBadge.className = `badge motion-badge ${motion.enabled ? "on" : "off"}`;
+    refs.motionIcon.setAttribute("icon", motion.enabled ? "mdi:motion-sensor" : "mdi:motion-sensor-off");
+    refs.motionText.textContent = motion.enabled ? t("motion.now") : t("motion.detection_off");
+    refs.video.classList.toggle("motion", motion.active);
+    this.zones.show(hass, camera, store, motion.zones);
     // A new token (Home Assistant restarted) or another camera: a new stream.
     if (changed || streamUrl(hass, camera) !== this.streamSource) this.restartStream();
   }
@@ -270,8 +292,13 @@ export class Esp32CameraViewer extends HTMLElement {
   }
 
   toggleZoom() {
+    const { video, img, canvas } = this.refs;
+    const fitted = video.getBoundingClientRect().width;
     this.zoomed = !this.zoomed;
-    this.refs.video.classList.toggle("zoomed", this.zoomed);
+    video.classList.toggle("zoomed", this.zoomed);
+    const natural = (this.frozen ? canvas.width : img.naturalWidth) || fitted;
+    const width = this.zoomed ? `${Math.round(Math.max(natural, fitted))}px` : "";
+    img.style.width = canvas.style.width = width;
     this.refs["tool_magnify-plus-outline"].classList.toggle("active", this.zoomed);
   }
 

@@ -2,7 +2,8 @@
 /**
  * Motion zones and mask areas over the live video: an SVG in the picture's own coordinates (its
  * viewBox is the frame size and it letterboxes like the image's `object-fit: contain`), re-drawn
- * only when the areas, the frame size or the editor change, never per frame. Administrators edit
+ * only when the areas, the frame size, the editor or the zones seeing motion change, never per
+ * frame; a zone that sees motion now is filled with its colour. Administrators edit
  * them: drag a rectangle or click a polygon's corners (pointer events: mouse, pen and touch), name
  * each area and make it a zone (named in motion events) or a mask (never analysed), then save
  * (`esp32_camera/motion_zones`) or cancel. The limits come from the server.
@@ -65,6 +66,7 @@ export const ZONES_CSS = `
   svg.zones.editing { pointer-events: all; touch-action: none; cursor: crosshair; z-index: 1; }
   svg.zones polygon, svg.zones polyline { vector-effect: non-scaling-stroke; stroke-width: 2; stroke-linejoin: round; }
   svg.zones .zone { fill: rgba(255, 255, 255, 0.06); }
+  svg.zones .zone.moving { fill: var(--zone-colour); fill-opacity: 0.35; stroke-width: 4; }
   svg.zones .mask { fill: rgba(0, 0, 0, 0.55); stroke: rgba(255, 255, 255, 0.85); stroke-dasharray: 6 4; }
   svg.zones .selected { stroke-width: 4; }
   svg.zones .draft { fill: rgba(255, 255, 255, 0.15); stroke: #fff; stroke-dasharray: 4 3; }
@@ -116,6 +118,8 @@ export class ZoneOverlay {
     this.barKey = "";
     /** @type {{ areas: EditedArea[], before: string } | null} saved, until the camera's payload has them */
     this.justSaved = null;
+    /** @type {string[]} the zones that see motion now (lit; not while editing) */
+    this.moving = [];
 
     this.svg = /** @type {SVGSVGElement} */ (svg("svg", { class: "zones", preserveAspectRatio: "xMidYMid meet", "aria-hidden": "true" }));
     this.shapes = svg("g");
@@ -137,13 +141,13 @@ export class ZoneOverlay {
     refs.form = h("ha-form", { schema: [], data: {} });
     refs.form.addEventListener("value-changed", (/** @type {CustomEvent} */ event) => this.changeSelected(event.detail.value));
     refs.deleteLabel = document.createTextNode("");
-    refs.delete = h("ha-button", { class: "zone-delete", appearance: "plain", size: "small", variant: "danger", onclick: () => this.deleteSelected() }, h("ha-icon", { slot: "start", icon: "mdi:delete" }), refs.deleteLabel);
+    refs.delete = h("ha-button", { class: "zone-delete", appearance: "plain", size: "s", variant: "danger", onclick: () => this.deleteSelected() }, h("ha-icon", { slot: "start", icon: "mdi:delete" }), refs.deleteLabel);
     refs.selectedRow = h("div", { class: "row" }, refs.form, refs.delete);
     refs.error = h("ha-alert", { alertType: "error", "alert-type": "error", hidden: true });
     refs.cancelLabel = document.createTextNode("");
-    refs.cancel = h("ha-button", { class: "zone-cancel", appearance: "plain", size: "small", onclick: () => this.cancel() }, refs.cancelLabel);
+    refs.cancel = h("ha-button", { class: "zone-cancel", appearance: "plain", size: "s", onclick: () => this.cancel() }, refs.cancelLabel);
     refs.saveLabel = document.createTextNode("");
-    refs.save = h("ha-button", { class: "zone-save", size: "small", onclick: () => this.save() }, h("ha-icon", { slot: "start", icon: "mdi:content-save" }), refs.saveLabel);
+    refs.save = h("ha-button", { class: "zone-save", size: "s", onclick: () => this.save() }, h("ha-icon", { slot: "start", icon: "mdi:content-save" }), refs.saveLabel);
     this.bar = h(
       "div",
       { class: "zone-editor", hidden: true },
@@ -169,8 +173,9 @@ export class ZoneOverlay {
    * @param {import("./store.js").Hass} hass
    * @param {import("./store.js").Camera} camera
    * @param {import("./store.js").CameraStore} store
+   * @param {string[]} [moving] the zones that see motion now
    */
-  show(hass, camera, store) {
+  show(hass, camera, store, moving = []) {
     const changed = this.camera?.camera_id !== camera.camera_id;
     this._hass = hass;
     this.store = store;
@@ -191,6 +196,7 @@ export class ZoneOverlay {
       this.svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
     }
     if (!this.editing) this.areas = this.camerasAreas();
+    this.moving = moving;
     this.render();
   }
 
@@ -393,7 +399,8 @@ export class ZoneOverlay {
 
   /** Draw the areas; nothing when they, the size and the selection are what is drawn already. */
   renderOverlay() {
-    const key = JSON.stringify([this.areas, this.size, this.editing && this.selected]);
+    const moving = this.editing ? [] : this.moving;
+    const key = JSON.stringify([this.areas, this.size, this.editing && this.selected, moving]);
     this.svg.classList.toggle("editing", this.editing);
     if (this.shape === "polygon" && this.editing) this.drawDraft(this.corners, false);
     else this.drawDraft([], true);
@@ -409,10 +416,11 @@ export class ZoneOverlay {
         const left = Math.min(...area.points.map(([x]) => x)) * width;
         const top = Math.min(...area.points.map(([, y]) => y)) * height;
         const selected = this.editing && index === this.selected ? " selected" : "";
+        const lit = area.kind === "zone" && moving.includes(area.name) ? " moving" : "";
         return svg(
           "g",
           { "data-name": area.name, "data-kind": area.kind },
-          svg("polygon", { class: `${area.kind}${selected}`, points, stroke: colour, "data-index": index }),
+          svg("polygon", { class: `${area.kind}${selected}${lit}`, points, stroke: colour, style: `--zone-colour: ${colour}`, "data-index": index }),
           svg("text", { x: left + font / 3, y: top + font * 1.1, fill: colour, "font-size": font, "stroke-width": font / 6, "pointer-events": "none" }, area.name),
         );
       }),
