@@ -8,11 +8,9 @@ test covered.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from pathlib import Path
-import time
 from typing import Any
 from unittest.mock import patch
 
@@ -21,6 +19,7 @@ from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, Unauthorized
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers.template import Template
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import CLIENT_ID, MockConfigEntry
@@ -61,17 +60,22 @@ async def test_a_household_members_filename_is_no_template(
     member's `filename` stalled Home Assistant for as long as they liked (this one: ~0.2 s; two
     loops of 100,000: hours). Templates are an administrator's (and an automation's)."""
     await with_frame(hass, hub_entry, connect_camera)
-    for action, data in (
-        ("snapshot", {"filename": LOOPING_TEMPLATE}),
-        ("record", {"filename": LOOPING_TEMPLATE.replace(".jpg", ".avi"), "duration": 1}),
-        ("snapshot", {"filename": "{{ camera_id }}.jpg"}),
-    ):
-        started = time.monotonic()
-        error = await refused_action(hass, action, household_user, **data)
-        assert isinstance(error, Unauthorized), action
-        assert error.translation_key == "admin_required"
-        assert error.translation_placeholders == {"action": f"{DOMAIN}.{action} filename template"}
-        assert time.monotonic() - started < 0.1  # refused before rendering
+    # Refused before rendering: the template is never rendered, however long it would take.
+    with patch.object(
+        Template, "async_render", autospec=True, side_effect=Template.async_render
+    ) as render:
+        for action, data in (
+            ("snapshot", {"filename": LOOPING_TEMPLATE}),
+            ("record", {"filename": LOOPING_TEMPLATE.replace(".jpg", ".avi"), "duration": 1}),
+            ("snapshot", {"filename": "{{ camera_id }}.jpg"}),
+        ):
+            error = await refused_action(hass, action, household_user, **data)
+            assert isinstance(error, Unauthorized), action
+            assert error.translation_key == "admin_required"
+            assert error.translation_placeholders == {
+                "action": f"{DOMAIN}.{action} filename template"
+            }
+        assert render.call_count == 0
     assert not (tmp_path / "saved" / "stall.jpg").exists()
     assert not (tmp_path / "saved" / "cam1.jpg").exists()
     # A plain name is still theirs; a template still an automation's.
@@ -146,38 +150,18 @@ class TestAHostileStoreFile:
         envelope = {"version": 1, "minor_version": 1, "key": path.name, "data": data}
         path.write_text(json.dumps(envelope), encoding="utf-8")
 
-    @staticmethod
-    async def set_up_timed(hass: HomeAssistant, entry: MockConfigEntry) -> tuple[float, float]:
-        """Set the hub up; return how long it took and the event loop's longest stall meanwhile."""
-        stall, done = 0.0, False
-
-        async def tick() -> None:
-            nonlocal stall
-            while not done:
-                before = time.monotonic()
-                await asyncio.sleep(0.005)
-                stall = max(stall, time.monotonic() - before)
-
-        ticker = hass.async_create_background_task(tick(), "loop stall probe")
-        started = time.monotonic()
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        took, done = time.monotonic() - started, True
-        await ticker
-        return took, stall
-
-    async def test_many_refused_addresses_load_without_stalling_the_loop(
+    async def test_many_refused_addresses_are_all_loaded(
         self, hass: HomeAssistant, hub_entry: MockConfigEntry
     ) -> None:
         """Before, each refused address was looked up in a list of those kept: 50,000 addresses
-        (a 0.9 MB file) held the event loop ~6 s at every start (100,000: 22 s)."""
+        (a 0.9 MB file) held the event loop ~6 s at every start (100,000: 22 s). The loop's
+        longest stall while such a store loads is the bench's figure (bench/attacks_store.py)."""
         refused = [f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}" for n in range(50_000)]
         path = Path(hass.config.path(".storage", storage_key(hub_entry.entry_id)))
         self.write(path, {"cameras": {}, "approved": {}, "refused": [*refused, refused[0]]})
 
-        took, stall = await self.set_up_timed(hass, hub_entry)
+        assert await hass.config_entries.async_setup(hub_entry.entry_id)
         assert hub_entry.runtime_data.store.refused == set(refused)
-        assert stall < 1.0, stall
-        assert took < 3.0, took
 
     async def test_a_camera_id_no_camera_can_have_is_not_restored(
         self,
@@ -219,7 +203,8 @@ class TestAHostileStoreFile:
         self, hass: HomeAssistant, hub_entry: MockConfigEntry
     ) -> None:
         """A damaged store is completed from its copy: a copy whose zone has a million corners
-        (12 MB) is checked like the store, the zone dropped, the hub started at once."""
+        (12 MB) is checked like the store, the zone dropped, the hub started. How long the loop
+        stalls while it loads is the bench's figure (bench/attacks_store.py)."""
         store = Path(hass.config.path(".storage", storage_key(hub_entry.entry_id)))
         copy = Path(hass.config.path(".storage", copy_key(hub_entry.entry_id)))
         zone = {"name": "door", "points": [[0.5, 0.25]] * 1_000_000}
@@ -233,7 +218,7 @@ class TestAHostileStoreFile:
             },
         )
 
-        took, stall = await self.set_up_timed(hass, hub_entry)
+        assert await hass.config_entries.async_setup(hub_entry.entry_id)
         hub = hub_entry.runtime_data
         assert hub.motion.areas("cam1")["zones"] == []
         assert hub.store.as_dict()["cameras"]["cam1"]["motion"] == {}
@@ -241,8 +226,6 @@ class TestAHostileStoreFile:
         assert found is not None
         assert found.translation_placeholders is not None
         assert found.translation_placeholders["lost"] == "cameras/cam1/motion/zones"
-        assert stall < 1.0, stall
-        assert took < 5.0, took
 
 
 async def test_home_assistants_generic_actions_reach_no_control_of_a_household_member(

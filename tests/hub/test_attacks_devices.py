@@ -11,13 +11,14 @@ import json
 import os
 from pathlib import Path
 import threading
-import time
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
+from PIL import Image
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -66,9 +67,9 @@ def test_a_progressive_jpeg_of_many_scans_is_not_decoded() -> None:
     bomb = _progressive(2048, 1536, 1000)
     assert len(bomb) < 32 * 1024
     detector = MotionDetector(MotionSettings(max_rate=0))
-    started = time.perf_counter()
-    assert detector.analyse(bomb, 0.0) is None
-    assert time.perf_counter() - started < 1.0  # generous: refused before decoding
+    with patch.object(Image, "open", wraps=Image.open) as opened:
+        assert detector.analyse(bomb, 0.0) is None
+    assert opened.call_count == 0  # refused before Pillow reads a byte of it
     assert detector.stats_snapshot()["unsupported"] == 1
 
 
@@ -172,7 +173,6 @@ async def test_clips_waiting_for_their_mp4_are_bounded(
     slow.write_text("#!/bin/sh\nsleep 3\nexit 1\n")
     slow.chmod(0o755)
     assert await async_setup_component(hass, "ffmpeg", {"ffmpeg": {"ffmpeg_bin": str(slow)}})
-    monkeypatch.setattr(clip_recording, "MP4_WAIT", 0.1)
     monkeypatch.setattr(clip_recording, "MAX_QUEUED_CONVERSIONS", 2)
     camera = await setup_with_camera(hass, hub_entry, connect_camera)
     hub = hub_entry.runtime_data
@@ -299,9 +299,9 @@ def test_recovery_passes_odd_part_files_without_blocking_or_following(tmp_path: 
     (folder / ".c.avi.x3.part").symlink_to(outside)
     with (folder / ".d.avi.x4.part").open("wb") as sparse:
         sparse.truncate(10**12)
-    started = time.perf_counter()
+    # Opening the FIFO to read, or reading the sparse file whole, would hang here until pytest's
+    # timeout fails the test: returning at all is the assertion.
     recovery = recover_clips(tmp_path, layout.unused_clip_path)
-    assert time.perf_counter() - started < 10  # generous: nothing blocks, nothing is read whole
     assert recovery.recovered == []
     assert outside.read_bytes() == b"RIFF" + bytes(5000)  # the link's target is untouched
     assert sorted(path.name for path in folder.iterdir()) == [".b.avi.x2.part", ".c.avi.x3.part"]
