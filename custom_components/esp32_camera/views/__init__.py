@@ -10,6 +10,7 @@ Home Assistant's HTTP server (`async_register_views`, once per run: views cannot
 | `PendingCameraPreviewView` | `/preview/<entry>/<address>` | administrators (approvals are theirs) |
 | `SavedImageView` | `/saved/<entry>/<path>` | signed-in users, or a signed URL |
 | `ClipReplayView` | `/clip/<entry>/<camera>/<day>/<name>` | signed-in users, or a signed URL |
+| `FrameSocketView` | `/frames` (WebSocket: the page's live pictures) | signed-in users (a signed path: a browser's WebSocket sends no header), each camera if they may read its entity; closed when their login is revoked |
 
 The panel's modules are static files (`panel.py`), as every frontend module of HA. The live
 MJPEG stream is the camera entity's (HA's own `/api/camera_proxy_stream`). A hub's control port
@@ -22,6 +23,7 @@ from __future__ import annotations
 from homeassistant.core import HomeAssistant, callback
 
 from .clip_replay import ClipReplayView
+from .frame_socket import FrameSocketView
 from .pending_preview import PendingCameraPreviewView
 from .saved_images import SavedImageView
 from .server_api import CommandsView, HealthView, ResolutionsView, StatsView
@@ -38,5 +40,6 @@ def async_register_views(hass: HomeAssistant) -> None:
         PendingCameraPreviewView(),
         SavedImageView(),
         ClipReplayView(),
+        FrameSocketView(),
     ):
         hass.http.register_view(view)
