@@ -24,6 +24,10 @@ class Plan:
     record_pre_roll: float
     record_seconds: float
     motion_sensor_rounds: int
+    browser_cpu_seconds: float  # each page's CPU window (Chromium not instrumented)
+    browser_cpu_warmup: float  # after the page shows its pictures, before the window
+    browser_cpu_paint_seconds: float  # then the page's painted frames are counted
+    browser_cpu_runs: int
     demo_logbook_seconds: float
 
 
@@ -41,6 +45,10 @@ QUICK = Plan(
     record_seconds=5.0,
     motion_sensor_rounds=1,
     demo_logbook_seconds=120,
+    browser_cpu_seconds=10.0,
+    browser_cpu_warmup=3.0,
+    browser_cpu_paint_seconds=5.0,
+    browser_cpu_runs=1,
 )
 FULL = Plan(
     ingest_sizes=tuple(FRAME_SIZES),
@@ -56,4 +64,8 @@ FULL = Plan(
     record_seconds=20.0,
     motion_sensor_rounds=5,
     demo_logbook_seconds=600,
+    browser_cpu_seconds=30.0,
+    browser_cpu_warmup=10.0,
+    browser_cpu_paint_seconds=10.0,
+    browser_cpu_runs=2,
 )
