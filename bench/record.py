@@ -185,7 +185,7 @@ async def _run_size(
         ),
         "pre_roll_complete": response["pre_roll_complete"],
         "clip_seconds": response["duration"],
-        "mp4": response["mp4"] is not None,
+        "mp4": response["mp4_pending"],  # the MP4 follows the answer (issue 20)
         "answered_s": answered,
         "ring_only": {
             **_costs(start, before, idle_share, ring_seconds),

@@ -540,7 +540,10 @@ async def _async_restore_resolution(
 
 
 async def _async_record(entity: Esp32Camera, call: ServiceCall) -> ServiceResponse:
-    """Record a clip of one camera (pre-roll from its ring); return it once written."""
+    """Record a clip of one camera (pre-roll from its ring); return its AVI once written.
+
+    The MP4 follows (`mp4_pending`), announced by the `esp32_camera_clip_saved` event.
+    """
     hass, hub, camera_id = call.hass, entity.hub, entity.camera.camera_id
     hub.clips.check_can_record(camera_id)  # past the caps: refused before any work
     user = await async_caller(hass, call.context)
@@ -571,7 +574,7 @@ async def _async_record(entity: Esp32Camera, call: ServiceCall) -> ServiceRespon
         )
     LOGGER.debug("Recorded a clip of %s to %s", camera_id, result.info.path)
     response = result.as_dict()
-    for key in ("path", "thumbnail", "mp4"):
+    for key in ("path", "thumbnail"):
         if response[key] is not None:
             response[key] = caller.show(response[key])
     return response

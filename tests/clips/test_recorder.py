@@ -128,6 +128,52 @@ def test_motion_again_in_the_post_roll_extends_the_clip(tmp_path: Path) -> None:
     assert stored(info) == [frame.data for frame in sent[first : last + 1]]
 
 
+def test_a_motion_clip_never_repeats_the_previous_motion_clips_frames(tmp_path: Path) -> None:
+    """One clip per motion episode (issue 20): the next clip's pre-roll stops at the previous
+    motion clip's last frame, however soon the next motion starts; every frame is kept once."""
+    clips = Clips(tmp_path)
+    recorder = ClipRecorder(FrameRing(), clips, pre_roll=1.5, post_roll=0.5)
+    sent = scene_clip_frames(200)
+    feed(
+        recorder,
+        sent,
+        {
+            40: recorder.motion_started,
+            60: recorder.motion_ended,  # the clip ends at frame 70 (0.5 s post-roll)
+            80: recorder.motion_started,  # 1.5 s of pre-roll would reach back to frame 50
+            100: recorder.motion_ended,
+            150: recorder.motion_started,  # long after: its whole pre-roll again
+            160: recorder.motion_ended,
+        },
+    )
+    recorder.tick(sent[-1].timestamp + 10)
+    first, second, third = clips.wait()
+    assert stored(first) == [frame.data for frame in sent[40 - 30 : 70 + 1]]
+    assert stored(second) == [frame.data for frame in sent[71 : 110 + 1]]
+    assert stored(third) == [frame.data for frame in sent[150 - 30 : 170 + 1]]
+    # The trimmed pre-roll is what the clip says it holds, complete: nothing was lost.
+    assert clips.requests[1].pre_roll == pytest.approx(
+        sent[80].timestamp - sent[70].timestamp, abs=1e-3
+    )
+    assert clips.requests[1].pre_roll_complete is True
+    assert clips.requests[2].pre_roll == 1.5
+
+
+def test_an_action_clip_knows_its_length_a_motion_clip_does_not(tmp_path: Path) -> None:
+    clips = Clips(tmp_path)
+    recorder = ClipRecorder(FrameRing(), clips)
+    sent = scene_clip_frames(40)
+    feed(recorder, sent, {10: lambda now: recorder.record(now, duration=1.0, pre_roll=0.25)})
+    feed(recorder, [], {})
+    recorder.motion_started(sent[-1].timestamp)
+    recorder.close()
+    clips.wait()
+    assert [(r.reason, r.duration) for r in clips.requests] == [
+        (ClipReason.ACTION, 1.0),
+        (ClipReason.MOTION, None),
+    ]
+
+
 def test_action_clip_beside_a_motion_clip(tmp_path: Path) -> None:
     clips = Clips(tmp_path)
     recorder = ClipRecorder(FrameRing(), clips, pre_roll=1.0, post_roll=1.0)

@@ -54,7 +54,7 @@ from custom_components.esp32_camera.hub.devices import camera_device_identifier
 from custom_components.esp32_camera.hub.image_saver import MIB
 from custom_components.esp32_camera.hub.recording_settings import RecordingSettings
 from custom_components.esp32_camera.hub.store import storage_key
-from custom_components.esp32_camera.motion import MotionEvent, MotionEventType
+from custom_components.esp32_camera.motion import MotionEvent, MotionEventType, MotionResult
 from custom_components.esp32_camera.protocol import Frame
 from tests.helpers import (
     CAMERA_FPS,
@@ -71,6 +71,7 @@ from tests.helpers import (
     ring_frames,
     scene_clip_frames,
     scene_jpegs,
+    scene_labels,
     setup_with_camera,
     wait_for,
     written,
@@ -110,6 +111,7 @@ async def test_the_record_action_writes_exactly_the_frames_of_its_window(
 ) -> None:
     camera = await setup_with_camera(hass, hub_entry, connect_camera)
     hub = hub_entry.runtime_data
+    await hub.motion.async_set("cam1", enabled=False)  # nothing moves: the thumbnail's rule
     frames, events = Frames(hub), ClipEvents(hass)
     sender = Sender(camera)
     sender.start()
@@ -127,7 +129,7 @@ async def test_the_record_action_writes_exactly_the_frames_of_its_window(
     assert result["frames"] == len(expected)
     assert result["pre_roll_complete"] is True
     assert result["duration"] == pytest.approx(3.0, abs=0.3)
-    assert result["mp4"] is None  # no ffmpeg integration loaded
+    assert result["mp4_pending"] is False  # no ffmpeg integration loaded
     # The layout: the trigger's local time, the reason; the thumbnail beside it.
     path = Path(result["path"])
     assert path.parent.parent == tmp_path / "saved" / "cam1" / "clips"
@@ -135,8 +137,13 @@ async def test_the_record_action_writes_exactly_the_frames_of_its_window(
     assert layout.CLIP_FILE.match(path.name)
     assert path.name.endswith("_action.avi")
     assert result["thumbnail"] == str(path.with_suffix(".jpg"))
-    at_trigger = next(f for f in frames.received if f.at >= request.triggered_at)
-    assert path.with_suffix(".jpg").read_bytes() == at_trigger.data
+    # Nothing moved (motion detection is off): the thumbnail is the clip's middle frame.
+    middle = request.triggered_at + (2 - 1) / 2
+    in_clip = [
+        f for f in frames.received if request.triggered_at - 1 <= f.at <= request.triggered_at + 2
+    ]
+    nearest = min(in_clip, key=lambda f: abs(f.at - middle))
+    assert path.with_suffix(".jpg").read_bytes() == nearest.data
     # The recorded times are the frames' own (milliseconds from the first).
     window = [
         f for f in frames.received if request.triggered_at - 1 <= f.at <= request.triggered_at + 2
@@ -151,7 +158,8 @@ async def test_the_record_action_writes_exactly_the_frames_of_its_window(
         "entity_id": ENTITY,
         "camera_id": "cam1",
         "reason": "action",
-        **result,
+        **{key: value for key, value in result.items() if key != "mp4_pending"},
+        "mp4": None,
     }
     # Counted with the saver's retention, and in diagnostics.
     thumbnail_size = path.with_suffix(".jpg").stat().st_size
@@ -536,6 +544,50 @@ async def test_a_crossing_at_the_simulator_is_recorded_with_its_pre_roll(
     assert stored == received
     pre_roll = [f for f in frames.received if starts[0] - 1 <= f.at < starts[0]]
     assert len(pre_roll) >= 10  # 20 fps, a busy machine may send fewer
+    # The thumbnail shows the walker (the clip's busiest frame), not the empty room at the start.
+    thumbnail = Path(first["thumbnail"]).read_bytes()
+    assert thumbnail in stored
+    scene = scene_jpegs("crossing")
+    assert thumbnail != stored[0]
+    shown = scene.index(thumbnail)
+    assert any(start <= shown < end for start, end in scene_labels("crossing"))
+
+
+async def test_a_clips_thumbnail_is_its_busiest_frame(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any
+) -> None:
+    """The frame with the largest motion score of the clip, whenever its score comes."""
+    camera = await setup_with_camera(hass, hub_entry, connect_camera)
+    hub = hub_entry.runtime_data
+    await hub.motion.async_set("cam1", enabled=False)  # the scores below are the only ones
+    latest: list[MotionResult | None] = [None]
+    hub.clips._motion_result = lambda _camera_id: latest[0]
+    frames = Frames(hub)
+    sender = Sender(camera)
+    sender.start()
+    await wait_for(lambda: len(frames.received) >= 5)
+    call = hass.async_create_task(record_clip(hass, duration=2, pre_roll=0))
+    await wait_for(lambda: hub.clips.open_clips("cam1"))
+
+    def scored(score: float, *, moving: bool = True) -> MotionResult:
+        return MotionResult(
+            timestamp=frames.received[-2].at,
+            score=score,
+            zone_scores={},
+            moving=moving,
+            active=True,
+        )
+
+    for score, moving in ((3.0, True), (7.0, True), (2.0, True), (50.0, False)):
+        count = len(frames.received)
+        await wait_for(lambda: len(frames.received) >= count + 4)  # noqa: B023
+        latest[0] = scored(score, moving=moving)
+        if score == 7.0:
+            busiest = latest[0].timestamp
+    result = await call
+    await sender.stop()
+    thumbnail = Path(result["thumbnail"]).read_bytes()
+    assert thumbnail == next(f.data for f in frames.received if f.at == busiest)
 
 
 async def test_recording_settings_survive_a_restart(
@@ -702,11 +754,15 @@ async def test_an_mp4_is_made_with_home_assistants_ffmpeg(
     events = ClipEvents(hass)
     result = await record_clip(hass, duration=1, pre_roll=0)
     await sender.stop()
-    assert result["mp4"] == str(Path(result["path"]).with_suffix(".mp4"))
-    assert ffprobe_frames(result["mp4"]) == result["frames"]
+    # The action answers with the AVI; the MP4 follows, announced by the event.
+    assert result["mp4_pending"] is True
+    assert "mp4" not in result
+    await wait_for(lambda: events.events, timeout=60)
+    (event,) = events.events
+    assert event["path"] == result["path"]
+    assert event["mp4"] == str(Path(result["path"]).with_suffix(".mp4"))
+    assert ffprobe_frames(event["mp4"]) == result["frames"]
     assert Path(result["path"]).exists()  # the AVI is kept
-    await hass.async_block_till_done()
-    assert events.events[0]["mp4"] == result["mp4"]
     hub = hub_entry.runtime_data
     conversions = hub.clips.as_dict()["conversions"]
     assert conversions["ffmpeg"] == ffmpeg
@@ -732,10 +788,13 @@ async def test_a_failing_conversion_keeps_the_avi_and_logs_once(
     camera = await setup_with_camera(hass, hub_entry, connect_camera)
     sender = Sender(camera)
     sender.start()
+    events = ClipEvents(hass)
     results = [await record_clip(hass, duration=1, pre_roll=0) for _ in range(2)]
     await sender.stop()
+    await wait_for(lambda: len(events.events) == 2, timeout=30)
+    assert [event["mp4"] for event in events.events] == [None, None]
     for result in results:
-        assert result["mp4"] is None
+        assert result["mp4_pending"] is True  # queued: it failed afterwards
         avi = Path(result["path"])
         assert avi_frames(avi)
         assert sorted(path.suffix for path in avi.parent.glob(f"{avi.stem}*")) == [".avi", ".jpg"]
@@ -747,34 +806,34 @@ async def test_a_failing_conversion_keeps_the_avi_and_logs_once(
     assert hub_entry.runtime_data.clips.as_dict()["conversions"]["failed"] == 2
 
 
-async def test_a_slow_conversion_answers_without_the_mp4_and_unloading_keeps_the_avis(
+async def test_a_slow_conversion_does_not_hold_the_answer_and_unloading_keeps_the_avis(
     hass: HomeAssistant,
     hub_entry: MockConfigEntry,
     connect_camera: Any,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The action waits a while for the MP4, not forever; conversions are one at a time."""
+    """The action answers when the AVI is written, not after the MP4 (issue 20: a 5 s clip
+    answered after 32.5 s); conversions are one at a time."""
     slow = tmp_path / "slow-ffmpeg"
-    slow.write_text("#!/bin/sh\nsleep 2\nexit 1\n")
+    slow.write_text("#!/bin/sh\nsleep 5\nexit 1\n")
     slow.chmod(0o755)
     assert await async_setup_component(hass, "ffmpeg", {"ffmpeg": {"ffmpeg_bin": str(slow)}})
-    monkeypatch.setattr(clip_recording, "MP4_WAIT", 0.2)
     camera = await setup_with_camera(hass, hub_entry, connect_camera)
     hub = hub_entry.runtime_data
     events = ClipEvents(hass)
     sender = Sender(camera)
     sender.start()
     first = await record_clip(hass, duration=1, pre_roll=0)
-    assert first["mp4"] is None  # still converting
+    assert first["mp4_pending"] is True  # still converting (5 s), answered all the same
     assert Path(first["path"]).exists()
+    assert events.events == []
     second = hass.async_create_task(record_clip(hass, duration=1, pre_roll=0))
     await wait_for(lambda: hub.clips.as_dict()["conversions"]["queued"] == 1, timeout=10)
     assert hub.clips.as_dict()["conversions"]["running"] is True
     await sender.stop()
     # Unloading stops converting: both clips stay as AVIs, and both are announced.
     assert await hass.config_entries.async_unload(hub_entry.entry_id)
-    assert (await second)["mp4"] is None
+    assert (await second)["mp4_pending"] is True
     await hass.async_block_till_done()
     assert [event["mp4"] for event in events.events] == [None, None]
     assert {event["path"] for event in events.events} == {first["path"], (await second)["path"]}

@@ -9,7 +9,8 @@ Two kinds of clip, possibly at the same time (each frame goes to every open clip
 
 - motion clips (``motion_started`` / ``motion_ended``): from ``pre_roll`` seconds before the start
   to ``post_roll`` seconds after the end; motion starting again during the post-roll extends the
-  same clip;
+  same clip; the pre-roll of a motion clip never reaches back into the previous motion clip (one
+  clip per motion episode, no frame in two of them, issue 20);
 - action clips (``record``): ``pre_roll`` seconds before the request to ``duration`` seconds after.
 
 A clip includes every frame whose timestamp lies in its window, the window's ends included, and
@@ -51,6 +52,7 @@ class ClipRequest:
     triggered_at: float  # the motion start or the action's time (the frames' clock)
     pre_roll: float  # seconds requested before ``triggered_at``
     pre_roll_complete: bool  # the ring still held every frame of the pre-roll
+    duration: float | None = None  # seconds after ``triggered_at`` (an action's); None: motion
 
 
 class ClipSink(Protocol):
@@ -73,6 +75,7 @@ class _OpenClip:
     end_at: float | None  # None: until the motion ends
     stop_at: float  # max_duration after the first frame's window start
     frames: int = 0
+    last_at: float | None = None  # the newest frame's timestamp
 
 
 @dataclass(slots=True)
@@ -89,6 +92,7 @@ class ClipRecorder:
     max_duration: float = 300.0  # seconds, any clip
     _clips: list[_OpenClip] = field(default_factory=list)
     _motion_clip: _OpenClip | None = None
+    _motion_clip_end: float | None = None  # the previous motion clip's newest frame
 
     @property
     def recording(self) -> int:
@@ -100,7 +104,10 @@ class ClipRecorder:
         if self._motion_clip is not None:  # still open (closing it clears the reference)
             self._motion_clip.end_at = None
             return
-        self._motion_clip = self._open(ClipReason.MOTION, now, self.pre_roll, end_at=None)
+        pre_roll = self.pre_roll
+        if self._motion_clip_end is not None:  # not a frame of the previous motion clip again
+            pre_roll = max(0.0, min(pre_roll, now - self._motion_clip_end - 1e-6))
+        self._motion_clip = self._open(ClipReason.MOTION, now, pre_roll, end_at=None)
 
     def motion_ended(self, now: float) -> None:
         """Close the motion clip ``post_roll`` seconds from now."""
@@ -111,7 +118,7 @@ class ClipRecorder:
         """Open a clip from ``pre_roll`` seconds before ``now`` to ``duration`` seconds after."""
         if duration <= 0 or pre_roll < 0:
             raise ValueError("duration must be positive and pre_roll not negative")
-        self._open(ClipReason.ACTION, now, pre_roll, end_at=now + duration)
+        self._open(ClipReason.ACTION, now, pre_roll, end_at=now + duration, duration=duration)
 
     def add_frame(self, frame: ClipFrame) -> None:
         """Take a new frame: into the ring, and into every open clip whose window has it."""
@@ -120,6 +127,7 @@ class ClipRecorder:
         for clip in self._clips:
             clip.sink.add(frame)
             clip.frames += 1
+            clip.last_at = frame.timestamp
 
     def tick(self, now: float) -> None:
         """Close clips whose window ended while no frame came (the camera went silent)."""
@@ -133,15 +141,22 @@ class ClipRecorder:
         self._motion_clip = None
 
     def _open(
-        self, reason: ClipReason, now: float, pre_roll: float, *, end_at: float | None
+        self,
+        reason: ClipReason,
+        now: float,
+        pre_roll: float,
+        *,
+        end_at: float | None,
+        duration: float | None = None,
     ) -> _OpenClip:
         start = now - pre_roll
-        request = ClipRequest(reason, now, pre_roll, self.ring.covers(start))
+        request = ClipRequest(reason, now, pre_roll, self.ring.covers(start), duration)
         clip = _OpenClip(request, self.open_sink(request), end_at, start + self.max_duration)
         self._clips.append(clip)
         for frame in self.ring.since(start):
             clip.sink.add(frame)
             clip.frames += 1
+            clip.last_at = frame.timestamp
         return clip
 
     def _close_due(self, now: float, *, inclusive: bool) -> None:
@@ -158,6 +173,7 @@ class ClipRecorder:
                 clip.sink.finish()
                 if clip is self._motion_clip:
                     self._motion_clip = None
+                    self._motion_clip_end = clip.last_at
                     continued = clip.end_at is None
             else:
                 keep.append(clip)

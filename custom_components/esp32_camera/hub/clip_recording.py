@@ -6,13 +6,14 @@ by the hub's writer pool (`ClipWriterPool`: two threads for every clip, no threa
 default under the save directory:
 
     <save directory>/<camera>/clips/YYYY-MM-DD/HH-MM-SS_<reason>.avi   (local time of the trigger)
-                                               HH-MM-SS_<reason>.jpg   the frame at the trigger
+                                               HH-MM-SS_<reason>.jpg   the busiest frame
                                                HH-MM-SS_<reason>.mp4   when ffmpeg is available
 
-The clip's writer writes the thumbnail once the AVI is committed; the MP4 is made after it
-(mp4_conversions.py: one at a time, at the lowest CPU priority; a failure keeps the AVI). A
-complete clip fires the bus
-event `esp32_camera_clip_saved`. The recorders are ticked once a second while a clip is open (a
+The clip's writer writes the thumbnail once the AVI is committed: the frame of the clip whose motion
+score was the largest (a clip without motion: its middle frame). The record action answers then;
+the MP4 is made after it (mp4_conversions.py: one at a time, at the lowest CPU priority; a failure
+keeps the AVI). A complete clip (with its MP4 when one is made) fires the bus event
+`esp32_camera_clip_saved`. The recorders are ticked once a second while a clip is open (a
 silent camera's clip still ends), never otherwise. The rings of the connected cameras share one
 memory limit. What the user chose per camera (record on motion, pre-roll, post-roll) is kept in the
 hub's store.
@@ -25,6 +26,7 @@ snapshot writes; past a cap the action is refused at once with a translated erro
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 import contextlib
 from dataclasses import asdict, dataclass, replace
@@ -54,7 +56,7 @@ from ..clips import (
 from ..clips.recovery import Recovery, recover_clips
 from ..const import DOMAIN, EVENT_CLIP_SAVED, LOGGER
 from ..disk import layout, writing
-from ..motion import MotionEvent, MotionEventType
+from ..motion import MotionEvent, MotionEventType, MotionResult
 from . import signals
 from .devices import camera_entity_id
 from .mp4_conversions import Mp4Conversions
@@ -78,9 +80,12 @@ RING_BYTES_TOTAL: Final = 128 * MIB
 MAX_CLIP_SECONDS: Final = 300.0  # an action's longest clip; a longer motion continues in the next
 # While a clip is open, the recorders are ticked this often (a silent camera's clip still ends).
 TICK_INTERVAL: Final = timedelta(seconds=1)
-# The record action waits for its AVI this long after the clip's end, then for its MP4 this long.
+# The record action waits for its AVI this long after the clip's end (its MP4 follows, announced
+# by the event: the action once waited for it too, 32.5 s for a 5 s clip, issue 20).
 WRITE_MARGIN: Final = 15.0
-MP4_WAIT: Final = 120.0
+# A clip's latest frames kept to find the one a motion score belongs to: the motion worker answers
+# a frame or two after it came (analyses every other frame at 20 fps).
+SCORED_FRAMES: Final = 16
 # Unloading waits this long for the open clips to be written.
 STOP_TIMEOUT: Final = 10.0
 # Open clips of the record action. Each holds a file descriptor and a share of the disk's speed:
@@ -127,11 +132,35 @@ class ClipResult:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class RecordedClip:
+    """What the record action answers once the AVI is written: the MP4 may still be coming."""
+
+    info: ClipInfo
+    pre_roll_complete: bool
+    thumbnail: Path | None
+    mp4_pending: bool  # queued for its MP4: `esp32_camera_clip_saved` announces it
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the action's response (paths as text, the clip's seconds rounded to ms)."""
+        return {
+            "path": str(self.info.path),
+            "frames": self.info.frames,
+            "duration": round(self.info.duration, 3),
+            "pre_roll_complete": self.pre_roll_complete,
+            "thumbnail": None if self.thumbnail is None else str(self.thumbnail),
+            "mp4_pending": self.mp4_pending,
+        }
+
+
 class _Clip:
     """One clip being recorded: the sink the recorder feeds, in front of the AVI writer thread.
 
-    Notes the thumbnail (the first frame at or after the trigger, else the newest before it) and
-    counts the frames; its futures tell the record action when the AVI and the whole are done.
+    Notes the thumbnail and counts the frames; its futures tell the record action when the AVI
+    and the whole are done. The thumbnail is the frame with the largest motion score of the clip
+    (issue 20: the frame at the motion's start showed the empty room); until a frame of the clip
+    moved, the frame nearest the middle of the clip's window (an action clip's middle; a motion
+    clip's trigger, as its end is not known yet).
     """
 
     def __init__(
@@ -154,6 +183,12 @@ class _Clip:
         self.frames = 0
         self.thumbnail: ClipFrame | None = None
         self.thumbnail_path: Path | None = None
+        self.best_score = 0.0  # the thumbnail's motion score; 0: no frame of the clip moved yet
+        self.middle_at = request.triggered_at
+        if request.duration is not None:
+            self.middle_at += (request.duration - request.pre_roll) / 2
+        self._recent: deque[ClipFrame] = deque(maxlen=SCORED_FRAMES)
+        self.mp4_pending = False
         # Results, never exceptions: a motion clip's futures are awaited by nobody.
         self.written: asyncio.Future[ClipInfo | Exception] = hass.loop.create_future()
         self.finished: asyncio.Future[ClipResult | None] = hass.loop.create_future()
@@ -162,11 +197,26 @@ class _Clip:
     def add(self, frame: ClipFrame) -> None:
         """Take a frame (on the loop): note it, queue it for the writer."""
         self.frames += 1
+        self._recent.append(frame)
         thumbnail = self.thumbnail
-        if thumbnail is None or thumbnail.timestamp < self.request.triggered_at:
+        if self.best_score == 0.0 and (
+            thumbnail is None
+            or abs(frame.timestamp - self.middle_at) <= abs(thumbnail.timestamp - self.middle_at)
+        ):
             self.thumbnail = frame
         assert self.writer is not None
         self.writer.add(frame)
+
+    def note_motion(self, result: MotionResult) -> None:
+        """Take a moving frame's score: its frame becomes the thumbnail when it is the largest."""
+        if result.score <= self.best_score:
+            return
+        for frame in reversed(self._recent):
+            if frame.timestamp == result.timestamp:
+                self.thumbnail, self.best_score = frame, result.score
+                return
+            if frame.timestamp < result.timestamp:
+                return  # not a frame of this clip (before it, or rotated out already)
 
     def finish(self) -> None:
         """End the clip: the writer commits it."""
@@ -241,14 +291,21 @@ class HubClips:
         saver: ImageSaver,
         *,
         motion_active: Callable[[str], bool],
+        motion_result: Callable[[str], MotionResult | None] = lambda _camera_id: None,
     ) -> None:
-        """Prepare; `async_start` follows the frames."""
+        """Prepare; `async_start` follows the frames.
+
+        `motion_result(camera_id)` is the camera's latest motion analysis (its score picks the
+        clips' thumbnails).
+        """
         self._hass = hass
         self._entry_id = entry_id
         self._store = store
         self._saver = saver
         self._directory = saver.directory
         self._motion_active = motion_active
+        self._motion_result = motion_result
+        self._scored: dict[str, MotionResult] = {}  # the latest result given to the open clips
         self._recorders: dict[str, ClipRecorder] = {}
         self._connected: set[str] = set()  # cameras whose ring holds frames: they share the memory
         self._pool = ClipWriterPool(
@@ -439,6 +496,7 @@ class HubClips:
             self._connected.discard(camera_id)
             self._share_memory()
         self._settings.pop(camera_id, None)
+        self._scored.pop(camera_id, None)
 
     @callback
     def _async_frame(self, camera: CameraRecord, frame: Frame) -> None:
@@ -452,8 +510,24 @@ class HubClips:
             self._connected.add(camera_id)
             self._share_memory()
         recorder.add_frame(ClipFrame(frame.data, frame.completed_at))
+        if recorder.recording:
+            self._note_motion(camera_id)
         self._frames_ns += time.perf_counter_ns() - started
         self._frames += 1
+
+    def _note_motion(self, camera_id: str) -> None:
+        """Give the camera's open clips its newest moving frame's score, once (thumbnails)."""
+        result = self._motion_result(camera_id)
+        if (
+            result is None
+            or not result.moving
+            or not result.analysed
+            or self._scored.get(camera_id) is result
+        ):
+            return
+        self._scored[camera_id] = result
+        for clip in self._open.get(camera_id, ()):
+            clip.note_motion(result)
 
     @callback
     def _async_motion(self, camera_id: str, event: MotionEvent) -> None:
@@ -476,12 +550,13 @@ class HubClips:
         pre_roll: float,
         path: Path | None = None,
         root: Path | None = None,
-    ) -> ClipResult:
-        """Record `pre_roll` seconds before now to `duration` after; return the complete clip.
+    ) -> RecordedClip:
+        """Record `pre_roll` seconds before now to `duration` after; return the written AVI.
 
         `path` is a file the caller checked (`root`: the save directory when it lies inside it);
-        None: the default layout. Waits for the AVI (the clip's end plus a margin), then a while
-        for its MP4. Raises translated errors when nothing could be written.
+        None: the default layout. Waits for the AVI (the clip's end plus a margin), not for its
+        MP4 (`mp4_pending`: the event announces it). Raises translated errors when nothing could
+        be written.
         """
         if path is None:
             self._check_available()
@@ -518,21 +593,9 @@ class HubClips:
                 translation_key="record_failed",
                 translation_placeholders={"path": str(clip.path), "error": str(written)},
             )
-        try:
-            async with asyncio.timeout(MP4_WAIT):
-                finished = await asyncio.shield(clip.finished)
-        except TimeoutError:
-            finished = None  # the MP4 is still being made: it comes with the event
-        if finished is None:
-            return ClipResult(
-                camera_id,
-                clip.request.reason,
-                written,
-                clip.request.pre_roll_complete,
-                clip.thumbnail_path,
-                None,
-            )
-        return finished
+        return RecordedClip(
+            written, clip.request.pre_roll_complete, clip.thumbnail_path, clip.mp4_pending
+        )
 
     def check_can_record(self, camera_id: str) -> None:
         """Refuse a record action past the open clips' caps (the camera's, then the hub's)."""
@@ -648,9 +711,9 @@ class HubClips:
             clip.thumbnail_path, thumbnail_size = thumbnail
             size += thumbnail_size
         self._saver.async_clip_saved(clip.camera_id, result.path, size)
-        clip.written.set_result(result)
         LOGGER.debug("Saved the clip %s (%d frames)", result.path, result.frames)
-        self._conversions.async_add(clip, result)
+        clip.mp4_pending = self._conversions.async_add(clip, result)
+        clip.written.set_result(result)
 
     @callback
     def _async_converted(self, clip: _Clip, mp4: Path, size: int) -> None:

@@ -148,7 +148,12 @@ class Esp32CameraHub:
         )
         self.motion = HubMotion(hass, entry.entry_id, self.store, entry.title)
         self.clips = HubClips(
-            hass, entry.entry_id, self.store, self.saver, motion_active=self.motion.is_active
+            hass,
+            entry.entry_id,
+            self.store,
+            self.saver,
+            motion_active=self.motion.is_active,
+            motion_result=lambda camera_id: self.motion.detector(camera_id).last_result,
         )
         # Unsubscribes of the threaded parts (motion, clips): their frames and HA's stop.
         self._stop_threaded: list[CALLBACK_TYPE] = []

@@ -75,19 +75,21 @@ class Mp4Conversions[ClipT]:
         return get_ffmpeg_manager(self._hass).binary
 
     @callback
-    def async_add(self, clip: ClipT, info: ClipInfo) -> None:
-        """Queue a committed clip for its MP4, or finish it at once as its AVI."""
+    def async_add(self, clip: ClipT, info: ClipInfo) -> bool:
+        """Queue a committed clip for its MP4 (True), or finish it at once as its AVI (False)."""
         if len(self._queue) >= self._max_queued:
             self.skipped += 1
             self._finished(clip, info, None)
-        elif not self._stopped and (ffmpeg := self.ffmpeg()) is not None:
+            return False
+        if not self._stopped and (ffmpeg := self.ffmpeg()) is not None:
             self._queue.append(_Queued(clip, info, ffmpeg))
             if self._task is None or self._task.done():
                 self._task = self._hass.async_create_background_task(
                     self._async_run(), f"{DOMAIN} clip conversion {self._entry_id}"
                 )
-        else:
-            self._finished(clip, info, None)
+            return True
+        self._finished(clip, info, None)
+        return False
 
     @callback
     def async_stop(self) -> None:
