@@ -326,6 +326,28 @@ def stored_cameras(
     }
 
 
+async def hub_settings_form(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, Any]:
+    """Open the hub's options at its settings form (the menu's "Hub settings")."""
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "settings"}
+    )
+    assert result["step_id"] == "settings"
+    return dict(result)
+
+
+def settings_input(form: dict[str, Any], **changes: Any) -> dict[str, dict[str, Any]]:
+    """Return the settings form's values by section, as shown, with `changes` (form units)."""
+    values = {
+        key.schema: {field.schema: field.default() for field in value.schema.schema}
+        for key, value in form["data_schema"].schema.items()
+    }
+    for name, value in changes.items():
+        section = next(section for section in values.values() if name in section)
+        section[name] = value
+    return values
+
+
 async def websocket_command(client: MockHAClientWebSocket, **message: Any) -> dict[str, Any]:
     """Send a command over HA's WebSocket API; return its result (events in between are skipped)."""
     await client.send_json_auto_id(message)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import json
 from pathlib import Path
 import socket
 import threading
@@ -10,16 +12,31 @@ from unittest.mock import AsyncMock, patch
 
 from homeassistant.components.http import StaticPathConfig
 from homeassistant.config_entries import SOURCE_USER
-from homeassistant.const import CONF_HOST, CONF_NAME, CONF_TOKEN
+from homeassistant.const import (
+    CONF_ADDRESS,
+    CONF_HOST,
+    CONF_NAME,
+    CONF_TOKEN,
+    STATE_UNAVAILABLE,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    entity_registry as er,
+)
 from homeassistant.helpers.network import NoURLAvailableError
+import probatio
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.esp32_camera.const import CONF_CONTROL_PORT, CONF_STREAM_PORT, DOMAIN
+from custom_components.esp32_camera.hub.devices import camera_device_identifier, camera_unique_id
+from custom_components.esp32_camera.hub.store import storage_key
 from custom_components.esp32_camera.listener import host_has_ipv6
 from harness.hass_process import free_port
+from tests.helpers import hub_settings_form, jpeg_bytes, settings_input, wait_for
 
 
 def hub_input(stream: int, control: int) -> dict[str, object]:
@@ -151,12 +168,159 @@ async def test_options_flow_validates_and_reloads(
     hub = hub_entry.runtime_data
     result = await hass.config_entries.options.async_init(hub_entry.entry_id)
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["settings", "approvals"]
+    assert result["menu_options"] == ["settings", "connection", "approvals"]
+    result = await hub_settings_form(hass, hub_entry)
+    assert result["type"] is FlowResultType.FORM
+    good = settings_input(
+        result,
+        allow_tokenless=False,
+        trusted_networks=["192.168.10.0/24"],
+        frame_timeout=5,
+        max_frame_size=1,  # MiB
+        liveness_timeout=20,
+        save_directory=f"{tmp_path}/images",
+        retention_days=3,
+        retention_size_mb=100,
+    )
+    bad_network = copy.deepcopy(good)
+    bad_network["connections"]["trusted_networks"] = ["not a network"]
+    result = await hass.config_entries.options.async_configure(result["flow_id"], bad_network)
+    # The form is in sections: its errors are the form's, naming the field.
+    assert result["errors"] == {"base": "invalid_network"}
+    # What was typed stays in the form shown again.
+    assert settings_input(result)["connections"]["trusted_networks"] == ["not a network"]
+    # is_allowed_path touches the disk: it must run in the executor, never in the event loop.
+    checked_in: list[int] = []
+    is_allowed_path = hass.config.is_allowed_path
+
+    def recording_is_allowed_path(path: str) -> bool:
+        checked_in.append(threading.get_ident())
+        return is_allowed_path(path)
+
+    outside = {**good, "saving": {**good["saving"], "save_directory": "/etc/esp32"}}
+    with patch.object(hass.config, "is_allowed_path", recording_is_allowed_path):
+        result = await hass.config_entries.options.async_configure(result["flow_id"], outside)
+    assert result["errors"] == {"base": "path_not_allowed"}
+    assert checked_in
+    assert hass.loop_thread_id not in checked_in
+    # Resolved, as is_allowed_path compares resolved paths (the config folder may sit behind a link).
+    hass.config.allowlist_external_dirs.add(str(Path(hass.config.path("www")).resolve()))
+    public = {
+        **good,
+        "saving": {**good["saving"], "save_directory": hass.config.path("www", "cams")},
+    }
+    result = await hass.config_entries.options.async_configure(result["flow_id"], public)
+    assert result["errors"] == {"base": "path_public"}
+    result = await hass.config_entries.options.async_configure(result["flow_id"], good)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    # Stored flat, as before the form had sections; the largest frame in bytes.
+    assert hub_entry.options["trusted_networks"] == ["192.168.10.0/24"]
+    assert hub_entry.options["max_frame_size"] == 1 << 20
+    assert "connections" not in hub_entry.options
+    reloaded = hub_entry.runtime_data
+    assert reloaded is not hub
+    assert not reloaded.listener.settings.allow_tokenless
+    assert reloaded.listener.settings.max_frame_size == 1 << 20
+    assert reloaded.save_directory == f"{tmp_path}/images"
+
+
+async def test_options_form_has_sections_and_number_boxes_with_units(
+    hass: HomeAssistant, hub_entry: MockConfigEntry
+) -> None:
+    """Sections (limits collapsed), typed number boxes with units; the largest frame in MiB."""
+    hass.config_entries.async_update_entry(
+        hub_entry, options={**hub_entry.options, "max_pending_cameras": 7}
+    )
+    assert await hass.config_entries.async_setup(hub_entry.entry_id)
+    await hass.async_block_till_done()
+    result = await hub_settings_form(hass, hub_entry)
+    # As the frontend receives the form.
+    form = {
+        field["name"]: field
+        for field in probatio.to_field_list(
+            result["data_schema"], custom_serializer=cv.custom_serializer
+        )
+    }
+    assert list(form) == ["connections", "saving", "limits"]
+    assert [form[name]["type"] for name in form] == ["expandable"] * 3
+    assert [form[name]["expanded"] for name in form] == [True, True, False]
+    limits = {field["name"]: field for field in form["limits"]["schema"]}
+    boxes = {
+        name: field["selector"]["number"]
+        for section in form.values()
+        for field in section["schema"]
+        if "number" in field.get("selector", {})
+        for name in (field["name"],)
+    }
+    assert {name: number["mode"] for name, number in boxes.items()} == dict.fromkeys(
+        (
+            "retention_days",
+            "retention_size_mb",
+            "max_connections_per_source",
+            "max_pending_cameras",
+            "max_frame_size",
+            "frame_timeout",
+            "liveness_timeout",
+        ),
+        "box",
+    )
+    assert {name: number.get("unit_of_measurement") for name, number in boxes.items()} == {
+        "retention_days": "d",
+        "retention_size_mb": "MB",
+        "max_connections_per_source": None,
+        "max_pending_cameras": None,
+        "max_frame_size": "MiB",
+        "frame_timeout": "s",
+        "liveness_timeout": "s",
+    }
+    # 8 MiB, not 8388608; the stored option keeps its value.
+    assert limits["max_frame_size"]["default"] == 8
+    assert limits["max_pending_cameras"]["default"] == 7
+    # The token is not in the settings form: it has its own read-only step.
+    assert hub_entry.data["token"] not in json.dumps(result.get("description_placeholders"))
+    # Submitted unchanged, the options keep their stored values and shape.
+    before = dict(hub_entry.options)
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"next_step_id": "settings"}
+        result["flow_id"], settings_input(result)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert {key: hub_entry.options[key] for key in before} == before
+    assert hub_entry.options["max_frame_size"] == 8 << 20
+    assert isinstance(hub_entry.options["max_pending_cameras"], int)
+
+
+async def test_options_keep_a_stored_largest_frame_of_64_kib(
+    hass: HomeAssistant, hub_entry: MockConfigEntry
+) -> None:
+    """The smallest stored value (65536 bytes) is valid in the form's MiB and saved exact."""
+    hass.config_entries.async_update_entry(
+        hub_entry, options={**hub_entry.options, "max_frame_size": 65536}
+    )
+    assert await hass.config_entries.async_setup(hub_entry.entry_id)
+    await hass.async_block_till_done()
+    result = await hub_settings_form(hass, hub_entry)
+    assert settings_input(result)["limits"]["max_frame_size"] == 0.0625
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], settings_input(result)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert hub_entry.options["max_frame_size"] == 65536
+
+
+async def test_connection_step_shows_the_token_and_urls_read_only(
+    hass: HomeAssistant, hub_entry: MockConfigEntry
+) -> None:
+    """A menu step of its own shows what cameras use; its button leads back to the menu."""
+    assert await hass.config_entries.async_setup(hub_entry.entry_id)
+    await hass.async_block_till_done()
+    result = await hass.config_entries.options.async_init(hub_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "connection"}
     )
     assert result["type"] is FlowResultType.FORM
-    # The token is shown again, for rebuilt firmware and third-party URLs.
+    assert result["data_schema"] is None or not result["data_schema"].schema
     token, stream, control = (
         hub_entry.data[key] for key in ("token", "stream_port", "control_port")
     )
@@ -167,50 +331,122 @@ async def test_options_flow_validates_and_reloads(
         "url": f"ws://127.0.0.1:{stream}/?token={token}",
         "mjpeg_url": f"http://127.0.0.1:{control}/mjpeg/",
     }
-    good = {
-        "allow_tokenless": False,
-        "trusted_networks": ["192.168.10.0/24"],
-        "frame_timeout": 5,
-        "max_frame_size": 1 << 20,
-        "liveness_timeout": 20,
-        "save_directory": f"{tmp_path}/images",
-        "retention_days": 3,
-        "retention_size_mb": 100,
-    }
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {**good, "trusted_networks": ["not a network"]}
-    )
-    assert result["errors"] == {"trusted_networks": "invalid_network"}
-    # is_allowed_path touches the disk: it must run in the executor, never in the event loop.
-    checked_in: list[int] = []
-    is_allowed_path = hass.config.is_allowed_path
+    options = dict(hub_entry.options)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "init"
+    assert dict(hub_entry.options) == options
 
-    def recording_is_allowed_path(path: str) -> bool:
-        checked_in.append(threading.get_ident())
-        return is_allowed_path(path)
 
-    with patch.object(hass.config, "is_allowed_path", recording_is_allowed_path):
-        result = await hass.config_entries.options.async_configure(
-            result["flow_id"], {**good, "save_directory": "/etc/esp32"}
-        )
-    assert result["errors"] == {"save_directory": "path_not_allowed"}
-    assert checked_in
-    assert hass.loop_thread_id not in checked_in
-    # Resolved, as is_allowed_path compares resolved paths (the config folder may sit behind a link).
-    hass.config.allowlist_external_dirs.add(str(Path(hass.config.path("www")).resolve()))
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {**good, "save_directory": hass.config.path("www", "cams")}
+async def test_approval_names_the_camera_its_device_and_entity_ids(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    connect_camera: Any,
+    hass_storage: dict[str, Any],
+) -> None:
+    """The name typed where a stock camera is approved names its device and entity ids."""
+    assert await hass.config_entries.async_setup(hub_entry.entry_id)
+    hub = hub_entry.runtime_data
+    camera = await connect_camera("", source=STOCK)
+    await camera.send_frame(jpeg_bytes())
+    flow = await pending_flow(hass)
+    result = await hass.config_entries.flow.async_configure(flow["flow_id"])
+    assert result["step_id"] == "approve"
+    # Suggested: not the address (it changes with DHCP and reads badly in entity ids).
+    assert suggested(result) == "ESP32 camera 1"
+    result = await hass.config_entries.flow.async_configure(flow["flow_id"], {CONF_NAME: "  "})
+    assert result["errors"] == {CONF_NAME: "name_required"}
+    result = await hass.config_entries.flow.async_configure(flow["flow_id"], {CONF_NAME: "x" * 65})
+    assert result["errors"] == {CONF_NAME: "name_too_long"}
+    assert not hub.cameras[STOCK].admitted
+    result = await hass.config_entries.flow.async_configure(
+        flow["flow_id"], {CONF_NAME: "  Garage  door "}
     )
-    assert result["errors"] == {"save_directory": "path_public"}
-    result = await hass.config_entries.options.async_configure(result["flow_id"], good)
-    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "camera_approved"
+    assert result["description_placeholders"] == {CONF_ADDRESS: STOCK, CONF_NAME: "Garage door"}
+    # On disk when the flow ends.
+    stored = hass_storage[storage_key(hub_entry.entry_id)]["data"]
+    assert stored["cameras"][STOCK]["name"] == "Garage door"
+    assert stored["approved"] == {STOCK: STOCK}
     await hass.async_block_till_done()
-    assert hub_entry.options["trusted_networks"] == ["192.168.10.0/24"]
-    reloaded = hub_entry.runtime_data
-    assert reloaded is not hub
-    assert not reloaded.listener.settings.allow_tokenless
-    assert reloaded.listener.settings.max_frame_size == 1 << 20
-    assert reloaded.save_directory == f"{tmp_path}/images"
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        camera_device_identifier(hub_entry.entry_id, STOCK), hub_entry.entry_id
+    )
+    assert device is not None
+    assert device.name == "Garage door"
+    entities = er.async_entries_for_device(er.async_get(hass), device.id)
+    by_unique_id = {entity.unique_id: entity.entity_id for entity in entities}
+    # Unique ids as before: the hub's entry id and the camera id (its address).
+    assert by_unique_id[camera_unique_id(hub_entry.entry_id, STOCK, "camera")] == (
+        "camera.garage_door"
+    )
+    assert by_unique_id[camera_unique_id(hub_entry.entry_id, STOCK, "fps")] == (
+        "sensor.garage_door_frame_rate"
+    )
+    assert all("127_0_0" not in entity_id for entity_id in by_unique_id.values())
+    await wait_for(lambda: hass.states.get("camera.garage_door").state != STATE_UNAVAILABLE)  # type: ignore[union-attr]
+    # The next camera is suggested the next number; this one's name is kept across a reload.
+    other = await connect_camera("", source=OTHER)
+    await other.send_frame(jpeg_bytes())
+    flow = await pending_flow(hass)
+    assert suggested(await hass.config_entries.flow.async_configure(flow["flow_id"])) == (
+        "ESP32 camera 2"
+    )
+    assert await hass.config_entries.async_reload(hub_entry.entry_id)
+    assert hub_entry.runtime_data.cameras[STOCK].name == "Garage door"
+
+
+async def test_a_known_camera_is_suggested_its_name_in_home_assistant(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any
+) -> None:
+    """Approved again (its approval was withdrawn), a camera is offered the name the user gave."""
+    assert await hass.config_entries.async_setup(hub_entry.entry_id)
+    hub = hub_entry.runtime_data
+    camera = await connect_camera("", source=STOCK)
+    flow = await pending_flow(hass)
+    await hass.config_entries.flow.async_configure(flow["flow_id"], {CONF_NAME: "Porch"})
+    await hass.async_block_till_done()
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        camera_device_identifier(hub_entry.entry_id, STOCK), hub_entry.entry_id
+    )
+    assert device is not None
+    dr.async_get(hass).async_update_device(device.id, name_by_user="Front porch")
+    await hub.async_revoke(STOCK)
+    await camera.close()
+    camera = await connect_camera("", source=STOCK)
+    flow = await pending_flow(hass)
+    result = await hass.config_entries.flow.async_configure(flow["flow_id"])
+    assert suggested(result) == "Front porch"
+    # Another camera is numbered after the hub's cameras, past a name one of them has.
+    hub.store.async_note_camera("cam9", "ESP32 camera 3", None)
+    other = await connect_camera("", source=OTHER)
+    await other.send_frame(jpeg_bytes())
+    await wait_for(lambda: len(hass.config_entries.flow.async_progress_by_handler(DOMAIN)) == 2)
+    other_flow = next(
+        flow
+        for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+        if flow["context"]["unique_id"] == OTHER
+    )
+    result = await hass.config_entries.flow.async_configure(other_flow["flow_id"])
+    assert suggested(result) == "ESP32 camera 4"
+
+
+STOCK, OTHER = "127.0.0.2", "127.0.0.3"
+
+
+async def pending_flow(hass: HomeAssistant) -> dict[str, Any]:
+    """Return the one discovery flow in progress, once the hub started it."""
+    await wait_for(lambda: len(hass.config_entries.flow.async_progress_by_handler(DOMAIN)) == 1)
+    return dict(hass.config_entries.flow.async_progress_by_handler(DOMAIN)[0])
+
+
+def suggested(result: Any) -> str:
+    """Return the name field's value as the approval form shows it."""
+    (field,) = result["data_schema"].schema
+    assert field.schema == CONF_NAME
+    value: str = field.default()
+    return value
 
 
 async def test_every_interface_is_checked_in_both_address_families(
@@ -269,16 +505,13 @@ async def test_no_save_directory_inside_a_folder_served_without_login(
     assert hass.http is not None
     await hass.http.async_register_static_paths([StaticPathConfig("/pictures", str(served))])
     hass.config.allowlist_external_dirs.add(str(tmp_path.resolve()))
-    result = await hass.config_entries.options.async_init(hub_entry.entry_id)
+    result = await hub_settings_form(hass, hub_entry)
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"next_step_id": "settings"}
+        result["flow_id"], settings_input(result, save_directory=str(served / "cams"))
     )
+    assert result["errors"] == {"base": "path_public"}
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {**hub_entry.options, "save_directory": str(served / "cams")}
-    )
-    assert result["errors"] == {"save_directory": "path_public"}
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {**hub_entry.options, "save_directory": str(tmp_path / "cams")}
+        result["flow_id"], settings_input(result, save_directory=str(tmp_path / "cams"))
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()

@@ -340,7 +340,7 @@ def test_wrong_token_issue_points_to_where_the_token_is_shown() -> None:
     root = INTEGRATION
     strings = json.loads((root / "strings.json").read_text())
     assert json.loads((root / "translations" / "en.json").read_text()) == strings
-    assert "{token}" in strings["options"]["step"]["settings"]["description"]
+    assert "{token}" in strings["options"]["step"]["connection"]["description"]
     assert "{token}" not in json.dumps(strings["config"]["step"]["reconfigure"])
     issue = strings["issues"]["authentication_failed"]["description"]
     assert "under Configure" in issue

@@ -27,11 +27,13 @@ from custom_components.esp32_camera.disk.layout import is_inside
 from tests.helpers import (
     avi_frames,
     call_action,
+    hub_settings_form,
     jpeg_bytes,
     numbered_jpeg,
     record_one_frame,
     refused_action,
     ring_frames,
+    settings_input,
     setup_with_camera,
     wait_for,
     with_frame,
@@ -145,14 +147,10 @@ async def test_served_folders_are_refused_unless_the_hub_allows_them(
     assert list(served.iterdir()) == []
 
     # The user turns it on in the hub's options (off by default); the hub reloads.
-    result = await hass.config_entries.options.async_init(hub_entry.entry_id)
+    result = await hub_settings_form(hass, hub_entry)
+    assert settings_input(result)["saving"][CONF_ALLOW_SERVED_FILES] is False
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"next_step_id": "settings"}
-    )
-    defaults = {key.schema: key.default() for key in result["data_schema"].schema}
-    assert defaults[CONF_ALLOW_SERVED_FILES] is False
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {**defaults, CONF_ALLOW_SERVED_FILES: True}
+        result["flow_id"], settings_input(result, **{CONF_ALLOW_SERVED_FILES: True})
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()

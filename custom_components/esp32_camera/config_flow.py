@@ -20,7 +20,7 @@ from homeassistant.const import CONF_ADDRESS, CONF_HOST, CONF_NAME, CONF_TOKEN
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.core_config import Config
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, selector
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 import probatio
 from yarl import URL
@@ -37,8 +37,9 @@ from .const import (
     DOMAIN,
 )
 from .disk import layout
-from .hub.hub import Esp32CameraHub, loaded_hubs
-from .hub.options import hub_options, options_schema, served_directories
+from .hub.devices import MAX_NAME_LENGTH
+from .hub.hub import Esp32CameraHub, loaded_hub, loaded_hubs
+from .hub.options import hub_options, options_from_form, options_schema, served_directories
 from .listener import bind_hosts
 from .views.pending_preview import async_preview_markdown
 
@@ -96,6 +97,7 @@ def _url_host(host: str) -> str:
     return host
 
 
+TEXT = selector.TextSelector()
 PORT = probatio.All(probatio.Coerce(int), probatio.Range(min=1, max=65535))
 
 
@@ -226,22 +228,37 @@ class Esp32CameraConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_approve(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Approve the camera: its address joins the hub's approved addresses."""
-        if user_input is None:
-            return self.async_show_form(
-                step_id="approve",
-                description_placeholders={
-                    CONF_ADDRESS: self._address,
-                    "preview": async_preview_markdown(self.hass, self._hub_entry_id, self._address),
-                },
-            )
-        hub_entry = self.hass.config_entries.async_get_entry(self._hub_entry_id)
-        if hub_entry is None or hub_entry.state is not ConfigEntryState.LOADED:
-            return self.async_abort(reason="hub_not_loaded")
-        hub: Esp32CameraHub = hub_entry.runtime_data
-        await hub.async_approve(self._address)
-        return self.async_abort(
-            reason="camera_approved", description_placeholders={CONF_ADDRESS: self._address}
+        """Approve and name the camera: its address joins the hub's approved addresses.
+
+        The name names its device and so its entity ids (`camera.garage`); it is in the hub's
+        store when the flow ends.
+        """
+        errors: dict[str, str] = {}
+        hub = loaded_hub(self.hass, self._hub_entry_id)
+        if user_input is not None:
+            if hub is None:
+                return self.async_abort(reason="hub_not_loaded")
+            name = " ".join(user_input[CONF_NAME].split())  # no stray or doubled spaces
+            if not name:
+                errors[CONF_NAME] = "name_required"
+            elif len(name) > MAX_NAME_LENGTH:
+                errors[CONF_NAME] = "name_too_long"
+            else:
+                await hub.async_approve(self._address, name)
+                return self.async_abort(
+                    reason="camera_approved",
+                    description_placeholders={CONF_ADDRESS: self._address, CONF_NAME: name},
+                )
+        suggestion = hub.suggested_name(self._address) if hub is not None else ""
+        schema = probatio.Schema({probatio.Required(CONF_NAME, default=suggestion): TEXT})
+        return self.async_show_form(
+            step_id="approve",
+            data_schema=self.add_suggested_values_to_schema(schema, user_input),
+            errors=errors,
+            description_placeholders={
+                CONF_ADDRESS: self._address,
+                "preview": async_preview_markdown(self.hass, self._hub_entry_id, self._address),
+            },
         )
 
     async def async_step_ignore(self, user_input: dict[str, Any]) -> ConfigFlowResult:
@@ -259,7 +276,32 @@ class Esp32CameraOptionsFlow(OptionsFlowWithReload):
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Choose between the hub's settings and its approved and refused addresses."""
-        return self.async_show_menu(step_id="init", menu_options=["settings", "approvals"])
+        return self.async_show_menu(
+            step_id="init", menu_options=["settings", "connection", "approvals"]
+        )
+
+    async def async_step_connection(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show what cameras and other apps must use (token, URLs): read only; back to the menu.
+
+        Administrators only, as every options flow: the token admits any camera.
+        """
+        if user_input is not None:
+            return await self.async_step_init()
+        data = self.config_entry.data
+        host = await async_camera_host(self.hass, data[CONF_HOST])
+        url_host, token = _url_host(host), data[CONF_TOKEN]
+        return self.async_show_form(
+            step_id="connection",
+            description_placeholders={
+                "host": host,
+                "token": token,
+                "stream_port": str(data[CONF_STREAM_PORT]),
+                "url": f"ws://{url_host}:{data[CONF_STREAM_PORT]}/?token={token}",
+                "mjpeg_url": f"http://{url_host}:{data[CONF_CONTROL_PORT]}/mjpeg/",
+            },
+        )
 
     async def async_step_approvals(
         self, user_input: dict[str, Any] | None = None
@@ -291,37 +333,23 @@ class Esp32CameraOptionsFlow(OptionsFlowWithReload):
     ) -> ConfigFlowResult:
         """Show and validate the hub's settings."""
         errors: dict[str, str] = {}
+        options = hub_options(self.hass, self.config_entry)
         if user_input is not None:
-            networks = user_input.get(CONF_TRUSTED_NETWORKS, [])
+            options = {**options, **options_from_form(user_input)}
             try:
-                for network in networks:
+                for network in options[CONF_TRUSTED_NETWORKS]:
                     ip_network(network, strict=False)
             except ValueError:
-                errors[CONF_TRUSTED_NETWORKS] = "invalid_network"
+                errors["base"] = "invalid_network"
             if error := await self.hass.async_add_executor_job(
                 _save_directory_error,
                 self.hass.config,
-                user_input[CONF_SAVE_DIRECTORY],
+                options[CONF_SAVE_DIRECTORY],
                 served_directories(self.hass),
             ):
-                errors[CONF_SAVE_DIRECTORY] = error
+                errors["base"] = error
             if not errors:
-                return self.async_create_entry(data={**self.config_entry.options, **user_input})
-
-        schema = options_schema(hub_options(self.hass, self.config_entry))
-        data = self.config_entry.data
-        host = await async_camera_host(self.hass, data[CONF_HOST])
-        url_host, token = _url_host(host), data[CONF_TOKEN]
+                return self.async_create_entry(data={**self.config_entry.options, **options})
         return self.async_show_form(
-            step_id="settings",
-            data_schema=schema,
-            errors=errors,
-            # Shown again here (administrators only) for firmware and third-party URLs.
-            description_placeholders={
-                "host": host,
-                "token": token,
-                "stream_port": str(data[CONF_STREAM_PORT]),
-                "url": f"ws://{url_host}:{data[CONF_STREAM_PORT]}/?token={token}",
-                "mjpeg_url": f"http://{url_host}:{data[CONF_CONTROL_PORT]}/mjpeg/",
-            },
+            step_id="settings", data_schema=options_schema(options), errors=errors
         )

@@ -18,6 +18,8 @@ from custom_components.esp32_camera.listener import Admission
 from tests.helpers import jpeg_bytes, wait_for
 
 STOCK = "127.0.0.2"
+# Approved with the suggested name (the hub's first camera), not named after its address.
+STOCK_CAMERA = "camera.esp32_camera_1"
 
 
 def pending_flows(hass: HomeAssistant) -> list[Any]:
@@ -36,7 +38,7 @@ async def test_approving_a_stock_camera_makes_it_stream(
     assert flow["context"]["title_placeholders"] == {"address": STOCK}
     hub = hub_entry.runtime_data
     assert not hub.cameras[STOCK].admitted
-    assert hass.states.get(f"camera.esp32_camera_{STOCK.replace('.', '_')}") is None
+    assert hass.states.get(STOCK_CAMERA) is None
 
     result = await hass.config_entries.flow.async_configure(flow["flow_id"], {})
     assert result["type"] is FlowResultType.ABORT
@@ -47,7 +49,7 @@ async def test_approving_a_stock_camera_makes_it_stream(
     # Frames flow at once, on the same socket.
     frame = jpeg_bytes(color=(0, 200, 0))
     await camera.send_frame(frame)
-    entity_id = f"camera.esp32_camera_{STOCK.replace('.', '_')}"
+    entity_id = STOCK_CAMERA
     await wait_for(lambda: hass.states.get(entity_id) is not None)
     await wait_for(
         lambda: (
@@ -106,7 +108,7 @@ async def test_revoking_an_approval_refuses_the_camera_at_once(
     await wait_for(lambda: len(pending_flows(hass)) == 1)
     await hass.config_entries.flow.async_configure(pending_flows(hass)[0]["flow_id"], {})
     await camera.send_frame(jpeg_bytes())
-    entity_id = f"camera.esp32_camera_{STOCK.replace('.', '_')}"
+    entity_id = STOCK_CAMERA
     await wait_for(lambda: (state := hass.states.get(entity_id)) and state.state != "unavailable")
 
     result = await hass.config_entries.options.async_init(hub_entry.entry_id)
@@ -220,7 +222,7 @@ async def test_restored_stock_camera_is_approved_by_address_again(
     camera = await connect_camera("", source=STOCK)
     await wait_for(lambda: len(pending_flows(hass)) == 1)
     await hass.config_entries.flow.async_configure(pending_flows(hass)[0]["flow_id"], {})
-    entity_id = f"camera.esp32_camera_{STOCK.replace('.', '_')}"
+    entity_id = STOCK_CAMERA
     await wait_for(lambda: hass.states.get(entity_id) is not None)
     await camera.close()
     # Restarted without the approval (withdrawn): the camera is restored...

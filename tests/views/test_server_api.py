@@ -20,7 +20,14 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.esp32_camera.const import CONF_EXPOSE_HTTP
 from custom_components.esp32_camera.protocol import COMMANDS, RESOLUTIONS
 from esp32_simulator import framing_for, make_test_jpeg
-from tests.helpers import HUB_TOKEN, control_url, jpeg_bytes, wait_for
+from tests.helpers import (
+    HUB_TOKEN,
+    control_url,
+    hub_settings_form,
+    jpeg_bytes,
+    settings_input,
+    wait_for,
+)
 
 API = "/api/esp32_camera"
 
@@ -174,15 +181,11 @@ async def test_options_flow_turns_the_control_port_endpoints_on(
 ) -> None:
     assert await hass.config_entries.async_setup(hub_entry.entry_id)
     await hass.async_block_till_done()
-    result = await hass.config_entries.options.async_init(hub_entry.entry_id)
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"next_step_id": "settings"}
-    )
+    result = await hub_settings_form(hass, hub_entry)
     assert result["type"] is FlowResultType.FORM
-    defaults = {key.schema: key.default() for key in result["data_schema"].schema}
-    assert defaults[CONF_EXPOSE_HTTP] is False
+    assert settings_input(result)["connections"][CONF_EXPOSE_HTTP] is False
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {**defaults, CONF_EXPOSE_HTTP: True}
+        result["flow_id"], settings_input(result, **{CONF_EXPOSE_HTTP: True})
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()

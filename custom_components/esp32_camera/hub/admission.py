@@ -65,14 +65,22 @@ class HubAdmission:
         """Refused addresses."""
         return self._store.refused
 
-    async def async_approve(self, address: str, cameras: Mapping[str, CameraRecord]) -> None:
-        """Admit a waiting camera's address at once, and from now on (written on return)."""
+    async def async_approve(
+        self, address: str, cameras: Mapping[str, CameraRecord], name: str | None = None
+    ) -> None:
+        """Admit a waiting camera's address at once, and from now on (written on return).
+
+        `name` names the camera (a stock camera's id is its address) before the listener admits
+        it: its device, and so its entity ids, are made with that name (`camera.garage`).
+        """
         camera_id = next(
             (c.camera_id for c in cameras.values() if c.address == address and not c.admitted),
             None,
         )
+        if name is not None and (camera := cameras.get(address)) is not None:
+            camera.name = name
         self._listener.approve(address)  # at once; the write follows
-        await self._store.async_approve(address, camera_id)
+        await self._store.async_approve(address, camera_id, name)
 
     async def async_refuse(self, address: str) -> None:
         """Refuse an address at once, and from now on; its sockets close (4403)."""

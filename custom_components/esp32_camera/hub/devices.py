@@ -7,6 +7,7 @@ entry id. Entries of earlier releases used the camera id alone (`async_migrate_u
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import HomeAssistant, callback
@@ -27,6 +28,24 @@ CAMERA_ENTITY_KEY = "camera"  # the unique id's key of a camera's camera entity
 def default_device_name(camera_id: str) -> str:
     """Return the name of a camera's device when the camera sent none."""
     return f"ESP32 camera {camera_id}"
+
+
+# A name the user gives a camera where it is approved: the listener's limit for a sent name.
+MAX_NAME_LENGTH = 64
+
+
+def suggested_name(known: Sequence[str]) -> str:
+    """Return "ESP32 camera N" for a hub whose cameras have the names `known`.
+
+    N counts on from the cameras the hub has, past any name taken already. Suggested where a
+    stock camera is approved: its address would name it by something that changes with DHCP
+    and reads badly in entity ids (`camera.esp32_camera_192_168_1_50`).
+    """
+    used = {name.casefold() for name in known}
+    number = len(known) + 1
+    while (name := f"ESP32 camera {number}").casefold() in used:
+        number += 1
+    return name
 
 
 def camera_device_identifier(entry_id: str, camera_id: str) -> tuple[str, str]:
@@ -53,6 +72,25 @@ def camera_id_of_device(device: dr.BaseDeviceEntry, entry_id: str) -> str | None
         if domain == DOMAIN and identifier.startswith(prefix):
             return identifier.removeprefix(prefix)
     return None
+
+
+def camera_name(hass: HomeAssistant, entry_id: str, camera: CameraRecord) -> str:
+    """Return a camera's name as Home Assistant shows its device: the user's name first.
+
+    Read from the device registry each time, so every view of the camera (the panel, the card,
+    the HTTP API) follows a rename in Home Assistant at once, with no copy to keep in step.
+    A camera known from the store may have a device Home Assistant named after the hub, so the
+    camera's own name comes before the registry's `name`.
+    """
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        camera_device_identifier(entry_id, camera.camera_id), entry_id
+    )
+    return (
+        (device and device.name_by_user)
+        or camera.name
+        or (device and device.name)
+        or camera.camera_id
+    )
 
 
 def hub_device_info(entry_id: str, title: str) -> DeviceInfo:

@@ -47,7 +47,14 @@ from . import signals
 from .admission import HubAdmission
 from .camera_settings import CameraSettings
 from .clip_recording import HubClips
-from .devices import camera_device_info, register_camera_device, register_hub_device
+from .devices import (
+    camera_device_info,
+    camera_name,
+    default_device_name,
+    register_camera_device,
+    register_hub_device,
+    suggested_name,
+)
 from .entity_updates import EntityUpdates
 from .frame_broker import FrameBroker
 from .image_saver import ImageSaver
@@ -264,9 +271,38 @@ class Esp32CameraHub:
         await self.store.async_forget_camera(camera_id)
         return True
 
-    async def async_approve(self, address: str) -> None:
-        """Admit a waiting camera's address at once, and from now on (stored on return)."""
-        await self.admission.async_approve(address, self.cameras)
+    async def async_approve(self, address: str, name: str | None = None) -> None:
+        """Admit a waiting camera's address at once, and from now on, named `name`.
+
+        Stored on return.
+        """
+        await self.admission.async_approve(address, self.cameras, name)
+
+    def camera_name(self, camera: CameraRecord) -> str:
+        """Return the camera's name as Home Assistant shows its device (a rename follows)."""
+        return camera_name(self.hass, self.entry.entry_id, camera)
+
+    def suggested_name(self, address: str) -> str:
+        """Return the name suggested where the camera at `address` is approved.
+
+        A camera known already (its device, or the store) keeps its name, and one that named
+        itself is suggested its own; else "ESP32 camera N", never its address.
+        """
+        if (camera := self.cameras.get(address)) is not None:
+            shown = self.camera_name(camera)
+            if shown not in (camera.camera_id, default_device_name(camera.camera_id)):
+                return shown
+        if (stored := self.store.cameras.get(address)) is not None and stored["name"]:
+            return stored["name"]
+        known = {
+            camera_id: stored["name"] or default_device_name(camera_id)
+            for camera_id, stored in self.store.cameras.items()
+        } | {
+            camera.camera_id: self.camera_name(camera)
+            for camera in self.cameras.values()
+            if camera.admitted
+        }
+        return suggested_name(list(known.values()))
 
     async def async_refuse(self, address: str) -> None:
         """Refuse an address at once, and from now on (stored on return)."""
@@ -404,6 +440,9 @@ class Esp32CameraHub:
 
     def _register_device(self, camera: CameraRecord) -> None:
         """Create or update the camera's device, and the store's record of the camera."""
+        if camera.name is None and (stored := self.store.cameras.get(camera.camera_id)):
+            # Named where it was approved, after its first record had gone (it disconnected).
+            camera.name = stored["name"]
         self.store.async_note_camera(camera.camera_id, camera.name, camera.firmware)
         health = camera.health
         model = health.model if health and health.model else None

@@ -11,6 +11,7 @@ from aiohttp.web_urldispatcher import StaticResource
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_TOKEN
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers import selector
 import probatio
 
@@ -104,35 +105,94 @@ def listener_settings(entry: ConfigEntry, options: Mapping[str, Any]) -> Listene
     )
 
 
-def options_schema(options: Mapping[str, Any]) -> probatio.Schema:
-    """Return the options form, filled in with `options` (see `hub_options`)."""
-    validators: dict[str, Any] = {
-        CONF_FRAME_TIMEOUT: probatio.All(probatio.Coerce(float), probatio.Range(min=1, max=60)),
-        CONF_MAX_FRAME_SIZE: probatio.All(
-            probatio.Coerce(int), probatio.Range(min=65536, max=64 << 20)
+# The options form's sections, in order, and the options each holds (stored flat, as before
+# the form had sections: the form's shape is not the stored shape).
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "connections": (CONF_ALLOW_TOKENLESS, CONF_TRUSTED_NETWORKS, CONF_EXPOSE_HTTP),
+    "saving": (
+        CONF_SAVE_DIRECTORY,
+        CONF_RETENTION_DAYS,
+        CONF_RETENTION_SIZE_MB,
+        CONF_ALLOW_SERVED_FILES,
+    ),
+    # What protects Home Assistant from a misbehaving device: rarely changed, shown collapsed.
+    "limits": (
+        CONF_MAX_CONNECTIONS_PER_SOURCE,
+        CONF_MAX_PENDING_CAMERAS,
+        CONF_MAX_FRAME_SIZE,
+        CONF_FRAME_TIMEOUT,
+        CONF_LIVENESS_TIMEOUT,
+    ),
+}
+COLLAPSED_SECTIONS = frozenset({"limits"})
+# The largest frame is stored in bytes and shown in MiB (8 MiB, not 8388608).
+MIB = 1 << 20
+# Options stored as whole numbers (the form's number boxes give floats).
+_WHOLE_NUMBERS = (CONF_MAX_CONNECTIONS_PER_SOURCE, CONF_MAX_PENDING_CAMERAS, CONF_MAX_FRAME_SIZE)
+
+
+def _box(
+    minimum: float, maximum: float | None = None, unit: str | None = None, step: float = 1
+) -> selector.NumberSelector:
+    """Return a number box (never a slider: the value matters and is typed)."""
+    config = selector.NumberSelectorConfig(
+        min=minimum, mode=selector.NumberSelectorMode.BOX, step=step
+    )
+    if maximum is not None:
+        config["max"] = maximum
+    if unit is not None:
+        config["unit_of_measurement"] = unit
+    return selector.NumberSelector(config)
+
+
+def _fields() -> dict[str, Any]:
+    """Return each option's field in the form."""
+    return {
+        CONF_ALLOW_TOKENLESS: selector.BooleanSelector(),
+        CONF_TRUSTED_NETWORKS: selector.TextSelector(selector.TextSelectorConfig(multiple=True)),
+        CONF_EXPOSE_HTTP: selector.BooleanSelector(),
+        CONF_SAVE_DIRECTORY: selector.TextSelector(),
+        CONF_RETENTION_DAYS: _box(0, unit="d", step=0.5),
+        CONF_RETENTION_SIZE_MB: _box(0, unit="MB"),
+        CONF_ALLOW_SERVED_FILES: selector.BooleanSelector(),
+        CONF_MAX_CONNECTIONS_PER_SOURCE: _box(2, 256),
+        CONF_MAX_PENDING_CAMERAS: _box(1, 256),
+        # 64 KiB to 64 MiB; any fraction of a MiB, so a stored 65536 bytes (0.0625) stays valid.
+        CONF_MAX_FRAME_SIZE: selector.NumberSelector(
+            selector.NumberSelectorConfig(
+                min=65536 / MIB,
+                max=64,
+                step="any",
+                mode=selector.NumberSelectorMode.BOX,
+                unit_of_measurement="MiB",
+            )
         ),
-        CONF_LIVENESS_TIMEOUT: probatio.All(probatio.Coerce(float), probatio.Range(min=5, max=600)),
-        CONF_MAX_CONNECTIONS_PER_SOURCE: probatio.All(
-            probatio.Coerce(int), probatio.Range(min=2, max=256)
-        ),
-        CONF_MAX_PENDING_CAMERAS: probatio.All(
-            probatio.Coerce(int), probatio.Range(min=1, max=256)
-        ),
-        CONF_SAVE_DIRECTORY: str,
-        CONF_RETENTION_DAYS: probatio.All(probatio.Coerce(float), probatio.Range(min=0)),
-        CONF_RETENTION_SIZE_MB: probatio.All(probatio.Coerce(float), probatio.Range(min=0)),
-        CONF_EXPOSE_HTTP: bool,
-        CONF_ALLOW_SERVED_FILES: bool,
+        CONF_FRAME_TIMEOUT: _box(1, 60, "s"),
+        CONF_LIVENESS_TIMEOUT: _box(5, 600, "s"),
     }
+
+
+def options_schema(options: Mapping[str, Any]) -> probatio.Schema:
+    """Return the options form in its sections, filled in with `options` (see `hub_options`)."""
+    shown = {**options, CONF_MAX_FRAME_SIZE: options[CONF_MAX_FRAME_SIZE] / MIB}
+    fields = _fields()
     return probatio.Schema(
         {
-            probatio.Required(CONF_ALLOW_TOKENLESS, default=options[CONF_ALLOW_TOKENLESS]): bool,
-            probatio.Optional(
-                CONF_TRUSTED_NETWORKS, default=options[CONF_TRUSTED_NETWORKS]
-            ): selector.TextSelector(selector.TextSelectorConfig(multiple=True)),
-            **{
-                probatio.Required(key, default=options[key]): validator
-                for key, validator in validators.items()
-            },
+            probatio.Required(name): section(
+                probatio.Schema(
+                    {probatio.Required(key, default=shown[key]): fields[key] for key in keys}
+                ),
+                {"collapsed": name in COLLAPSED_SECTIONS},
+            )
+            for name, keys in SECTIONS.items()
         }
     )
+
+
+def options_from_form(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the options as stored (flat, the largest frame in bytes) from the form's sections."""
+    options = {key: user_input[name][key] for name, keys in SECTIONS.items() for key in keys}
+    options[CONF_MAX_FRAME_SIZE] = options[CONF_MAX_FRAME_SIZE] * MIB
+    for key in _WHOLE_NUMBERS:
+        options[key] = round(options[key])
+    return options

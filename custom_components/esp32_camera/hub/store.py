@@ -335,9 +335,17 @@ class HubStore:
         """Refused addresses."""
         return frozenset(self._data["refused"])
 
-    async def async_approve(self, address: str, camera_id: str | None) -> None:
-        """Approve an address (no longer refused); written when this returns."""
+    async def async_approve(
+        self, address: str, camera_id: str | None, name: str | None = None
+    ) -> None:
+        """Approve an address (no longer refused), naming its camera; written when this returns.
+
+        A stock camera's id is its address: the name is kept under it, whether or not the
+        camera is still connected.
+        """
         self._data["approved"][address] = camera_id
+        if name is not None:
+            self._camera(camera_id or address)["name"] = name
         self._data["refused"] = [a for a in self._data["refused"] if a != address]
         await self._async_write()
 

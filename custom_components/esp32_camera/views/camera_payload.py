@@ -62,7 +62,7 @@ def camera_payload(
     return {
         "entry_id": hub.entry.entry_id,
         "camera_id": camera_id,
-        "name": camera.name or camera_id,
+        "name": hub.camera_name(camera),  # as its device shows it: a rename follows
         "address": camera.address,
         "admission": str(camera.admission),
         "admitted": camera.admitted,

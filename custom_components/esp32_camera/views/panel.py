@@ -3,24 +3,30 @@
 The frontend folder (modules and translations/*.json) is served under a path carrying a hash of
 every file in it, so the entry module's relative imports and translation fetches are versioned
 too: a browser never mixes a stale module with a new one after an update. The panel and the
-card's script are registered while at least one hub entry is loaded.
+card's script are registered while at least one hub entry is loaded. The sidebar title is in Home
+Assistant's language (the frontend's own `panel.title`), registered again when it changes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 import hashlib
+import json
 from pathlib import Path
+import re
 
 from homeassistant.components import frontend, panel_custom
 from homeassistant.components.http.server import StaticPathConfig
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_CORE_CONFIG_UPDATE
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant
 from homeassistant.util.hass_dict import HassKey
 
 from ..const import DOMAIN
 
 PANEL_URL_PATH = "esp32-cameras"
-PANEL_TITLE = "ESP32 Cameras"
+PANEL_TITLE = "ESP32 Cameras"  # when no translation of the language has one
+PANEL_TITLE_KEY = "panel.title"  # in frontend/translations/<language>.json
+LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
 PANEL_ICON = "mdi:cctv"
 PANEL_ELEMENT = "esp32-camera-panel"
 STATIC_URL = f"/{DOMAIN}_static"
@@ -37,6 +43,8 @@ class PanelState:
     entries: set[str] = field(default_factory=set)
     static_url: str | None = None  # the versioned folder, registered once per run
     module_url: str | None = None
+    titles: dict[str, str] = field(default_factory=dict)  # sidebar title by language, read once
+    stop_language: CALLBACK_TYPE | None = None  # stops following Home Assistant's language
 
 
 DATA_PANEL: HassKey[PanelState] = HassKey(f"{DOMAIN}_panel")
@@ -57,6 +65,52 @@ def _versioned_url() -> str:
     return f"{STATIC_URL}/{digest.hexdigest()[:16]}"
 
 
+def panel_title(language: str) -> str:
+    """Return the sidebar title in `language` (executor: reads the frontend's translations).
+
+    `es-419` falls back to `es`, a language without a translation to English.
+    """
+    candidates = [language, language.partition("-")[0]] if LANGUAGE.fullmatch(language) else []
+    for candidate in (*candidates, "en"):
+        try:
+            strings = json.loads((FRONTEND_DIR / "translations" / f"{candidate}.json").read_bytes())
+        except FileNotFoundError:
+            continue
+        if isinstance(title := strings.get(PANEL_TITLE_KEY), str) and title:
+            return title
+    return PANEL_TITLE
+
+
+async def _async_title(hass: HomeAssistant, state: PanelState) -> str:
+    """Return the sidebar title in Home Assistant's language (each language read once)."""
+    language = hass.config.language
+    if language not in state.titles:
+        state.titles[language] = await hass.async_add_executor_job(panel_title, language)
+    return state.titles[language]
+
+
+async def _async_show_panel(
+    hass: HomeAssistant, state: PanelState, module_url: str, *, replace: bool = False
+) -> None:
+    """Register the sidebar panel with its title in Home Assistant's current language.
+
+    `replace`: Home Assistant offers no update of a custom panel, so it is removed and
+    registered anew (same URL, open pages keep working), once the new title is known.
+    """
+    title = await _async_title(hass, state)
+    if replace:
+        frontend.async_remove_panel(hass, PANEL_URL_PATH, warn_if_unknown=False)
+    await panel_custom.async_register_panel(
+        hass,
+        frontend_url_path=PANEL_URL_PATH,
+        webcomponent_name=PANEL_ELEMENT,
+        sidebar_title=title,
+        sidebar_icon=PANEL_ICON,
+        module_url=module_url,
+        require_admin=False,  # viewing follows HA's rules; changing a camera needs an admin
+    )
+
+
 async def async_register_panel(hass: HomeAssistant, entry_id: str) -> None:
     """Register the panel and the card's script when the first hub entry loads."""
     state = hass.data.setdefault(DATA_PANEL, PanelState())
@@ -69,17 +123,15 @@ async def async_register_panel(hass: HomeAssistant, entry_id: str) -> None:
             [StaticPathConfig(static_url, str(FRONTEND_DIR), cache_headers=True)]
         )
         state.static_url = static_url
-    state.module_url = f"{state.static_url}/{ENTRY_MODULE}"
-    await panel_custom.async_register_panel(
-        hass,
-        frontend_url_path=PANEL_URL_PATH,
-        webcomponent_name=PANEL_ELEMENT,
-        sidebar_title=PANEL_TITLE,
-        sidebar_icon=PANEL_ICON,
-        module_url=state.module_url,
-        require_admin=False,  # viewing follows HA's rules; changing a camera needs an admin
-    )
-    frontend.add_extra_js_url(hass, state.module_url)
+    module_url = state.module_url = f"{state.static_url}/{ENTRY_MODULE}"
+    await _async_show_panel(hass, state, module_url)
+    frontend.add_extra_js_url(hass, module_url)
+
+    async def async_language_changed(event: Event) -> None:
+        if "language" in event.data and state.module_url == module_url:  # still registered
+            await _async_show_panel(hass, state, module_url, replace=True)
+
+    state.stop_language = hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, async_language_changed)
 
 
 def async_unregister_panel(hass: HomeAssistant, entry_id: str) -> None:
@@ -90,6 +142,9 @@ def async_unregister_panel(hass: HomeAssistant, entry_id: str) -> None:
     state.entries.discard(entry_id)
     if state.entries or state.module_url is None:
         return
+    if state.stop_language is not None:
+        state.stop_language()
+        state.stop_language = None
     frontend.async_remove_panel(hass, PANEL_URL_PATH)
     frontend.remove_extra_js_url(hass, state.module_url)
     state.module_url = None
