@@ -43,7 +43,7 @@ DEFAULT_MAX_PENDING_CAMERAS: Final = 32
 DEFAULT_RETENTION_DAYS: Final = 7
 DEFAULT_RETENTION_SIZE_MB: Final = 2048
 
-# Fired on the bus when a clip's files are complete (see hub/clip_recording.py and README's Actions).
+# Fired on the bus when a clip's files are complete (see hub/clip_recording.py and docs/actions.md).
 EVENT_CLIP_SAVED: Final = f"{DOMAIN}_clip_saved"
 
 # A still image asked for before a camera's first frame waits this long for one (seconds).
