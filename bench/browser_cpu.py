@@ -52,7 +52,9 @@ VGA_INDEX = 5  # esp32_simulator's resolution index of VGA
 # Frames rendered per camera and streamed in a loop: the sampler counts changes of the stamped
 # number, so a loop of 64 reads as a new frame every time.
 LOOP_FRAMES = 64
-VIEWPORT = {"width": 1440, "height": 1000}
+# A desktop screen on which HA lays 8 of these cards out in 4 columns: a camera's view off screen
+# is reported as such (the integration's views receive nothing while out of view).
+VIEWPORT = {"width": 1920, "height": 1200}
 PANEL_PATH = "/esp32-cameras"
 CARDS_DASHBOARD = "bench-cpu-cards"
 HA_CARDS_DASHBOARD = "bench-cpu-ha"
@@ -61,19 +63,20 @@ PAGES = ("panel", "card", "ha_cards")
 BASELINE = "ha_cards"
 NO_BROWSER = "no browser"
 PAGE_TITLES = {
-    NO_BROWSER: "no browser (hass alone)",
+    NO_BROWSER: "no browser",
     "panel": "the panel",
-    "card": "the integration's cards",
-    "ha_cards": "HA picture-entity, live (baseline)",
+    "card": "the cards",
+    "ha_cards": "HA's cards (baseline)",
 }
 # A page whose pictures are not all found by then is measured as it is (cameras that never load).
 VIEWS_TIMEOUT = 30.0
 RESULTS_TABLE = REPO / "bench" / "results" / "browser_cpu.md"
 _TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 
-# Finds each camera's picture in a page, through every open shadow root: the panel's video and
-# tiles, each integration card's video, each picture-entity card's image. A picture is the first
-# shown <img>, <canvas> or <video> of its view (the viewer keeps a hidden canvas for freezing).
+# Finds each camera's view in a page, through every open shadow root: the panel's video and
+# tiles, each integration card's video, each picture-entity card. A view has its pictures (every
+# shown <img>, <canvas> or <video>: the sampler reads whichever carries a stamp), the painted
+# counter the page keeps itself when it has one (`data-frames`), and whether it is on screen.
 FIND_VIEWS = """
 const deepAll = (node, selector, found = []) => {
   if (node.shadowRoot) deepAll(node.shadowRoot, selector, found);
@@ -84,40 +87,49 @@ const deepAll = (node, selector, found = []) => {
   return found;
 };
 const shown = (element) => !element.hidden && getComputedStyle(element).display !== "none";
-const picture = (root) => (root ? deepAll(root, "img, canvas, video").find(shown) ?? null : null);
+const onScreen = (element) => {
+  const box = element.getBoundingClientRect();
+  return box.width > 0 && box.height > 0 && box.bottom > 0 && box.right > 0
+    && box.top < innerHeight && box.left < innerWidth;
+};
+const view = (label, root) => {
+  const counted = root && (root.matches("[data-frames]") ? root : deepAll(root, "[data-frames]")[0]);
+  return {
+    label,
+    pictures: root ? deepAll(root, "img, canvas, video").filter(shown) : [],
+    counter: counted ? Number(counted.dataset.frames) : null,
+    onScreen: Boolean(root && onScreen(root)),
+  };
+};
 const videoOf = (root) => deepAll(deepAll(root, "esp32-camera-viewer")[0] ?? root, ".video")[0];
 const findViews = (kind) => {
   if (kind === "panel") {
     const panel = deepAll(document, "esp32-camera-panel")[0];
     if (!panel) return [];
-    const tiles = deepAll(panel, ".tile[data-camera]").map((tile) => ({
-      label: `tile ${tile.dataset.camera}`, element: picture(tile), counter: tile.dataset.frames,
-    }));
-    return [{ label: "video", element: picture(videoOf(panel)), counter: undefined }, ...tiles];
+    const tiles = deepAll(panel, ".tile[data-camera]").map((tile) => view(`tile ${tile.dataset.camera}`, tile));
+    return [view("video", videoOf(panel)), ...tiles];
   }
   const selector = kind === "card" ? "esp32-camera-card" : "hui-picture-entity-card";
-  return deepAll(document, selector).map((card, index) => ({
-    label: `card ${index + 1}`,
-    element: picture(kind === "card" ? videoOf(card) : card),
-    counter: undefined,
-  }));
+  return deepAll(document, selector).map((card, index) =>
+    view(`card ${index + 1}`, kind === "card" ? videoOf(card) : card));
 };
 """
-# How many views the page shows now, and the painted counters the panel's tiles keep themselves
-# (read before and after the CPU window: the product's own counting, no instrumentation).
+# The views now: how many have a picture, their own painted counters (read before and after the
+# CPU window: the page's own counting, nothing added to it) and which are off screen.
 COUNT_VIEWS = f"""
 (kind) => {{
   {FIND_VIEWS}
   const views = findViews(kind);
   return {{
     views: views.length,
-    pictures: views.filter((view) => view.element).length,
+    pictures: views.filter((view) => view.pictures.length).length,
     counters: Object.fromEntries(
-      views.filter((view) => view.counter !== undefined).map((view) => [view.label, Number(view.counter)])),
+      views.filter((view) => view.counter !== null).map((view) => [view.label, view.counter])),
+    off_screen: views.filter((view) => !view.onScreen).map((view) => view.label),
   }};
 }}
 """
-# The sampler: every 5 ms it reads each picture's stamp (the strip along the bottom-left edge,
+# The sampler: every 5 ms it reads each view's stamp (the strip along the bottom-left edge,
 # scaled from the frame's size to the picture's, so a smaller canvas reads too) and counts the
 # changes of the number. Views are looked up again every 500 ms (a page may re-render them).
 SAMPLE = f"""
@@ -170,7 +182,11 @@ SAMPLE = f"""
     }}
     for (const view of views) {{
       const seen = (state[view.label] ??= {{ changes: 0, last: null, loaded: false }});
-      const value = view.element ? read(view.element) : null;
+      let value = null;
+      for (const picture of view.pictures) {{
+        value = read(picture);
+        if (value !== null) break;
+      }}
       if (value === null) continue;
       if (seen.loaded && value !== seen.last) seen.changes += 1;
       seen.loaded = true;
@@ -337,6 +353,20 @@ def counter_rates(
     }
 
 
+def painted_per_view(
+    stamps: Mapping[str, float | None],
+    counted: Mapping[str, float],
+    counters_after: Mapping[str, float],
+) -> dict[str, float | None]:
+    """Per view: the rate its own counter gave over the CPU window where the page keeps one
+    (exact, and nothing added to the page meanwhile), else the stamps' rate after the window;
+    None for a view that never painted a picture."""
+    painted: dict[str, float | None] = dict(stamps)
+    for label, rate in counted.items():
+        painted[label] = rate if counters_after.get(label) or stamps.get(label) else None
+    return painted
+
+
 # --- the table -------------------------------------------------------------------------------
 
 
@@ -348,10 +378,17 @@ def _span(values: Sequence[float], digits: int = 0) -> str:
     return low if low == high else f"{low}-{high}"
 
 
+def never_loaded(row: Mapping[str, Any]) -> int:
+    """Views on screen that never painted a picture."""
+    off_screen = set(row.get("off_screen", ()))
+    return sum(rate is None and label not in off_screen for label, rate in row["painted"].items())
+
+
 def painted_text(rows: Sequence[Mapping[str, Any]]) -> str:
     """What the runs of one page painted per camera, e.g. `video 20, tiles 10 fps`."""
     rates = [rate for row in rows for rate in row["painted"].values() if rate is not None]
-    never = max(sum(rate is None for rate in row["painted"].values()) for row in rows)
+    never = max(never_loaded(row) for row in rows)
+    off_screen = max(len(row.get("off_screen", ())) for row in rows)
     if rows[0]["page"] == "panel":
         video = [row["painted"].get("video") for row in rows]
         tiles = [
@@ -365,7 +402,11 @@ def painted_text(rows: Sequence[Mapping[str, Any]]) -> str:
         )
     else:
         text = f"{_span(rates)} fps"
-    return f"{text}; {never} never load" if never else text
+    if never:
+        text += f"; {never} never load"
+    if off_screen:
+        text += f"; {off_screen} off screen"
+    return text
 
 
 def painted_total(row: Mapping[str, Any]) -> float:
@@ -419,8 +460,9 @@ def summarize_pages(rows: Sequence[Mapping[str, Any]]) -> list[PageSummary]:
             means[page] = {
                 "hass": hass,
                 "chromium": chromium,
+                # Below the no-browser figure is noise, not a cost: no ratio.
                 "hass_per_frame": (hass - floor) / painted
-                if hass is not None and floor is not None and painted
+                if hass is not None and floor is not None and painted and hass > floor
                 else None,
                 "browser_per_frame": chromium / painted
                 if chromium is not None and painted
@@ -644,7 +686,7 @@ async def measure_page(
         chromium_after = cpu_snapshot(os.getpid())
         seconds = time.monotonic() - started
         load = load_average()
-        counters_after = (await page.evaluate(COUNT_VIEWS, kind))["counters"]
+        after = await page.evaluate(COUNT_VIEWS, kind)
         # The window is over: now the page may be instrumented to count what it paints.
         await page.evaluate(SAMPLE, [kind, *stamp_fractions(), STAMP_BLOCKS])
         await asyncio.sleep(plan.browser_cpu_paint_seconds)
@@ -654,6 +696,9 @@ async def measure_page(
     finally:
         await page.context.close()
     used = used_ticks(chromium_before, chromium_after)
+    stamps = painted_rates(sample)
+    counted = counter_rates(counters_before, after["counters"], seconds)
+    painted = painted_per_view(stamps, counted, after["counters"])
     row = {
         "cameras": count,
         "page": kind,
@@ -661,16 +706,18 @@ async def measure_page(
         "hass": percent_of_core(hass_after - hass_before, seconds),
         "renderer": percent_of_core(used["renderer"], seconds),
         "chromium": percent_of_core(used["all"], seconds),
-        "own_counters": counter_rates(counters_before, counters_after, seconds),
+        "painted": painted,
+        "painted_by_counters": counted,
+        "painted_by_stamps": stamps,
+        "off_screen": after["off_screen"],
         "load": load,
     }
-    painted = row["painted"] = painted_rates(sample)
     loaded = [rate for rate in painted.values() if rate is not None]
     log(
         f"browser_cpu {count} cameras, {kind} run {run}: renderer {row['renderer']:.0f} %, "
         f"Chromium {row['chromium']:.0f} %, hass {row['hass']:.0f} %, painted "
         f"{min(loaded, default=0):.1f}-{max(loaded, default=0):.1f} fps, "
-        f"{len(painted) - len(loaded)} never load (load {load})"
+        f"{never_loaded(row)} never load, {len(after['off_screen'])} off screen (load {load})"
     )
     return row
 
