@@ -14,7 +14,9 @@ from homeassistant.util.signal_type import SignalType
 
 from .hub import signals
 from .hub.devices import camera_device_info, camera_unique_id
+from .hub.entity_updates import STATISTICS_WRITE_INTERVAL
 from .hub.hub import Esp32CameraConfigEntry, Esp32CameraHub
+from .hub.throttle import Throttle
 from .listener import CameraRecord
 from .motion import MotionEvent
 
@@ -80,6 +82,48 @@ def async_add_described_entities[DescriptionT: EntityDescription](
     )
 
 
+class StateWrites:
+    """When an entity writes its state after a signal: at once, or at most once a minute.
+
+    A value that moves with every frame (frame rate, bitrate, saved images) is written at most
+    once per `STATISTICS_WRITE_INTERVAL`: the logbook and the recorder keep every change. Becoming
+    available or unavailable is written at once all the same, and the last value always lands
+    (a trailing write).
+    """
+
+    def __init__(self, entity: Entity, *, slow: bool) -> None:
+        """Prepare the writes of `entity`; `slow` throttles them."""
+        self._entity = entity
+        self._slow = slow
+        self._throttle: Throttle | None = None
+        self._written_available: bool | None = None
+
+    @callback
+    def async_signalled(self) -> None:
+        """Write the state now, or when the interval since the last write has passed."""
+        entity = self._entity
+        if not self._slow:
+            entity.async_write_ha_state()
+            return
+        if self._throttle is None:
+            self._throttle = Throttle(entity.hass, STATISTICS_WRITE_INTERVAL, self._async_write)
+        if entity.available != self._written_available:
+            self._throttle.async_call_now()  # the interval restarts from this write
+        else:
+            self._throttle.async_call()
+
+    @callback
+    def _async_write(self) -> None:
+        self._written_available = self._entity.available
+        self._entity.async_write_ha_state()
+
+    @callback
+    def async_cancel(self) -> None:
+        """Drop a pending trailing write (the entity is removed)."""
+        if self._throttle is not None:
+            self._throttle.async_cancel()
+
+
 class Esp32CameraEntity(Entity):
     """An entity of one camera, updated by the hub's (throttled) per-camera signal."""
 
@@ -87,6 +131,8 @@ class Esp32CameraEntity(Entity):
     _attr_should_poll = False
     _always_available = False
     """Whether it stays available while the camera is away (its state is not the camera's)."""
+    _slow_writes = False
+    """Whether its value moves with every frame: written at most once a minute (`StateWrites`)."""
 
     def __init__(self, hub: Esp32CameraHub, camera: CameraRecord, key: str) -> None:
         """Bind the entity to its camera."""
@@ -112,9 +158,11 @@ class Esp32CameraEntity(Entity):
     async def async_added_to_hass(self) -> None:
         """Follow the camera's updates."""
         await super().async_added_to_hass()
+        writes = StateWrites(self, slow=self._slow_writes)
+        self.async_on_remove(writes.async_cancel)
         for signal in self.update_signals():
             self.async_on_remove(
-                async_dispatcher_connect(self.hass, signal, self.async_write_ha_state)
+                async_dispatcher_connect(self.hass, signal, writes.async_signalled)
             )
 
 

@@ -27,7 +27,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 from homeassistant.util.signal_type import SignalType
 
-from .entity import Esp32CameraDescribedEntity, async_add_camera_entities
+from .entity import Esp32CameraDescribedEntity, StateWrites, async_add_camera_entities
 from .hub import signals
 from .hub.clock import monotonic_to_datetime
 from .hub.devices import hub_device_info
@@ -53,6 +53,8 @@ class Esp32CameraSensorDescription(SensorEntityDescription):
     """A camera sensor and how to read it from the camera record."""
 
     value_fn: Callable[[CameraRecord], float | int | str | datetime | None]
+    slow_writes: bool = False
+    """Its value moves with every frame: written at most once a minute (entity.StateWrites)."""
 
 
 class _Rate(TypedDict):
@@ -117,6 +119,7 @@ def _diagnostic[DescriptionT: SensorEntityDescription](
     value_fn: Callable[[Any], int | datetime | None],
     *,
     enabled_by_default: bool = True,
+    slow_writes: bool = False,
 ) -> DescriptionT:
     """Describe a diagnostic sensor of a camera, its saving or the hub (COUNT or MOMENT)."""
     return description(
@@ -126,6 +129,7 @@ def _diagnostic[DescriptionT: SensorEntityDescription](
         entity_registry_enabled_default=enabled_by_default,
         value_fn=value_fn,
         **kind,
+        **({"slow_writes": True} if slow_writes else {}),
     )
 
 
@@ -144,25 +148,33 @@ def _telemetry(
 
 SENSORS: tuple[Esp32CameraSensorDescription, ...] = (
     Esp32CameraSensorDescription(
-        key="fps", translation_key="fps", value_fn=lambda camera: round(camera.stats.fps, 2), **FPS
+        key="fps",
+        translation_key="fps",
+        value_fn=lambda camera: round(camera.stats.fps, 2),
+        slow_writes=True,
+        **FPS,
     ),
     Esp32CameraSensorDescription(
         key="bitrate",
         translation_key="bitrate",
         value_fn=lambda camera: round(camera.stats.bitrate / 1000, 1),
+        slow_writes=True,
         **BITRATE,
     ),
+    # Goes up with every frame: the panel shows it live; the recorder would keep each step.
     _diagnostic(
         Esp32CameraSensorDescription,
         COUNT,
         "frames_received",
         lambda camera: camera.stats.frames_received,
+        enabled_by_default=False,
     ),
     _diagnostic(
         Esp32CameraSensorDescription,
         COUNT,
         "frames_failed",
         lambda camera: camera.stats.frames_failed,
+        slow_writes=True,  # on a weak signal it can grow with every few frames
     ),
     _diagnostic(
         Esp32CameraSensorDescription, COUNT, "reconnects", lambda camera: camera.reconnects
@@ -171,6 +183,7 @@ SENSORS: tuple[Esp32CameraSensorDescription, ...] = (
         key="last_frame_size",
         translation_key="last_frame_size",
         entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,  # differs with every frame
         value_fn=lambda camera: camera.stats.last_frame_size,
         **KILOBYTES,
     ),
@@ -205,11 +218,13 @@ SENSORS: tuple[Esp32CameraSensorDescription, ...] = (
     _diagnostic(
         Esp32CameraSensorDescription, MOMENT, "last_boot", _last_boot, enabled_by_default=False
     ),
+    # A new time with every frame: 13 logbook entries a minute per camera when it was enabled.
     _diagnostic(
         Esp32CameraSensorDescription,
         MOMENT,
         "last_frame",
         lambda camera: monotonic_to_datetime(camera.stats.last_frame_at),
+        enabled_by_default=False,
     ),
     Esp32CameraSensorDescription(
         key="address",
@@ -225,6 +240,8 @@ class Esp32CameraHubSensorDescription(SensorEntityDescription):
     """A sensor of the hub device, read from the hub's statistics."""
 
     value_fn: Callable[[Esp32CameraHub], float | int | datetime | None]
+    slow_writes: bool = False
+    """Its value moves with every frame: written at most once a minute (entity.StateWrites)."""
 
 
 HUB_SENSORS: tuple[Esp32CameraHubSensorDescription, ...] = (
@@ -238,12 +255,14 @@ HUB_SENSORS: tuple[Esp32CameraHubSensorDescription, ...] = (
         key="total_fps",
         translation_key="total_fps",
         value_fn=lambda hub: hub.hub_statistics()["fps"],
+        slow_writes=True,
         **FPS,
     ),
     Esp32CameraHubSensorDescription(
         key="total_bitrate",
         translation_key="total_bitrate",
         value_fn=lambda hub: round(hub.hub_statistics()["bitrate"] / 1000, 1),
+        slow_writes=True,
         **BITRATE,
     ),
     _diagnostic(
@@ -260,6 +279,8 @@ class Esp32CameraSaverSensorDescription(SensorEntityDescription):
     """A continuous-saving counter of a camera."""
 
     value_fn: Callable[[SaverCounters], int | datetime | None]
+    slow_writes: bool = False
+    """It moves with every saved frame: written at most once a minute (entity.StateWrites)."""
 
 
 SAVER_SENSORS: tuple[Esp32CameraSaverSensorDescription, ...] = (
@@ -268,6 +289,7 @@ SAVER_SENSORS: tuple[Esp32CameraSaverSensorDescription, ...] = (
         translation_key="saved_images",
         state_class=SensorStateClass.TOTAL,  # retention removes old images
         value_fn=lambda counters: counters.saved_total,
+        slow_writes=True,
     ),
     Esp32CameraSaverSensorDescription(
         key="saved_today",
@@ -285,12 +307,14 @@ SAVER_SENSORS: tuple[Esp32CameraSaverSensorDescription, ...] = (
         state_class=SensorStateClass.TOTAL,
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda counters: counters.saved_bytes,
+        slow_writes=True,
     ),
     _diagnostic(
         Esp32CameraSaverSensorDescription,
         COUNT,
         "saving_dropped",
         lambda counters: counters.dropped,
+        slow_writes=True,  # grows with every frame while the disk lags
     ),
     _diagnostic(
         Esp32CameraSaverSensorDescription,
@@ -299,11 +323,13 @@ SAVER_SENSORS: tuple[Esp32CameraSaverSensorDescription, ...] = (
         lambda counters: counters.errors,
         enabled_by_default=False,
     ),
+    # A new time with every saved frame while continuous saving runs.
     _diagnostic(
         Esp32CameraSaverSensorDescription,
         MOMENT,
         "last_saved",
         lambda counters: counters.last_saved_at,
+        enabled_by_default=False,
     ),
 )
 
@@ -344,6 +370,13 @@ class Esp32CameraSensor(Esp32CameraDescribedEntity[Esp32CameraSensorDescription]
 
     entity_description: Esp32CameraSensorDescription
 
+    def __init__(
+        self, hub: Esp32CameraHub, camera: CameraRecord, description: Esp32CameraSensorDescription
+    ) -> None:
+        """Create the sensor; a statistic of the stream is written at most once a minute."""
+        super().__init__(hub, camera, description)
+        self._slow_writes = description.slow_writes
+
     @property
     @override
     def native_value(self) -> float | int | str | datetime | None:
@@ -368,6 +401,16 @@ class Esp32CameraSaverSensor(
 
     entity_description: Esp32CameraSaverSensorDescription
     _always_available = True  # the counters are the hub's
+
+    def __init__(
+        self,
+        hub: Esp32CameraHub,
+        camera: CameraRecord,
+        description: Esp32CameraSaverSensorDescription,
+    ) -> None:
+        """Create the counter; one that moves with every saved frame is written once a minute."""
+        super().__init__(hub, camera, description)
+        self._slow_writes = description.slow_writes
 
     @property
     @override
@@ -424,10 +467,12 @@ class Esp32CameraHubSensor(SensorEntity):
 
     @override
     async def async_added_to_hass(self) -> None:
-        """Follow the hub's (throttled) updates."""
+        """Follow the hub's (throttled) updates; the totals of the stream once a minute."""
         await super().async_added_to_hass()
+        writes = StateWrites(self, slow=self.entity_description.slow_writes)
+        self.async_on_remove(writes.async_cancel)
         self.async_on_remove(
             async_dispatcher_connect(
-                self.hass, signals.hub_updated(self.hub.entry.entry_id), self.async_write_ha_state
+                self.hass, signals.hub_updated(self.hub.entry.entry_id), writes.async_signalled
             )
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +37,13 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
+from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-)
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.esp32_camera.const import CONF_STREAM_PORT
+from custom_components.esp32_camera.hub.entity_updates import STATISTICS_WRITE_INTERVAL
 from esp32_simulator import SimulatedCamera
 from esp32_simulator.camera import Mode
 from tests.helpers import HUB_TOKEN, CameraClient, answer, shorten_command_timeout, wait_for
@@ -422,8 +423,17 @@ async def test_save_every_frame_writes_files_and_counts_them(
     await wait_for(lambda: len(files()) >= 3, timeout=10)
     assert files()[0].relative_to(saved).parts[0] == "cam1"
     assert files()[0].read_bytes().startswith(b"\xff\xd8")
+    # The count moves with every saved frame: written at most once a minute, the last one lands.
+    # Twice: the hub's 5 s update signals the entity, whose trailing write is then due in a minute.
+    for _ in range(2):
+        async_fire_time_changed(
+            hass, dt_util.utcnow() + timedelta(seconds=STATISTICS_WRITE_INTERVAL)
+        )
+        await hass.async_block_till_done()
     await wait_for(lambda: state(hass, f"sensor.{PREFIX}_images_saved") not in ("0", None))
-    assert state(hass, f"sensor.{PREFIX}_last_saved_image") != STATE_UNKNOWN
+    # A time with every saved frame: not an entity unless the user enables it.
+    assert state(hass, f"sensor.{PREFIX}_last_saved_image") is None
+    assert hub_entry.runtime_data.saver.counters("cam1").last_saved_at is not None
     assert state(hass, f"sensor.{PREFIX}_frames_not_saved") == "0"
 
     await call(hass, SWITCH_DOMAIN, SERVICE_TURN_OFF, SAVING)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
+from custom_components.esp32_camera.hub.entity_updates import STATISTICS_WRITE_INTERVAL
 from tests.helpers import jpeg_bytes, wait_for
 
 HEALTH = {
@@ -77,9 +80,17 @@ async def test_hub_device_sensors(
     def hub_value(key: str) -> float:
         return float(hass.states.get(f"sensor.test_hub_{key}").state)  # type: ignore[union-attr]
 
-    async with asyncio.timeout(15):  # stream like a camera until the throttled update lands
-        while hub_value("total_bitrate") == 0:
-            await camera.send_frame(jpeg_bytes())
-            await asyncio.sleep(0.25)
+    for _ in range(4):  # stream like a camera
+        await camera.send_frame(jpeg_bytes())
+        await asyncio.sleep(0.25)
+    await wait_for(lambda: hub_entry.runtime_data.hub_statistics()["frames_received"] == 4)
+    # Totals that move with every frame are written at most once a minute; the last one lands.
+    # Twice: the hub's 5 s update signals the entity, whose trailing write is then due in a minute.
+    for _ in range(2):
+        async_fire_time_changed(
+            hass, dt_util.utcnow() + timedelta(seconds=STATISTICS_WRITE_INTERVAL)
+        )
+        await hass.async_block_till_done()
+    await wait_for(lambda: hub_value("total_bitrate") > 0)
     assert hub_value("total_frame_rate") > 0
     assert hass.states.get("sensor.test_hub_listening_since").state == started  # type: ignore[union-attr]

@@ -16,6 +16,9 @@ from .throttle import Throttle
 
 # Entities write state at most this often while frames flow (the recorder stores every write).
 STATE_WRITE_INTERVAL = 5.0
+# A value that moves with every frame (frame rate, bitrate, saved images) is written at most this
+# often: the logbook and the recorder keep each change, and an SD card on a Raspberry Pi pays.
+STATISTICS_WRITE_INTERVAL = 60.0
 
 
 class EntityUpdates:
