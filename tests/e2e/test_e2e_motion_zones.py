@@ -1,15 +1,32 @@
-"""Motion zones in Chromium: drawn over the video with a mouse and by touch, kept by the hub."""
+"""Motion zones in Chromium: drawn over the video with a mouse and by touch, kept by the hub.
+
+And motion shown: the badge and the lit zone while a walker crosses, the motion switches and the
+record button in the panel and the card, what a member may do there.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from pathlib import Path
 
-from playwright.async_api import Page, ViewportSize
+from playwright.async_api import Locator, Page, ViewportSize
 
 from esp32_simulator import SimulatedCamera
+from esp32_simulator.scenes import build_scenes
 from harness.hass_process import HomeAssistant, wait_until
-from tests.e2e.browser_helpers import DESKTOP, WatchedBrowser, add_member, box, log, open_page
+from tests.e2e.browser_helpers import (
+    DESKTOP,
+    RECORD_TOASTS,
+    Hub,
+    WatchedBrowser,
+    add_member,
+    box,
+    has_text,
+    log,
+    open_page,
+    recorded_toasts,
+)
 
 
 async def test_zones_drawn_over_the_video_are_kept_and_shown_where_drawn(
@@ -180,3 +197,214 @@ async def draw_and_check_zones(
         "a non-admin is offered the zone editor"
     )
     await page.context.close()
+
+
+# The motion camera: the crossing scene (two walkers, left to right), its own id and name.
+MOTION_SCENE = "crossing"
+WALKWAY = "walkway"
+WALKWAY_COOLDOWN = 2  # seconds
+HALVES = {
+    "Left": [[0, 0], [0.5, 0], [0.5, 1], [0, 1]],
+    "Right": [[0.5, 0], [1, 0], [1, 1], [0.5, 1]],
+}
+MOTION_CARD_DASHBOARD = "motion-card"
+CLIP_SECONDS = 2
+# The state of an entity as the page's Home Assistant has it.
+STATE_JS = "(id) => document.querySelector('home-assistant').hass.states[id]?.state"
+
+
+async def test_motion_shows_in_the_panel_and_the_card_and_is_switched_there(
+    browser: WatchedBrowser, home_assistant: HomeAssistant, hub: Hub, shots: Path
+) -> None:
+    """A walker crossing the picture: the panel's badge says "Motion now" and the zone he is in
+    is lit; the motion switches work from the panel (detection off: the badge says so); a clip is
+    recorded from its button; the card shows the badge too; a member may record, not switch.
+    """
+    hass = home_assistant
+    scene = build_scenes()[MOTION_SCENE]
+    frames = await asyncio.to_thread(list, scene)
+    camera = SimulatedCamera(
+        "127.0.0.1",
+        hub.stream_port,
+        camera_id=WALKWAY,
+        name=WALKWAY.capitalize(),
+        token=hub.token,
+        resolution=5,  # VGA, the scene's size
+        fps=scene.fps,
+        mode="speed",
+        frames=frames,
+    )
+    camera.start()
+    try:
+        await camera.wait_frames(3, timeout=30)
+        entities = await hass.set_up_motion([WALKWAY], cooldown=WALKWAY_COOLDOWN)
+        detection = entities["switch", f"{WALKWAY}_motion_detection"]
+        on_motion = entities["switch", f"{WALKWAY}_record_on_motion"]
+        async with hass.websocket() as call:
+            zones = [{"name": name, "points": points} for name, points in HALVES.items()]
+            await call("esp32_camera/motion_zones", camera_id=WALKWAY, zones=zones, mask=[])
+        await check_the_panel(browser, hass, shots, detection, on_motion)
+        await check_the_card(browser, hass, shots, entities["camera", f"{WALKWAY}_camera"])
+        await check_a_member(browser, hass)
+    finally:
+        await camera.stop()
+        await remove_camera(hass, WALKWAY.capitalize())
+
+
+async def check_the_panel(
+    browser: WatchedBrowser, hass: HomeAssistant, shots: Path, detection: str, on_motion: str
+) -> None:
+    """The badge and a lit zone during motion; the switches; detection off; record a clip."""
+    page = await open_page(browser, hass, "/esp32-cameras", dark=False, phone=False)
+    await page.set_viewport_size(ViewportSize(width=DESKTOP["width"], height=1100))
+    await page.evaluate(RECORD_TOASTS)
+    await page.locator(f'esp32-camera-panel .tile[data-camera="{WALKWAY}"]').click()
+    viewer = page.locator("esp32-camera-panel esp32-camera-viewer").first
+    badge = viewer.locator(".motion-badge")
+    motion = page.locator("esp32-camera-panel esp32-camera-motion")
+    lit = viewer.locator("svg.zones polygon.zone.moving")
+    # Recording on motion off from the panel: only the clip of the button below is recorded.
+    await motion.locator("ha-switch.record-on-motion").click()
+    await wait_until(f"{on_motion} off", lambda: is_state(page, on_motion, "off"))
+    # A walker: the badge, a lit zone (the half he walks in) and a marked tile, all at once.
+    await wait_until(
+        "the motion badge and a lit zone",
+        lambda: both(badge.is_visible(), at_least_one(lit)),
+        timeout=40,
+    )
+    text = await badge.text_content() or ""
+    assert "Motion now" in text, f"the badge reads {text!r}"
+    lit_names = await lit.evaluate_all("ps => ps.map((p) => p.parentElement.dataset.name)")
+    assert set(lit_names) <= set(HALVES), f"lit: {lit_names}"
+    assert await page.locator(f'esp32-camera-panel .tile[data-camera="{WALKWAY}"].motion').count()
+    await page.mouse.wheel(0, -3000)  # the page's top: the video and the motion section
+    await asyncio.sleep(0.3)
+    await page.screenshot(path=shots / "panel-motion.png")
+    state = await motion.locator(".now").text_content() or ""
+    assert "Motion now" in state, f"the section reads {state!r}"
+    assert "Last motion" in state, f"the section reads {state!r}"
+    # Detection off from the panel: the badge says so, nothing is lit, the section too.
+    await motion.locator("ha-switch.motion-detection").click()
+    await wait_until(f"{detection} off", lambda: is_state(page, detection, "off"))
+    await wait_until(
+        "the badge says detection is off",
+        lambda: has_text(badge, "Motion detection off"),
+    )
+    assert await lit.count() == 0, "zones are lit with detection off"
+    await page.mouse.wheel(0, -3000)  # the page's top: the video and the motion section
+    await asyncio.sleep(0.3)
+    await page.screenshot(path=shots / "panel-motion-off.png")
+    await motion.locator("ha-switch.motion-detection").click()
+    await wait_until(f"{detection} on", lambda: is_state(page, detection, "on"))
+    # A clip from the button, of the length typed in.
+    length = motion.locator("ha-form input").first
+    await length.fill(str(CLIP_SECONDS))
+    await length.blur()
+    await motion.locator("ha-button.record").click()
+
+    async def clip_saved() -> bool:
+        return any("clip saved" in toast for toast in await recorded_toasts(page))
+
+    await wait_until("the clip's toast", clip_saved, timeout=90)
+    toast = next(toast for toast in await recorded_toasts(page) if "clip saved" in toast)
+    assert toast.endswith(".avi"), f"the toast reads {toast!r}"
+    assert "/" not in toast, f"the toast names a path: {toast!r}"
+    await page.context.close()
+    log(
+        f"panel: badge {text!r} with {lit_names} lit during motion; detection and recording on motion switched from the panel; {toast!r}"
+    )
+
+
+async def check_the_card(
+    browser: WatchedBrowser, hass: HomeAssistant, shots: Path, entity_id: str
+) -> None:
+    """The card of the motion camera shows the badge and its motion section during motion."""
+    async with hass.websocket() as call:
+        await call(
+            "lovelace/dashboards/create",
+            url_path=MOTION_CARD_DASHBOARD,
+            title="Walkway",
+            mode="storage",
+        )
+        await call(
+            "lovelace/config/save",
+            url_path=MOTION_CARD_DASHBOARD,
+            config={
+                "views": [
+                    {
+                        "title": "Walkway",
+                        "type": "sections",
+                        "sections": [
+                            {
+                                "type": "grid",
+                                "cards": [
+                                    {
+                                        "type": "custom:esp32-camera-card",
+                                        "entity": entity_id,
+                                        "show_stats": False,
+                                    }
+                                ],
+                            }
+                        ],
+                    }
+                ]
+            },
+        )
+    page = await open_page(browser, hass, f"/{MOTION_CARD_DASHBOARD}/0", dark=False, phone=False)
+    card = page.locator("esp32-camera-card")
+    badge = card.locator(".motion-badge")
+    await wait_until("the card's motion badge", badge.is_visible, timeout=40)
+    await card.locator("ha-expansion-panel.motion-section").click()
+    await card.locator("esp32-camera-motion ha-button.record").wait_for(timeout=5000)
+    await card.screenshot(path=shots / "card-motion.png")
+    await page.context.close()
+    log("card: the motion badge shows during motion; its motion section opens")
+
+
+async def check_a_member(browser: WatchedBrowser, hass: HomeAssistant) -> None:
+    """A member sees the switches' state, may not switch them, and may record."""
+    tokens = await add_member(hass, "motion-viewer")
+    page = await open_page(browser, hass, "/esp32-cameras", dark=False, phone=False, tokens=tokens)
+    await page.locator(f'esp32-camera-panel .tile[data-camera="{WALKWAY}"]').click()
+    motion = page.locator("esp32-camera-panel esp32-camera-motion")
+    record = motion.locator("ha-button.record")
+    await wait_until("the record button enabled", lambda: record.evaluate("b => !b.disabled"))
+    for name in ("motion-detection", "record-on-motion"):
+        switch = motion.locator(f"ha-switch.{name}")
+        assert await switch.evaluate("s => s.disabled"), f"a member may switch {name}"
+    await page.context.close()
+    log("member: the motion switches shown disabled, the record button enabled")
+
+
+async def is_state(page: Page, entity_id: str, state: str) -> bool:
+    """Whether the page's Home Assistant has `entity_id` in `state`."""
+    return bool(await page.evaluate(STATE_JS, entity_id) == state)
+
+
+async def at_least_one(locator: Locator) -> bool:
+    """Whether `locator` matches something."""
+    return await locator.count() > 0
+
+
+async def both(first: Awaitable[bool], second: Awaitable[bool]) -> bool:
+    """Whether both checks hold (both awaited)."""
+    return all(await asyncio.gather(first, second))
+
+
+async def remove_camera(hass: HomeAssistant, name: str) -> None:
+    """Remove a stopped camera's device (the later modules count the session's eight tiles)."""
+    async with hass.websocket() as call:
+
+        async def away() -> bool:
+            listing = await call("esp32_camera/cameras")
+            return not any(c["connected"] for c in listing["cameras"] if c["camera_id"] == WALKWAY)
+
+        await wait_until(f"{name} away", away)
+        devices = await call("config/device_registry/list")
+        for device in devices:
+            if device["name"] == name and hass.hub_entry_id in device["config_entries"]:
+                await call(
+                    "config/device_registry/remove_config_entry",
+                    device_id=device["id"],
+                    config_entry_id=hass.hub_entry_id,
+                )

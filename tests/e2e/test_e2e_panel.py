@@ -22,9 +22,11 @@ from tests.e2e.browser_helpers import (
     CAMERA_COUNT,
     PHONE,
     WatchedBrowser,
+    at_least,
     box,
     choose_resolution,
     contrast,
+    has_text,
     log,
     open_page,
     open_panel,
@@ -195,7 +197,10 @@ async def test_ffmpeg_reads_the_camera_stream(
 
 
 async def test_phone_shows_the_video_first_and_a_tapped_tile_becomes_it(
-    browser: WatchedBrowser, home_assistant: HomeAssistant, cameras: list[SimulatedCamera]
+    browser: WatchedBrowser,
+    home_assistant: HomeAssistant,
+    cameras: list[SimulatedCamera],
+    shots: Path,
 ) -> None:
     """On a phone the video is in the first screen, and a tapped tile becomes it, in view."""
     page = await open_page(browser, home_assistant, "/esp32-cameras", dark=False, phone=True)
@@ -222,8 +227,23 @@ async def test_phone_shows_the_video_first_and_a_tapped_tile_becomes_it(
         )
 
     await wait_until("the tapped tile's camera as the video, in view", became_video, timeout=10)
+    # Its name below Home Assistant's header (the panel's toolbar), not under it.
+    head = page.locator("esp32-camera-panel esp32-camera-viewer .head").first
+    toolbar = page.locator("esp32-camera-panel .toolbar")
+
+    async def name_in_sight() -> bool:
+        return (await box(head))["y"] >= (await box(toolbar))["y"] + (await box(toolbar))[
+            "height"
+        ] - 1
+
+    await wait_until("the camera's name below the header", name_in_sight, timeout=5)
+    await asyncio.sleep(0.5)  # the smooth scroll ends
+    assert await name_in_sight(), "the smooth scroll ended with the name under the header"
+    named_at = (await box(head))["y"]
+    await page.screenshot(path=shots / "phone-tapped-tile.png")
     log(
-        f"phone: video at y={first['y']:.0f}..{first['y'] + first['height']:.0f} of 844 px; a tapped tile becomes the video in view"
+        f"phone: video at y={first['y']:.0f}..{first['y'] + first['height']:.0f} of 844 px; a tapped tile "
+        f"becomes the video in view, its name at y={named_at:.0f}, below the header"
     )
     await page.context.close()
 
@@ -404,3 +424,97 @@ async def test_keys_typed_outside_the_panel_stay_there(
     )
     await page.context.close()
     log(f"keys typed in Home Assistant's quick bar ({typed!r}) stayed there: no shortcut ran")
+
+
+async def test_overview_is_a_grid_of_large_tiles_and_a_tile_opens_its_camera(
+    browser: WatchedBrowser,
+    home_assistant: HomeAssistant,
+    cameras: list[SimulatedCamera],
+    shots: Path,
+) -> None:
+    """The toolbar's grid button shows every camera as a large tile, nothing else; a tile opens it.
+
+    On a phone the overview is one column of tiles as wide as the screen.
+    """
+    page = await open_panel(browser, home_assistant)
+    panel = page.locator("esp32-camera-panel")
+    strip_width = (await box(panel.locator(".tile").first))["width"]
+    await panel.locator("button.overview-toggle").click()
+    tiles = panel.locator(".overview-box .tile")
+    await wait_until("the overview's tiles", lambda: at_least(tiles, CAMERA_COUNT))
+    widths = [(await box(tiles.nth(index)))["width"] for index in range(await tiles.count())]
+    assert min(widths) >= 300, f"the overview's tiles are {widths} px wide"
+    assert min(widths) >= 2 * strip_width, f"overview {widths} px against the strip's {strip_width}"
+    assert not await panel.locator(".main").is_visible(), "the overview still shows the camera page"
+    await page.screenshot(path=shots / "panel-overview.png")
+    await tiles.nth(3).click()
+    name = panel.locator("esp32-camera-viewer .head .grow").first
+    await wait_until("the tile's camera opened", lambda: has_text(name, "Camera 4"))
+    assert await panel.locator(".main").is_visible(), (
+        "a tile of the overview did not open its camera"
+    )
+    await page.context.close()
+    phone = await open_page(browser, home_assistant, "/esp32-cameras", dark=False, phone=True)
+    await phone.locator("esp32-camera-panel .tile").nth(CAMERA_COUNT - 1).wait_for(timeout=60000)
+    await phone.locator("esp32-camera-panel button.overview-toggle").click()
+    first = await box(phone.locator("esp32-camera-panel .overview-box .tile").first)
+    assert first["width"] >= PHONE["width"] - 24, f"a phone's overview tile is {first} wide"
+    await phone.screenshot(path=shots / "phone-overview.png")
+    await phone.context.close()
+    log(
+        f"overview: {len(widths)} tiles {min(widths):.0f}-{max(widths):.0f} px wide (strip {strip_width:.0f}); a tile opens its camera; phone: {first['width']:.0f} px"
+    )
+
+
+async def test_panel_reopens_on_the_last_camera_without_a_console_warning(
+    browser: WatchedBrowser, home_assistant: HomeAssistant, cameras: list[SimulatedCamera]
+) -> None:
+    """Opened again, the panel shows the camera last looked at, not the first; loading it and
+    opening the zone editor (our ha-buttons) logs no warning of ours to the console.
+    """
+    page = await open_panel(browser, home_assistant, camera=cameras[4])
+    warnings: list[str] = []
+
+    def noted(message: Any) -> None:
+        if message.type in ("warning", "error"):
+            warnings.append(message.text)
+
+    page.on("console", noted)
+    await page.reload()
+    name = page.locator("esp32-camera-panel esp32-camera-viewer .head .grow").first
+    await wait_until("the panel again", lambda: has_text(name, cameras[4].name or ""), timeout=60)
+    selected = page.locator("esp32-camera-panel .tile.selected")
+    assert await selected.get_attribute("data-camera") == cameras[4].camera_id
+    await page.locator("esp32-camera-panel esp32-camera-viewer button.zone-tool").click()
+    await page.locator("esp32-camera-panel .zone-editor ha-button.zone-save").wait_for(timeout=5000)
+    await asyncio.sleep(1)
+    ours = [text for text in warnings if "deprecated" in text or "esp32" in text.lower()]
+    assert not ours, f"console: {ours}"
+    await page.locator("esp32-camera-panel .zone-editor ha-button.zone-cancel").click()
+    await page.context.close()
+    log(f"reopened on {cameras[4].name}; console: no warning of ours ({len(warnings)} others)")
+
+
+async def test_zoom_shows_a_small_frame_centred_never_below_fit(
+    browser: WatchedBrowser, home_assistant: HomeAssistant, cameras: list[SimulatedCamera]
+) -> None:
+    """Zoom of a frame smaller than its box keeps it at the fitted size, centred, not in a corner."""
+    page = await open_panel(browser, home_assistant)
+    viewer = page.locator("esp32-camera-panel esp32-camera-viewer").first
+    img = viewer.locator(".video esp32-camera-live")  # the live picture (live.js)
+    fitted = await box(img)
+    natural = await img.evaluate("picture => picture.naturalWidth")
+    assert fitted["width"] > natural, "the frame is not smaller than its box: nothing to check"
+    await viewer.locator(f'button[aria-label="{translated("viewer.zoom")}"]').click()
+    await asyncio.sleep(0.3)
+    zoomed = await box(img)
+    video = await box(viewer.locator(".video"))
+    centre = zoomed["x"] + zoomed["width"] / 2
+    assert zoomed["width"] >= fitted["width"] - 1, f"zoomed {zoomed} smaller than fitted {fitted}"
+    assert abs(centre - (video["x"] + video["width"] / 2)) <= 2, (
+        f"zoomed {zoomed} not centred in {video}"
+    )
+    await page.context.close()
+    log(
+        f"zoom of a {natural} px frame: {zoomed['width']:.0f} px wide (fitted {fitted['width']:.0f}), centred"
+    )
