@@ -110,8 +110,10 @@ const findViews = (kind) => {
     return [view("video", videoOf(panel)), ...tiles];
   }
   const selector = kind === "card" ? "esp32-camera-card" : "hui-picture-entity-card";
+  // Labelled by their entity (the masonry's columns put the cards out of their order).
   return deepAll(document, selector).map((card, index) =>
-    view(`card ${index + 1}`, kind === "card" ? videoOf(card) : card));
+    view(card.config?.entity ?? card._config?.entity ?? `card ${index + 1}`,
+      kind === "card" ? videoOf(card) : card));
 };
 """
 # The views now: how many have a picture, their own painted counters (read before and after the
