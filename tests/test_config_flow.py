@@ -393,6 +393,17 @@ async def test_approval_names_the_camera_its_device_and_entity_ids(
     assert suggested(await hass.config_entries.flow.async_configure(flow["flow_id"])) == (
         "ESP32 camera 2"
     )
+    # The options' approvals list it by its name too.
+    result = await hass.config_entries.options.async_init(hub_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "approvals"}
+    )
+    approved = next(
+        validator
+        for key, validator in result["data_schema"].schema.items()
+        if key.schema == "approved"
+    )
+    assert approved.options == {STOCK: f"{STOCK} (Garage door)"}
     assert await hass.config_entries.async_reload(hub_entry.entry_id)
     assert hub_entry.runtime_data.cameras[STOCK].name == "Garage door"
 

@@ -271,6 +271,19 @@ class Esp32CameraConfigFlow(ConfigFlow, domain=DOMAIN):
         return await super().async_step_ignore(user_input)
 
 
+def _approved_label(hub: Esp32CameraHub, address: str, camera_id: str | None) -> str:
+    """Return an approved address as the approvals step lists it: with its camera's name.
+
+    `192.168.1.50 (Garage)`; the camera id too where it is not the address (approved as one).
+    """
+    known: list[str] = []
+    if (camera := hub.cameras.get(camera_id or address)) is not None:
+        known.append(hub.camera_name(camera))
+    if camera_id is not None and camera_id not in (address, *known):
+        known.append(camera_id)
+    return f"{address} ({', '.join(known)})" if known else address
+
+
 class Esp32CameraOptionsFlow(OptionsFlowWithReload):
     """Admission, limits and saving options (the hub reloads to apply them); approvals."""
 
@@ -316,7 +329,7 @@ class Esp32CameraOptionsFlow(OptionsFlowWithReload):
             # Unchanged options: nothing reloads.
             return self.async_create_entry(data=dict(self.config_entry.options))
         approved = {
-            address: address if camera_id in (None, address) else f"{address} ({camera_id})"
+            address: _approved_label(hub, address, camera_id)
             for address, camera_id in sorted(hub.store.approved.items())
         }
         refused = {address: address for address in sorted(hub.store.refused)}
