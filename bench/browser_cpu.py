@@ -14,11 +14,11 @@ a user would, three pages:
 
 Each page gets a warm-up, then a window in which nothing instruments Chromium (no DevTools
 tracing, no script in the page): the CPU time of hass's process tree and of every Chromium process
-(renderers apart) is read from /proc/<pid>/stat before and after. Only after that window does a
-sampler in the page read the frame numbers the simulator stamped into the pictures, for a shorter
-window, to count the frames each camera's picture actually changed to (painted per second) and the
-cameras whose picture never loads. Whatever the tree's frontend does (MJPEG <img>, frames over the
-WebSocket into an <img> or a <canvas>) is measured as it is.
+(renderers apart) is read from /proc/<pid>/stat before and after. What each camera's picture
+painted: the page's own counter where it keeps one (`data-frames`, read before and after the
+window), else, only after the window, a sampler in the page reading the frame numbers the simulator
+stamped into the pictures; and the cameras whose picture never loads. Whatever the tree's frontend
+does (MJPEG <img>, frames over a WebSocket into an <img> or a <canvas>) is measured as it is.
 """
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ VGA_INDEX = 5  # esp32_simulator's resolution index of VGA
 # Frames rendered per camera and streamed in a loop: the sampler counts changes of the stamped
 # number, so a loop of 64 reads as a new frame every time.
 LOOP_FRAMES = 64
-# A desktop screen on which HA lays 8 of these cards out in 4 columns: a camera's view off screen
-# is reported as such (the integration's views receive nothing while out of view).
+# A desktop screen (HA lays the cards out in 3 columns: 6 of 8 on screen); a camera's view off
+# screen is reported as such (the integration's pictures receive nothing while out of view).
 VIEWPORT = {"width": 1920, "height": 1200}
 PANEL_PATH = "/esp32-cameras"
 CARDS_DASHBOARD = "bench-cpu-cards"
