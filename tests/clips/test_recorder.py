@@ -174,6 +174,39 @@ def test_an_action_clip_knows_its_length_a_motion_clip_does_not(tmp_path: Path) 
     ]
 
 
+def test_a_long_motion_is_cut_at_the_motion_clips_length_an_action_is_not(
+    tmp_path: Path,
+) -> None:
+    clips = Clips(tmp_path)
+    recorder = ClipRecorder(
+        FrameRing(), clips, pre_roll=0.0, max_duration=10.0, max_motion_duration=1.0
+    )
+    sent = scene_clip_frames(100)  # 5 s
+    feed(
+        recorder,
+        sent,
+        {
+            0: recorder.motion_started,  # never ends
+            9: lambda now: recorder.record(now, duration=3.0, pre_roll=0.0),
+        },
+    )
+    recorder.close()
+    infos = clips.wait()
+    by_reason = {
+        reason: [
+            info
+            for info, request in zip(infos, clips.requests, strict=True)
+            if request.reason is reason
+        ]
+        for reason in ClipReason
+    }
+    (action,) = by_reason[ClipReason.ACTION]
+    assert stored(action) == [frame.data for frame in sent[9 : 9 + 3 * FPS + 1]]
+    motion = by_reason[ClipReason.MOTION]
+    assert len(motion) == 5  # one a second
+    assert [frame for info in motion for frame in stored(info)] == [f.data for f in sent]
+
+
 def test_action_clip_beside_a_motion_clip(tmp_path: Path) -> None:
     clips = Clips(tmp_path)
     recorder = ClipRecorder(FrameRing(), clips, pre_roll=1.0, post_roll=1.0)

@@ -32,6 +32,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.esp32_camera.const import DOMAIN, EVENT_CLIP_SAVED
 from custom_components.esp32_camera.diagnostics import async_get_config_entry_diagnostics
 from custom_components.esp32_camera.hub.motion_detection import (
+    DEFAULT_COOLDOWN,
     MAX_MOTION_ISSUES,
     MOTION_FAILURES_FOR_ISSUE,
 )
@@ -80,6 +81,7 @@ async def test_a_crossing_turns_the_motion_sensor_on_and_fires_motion_started(
     hass: HomeAssistant, hub_entry: MockConfigEntry, simulate: Any
 ) -> None:
     await hass.config_entries.async_setup(hub_entry.entry_id)
+    await hub_entry.runtime_data.motion.async_set("cam1", cooldown=5.0)
     recorder, _ = await play(hass, simulate, "crossing")
     await wait_for(lambda: STATE_ON in recorder.motion)
     await wait_for(lambda: ("motion_started", None) in recorder.events)
@@ -101,6 +103,20 @@ async def test_a_crossing_turns_the_motion_sensor_on_and_fires_motion_started(
     # The score comes with the camera's throttled statistics: a number once frames were analysed.
     await wait_for(lambda: hass.states.get(SCORE).state not in ("unknown", "unavailable"), 10)  # type: ignore[union-attr]
     assert 0.0 <= float(hass.states.get(SCORE).state) <= 100.0  # type: ignore[union-attr]
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_a_busy_scene_is_one_motion_episode_by_default(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, simulate: Any
+) -> None:
+    """Two people cross 7.4 s apart: one episode with the hub's default cool-down, where the
+    detector's 5 s made the sensor, the event entity and the clips flap (issue 20)."""
+    await hass.config_entries.async_setup(hub_entry.entry_id)
+    assert hub_entry.runtime_data.motion.settings("cam1").cooldown == DEFAULT_COOLDOWN
+    recorder, _ = await play(hass, simulate, "crossing")
+    assert [kind for kind, _ in recorder.events] == ["motion_started"]
+    assert recorder.motion.count(STATE_ON) == 1  # from off (or unknown) to on, once
+    assert hass.states.get(MOTION).state == STATE_ON  # type: ignore[union-attr]
 
 
 async def test_a_lamp_switched_on_is_not_motion(
@@ -162,10 +178,15 @@ async def test_settings_are_kept_in_the_store_and_disabling_stops_the_analysis(
 @pytest.mark.parametrize(
     ("stored_motion", "expected"),
     [
-        (None, MotionSettings()),  # an earlier release's record: no motion settings
+        # An earlier release's record: no motion settings; the hub's episode default.
+        (None, MotionSettings(cooldown=DEFAULT_COOLDOWN)),
         # Damaged: the bad value is dropped (a repair issue says so), the others kept.
-        ({"sensitivity": 120, "enabled": False}, MotionSettings(enabled=False)),
-        ({"min_area": 2.5}, MotionSettings(min_area=2.5)),
+        (
+            {"sensitivity": 120, "enabled": False},
+            MotionSettings(enabled=False, cooldown=DEFAULT_COOLDOWN),
+        ),
+        ({"min_area": 2.5}, MotionSettings(min_area=2.5, cooldown=DEFAULT_COOLDOWN)),
+        ({"cooldown": 2.0}, MotionSettings(cooldown=2.0)),  # the user's choice stays
     ],
 )
 async def test_earlier_and_damaged_stores_still_load(

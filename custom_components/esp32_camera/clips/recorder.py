@@ -14,7 +14,8 @@ Two kinds of clip, possibly at the same time (each frame goes to every open clip
 - action clips (``record``): ``pre_roll`` seconds before the request to ``duration`` seconds after.
 
 A clip includes every frame whose timestamp lies in its window, the window's ends included, and
-stops at ``max_duration`` seconds in any case (a motion still going on then continues in the next
+stops at ``max_duration`` seconds in any case (a motion clip at ``max_motion_duration``, when set; a
+motion still going on then continues in the next
 clip, from the next frame).
 """
 
@@ -90,6 +91,9 @@ class ClipRecorder:
     pre_roll: float = 5.0  # seconds before a motion start
     post_roll: float = 5.0  # seconds after a motion end
     max_duration: float = 300.0  # seconds, any clip
+    # Seconds of a motion clip (None: max_duration): a busy scene's long episode is cut into
+    # clips that replay, convert and age out one by one.
+    max_motion_duration: float | None = None
     _clips: list[_OpenClip] = field(default_factory=list)
     _motion_clip: _OpenClip | None = None
     _motion_clip_end: float | None = None  # the previous motion clip's newest frame
@@ -151,13 +155,18 @@ class ClipRecorder:
     ) -> _OpenClip:
         start = now - pre_roll
         request = ClipRequest(reason, now, pre_roll, self.ring.covers(start), duration)
-        clip = _OpenClip(request, self.open_sink(request), end_at, start + self.max_duration)
+        clip = _OpenClip(request, self.open_sink(request), end_at, start + self._longest(reason))
         self._clips.append(clip)
         for frame in self.ring.since(start):
             clip.sink.add(frame)
             clip.frames += 1
             clip.last_at = frame.timestamp
         return clip
+
+    def _longest(self, reason: ClipReason) -> float:
+        if reason is ClipReason.MOTION and self.max_motion_duration is not None:
+            return self.max_motion_duration
+        return self.max_duration
 
     def _close_due(self, now: float, *, inclusive: bool) -> None:
         """Finish the clips whose window ends before ``now`` (or at it, when ``inclusive``).
@@ -181,7 +190,7 @@ class ClipRecorder:
         if continued:
             request = ClipRequest(ClipReason.MOTION, now, 0.0, pre_roll_complete=True)
             self._motion_clip = _OpenClip(
-                request, self.open_sink(request), None, now + self.max_duration
+                request, self.open_sink(request), None, now + self._longest(ClipReason.MOTION)
             )
             self._clips.append(self._motion_clip)
 

@@ -77,7 +77,11 @@ MIB: Final = 1024 * 1024
 # (shared evenly between the connected cameras): 8 UXGA cameras at 20 fps get 16 MiB each.
 RING_BYTES_PER_CAMERA: Final = 32 * MIB
 RING_BYTES_TOTAL: Final = 128 * MIB
-MAX_CLIP_SECONDS: Final = 300.0  # an action's longest clip; a longer motion continues in the next
+MAX_CLIP_SECONDS: Final = 300.0  # an action's longest clip
+# A motion clip's longest: a longer motion episode continues in the next clip, no frame lost. A
+# busy scene is one long episode (issue 20); minute-long clips replay, convert and age out one
+# by one (5 minutes of VGA at 20 fps were a 300 MB AVI).
+MAX_MOTION_CLIP_SECONDS: Final = 60.0
 # While a clip is open, the recorders are ticked this often (a silent camera's clip still ends).
 TICK_INTERVAL: Final = timedelta(seconds=1)
 # The record action waits for its AVI this long after the clip's end (its MP4 follows, announced
@@ -452,6 +456,7 @@ class HubClips:
                 pre_roll=settings.pre_roll,
                 post_roll=settings.post_roll,
                 max_duration=MAX_CLIP_SECONDS,
+                max_motion_duration=MAX_MOTION_CLIP_SECONDS,
             )
             self._recorders[camera_id] = recorder
             self._unsubscribe[camera_id] = async_dispatcher_connect(

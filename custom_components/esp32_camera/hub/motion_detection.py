@@ -54,6 +54,10 @@ MOTION_FAILURES_FOR_ISSUE = 10
 TRACEBACK_PERIOD = 300.0  # seconds between two tracebacks of one camera's failing analyses
 LOGGED_CAMERAS = 1024  # cameras whose last traceback time is kept (oldest forgotten first)
 MAX_MOTION_ISSUES = 8  # per hub; the failures of every camera are counted in diagnostics anyway
+# A camera's motion episode ends after this many seconds without motion, unless the user chose
+# otherwise (the detector's own default, 5 s, made the binary sensor, the event entity and the
+# clips flap every few seconds in a busy scene: issue 20). Frigate's motion sensor waits 30 s too.
+DEFAULT_COOLDOWN = 30.0
 
 
 def _invalid(key: str, **placeholders: object) -> ServiceValidationError:
@@ -115,7 +119,8 @@ def areas_as_json(areas: tuple[Zone, ...]) -> list[dict[str, Any]]:
 
 def motion_settings(stored: dict[str, Any]) -> MotionSettings:
     """Build a camera's settings from its stored choices; defaults for what is missing or bad."""
-    chosen = {name: stored[name] for name in MOTION_FIELDS if name in stored}
+    chosen: dict[str, Any] = {"cooldown": DEFAULT_COOLDOWN}
+    chosen.update((name, stored[name]) for name in MOTION_FIELDS if name in stored)
     try:
         if any(name in stored for name in AREA_FIELDS):
             chosen["zones"], chosen["mask"] = areas_from_json(
@@ -124,7 +129,7 @@ def motion_settings(stored: dict[str, Any]) -> MotionSettings:
         return MotionSettings(**chosen)
     except (TypeError, ValueError, ServiceValidationError) as err:
         LOGGER.warning("Stored motion settings %s are invalid (%s): using defaults", stored, err)
-        return MotionSettings()
+        return MotionSettings(cooldown=DEFAULT_COOLDOWN)
 
 
 # The JSON type of each of MOTION_FIELDS, in their order (a stored section is checked in it).
