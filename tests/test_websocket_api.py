@@ -5,7 +5,6 @@ Real Home Assistant, real WebSocket clients and simulated cameras over real sock
 
 from __future__ import annotations
 
-import base64
 from collections.abc import AsyncGenerator, Callable
 import os
 from pathlib import Path
@@ -29,10 +28,6 @@ from custom_components.esp32_camera.const import (
     DOMAIN,
 )
 from custom_components.esp32_camera.views.panel import PANEL_URL_PATH
-from custom_components.esp32_camera.websocket_api import (
-    DATA_FRAME_SUBSCRIPTIONS,
-    FRAMES_IN_FLIGHT,
-)
 from esp32_simulator import SimulatedCamera
 from tests.helpers import HUB_TOKEN, add_hub_entry, jpeg_bytes, wait_for, websocket_command
 
@@ -131,64 +126,6 @@ async def test_subscribe_pushes_changes(
     # Statistics keep moving while frames flow: more pushes arrive, each one different.
     following = await next_event(client, subscription)
     assert following != event
-
-
-async def test_frames_with_acknowledgement_window(
-    hass: HomeAssistant, simulated_camera: StartCamera, hass_ws_client: WebSocketGenerator
-) -> None:
-    await simulated_camera("cam1", fps=30)
-    await simulated_camera("cam2", fps=30)
-    client = await hass_ws_client(hass)
-    answer = await websocket_command(client, type=f"{DOMAIN}/subscribe_frames", max_fps=15)
-    assert answer["success"]
-    subscription_id = answer["id"]
-    events = [await next_event(client, subscription_id) for _ in range(2 * FRAMES_IN_FLIGHT)]
-    assert sorted(event["camera_id"] for event in events) == sorted(
-        ["cam1", "cam2"] * FRAMES_IN_FLIGHT
-    )
-    for event in events:
-        jpeg = base64.b64decode(event["jpeg"])
-        assert jpeg[:2] == b"\xff\xd8"
-        assert len(jpeg) == event["size"]
-        assert (event["width"], event["height"]) == (160, 120)
-    # Nothing acknowledged: newer frames wait (one per camera), nothing is queued for the browser.
-    (subscription,) = hass.data[DATA_FRAME_SUBSCRIPTIONS].values()
-    await wait_for(lambda: set(subscription.waiting) == {"cam1", "cam2"})
-    assert subscription.in_flight == 2 * FRAMES_IN_FLIGHT
-    await wait_for(lambda: subscription.skipped > 2)
-    # An acknowledgement frees the window of the camera of the oldest frame sent: its newest
-    # frame comes, the other camera's still waits.
-    ack = await websocket_command(client, type=f"{DOMAIN}/frames_ack", subscription=subscription_id)
-    assert ack["success"]
-    following = await next_event(client, subscription_id)
-    assert following["camera_id"] == events[0]["camera_id"]
-    assert following["arrived"] > max(event["arrived"] for event in events)
-    assert following["skipped"] > 0
-    assert set(subscription.waiting) == {"cam1", "cam2"} - {following["camera_id"]}
-
-    unknown = await websocket_command(client, type=f"{DOMAIN}/frames_ack", subscription=999)
-    assert unknown["error"]["code"] == "not_found"
-    await websocket_command(client, type="unsubscribe_events", subscription=subscription_id)
-    assert not hass.data[DATA_FRAME_SUBSCRIPTIONS]
-
-
-async def test_frames_of_chosen_cameras_only(
-    hass: HomeAssistant, simulated_camera: StartCamera, hass_ws_client: WebSocketGenerator
-) -> None:
-    await simulated_camera("cam1")
-    await simulated_camera("cam2")
-    client = await hass_ws_client(hass)
-    answer = await websocket_command(
-        client, type=f"{DOMAIN}/subscribe_frames", camera_ids=["cam2"], max_fps=15
-    )
-    for _ in range(3):
-        event = await next_event(client, answer["id"])
-        assert event["camera_id"] == "cam2"
-        await client.send_json_auto_id(
-            {"type": f"{DOMAIN}/frames_ack", "subscription": answer["id"]}
-        )
-    listing = await websocket_command(client, type=f"{DOMAIN}/cameras")
-    assert listing["result"]["hubs"][0]["frame_subscribers"] == 1
 
 
 async def test_command_success_and_errors(

@@ -2,11 +2,8 @@
 
 - `cameras`: every camera of every loaded hub, with its telemetry, settings and saver counters.
 - `subscribe`: the same, pushed whenever it changed, at most every `STATS_INTERVAL`.
-- `subscribe_frames`: the cameras' JPEG frames (base64) over this one connection, at most
-  `max_fps` per camera, with at most `FRAMES_IN_FLIGHT` frames of each camera not yet
-  acknowledged by `frames_ack`: a slow browser gets the newest frame when it is ready, never a
-  backlog (Home Assistant drops a connection whose queue reaches 4096 messages), and one camera's
-  frames never wait behind another's.
+- The pictures themselves go over the page's binary frame socket (views/frame_socket.py), not
+  over this connection: no base64, and every camera at its own rate.
 - `command`, `saver` and `motion_zones` change a camera: administrators only (permissions.py);
   `gallery` lists saved images and counts them by date and hour; `clips` lists recorded clips
   (any signed-in user: they only read).
@@ -14,10 +11,7 @@
 
 from __future__ import annotations
 
-import base64
-from collections import deque
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
 from datetime import datetime
 import functools
 import json
@@ -27,13 +21,11 @@ from weakref import WeakKeyDictionary
 
 from homeassistant.components.websocket_api import async_register_command
 from homeassistant.components.websocket_api.connection import ActiveConnection
-from homeassistant.components.websocket_api.const import ERR_NOT_FOUND
 from homeassistant.components.websocket_api.decorators import async_response, websocket_command
 from homeassistant.components.websocket_api.messages import event_message
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.event import async_call_later
-from homeassistant.util.hass_dict import HassKey
 import probatio
 
 from .const import DOMAIN
@@ -44,39 +36,26 @@ from .hub.permissions import admin_websocket_command
 from .protocol import COMMANDS, DEFAULT_RESOLUTION, command_table, resolution_table
 from .views.camera_payload import camera_payload, for_user
 from .views.clip_replay import async_list_clips
+from .views.frame_socket import frame_sockets_watching
 from .views.saved_images import async_list_saved_images
 
 if TYPE_CHECKING:
     from .hub.hub import Esp32CameraHub
-    from .listener import CameraRecord
-    from .protocol import Frame
 
 # Live statistics are pushed at most this often (seconds).
 STATS_INTERVAL = 1.0
-# Frames of one camera sent to one subscription and not yet acknowledged; more are skipped (the
-# newest kept until an acknowledgement frees the window).
-FRAMES_IN_FLIGHT = 2
-DEFAULT_FRAME_RATE = 5.0
-MAX_FRAME_RATE = 15.0
 GALLERY_LIMIT = 24
 CLIPS_LIMIT = 24
 
 # Commands that are settings (the others are actions such as reboot).
 
-DATA_FRAME_SUBSCRIPTIONS: HassKey[dict[tuple[int, int], FrameSubscription]] = HassKey(
-    f"{DOMAIN}_frame_subscriptions"
-)
-
 
 @callback
 def async_setup(hass: HomeAssistant) -> None:
     """Register the commands (once per Home Assistant run)."""
-    hass.data[DATA_FRAME_SUBSCRIPTIONS] = {}
     for command in (
         ws_cameras,
         ws_subscribe,
-        ws_subscribe_frames,
-        ws_frames_ack,
         ws_command,
         ws_saver,
         ws_motion_zones,
@@ -112,11 +91,8 @@ def cameras_payload(hass: HomeAssistant) -> dict[str, Any]:
                 "started_at": hub_started_ms(hub),
                 "stats": hub.hub_statistics(),
                 "saver": {"state": hub.saver.state, "error": hub.saver.problem},
-                "frame_subscribers": sum(
-                    1
-                    for subscription in hass.data[DATA_FRAME_SUBSCRIPTIONS].values()
-                    if subscription.wants_hub(hub)
-                ),
+                # Pages showing a camera of the hub (views/frame_socket.py).
+                "frame_subscribers": frame_sockets_watching(hass, hub.entry.entry_id),
             }
             for hub in hubs
         ],
@@ -178,142 +154,6 @@ def ws_subscribe(hass: HomeAssistant, connection: ActiveConnection, msg: dict[st
     connection.subscriptions[msg["id"]] = unsubscribe
     connection.send_result(msg["id"])
     push()
-
-
-@dataclass(slots=True)
-class FrameSubscription:
-    """One browser's frame feed: rate limit and a window of unacknowledged frames per camera.
-
-    The browser acknowledges each frame once painted, in the order they were sent (it paints them
-    in arrival order), so the rate of each camera follows what the browser paints: no fixed cap.
-    """
-
-    connection: ActiveConnection
-    msg_id: int
-    camera_ids: frozenset[str] | None
-    min_interval: float
-    in_flight: int = 0
-    sent_order: deque[str] = field(default_factory=deque)
-    in_flight_by_camera: dict[str, int] = field(default_factory=dict)
-    last_sent: dict[str, float] = field(default_factory=dict)
-    waiting: dict[str, tuple[CameraRecord, Frame]] = field(default_factory=dict)
-    skipped: int = 0
-
-    def wants(self, camera_id: str) -> bool:
-        """Return whether this feed carries `camera_id`."""
-        return self.camera_ids is None or camera_id in self.camera_ids
-
-    def wants_hub(self, hub: Esp32CameraHub) -> bool:
-        """Return whether this feed carries any camera of `hub`."""
-        return any(self.wants(camera_id) for camera_id in hub.cameras)
-
-    @callback
-    def frame_received(self, camera: CameraRecord, frame: Frame) -> None:
-        """Send the frame now, or keep it as this camera's newest until the browser catches up."""
-        camera_id = camera.camera_id
-        if not self.wants(camera_id):
-            return
-        if frame.completed_at - self.last_sent.get(camera_id, 0.0) < self.min_interval:
-            self.skipped += 1
-            return
-        if self.in_flight_by_camera.get(camera_id, 0) >= FRAMES_IN_FLIGHT:
-            if camera_id in self.waiting:
-                self.skipped += 1
-            self.waiting[camera_id] = (camera, frame)
-            return
-        self._send(camera, frame)
-
-    @callback
-    def acknowledged(self) -> None:
-        """Count the oldest frame sent as displayed; send that camera's newest waiting one."""
-        if not self.sent_order:
-            return
-        camera_id = self.sent_order.popleft()
-        self.in_flight -= 1
-        self.in_flight_by_camera[camera_id] -= 1
-        if camera_id in self.waiting:
-            self._send(*self.waiting.pop(camera_id))
-
-    def _send(self, camera: CameraRecord, frame: Frame) -> None:
-        camera_id = camera.camera_id
-        self.in_flight += 1
-        self.in_flight_by_camera[camera_id] = self.in_flight_by_camera.get(camera_id, 0) + 1
-        self.sent_order.append(camera_id)
-        self.last_sent[camera_id] = frame.completed_at
-        self.connection.send_message(
-            event_message(
-                self.msg_id,
-                {
-                    "camera_id": camera_id,
-                    "arrived": wall_clock_ms(frame.completed_at),
-                    "width": frame.width,
-                    "height": frame.height,
-                    "size": len(frame.data),
-                    "skipped": self.skipped,
-                    "subscription": self.msg_id,
-                    "jpeg": base64.b64encode(frame.data).decode("ascii"),
-                },
-            )
-        )
-
-
-@websocket_command(
-    {
-        probatio.Required("type"): f"{DOMAIN}/subscribe_frames",
-        probatio.Optional("camera_ids"): [str],
-        probatio.Optional("max_fps", default=DEFAULT_FRAME_RATE): probatio.All(
-            probatio.Coerce(float), probatio.Range(min=0.1, max=MAX_FRAME_RATE)
-        ),
-    }
-)
-@callback
-def ws_subscribe_frames(
-    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
-) -> None:
-    """Send the cameras' frames over this connection; acknowledge each with `frames_ack`."""
-    camera_ids = msg.get("camera_ids")
-    subscription = FrameSubscription(
-        connection,
-        msg["id"],
-        None if camera_ids is None else frozenset(camera_ids),
-        1.0 / msg["max_fps"],
-    )
-    key = (id(connection), msg["id"])
-    subscriptions = hass.data[DATA_FRAME_SUBSCRIPTIONS]
-    subscriptions[key] = subscription
-    removers = [
-        hub.frames.async_add_listener(subscription.frame_received) for hub in loaded_hubs(hass)
-    ]
-
-    @callback
-    def unsubscribe() -> None:
-        subscriptions.pop(key, None)
-        for remove in removers:
-            remove()
-
-    connection.subscriptions[msg["id"]] = unsubscribe
-    connection.send_result(msg["id"])
-    for hub in loaded_hubs(hass):  # show the latest frames at once, not after the next ones
-        for camera in hub.cameras.values():
-            if camera.admitted and camera.latest_frame is not None:
-                subscription.frame_received(camera, camera.latest_frame)
-
-
-@websocket_command(
-    {
-        probatio.Required("type"): f"{DOMAIN}/frames_ack",
-        probatio.Required("subscription"): int,
-    }
-)
-@callback
-def ws_frames_ack(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
-    """Acknowledge a displayed frame of subscription `subscription`."""
-    subscription = hass.data[DATA_FRAME_SUBSCRIPTIONS].get((id(connection), msg["subscription"]))
-    if subscription is None or subscription.connection is not connection:
-        connection.send_error(msg["id"], ERR_NOT_FOUND, "No such frame subscription")
-        return
-    connection.send_result(msg["id"])
-    subscription.acknowledged()
 
 
 type _CameraHandler = Callable[

@@ -278,15 +278,14 @@ async def test_websocket_changes_are_admin_commands(
     reads = [
         {"type": f"{DOMAIN}/cameras"},
         {"type": f"{DOMAIN}/subscribe"},
-        {"type": f"{DOMAIN}/subscribe_frames"},
         {"type": f"{DOMAIN}/gallery", "camera_id": "cam1"},
         {"type": f"{DOMAIN}/clips", "camera_id": "cam1"},
     ]
     for message in reads:
         assert (await send(member_client, message))["success"], message
-    # Every command of ours is one of these, or frames_ack (acknowledges the member's own feed).
+    # Every command of ours is one of these (the pictures go over the frame socket).
     ours = {name for name in hass.data[WS_DOMAIN] if name.startswith(f"{DOMAIN}/")}
-    assert ours == {m["type"] for m in changes + reads} | {f"{DOMAIN}/frames_ack"}
+    assert ours == {m["type"] for m in changes + reads}
 
     for message in changes:
         assert (await send(admin_client, message))["success"], message

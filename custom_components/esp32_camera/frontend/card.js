@@ -33,7 +33,7 @@ export class Esp32CameraCard extends HTMLElement {
     this.stopStore = null;
     this.holdTimer = 0;
     this.held = false;
-    this.viewer = h("esp32-camera-viewer", { "no-latency": true }); // no frame feed here
+    this.viewer = h("esp32-camera-viewer");
     this.motion = h("esp32-camera-motion");
     this.controls = h("esp32-camera-controls");
     this.stats = h("esp32-camera-stats");

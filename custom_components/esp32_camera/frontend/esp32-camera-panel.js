@@ -9,6 +9,7 @@
 import { Esp32CameraCard, Esp32CameraCardEditor } from "./card.js";
 import { Esp32CameraClips } from "./clips.js";
 import { Esp32CameraControls } from "./controls.js";
+import { Esp32CameraLive } from "./live.js";
 import { Esp32CameraMotion } from "./motion.js";
 import { Esp32CameraPanel } from "./panel.js";
 import { Esp32CameraSaving, Esp32CameraStats } from "./sections.js";
@@ -17,6 +18,7 @@ import { loadStrings, translator } from "./i18n.js";
 
 /** @type {Record<string, CustomElementConstructor>} */
 const ELEMENTS = {
+  "esp32-camera-live": Esp32CameraLive,
   "esp32-camera-controls": Esp32CameraControls,
   "esp32-camera-viewer": Esp32CameraViewer,
   "esp32-camera-motion": Esp32CameraMotion,

@@ -8,7 +8,6 @@
  */
 import { CSS } from "./styles.js";
 import { CameraStore } from "./store.js";
-import { FrameFeed } from "./stream.js";
 import { commandToastId, formatNumber, h, icon, notify, setTexts, whenDefined } from "./util.js";
 import { loadStrings, localeOf, stringsReady, translator } from "./i18n.js";
 import { motionOf } from "./motion.js";
@@ -20,7 +19,7 @@ export const LAST_CAMERA_KEY = "esp32_camera.panel.camera";
 const HA_ELEMENTS = ["ha-form", "ha-switch", "ha-button", "ha-alert", "ha-dialog"];
 
 /**
- * @typedef {{ img: HTMLImageElement, name: HTMLElement, dot: HTMLElement, fps: HTMLElement,
+ * @typedef {{ live: import("./live.js").Esp32CameraLive, name: HTMLElement, dot: HTMLElement, fps: HTMLElement,
  *   button: HTMLButtonElement, shown: number }} Tile
  */
 
@@ -42,19 +41,6 @@ export class Esp32CameraPanel extends HTMLElement {
     this.language = "";
     /** @type {Map<string, string>} */
     this.responses = new Map();
-    this.feed = new FrameFeed(
-      (cameraId) => this.tiles.get(cameraId)?.img,
-      (frame) => {
-        const tile = this.tiles.get(frame.camera_id);
-        if (tile) {
-          tile.shown += 1;
-          tile.button.dataset.frames = String(tile.shown);
-        }
-        if (frame.camera_id === this.selected && frame.arrived && this.store) {
-          this.refs.viewer.reportLatency(Date.now() + this.store.clockOffset - frame.arrived);
-        }
-      },
-    );
     this.addEventListener("keydown", (event) => this.handleKey(event));
     const refs = (this.refs = /** @type {Record<string, any>} */ ({}));
     refs.menu = h("button", { class: "icon menu", onclick: () => this.dispatchEvent(new CustomEvent("hass-toggle-menu", { bubbles: true, composed: true })) }, icon("menu"));
@@ -122,14 +108,14 @@ export class Esp32CameraPanel extends HTMLElement {
         }
         .tile.selected { border-color: var(--primary-color); }
         .tile:focus-visible { outline: 3px solid var(--primary-color); outline-offset: 2px; border-color: var(--text-primary-color, #fff); }
-        .tile img { width: 100%; height: 100%; object-fit: cover; display: block; }
+        .tile esp32-camera-live { width: 100%; height: 100%; display: block; }
         .tile .caption {
           position: absolute; left: 0; right: 0; bottom: 0; display: flex; align-items: center; gap: 6px;
           padding: 4px 8px; font-size: 12px; text-align: left;
           background: linear-gradient(transparent, rgba(0, 0, 0, 0.75));
         }
         .tile .caption .name { flex: 1; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-        .tile.offline img, .tile.stale img { opacity: 0.35; filter: grayscale(1); }
+        .tile.offline esp32-camera-live, .tile.stale esp32-camera-live { opacity: 0.35; filter: grayscale(1); }
         .empty h2 { font-weight: 400; margin: 8px 0; }
         @media (max-width: 1000px) {
           .main { grid-template-columns: minmax(0, 1fr); }
@@ -189,7 +175,6 @@ export class Esp32CameraPanel extends HTMLElement {
   disconnectedCallback() {
     this.stopStore?.();
     this.stopStore = null;
-    this.feed.stop();
   }
 
   start() {
@@ -216,20 +201,27 @@ export class Esp32CameraPanel extends HTMLElement {
   tile(camera) {
     let tile = this.tiles.get(camera.camera_id);
     if (!tile) {
-      const img = h("img", { alt: camera.name });
+      // Decoded at the tile's size; receives nothing while scrolled out of view (live.js).
+      const live = h("esp32-camera-live", { fit: "cover", role: "img" });
       const name = h("span", { class: "name" });
       const dot = h("span", { class: "dot" });
       const fps = h("span");
-      const button = h("button", { class: "tile", "data-camera": camera.camera_id, onclick: () => this.select(camera.camera_id, true) }, img, h("span", { class: "caption" }, dot, name, h("span", { class: "motion-dot" }, icon("motion-sensor")), fps));
-      tile = { img, name, dot, fps, button, shown: 0 };
+      const button = h("button", { class: "tile", "data-camera": camera.camera_id, onclick: () => this.select(camera.camera_id, true) }, live, h("span", { class: "caption" }, dot, name, h("span", { class: "motion-dot" }, icon("motion-sensor")), fps));
+      const shown = /** @type {Tile} */ ({ live, name, dot, fps, button, shown: 0 });
+      live.addEventListener("painted", () => {
+        shown.shown += 1;
+        button.dataset.frames = String(shown.shown);
+      });
+      tile = shown;
       this.tiles.set(camera.camera_id, tile);
     }
     const store = /** @type {CameraStore} */ (this.store);
     const t = this.t;
     const locale = localeOf(this._hass);
-    const painted = this.feed.rates.rate(camera.camera_id);
+    const painted = tile.live.paintedRate();
     tile.name.textContent = camera.name;
-    tile.img.alt = camera.name;
+    tile.live.setAttribute("aria-label", camera.name);
+    tile.live.show(/** @type {import("./store.js").Hass} */ (this._hass), camera, store);
     tile.dot.className = `dot ${camera.connected && store.online ? "on" : ""}`;
     tile.fps.textContent = !store.online ? t("grid.stale") : camera.connected ? t("unit.fps", { value: formatNumber(painted, locale, 0) }) : t("grid.offline");
     tile.button.title = t("grid.tile_title", { camera: camera.name, painted: formatNumber(painted, locale, 1), sent: formatNumber(camera.stats.fps, locale, 1) });
@@ -295,8 +287,6 @@ export class Esp32CameraPanel extends HTMLElement {
     refs.summary.textContent = store.online
       ? t("panel.summary", { connected, total: cameras.length, fps: formatNumber(fps, locale, 1) })
       : t("state.reconnecting");
-    if (store.online) this.feed.follow(store.connection, store.hubs.map((hub) => `${hub.entry_id}@${hub.started_at}`).join());
-    else this.feed.drop();
     // Removed cameras go: their tiles and frames with them.
     const known = new Set(cameras.map((camera) => camera.camera_id));
     for (const cameraId of [...this.tiles.keys()]) if (!known.has(cameraId)) this.tiles.delete(cameraId);

@@ -1,134 +1,244 @@
 // @ts-check
 /**
- * The two ways pictures reach the page.
+ * How pictures reach the page: one binary WebSocket per page (per Home Assistant connection) for
+ * every live picture of the panel and of all cards on it (`/api/esp32_camera/frames`,
+ * views/frame_socket.py).
  *
- * - The selected camera's video (panel and card) is Home Assistant's authenticated MJPEG stream of
- *   its camera entity in an <img>; the server ends each part at once for an image load, so each
- *   frame is painted when it arrives. Its URL carries the entity's access token, which changes when
- *   Home Assistant restarts: the URL is recomputed from every new `hass`.
- * - The grid's frames arrive over the one Home Assistant WebSocket (`subscribe_frames`, base64
- *   JPEG). Each painted frame is acknowledged at once, and the server keeps only a few frames
- *   unacknowledged per browser: the rate follows what this browser paints, with no fixed cap.
+ * - The socket's path is signed through Home Assistant's `auth/sign_path` just before it opens,
+ *   and again for each reconnection: the camera entities' access tokens (changed every 5 minutes)
+ *   and the page's own token refreshes never matter, and the page holds one connection whatever
+ *   the number of cameras (the browser allows six HTTP/1.1 connections per host; an MJPEG <img>
+ *   holds one each).
+ * - Each camera shown is a channel: `watch` when the first picture of it wants frames, `unwatch`
+ *   when the last leaves (out of view, hidden page). A frame is one binary message (a 20-byte
+ *   header, then the JPEG as the camera sent it), handed to every picture of that camera; once all
+ *   of them painted it, an `ack` lets the server send the next. The server keeps at most two
+ *   unacknowledged per channel and only the newest waiting: each camera at its own rate, as fast
+ *   as this page paints, never a backlog.
  */
 import { DOMAIN } from "./util.js";
 
-/** The highest rate the server sends one camera's grid frames at (its MAX_FRAME_RATE). */
-const GRID_MAX_FPS = 15;
-/** The painted rate is counted over this window (ms). */
-const RATE_WINDOW_MS = 2000;
+export const FRAME_SOCKET_PATH = `/api/${DOMAIN}/frames`;
+/** The header's layout (views/frame_socket.py HEADER: "<BBHIdHH"). */
+const HEADER_VERSION = 1;
+/** Reconnection delays (ms): from the first to the longest, doubling. */
+const RETRY_FIRST_MS = 500;
+const RETRY_LONGEST_MS = 8000;
+/** The server refused another socket of this user (too many pages open): try again later. */
+const CLOSE_TOO_MANY_SOCKETS = 4429;
+const TOO_MANY_RETRY_MS = 15000;
+/** A socket nobody uses is closed after this long (a page switching views keeps it). */
+const IDLE_CLOSE_MS = 10000;
 
 /**
- * The MJPEG URL of `camera`'s entity for `hass`, or null without an entity or token.
- * @param {import("./store.js").Hass} hass
- * @param {import("./store.js").Camera} camera
+ * @typedef {{ channel: number, sequence: number, arrived: number, width: number, height: number }} FrameHeader
+ * @typedef {{ paint: (jpeg: Blob, header: FrameHeader) => Promise<void>,
+ *   refused?: (code: string, message: string) => void }} FrameSink
+ *   a picture of a camera: `paint` resolves once the frame is on its canvas (or was skipped)
+ * @typedef {{ camera_id: string, entry_id?: string }} CameraRef
+ * @typedef {{ key: string, camera: CameraRef, channel: number, sinks: Set<FrameSink>, refused: boolean }} Watch
  */
-export function streamUrl(hass, camera) {
-  const state = camera.entity_id ? hass.states[camera.entity_id] : undefined;
-  const token = state?.attributes?.access_token;
-  if (!token) return null;
-  return `/api/camera_proxy_stream/${camera.entity_id}?token=${encodeURIComponent(token)}`;
-}
 
 /**
- * @typedef {{ camera_id: string, arrived: number | null, width: number, height: number,
- *   subscription: number, jpeg: string }} GridFrame
+ * Parse a frame message: its header, and the JPEG as a Blob (no copy of the bytes in JS).
+ * @param {ArrayBuffer} data
+ * @returns {{ header: FrameHeader, jpeg: Blob } | null} null for a message of an unknown version
  */
-
-/** Frames painted per second, per camera, over the last RATE_WINDOW_MS. */
-export class PaintedRate {
-  constructor() {
-    /** @type {Map<string, number[]>} */
-    this.times = new Map();
-  }
-
-  /** @param {string} cameraId */
-  painted(cameraId) {
-    const now = performance.now();
-    const times = this.times.get(cameraId) ?? [];
-    times.push(now);
-    while (times.length && times[0] < now - RATE_WINDOW_MS) times.shift();
-    this.times.set(cameraId, times);
-  }
-
-  /** @param {string} cameraId */
-  rate(cameraId) {
-    const now = performance.now();
-    const times = (this.times.get(cameraId) ?? []).filter((time) => time >= now - RATE_WINDOW_MS);
-    return (times.length * 1000) / RATE_WINDOW_MS;
-  }
+export function parseFrame(data) {
+  if (data.byteLength < 20) return null;
+  const view = new DataView(data);
+  const version = view.getUint8(0);
+  const length = view.getUint8(1);
+  if (version !== HEADER_VERSION || length < 20 || length > data.byteLength) return null;
+  return {
+    header: {
+      channel: view.getUint16(2, true),
+      sequence: view.getUint32(4, true),
+      arrived: view.getFloat64(8, true),
+      width: view.getUint16(16, true),
+      height: view.getUint16(18, true),
+    },
+    jpeg: new Blob([new Uint8Array(data, length)], { type: "image/jpeg" }),
+  };
 }
 
-/** One subscription carrying every grid tile's frames, each acknowledged once painted. */
-export class FrameFeed {
+/** @type {WeakMap<object, FrameSocket>} */
+const sockets = new WeakMap();
+
+/** The page's frame socket (one per Home Assistant connection) and its channels. */
+export class FrameSocket {
   /**
-   * @param {(cameraId: string) => HTMLImageElement | undefined} imageOf where a camera's frames go
-   * @param {(frame: GridFrame) => void} onPainted called once a frame is on screen
+   * The frame socket of `hass`'s connection.
+   * @param {import("./store.js").Hass} hass
    */
-  constructor(imageOf, onPainted) {
-    this.imageOf = imageOf;
-    this.onPainted = onPainted;
-    /** @type {Promise<() => Promise<void>> | null} */
-    this.stopFeed = null;
-    this.key = "";
-    this.generation = 0;
-    /** @type {import("./store.js").Connection | null} */
-    this.connection = null;
-    this.rates = new PaintedRate();
+  static for(hass) {
+    let socket = sockets.get(hass.connection);
+    if (!socket) {
+      socket = new FrameSocket(hass);
+      sockets.set(hass.connection, socket);
+    }
+    socket.hass = hass;
+    return socket;
+  }
+
+  /** @param {import("./store.js").Hass} hass */
+  constructor(hass) {
+    this.hass = hass;
+    /** @type {WebSocket | null} */
+    this.socket = null;
+    this.open = false;
+    this.connecting = false;
+    /** @type {Map<string, Watch>} by camera */
+    this.watches = new Map();
+    /** @type {Map<number, Watch>} by channel */
+    this.channels = new Map();
+    this.nextChannel = 1;
+    this.retryMs = RETRY_FIRST_MS;
+    this.retryTimer = 0;
+    this.idleTimer = 0;
+    this.hubsKey = "";
+    /** Frames received, for the page's statistics and tests. */
+    this.received = 0;
   }
 
   /**
-   * Subscribe (again when `key`, the loaded hubs, changed: a hub reloaded or HA restarted).
-   * @param {import("./store.js").Connection} connection
+   * Send `camera`'s frames to `sink` until the returned function is called.
+   * @param {CameraRef} camera
+   * @param {FrameSink} sink
+   * @returns {() => void} stop
+   */
+  watch(camera, sink) {
+    const key = `${camera.entry_id ?? ""}/${camera.camera_id}`;
+    let watch = this.watches.get(key);
+    if (!watch) {
+      watch = { key, camera, channel: this.nextChannel, sinks: new Set(), refused: false };
+      this.nextChannel = (this.nextChannel % 0xffff) + 1;
+      this.watches.set(key, watch);
+      this.channels.set(watch.channel, watch);
+      this.send({ type: "watch", channel: watch.channel, ...this.target(camera) });
+    }
+    watch.sinks.add(sink);
+    clearTimeout(this.idleTimer);
+    this.connect();
+    const current = watch;
+    return () => {
+      if (!current.sinks.delete(sink) || current.sinks.size) return;
+      this.watches.delete(current.key);
+      this.channels.delete(current.channel);
+      this.send({ type: "unwatch", channel: current.channel });
+      if (!this.watches.size) {
+        clearTimeout(this.idleTimer);
+        this.idleTimer = window.setTimeout(() => this.close(), IDLE_CLOSE_MS);
+      }
+    };
+  }
+
+  /**
+   * The loaded hubs changed (one reloaded, Home Assistant restarted): watch every camera again,
+   * so that each channel follows the hub that now has its camera.
    * @param {string} key
    */
-  follow(connection, key) {
-    if (this.key === key && this.connection === connection) return;
-    this.stop();
-    this.key = key;
-    this.connection = connection;
-    // Frames of a replaced subscription still decoding must not be acknowledged: it is gone.
-    const generation = (this.generation += 1);
-    this.stopFeed = connection.subscribeMessage(
-      (frame) => this.show(frame, generation),
-      { type: `${DOMAIN}/subscribe_frames`, max_fps: GRID_MAX_FPS },
-      { resubscribe: false }, // after a reconnect the panel subscribes anew, once the hubs are back
-    );
-    this.stopFeed.catch((err) => console.error("esp32_camera/subscribe_frames failed", err));
+  hubsChanged(key) {
+    if (key === this.hubsKey) return;
+    const first = !this.hubsKey;
+    this.hubsKey = key;
+    if (first || !this.open) return;
+    for (const watch of this.watches.values()) {
+      watch.refused = false;
+      this.send({ type: "watch", channel: watch.channel, ...this.target(watch.camera) });
+    }
   }
 
-  stop() {
-    this.stopFeed?.then((unsubscribe) => unsubscribe()).catch(() => {});
-    this.drop();
+  /** @param {CameraRef} camera */
+  target(camera) {
+    return camera.entry_id ? { camera_id: camera.camera_id, entry_id: camera.entry_id } : { camera_id: camera.camera_id };
   }
 
-  /** Forget the subscription without unsubscribing: it went with the connection. */
-  drop() {
-    this.stopFeed = null;
-    this.key = "";
-    this.generation += 1;
+  /** @param {object} message */
+  send(message) {
+    if (this.open && this.socket) this.socket.send(JSON.stringify(message));
   }
 
-  /** @param {GridFrame} frame @param {number} generation */
-  show(frame, generation) {
-    const acknowledge = () => {
-      if (generation !== this.generation || !this.connection) return;
-      this.connection.sendMessage({ type: `${DOMAIN}/frames_ack`, subscription: frame.subscription });
-    };
-    const img = this.imageOf(frame.camera_id);
-    if (!img) {
-      acknowledge();
+  async connect() {
+    if (this.socket || this.connecting || !this.watches.size) return;
+    this.connecting = true;
+    clearTimeout(this.retryTimer);
+    try {
+      // Signed now, used at once: the signature only has to be valid when the socket opens.
+      const { path } = await this.hass.connection.sendMessagePromise({ type: "auth/sign_path", path: FRAME_SOCKET_PATH, expires: 60 });
+      if (!this.watches.size) return;
+      const url = new URL(path, this.baseUrl());
+      url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+      const socket = new WebSocket(url.href);
+      socket.binaryType = "arraybuffer";
+      this.socket = socket;
+      socket.onopen = () => {
+        this.open = true;
+        this.retryMs = RETRY_FIRST_MS;
+        for (const watch of this.watches.values()) {
+          watch.refused = false;
+          this.send({ type: "watch", channel: watch.channel, ...this.target(watch.camera) });
+        }
+      };
+      socket.onmessage = (event) => this.onMessage(event.data);
+      socket.onclose = (event) => {
+        if (this.socket !== socket) return;
+        this.socket = null;
+        this.open = false;
+        this.retry(event.code === CLOSE_TOO_MANY_SOCKETS ? TOO_MANY_RETRY_MS : this.retryMs);
+      };
+    } catch {
+      // Home Assistant is away (restarting): the next attempt signs again.
+      this.retry(this.retryMs);
+    } finally {
+      this.connecting = false;
+    }
+  }
+
+  /** The address of Home Assistant (the page's, unless the frontend says otherwise). */
+  baseUrl() {
+    const hass = /** @type {any} */ (this.hass);
+    return hass.auth?.data?.hassUrl || window.location.origin;
+  }
+
+  /** @param {number} delay */
+  retry(delay) {
+    clearTimeout(this.retryTimer);
+    if (!this.watches.size) return;
+    this.retryTimer = window.setTimeout(() => this.connect(), delay);
+    this.retryMs = Math.min(RETRY_LONGEST_MS, this.retryMs * 2);
+  }
+
+  close() {
+    if (this.watches.size) return;
+    clearTimeout(this.retryTimer);
+    const socket = this.socket;
+    this.socket = null;
+    this.open = false;
+    socket?.close(1000);
+  }
+
+  /** @param {ArrayBuffer | string} data */
+  onMessage(data) {
+    if (typeof data === "string") {
+      const message = JSON.parse(data);
+      const watch = this.channels.get(message.channel);
+      if (message.type === "error" && watch) {
+        watch.refused = true;
+        for (const sink of watch.sinks) sink.refused?.(message.code, message.message);
+      }
       return;
     }
-    // A data: URL is decoded in the page's process; a blob: URL would be fetched through the
-    // browser process first (measured: about 20 ms more per frame).
-    img.src = `data:image/jpeg;base64,${frame.jpeg}`;
-    img
-      .decode()
-      .catch(() => {})
-      .then(() => {
-        acknowledge();
-        this.rates.painted(frame.camera_id);
-        this.onPainted(frame);
-      });
+    const frame = parseFrame(data);
+    if (!frame) return;
+    this.received += 1;
+    const { header, jpeg } = frame;
+    const watch = this.channels.get(header.channel);
+    if (!watch) return; // unwatched meanwhile: nothing to acknowledge (the server forgot it)
+    const socket = this.socket;
+    Promise.all([...watch.sinks].map((sink) => sink.paint(jpeg, header).catch((err) => console.error("esp32_camera: a frame was not painted", err)))).then(() => {
+      // Acknowledged on the socket it came from, and only while the channel is the same one.
+      if (socket === this.socket && this.channels.get(header.channel) === watch) this.send({ type: "ack", channel: header.channel });
+    });
   }
 }

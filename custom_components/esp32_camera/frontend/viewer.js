@@ -8,14 +8,11 @@
 import { CSS } from "./styles.js";
 import { downloadBlob, formatDuration, formatNumber, h, icon, notify } from "./util.js";
 import { localeOf, translator } from "./i18n.js";
-import { streamUrl } from "./stream.js";
 import { ZONES_CSS, ZoneOverlay } from "./zones.js";
 import { motionOf } from "./motion.js";
 
 const LATENCY_GOOD_MS = 100;
 const LATENCY_FAIR_MS = 200;
-/** After a failed stream, the next attempt waits this long (ms): no tight loop while HA is away. */
-const RETRY_MS = 1000;
 
 export class Esp32CameraViewer extends HTMLElement {
   constructor() {
@@ -25,9 +22,6 @@ export class Esp32CameraViewer extends HTMLElement {
     this.zoomed = false;
     /** @type {number | null} */
     this.latency = null;
-    /** @type {string | null} */
-    this.streamSource = null;
-    this.retry = 0;
     this.durationTimer = 0;
     this.online = true;
     this.clockOffset = 0;
@@ -46,12 +40,12 @@ export class Esp32CameraViewer extends HTMLElement {
     refs.latencyBar = h("div");
     refs.latencyText = h("span");
     refs.latency = h("span", { class: "chip latency" }, icon("timer-outline"), refs.latencyText, h("span", { class: "bar" }, refs.latencyBar));
-    refs.img = h("img", {
-      alt: "",
-      onerror: () => this.streamFailed(),
-      onload: () => (refs.waiting.hidden = true),
+    // The picture, from the page's frame socket (live.js); its chip measures this very picture.
+    refs.live = h("esp32-camera-live", { role: "img" });
+    refs.live.addEventListener("painted", (/** @type {CustomEvent} */ event) => {
+      refs.waiting.hidden = true;
+      this.reportLatency(event.detail.latency);
     });
-    refs.canvas = h("canvas", { hidden: true });
     refs.waiting = h("div", { class: "overlay" });
     refs.offline = h("div", { class: "overlay", hidden: true });
     refs.frozenBadge = h("div", { class: "badge", hidden: true });
@@ -59,7 +53,7 @@ export class Esp32CameraViewer extends HTMLElement {
     refs.motionText = h("span");
     refs.motionBadge = h("div", { class: "badge motion-badge", hidden: true, role: "status" }, refs.motionIcon, refs.motionText);
     this.zones = new ZoneOverlay(this, { beforeEdit: () => this.zoomed && this.toggleZoom() });
-    refs.video = h("div", { class: "video" }, refs.img, refs.canvas, this.zones.svg, refs.waiting, refs.offline, refs.frozenBadge, refs.motionBadge);
+    refs.video = h("div", { class: "video" }, refs.live, this.zones.svg, refs.waiting, refs.offline, refs.frozenBadge, refs.motionBadge);
     refs.frame = h("div", { class: "frame" }, refs.video);
     const tool = (/** @type {string} */ name, /** @type {() => void} */ action) =>
       (refs[`tool_${name}`] = h("button", { class: "icon", onclick: action }, icon(name)));
@@ -98,7 +92,7 @@ export class Esp32CameraViewer extends HTMLElement {
           --ratio: 4 / 3; position: relative; display: block; overflow: hidden;
           aspect-ratio: var(--ratio); width: min(100%, calc(var(--video-max-height, 70vh) * (var(--ratio))));
         }
-        .video img, .video canvas { width: 100%; height: 100%; object-fit: contain; display: block; }
+        .video esp32-camera-live { width: 100%; height: 100%; display: block; }
         .video .overlay {
           position: absolute; inset: 0; display: flex; align-items: center; justify-content: center;
           color: #fff; background: rgba(0, 0, 0, 0.55); font-size: 16px; text-align: center; padding: 16px;
@@ -118,7 +112,7 @@ export class Esp32CameraViewer extends HTMLElement {
         /* Zoomed: the frame at 100 %, never smaller than fitted; centred while it fits (margin: auto
            in a flex box centres without cutting off the left of a wider picture). */
         .video.zoomed { overflow: auto; aspect-ratio: auto; width: 100%; max-height: 75vh; display: flex; }
-        .video.zoomed img, .video.zoomed canvas { height: auto; max-width: none; flex: none; margin: auto; }
+        .video.zoomed esp32-camera-live { height: auto; max-width: none; flex: none; margin: auto; }
         .stage:fullscreen { background: #000; display: flex; flex-direction: column; }
         .stage:fullscreen .frame { flex: 1; min-height: 0; align-items: center; }
         .stage:fullscreen .video { width: 100%; height: 100%; aspect-ratio: auto; }
@@ -139,14 +133,10 @@ export class Esp32CameraViewer extends HTMLElement {
 
   connectedCallback() {
     this.durationTimer = window.setInterval(() => this.renderDuration(), 1000); // local clock text only
-    if (this.camera && this._hass) this.restartStream();
   }
 
   disconnectedCallback() {
     clearInterval(this.durationTimer);
-    clearTimeout(this.retry);
-    this.refs.img.removeAttribute("src"); // closes the MJPEG connection
-    this.streamSource = null;
   }
 
   get t() {
@@ -173,7 +163,7 @@ export class Esp32CameraViewer extends HTMLElement {
     }
     refs.name.textContent = camera.name;
     refs.name.title = camera.camera_id;
-    refs.img.alt = camera.name;
+    refs.live.setAttribute("aria-label", camera.name);
     refs.dot.className = `dot ${camera.connected && store.online ? "on" : ""}`;
     refs.reconnecting.hidden = store.online;
     refs.reconnecting.lastChild.textContent = t("state.reconnecting");
@@ -193,7 +183,7 @@ export class Esp32CameraViewer extends HTMLElement {
       refs[`tool_${name}`].setAttribute("aria-label", t(key));
     }
     if (!store.online) refs.waiting.hidden = false;
-    else if (refs.img.naturalWidth && this.streamSource) refs.waiting.hidden = true;
+    else if (!changed && refs.live.naturalWidth) refs.waiting.hidden = true;
     this.renderDuration();
     this.renderLatency();
     const motion = motionOf(hass, camera);
@@ -203,24 +193,7 @@ export class Esp32CameraViewer extends HTMLElement {
     refs.motionText.textContent = motion.enabled ? t("motion.now") : t("motion.detection_off");
     refs.video.classList.toggle("motion", motion.active);
     this.zones.show(hass, camera, store, motion.zones);
-    // A new token (Home Assistant restarted) or another camera: a new stream.
-    if (changed || streamUrl(hass, camera) !== this.streamSource) this.restartStream();
-  }
-
-  restartStream() {
-    if (!this.camera || !this._hass || this.frozen || !this.isConnected) return;
-    clearTimeout(this.retry);
-    const url = streamUrl(this._hass, this.camera);
-    if (!url) return;
-    this.streamSource = url;
-    this.refs.img.src = url;
-  }
-
-  /** The stream ended or failed (HA restarting, camera gone): try again shortly. */
-  streamFailed() {
-    this.refs.waiting.hidden = false;
-    clearTimeout(this.retry);
-    this.retry = window.setTimeout(() => this.restartStream(), RETRY_MS);
+    refs.live.show(hass, camera, store);
   }
 
   renderDuration() {
@@ -252,36 +225,25 @@ export class Esp32CameraViewer extends HTMLElement {
     latencyBar.className = value < LATENCY_GOOD_MS ? "good" : value < LATENCY_FAIR_MS ? "fair" : "poor";
   }
 
-  /** Copy the current picture to the canvas (same origin, so it can be saved). */
-  snapshotCanvas() {
-    const { img, canvas } = this.refs;
-    if (this.frozen) return canvas;
-    if (!img.naturalWidth) return null;
-    canvas.width = img.naturalWidth;
-    canvas.height = img.naturalHeight;
-    canvas.getContext("2d").drawImage(img, 0, 0);
-    return canvas;
-  }
-
   capture() {
-    const canvas = this.snapshotCanvas();
+    // The JPEG as the camera sent it, not a copy of the screen.
+    const jpeg = this.refs.live.jpeg;
     const camera = this.camera;
-    if (!canvas || !camera) {
+    if (!jpeg || !camera) {
       notify(this, this.t("viewer.no_picture"));
       return;
     }
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-    canvas.toBlob((/** @type {Blob} */ blob) => downloadBlob(blob, `${camera.camera_id}_${stamp}.jpg`), "image/jpeg", 0.95);
+    downloadBlob(jpeg, `${camera.camera_id}_${stamp}.jpg`);
     notify(this, this.t("viewer.downloaded", { camera: camera.name }));
   }
 
-  /** @param {boolean} frozen */
+  /** Frozen: the picture stops (and nothing is received meanwhile). @param {boolean} frozen */
   setFrozen(frozen) {
-    const { img, canvas, frozenBadge } = this.refs;
-    if (frozen && !this.snapshotCanvas()) return;
+    const { live, frozenBadge } = this.refs;
+    if (frozen && !live.jpeg) return;
     this.frozen = frozen;
-    canvas.hidden = !frozen;
-    img.hidden = frozen;
+    live.paused = frozen;
     frozenBadge.hidden = !frozen;
     this.refs.tool_pause.classList.toggle("active", frozen);
     this.refs.tool_pause.firstChild.setAttribute("icon", frozen ? "mdi:play" : "mdi:pause");
@@ -292,13 +254,13 @@ export class Esp32CameraViewer extends HTMLElement {
   }
 
   toggleZoom() {
-    const { video, img, canvas } = this.refs;
+    const { video, live } = this.refs;
     const fitted = video.getBoundingClientRect().width;
     this.zoomed = !this.zoomed;
     video.classList.toggle("zoomed", this.zoomed);
-    const natural = (this.frozen ? canvas.width : img.naturalWidth) || fitted;
-    const width = this.zoomed ? `${Math.round(Math.max(natural, fitted))}px` : "";
-    img.style.width = canvas.style.width = width;
+    const natural = live.naturalWidth || fitted;
+    live.style.width = this.zoomed ? `${Math.round(Math.max(natural, fitted))}px` : "";
+    live.toggleAttribute("natural", this.zoomed);
     this.refs["tool_magnify-plus-outline"].classList.toggle("active", this.zoomed);
   }
 
