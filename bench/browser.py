@@ -52,13 +52,20 @@ SAMPLER = """
   const gaps = [];
   let last = performance.now();
   const read = (image) => {
+    // An <img>, or a live picture (<esp32-camera-live>: its canvas may hold the frame decoded
+    // smaller than the frame, which its naturalWidth gives).
+    const source = image.canvas ?? image;
     const width = image.naturalWidth, height = image.naturalHeight;
-    if (!width || !image.isConnected) return null;
+    if (!width || !image.isConnected || !(source.width > 0)) return null;
     const side = [16, 8].find((size) => blocks * size <= width && size <= height);
     if (!side) return null;
+    const scale = image.canvas ? source.width / width : 1;
     canvas.width = blocks * side;
     canvas.height = side;
-    context.drawImage(image, 0, height - side, blocks * side, side, 0, 0, blocks * side, side);
+    context.drawImage(
+      source, 0, (height - side) * scale, blocks * side * scale, side * scale,
+      0, 0, blocks * side, side,
+    );
     const pixels = context.getImageData(0, 0, blocks * side, side).data;
     let number = 0;
     for (let index = 0; index < blocks; index += 1) {
@@ -103,7 +110,7 @@ STAMP_BITS = 16
 
 
 async def start_sampling(page: Page, images: list[Locator]) -> None:
-    """Start sampling the stamps of `images` (each an <img>) on `page`."""
+    """Start sampling the stamps of `images` (each an <img> or an <esp32-camera-live>)."""
     handles = [await image.element_handle() for image in images]
     await page.evaluate(SAMPLER, [handles, STAMP_BITS])
 
@@ -208,11 +215,17 @@ async def measure_display_latency(
     """
     panel = await open_page("/esp32-cameras")
     card = await open_page(card_path)
-    tile_selector = f'esp32-camera-panel .tile[data-camera="{camera.camera_id}"] img'
+    tile_selector = f'esp32-camera-panel .tile[data-camera="{camera.camera_id}"] esp32-camera-live'
     images = {
-        "panel video": (panel, panel.locator("esp32-camera-panel esp32-camera-viewer .video img")),
+        "panel video": (
+            panel,
+            panel.locator("esp32-camera-panel esp32-camera-viewer .video esp32-camera-live"),
+        ),
         "grid tile": (panel, panel.locator(tile_selector)),
-        "card": (card, card.locator("esp32-camera-card esp32-camera-viewer .video img")),
+        "card": (
+            card,
+            card.locator("esp32-camera-card esp32-camera-viewer .video esp32-camera-live"),
+        ),
     }
     for _page, image in images.values():
         await image.first.wait_for(timeout=30000)

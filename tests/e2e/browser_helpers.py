@@ -182,7 +182,7 @@ async def open_panel(
         await page.locator(f'esp32-camera-panel .tile[data-camera="{camera.camera_id}"]').click()
         name = page.locator("esp32-camera-panel esp32-camera-viewer .head .grow").first
         await wait_until(f"{camera.name} selected", lambda: has_text(name, camera.name or ""))
-    video = page.locator("esp32-camera-panel esp32-camera-viewer .video img").first
+    video = page.locator("esp32-camera-panel esp32-camera-viewer .video esp32-camera-live").first
     await wait_until("the video", lambda: video.evaluate("img => img.naturalWidth > 0"))
     await page.locator("esp32-camera-controls ha-select").first.wait_for(timeout=30000)
     await asyncio.sleep(1)  # the forms finish building

@@ -35,7 +35,7 @@ async def test_card_shows_a_live_picture_and_opens_more_info(
     """The card renders on a dashboard with a live picture; tapping it opens more-info."""
     for dark in (False, True):
         page = await open_page(browser, home_assistant, card_path, dark=dark, phone=False)
-        image = page.locator("esp32-camera-card esp32-camera-viewer .video img").first
+        image = page.locator("esp32-camera-card esp32-camera-viewer .video esp32-camera-live").first
         try:
             await image.wait_for(timeout=30000)
         except Exception:
@@ -112,7 +112,11 @@ async def test_card_in_a_sections_view_neither_overlaps_nor_overflows(
     for phone in (False, True):
         page = await open_page(browser, home_assistant, "/e2e-sections/0", dark=False, phone=phone)
         cards = page.locator("esp32-camera-card")
-        await cards.nth(2).locator("esp32-camera-viewer .video img").wait_for(timeout=30000)
+        await (
+            cards.nth(2)
+            .locator("esp32-camera-viewer .video esp32-camera-live")
+            .wait_for(timeout=30000)
+        )
         await asyncio.sleep(2)
         for index, columns in enumerate((3, 6, 12)):
             card = await box(cards.nth(index).locator("ha-card"))
@@ -152,7 +156,7 @@ async def test_card_uses_home_assistant_parts_in_an_edited_dashboard(
     """
     page = await open_page(browser, home_assistant, f"{card_path}?edit=1", dark=False, phone=False)
     card = page.locator("hui-card-options esp32-camera-card")
-    await card.locator("esp32-camera-viewer .video img").wait_for(timeout=30000)
+    await card.locator("esp32-camera-viewer .video esp32-camera-live").wait_for(timeout=30000)
     headers = [
         await panel.evaluate("panel => panel.header")
         for panel in await card.locator("ha-expansion-panel").all()
@@ -169,7 +173,9 @@ async def test_card_uses_home_assistant_parts_in_an_edited_dashboard(
     label = await editor.locator("ha-selector-entity").first.evaluate("selector => selector.label")
     assert chosen == camera_entity_id, f"the editor's entity picker has {chosen!r}"
     assert label == translated("editor.entity"), f"the editor's entity picker is labelled {label!r}"
-    preview = page.locator("hui-dialog-edit-card esp32-camera-card esp32-camera-viewer .video img")
+    preview = page.locator(
+        "hui-dialog-edit-card esp32-camera-card esp32-camera-viewer .video esp32-camera-live"
+    )
     await wait_until("the editor's preview", lambda: preview.evaluate("i => i.naturalWidth > 0"))
     await page.screenshot(path=shots / "card-editor.png")
     await page.keyboard.press("Escape")
@@ -184,7 +190,7 @@ async def test_card_uses_home_assistant_parts_in_an_edited_dashboard(
     await page.get_by_text("By card", exact=True).click()
     await page.locator("hui-card-picker ha-input-search input").fill("ESP32")
     offered = page.locator("hui-card-picker esp32-camera-card")
-    video = offered.locator("esp32-camera-viewer .video img")
+    video = offered.locator("esp32-camera-viewer .video esp32-camera-live")
     await video.wait_for(timeout=20000)
     await wait_until("the picker's preview", lambda: video.evaluate("i => i.naturalWidth > 0"))
     name = await offered.locator("esp32-camera-viewer .head .grow").text_content()

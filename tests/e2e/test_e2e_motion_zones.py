@@ -43,7 +43,7 @@ async def test_zones_drawn_over_the_video_are_kept_and_shown_where_drawn(
     """
     page = await open_page(browser, home_assistant, "/esp32-cameras", dark=False, phone=False)
     viewer = page.locator("esp32-camera-panel esp32-camera-viewer").first
-    img = viewer.locator(".video img")
+    img = viewer.locator(".video esp32-camera-live")
     await wait_until("the video", lambda: img.evaluate("img => img.naturalWidth > 0"))
     camera_id = await page.locator("esp32-camera-panel .tile.selected").get_attribute("data-camera")
     assert camera_id, "no tile is selected"
@@ -137,7 +137,7 @@ async def draw_and_check_zones(
     letterboxed = await door.evaluate(
         """polygon => {
           const video = polygon.closest(".video");
-          const img = video.querySelector("img");
+          const img = video.querySelector("esp32-camera-live");
           video.style.setProperty("--ratio", "2 / 1");
           const [zone, frame] = [polygon.getBoundingClientRect(), img.getBoundingClientRect()];
           const scale = Math.min(frame.width / img.naturalWidth, frame.height / img.naturalHeight);

@@ -50,7 +50,7 @@ async def test_video_and_every_tile_move(
     page = await open_page(browser, home_assistant, "/esp32-cameras", dark=False, phone=False)
     await page.locator("esp32-camera-panel .tile").nth(CAMERA_COUNT - 1).wait_for(timeout=60000)
     video = page.locator("esp32-camera-viewer .video").first
-    img = page.locator("esp32-camera-viewer .video img").first
+    img = page.locator("esp32-camera-viewer .video esp32-camera-live").first
     await wait_until(
         "the selected camera's video",
         lambda: img.evaluate("img => img.naturalWidth > 0"),
@@ -269,7 +269,7 @@ async def test_desktop_shows_the_video_first_and_fullscreen_fills_the_screen(
     )
     await asyncio.sleep(0.5)
     # With object-fit: contain the picture is drawn at the smaller of the two scales.
-    width, height, scale = await viewer.locator(".video img").evaluate(
+    width, height, scale = await viewer.locator(".video esp32-camera-live").evaluate(
         """img => { const shown = img.getBoundingClientRect();
           const scale = Math.min(shown.width / img.naturalWidth, shown.height / img.naturalHeight);
           return [img.naturalWidth * scale, img.naturalHeight * scale, scale]; }"""

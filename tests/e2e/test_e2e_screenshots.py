@@ -30,7 +30,7 @@ async def test_panel_screenshot(
     await page.locator("esp32-camera-panel .tile").nth(CAMERA_COUNT - 1).wait_for()
     await wait_until(
         "the video",
-        lambda: page.locator("esp32-camera-viewer .video img").first.evaluate(
+        lambda: page.locator("esp32-camera-viewer .video esp32-camera-live").first.evaluate(
             "img => img.naturalWidth > 0"
         ),
     )
