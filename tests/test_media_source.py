@@ -6,7 +6,7 @@ shows what was saved whether or not a camera is online.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 import os
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,12 @@ from pytest_homeassistant_custom_component.typing import (
 
 from custom_components.esp32_camera.const import CONF_SAVE_DIRECTORY, DOMAIN
 from custom_components.esp32_camera.hub.devices import camera_device_identifier, camera_unique_id
-from custom_components.esp32_camera.media_source import LIST_LIMIT
+from custom_components.esp32_camera.media_source import (
+    LIST_LIMIT,
+    clock_title,
+    day_title,
+    length_title,
+)
 from tests.helpers import (
     MP4_BYTES,
     add_hub_entry,
@@ -164,20 +169,38 @@ async def test_clips_newest_first_with_thumbnails_and_what_plays_them(
     write(days / "2026-01-02" / "notes.txt", b"not a clip")
     write(days / "not-a-day" / "09-00-00_motion.avi", b"outside the layout")
 
-    clips = await browse(hass, f"{hub.entry_id}/cam1/clips")
-    assert clips.title == "Clips"
-    assert clips.not_shown == 0
-    assert [child.title for child in clips.children] == [
-        "2026-01-02 08:00:05 · motion",
-        "2026-01-02 07:30:00 · motion",
-        "2026-01-01 23:59:00 · action",
+    # The clips by day, newest first, each day with its newest clip's thumbnail.
+    folder = await browse(hass, f"{hub.entry_id}/cam1/clips")
+    assert folder.title == "Clips"
+    this_year = dt_util.now().year == 2026
+    assert [(child.title, child.identifier) for child in folder.children] == [
+        (
+            "Fri, Jan 2" if this_year else "Fri, Jan 2, 2026",
+            f"{hub.entry_id}/cam1/clips/2026-01-02",
+        ),
+        (
+            "Thu, Jan 1" if this_year else "Thu, Jan 1, 2026",
+            f"{hub.entry_id}/cam1/clips/2026-01-01",
+        ),
     ]
-    assert [child.identifier for child in clips.children] == [
+    assert all(child.can_expand and not child.can_play for child in folder.children)
+    assert [child.thumbnail for child in folder.children] == [
+        f"/api/{DOMAIN}/saved/{hub.entry_id}/cam1/clips/{path.parent.name}/{path.stem}.jpg"
+        for path in (newest, oldest)
+    ]
+    # A day's clips: the time and the length, short enough never to be cut; an action says so.
+    clips = await browse(hass, f"{hub.entry_id}/cam1/clips/2026-01-02")
+    assert clips.title == folder.children[0].title
+    assert clips.not_shown == 0
+    assert [child.title for child in clips.children] == ["8:00:05 AM · 1 s", "7:30:00 AM · 1 s"]
+    earlier = await browse(hass, f"{hub.entry_id}/cam1/clips/2026-01-01")
+    assert [child.title for child in earlier.children] == ["11:59:00 PM · 1 s · action"]
+    assert [child.identifier for child in clips.children + earlier.children] == [
         f"{hub.entry_id}/cam1/clips/{path.parent.name}/{path.name}"
         for path in (newest, middle, oldest)
     ]
     assert all(child.can_play and not child.can_expand for child in clips.children)
-    assert [child.media_content_type for child in clips.children] == [
+    assert [child.media_content_type for child in clips.children + earlier.children] == [
         "video/mp4",
         "image/jpeg",
         "image/jpeg",
@@ -320,8 +343,12 @@ async def test_links_out_of_the_save_directory_are_not_listed(
     (root / "cam1" / "snapshots").mkdir(parents=True)
     (root / "cam1" / "snapshots" / "link.jpg").symlink_to(outside)
 
-    clips = await browse(hass, f"{hub.entry_id}/cam1/clips")
-    assert [child.title for child in clips.children] == ["2026-01-02 08:00:00 · motion"]
+    days = await browse(hass, f"{hub.entry_id}/cam1/clips")
+    assert [child.identifier for child in days.children] == [
+        f"{hub.entry_id}/cam1/clips/2026-01-02"
+    ]
+    clips = await browse(hass, f"{hub.entry_id}/cam1/clips/2026-01-02")
+    assert [child.title for child in clips.children] == ["8:00:00 AM · 1 s"]
     snapshots = await browse(hass, f"{hub.entry_id}/cam1/snapshots")
     assert snapshots.children == []
     # Nor served, whatever the URL says.
@@ -333,7 +360,8 @@ async def test_links_out_of_the_save_directory_are_not_listed(
 @pytest.mark.parametrize(
     "identifier",
     [
-        "{entry}/cam1/clips/2026-01-02",
+        "{entry}/cam1/clips/2026-01-02/08-00-05_motion.avi",
+        "{entry}/cam1/clips/not-a-day",
         "{entry}/cam1/saved/2026-13-45x",
         "{entry}/cam1/saved/2026-01-02/10/11",
         "{entry}/cam1/elsewhere",
@@ -352,7 +380,7 @@ async def test_browsing_refuses_what_is_not_a_folder(
 
 async def test_an_unloaded_hub_shows_nothing(hass: HomeAssistant, hub: MockConfigEntry) -> None:
     write_clip(save_root(hub), "cam1", local(2026, 1, 2, 8, 0, 0))
-    clips = await browse(hass, f"{hub.entry_id}/cam1/clips")
+    clips = await browse(hass, f"{hub.entry_id}/cam1/clips/2026-01-02")
     identifier = clips.children[0].media_content_id
     assert await hass.config_entries.async_unload(hub.entry_id)
 
@@ -376,7 +404,7 @@ async def test_several_hubs_are_folders(
     stored_cameras(hass_storage, second.entry_id, {"cow": "Cow shed"})
     assert await hass.config_entries.async_setup(second.entry_id)
     # Recent: the new hub's first retention sweep (7 days, run in the background) must not race it.
-    write_clip(tmp_path / "barn", "cow", dt_util.now() - timedelta(hours=1))
+    recent = write_clip(tmp_path / "barn", "cow", dt_util.now() - timedelta(hours=1))
 
     root = await browse(hass)
     assert [(child.title, child.identifier) for child in root.children] == [
@@ -385,7 +413,7 @@ async def test_several_hubs_are_folders(
     ]
     barn = await browse(hass, second.entry_id)
     assert [child.title for child in barn.children] == ["Cow shed"]
-    clips = await browse(hass, f"{second.entry_id}/cow/clips")
+    clips = await browse(hass, f"{second.entry_id}/cow/clips/{recent.parent.name}")
     assert len(clips.children) == 1
     # A camera of the other hub is not this hub's.
     with pytest.raises(BrowseError):
@@ -402,7 +430,7 @@ async def test_unreadable_clips_are_not_listed(
     rate = data.index(b"strh") + 8 + 24  # dwRate 0: the replay divided by it
     write(good.with_name("09-00-00_motion.avi"), data[:rate] + bytes(4) + data[rate + 4 :])
     write(good.with_name("10-00-00_motion.avi"), b"RIFF\x00\x00\x00\x00AVI cut short")
-    clips = await browse(hass, f"{hub.entry_id}/cam1/clips")
+    clips = await browse(hass, f"{hub.entry_id}/cam1/clips/2026-01-02")
     assert [child.identifier for child in clips.children] == [
         f"{hub.entry_id}/cam1/clips/2026-01-02/08-00-05_motion.avi"
     ]
@@ -413,3 +441,40 @@ async def test_unreadable_clips_are_not_listed(
     )
     answer = await (await hass_client()).get(played.url, headers={"Accept": "*/*"})
     assert answer.status == 404
+
+
+@pytest.mark.parametrize(
+    ("language", "day", "clock"),
+    [
+        ("en", "Sun, Dec 6", "2:03:09 PM"),
+        ("en-GB", "Sun, Dec 6", "14:03:09"),
+        ("es", "dom 6 dic", "14:03:09"),
+        ("de", "2026-12-06", "14:03:09"),  # not translated: ISO, 24 hours
+    ],
+)
+def test_titles_in_the_servers_language(language: str, day: str, clock: str) -> None:
+    assert day_title("2026-12-06", language, date(2026, 12, 31)) == day
+    assert clock_title(datetime(2026, 12, 6, 14, 3, 9, tzinfo=UTC), language) == clock
+
+
+def test_titles_say_the_year_the_midnight_and_the_length() -> None:
+    assert day_title("2025-12-06", "en", date(2026, 1, 1)) == "Sat, Dec 6, 2025"
+    assert day_title("2025-12-06", "es", date(2026, 1, 1)) == "sáb 6 dic 2025"
+    assert clock_title(datetime(2026, 1, 1, 0, 5, 0, tzinfo=UTC), "en") == "12:05:00 AM"
+    assert clock_title(datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC), "en") == "12:00:00 PM"
+    assert [length_title(seconds) for seconds in (0.3, 12.4, 60, 65, 299.6)] == [
+        "1 s",
+        "12 s",
+        "1 min",
+        "1 min 5 s",
+        "5 min",
+    ]
+
+
+async def test_clip_titles_follow_the_server_language(
+    hass: HomeAssistant, hub: MockConfigEntry
+) -> None:
+    write_clip(save_root(hub), "cam1", local(2026, 1, 2, 18, 0, 5), reason="action")
+    await hass.config.async_update(language="es")
+    clips = await browse(hass, f"{hub.entry_id}/cam1/clips/2026-01-02")
+    assert [child.title for child in clips.children] == ["18:00:05 · 1 s · acción"]

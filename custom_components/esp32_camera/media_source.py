@@ -5,7 +5,8 @@ Identifiers under `media-source://esp32_camera/`:
     (none)                                       the hubs; their cameras when one hub is loaded
     <entry>                                      a hub's cameras
     <entry>/<camera>                             its folders: clips, snapshots, saved images
-    <entry>/<camera>/clips[/<day>/<file>]        its clips, newest first; a clip
+    <entry>/<camera>/clips                       the days of its clips, newest first
+    <entry>/<camera>/clips/<day>[/<file>]        that day's clips, newest first; a clip
     <entry>/<camera>/snapshots[/<file>]          its snapshots, newest first; a snapshot
     <entry>/<camera>/saved                       the days of continuous saving, newest first
     <entry>/<camera>/saved/<day>                 that day's hours, newest first
@@ -21,14 +22,22 @@ replay (views/clip_replay.py), typed `image/jpeg` as Home Assistant types its ow
 Media panel shows an `image/*` item in an `<img>`, which plays MJPEG, while it refuses
 `multipart/x-mixed-replace` and no browser plays `video/x-msvideo`.
 
+Titles are short, so the Media panel never cuts them (issue 20: "2026-12-06 14:03:12 · motion"
+was cut and in ISO form): a day folder is its date, a clip its start time and length ("2:03:12 PM ·
+12 s", "14:03:12 · 12 s"), in the server's language (`hass.config.language`: English and Spanish
+names; another language gets ISO dates and a 24-hour clock). A day folder's thumbnail is its
+newest clip's.
+
 Thumbnails and resolved URLs are authenticated paths, as in Home Assistant's own media sources:
 the Media panel fetches thumbnails with the user's token, and media_source signs what it resolves.
 """
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, override
+from typing import TYPE_CHECKING, Final, override
 
 from homeassistant.components.media_player.const import MediaClass
 from homeassistant.components.media_player.errors import BrowseError
@@ -43,12 +52,16 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.translation import async_get_translations
+from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
 from .disk import layout
 from .disk.listing import (
+    ClipDetails,
     ClipFiles,
+    clip_days,
     clip_files,
+    newest_clips,
     newest_saved,
     newest_snapshots,
     readable_clips,
@@ -71,6 +84,50 @@ CLIPS, SNAPSHOTS, SAVED = layout.CLIPS_DIRECTORY, layout.SNAPSHOTS_DIRECTORY, "s
 SOURCE_TITLE = "ESP32 Camera"
 IMAGE_JPEG = "image/jpeg"
 VIDEO_MP4 = "video/mp4"
+# Day and month names of the languages the integration is translated into (no locale library in
+# Home Assistant's core); other languages get ISO dates.
+_WEEKDAYS: Final = {
+    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+    "es": ("lun", "mar", "mié", "jue", "vie", "sáb", "dom"),
+}
+_MONTHS: Final = {
+    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+    "es": ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sept", "oct", "nov", "dic"),
+}
+# Languages whose clock is 12-hour (Home Assistant's "en" is American English).
+_TWELVE_HOUR: Final = frozenset({"en", "en-us"})
+
+
+def day_title(day: str, language: str, today: date) -> str:
+    """Return a day folder's title in `language`: "Sun, Dec 6" (en), "dom 6 dic" (es).
+
+    The year is added when it is not this year's; other languages get the ISO date.
+    """
+    when = date.fromisoformat(day)
+    base = language.lower().split("-")[0]
+    if base not in _WEEKDAYS:
+        return day
+    weekday, month = _WEEKDAYS[base][when.weekday()], _MONTHS[base][when.month - 1]
+    year = "" if when.year == today.year else f" {when.year}"
+    if base == "en":
+        return f"{weekday}, {month} {when.day}" + (f",{year}" if year else "")
+    return f"{weekday} {when.day} {month}{year}"
+
+
+def clock_title(at: datetime, language: str) -> str:
+    """Return a time of day: "2:03:12 PM" where the clock is 12-hour, else "14:03:12"."""
+    if language.lower() in _TWELVE_HOUR:
+        return f"{(at.hour - 1) % 12 + 1}:{at:%M:%S} {'AM' if at.hour < 12 else 'PM'}"
+    return f"{at:%H:%M:%S}"
+
+
+def length_title(seconds: float) -> str:
+    """Return a clip's length: "12 s", "1 min 5 s", "2 min" (the same in English and Spanish)."""
+    whole = max(1, round(seconds))
+    minutes, rest = divmod(whole, 60)
+    if not minutes:
+        return f"{rest} s"
+    return f"{minutes} min {rest} s" if rest else f"{minutes} min"
 
 
 async def async_get_media_source(hass: HomeAssistant) -> Esp32CameraMediaSource:
@@ -141,14 +198,33 @@ class Esp32CameraMediaSource(MediaSource):
             case []:
                 return browser.camera(hub, camera_id)
             case [folder] if folder == CLIPS:
-                # Clips the replay could not play are left out (and logged, rate-limited).
-                readable = await run(readable_clips, camera_dir, LIST_LIMIT)
-                report_unreadable(camera_dir, readable.refused)
-                clips = readable.newest
+                days = await run(clip_days, camera_dir)
+                newest = await run(_newest_thumbnails, camera_dir, days)
                 return browser.folder(
                     f"{prefix}/{CLIPS}",
                     browser.title(CLIPS),
-                    [browser.clip(hub, camera_id, clip) for clip in clips.items],
+                    [
+                        browser.folder(
+                            f"{prefix}/{CLIPS}/{day}",
+                            browser.day(day),
+                            thumbnail=saved_file_url(hub, thumbnail) if thumbnail else None,
+                        )
+                        for day, thumbnail in zip(days, newest, strict=True)
+                    ],
+                    MediaClass.DIRECTORY,
+                )
+            case [folder, day] if folder == CLIPS and layout.DAY_DIRECTORY.match(day):
+                # Clips the replay could not play are left out (and logged, rate-limited).
+                readable = await run(partial(readable_clips, camera_dir, LIST_LIMIT, day=day))
+                report_unreadable(camera_dir, readable.refused)
+                clips = readable.newest
+                return browser.folder(
+                    f"{prefix}/{CLIPS}/{day}",
+                    browser.day(day),
+                    [
+                        browser.clip(hub, camera_id, clip, readable.details.get(clip.avi))
+                        for clip in clips.items
+                    ],
                     MediaClass.VIDEO,
                     clips.total - len(clips.items),
                 )
@@ -232,6 +308,15 @@ def _not_found[E: HomeAssistantError](error: type[E], identifier: str) -> E:
         translation_key="media_not_found",
         translation_placeholders={"identifier": identifier},
     )
+
+
+def _newest_thumbnails(camera_dir: Path, days: list[str]) -> list[Path | None]:
+    """Return each day's newest clip's thumbnail (names only, no clip opened; executor)."""
+    thumbnails: list[Path | None] = []
+    for day in days:
+        newest = newest_clips(camera_dir, 1, day=day).items
+        thumbnails.append(newest[0].thumbnail if newest else None)
+    return thumbnails
 
 
 def _title(file: Path) -> str:
@@ -344,14 +429,30 @@ class _Browser:
             MediaClass.DIRECTORY,
         )
 
-    def clip(self, hub: Esp32CameraHub, camera_id: str, clip: ClipFiles) -> BrowseMediaSource:
-        """Return a playable clip, titled with its start and why it was recorded."""
+    def day(self, day: str) -> str:
+        """Return a day folder's title in the server's language."""
+        return day_title(day, self.hass.config.language, dt_util.now().date())
+
+    def clip(
+        self,
+        hub: Esp32CameraHub,
+        camera_id: str,
+        clip: ClipFiles,
+        details: ClipDetails | None,
+    ) -> BrowseMediaSource:
+        """Return a playable clip, titled with its start, its length and (an action's) reason."""
+        language = self.hass.config.language
+        title = clock_title(clip.started_at(dt_util.get_default_time_zone()), language)
+        if details is not None:
+            title += f" · {length_title(details.duration)}"
+        if clip.reason != "motion":  # most clips: the folder of a motion camera says it
+            title += f" · {self.title(clip.reason)}"
         return BrowseMediaSource(
             domain=DOMAIN,
             identifier=f"{hub.entry.entry_id}/{camera_id}/{CLIPS}/{clip.day}/{clip.avi.name}",
             media_class=MediaClass.VIDEO,
             media_content_type=VIDEO_MP4 if clip.mp4 else IMAGE_JPEG,
-            title=f"{clip.day} {clip.time.replace('-', ':')} · {self.title(clip.reason)}",
+            title=title,
             can_play=True,
             can_expand=False,
             thumbnail=saved_file_url(hub, clip.thumbnail) if clip.thumbnail else None,

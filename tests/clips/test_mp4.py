@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 import shutil
+import threading
 
 import pytest
 
@@ -70,6 +71,19 @@ def test_failing_ffmpeg_leaves_no_partial_mp4(tmp_path: Path) -> None:
     with pytest.raises(Mp4Error, match=r"longer than 0\.2 s"):
         convert_to_mp4(avi, tmp_path / "clip.mp4", ffmpeg=str(slow), timeout=0.2)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["clip.avi", "ffmpeg", "slow"]
+
+
+def test_stopping_kills_a_running_conversion(tmp_path: Path) -> None:
+    """Home Assistant's stop waits for the executor's threads: a conversion must end with it."""
+    avi = clip(tmp_path)
+    slow = tmp_path / "slow"
+    slow.write_text("#!/bin/sh\nexec sleep 60\n")  # would exit 0, and the MP4 be "made"
+    slow.chmod(0o755)
+    stop = threading.Event()
+    threading.Timer(0.3, stop.set).start()
+    with pytest.raises(Mp4Error, match="stopped"):
+        convert_to_mp4(avi, tmp_path / "clip.mp4", ffmpeg=str(slow), stop=stop)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["clip.avi", "slow"]
 
 
 def test_a_successful_run_is_renamed_onto_the_target(tmp_path: Path) -> None:

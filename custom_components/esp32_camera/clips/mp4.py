@@ -12,10 +12,15 @@ from pathlib import Path
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 
 from .avi import ClipError
 
 NICENESS = 19  # the lowest CPU priority: the conversion never slows the live streams down
+# How often a running conversion looks at its stop event: Home Assistant's stop waits for the
+# executor's threads, and a minute-long clip's conversion once held it past its 30 s (issue 20).
+STOP_POLL = 0.25  # seconds
 
 
 class Mp4Error(ClipError):
@@ -62,13 +67,19 @@ def mp4_command(ffmpeg: str, source: Path, target: Path) -> list[str]:
 
 
 def convert_to_mp4(
-    source: Path, target: Path, *, ffmpeg: str = "ffmpeg", timeout: float = 600.0
+    source: Path,
+    target: Path,
+    *,
+    ffmpeg: str = "ffmpeg",
+    timeout: float = 600.0,
+    stop: threading.Event | None = None,
 ) -> Path:
     """Convert ``source`` to ``target`` atomically; raise Mp4Error (and leave no target) on failure.
 
     The AVI is never touched. ffmpeg writes into a hidden temporary file next to ``target``,
     renamed onto it on success and deleted on any failure (missing ffmpeg, error, timeout). The
-    caller decides how loudly to report a failure (a broken ffmpeg fails every clip).
+    caller decides how loudly to report a failure (a broken ffmpeg fails every clip). Setting
+    ``stop`` kills ffmpeg within STOP_POLL seconds (Mp4Error, no target).
     """
     try:
         descriptor, temporary_name = tempfile.mkstemp(
@@ -79,21 +90,36 @@ def convert_to_mp4(
     os.close(descriptor)
     temporary = Path(temporary_name)
     try:
-        completed = subprocess.run(  # noqa: S603 - a fixed argument list, no shell
-            mp4_command(ffmpeg, source, temporary),
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-        )
-        if completed.returncode != 0:
-            output = completed.stderr.decode(errors="replace").strip()[-500:]
-            raise Mp4Error(f"ffmpeg exited with {completed.returncode}: {output}")
+        returncode, stderr = _run(mp4_command(ffmpeg, source, temporary), timeout, stop)
+        if returncode != 0:
+            output = stderr.decode(errors="replace").strip()[-500:]
+            raise Mp4Error(f"ffmpeg exited with {returncode}: {output}")
         temporary.replace(target)
-    except subprocess.TimeoutExpired as error:
-        raise Mp4Error(f"ffmpeg took longer than {timeout:g} s") from error
     except OSError as error:
         raise Mp4Error(str(error)) from error
     finally:
         with contextlib.suppress(OSError):
             temporary.unlink(missing_ok=True)
     return target
+
+
+def _run(command: list[str], timeout: float, stop: threading.Event | None) -> tuple[int, bytes]:
+    """Run ``command``; return its exit code and error output. Killed past ``timeout`` or ``stop``."""
+    deadline = time.monotonic() + timeout
+    with subprocess.Popen(  # noqa: S603 - a fixed argument list, no shell
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    ) as process:
+        while True:
+            try:
+                _, stderr = process.communicate(timeout=STOP_POLL)
+            except subprocess.TimeoutExpired:
+                if stop is not None and stop.is_set():
+                    process.kill()
+                    process.communicate()
+                    raise Mp4Error("stopped (Home Assistant is stopping)") from None
+                if time.monotonic() > deadline:
+                    process.kill()
+                    process.communicate()
+                    raise Mp4Error(f"ffmpeg took longer than {timeout:g} s") from None
+            else:
+                return process.returncode, stderr

@@ -73,25 +73,38 @@ class ClipFiles:
         return datetime(year, month, day, hour, minute, second, tzinfo=zone)
 
 
+def clip_days(camera_dir: Path) -> list[str]:
+    """Return the days (YYYY-MM-DD) of a camera's clips folders, newest first (executor)."""
+    return subfolders(camera_dir / CLIPS_DIRECTORY, DAY_DIRECTORY)
+
+
 def newest_clips(
-    camera_dir: Path, limit: int, accept: Callable[[ClipFiles], bool] | None = None
+    camera_dir: Path,
+    limit: int,
+    accept: Callable[[ClipFiles], bool] | None = None,
+    *,
+    day: str | None = None,
 ) -> Newest[ClipFiles]:
     """Return the newest clips of a camera, newest first, and how many it has (executor).
 
     With `accept`, only the clips it takes are listed (and counted); those it refuses while the
-    newest are picked are counted as skipped. Older clips are counted, not opened.
+    newest are picked are counted as skipped. Older clips are counted, not opened. With `day`,
+    only that day's clips (the Media panel's day folders).
     """
     clips = camera_dir / CLIPS_DIRECTORY
     found: list[ClipFiles] = []
     total = skipped = 0
-    for day in subfolders(clips, DAY_DIRECTORY):
-        names = {entry.name for entry in files(clips / day, lambda _name: True)}
+    days = subfolders(clips, DAY_DIRECTORY)
+    if day is not None:
+        days = [day] if day in days else []
+    for folder in days:
+        names = {entry.name for entry in files(clips / folder, lambda _name: True)}
         avis = sorted(filter(is_clip_video, names), reverse=True)
         total += len(avis)
         for name in avis:
             if len(found) >= limit:
                 break
-            clip = _clip(clips / day, name, names)
+            clip = _clip(clips / folder, name, names)
             if accept is None or accept(clip):
                 found.append(clip)
             else:
@@ -268,8 +281,11 @@ class ReadableClips:
     refused: list[tuple[Path, str]]  # an AVI, and why it cannot be played
 
 
-def readable_clips(camera_dir: Path, limit: int) -> ReadableClips:
-    """Return the newest clips `read_avi` accepts, and the refused ones with why (executor)."""
+def readable_clips(camera_dir: Path, limit: int, *, day: str | None = None) -> ReadableClips:
+    """Return the newest clips `read_avi` accepts, and the refused ones with why (executor).
+
+    With `day`, that day's only.
+    """
     details: dict[Path, ClipDetails] = {}
     refused: list[tuple[Path, str]] = []
 
@@ -281,5 +297,5 @@ def readable_clips(camera_dir: Path, limit: int) -> ReadableClips:
         details[clip.avi] = read
         return True
 
-    newest = newest_clips(camera_dir, limit, readable)
+    newest = newest_clips(camera_dir, limit, readable, day=day)
     return ReadableClips(newest, details, refused)

@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+import threading
 from typing import Any
 
 from homeassistant.core import HomeAssistant, callback
@@ -21,9 +22,9 @@ from ..clips import ClipInfo, Mp4Error, convert_to_mp4
 from ..const import DOMAIN, LOGGER
 
 
-def _convert(source: Path, ffmpeg: str) -> tuple[Path, int]:
+def _convert(source: Path, ffmpeg: str, stop: threading.Event) -> tuple[Path, int]:
     """Make the MP4 beside the AVI; return it and its size (executor; raises Mp4Error)."""
-    target = convert_to_mp4(source, source.with_suffix(".mp4"), ffmpeg=ffmpeg)
+    target = convert_to_mp4(source, source.with_suffix(".mp4"), ffmpeg=ffmpeg, stop=stop)
     return target, target.stat().st_size
 
 
@@ -60,6 +61,8 @@ class Mp4Conversions[ClipT]:
         self._queue: deque[_Queued[ClipT]] = deque()
         self._task: asyncio.Task[None] | None = None
         self._stopped = False
+        # Set at stop: the running ffmpeg is killed (Home Assistant's stop waits for its thread).
+        self._stop = threading.Event()
         self.done = 0
         self.failed = 0
         self.skipped = 0  # clips kept as AVIs: the queue was full
@@ -95,6 +98,7 @@ class Mp4Conversions[ClipT]:
     def async_stop(self) -> None:
         """Stop converting: the clips still queued are finished as their AVIs."""
         self._stopped = True
+        self._stop.set()
         if self._task is not None:
             self._task.cancel()
         while self._queue:
@@ -109,7 +113,7 @@ class Mp4Conversions[ClipT]:
             try:
                 try:
                     made, size = await self._hass.async_add_executor_job(
-                        _convert, queued.info.path, queued.ffmpeg
+                        _convert, queued.info.path, queued.ffmpeg, self._stop
                     )
                 except (Mp4Error, OSError) as err:  # OSError: removed at once (retention)
                     self.failed += 1
