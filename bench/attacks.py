@@ -112,6 +112,7 @@ _COLUMNS = (
     ("tracebacks", "tracebacks"),
     ("choices kept", "kept"),  # the store attacks (bench/attacks_store.py)
     ("hub loaded", "hub_loaded"),
+    ("loop stall at start ms", "loop_stall_ms"),  # the hostile store (bench/attacks_store.py)
     ("hass alive", "hass_alive"),
 )
 

@@ -10,6 +10,12 @@ then started again. Then the store file is truncated, and then given a wrong typ
 is down. Each row: whether every choice was found in the store after the restart, whether the
 hub loaded, how long `hass` took to start again, and the measuring phase's usual figures (the
 API poller counts the restart's downtime as failures; loop lag spans the new process only).
+Last, a hostile store written while `hass` is down: 50,000 refused addresses, and a wrong-typed
+zone whose last-good copy holds a zone of a million corners (12 MB). The damaged stores' rows and
+its row give the event loop's longest stall from the new process's start (`loop_stall_ms`, the
+probe's largest lag before its first reset: Home Assistant's own start included, so the damaged
+stores' rows are its baseline), the figure the unit tests in tests/test_attacks_on_rules.py leave
+to the bench (they assert what is loaded and dropped).
 """
 
 from __future__ import annotations
@@ -35,10 +41,19 @@ STOCK = "127.0.18.1"  # a tokenless camera that asks for approval
 CAMERA = "legit-1"  # the bench's token camera
 SENSITIVITY = 77
 ZONE = {"name": "gate", "points": [[0.1, 0.1], [0.6, 0.1], [0.6, 0.6]]}
+# The hostile store: before issue 18, 50,000 refused addresses (0.9 MB) held the loop ~6 s at
+# every start; a copy's zone of a million corners is 12 MB of JSON to check.
+REFUSED_ADDRESSES = 50_000
+ZONE_CORNERS = 1_000_000
 
 
 def _store_file(bench: Bench) -> Path:
     return bench.hass.config / ".storage" / f"esp32_camera.{bench.hass.hub_entry_id}"
+
+
+def _copy_file(bench: Bench) -> Path:
+    """The store's last-good copy, beside it (hub/store.py's copy_key)."""
+    return _store_file(bench).with_name(f"{_store_file(bench).name}.last_good")
 
 
 def _read(bench: Bench) -> dict[str, Any]:
@@ -185,13 +200,74 @@ async def _damaged(bench: Bench, name: str, damage: Callable[[Path], None]) -> d
         damage(_store_file(bench))
         started = time.monotonic()
         await bench.hass.start_again()
+        stall_ms = await _longest_stall_since_start(bench)  # the hostile store's baseline
         await _running(bench)
         restart_s = round(time.monotonic() - started, 1)
         kept = all(_kept(bench).values())
         loaded = await _hub_loaded(bench)
         issue = await _store_issue(bench)
     return await phase.result(
-        name, kept=kept, hub_loaded=loaded, restart_s=restart_s, store_issue=issue, **_NO_RATE
+        name,
+        kept=kept,
+        hub_loaded=loaded,
+        restart_s=restart_s,
+        loop_stall_ms=stall_ms,
+        store_issue=issue,
+        **_NO_RATE,
+    )
+
+
+def _hostile(bench: Bench) -> None:
+    """Write the hostile store and its last-good copy (as `hass` left the store, plus the attack)."""
+    envelope = json.loads(_store_file(bench).read_text(encoding="utf-8"))
+    data = envelope["data"]
+    copy = json.loads(json.dumps(envelope))
+    data["refused"] = [
+        f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}" for n in range(REFUSED_ADDRESSES)
+    ]
+    data["cameras"].setdefault(CAMERA, {}).setdefault("motion", {})["zones"] = "gate"
+    copy["key"] = _copy_file(bench).name
+    huge = {"name": "gate", "points": [[0.5, 0.25]] * ZONE_CORNERS}
+    copy["data"]["cameras"].setdefault(CAMERA, {}).setdefault("motion", {})["zones"] = [huge]
+    _store_file(bench).write_text(json.dumps(envelope), encoding="utf-8")
+    _copy_file(bench).write_text(json.dumps(copy), encoding="utf-8")
+
+
+async def _longest_stall_since_start(bench: Bench) -> float:
+    """The probe's longest loop lag since the new process started it (no reset before), in ms."""
+    sample: dict[str, Any] = {}
+
+    async def sampled() -> bool:
+        nonlocal sample
+        try:
+            sample = await bench.probe()
+        except aiohttp.ClientError:
+            return False
+        return True
+
+    await wait_until("the bench probe", sampled, timeout=60)
+    return round(float(sample["lag_ms"]["max"]), 1)
+
+
+async def _hostile_store(bench: Bench) -> dict[str, Any]:
+    """Start `hass` on the hostile store; its figures and what the hub made of it."""
+    async with Phase(bench) as phase:
+        await bench.hass.kill()
+        _hostile(bench)
+        started = time.monotonic()
+        await bench.hass.start_again()
+        stall_ms = await _longest_stall_since_start(bench)
+        restart_s = round(time.monotonic() - started, 1)
+        await _running(bench)
+        loaded = await _hub_loaded(bench)
+        issue = await _store_issue(bench)
+    return await phase.result(
+        f"hostile store ({REFUSED_ADDRESSES:,} refused, a {ZONE_CORNERS:,}-corner zone)",
+        hub_loaded=loaded,
+        restart_s=restart_s,
+        loop_stall_ms=stall_ms,
+        store_issue=issue,
+        **_NO_RATE,
     )
 
 
@@ -203,6 +279,7 @@ async def store_attacks(bench: Bench) -> list[dict[str, Any]]:
         ("zone", lambda: _kill_after(bench, "zone", _draw_zone)),
         ("truncated store", lambda: _damaged(bench, "truncated store", _truncate)),
         ("wrong-typed store", lambda: _damaged(bench, "wrong-typed store", _wrong_type)),
+        ("hostile store", lambda: _hostile_store(bench)),  # leaves 50,000 refused: last
     ]
     rows = []
     for name, step in steps:
@@ -213,5 +290,5 @@ async def store_attacks(bench: Bench) -> list[dict[str, Any]]:
             rows.append({"attack": f"store: {name}", "error": repr(err)[:300]})
             if not bench.hass_alive:
                 await bench.hass.start_again()  # the next steps need a running hass
-    log(f"store: {[(row['attack'], row['kept'], row['hub_loaded']) for row in rows]}")
+    log(f"store: {[(row['attack'], row.get('kept'), row['hub_loaded']) for row in rows]}")
     return rows
