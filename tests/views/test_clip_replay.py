@@ -219,6 +219,7 @@ async def test_clip_list_newest_first_with_details_and_signed_urls(
     assert first["frames"] == len(TIMES) == details.frames
     # The declared rate is the average: (6 - 1) / 0.8 s, so six frames last 0.96 s.
     assert first["duration"] == pytest.approx(0.96, abs=0.01)
+    assert first["replay"] == TIMES[-1]  # the player's end: the last frame's time
     assert (first["width"], first["height"]) == (160, 120)
     assert first["size"] == newest.stat().st_size
     assert last["video_url"] is None
@@ -367,3 +368,77 @@ async def test_a_long_gap_in_a_clip_is_replayed_shortened(
         body = await response.read()
     assert all(frame in body for frame in avi_frames(gap))
     assert loop.time() - started >= MAX_FRAME_GAP  # the gap is kept, shortened
+
+
+async def test_replay_from_a_start_sends_the_frame_on_screen_then_and_the_rest(
+    hub: MockConfigEntry, clip: Path, hass_client: ClientSessionGenerator
+) -> None:
+    """The player's seek: from 0.3 s the frame shown then (at 0.2 s) comes first, then the rest,
+    at their times from there."""
+    client = await hass_client()
+    loop = asyncio.get_running_loop()
+    requested = loop.time()
+    response = await client.get(f"{replay_path(hub, clip)}?start=0.3", headers={"Accept": "*/*"})
+    assert response.status == 200
+    reader = Go2rtcPartReader(response.content)
+    frames, arrived = [], []
+    for _ in TIMES[2:]:
+        async with asyncio.timeout(10):
+            frames.append((await reader.next_part())[1])
+        arrived.append(loop.time() - requested)
+    assert frames == avi_frames(clip)[2:]
+    assert await response.content.read() == b"--frame--\r\n"
+    # Paced from the start: the frame recorded at 0.8 s comes 0.6 s after 0.2's, not 0.8 s.
+    assert arrived[-1] >= TIMES[-1] - TIMES[2] - 0.02
+    # Past the end: the last frame, and the end.
+    response = await client.get(f"{replay_path(hub, clip)}?start=99", headers={"Accept": "*/*"})
+    reader = Go2rtcPartReader(response.content)
+    async with asyncio.timeout(10):
+        assert (await reader.next_part())[1] == avi_frames(clip)[-1]
+    assert await response.content.read() == b"--frame--\r\n"
+
+
+async def test_a_still_is_the_frame_on_screen_at_its_time(
+    hub: MockConfigEntry, clip: Path, hass_client: ClientSessionGenerator
+) -> None:
+    """What a paused player shows: one JPEG, not a stream."""
+    client = await hass_client()
+    frames = avi_frames(clip)
+    for start, number in (("0", 0), ("0.45", 3), ("0.49", 3), ("0.8", 5), ("5", 5)):
+        response = await client.get(f"{replay_path(hub, clip)}?start={start}&still=1")
+        assert response.status == 200
+        assert response.content_type == "image/jpeg"
+        assert await response.read() == frames[number], start
+
+
+@pytest.mark.parametrize(
+    "query", ["start=-1", "start=soon", "start=nan", "start=inf", "still=yes", "start=1&still=0"]
+)
+async def test_a_bad_start_or_still_is_refused_clearly(
+    hub: MockConfigEntry, clip: Path, hass_client: ClientSessionGenerator, query: str
+) -> None:
+    client = await hass_client()
+    response = await client.get(f"{replay_path(hub, clip)}?{query}")
+    assert response.status == 400
+    assert "start must be a number of seconds" in await response.text()
+
+
+async def test_a_seek_is_signed_by_home_assistant_for_an_img(
+    hass: HomeAssistant,
+    hub: MockConfigEntry,
+    clip: Path,
+    hass_ws_client: WebSocketGenerator,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """The panel asks `auth/sign_path` for the replay with its start: the signature covers it."""
+    client = await hass_ws_client(hass)
+    path = f"{replay_path(hub, clip)}?start=0.45&still=1"
+    await client.send_json_auto_id({"type": "auth/sign_path", "path": path, "expires": 30})
+    signed = (await client.receive_json())["result"]["path"]
+    anonymous = await hass_client_no_auth()
+    response = await anonymous.get(signed)
+    assert response.status == 200
+    assert await response.read() == avi_frames(clip)[3]
+    # Another start under the same signature is refused.
+    tampered = signed.replace("start=0.45", "start=0")
+    assert (await anonymous.get(tampered)).status == 401

@@ -35,6 +35,7 @@ from .layout import (
 # What may be served from the save directory: pictures and converted clips (an AVI is replayed).
 SERVED_SUFFIXES = frozenset({".jpg", ".mp4"})
 _DETAILS_CACHED = 4096  # clips whose details (or why they are unreadable) are remembered
+MAX_FRAME_GAP = 3.0  # seconds the replay waits between two frames at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +228,7 @@ class ClipDetails:
 
     frames: int
     duration: float  # seconds: frames at the declared (average) rate
+    replay: float  # seconds the replay takes (recorded times, gaps cut to MAX_FRAME_GAP)
     width: int
     height: int
     size: int  # bytes of the AVI
@@ -234,6 +236,23 @@ class ClipDetails:
 
 _details_cache: OrderedDict[tuple[str, int, int], ClipDetails | str] = OrderedDict()
 _details_lock = threading.Lock()  # lists run in executor threads, several at a time
+
+
+def replay_times(times: tuple[float, ...] | None, fps: float, count: int) -> list[float]:
+    """Return when the replay shows each frame, seconds from the first (`tims`, else the rate).
+
+    Every gap between two frames is shortened to MAX_FRAME_GAP: a clip cannot hold its viewer on
+    one frame for as long as its times say.
+    """
+    recorded = times if times is not None else tuple(number / fps for number in range(count))
+    shown: list[float] = []
+    at = 0.0
+    previous = recorded[0] if recorded else 0.0
+    for current in recorded:
+        at += min(max(0.0, current - previous), MAX_FRAME_GAP)
+        previous = current
+        shown.append(at)
+    return shown
 
 
 def clip_details(path: Path) -> ClipDetails | None:
@@ -261,6 +280,7 @@ def read_clip_details(path: Path) -> ClipDetails | str:
         details = ClipDetails(
             frames=len(clip.frames),
             duration=round(len(clip.frames) / clip.fps, 2),
+            replay=round(replay_times(clip.times, clip.fps, len(clip.frames))[-1], 3),
             width=clip.width,
             height=clip.height,
             size=stat.st_size,

@@ -7,6 +7,11 @@ the panel's player and Home Assistant's Media panel use it. The clip is read one
 (executor): a long UXGA clip costs one frame of memory, not its size. A gap between two frames is
 shortened to MAX_FRAME_GAP: a clip cannot hold its viewer on one frame for as long as it claims.
 
+The panel's player seeks and pauses with two query parameters (issue 20: a finished clip looked
+frozen, nothing could be paused or sought): `start` (seconds of the replay, 0 to its length: the
+replay begins at the frame shown then) and `still=1` (only that frame, as `image/jpeg`: what a
+paused player shows). The list gives each clip's `replay` length, so the player knows its end.
+
 A clips folder can hold any file: a clip `read_avi` refuses is left out of the lists (the panel's
 here, the Media panel's in media_source.py; disk/listing.py reads them), counted as skipped, and
 logged at most once per camera per LOG_PERIOD; its replay is not found.
@@ -15,8 +20,9 @@ logged at most once per camera per LOG_PERIOD; its replay is not found.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Sequence
+from bisect import bisect_right
 from http import HTTPStatus
+from math import isfinite
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import quote
@@ -30,7 +36,7 @@ from homeassistant.util import dt as dt_util
 from ..clips import AviClip, ClipError, read_avi
 from ..const import DOMAIN, LOGGER
 from ..disk.layout import camera_directory
-from ..disk.listing import ClipFiles, clip_files, readable_clips
+from ..disk.listing import MAX_FRAME_GAP, ClipFiles, clip_files, readable_clips, replay_times
 from ..hub.hub import loaded_hub
 from ..hub.log_limit import OncePerPeriod
 from .mjpeg import MjpegWriter
@@ -40,7 +46,7 @@ if TYPE_CHECKING:
     from ..hub.hub import Esp32CameraHub
 
 CLIP_REPLAY_PREFIX = f"/api/{DOMAIN}/clip"
-MAX_FRAME_GAP = 3.0  # seconds the replay waits between two frames at most
+__all__ = ["MAX_FRAME_GAP", "ClipReplayView", "async_list_clips", "replay_url"]
 LOG_PERIOD = 300.0  # seconds between two log lines about one camera's unreadable clips
 _REPORTED_CAMERAS = 256  # camera folders whose last log line time is remembered
 
@@ -98,6 +104,7 @@ async def async_list_clips(
                 "reason": clip.reason,
                 "frames": details.frames if details else None,
                 "duration": details.duration if details else None,
+                "replay": details.replay if details else None,
                 "width": details.width if details else None,
                 "height": details.height if details else None,
                 "size": details.size if details else None,
@@ -142,24 +149,43 @@ class ClipReplayView(HomeAssistantView):
         if hub is None or camera is None or not camera.admitted:
             return web.Response(status=HTTPStatus.NOT_FOUND)
         camera_dir = camera_directory(hub.save_directory, camera_id)
+        start = _start(request)
+        if start is None:
+            return web.Response(
+                status=HTTPStatus.BAD_REQUEST,
+                text="start must be a number of seconds, 0 or more; still must be 1 if given",
+            )
         opened = await hass.async_add_executor_job(_open_clip, camera_dir, day, name)
         if opened is None:
             return web.Response(status=HTTPStatus.NOT_FOUND)
         clip, file = opened
         try:
-            return await _async_replay(hass, request, hub, clip, file)
+            shown = replay_times(clip.times, clip.fps, len(clip.frames))
+            # The frame on screen at `start`: the last one shown at or before it.
+            first = max(0, bisect_right(shown, start) - 1)
+            if request.query.get("still") == "1":
+                try:
+                    data = await hass.async_add_executor_job(clip.read_frame, file, first)
+                except ClipError, OSError:
+                    return web.Response(status=HTTPStatus.NOT_FOUND)
+                return web.Response(
+                    body=data, content_type="image/jpeg", headers={"Cache-Control": "no-store"}
+                )
+            return await _async_replay(hass, request, hub, clip, file, shown=shown, first=first)
         finally:
             await hass.async_add_executor_job(file.close)
 
 
-def _capped(times: Sequence[float]) -> Iterator[float]:
-    """Each frame's time from the first, with every gap shortened to MAX_FRAME_GAP at most."""
-    at = 0.0
-    previous = times[0] if times else 0.0
-    for current in times:
-        at += min(max(0.0, current - previous), MAX_FRAME_GAP)
-        previous = current
-        yield at
+def _start(request: web.Request) -> float | None:
+    """Return the `start` query parameter (0 without it); None when it or `still` is invalid."""
+    if request.query.get("still", "1") != "1":
+        return None
+    text = request.query.get("start", "0")
+    try:
+        start = float(text)
+    except ValueError:
+        return None
+    return start if isfinite(start) and start >= 0 else None
 
 
 async def _async_replay(
@@ -168,15 +194,21 @@ async def _async_replay(
     hub: Esp32CameraHub,
     clip: AviClip,
     file: BinaryIO,
+    *,
+    shown: list[float],
+    first: int,
 ) -> web.StreamResponse:
-    """Write the clip's frames as MJPEG parts at their times; stop when the viewer leaves."""
+    """Write the clip's frames from `first` as MJPEG parts at their times (`shown`).
+
+    Stops when the viewer leaves.
+    """
     count = len(clip.frames)
-    times = clip.times or tuple(number / clip.fps for number in range(count))
     writer = MjpegWriter(request)
     await writer.async_prepare(request)
     loop = asyncio.get_running_loop()
-    started = loop.time()
-    for number, at in enumerate(_capped(times)):
+    started = loop.time() - shown[first]
+    for number in range(first, count):
+        at = shown[number]
         try:
             data = await hass.async_add_executor_job(clip.read_frame, file, number)
         except ClipError, OSError:
