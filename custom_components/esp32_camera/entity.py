@@ -13,6 +13,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util.signal_type import SignalType
 
 from .hub import signals
+from .hub.camera_settings import is_reported
 from .hub.devices import camera_device_info, camera_unique_id
 from .hub.entity_updates import STATISTICS_WRITE_INTERVAL
 from .hub.hub import Esp32CameraConfigEntry, Esp32CameraHub
@@ -217,6 +218,9 @@ class ControlBinding:
     signal_fn: Callable[[str, str], SignalType[()]] | None = None
     """The dispatcher signal `(entry_id, camera_id)` sent when the value changes elsewhere (other
     than the camera's own signal), e.g. the saver's settings changed from the panel."""
+    assumed: bool = False
+    """Whether the value is the one last set from Home Assistant, never read back from the camera
+    (the entity's `assumed_state`; unknown until set)."""
 
 
 def command_binding(command: str) -> ControlBinding:
@@ -224,6 +228,7 @@ def command_binding(command: str) -> ControlBinding:
     return ControlBinding(
         read_fn=lambda hub, camera_id: hub.settings.current(camera_id, command),
         write_fn=lambda hub, camera_id, value: hub.async_send_command(camera_id, command, value),
+        assumed=not is_reported(command),
     )
 
 
@@ -308,6 +313,7 @@ class Esp32CameraControlEntity[DescriptionT: Esp32CameraControlDescription](
         super().__init__(hub, camera, description)
         self._binding = description.binding
         self._always_available = not description.binding.needs_camera
+        self._attr_assumed_state = description.binding.assumed
 
     @override
     def update_signals(self) -> Iterable[SignalType[()]]:

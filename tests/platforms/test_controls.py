@@ -234,8 +234,9 @@ async def test_buttons_reboot_and_refresh_telemetry(
 async def test_refused_command_raises_translated_error_and_keeps_the_state(
     hass: HomeAssistant, simulate: Simulate
 ) -> None:
-    camera = await simulate()
-    # The stock firmware does not know sensor_reset and answers with status "error".
+    # A firmware that names itself is offered sensor_reset; this one (as the stock firmware)
+    # does not know it and answers with status "error".
+    camera = await simulate(firmware="2.1-rebuilt")
     with pytest.raises(HomeAssistantError) as refused:
         await call(hass, BUTTON_DOMAIN, SERVICE_PRESS, SENSOR_RESET)
     assert refused.value.translation_key == "command_failed"
@@ -492,10 +493,14 @@ async def test_categories_and_noisy_entities_disabled_by_default(
         if entry.disabled_by is er.RegistryEntryDisabler.INTEGRATION
     }
     assert {
-        SENSOR_RESET,
         f"sensor.{PREFIX}_images_saved_today",
         f"sensor.{PREFIX}_save_errors",
+        f"sensor.{PREFIX}_last_frame",
+        f"sensor.{PREFIX}_frames_received",
+        f"sensor.{PREFIX}_last_frame_size",
+        f"sensor.{PREFIX}_last_saved_image",
     } <= disabled
+    assert registry.async_get(SENSOR_RESET) is None  # not offered to the stock firmware
     assert not {RESOLUTION, QUALITY, MIRROR, SAVING, REBOOT} & disabled
     for entity_id in (RESOLUTION, MODE, QUALITY, FPS, MIRROR, SAVING_RATE):
         entry = registry.async_get(entity_id)

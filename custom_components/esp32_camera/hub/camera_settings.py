@@ -27,6 +27,33 @@ from .store import HubStore
 
 # Commands that are actions, not settings to remember and re-apply.
 ACTION_COMMANDS = frozenset({"reboot", "stats", "sensor_reset"})
+# The settings a camera reports (`info`: mode, fps; `health`: resolution, quality). The others
+# (brightness, contrast, mirror, exposure, ...) are never read back: what Home Assistant shows of
+# them is the value last set from it (kept in the store), or unknown if it never set one.
+REPORTED_SETTINGS = frozenset({"resolution", "quality", "fps", "mode"})
+
+
+def is_reported(name: str) -> bool:
+    """Whether the camera reports setting `name` (else only its last value set is known)."""
+    return name in REPORTED_SETTINGS
+
+
+def accepts_sensor_reset(camera: CameraRecord) -> bool:
+    """Whether to offer `sensor_reset` to the camera.
+
+    The stock firmware answers it "Unknown command" every time; it is also the firmware that
+    sends no `firmware` in its `register` (kept in the store, so known while it is away too).
+    """
+    return camera.firmware is not None
+
+
+def offered_actions(camera: CameraRecord) -> tuple[str, ...]:
+    """Return the action commands offered for the camera (its buttons, the panel's), sorted."""
+    return tuple(
+        name
+        for name in sorted(ACTION_COMMANDS)
+        if name != "sensor_reset" or accepts_sensor_reset(camera)
+    )
 
 
 def reported_settings(info: InfoMessage | None, health: HealthMessage | None) -> dict[str, str]:

@@ -11,6 +11,7 @@ from homeassistant.auth.models import User
 from homeassistant.helpers import entity_registry as er
 
 from ..const import DOMAIN
+from ..hub.camera_settings import is_reported, offered_actions
 from ..hub.clock import wall_clock_ms
 from ..hub.devices import camera_entity_id, camera_unique_id
 from ..protocol import COMMANDS, CommandKind
@@ -59,6 +60,11 @@ def camera_payload(
     saver = hub.saver
     frame = camera.latest_frame
     camera_id = camera.camera_id
+    settings = {
+        name: value
+        for name in SETTINGS
+        if (value := hub.settings.current(camera_id, name)) is not None
+    }
     return {
         "entry_id": hub.entry.entry_id,
         "camera_id": camera_id,
@@ -73,13 +79,15 @@ def camera_payload(
         "entity_id": camera_entity_id(registry, hub.entry.entry_id, camera_id),
         "stats": camera.stats.as_dict(),
         "last_frame_at": wall_clock_ms(frame.completed_at) if frame else None,
-        # What the camera runs, where known (else what was chosen), and what the user chose.
-        "settings": {
-            name: value
-            for name in SETTINGS
-            if (value := hub.settings.current(camera_id, name)) is not None
-        },
+        # What the camera runs, where known (else what was chosen), and what the user chose; a
+        # setting left out is unknown (the camera does not report it and it was never set).
+        "settings": settings,
         "settings_chosen": dict(hub.settings.chosen(camera_id)),
+        # Of those, the ones the camera never reports: the value last set from Home Assistant,
+        # as its entity shows it (assumed state).
+        "settings_last_set": sorted(name for name in settings if not is_reported(name)),
+        # The actions its firmware takes (no sensor_reset for the stock firmware).
+        "actions": list(offered_actions(camera)),
         "queued_commands": camera.queued_commands,
         "info": None if info is None else {"mode": info.mode, "fps": info.fps},
         "health": None
