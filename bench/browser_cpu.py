@@ -433,6 +433,7 @@ class PageSummary:
     renderer: list[float]
     chromium: list[float]
     hass: list[float]
+    sent: list[float]  # frames per second per camera the cameras sent in the windows
     painted: str
     hass_ratio: float | None
     browser_ratio: float | None
@@ -493,6 +494,7 @@ def summarize_pages(rows: Sequence[Mapping[str, Any]]) -> list[PageSummary]:
                     renderer=[row["renderer"] for row in page_rows if "renderer" in row],
                     chromium=[row["chromium"] for row in page_rows if "chromium" in row],
                     hass=[row["hass"] for row in page_rows],
+                    sent=[row["sent_fps"] for row in page_rows if "sent_fps" in row],
                     painted="-" if page == NO_BROWSER else painted_text(page_rows),
                     hass_ratio=versus("hass"),
                     browser_ratio=versus("chromium"),
@@ -523,6 +525,7 @@ def table_lines(figures: Mapping[str, Any]) -> list[str]:
             "browser x HA",
             "hass/frame x HA",
             "browser/frame x HA",
+            "sent fps",
             "painted per camera",
         ),
     ]
@@ -536,6 +539,7 @@ def table_lines(figures: Mapping[str, Any]) -> list[str]:
             number(summary.browser_ratio),
             number(summary.hass_per_frame_ratio),
             number(summary.browser_per_frame_ratio),
+            _span(summary.sent),
             summary.painted,
         )
         for summary in summarize_pages(figures["rows"])
@@ -558,15 +562,16 @@ def markdown_table(figures: Mapping[str, Any]) -> str:
         "",
         (
             "| | renderer | all Chromium | hass | hass x HA | browser x HA "
-            "| hass per frame x HA | browser per frame x HA | painted per camera |"
+            "| hass per frame x HA | browser per frame x HA | sent per camera | painted per camera |"
         ),
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     lines.extend(
         f"| {summary.cameras} cameras: {PAGE_TITLES[summary.page]} | {_span(summary.renderer)} "
         f"| {_span(summary.chromium)} | {_span(summary.hass)} | {number(summary.hass_ratio)} "
         f"| {number(summary.browser_ratio)} | {number(summary.hass_per_frame_ratio)} "
-        f"| {number(summary.browser_per_frame_ratio)} | {summary.painted} |"
+        f"| {number(summary.browser_per_frame_ratio)} | {_span(summary.sent)} fps "
+        f"| {summary.painted} |"
         for summary in summarize_pages(figures["rows"])
     )
     return "\n".join(lines) + "\n"
@@ -657,27 +662,42 @@ async def wait_for_views(page: Page, kind: str, expected: int) -> None:
     log(f"browser_cpu: {kind} shows {found['pictures']} of {expected} pictures; measured as it is")
 
 
-async def measure_hass_alone(bench: Bench, count: int, run: int) -> dict[str, Any]:
+def frames_sent(cameras: Sequence[SimulatedCamera]) -> int:
+    """Frames the cameras have sent so far (on a loaded machine they may fall short of 20 fps)."""
+    return sum(camera.frames_sent for camera in cameras)
+
+
+async def measure_hass_alone(
+    bench: Bench, cameras: Sequence[SimulatedCamera], run: int
+) -> dict[str, Any]:
     """hass with the cameras streaming and no browser open: the floor of its CPU."""
     seconds = bench.plan.browser_cpu_seconds
-    ticks = tree_ticks(bench.hass.pid)
+    ticks, sent = tree_ticks(bench.hass.pid), frames_sent(cameras)
+    started = time.monotonic()
     await asyncio.sleep(seconds)
-    hass = percent_of_core(tree_ticks(bench.hass.pid) - ticks, seconds)
-    log(f"browser_cpu {count} cameras, no browser: hass {hass:.0f} %")
-    return {
-        "cameras": count,
+    hass_ticks, sent = tree_ticks(bench.hass.pid) - ticks, frames_sent(cameras) - sent
+    seconds = time.monotonic() - started
+    row = {
+        "cameras": len(cameras),
         "page": NO_BROWSER,
         "run": run,
-        "hass": hass,
+        "hass": percent_of_core(hass_ticks, seconds),
+        "sent_fps": sent / len(cameras) / seconds,
         "load": load_average(),
     }
+    log(
+        f"browser_cpu {len(cameras)} cameras, no browser: hass {row['hass']:.0f} %, "
+        f"sent {row['sent_fps']:.1f} fps per camera"
+    )
+    return row
 
 
 async def measure_page(
-    bench: Bench, browser: Browser, kind: str, count: int, run: int
+    bench: Bench, browser: Browser, kind: str, cameras: Sequence[SimulatedCamera], run: int
 ) -> dict[str, Any]:
     """Open `kind` as a user would; measure CPU over a quiet window, then count what it paints."""
     plan = bench.plan
+    count = len(cameras)
     page = await open_logged_in(browser, bench.hass, page_path(kind), viewport=VIEWPORT)
     try:
         await wait_for_views(page, kind, count + 1 if kind == "panel" else count)
@@ -688,10 +708,10 @@ async def measure_page(
         await asyncio.sleep(plan.browser_cpu_warmup)
         counters_before = (await page.evaluate(COUNT_VIEWS, [kind, f"{PREFIX}-"]))["counters"]
         chromium_before = cpu_snapshot(os.getpid())
-        hass_before = tree_ticks(bench.hass.pid)
+        hass_before, sent_before = tree_ticks(bench.hass.pid), frames_sent(cameras)
         started = time.monotonic()
         await asyncio.sleep(plan.browser_cpu_seconds)
-        hass_after = tree_ticks(bench.hass.pid)
+        hass_after, sent_after = tree_ticks(bench.hass.pid), frames_sent(cameras)
         chromium_after = cpu_snapshot(os.getpid())
         seconds = time.monotonic() - started
         load = load_average()
@@ -715,6 +735,7 @@ async def measure_page(
         "hass": percent_of_core(hass_after - hass_before, seconds),
         "renderer": percent_of_core(used["renderer"], seconds),
         "chromium": percent_of_core(used["all"], seconds),
+        "sent_fps": (sent_after - sent_before) / count / seconds,
         "painted": painted,
         "painted_by_counters": counted,
         "painted_by_stamps": stamps,
@@ -750,10 +771,10 @@ async def run(bench: Bench) -> None:
                     entity_ids = [entities[f"{PREFIX}-{n}"] for n in range(1, count + 1)]
                     await save_dashboards(bench, entity_ids, create=index == 0)
                     for run_number in range(1, plan.browser_cpu_runs + 1):
-                        rows.append(await measure_hass_alone(bench, count, run_number))
+                        rows.append(await measure_hass_alone(bench, cameras, run_number))
                         rows.extend(
                             [
-                                await measure_page(bench, browser, kind, count, run_number)
+                                await measure_page(bench, browser, kind, cameras, run_number)
                                 for kind in PAGES
                             ]
                         )

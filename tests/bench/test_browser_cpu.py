@@ -201,7 +201,15 @@ def test_a_views_own_counter_wins_over_the_stamps() -> None:
 
 def row(page: str, run: int, hass: float, **figures: Any) -> dict[str, Any]:
     """One measured window of four cameras."""
-    return {"cameras": 4, "page": page, "run": run, "hass": hass, "load": "3.1 2.0 1.5", **figures}
+    return {
+        "cameras": 4,
+        "page": page,
+        "run": run,
+        "hass": hass,
+        "sent_fps": 19.5 + run / 4,
+        "load": "3.1 2.0 1.5",
+        **figures,
+    }
 
 
 FIGURES: dict[str, Any] = {
@@ -274,6 +282,11 @@ def test_each_page_is_compared_with_home_assistants_cards() -> None:
     assert by_page[NO_BROWSER].renderer == []
 
 
+def by_page_sent(figures: dict[str, Any]) -> list[float]:
+    """What the cameras sent per second while the panel was measured, per run."""
+    return next(s.sent for s in summarize_pages(figures["rows"]) if s.page == "panel")
+
+
 def test_the_tables_show_every_page_beside_the_baseline() -> None:
     lines = table({"browser_cpu": FIGURES})
     assert lines[0] == ""
@@ -289,4 +302,5 @@ def test_the_tables_show_every_page_beside_the_baseline() -> None:
     rows = [line for line in markdown if line.startswith("| 4 cameras")]
     assert len(rows) == 4
     assert rows[0].startswith("| 4 cameras: no browser | - | - | 12-14 |")
-    assert "| 20 fps; 1 never load; 1 off screen |" in rows[3]
+    assert rows[3].endswith("| 20 fps | 20 fps; 1 never load; 1 off screen |")  # sent 19.75-20
+    assert by_page_sent(FIGURES) == [19.75, 20.0]
