@@ -513,7 +513,8 @@ def table_lines(figures: Mapping[str, Any]) -> list[str]:
         (
             f"Browser CPU ({figures['camera']}; % of one core over {figures['seconds']:g} s "
             f"windows, {figures['runs']} run(s); Chromium not instrumented while measured; "
-            f"painted: frames per second per camera, sampled {figures['paint_seconds']:g} s after)"
+            "painted: frames per second per camera, by the page's own counters over the window, "
+            f"else by the stamps over {figures['paint_seconds']:g} s after it)"
         ),
         f"machine load (1/5/15 min) during the windows: {loads[0]} .. {loads[-1]}",
         cells(
@@ -554,7 +555,8 @@ def markdown_table(figures: Mapping[str, Any]) -> str:
         (
             f"{figures['camera']}; % of one core over {figures['seconds']:g} s windows, "
             f"{figures['runs']} run(s) each (lowest-highest); Chromium not instrumented while "
-            f"measured; painted per camera sampled {figures['paint_seconds']:g} s after. "
+            "measured; painted per camera: the page's own counters over the window, else the "
+            f"stamps over {figures['paint_seconds']:g} s after it. "
             "Ratios: mean over the runs, against HA's picture-entity cards with the same "
             "cameras; per painted frame, hass above its no-browser figure. "
             f"Machine load (1/5/15 min): {loads[0]} .. {loads[-1]}."
