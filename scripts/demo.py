@@ -6,7 +6,10 @@ onboarding API with a generated password, adds the hub through the config flow a
 
 - one camera per motion scene (esp32_simulator/scenes.py), admitted with the hub token, motion
   detection and recording on motion switched on;
-- one stock-firmware camera (no token), waiting for the user's approval.
+- one stock-firmware camera (no token), waiting for the user's approval;
+- retention set small (RETENTION_MB, RETENTION_DAYS) through the hub's options form, so the demo's
+  clips and MP4s stay within a few hundred MB however long it runs (873 MB in 10 minutes before
+  issue 20).
 
 It prints where to look and runs until Ctrl-C (SIGINT) or SIGTERM, then stops the cameras and
 Home Assistant and exits 0.
@@ -45,7 +48,13 @@ SCENES = ("crossing", "lamp", "noise")
 SCENE_RESOLUTION = RESOLUTIONS[5]  # VGA: light for the machine, big enough to see
 STOCK_RESOLUTION = RESOLUTIONS[3]  # QVGA
 STOCK_FPS = 10
-MOTION_COOLDOWN = 2  # seconds
+# The hub's default (hub/motion_detection.DEFAULT_COOLDOWN): the crossing's people, 3 to 7 s
+# apart, are one motion episode, as a busy room is; the logbook and the clips do not flap.
+MOTION_COOLDOWN = 30  # seconds
+# The demo's retention: clips (and their MP4s) past 150 MB go, oldest first. The busy camera's
+# clips are a minute long (hub/clip_recording.MAX_MOTION_CLIP_SECONDS), about 60 MB at VGA.
+RETENTION_MB = 150
+RETENTION_DAYS = 1
 OWNER_USERNAME = "demo"
 PANEL_PATH = "/esp32-cameras"
 INTEGRATIONS_PATH = "/config/integrations/dashboard"
@@ -116,6 +125,46 @@ async def pending_approval(hass: HomeAssistant) -> str:
     return found[0]
 
 
+def form_values(schema: list[dict[str, Any]]) -> dict[str, Any]:
+    """Return a form's current values (defaults, suggested values), sections as nested forms."""
+    values: dict[str, Any] = {}
+    for field in schema:
+        if field.get("type") == "expandable":
+            values[field["name"]] = form_values(field["schema"])
+        elif "default" in field:
+            values[field["name"]] = field["default"]
+        elif (suggested := (field.get("description") or {}).get("suggested_value")) is not None:
+            values[field["name"]] = suggested
+    return values
+
+
+def with_retention(values: dict[str, Any]) -> bool:
+    """Set the demo's retention where the form holds it (in a section or not); False if absent."""
+    found = False
+    for value in values.values():
+        if isinstance(value, dict):
+            found = with_retention(value) or found
+    if "retention_size_mb" in values:
+        values["retention_size_mb"] = RETENTION_MB
+        values["retention_days"] = RETENTION_DAYS
+        found = True
+    return found
+
+
+async def set_retention(hass: HomeAssistant, entry_id: str) -> None:
+    """Set the hub's retention through its options form, as a user would."""
+    path = "/api/config/config_entries/options/flow"
+    step = await hass.post(path, {"handler": entry_id})
+    if step.get("type") == "menu":
+        step = await hass.post(f"{path}/{step['flow_id']}", {"next_step_id": "settings"})
+    values = form_values(step.get("data_schema") or [])
+    if not with_retention(values):
+        raise HassProcessError(f"the hub's options form has no retention: {step}")
+    result = await hass.post(f"{path}/{step['flow_id']}", values)
+    if result.get("type") != "create_entry":
+        raise HassProcessError(f"the hub's options were not saved: {result}")
+
+
 def expected_motion(scene: Scene) -> str:
     """Say what motion the scene shows (its labelled ground truth), per loop."""
     if not scene.motion:
@@ -143,6 +192,9 @@ async def run(
     control_port = free_port(6971, args.listen)
     token = await hass.add_hub(stream_port, control_port, name="Demo hub", host=args.listen)
     log(f"onboarded, hub added: frames on port {stream_port}, control on {control_port}")
+    assert hass.hub_entry_id is not None
+    await set_retention(hass, hass.hub_entry_id)
+    log(f"retention: {RETENTION_MB} MB, {RETENTION_DAYS} day (clips and MP4s, oldest first)")
     scenes = build_scenes()
     frames = await rendering
     camera_host = "127.0.0.1" if args.listen in ANY_ADDRESS else args.listen
@@ -194,6 +246,7 @@ async def run(
         f"  Motion          {' and '.join(motion)} (and the other cameras'), in History",
         f"                  and Logbook; detection on, {MOTION_COOLDOWN} s cool-down",
         f"                  recording on motion: on ({recording})",
+        f"  Media           clips in the Media panel; retention {RETENTION_MB} MB, 1 day",
         f"  Approval        a stock camera at {address} waits in Settings > Devices & services >",
         f"                  Discovered ({url}{INTEGRATIONS_PATH}): Add, then Submit approves it",
         f"  More cameras    scripts/simulate --port {stream_port} --token={token} --scene shake",

@@ -91,6 +91,8 @@ async def running_demo(cache: Path) -> AsyncIterator[tuple[asyncio.subprocess.Pr
                 await demo.wait()
 
 
+# The demo's first clip is written a minute after its first motion: more than the default 120 s.
+@pytest.mark.timeout(300)
 async def test_demo_is_ready_to_use_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     async with running_demo(tmp_path) as (demo, banner):
         printed = re.search(
@@ -117,6 +119,12 @@ async def test_demo_is_ready_to_use_and_stops_cleanly_on_ctrl_c(tmp_path: Path) 
 
             entries = await get("/api/config/config_entries/entry?domain=esp32_camera")
             assert [entry["state"] for entry in entries] == ["loaded"]  # type: ignore[union-attr]
+            # The demo keeps its media small: retention set through the options form.
+            (entry,) = entries  # type: ignore[misc]
+            diagnostics = await get(f"/api/diagnostics/config_entry/{entry['entry_id']}")
+            options = diagnostics["data"]["entry"]["options"]  # type: ignore[index]
+            assert options["retention_size_mb"] == 150  # scripts/demo.py: RETENTION_MB
+            assert options["retention_days"] == 1
 
             # The crossing camera streams: two different JPEGs from its MJPEG stream.
             async with session.get(
@@ -146,9 +154,10 @@ async def test_demo_is_ready_to_use_and_stops_cleanly_on_ctrl_c(tmp_path: Path) 
                     clips[:] = listing["clips"]
                     return bool(clips)
 
-                # Recording on motion: the crossing's first motion becomes a clip (pre-roll,
-                # motion, 2 s cool-down, post-roll), about 10 s after the demo started.
-                await wait_until("a clip of the crossing", clip_of_the_crossing, timeout=45)
+                # Recording on motion: the crossing's people are one long motion episode (30 s
+                # cool-down), cut into minute-long clips: the first is written a minute after
+                # the first motion.
+                await wait_until("a clip of the crossing", clip_of_the_crossing, timeout=120)
             assert clips[0]["reason"] == "motion"
             assert isinstance(clips[0]["frames"], int)
             assert clips[0]["frames"] > 0
