@@ -1,16 +1,19 @@
 // @ts-check
 /**
- * Every control of a camera, in Home Assistant's own form elements (`ha-form`: `ha-select`,
- * `ha-slider`, `ha-switch`), built from the server's command and resolution tables: ranges,
- * choices, risks and the default resolution are never repeated here. Disabled for non-admins
- * (the server refuses them too). A slider sends one command when it settles, not one per step.
+ * Every control of a camera, in Home Assistant's own elements (`ha-select`, `ha-form`'s sliders,
+ * `ha-switch` rows), built from the server's command and resolution tables: ranges, choices,
+ * risks and the default resolution are never repeated here. Disabled for non-admins (the server
+ * refuses them too). A slider sends one command when it settles, not one per step.
+ *
+ * A setting the camera never reports (brightness, mirror, ...) shows what its entity shows: the
+ * value last set from Home Assistant, marked so, or unknown (a switch then offers off and on, as
+ * Home Assistant's own assumed-state toggle does).
  */
 import { CSS } from "./styles.js";
 import { h, setTexts } from "./util.js";
-import { localeOf, translator } from "./i18n.js";
+import { translator } from "./i18n.js";
 
-/** The firmware's boot values of the image adjustments ("Reset adjustments", and what an
- * adjustment is until the camera reports otherwise). */
+/** The firmware's boot values of the image adjustments, which "Reset adjustments" sends. */
 const ADJUSTMENT_DEFAULTS = /** @type {[string, unknown][]} */ ([
   ["brightness", 0],
   ["contrast", 0],
@@ -18,36 +21,35 @@ const ADJUSTMENT_DEFAULTS = /** @type {[string, unknown][]} */ ([
   ["gain", true],
   ["whitebalance", true],
 ]);
-const BOOT_VALUES = Object.fromEntries([...ADJUSTMENT_DEFAULTS, ["hmirror", false], ["vflip", false]]);
-const PICTURE = ["resolution", "quality", "fps", "mode"];
-const IMAGE = ["hmirror", "vflip", "brightness", "contrast", "exposure", "gain", "whitebalance"];
+const SELECTS = ["resolution", "mode"];
+const PICTURE = ["quality", "fps"];
+const IMAGE = ["brightness", "contrast"];
+const SWITCHES = ["hmirror", "vflip", "exposure", "gain", "whitebalance"];
+const SETTINGS = [...SELECTS, ...PICTURE, ...IMAGE, ...SWITCHES];
 /** A slider's value is sent once it has not moved for this long (ms): one command per change. */
 const SETTLE_MS = 400;
 /** A value sent is shown until the camera reports it, or for this long (ms) if it never does. */
 const PENDING_MS = 10000;
 
 /**
- * A camera's current value of setting `name`, from what the hub knows.
+ * A camera's value of setting `name` as the hub knows it (reported, or last set from Home
+ * Assistant), or null while unknown: the hub's entities show the same.
  * @param {import("./store.js").Camera} camera
  * @param {string} name
- * @param {number} defaultResolution
  */
-function currentValue(camera, name, defaultResolution) {
-  const value = camera.settings[name];
-  switch (name) {
-    case "resolution":
-      return value ?? camera.health?.resolution ?? defaultResolution;
-    case "quality":
-      return value ?? camera.health?.quality ?? null;
-    case "fps":
-      return value ?? camera.info?.fps ?? null;
-    case "mode": {
-      const mode = String(value ?? camera.info?.mode ?? "").toLowerCase();
-      return mode.startsWith("veloc") ? "speed" : mode || null;
-    }
-    default:
-      return value ?? BOOT_VALUES[name];
-  }
+function currentValue(camera, name) {
+  const value = camera.settings?.[name];
+  if (value === undefined || value === null) return null;
+  if (name === "mode") return String(value).toLowerCase().startsWith("veloc") ? "speed" : String(value).toLowerCase();
+  return value;
+}
+
+/**
+ * A frame size as its pixels: no thousands separator (1024×768, not 1,024×768).
+ * @param {{ width: number, height: number }} resolution
+ */
+export function pixelSize(resolution) {
+  return `${resolution.width}×${resolution.height}`;
 }
 
 /**
@@ -107,11 +109,32 @@ export class Esp32CameraControls extends HTMLElement {
     this.formValues = new Map();
     const refs = (this.refs = /** @type {Record<string, any>} */ ({}));
     refs.adminOnly = h("ha-alert", { alertType: "info", "alert-type": "info", hidden: true });
+    // Resolution and mode: Home Assistant's select, which can be neither cleared nor starred as
+    // required (ha-form's select selector does one or the other).
+    /** @type {Record<string, any>} */
+    refs.selects = {};
+    for (const name of SELECTS) {
+      refs.selects[name] = h("ha-select", { class: `select-${name}` });
+      refs.selects[name].addEventListener("selected", (/** @type {CustomEvent} */ event) => this.selected(name, event.detail?.value));
+    }
     refs.picture = h("ha-form", { schema: [], data: {} });
     refs.picture.addEventListener("value-changed", (/** @type {CustomEvent} */ event) => this.changed(refs.picture, event.detail.value));
     refs.risk = h("ha-alert", { alertType: "warning", "alert-type": "warning", hidden: true });
     refs.image = h("ha-form", { schema: [], data: {} });
     refs.image.addEventListener("value-changed", (/** @type {CustomEvent} */ event) => this.changed(refs.image, event.detail.value));
+    // On/off settings: one row each, as tall as a slider's (label, its state's origin, the switch).
+    /** @type {Record<string, { row: HTMLElement, label: HTMLElement, hint: HTMLElement, toggle: any, off: any, on: any }>} */
+    refs.switches = {};
+    for (const name of SWITCHES) {
+      const toggle = h("ha-switch", { onchange: () => this.switched(name, Boolean(toggle.checked)) });
+      // Unknown: off and on, as Home Assistant shows a switch whose state it cannot read.
+      const off = h("ha-icon-button", { class: "assumed-off", onclick: () => this.switched(name, false) }, h("ha-icon", { icon: "mdi:flash-off" }));
+      const on = h("ha-icon-button", { class: "assumed-on", onclick: () => this.switched(name, true) }, h("ha-icon", { icon: "mdi:flash" }));
+      const label = h("span");
+      const hint = h("span", { class: "muted small hint" });
+      const row = h("div", { class: `row switch-row switch-${name}` }, h("span", { class: "label" }, label, hint), off, on, toggle);
+      refs.switches[name] = { row, label, hint, toggle, off, on };
+    }
     refs.pictureTitle = h("div", { class: "section-title" });
     refs.imageTitle = h("div", { class: "section-title" });
     const button = (/** @type {string} */ name, /** @type {string} */ iconName, /** @type {() => void} */ action, variant = "brand") =>
@@ -129,13 +152,27 @@ export class Esp32CameraControls extends HTMLElement {
       refs[name].append(refs[`${name}Label`]);
     }
     this.shadowRoot?.append(
-      h("style", {}, CSS),
+      h(
+        "style",
+        {},
+        CSS,
+        `
+        .selects { display: grid; grid-template-columns: repeat(auto-fit, minmax(180px, 1fr)); gap: 8px 12px; margin-bottom: 16px; }
+        .selects ha-select { display: block; width: 100%; }
+        .switch-row { min-height: 48px; padding: 0; }
+        .switch-row .hint { display: block; }
+        .switch-row ha-icon-button { color: var(--secondary-text-color); }
+        .switch-row ha-icon-button.active { color: var(--primary-color); }
+      `,
+      ),
       refs.adminOnly,
       refs.pictureTitle,
-      refs.picture,
+      h("div", { class: "selects" }, ...SELECTS.map((name) => refs.selects[name])),
       refs.risk,
+      refs.picture,
       refs.imageTitle,
       refs.image,
+      ...SWITCHES.map((name) => refs.switches[name].row),
       refs.buttons,
     );
   }
@@ -179,15 +216,18 @@ export class Esp32CameraControls extends HTMLElement {
       rebootLabel: "control.reboot",
     }, t);
     for (const name of ["resetResolution", "resetAdjustments", "sensorReset", "reboot"]) refs[name].disabled = disabled;
+    // The stock firmware refuses a sensor reset every time: offered only where the hub says so.
+    refs.sensorReset.hidden = !(camera.actions ?? []).includes("sensor_reset");
     const data = this.shown();
+    const lastSet = new Set(camera.settings_last_set ?? []);
     // The forms re-render only when what they show changed (store updates come every second).
-    const look = JSON.stringify([this._hass?.language, store.resolutions.length, data.mode, disabled]);
+    const look = JSON.stringify([this._hass?.language, store.resolutions.length, data.mode, disabled, [...lastSet].sort()]);
     for (const [form, names] of [[refs.picture, PICTURE], [refs.image, IMAGE]]) {
       if (form.look !== look) {
         form.look = look;
         form.schema = names.map((name) => this.schemaOf(name)).filter(Boolean);
         form.computeLabel = (/** @type {{ name: string }} */ schema) => t(`control.${schema.name}`);
-        form.computeHelper = (/** @type {{ name: string }} */ schema) => this.helperOf(schema.name, data);
+        form.computeHelper = (/** @type {{ name: string }} */ schema) => this.helperOf(schema.name, data, lastSet);
         form.disabled = disabled;
       }
       const values = Object.fromEntries(names.filter((name) => name in data).map((name) => [name, data[name]]));
@@ -196,9 +236,57 @@ export class Esp32CameraControls extends HTMLElement {
         this.formValues.set(form, values);
       }
     }
+    this.showSelects(data, disabled);
+    this.showSwitches(data, disabled, lastSet);
     const risk = store.resolutions[Number(data.resolution)]?.risk;
     refs.risk.hidden = !risk || risk === "none";
     refs.risk.textContent = refs.risk.hidden ? "" : t(`risk.${risk}`, { name: store.resolutions[Number(data.resolution)].name });
+  }
+
+  /** @param {Record<string, unknown>} data @param {boolean} disabled */
+  showSelects(data, disabled) {
+    const t = this.t;
+    for (const name of SELECTS) {
+      const select = this.refs.selects[name];
+      const options = this.optionsOf(name);
+      const key = JSON.stringify([this._hass?.language, options]);
+      if (select.optionsKey !== key) {
+        select.optionsKey = key;
+        select.options = options;
+      }
+      select.label = t(`control.${name}`);
+      select.helper = name === "mode" && data.mode ? t(`hint.mode.${data.mode}`) : "";
+      select.value = name in data ? String(data[name]) : "";
+      select.disabled = disabled;
+    }
+  }
+
+  /** @param {Record<string, unknown>} data @param {boolean} disabled @param {Set<string>} lastSet */
+  showSwitches(data, disabled, lastSet) {
+    const t = this.t;
+    for (const name of SWITCHES) {
+      const { label, hint, toggle, off, on } = this.refs.switches[name];
+      const known = name in data;
+      label.textContent = t(`control.${name}`);
+      hint.textContent = this.originOf(name, known, lastSet) ?? "";
+      hint.hidden = !hint.textContent;
+      toggle.hidden = !known;
+      off.hidden = on.hidden = known;
+      if (known) toggle.checked = Boolean(data[name]);
+      off.label = `${t(`control.${name}`)}: ${t("state.off")}`;
+      on.label = `${t(`control.${name}`)}: ${t("state.on")}`;
+      for (const element of [toggle, off, on]) element.disabled = disabled;
+    }
+  }
+
+  /**
+   * Where a setting's value comes from, for the settings the camera never reports (else none).
+   * @param {string} name @param {boolean} known @param {Set<string>} lastSet
+   */
+  originOf(name, known, lastSet) {
+    if (lastSet.has(name)) return this.t("hint.last_set");
+    if (!known && [...IMAGE, ...SWITCHES].includes(name)) return this.t("hint.unknown");
+    return undefined;
   }
 
   /** What the forms show: the camera's settings, and the values chosen it has not reported yet. */
@@ -211,58 +299,76 @@ export class Esp32CameraControls extends HTMLElement {
     return data;
   }
 
-  /** The camera's current settings as the forms take them (resolution as text: a select's value). */
+  /** The camera's known settings as the controls take them (resolution as text: a select's value). */
   data() {
     const camera = /** @type {import("./store.js").Camera} */ (this.camera);
     const store = /** @type {import("./store.js").CameraStore} */ (this.store);
     /** @type {Record<string, unknown>} */
     const data = {};
-    for (const name of [...PICTURE, ...IMAGE]) {
-      let value = currentValue(camera, name, store.defaultResolution);
+    for (const name of SETTINGS) {
+      let value = currentValue(camera, name);
+      if (value === null) continue; // unknown: not reported, never set
       const spec = store.commands[name];
       if (spec?.type === "boolean" && typeof value === "string") value = value === "1" || value === "true";
-      if (spec?.type === "integer" && value !== null && value !== undefined) value = Number(value);
+      if (spec?.type === "integer") value = Number(value);
       if (name === "resolution") value = String(value);
-      if (value !== null && value !== undefined) data[name] = value;
+      data[name] = value;
     }
     return data;
   }
 
-  /** The ha-form schema of setting `name` from the command table. @param {string} name */
-  schemaOf(name) {
+  /** The options of select `name` from the tables. @param {string} name */
+  optionsOf(name) {
     const store = /** @type {import("./store.js").CameraStore} */ (this.store);
-    const spec = store.commands[name];
-    if (!spec) return null;
     const t = this.t;
-    const locale = localeOf(this._hass);
     if (name === "resolution") {
-      const options = store.resolutions.map((resolution) => ({
+      return store.resolutions.map((resolution) => ({
         value: String(resolution.index),
         label: t(resolution.risk === "none" ? "resolution.option" : "resolution.option_risk", {
           name: resolution.name,
-          size: `${resolution.width.toLocaleString(locale)}×${resolution.height.toLocaleString(locale)}`,
+          size: pixelSize(resolution),
           risk: t(`risk_level.${resolution.risk}`),
         }),
       }));
-      return { name, required: true, selector: { select: { mode: "dropdown", options } } };
     }
-    if (spec.type === "choice") {
-      const options = (spec.choices ?? []).map((choice) => ({ value: choice, label: t(`mode.${choice}`) }));
-      return { name, required: true, selector: { select: { mode: "dropdown", options } } };
-    }
-    if (spec.type === "boolean") return { name, selector: { boolean: {} } };
-    if (spec.type === "integer") {
-      return { name, selector: { number: { min: spec.min, max: spec.max, step: 1, mode: "slider" } } };
-    }
-    return null;
+    return (store.commands[name]?.choices ?? []).map((/** @type {string} */ choice) => ({ value: choice, label: t(`mode.${choice}`) }));
   }
 
-  /** @param {string} name @param {Record<string, unknown>} data */
-  helperOf(name, data) {
-    const t = this.t;
-    if (name === "quality") return t("hint.quality");
-    if (name === "mode" && data.mode) return t(`hint.mode.${data.mode}`);
-    return undefined;
+  /** The ha-form schema of slider `name` from the command table. @param {string} name */
+  schemaOf(name) {
+    const store = /** @type {import("./store.js").CameraStore} */ (this.store);
+    const spec = store.commands[name];
+    if (spec?.type !== "integer") return null;
+    return { name, selector: { number: { min: spec.min, max: spec.max, step: 1, mode: "slider" } } };
+  }
+
+  /** @param {string} name @param {Record<string, unknown>} data @param {Set<string>} lastSet */
+  helperOf(name, data, lastSet) {
+    if (name === "quality") return this.t("hint.quality");
+    return this.originOf(name, name in data, lastSet);
+  }
+
+  /**
+   * A select's choice: sent unless it is what the select showed (a re-render, not the user).
+   * @param {string} name @param {unknown} value
+   */
+  selected(name, value) {
+    if (value === undefined || value === null || value === "") return;
+    const shown = this.shown();
+    if (String(shown[name] ?? "") === String(value)) return;
+    this.pending.set(name, { value: String(value), since: Date.now() });
+    if (name === "resolution") {
+      this.chooseResolution(Number(value));
+      return;
+    }
+    this.sendAndToast([[name, value]], this.t("toast.setting", { setting: this.t(`control.${name}`), value: this.valueText(name, value) }));
+  }
+
+  /** An on/off setting chosen (its switch, or off/on while unknown). @param {string} name @param {boolean} value */
+  switched(name, value) {
+    this.pending.set(name, { value, since: Date.now() });
+    if (this.store && this.camera) this.show(this.store, this.camera);
+    this.sendAndToast([[name, value]], this.t("toast.setting", { setting: this.t(`control.${name}`), value: this.valueText(name, value) }));
   }
 
   /**
@@ -272,29 +378,20 @@ export class Esp32CameraControls extends HTMLElement {
    * @param {Record<string, unknown>} value
    */
   changed(form, value) {
-    const store = /** @type {import("./store.js").CameraStore} */ (this.store);
     const before = this.formValues.get(form) ?? {};
     this.formValues.set(form, value);
     for (const [name, next] of Object.entries(value)) {
-      if (next === before[name]) continue;
+      if (next === before[name] || next === undefined) continue;
       this.pending.set(name, { value: next, since: Date.now() });
-      if (name === "resolution") {
-        this.chooseResolution(Number(next));
-        continue;
-      }
       const label = this.t("toast.setting", { setting: this.t(`control.${name}`), value: this.valueText(name, next) });
-      if (store.commands[name]?.type === "integer") {
-        clearTimeout(this.settling.get(name));
-        this.settling.set(
-          name,
-          window.setTimeout(() => {
-            this.settling.delete(name);
-            this.sendAndToast([[name, next]], label);
-          }, SETTLE_MS),
-        );
-      } else {
-        this.sendAndToast([[name, next]], label);
-      }
+      clearTimeout(this.settling.get(name));
+      this.settling.set(
+        name,
+        window.setTimeout(() => {
+          this.settling.delete(name);
+          this.sendAndToast([[name, next]], label);
+        }, SETTLE_MS),
+      );
     }
   }
 
@@ -335,7 +432,8 @@ export class Esp32CameraControls extends HTMLElement {
         return;
       }
     }
-    await this.sendAndToast([["resolution", index]], t("toast.setting", { setting: t("control.resolution"), value: resolution.name }));
+    this.pending.set("resolution", { value: String(index), since: Date.now() });
+    await this.sendAndToast([["resolution", index]], t("toast.setting", { setting: t("control.resolution"), value: `${resolution.name} ${pixelSize(resolution)}` }));
   }
 
   resetAdjustments() {

@@ -197,11 +197,8 @@ export class CameraStore {
       /** @type {any} */
       let result = null;
       for (const [command, value] of commands) result = await this.command(camera, command, value);
-      const outcome = result?.queued
-        ? t("toast.queued")
-        : result?.value && commands.length === 1
-          ? t("toast.answered", { value: result.value })
-          : t("toast.done");
+      // The camera's own answer (an echo such as "3") stays out: the control shows what it took.
+      const outcome = result?.queued ? t("toast.queued") : t("toast.done");
       notify(element, t("toast.outcome", { camera: camera.name, label, outcome }), id);
       return true;
     } catch (err) {
