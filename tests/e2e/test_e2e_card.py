@@ -161,9 +161,8 @@ async def test_card_uses_home_assistant_parts_in_an_edited_dashboard(
         await panel.evaluate("panel => panel.header")
         for panel in await card.locator("ha-expansion-panel").all()
     ]
-    assert headers == [translated("panel.controls"), translated("panel.stats")], (
-        f"the card's expansion panels: {headers}"
-    )
+    expected = [translated("panel.motion"), translated("panel.controls"), translated("panel.stats")]
+    assert headers == expected, f"the card's expansion panels: {headers}"
     # The card editor (Home Assistant's dialog loads ours): the camera is an entity picker.
     await page.locator("hui-card-options").get_by_text("Edit", exact=True).click()
     editor = page.locator("hui-dialog-edit-card esp32-camera-card-editor")

@@ -46,7 +46,10 @@ FOCUSED_TILE = """() => {
 async def test_video_and_every_tile_move(
     browser: WatchedBrowser, home_assistant: HomeAssistant, cameras: list[SimulatedCamera]
 ) -> None:
-    """The video moves, all eight tiles move, each caption shows the rate painted there."""
+    """The video moves, all eight tiles move, each caption shows the rate painted there.
+
+    Tiles out of view get no frames (live.js): all eight are in view in the overview.
+    """
     page = await open_page(browser, home_assistant, "/esp32-cameras", dark=False, phone=False)
     await page.locator("esp32-camera-panel .tile").nth(CAMERA_COUNT - 1).wait_for(timeout=60000)
     video = page.locator("esp32-camera-viewer .video").first
@@ -59,6 +62,13 @@ async def test_video_and_every_tile_move(
     await asyncio.sleep(1.5)
     assert first != await video.screenshot(), "the video area did not change in 1.5 s"
     log("video is moving")
+    # Frames are scaled up to the box: a 320x240 stream fills a box wider than 320 px.
+    drawn, natural = await img.evaluate(
+        "img => [img.getBoundingClientRect().width, img.naturalWidth]"
+    )
+    assert drawn > natural, f"the video is drawn {drawn} px wide for {natural} px: not scaled up"
+    await page.set_viewport_size(ViewportSize(width=1440, height=1300))
+    await page.locator("esp32-camera-panel button.overview-toggle").click()
 
     async def all_tiles_showing() -> bool:
         counts = await tile_frames(page)
@@ -83,11 +93,6 @@ async def test_video_and_every_tile_move(
     assert abs(shown - rates["cam-2"]) <= 3, (
         f"cam-2's caption says {caption!r}, painted {rates['cam-2']}/s"
     )
-    # Frames are scaled up to the box: a 320x240 stream fills a box wider than 320 px.
-    drawn, natural = await img.evaluate(
-        "img => [img.getBoundingClientRect().width, img.naturalWidth]"
-    )
-    assert drawn > natural, f"the video is drawn {drawn} px wide for {natural} px: not scaled up"
     log(
         f"captions show the painted rate ({caption!r}); the {natural} px video is drawn {drawn:.0f} px wide"
     )
@@ -436,7 +441,8 @@ async def test_overview_is_a_grid_of_large_tiles_and_a_tile_opens_its_camera(
 
     On a phone the overview is one column of tiles as wide as the screen.
     """
-    page = await open_panel(browser, home_assistant)
+    page = await open_page(browser, home_assistant, "/esp32-cameras", dark=False, phone=False)
+    await page.locator("esp32-camera-panel .tile").nth(CAMERA_COUNT - 1).wait_for(timeout=60000)
     panel = page.locator("esp32-camera-panel")
     strip_width = (await box(panel.locator(".tile").first))["width"]
     await panel.locator("button.overview-toggle").click()

@@ -397,14 +397,22 @@ export class ZoneOverlay {
     this.renderBar();
   }
 
-  /** Draw the areas; nothing when they, the size and the selection are what is drawn already. */
+  /** Draw the areas when they, the size or the selection changed; light the zones seeing motion. */
   renderOverlay() {
-    const moving = this.editing ? [] : this.moving;
-    const key = JSON.stringify([this.areas, this.size, this.editing && this.selected, moving]);
+    const key = JSON.stringify([this.areas, this.size, this.editing && this.selected]);
     this.svg.classList.toggle("editing", this.editing);
     if (this.shape === "polygon" && this.editing) this.drawDraft(this.corners, false);
     else this.drawDraft([], true);
-    if (key === this.drawnKey) return;
+    if (key !== this.drawnKey) this.drawAreas(key);
+    // Motion lights its zones on the shapes drawn (they stay the same elements).
+    const moving = this.editing ? [] : this.moving;
+    for (const polygon of this.shapes.querySelectorAll("polygon.zone")) {
+      polygon.classList.toggle("moving", moving.includes(polygon.parentElement?.getAttribute("data-name") ?? ""));
+    }
+  }
+
+  /** Draw the areas anew. @param {string} key what they are drawn from */
+  drawAreas(key) {
     this.drawnKey = key;
     const [width, height] = this.size;
     const font = Math.max(width, height) / 36;
@@ -416,11 +424,10 @@ export class ZoneOverlay {
         const left = Math.min(...area.points.map(([x]) => x)) * width;
         const top = Math.min(...area.points.map(([, y]) => y)) * height;
         const selected = this.editing && index === this.selected ? " selected" : "";
-        const lit = area.kind === "zone" && moving.includes(area.name) ? " moving" : "";
         return svg(
           "g",
           { "data-name": area.name, "data-kind": area.kind },
-          svg("polygon", { class: `${area.kind}${selected}${lit}`, points, stroke: colour, style: `--zone-colour: ${colour}`, "data-index": index }),
+          svg("polygon", { class: `${area.kind}${selected}`, points, stroke: colour, style: `--zone-colour: ${colour}`, "data-index": index }),
           svg("text", { x: left + font / 3, y: top + font * 1.1, fill: colour, "font-size": font, "stroke-width": font / 6, "pointer-events": "none" }, area.name),
         );
       }),
