@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import datetime
 import json
 from pathlib import Path
 import re
@@ -26,6 +27,8 @@ from playwright.async_api import (
 )
 
 from bench.browser import open_logged_in
+from custom_components.esp32_camera.disk.listing import clip_details
+from custom_components.esp32_camera.media_source import clock_title, day_title, length_title
 from esp32_simulator import SimulatedCamera
 from harness.hass_process import HomeAssistant, wait_until
 
@@ -367,15 +370,23 @@ async def find_in_media_panel(
     clip: Path,
     screenshot: Path | None,
 ) -> str:
-    """Check the Media panel: `clip` under the camera's Clips, with its thumbnail, and it plays."""
+    """Check the Media panel: `clip` under the camera's Clips and its day, titled with its time
+    and length (English), with its thumbnail, and it plays."""
     page = await open_page(browser, hass, "/media-browser", dark=False, phone=False)
     browser_panel = page.locator("ha-media-player-browse")
-    for title in ("ESP32 Camera", camera_name, "Clips"):  # the visible title, not its tooltip
+    day = day_title(clip.parent.name, "en", datetime.now().astimezone().date())
+    for title in ("ESP32 Camera", camera_name, "Clips", day):  # the visible title, not its tooltip
         entry = browser_panel.get_by_text(title, exact=True).locator("visible=true").first
         await entry.wait_for(timeout=20000)
         await entry.click()
     reason = clip.stem.rpartition("_")[2]
-    clip_title = f"{clip.parent.name} {clip.stem[:8].replace('-', ':')} · {reason}"
+    details = clip_details(clip)
+    assert details is not None, f"{clip} cannot be read"
+    # The clip's name is its local start; the title shows that time of day.
+    started = datetime.fromisoformat(f"{clip.parent.name}T{clip.stem[:8].replace('-', ':')}")
+    clip_title = f"{clock_title(started, 'en')} · {length_title(details.duration)}"
+    if reason != "motion":
+        clip_title += f" · {reason}"
     listed = browser_panel.get_by_text(clip_title, exact=True).locator("visible=true").first
     await listed.wait_for(timeout=20000)
     # The Media panel fetches the thumbnail with the user's token and shows it as a data URL.
