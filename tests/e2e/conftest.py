@@ -54,6 +54,7 @@ MODULE_ORDER = (
     "test_e2e_restart.py",
     "test_e2e_removed_camera.py",
     "test_e2e_motion_clip.py",
+    "test_e2e_naming.py",  # adds a stock camera, approved and named in HA's own dialog
 )
 # Seconds per test, its share of the session's set-up included (starting `hass` alone may take
 # two minutes on a busy machine; the motion test waits up to three for its clip's MP4).
