@@ -6,6 +6,7 @@ The entities and the panel's payload show the same thing: the value last set fro
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN
@@ -26,7 +27,7 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 from custom_components.esp32_camera.const import DOMAIN
 from custom_components.esp32_camera.hub.devices import camera_unique_id
 from esp32_simulator import SimulatedCamera
-from tests.helpers import wait_for, websocket_command
+from tests.helpers import CameraClient, answer, wait_for, websocket_command
 
 PREFIX = "esp32_camera_cam1"
 BRIGHTNESS = f"number.{PREFIX}_brightness"
@@ -141,3 +142,27 @@ async def test_sensor_reset_only_for_firmware_that_may_have_it(
     await hass.async_block_till_done()
     assert hass.states.get(rebuilt_reset) is not None
     assert hass.states.get(SENSOR_RESET) is None
+
+
+async def test_a_change_from_the_panel_shows_on_the_entity_at_once(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    connect_camera: Any,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    """The panel's command (or an action) changes the entity's state as soon as the camera took it.
+
+    No frames flow here, so no periodic update could show it later instead.
+    """
+    await hass.config_entries.async_setup(hub_entry.entry_id)
+    camera: CameraClient = await connect_camera()
+    await wait_for(lambda: shown(hass, EXPOSURE) == (STATE_UNKNOWN, True))
+    client = await hass_ws_client(hass)
+    answering = asyncio.create_task(answer(camera))
+    result = await websocket_command(
+        client, type=f"{DOMAIN}/command", camera_id="cam1", command="exposure", value=False
+    )
+    assert result["success"], result
+    assert (await answering)["cmd"] == "exposure"
+    await hass.async_block_till_done()
+    assert shown(hass, EXPOSURE) == ("off", True)

@@ -84,7 +84,7 @@ class CameraSettings:
         listener: DeviceListener,
         updated: Callable[[CameraRecord], None],
     ) -> None:
-        """`updated(camera)` is called once a re-application ended (entities show the result)."""
+        """`updated(camera)`: a setting changed or a re-application ended (entities show it)."""
         self._hass = hass
         self._entry = entry
         self._store = store
@@ -124,6 +124,9 @@ class CameraSettings:
             self._known.setdefault(camera_id, {})[name] = wire
         if choose:  # written before the command's caller is told it is done
             await self._store.async_choose_setting(camera_id, name, wire)
+        # Its entity shows the change at once, whoever made it (the panel, an action).
+        if (camera := self._listener.cameras.get(camera_id)) is not None:
+            self._updated(camera)
 
     @callback
     def async_camera_connected(self, camera: CameraRecord) -> None:
