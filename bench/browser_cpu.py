@@ -506,9 +506,15 @@ def summarize_pages(rows: Sequence[Mapping[str, Any]]) -> list[PageSummary]:
     return summaries
 
 
+def load_range(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The lowest and highest load average of the windows (by the 1-minute figure)."""
+    loads = sorted({row["load"] for row in rows}, key=lambda load: float(load.split()[0]))
+    return f"{loads[0]} .. {loads[-1]}"
+
+
 def table_lines(figures: Mapping[str, Any]) -> list[str]:
     """The workload's section of the bench table."""
-    loads = sorted({row["load"] for row in figures["rows"]})
+    loads = load_range(figures["rows"])
     lines = [
         "",
         (
@@ -517,7 +523,7 @@ def table_lines(figures: Mapping[str, Any]) -> list[str]:
             "painted: frames per second per camera, by the page's own counters over the window, "
             f"else by the stamps over {figures['paint_seconds']:g} s after it)"
         ),
-        f"machine load (1/5/15 min) during the windows: {loads[0]} .. {loads[-1]}",
+        f"machine load (1/5/15 min) during the windows: {loads}",
         cells(
             "cameras: page",
             "renderer",
@@ -551,7 +557,7 @@ def table_lines(figures: Mapping[str, Any]) -> list[str]:
 
 def markdown_table(figures: Mapping[str, Any]) -> str:
     """The figures as issue 20 (item 6) tabled them, with the ratios to HA's cards."""
-    loads = sorted({row["load"] for row in figures["rows"]})
+    loads = load_range(figures["rows"])
     lines = [
         (
             f"{figures['camera']}; % of one core over {figures['seconds']:g} s windows, "
@@ -560,7 +566,7 @@ def markdown_table(figures: Mapping[str, Any]) -> str:
             f"stamps over {figures['paint_seconds']:g} s after it. "
             "Ratios: mean over the runs, against HA's picture-entity cards with the same "
             "cameras; per painted frame, hass above its no-browser figure. "
-            f"Machine load (1/5/15 min): {loads[0]} .. {loads[-1]}."
+            f"Machine load (1/5/15 min): {loads}."
         ),
         "",
         (

@@ -23,6 +23,7 @@ from bench.browser_cpu import (
     cpu_snapshot,
     descendants,
     load_average,
+    load_range,
     markdown_table,
     never_loaded,
     painted_per_view,
@@ -280,6 +281,11 @@ def test_each_page_is_compared_with_home_assistants_cards() -> None:
     assert quiet_card.hass_per_frame_ratio is None
     assert quiet_card.hass_ratio == pytest.approx(12.5 / 14)
     assert by_page[NO_BROWSER].renderer == []
+
+
+def test_the_load_range_is_by_the_one_minute_figure() -> None:
+    rows = [{"load": "9.50 3.0 1.0"}, {"load": "10.20 4.0 2.0"}, {"load": "2.10 1.0 1.0"}]
+    assert load_range(rows) == "2.10 1.0 1.0 .. 10.20 4.0 2.0"
 
 
 def by_page_sent(figures: dict[str, Any]) -> list[float]:
