@@ -79,9 +79,11 @@ export class Esp32CameraMotion extends HTMLElement {
     refs.adminNote = h("div", { class: "muted small", hidden: true });
     refs.form = h("ha-form", { class: "duration", schema: [], data: { duration: DURATION.default } });
     refs.form.addEventListener("value-changed", (/** @type {CustomEvent} */ event) => {
-      const duration = Number(event.detail.value?.duration);
-      if (Number.isFinite(duration)) this.duration = Math.min(DURATION.max, Math.max(DURATION.min, duration));
-      refs.form.data = { duration: this.duration };
+      // A field being typed in (empty) keeps the last length; a number out of range is brought in.
+      const typed = event.detail.value?.duration;
+      if (typed === undefined || typed === null || typed === "" || !Number.isFinite(Number(typed))) return;
+      this.duration = Math.min(DURATION.max, Math.max(DURATION.min, Number(typed)));
+      if (this.duration !== Number(typed)) refs.form.data = { duration: this.duration };
     });
     refs.recordLabel = document.createTextNode("");
     refs.record = h("ha-button", { class: "record", onclick: () => this.record() }, h("ha-icon", { slot: "start", icon: "mdi:record-rec" }), refs.recordLabel);
