@@ -80,10 +80,11 @@ export class Esp32CameraMotion extends HTMLElement {
     refs.form = h("ha-form", { class: "duration", schema: [], data: { duration: DURATION.default } });
     refs.form.addEventListener("value-changed", (/** @type {CustomEvent} */ event) => {
       // A field being typed in (empty) keeps the last length; a number out of range is brought in.
+      // The form shows its data (Home Assistant's controlled form): the length kept.
       const typed = event.detail.value?.duration;
       if (typed === undefined || typed === null || typed === "" || !Number.isFinite(Number(typed))) return;
       this.duration = Math.min(DURATION.max, Math.max(DURATION.min, Number(typed)));
-      if (this.duration !== Number(typed)) refs.form.data = { duration: this.duration };
+      refs.form.data = { duration: this.duration };
     });
     refs.recordLabel = document.createTextNode("");
     refs.record = h("ha-button", { class: "record", onclick: () => this.record() }, h("ha-icon", { slot: "start", icon: "mdi:record-rec" }), refs.recordLabel);
