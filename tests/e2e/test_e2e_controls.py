@@ -6,6 +6,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Locator
 
 from esp32_simulator import SimulatedCamera
 from harness.hass_process import HomeAssistant, wait_until
@@ -15,6 +18,7 @@ from tests.e2e.browser_helpers import (
     at_least,
     box,
     choose_resolution,
+    has_text,
     log,
     open_panel,
     overlaps,
@@ -52,6 +56,15 @@ async def test_answer_to_a_command_sent_elsewhere_is_a_toast(
     await toast.first.wait_for(timeout=15000)
     await page.context.close()
     log("a command sent by an action showed the camera's answer as a toast")
+
+
+async def flip(row: Locator, now: bool) -> None:
+    """Turn an on/off setting's row the other way: its switch, or (unknown) its off or on."""
+    toggle = row.locator("ha-switch")
+    if await toggle.is_visible():
+        await toggle.click()
+    else:
+        await row.locator(f"ha-icon-button.assumed-{'off' if now else 'on'}").click()
 
 
 async def test_controls_are_home_assistant_widgets(
@@ -203,11 +216,10 @@ async def test_one_change_sends_one_command_and_one_toast(
     assert translated("control.quality") in toasts[0], f"three arrow steps: toasts {toasts}"
     # Two switches, one right after the other.
     await page.evaluate(RECORD_TOASTS)
-    switches = page.locator("esp32-camera-controls ha-switch")
     before = camera.settings
     received = len(camera.commands_received)
-    await switches.nth(0).click()  # mirror
-    await switches.nth(1).click()  # flip
+    for name in ("hmirror", "vflip"):
+        await flip(page.locator(f"esp32-camera-controls .switch-{name}"), bool(before[name]))
     await camera.wait_for(
         lambda camera: (
             camera.settings["hmirror"] != before["hmirror"]
@@ -270,3 +282,122 @@ async def test_toasts_stay_clear_of_the_video(
             f"{'phone' if phone else 'desktop'}: {len(boxes)} toasts at y={min(b['y'] for b in boxes):.0f}.."
             f"{max(b['y'] + b['height'] for b in boxes):.0f}, clear of the video at y={video['y']:.0f}..{video['y'] + video['height']:.0f}"
         )
+
+
+async def entity_state(home_assistant: HomeAssistant, entity_id: str) -> dict[str, Any]:
+    """An entity's state as Home Assistant's own pages read it (get_states)."""
+    async with home_assistant.websocket() as call:
+        states = await call("get_states")
+    (found,) = [state for state in states if state["entity_id"] == entity_id]
+    return dict(found)
+
+
+async def test_settings_the_camera_never_reports_read_as_their_entities(
+    browser: WatchedBrowser,
+    home_assistant: HomeAssistant,
+    cameras: list[SimulatedCamera],
+    shots: Path,
+) -> None:
+    """Brightness and automatic exposure show what their entities show: unknown, then last set.
+
+    Unknown in both until set (the switch row offers off and on, as HA's assumed-state toggle);
+    once set from the panel, or from the entity, both show that value, marked "last set". The
+    switch rows are as tall as the slider rows, the selects carry no asterisk, resolutions read
+    "XGA 1024 by 768" without a thousands separator, no Reset sensor for the stock firmware's commands, and the toast is a
+    sentence, not the camera's raw answer.
+    """
+    async with home_assistant.websocket() as call:
+        listing = await call("esp32_camera/cameras")
+    never_set = [
+        described
+        for described in listing["cameras"]
+        if not {"brightness", "exposure"} & set(described["settings"])
+    ]
+    assert never_set, "every camera had brightness or exposure set before this test"
+    described = never_set[-1]
+    camera = next(c for c in cameras if c.camera_id == described["camera_id"])
+    assert "sensor_reset" not in described["actions"]
+    slug = (camera.name or "").lower().replace(" ", "_")
+    brightness_id, exposure_id = f"number.{slug}_brightness", f"switch.{slug}_automatic_exposure"
+    for entity_id in (brightness_id, exposure_id):
+        state = await entity_state(home_assistant, entity_id)
+        assert (state["state"], state["attributes"].get("assumed_state")) == ("unknown", True), (
+            f"{entity_id} before any change: {state}"
+        )
+
+    page = await open_panel(browser, home_assistant, camera=camera)
+    await page.evaluate(RECORD_TOASTS)
+    controls = page.locator("esp32-camera-panel esp32-camera-controls")
+    exposure = controls.locator(".switch-exposure")
+    brightness = controls.locator("ha-selector-number").filter(
+        has_text=translated("control.brightness")
+    )
+    unknown, last_set = translated("hint.unknown"), translated("hint.last_set")
+    # Unknown in the panel too: off and on offered, no switch pretending; the slider says so.
+    assert await exposure.locator("ha-icon-button.assumed-on").is_visible()
+    assert not await exposure.locator("ha-switch").is_visible()
+    assert (await exposure.locator(".hint").text_content() or "").strip() == unknown
+    brightness_hint = brightness.locator("ha-input-helper-text")
+    assert (await brightness_hint.text_content() or "").strip() == unknown
+    # Item 8's frictions: rows of one height, no asterisks, pixel sizes without separators.
+    switch_height = (await box(exposure)).get("height", 0)
+    slider_height = (await box(brightness)).get("height", 0)
+    assert switch_height <= slider_height * 1.15, (
+        f"a switch row is {switch_height:.0f} px, a slider row {slider_height:.0f} px"
+    )
+    labels = [
+        (await label.text_content() or "").strip()
+        for label in await controls.locator('ha-select span[slot="overline"]').all()
+    ]
+    assert labels == [translated("control.resolution"), translated("control.mode")], labels
+    resolution_select = controls.locator("ha-select").first
+    await resolution_select.click()
+    options = [
+        " ".join((await option.text_content() or "").split())
+        for option in await resolution_select.locator("ha-dropdown-item").all()
+    ]
+    await page.keyboard.press("Escape")
+    assert "XGA 1024\N{MULTIPLICATION SIGN}768" in options, options
+    assert not any("," in option for option in options), options
+    sensor_reset = controls.locator("ha-button.sensorReset")
+    assert not await sensor_reset.is_visible(), "Reset sensor is offered to the stock firmware"
+    await controls.screenshot(path=shots / "controls-unknown.png")
+
+    # Set from the panel: the camera takes it, the entity and the panel show it, "last set".
+    await exposure.locator("ha-icon-button.assumed-off").click()
+    await camera.wait_for(lambda camera: camera.settings["exposure"] is False, timeout=10)
+    await exposure.locator("ha-switch").wait_for(timeout=10000)
+    assert not await exposure.locator("ha-switch").evaluate("toggle => toggle.checked")
+    await wait_until(
+        "the hint says last set",
+        lambda: has_text(exposure.locator(".hint"), last_set),
+        timeout=10,
+    )
+    state = await entity_state(home_assistant, exposure_id)
+    assert (state["state"], state["attributes"].get("assumed_state")) == ("off", True), state
+    toasts = await recorded_toasts(page)  # the page's own change: one toast, a sentence
+    expected = translated(
+        "toast.setting",
+        setting=translated("control.exposure"),
+        value=translated("state.off"),
+    )
+    assert len(toasts) == 1, toasts
+    assert expected in toasts[0], toasts
+    assert '"' not in toasts[0], f"the camera's raw answer in the toast: {toasts}"
+    # Set on the entity (the device page, an automation): the panel follows.
+    await home_assistant.post(
+        "/api/services/number/set_value", {"entity_id": brightness_id, "value": 1}
+    )
+    await wait_until(
+        "the slider shows the brightness set on the entity",
+        lambda: brightness.locator("ha-slider").evaluate("slider => slider.value === 1"),
+        timeout=10,
+    )
+    assert (await brightness_hint.text_content() or "").strip() == last_set
+    await controls.screenshot(path=shots / "controls-last-set.png")
+    await page.context.close()
+    log(
+        f"{camera.name}: brightness and exposure unknown in entity and panel, then the value set "
+        f"(panel → entity, entity → panel) marked last set; switch row {switch_height:.0f} px, "
+        f"slider row {slider_height:.0f} px; labels {labels}; no Reset sensor; toast {toasts[0]!r}"
+    )
