@@ -12,7 +12,7 @@
  * - Each camera shown is a channel: `watch` when the first picture of it wants frames, `unwatch`
  *   when the last leaves (out of view, hidden page). A frame is one binary message (a 20-byte
  *   header, then the JPEG as the camera sent it), handed to every picture of that camera; once all
- *   of them painted it, an `ack` lets the server send the next. The server keeps at most two
+ *   of them painted it, an `ack` lets the server send the next. The server keeps at most four
  *   unacknowledged per channel and only the newest waiting: each camera at its own rate, as fast
  *   as this page paints, never a backlog.
  */

@@ -57,9 +57,10 @@ FRAME_SOCKET_URL: Final = f"/api/{DOMAIN}/frames"
 # version, header length, channel, sequence, arrival (epoch ms), width, height (0: unknown).
 HEADER: Final = struct.Struct("<BBHIdHH")
 HEADER_VERSION: Final = 1
-# Frames of one channel sent and not yet acknowledged: two keep a page painting while the next
-# frame travels, and no more than two can be old when painted.
-FRAMES_IN_FLIGHT: Final = 2
+# Frames of one channel sent and not yet acknowledged. A page acknowledges a frame once painted,
+# so the window bounds how old a painted frame can be; four keep a 20 fps camera painting through
+# the main-thread stalls of a loaded machine (two painted one frame in four there).
+FRAMES_IN_FLIGHT: Final = 4
 # Bytes of one socket's unacknowledged frames (a few QXGA frames per camera at most).
 BYTES_IN_FLIGHT: Final = 32 * 1024 * 1024
 # Channels (cameras shown) per socket, and open sockets per user and in all.
