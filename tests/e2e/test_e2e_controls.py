@@ -52,7 +52,8 @@ async def test_answer_to_a_command_sent_elsewhere_is_a_toast(
     """A camera's answer to a command sent by an action (not the page) shows as a toast."""
     page = await open_panel(browser, home_assistant)
     await send_command(home_assistant, "cam-2", "quality", 20)
-    toast = page.locator("ha-toast", has_text="Camera 2: quality ok")
+    # In words, not the camera's answer ("quality ok (20)").
+    toast = page.locator("ha-toast", has_text="Camera 2: JPEG quality set to 20")
     await toast.first.wait_for(timeout=15000)
     await page.context.close()
     log("a command sent by an action showed the camera's answer as a toast")

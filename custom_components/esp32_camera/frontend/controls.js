@@ -53,6 +53,25 @@ export function pixelSize(resolution) {
 }
 
 /**
+ * A setting and its value in words, for a toast: "JPEG quality", "20"; "Mirror horizontally",
+ * "On"; "Resolution", "XGA 1024×768" (the camera answers "1", "7").
+ * @param {import("./util.js").Translate} t
+ * @param {import("./store.js").CameraStore} store
+ * @param {string} name a command
+ * @param {unknown} value as sent or as the camera answered
+ * @returns {{ setting: string, value: string }}
+ */
+export function settingInWords(t, store, name, value) {
+  const key = `control.${name}`;
+  const setting = t(key) === key ? name : t(key);
+  const text = String(value);
+  if (store.commands[name]?.type === "boolean") return { setting, value: t(["1", "true", "on"].includes(text.toLowerCase()) ? "state.on" : "state.off") };
+  if (name === "mode") return { setting, value: t(`mode.${text.toLowerCase().startsWith("veloc") ? "speed" : text.toLowerCase().startsWith("estab") ? "stability" : text}`) };
+  const resolution = name === "resolution" ? store.resolutions[Number(text)] : undefined;
+  return { setting, value: resolution ? `${resolution.name} ${pixelSize(resolution)}` : text };
+}
+
+/**
  * Show a confirmation in Home Assistant's dialog; resolve true when confirmed.
  * @param {Element} host where the dialog is attached
  * @param {{ title: string, text: string, confirm: string, cancel: string }} texts

@@ -11,6 +11,7 @@ import { CameraStore } from "./store.js";
 import { commandToastId, formatNumber, h, icon, notify, setTexts, whenDefined } from "./util.js";
 import { loadStrings, localeOf, stringsReady, translator } from "./i18n.js";
 import { motionOf } from "./motion.js";
+import { settingInWords } from "./controls.js";
 
 /** Where this browser keeps the camera last looked at. */
 export const LAST_CAMERA_KEY = "esp32_camera.panel.camera";
@@ -242,8 +243,10 @@ export class Esp32CameraPanel extends HTMLElement {
       this.responses.set(camera.camera_id, text);
       if (previous === undefined || previous === text || !response) continue;
       if (store.sentRecently(camera.camera_id, response.command)) continue;
+      // In words (controls.js), not the camera's raw answer ("hmirror ok (1)").
+      const words = settingInWords(this.t, store, response.command, response.value ?? "");
       const key = response.ok ? (response.value ? "toast.response_ok_value" : "toast.response_ok") : "toast.response_failed";
-      notify(this, this.t(key, { camera: camera.name, command: response.command, value: response.value ?? "" }), commandToastId(camera.camera_id, [response.command]));
+      notify(this, this.t(key, { camera: camera.name, command: words.setting, value: words.value }), commandToastId(camera.camera_id, [response.command]));
     }
   }
 
