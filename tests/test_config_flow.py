@@ -306,6 +306,7 @@ async def test_options_keep_a_stored_largest_frame_of_64_kib(
         result["flow_id"], settings_input(result)
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()  # the hub reloads (the defaults are now stored too)
     assert hub_entry.options["max_frame_size"] == 65536
 
 
