@@ -50,7 +50,7 @@ from homeassistant.components.media_source import (
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 
@@ -69,7 +69,7 @@ from .disk.listing import (
     saved_hours,
     served_file,
 )
-from .hub.devices import camera_device_identifier, camera_entity_id
+from .hub.devices import camera_entity_id
 from .hub.hub import loaded_hub, loaded_hubs
 from .views.clip_replay import replay_url, report_unreadable
 from .views.saved_images import saved_file_url
@@ -403,17 +403,7 @@ class _Browser:
 
     def camera_title(self, hub: Esp32CameraHub, camera_id: str) -> str:
         """Return a camera's name as its device shows it (the user's name first)."""
-        device = dr.async_get(self.hass).async_get_device_by_identifier(
-            camera_device_identifier(hub.entry.entry_id, camera_id), hub.entry.entry_id
-        )
-        # As the device shows it: the user's name, else the camera's own (a camera known from the
-        # store has a device that Home Assistant may have named after the hub), else the default.
-        return (
-            (device and device.name_by_user)
-            or hub.cameras[camera_id].name
-            or (device and device.name)
-            or camera_id
-        )
+        return hub.camera_name(hub.cameras[camera_id])  # the panel's rule (hub/devices.py)
 
     def camera(self, hub: Esp32CameraHub, camera_id: str) -> BrowseMediaSource:
         """Return a camera's folder: its clips, snapshots and continuously saved images."""
