@@ -248,7 +248,7 @@ async def run(
         f"                  recording on motion: on ({recording})",
         f"  Media           clips in the Media panel; retention {RETENTION_MB} MB, 1 day",
         f"  Approval        a stock camera at {address} waits in Settings > Devices & services >",
-        f"                  Discovered ({url}{INTEGRATIONS_PATH}): Add, then Submit approves it",
+        f"                  Discovered ({url}{INTEGRATIONS_PATH}): Add, name it, then Approve",
         f"  More cameras    scripts/simulate --port {stream_port} --token={token} --scene shake",
         f"  Log             {hass.config / 'hass.log'}",
         "",
