@@ -579,7 +579,7 @@ def markdown_table(figures: Mapping[str, Any]) -> str:
         f"| {summary.cameras} cameras: {PAGE_TITLES[summary.page]} | {_span(summary.renderer)} "
         f"| {_span(summary.chromium)} | {_span(summary.hass)} | {number(summary.hass_ratio)} "
         f"| {number(summary.browser_ratio)} | {number(summary.hass_per_frame_ratio)} "
-        f"| {number(summary.browser_per_frame_ratio)} | {_span(summary.sent)} fps "
+        f"| {number(summary.browser_per_frame_ratio)} | {_span(summary.sent)}{' fps' if summary.sent else ''} "
         f"| {summary.painted} |"
         for summary in summarize_pages(figures["rows"])
     )
