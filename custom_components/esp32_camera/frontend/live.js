@@ -19,6 +19,10 @@ import { FrameSocket } from "./stream.js";
 
 /** The painted rate is counted over this window (ms). */
 const RATE_WINDOW_MS = 2000;
+/** A frame decoded after a newer one arrived is skipped, unless nothing was painted for this long
+ * (ms): after a stall of the page the newest frame is shown, never a backlog, yet a page that
+ * decodes slower than frames arrive still paints. */
+const STALE_SKIP_MS = 100;
 /** A tile starts receiving a little before it scrolls into view (px around the viewport). */
 const VIEW_MARGIN = "64px";
 
@@ -72,6 +76,8 @@ export class Esp32CameraLive extends HTMLElement {
     this.rates = new PaintedRate();
     this.painted = 0;
     this.lastArrived = 0;
+    this.newestArrived = 0; // the newest frame handed to this picture, painted or not
+    this.lastPaintAt = 0;
     /** @type {number | null} the last frame's display latency (ms) */
     this.latency = null;
     /** @type {Blob | null} the last painted JPEG, as the camera sent it */
@@ -122,7 +128,7 @@ export class Esp32CameraLive extends HTMLElement {
     if (key !== this.cameraKey) {
       this.cameraKey = key;
       this.camera = { camera_id: camera.camera_id, entry_id: camera.entry_id };
-      this.lastArrived = 0;
+      this.lastArrived = this.newestArrived = 0;
       this.latency = null;
       this.refusal = null;
       this.jpeg = null; // the old camera's picture is not this one's
@@ -176,10 +182,12 @@ export class Esp32CameraLive extends HTMLElement {
    */
   async paint(jpeg, header) {
     if (header.arrived < this.lastArrived || this._paused) return;
+    this.newestArrived = Math.max(this.newestArrived, header.arrived);
     const key = this.cameraKey;
     const options = this.decodeSize(header);
     const bitmap = await (options ? createImageBitmap(jpeg, options) : createImageBitmap(jpeg));
-    if (header.arrived < this.lastArrived || this._paused || key !== this.cameraKey) {
+    const superseded = header.arrived < this.newestArrived && performance.now() - this.lastPaintAt < STALE_SKIP_MS;
+    if (header.arrived < this.lastArrived || superseded || this._paused || key !== this.cameraKey) {
       bitmap.close();
       return;
     }
@@ -193,6 +201,7 @@ export class Esp32CameraLive extends HTMLElement {
     }
     this.context.transferFromImageBitmap(bitmap);
     this.lastArrived = header.arrived;
+    this.lastPaintAt = performance.now();
     this.jpeg = jpeg;
     this.painted += 1;
     this.dataset.frames = String(this.painted);
