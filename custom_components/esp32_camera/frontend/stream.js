@@ -23,7 +23,7 @@ export const FRAME_SOCKET_PATH = `/api/${DOMAIN}/frames`;
 const HEADER_VERSION = 1;
 /** Reconnection delays (ms): from the first to the longest, doubling. */
 const RETRY_FIRST_MS = 500;
-const RETRY_LONGEST_MS = 8000;
+const RETRY_LONGEST_MS = 4000;
 /** The server refused another socket of this user (too many pages open): try again later. */
 const CLOSE_TOO_MANY_SOCKETS = 4429;
 const TOO_MANY_RETRY_MS = 15000;
@@ -97,8 +97,16 @@ export class FrameSocket {
     this.retryTimer = 0;
     this.idleTimer = 0;
     this.hubsKey = "";
+    this.attempt = 0;
     /** Frames received, for the page's statistics and tests. */
     this.received = 0;
+    // Home Assistant is back (a restart, the network): connect now, not after the backoff.
+    hass.connection.addEventListener("ready", () => {
+      this.retryMs = RETRY_FIRST_MS;
+      if (this.socket) return;
+      this.connecting = false; // an attempt made while it was away is abandoned below
+      this.connect();
+    });
   }
 
   /**
@@ -142,6 +150,12 @@ export class FrameSocket {
     if (key === this.hubsKey) return;
     const first = !this.hubsKey;
     this.hubsKey = key;
+    if (!this.open && !first) {
+      // The integration answers again (Home Assistant restarted): the socket's route is back.
+      this.retryMs = RETRY_FIRST_MS;
+      if (!this.socket && !this.connecting) this.connect();
+      return;
+    }
     if (first || !this.open) return;
     for (const watch of this.watches.values()) {
       watch.refused = false;
@@ -162,11 +176,12 @@ export class FrameSocket {
   async connect() {
     if (this.socket || this.connecting || !this.watches.size) return;
     this.connecting = true;
+    const attempt = (this.attempt += 1);
     clearTimeout(this.retryTimer);
     try {
       // Signed now, used at once: the signature only has to be valid when the socket opens.
       const { path } = await this.hass.connection.sendMessagePromise({ type: "auth/sign_path", path: FRAME_SOCKET_PATH, expires: 60 });
-      if (!this.watches.size) return;
+      if (attempt !== this.attempt || this.socket || !this.watches.size) return;
       const url = new URL(path, this.baseUrl());
       url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
       const socket = new WebSocket(url.href);
@@ -189,9 +204,9 @@ export class FrameSocket {
       };
     } catch {
       // Home Assistant is away (restarting): the next attempt signs again.
-      this.retry(this.retryMs);
+      if (attempt === this.attempt) this.retry(this.retryMs);
     } finally {
-      this.connecting = false;
+      if (attempt === this.attempt) this.connecting = false;
     }
   }
 
