@@ -34,6 +34,9 @@ async def test_motion_now_names_the_zones_seeing_motion_and_the_motion_entities(
 ) -> None:
     await hass.config_entries.async_setup(hub_entry.entry_id)
     client = await hass_ws_client(hass)
+    # A short cool-down, so that a motion ends between two crossings of the looped scene (the
+    # default of 30 s would keep it on).
+    await hub_entry.runtime_data.motion.async_set("cam1", cooldown=2.0)
     # The crossing, looped: an empty room, then walkers going from left to right.
     await simulate(frames=list(scene_jpegs("crossing")), fps=20, mode="speed")
     saved = await websocket_command(
