@@ -377,13 +377,18 @@ async def test_approval_names_the_camera_its_device_and_entity_ids(
     assert device is not None
     assert device.name == "Garage door"
     entities = er.async_entries_for_device(er.async_get(hass), device.id)
-    by_unique_id = {entity.unique_id: entity.entity_id for entity in entities}
+    # A unique id is unique within its platform (the sensor and the number of the frame rate
+    # share one): key them by both.
+    by_unique_id = {(entity.domain, entity.unique_id): entity.entity_id for entity in entities}
     # Unique ids as before: the hub's entry id and the camera id (its address).
-    assert by_unique_id[camera_unique_id(hub_entry.entry_id, STOCK, "camera")] == (
+    assert by_unique_id["camera", camera_unique_id(hub_entry.entry_id, STOCK, "camera")] == (
         "camera.garage_door"
     )
-    assert by_unique_id[camera_unique_id(hub_entry.entry_id, STOCK, "fps")] == (
+    assert by_unique_id["sensor", camera_unique_id(hub_entry.entry_id, STOCK, "fps")] == (
         "sensor.garage_door_frame_rate"
+    )
+    assert by_unique_id["number", camera_unique_id(hub_entry.entry_id, STOCK, "fps")] == (
+        "number.garage_door_target_frame_rate"
     )
     assert all("127_0_0" not in entity_id for entity_id in by_unique_id.values())
     await wait_for(lambda: hass.states.get("camera.garage_door").state != STATE_UNAVAILABLE)  # type: ignore[union-attr]
