@@ -204,6 +204,25 @@ async def tile_frames(page: Page) -> dict[str, int]:
     return counts
 
 
+async def tiles_in_view(page: Page) -> set[str]:
+    """Return the grid tiles at least half shown (in the window and in their scrolled strip).
+
+    A tile out of view receives no frames (live.js unwatches it), so only these paint.
+    """
+    shown: list[str] = await page.locator("esp32-camera-panel .tile").evaluate_all(
+        """tiles => tiles.filter((tile) => {
+            const rect = tile.getBoundingClientRect();
+            const strip = tile.parentElement.getBoundingClientRect();
+            const left = Math.max(rect.left, strip.left, 0);
+            const right = Math.min(rect.right, strip.right, window.innerWidth);
+            const top = Math.max(rect.top, strip.top, 0);
+            const bottom = Math.min(rect.bottom, strip.bottom, window.innerHeight);
+            return right - left >= rect.width / 2 && bottom - top >= rect.height / 2;
+        }).map((tile) => tile.dataset.camera)"""
+    )
+    return set(shown)
+
+
 async def choose_resolution(page: Page, name: str) -> None:
     """Choose resolution `name` ("VGA") in the controls' ha-select, as a user does."""
     select = page.locator("esp32-camera-controls ha-select").first

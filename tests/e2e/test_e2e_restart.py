@@ -14,6 +14,7 @@ from tests.e2e.browser_helpers import (
     log,
     open_page,
     tile_frames,
+    tiles_in_view,
 )
 
 
@@ -37,12 +38,15 @@ async def test_video_and_tiles_resume_after_a_restart(
     back = time.monotonic()
     before = await tile_frames(page)
     video_before = int(await img.get_attribute("data-frames") or 0)
+    # Tiles scrolled out of the strip receive nothing by design: those in view must move.
+    shown = await tiles_in_view(page)
+    assert len(shown) >= 3, shown
 
     async def resumed() -> bool:
         # The page's frame socket signs its path again and reconnects: new frames are painted.
         painted = int(await img.get_attribute("data-frames") or 0) > video_before
         counts = await tile_frames(page)
-        moving = all(counts.get(camera, 0) > before.get(camera, 0) for camera in before)
+        moving = all(counts.get(camera, 0) > before.get(camera, 0) for camera in shown)
         return painted and moving
 
     await wait_until("the video and tiles after the restart", resumed, timeout=5)
@@ -58,6 +62,6 @@ async def test_video_and_tiles_resume_after_a_restart(
     browser.watch.forgive("unsubscribe_events")
     browser.watch.forgive("'code': 'unknown_command'")
     log(
-        f"restart: 'Reconnecting' shown; video (frame socket signed again) and all tiles back {time.monotonic() - back:.1f} s after Home Assistant"
+        f"restart: 'Reconnecting' shown; video (frame socket signed again) and the {len(shown)} tiles in view back {time.monotonic() - back:.1f} s after Home Assistant"
     )
     await page.context.close()
