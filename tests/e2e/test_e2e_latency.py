@@ -30,8 +30,12 @@ from tests.e2e.browser_helpers import (
     send_command,
 )
 
-# Display latency targets (ms) on this machine: p50 and p99 at 20 fps, p50 at 1 fps.
-LATENCY_TARGETS = {20: (20.0, 60.0), 1: (30.0, None)}
+# Display latency targets (ms) on this machine: p50 and p99 at 20 fps, p50 at 1 fps. Every live
+# picture now decodes each JPEG before it shows it (createImageBitmap, live.js): 15-45 ms more than
+# HA's MJPEG <img> took for the video and the card (p50 3.9 / p99 17 ms at 20 fps, 6.7 ms at 1 fps
+# on a quiet machine), for a frame path that costs Home Assistant nothing and serves any number of
+# cameras (docs/performance.md). These are that path's targets; the regression is recorded there.
+LATENCY_TARGETS = {20: (30.0, 120.0), 1: (80.0, None)}
 LATENCY_SECONDS = {20: 20.0, 1: 12.0}
 GRID_FPS = 8  # the cameras' rate in the other tests
 
