@@ -564,7 +564,7 @@ async def _async_record(entity: Esp32Camera, call: ServiceCall) -> ServiceRespon
         await _async_allowed(hass, directory, caller)
     pre_roll: float = call.data.get(ATTR_PRE_ROLL, hub.clips.settings(camera_id).pre_roll)
     async with _async_clip_name(hass, target, caller, overwrite=call.data[ATTR_OVERWRITE]):
-        result = await hub.clips.async_record(
+        response = await hub.clips.async_record(
             camera_id,
             duration=call.data[ATTR_DURATION],
             pre_roll=pre_roll,
@@ -572,8 +572,7 @@ async def _async_record(entity: Esp32Camera, call: ServiceCall) -> ServiceRespon
             # Inside the save directory, no link below it is followed while writing.
             root=None if target is None else target.root,
         )
-    LOGGER.debug("Recorded a clip of %s to %s", camera_id, result.info.path)
-    response = result.as_dict()
+    LOGGER.debug("Recorded a clip of %s to %s", camera_id, response["path"])
     for key in ("path", "thumbnail"):
         if response[key] is not None:
             response[key] = caller.show(response[key])

@@ -114,46 +114,21 @@ MAX_QUEUED_CONVERSIONS: Final = 16
 
 
 @dataclass(frozen=True, slots=True)
-class ClipResult:
-    """A clip whose files are complete: what the record action returns and the event carries."""
-
-    camera_id: str
-    reason: ClipReason
-    info: ClipInfo
-    pre_roll_complete: bool
-    thumbnail: Path | None
-    mp4: Path | None
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return the action's response (paths as text, the clip's seconds rounded to ms)."""
-        return {
-            "path": str(self.info.path),
-            "frames": self.info.frames,
-            "duration": round(self.info.duration, 3),
-            "pre_roll_complete": self.pre_roll_complete,
-            "thumbnail": None if self.thumbnail is None else str(self.thumbnail),
-            "mp4": None if self.mp4 is None else str(self.mp4),
-        }
-
-
-@dataclass(frozen=True, slots=True)
 class RecordedClip:
-    """What the record action answers once the AVI is written: the MP4 may still be coming."""
+    """A clip whose AVI is written: what the record action answers and the event carries."""
 
     info: ClipInfo
     pre_roll_complete: bool
     thumbnail: Path | None
-    mp4_pending: bool  # queued for its MP4: `esp32_camera_clip_saved` announces it
 
     def as_dict(self) -> dict[str, Any]:
-        """Return the action's response (paths as text, the clip's seconds rounded to ms)."""
+        """Return its files and figures (paths as text, the clip's seconds rounded to ms)."""
         return {
             "path": str(self.info.path),
             "frames": self.info.frames,
             "duration": round(self.info.duration, 3),
             "pre_roll_complete": self.pre_roll_complete,
             "thumbnail": None if self.thumbnail is None else str(self.thumbnail),
-            "mp4_pending": self.mp4_pending,
         }
 
 
@@ -193,9 +168,8 @@ class _Clip:
             self.middle_at += (request.duration - request.pre_roll) / 2
         self._recent: deque[ClipFrame] = deque(maxlen=SCORED_FRAMES)
         self.mp4_pending = False
-        # Results, never exceptions: a motion clip's futures are awaited by nobody.
+        # A result, never an exception: a motion clip's future is awaited by nobody.
         self.written: asyncio.Future[ClipInfo | Exception] = hass.loop.create_future()
-        self.finished: asyncio.Future[ClipResult | None] = hass.loop.create_future()
         self.writer: ThreadedAviSink | None = None
 
     def add(self, frame: ClipFrame) -> None:
@@ -555,13 +529,13 @@ class HubClips:
         pre_roll: float,
         path: Path | None = None,
         root: Path | None = None,
-    ) -> RecordedClip:
+    ) -> dict[str, Any]:
         """Record `pre_roll` seconds before now to `duration` after; return the written AVI.
 
         `path` is a file the caller checked (`root`: the save directory when it lies inside it);
         None: the default layout. Waits for the AVI (the clip's end plus a margin), not for its
-        MP4 (`mp4_pending`: the event announces it). Raises translated errors when nothing could
-        be written.
+        MP4 (`mp4_pending`: the event announces it): the clip's `RecordedClip.as_dict()` and
+        `mp4_pending`. Raises translated errors when nothing could be written.
         """
         if path is None:
             self._check_available()
@@ -598,9 +572,8 @@ class HubClips:
                 translation_key="record_failed",
                 translation_placeholders={"path": str(clip.path), "error": str(written)},
             )
-        return RecordedClip(
-            written, clip.request.pre_roll_complete, clip.thumbnail_path, clip.mp4_pending
-        )
+        recorded = RecordedClip(written, clip.request.pre_roll_complete, clip.thumbnail_path)
+        return {**recorded.as_dict(), "mp4_pending": clip.mp4_pending}
 
     def check_can_record(self, camera_id: str) -> None:
         """Refuse a record action past the open clips' caps (the camera's, then the hub's)."""
@@ -708,7 +681,6 @@ class HubClips:
             else:
                 LOGGER.debug("No frame of %s during the clip %s", clip.camera_id, clip.path)
             clip.written.set_result(result)
-            clip.finished.set_result(None)
             return
         counts.written += 1
         size = result.size
@@ -728,16 +700,8 @@ class HubClips:
 
     @callback
     def _async_finish(self, clip: _Clip, info: ClipInfo, mp4: Path | None) -> None:
-        """Answer the action and fire the event: the clip's files are complete."""
-        result = ClipResult(
-            clip.camera_id,
-            clip.request.reason,
-            info,
-            clip.request.pre_roll_complete,
-            clip.thumbnail_path,
-            mp4,
-        )
-        clip.finished.set_result(result)
+        """Fire the event: the clip's files are complete."""
+        recorded = RecordedClip(info, clip.request.pre_roll_complete, clip.thumbnail_path)
         entity_id = camera_entity_id(er.async_get(self._hass), self._entry_id, clip.camera_id)
         self._hass.bus.async_fire(
             EVENT_CLIP_SAVED,
@@ -745,7 +709,8 @@ class HubClips:
                 "entity_id": entity_id,
                 "camera_id": clip.camera_id,
                 "reason": clip.request.reason.value,
-                **result.as_dict(),
+                **recorded.as_dict(),
+                "mp4": None if mp4 is None else str(mp4),
             },
         )
 
