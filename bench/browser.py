@@ -41,11 +41,37 @@ CHROMIUM_ARGS = [
 CARD_DASHBOARD = "e2e-cams"
 type OpenPage = Callable[[str], Awaitable[Page]]
 
-# The page's sampler: one interval timer reads every watched image's stamp. Same block layout and
-# threshold as esp32_simulator.read_frame_stamp.
-SAMPLER = """
+# A frame stamp's number from the pixels of a strip of `blocks` squares of `side` px (RGBA, the
+# strip's width a row): null without its two marker blocks. Same block layout and threshold as
+# esp32_simulator.read_frame_stamp; both samplers of the benchmarks use it.
+STAMP_OF = """
+  const stampOf = (pixels, side, blocks) => {
+    const rowWidth = blocks * side;
+    let number = 0;
+    for (let index = 0; index < blocks; index += 1) {
+      let sum = 0, count = 0;
+      for (let y = side / 4; y < (3 * side) / 4; y += 1) {
+        for (let x = index * side + side / 4; x < index * side + (3 * side) / 4; x += 1) {
+          const at = (y * rowWidth + x) * 4;
+          sum += (pixels[at] + pixels[at + 1] + pixels[at + 2]) / 3;
+          count += 1;
+        }
+      }
+      const bit = sum / count >= 128 ? 1 : 0;
+      if (index === 0 && bit !== 1) return null;
+      if (index === 1 && bit !== 0) return null;
+      if (index >= 2) number = number * 2 + bit;
+    }
+    return number;
+  };
+"""
+# The page's sampler: one interval timer reads every watched image's stamp.
+SAMPLER = (
+    """
 ([images, bits]) => {
-  const blocks = 2 + bits;
+  const blocks = 2 + bits;"""
+    + STAMP_OF
+    + """
   const canvas = document.createElement("canvas");
   const context = canvas.getContext("2d", { willReadFrequently: true });
   const seen = images.map(() => ({}));
@@ -66,23 +92,7 @@ SAMPLER = """
       source, 0, (height - side) * scale, blocks * side * scale, side * scale,
       0, 0, blocks * side, side,
     );
-    const pixels = context.getImageData(0, 0, blocks * side, side).data;
-    let number = 0;
-    for (let index = 0; index < blocks; index += 1) {
-      let sum = 0, count = 0;
-      for (let y = side / 4; y < (3 * side) / 4; y += 1) {
-        for (let x = index * side + side / 4; x < index * side + (3 * side) / 4; x += 1) {
-          const at = (y * canvas.width + x) * 4;
-          sum += (pixels[at] + pixels[at + 1] + pixels[at + 2]) / 3;
-          count += 1;
-        }
-      }
-      const bit = sum / count >= 128 ? 1 : 0;
-      if (index === 0 && bit !== 1) return null;
-      if (index === 1 && bit !== 0) return null;
-      if (index >= 2) number = number * 2 + bit;
-    }
-    return number;
+    return stampOf(context.getImageData(0, 0, blocks * side, side).data, side, blocks);
   };
   const timer = setInterval(() => {
     const now = performance.now();
@@ -97,6 +107,7 @@ SAMPLER = """
   window.__esp32StampSampler = { timer, seen, gaps };
 }
 """
+)
 STOP = """
 () => {
   const sampler = window.__esp32StampSampler;

@@ -32,7 +32,7 @@ import statistics
 import time
 from typing import TYPE_CHECKING, Any
 
-from bench.browser import CHROMIUM_ARGS, open_logged_in
+from bench.browser import CHROMIUM_ARGS, STAMP_OF, open_logged_in
 from bench.measure import REPO
 from bench.table_format import cells, number, ratio
 from bench.testbed import log
@@ -141,6 +141,7 @@ COUNT_VIEWS = f"""
 SAMPLE = f"""
 ([kind, prefix, fractionWide, fractionHigh, blocks]) => {{
   {FIND_VIEWS}
+  {STAMP_OF}
   const side = 16;
   const canvas = document.createElement("canvas");
   canvas.width = blocks * side;
@@ -159,23 +160,7 @@ SAMPLE = f"""
     }} catch {{
       return null;
     }}
-    const pixels = context.getImageData(0, 0, canvas.width, canvas.height).data;
-    let value = 0;
-    for (let index = 0; index < blocks; index += 1) {{
-      let sum = 0, count = 0;
-      for (let y = side / 4; y < (3 * side) / 4; y += 1) {{
-        for (let x = index * side + side / 4; x < index * side + (3 * side) / 4; x += 1) {{
-          const at = (y * canvas.width + x) * 4;
-          sum += (pixels[at] + pixels[at + 1] + pixels[at + 2]) / 3;
-          count += 1;
-        }}
-      }}
-      const bit = sum / count >= 128 ? 1 : 0;
-      if (index === 0 && bit !== 1) return null;
-      if (index === 1 && bit !== 0) return null;
-      if (index >= 2) value = value * 2 + bit;
-    }}
-    return value;
+    return stampOf(context.getImageData(0, 0, canvas.width, canvas.height).data, side, blocks);
   }};
   const state = {{}};
   let views = [];
