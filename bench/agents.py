@@ -99,7 +99,7 @@ class CameraAgent:
 
     async def _camera(self, index: int, camera_id: str, stop: Stop, ready: asyncio.Event) -> None:
         spec = self.spec
-        jpeg = sequenced_jpeg(spec["size"], label=camera_id)
+        jpeg = sequenced_jpeg(spec["size"], label=camera_id, resolution=spec.get("resolution"))
         messages = frame_messages(jpeg, frame_id=1)
         footers = footer_count(len(jpeg))
         period = 1.0 / spec["fps"] if spec["fps"] else 0.0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import struct
@@ -53,9 +54,24 @@ def text_frame(message: dict[str, Any]) -> bytes:
     return ws_header(OPCODE_TEXT, len(payload)) + payload
 
 
-def sequenced_jpeg(size: int, label: str = "bench") -> bytearray:
-    """Return a real JPEG of exactly `size` bytes with room for a sequence number after SOI."""
-    jpeg = make_test_jpeg(size=size - _SEQUENCE_SEGMENT.size, label=label)
+def sequenced_jpeg(
+    size: int, label: str = "bench", resolution: tuple[int, int] | None = None
+) -> bytearray:
+    """Return a real JPEG of exactly `size` bytes with room for a sequence number after SOI.
+
+    With `resolution` (width, height) the picture has those dimensions (the coarsest quality
+    that fits, for work that decodes it: motion detection); else the largest that fits `size`.
+    """
+    room = size - _SEQUENCE_SEGMENT.size
+    if resolution is None:
+        jpeg = make_test_jpeg(size=room, label=label)
+    else:
+        for quality in (12, 20, 30, 63):
+            with contextlib.suppress(ValueError):
+                jpeg = make_test_jpeg(*resolution, quality=quality, size=room, label=label)
+                break
+        else:
+            raise ValueError(f"no {resolution} JPEG fits {size} bytes")
     data = bytearray(SOI)
     data += _SEQUENCE_SEGMENT.pack(b"\xff\xfe", _SEQUENCE_SEGMENT.size - 2, SEQUENCE_TAG, 0)
     data += jpeg[len(SOI) :]

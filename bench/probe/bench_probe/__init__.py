@@ -12,6 +12,10 @@ Loaded only by the benchmarks, from YAML (`bench_probe:` and a `bench_probe` cam
   with pyinstrument; `stop` answers the report as text.
 - `GET /api/bench_probe/clips?camera=ID`: the hub's clip figures (ring memory, the frame
   listener's time) and the triggers of the camera's open clips (the hub's monotonic clock).
+- `POST /api/bench_probe/stages` `{"statistics", "broker", "consumers", "motion_analysis"}` or
+  `{"restore": true}`: switch per-frame stages of the running hub off and on (bench/budget.py);
+  `GET` answers the frames the hub has been handed since the switch was installed. A bench-only
+  hook: it reaches into the hub's parts, which the integration offers no way to do.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     hass.http.register_view(ProfileView())
     hass.http.register_view(ListenerView())
     hass.http.register_view(ClipsView())
+    hass.http.register_view(StagesView())
     return True
 
 
@@ -288,3 +293,113 @@ class ProfileView(HomeAssistantView):
         profiler, ProfileView.profiler = ProfileView.profiler, None
         profiler.stop()
         return web.Response(text=profiler.output_text(unicode=False, color=False, show_all=False))
+
+
+def _skip_analysis(jpeg: bytes | bytearray, timestamp: float) -> None:
+    """A detector's `analyse` while motion analysis is switched off: the frame is handed over."""
+
+
+def _ignore_frame(frame: object) -> None:
+    """A camera's `stats.record_frame` while statistics are switched off."""
+
+
+class _StageSwitch:
+    """Which per-frame stages of one running hub are on (the budget workload's switch).
+
+    Installed on the hub at the first switch: the hub's `frame_received` (what the listener calls
+    per admitted frame) becomes a counter in front of the broker, so that frames are counted
+    whatever is off. The rest are instance attributes over the parts' own methods, and the
+    broker's list of every-camera listeners (motion, the clip ring) edited in place.
+    """
+
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+        self.frames = 0
+        self.broker = True
+        self._publish = hub.frame_received
+        # The broker's every-camera listeners, edited in place: its unsubscribes hold the list.
+        self._every_camera: list[Any] = hub.frames._listeners.setdefault(None, [])  # noqa: SLF001
+        self._consumers = list(self._every_camera)
+        self._stats: list[Any] = []
+        self._detectors: list[Any] = []
+        hub.frame_received = self._frame_received
+
+    def _frame_received(self, camera: Any, frame: Any) -> None:
+        self.frames += 1
+        if self.broker:
+            self._publish(camera, frame)
+
+    def _kind(self, listener: Any) -> str:
+        owner = getattr(listener, "__self__", None)
+        if owner is self.hub.motion:
+            return "motion"
+        if owner is self.hub.clips:
+            return "ring"
+        return "other"
+
+    def apply(
+        self, *, statistics: bool, broker: bool, consumers: set[str], motion_analysis: bool
+    ) -> dict[str, Any]:
+        """Switch the stages; answer what the hub's parts now are."""
+        self.restore_parts()
+        self.broker = broker
+        self._every_camera[:] = [c for c in self._consumers if self._kind(c) in consumers]
+        cameras = list(self.hub.cameras)
+        if not statistics:
+            for camera in self.hub.cameras.values():
+                camera.stats.record_frame = _ignore_frame
+                self._stats.append(camera.stats)
+        if not motion_analysis:
+            for camera_id in cameras:
+                detector = self.hub.motion.detector(camera_id)
+                detector.analyse = _skip_analysis
+                self._detectors.append(detector)
+        return {
+            "consumers": sorted(self._kind(c) for c in self._every_camera),
+            "motion_enabled": {c: self.hub.motion.settings(c).enabled for c in cameras},
+        }
+
+    def restore_parts(self) -> None:
+        """Every stage back on (the counter stays in front of the broker)."""
+        self.broker = True
+        self._every_camera[:] = self._consumers
+        for stats in self._stats:
+            del stats.record_frame
+        for detector in self._detectors:
+            del detector.analyse
+        self._stats.clear()
+        self._detectors.clear()
+
+
+class StagesView(HomeAssistantView):
+    """Switch the running hub's per-frame stages off and on; count the frames handed to it."""
+
+    url = "/api/bench_probe/stages"
+    name = "api:bench_probe:stages"
+    switch: _StageSwitch | None = None
+
+    @staticmethod
+    def _switch(hass: HomeAssistant) -> _StageSwitch:
+        hub = hass.config_entries.async_loaded_entries("esp32_camera")[0].runtime_data
+        if StagesView.switch is None or StagesView.switch.hub is not hub:
+            StagesView.switch = _StageSwitch(hub)
+        return StagesView.switch
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Answer the frames handed to the hub since the switch was installed."""
+        return self.json({"frames": self._switch(request.app[KEY_HASS]).frames})
+
+    async def post(self, request: web.Request) -> web.Response:
+        """Switch the stages named in the body (or restore them all)."""
+        switch = self._switch(request.app[KEY_HASS])
+        body: dict[str, Any] = await request.json()
+        if body.get("restore"):
+            switch.restore_parts()
+            return self.json({"frames": switch.frames})
+        state = switch.apply(
+            statistics=bool(body["statistics"]),
+            broker=bool(body["broker"]),
+            consumers=set(body["consumers"]),
+            motion_analysis=bool(body["motion_analysis"]),
+        )
+        return self.json({"frames": switch.frames, **state})
