@@ -5,6 +5,10 @@
     scripts/bench --only ingest,latency
     scripts/bench --only record        # the record action's clip against what the camera sent
     scripts/bench --soak 10            # churn and reloads for 10 minutes
+    scripts/bench --quick --compare docs/benchmarks/quick.json   # the default for --quick
+
+After the table, every cost that got slower by more than 15 % than in the last recorded run of
+the same mode (docs/benchmarks/<mode>.json; bench/compare.py) is printed.
 
 One process tree: this runner, a `hass` process (fresh configuration, the integration and the
 `bench_probe` component), the baseline server (`bench.floor`) and the load agents
@@ -21,7 +25,7 @@ import json
 from pathlib import Path
 import sys
 
-from bench import runner
+from bench import compare, runner
 from bench.measure import REPO
 
 
@@ -40,6 +44,13 @@ def main() -> int:
         action="store_true",
         help="profile the hub's event loop in ingest and the largest fan-out (bench/results/)",
     )
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        metavar="JSON",
+        help="the recorded run to compare with (default: docs/benchmarks/<mode>.json)",
+    )
+    parser.add_argument("--no-compare", action="store_true", help="print no comparison")
     arguments = parser.parse_args()
     results = asyncio.run(
         runner.run(
@@ -50,9 +61,14 @@ def main() -> int:
             keep=arguments.keep,
         )
     )
+    lines: list[str] = []
+    if not arguments.no_compare:
+        recorded = arguments.compare or compare.recorded_run(results["mode"])
+        lines, results["compared"] = compare.compare_with(recorded, results)
     arguments.json.parent.mkdir(parents=True, exist_ok=True)
     arguments.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(runner.table(results))
+    print("\n".join(lines))
     print(f"\n{results['mode']} run: {results['seconds']} s; figures in {arguments.json}")
     return 0
 

@@ -29,6 +29,8 @@ class Plan:
     browser_cpu_paint_seconds: float  # then the page's painted frames are counted
     browser_cpu_runs: int
     demo_logbook_seconds: float
+    budget_seconds: float  # each configuration's CPU window (bench/budget.py)
+    budget_rounds: int
 
 
 QUICK = Plan(
@@ -49,6 +51,8 @@ QUICK = Plan(
     browser_cpu_warmup=3.0,
     browser_cpu_paint_seconds=5.0,
     browser_cpu_runs=1,
+    budget_seconds=4.0,
+    budget_rounds=1,
 )
 FULL = Plan(
     ingest_sizes=tuple(FRAME_SIZES),
@@ -68,4 +72,6 @@ FULL = Plan(
     browser_cpu_warmup=10.0,
     browser_cpu_paint_seconds=10.0,
     browser_cpu_runs=2,
+    budget_seconds=8.0,
+    budget_rounds=2,
 )
