@@ -1,6 +1,10 @@
 """Fan-out: one XGA camera at 20 fps to 1, 10 and 50 viewers plus a slow one, the hub against a
 bare relay (bench/floor.py --relay).
 
+The hub is measured on its core path (the camera's motion detection and recording on motion
+switched off, bench/ingest.py's `core_path`); one viewer also with a new camera's defaults
+(motion detection on), in a row of its own.
+
     scripts/bench --only fanout [--profile]
 """
 
@@ -10,6 +14,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from bench.ingest import CORE, DEFAULTS, HUB_CONFIGS, core_path
 from bench.measure import (
     Agent,
     cpu_seconds,
@@ -27,16 +32,22 @@ from bench.testbed import Bench, log, loop_lag, proxy_stream_path
 async def run(bench: Bench) -> None:
     """One camera at 20 fps XGA to 1, 10, 50 viewers plus a slow one: hub and baseline relay."""
     rows = []
+    fewest = min(bench.plan.fanout_viewers)
     for viewers in bench.plan.fanout_viewers:
-        order = ("hub", "floor") if viewers % 2 else ("floor", "hub")
+        order: tuple[str, ...] = (CORE, "floor") if viewers % 2 else ("floor", CORE)
+        if viewers == fewest:  # the defaults' row: where motion analysis weighs most per frame
+            order = (*order, DEFAULTS)
         rows.extend([await _run_once(bench, target, viewers) for target in order])
     bench.results["fanout"] = rows
 
 
 async def _run_once(bench: Bench, target: str, count: int) -> dict[str, Any]:
-    hub = target == "hub"
+    """One window of `target` (a hub configuration, or the relay) with `count` viewers."""
+    hub = target in HUB_CONFIGS
     record = bench.work / f"fanout-{target}-{count}.bin"
-    spec = bench.camera_spec("fan", 1, size=FRAME_SIZES["XGA"], fps=20, record=str(record))
+    # Each configuration its own camera: the hub keeps its switches.
+    prefix = "fan" if target != DEFAULTS else "fan_defaults"
+    spec = bench.camera_spec(prefix, 1, size=FRAME_SIZES["XGA"], fps=20, record=str(record))
     if not hub:
         spec["port"] = bench.relay_port
     pid = bench.hass.pid if hub else bench.relay_pid
@@ -44,7 +55,10 @@ async def _run_once(bench: Bench, target: str, count: int) -> dict[str, Any]:
     viewers: Agent | None = None
     try:
         if hub:
-            entity_id = (await bench.camera_entities("fan-", 1))["fan-1"]
+            camera_id = spec["ids"][0]
+            entity_id = (await bench.camera_entities(f"{prefix}-", 1))[camera_id]
+            if target == CORE:
+                await core_path(bench, [camera_id])
             url, path = bench.hass.url, proxy_stream_path(entity_id)
         else:
             url, path = f"http://127.0.0.1:{bench.relay_port}", "/mjpeg"
@@ -111,7 +125,7 @@ async def _run_once(bench: Bench, target: str, count: int) -> dict[str, Any]:
     if lag is not None:
         row["lag_ms"] = lag
     log(
-        f"fanout {count:3} viewers {target:5} cpu {row['cpu_ms_per_delivered_frame'] or 0:.3f} "
+        f"fanout {count:3} viewers {target:8} cpu {row['cpu_ms_per_delivered_frame'] or 0:.3f} "
         f"ms/frame, fast p50 {row['fast_latency_ms']['p50']:.1f} p99 "
         f"{row['fast_latency_ms']['p99']:.1f} ms, rss {rss[0]:.0f}->{rss[-1]:.0f} MiB"
     )
@@ -124,7 +138,7 @@ def table(results: dict[str, Any]) -> list[str]:
         return []
     lines = [
         "",
-        "Fan-out: one XGA camera at 20 fps, N viewers + 1 slow (1 frame/s)",
+        "Fan-out: one XGA camera at 20 fps, N viewers + 1 slow (1/s); core: no motion, no recording",
         cells(
             "viewers / server",
             "CPU ms/frame",
@@ -134,9 +148,11 @@ def table(results: dict[str, Any]) -> list[str]:
             "RSS growth MiB",
         ),
     ]
+    # "hub": a run recorded before the core path had a row of its own (the defaults).
+    names = {CORE: "hub core", DEFAULTS: "hub defaults", "hub": "hub", "floor": "floor (baseline)"}
     lines.extend(
         cells(
-            f"{item['viewers']} {'hub' if item['target'] == 'hub' else 'floor (baseline)'}",
+            f"{item['viewers']} {names[item['target']]}",
             number(item["cpu_ms_per_delivered_frame"], 3),
             number(item["cpu_ms_per_delivered_frame_above_idle"], 3),
             number(item["fast_latency_ms"]["p50"], 1),

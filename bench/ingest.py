@@ -1,6 +1,10 @@
 """The ingest ceiling: cameras sending as fast as the socket allows, the hub against a server
 that only reads (bench/floor.py), per frame size.
 
+The hub is measured on its core path (receive, assemble, deliver: the cameras' motion detection
+and recording on motion switched off through their switches, as a user would) and, in a row of its
+own, with the defaults a new camera gets (motion detection on).
+
     scripts/bench --only ingest [--profile]
 """
 
@@ -16,6 +20,19 @@ from bench.table_format import cells, number, ratio
 from bench.testbed import Bench, log, loop_lag
 
 CAMERAS = 4
+# The hub's configurations, measured each beside the floor: the core path, and a new camera's
+# defaults. The core path's row is the one the limits (2.4x the floor) apply to.
+CORE = "core"
+DEFAULTS = "defaults"
+HUB_CONFIGS = (CORE, DEFAULTS)
+# What the core path switches off: every feature that costs per frame beyond receiving,
+# assembling and delivering.
+CORE_PATH_OFF = ("motion_detection", "record_on_motion")
+
+
+async def core_path(bench: Bench, camera_ids: list[str]) -> None:
+    """Switch the cameras' per-frame features off (they keep it: the hub stores it per camera)."""
+    await bench.hass.switch_cameras(camera_ids, CORE_PATH_OFF, on=False)
 
 
 async def run(bench: Bench) -> None:
@@ -24,14 +41,19 @@ async def run(bench: Bench) -> None:
     for size_name in bench.plan.ingest_sizes:
         for round_number in range(bench.plan.ingest_rounds):
             # Alternate which goes first, so that neither always runs on a warmer machine.
-            order = ("hub", "floor") if round_number % 2 == 0 else ("floor", "hub")
+            # The floor between the hub's two configurations: neither always runs beside it.
+            order = (
+                (CORE, "floor", DEFAULTS) if round_number % 2 == 0 else (DEFAULTS, "floor", CORE)
+            )
             rows.extend([await _run_once(bench, target, size_name) for target in order])
     bench.results["ingest"] = merge_rounds(rows, ("size", "target"))
 
 
 async def _run_once(bench: Bench, target: str, size_name: str) -> dict[str, Any]:
-    hub = target == "hub"
-    prefix = f"ingest-{size_name.lower()}"
+    """One window of `target` (a hub configuration, or the floor) at `size_name`."""
+    hub = target in HUB_CONFIGS
+    # Each configuration's own cameras: the hub keeps their switches from round to round.
+    prefix = f"ingest-{target}-{size_name.lower()}"
     spec = bench.camera_spec(prefix, CAMERAS, size=FRAME_SIZES[size_name], fps=0)
     if not hub:
         spec["port"] = bench.floor_port
@@ -39,6 +61,9 @@ async def _run_once(bench: Bench, target: str, size_name: str) -> dict[str, Any]
     cameras = await Agent.run(f"ingest {target}", "cameras", spec)
     try:
         await asyncio.sleep(1.0)  # warm up: connections settled, entities created
+        if target == CORE:
+            await core_path(bench, spec["ids"])
+            await asyncio.sleep(0.5)  # an analysis already handed over finishes
         frames_0, bytes_0 = await _received(bench, hub, prefix)
         if hub:
             await bench.probe(reset=True)
@@ -64,7 +89,7 @@ async def _run_once(bench: Bench, target: str, size_name: str) -> dict[str, Any]
     if lag is not None:
         row["lag_ms"] = lag
     log(
-        f"ingest {size_name:5} {target:5} {row['fps']:7.0f} frames/s "
+        f"ingest {size_name:5} {target:8} {row['fps']:7.0f} frames/s "
         f"{row['mb_per_s']:6.1f} MB/s  cpu {row['cpu_s_per_1000_frames'] or 0:.3f} s/1000"
     )
     return row
@@ -96,13 +121,22 @@ def table(results: dict[str, Any]) -> list[str]:
         return []
     lines = [
         "",
-        f"Ingest ceiling ({CAMERAS} cameras, speed mode, as fast as possible)",
+        f"Ingest ceiling ({CAMERAS} cameras, as fast as possible; core: no motion, no recording)",
         cells("size / server", "frames/s", "MB/s", "CPU s/1000 fr", "ratio to floor"),
     ]
     by_key = {(r["size"], r["target"]): r for r in ingest}
+    # "hub": a run recorded before the core path had a row of its own (the defaults).
+    names = {
+        CORE: "hub core",
+        DEFAULTS: "hub defaults",
+        "hub": "hub",
+        "floor": "floor (baseline)",
+    }
     for size in dict.fromkeys(r["size"] for r in ingest):
-        hub, floor = by_key[(size, "hub")], by_key[(size, "floor")]
-        for name, item in (("hub", hub), ("floor (baseline)", floor)):
+        floor = by_key[(size, "floor")]
+        for target, name in names.items():
+            if (item := by_key.get((size, target))) is None:
+                continue
             cpu_ratio = ratio(item["cpu_s_per_1000_frames"], floor["cpu_s_per_1000_frames"])
             lines.append(
                 cells(

@@ -294,39 +294,68 @@ class HomeAssistant:
         Waits for the cameras' switches to be registered; returns the cameras' enabled entity ids
         by (domain, unique id `<camera id>_<key>`), e.g. `("binary_sensor", "cam_motion")`.
         """
+        keys = ("motion_detection", "record_on_motion")
         async with self.websocket() as call:
-            entities: dict[tuple[str, str], str] = {}
-
-            async def registered() -> bool:
-                entities.update(await camera_entities(call, camera_ids))
-                return all(
-                    ("switch", f"{camera_id}_{key}") in entities
-                    for camera_id in camera_ids
-                    for key in ("motion_detection", "record_on_motion")
-                )
-
-            await wait_until("the cameras' motion switches", registered, timeout=60)
-
-            def each(domain: str, key: str) -> list[str]:
-                return [entities[domain, f"{camera_id}_{key}"] for camera_id in camera_ids]
-
+            entities = await registered_switches(call, camera_ids, keys)
             await call(
                 "call_service",
                 domain="number",
                 service="set_value",
-                target={"entity_id": each("number", "motion_cooldown")},
+                target={
+                    "entity_id": [
+                        entities["number", f"{camera_id}_motion_cooldown"]
+                        for camera_id in camera_ids
+                    ]
+                },
                 service_data={"value": cooldown},
             )
-            await call(
-                "call_service",
-                domain="switch",
-                service="turn_on",
-                target={
-                    "entity_id": each("switch", "motion_detection")
-                    + each("switch", "record_on_motion")
-                },
-            )
+            await switch(call, entities, camera_ids, keys, on=True)
         return entities
+
+    async def switch_cameras(
+        self, camera_ids: Sequence[str], keys: Sequence[str], *, on: bool
+    ) -> None:
+        """Turn the cameras' switches `keys` (e.g. `motion_detection`) on or off, as a user would."""
+        async with self.websocket() as call:
+            entities = await registered_switches(call, camera_ids, keys)
+            await switch(call, entities, camera_ids, keys, on=on)
+
+
+async def registered_switches(
+    call: Callable[..., Awaitable[Any]], camera_ids: Sequence[str], keys: Sequence[str]
+) -> dict[tuple[str, str], str]:
+    """Wait until the cameras' switches `keys` are registered; return `camera_entities`."""
+    entities: dict[tuple[str, str], str] = {}
+
+    async def registered() -> bool:
+        entities.update(await camera_entities(call, camera_ids))
+        return all(
+            ("switch", f"{camera_id}_{key}") in entities for camera_id in camera_ids for key in keys
+        )
+
+    await wait_until(f"the cameras' switches {', '.join(keys)}", registered, timeout=60)
+    return entities
+
+
+async def switch(
+    call: Callable[..., Awaitable[Any]],
+    entities: dict[tuple[str, str], str],
+    camera_ids: Sequence[str],
+    keys: Sequence[str],
+    *,
+    on: bool,
+) -> None:
+    """Turn the cameras' switches `keys` on or off (the service returns once they took it)."""
+    await call(
+        "call_service",
+        domain="switch",
+        service="turn_on" if on else "turn_off",
+        target={
+            "entity_id": [
+                entities["switch", f"{camera_id}_{key}"] for camera_id in camera_ids for key in keys
+            ]
+        },
+    )
 
 
 async def camera_entities(
