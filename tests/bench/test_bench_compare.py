@@ -28,8 +28,8 @@ def test_a_20_percent_slower_hub_is_flagged_with_its_ratio_to_the_floor() -> Non
     slower, compared = regressions(recorded, current)
     assert compared == 2
     assert {item.name: round(item.change, 3) for item in slower} == {
-        "ingest XGA: hub CPU s per 1,000 frames": 0.2,
-        "ingest XGA: hub / floor": 0.2,
+        "ingest XGA hub core: CPU s per 1,000 frames": 0.2,
+        "ingest XGA hub core / floor": 0.2,
     }
     assert slower[0].before == pytest.approx(0.100)
     assert slower[0].after == pytest.approx(0.120)
@@ -45,7 +45,7 @@ def test_within_the_threshold_or_faster_is_not_flagged() -> None:
 def test_a_slower_floor_alone_flags_no_ratio() -> None:
     # The machine got slower for both: the hub's CPU is flagged, its ratio to the floor is not.
     slower, _ = regressions(_run(ingest=_ingest(0.100, 0.050)), _run(ingest=_ingest(0.130, 0.065)))
-    assert [item.name for item in slower] == ["ingest XGA: hub CPU s per 1,000 frames"]
+    assert [item.name for item in slower] == ["ingest XGA hub core: CPU s per 1,000 frames"]
 
 
 def test_a_change_within_the_noise_floor_is_not_flagged() -> None:
@@ -73,12 +73,30 @@ def test_only_figures_of_both_runs_are_compared() -> None:
     recorded = _run(ingest=_ingest(0.1, 0.05))
     current = _run(ingest=_ingest(0.1, 0.05), fanout=fanout)
     assert set(figures(current)) == {
-        "ingest XGA: hub CPU s per 1,000 frames",
-        "ingest XGA: hub / floor",
-        "fan-out 1 viewers: hub CPU ms per delivered frame above idle",
-        "fan-out 1 viewers: hub / relay",
+        "ingest XGA hub core: CPU s per 1,000 frames",
+        "ingest XGA hub core / floor",
+        "fan-out 1 viewers, hub core: CPU ms per delivered frame above idle",
+        "fan-out 1 viewers, hub core / relay",
     }
     assert regressions(recorded, current) == ([], 2)
+
+
+def test_a_recorded_hub_row_is_compared_with_the_core_path_and_defaults_with_defaults() -> None:
+    recorded = _run(ingest=_ingest(0.100, 0.050))  # before the core path had its own row
+    current = _run(
+        ingest=[
+            {"size": "XGA", "target": "core", "cpu_s_per_1000_frames": 0.130},
+            {"size": "XGA", "target": "defaults", "cpu_s_per_1000_frames": 0.300},
+            {"size": "XGA", "target": "floor", "cpu_s_per_1000_frames": 0.050},
+        ]
+    )
+    slower, compared = regressions(recorded, current)
+    assert compared == 2  # the defaults have nothing recorded to be compared with
+    assert [round(item.change, 3) for item in slower] == [0.3, 0.3]
+    assert {item.name.split(":")[0] for item in slower} == {
+        "ingest XGA hub core",
+        "ingest XGA hub core / floor",
+    }
 
 
 def test_latency_percentiles_are_not_compared() -> None:
@@ -91,10 +109,10 @@ def test_compare_with_prints_each_regression_and_records_it(tmp_path: Path) -> N
     recorded.write_text(json.dumps(_run(ingest=_ingest(0.100, 0.050))), encoding="utf-8")
     lines, record = compare_with(recorded, _run(ingest=_ingest(0.125, 0.050)))
     assert "2 figures, 2 slower by more than 15%" in lines[1]
-    assert "  SLOWER ingest XGA: hub CPU s per 1,000 frames: 0.100 -> 0.125 s (+25%)" in lines
+    assert "  SLOWER ingest XGA hub core: CPU s per 1,000 frames: 0.100 -> 0.125 s (+25%)" in lines
     assert [item["name"] for item in record["slower"]] == [
-        "ingest XGA: hub CPU s per 1,000 frames",
-        "ingest XGA: hub / floor",
+        "ingest XGA hub core: CPU s per 1,000 frames",
+        "ingest XGA hub core / floor",
     ]
     lines, record = compare_with(tmp_path / "missing.json", _run())
     assert "No recorded run to compare with" in lines[1]
