@@ -242,9 +242,18 @@ async def test_options_form_has_sections_and_number_boxes_with_units(
             result["data_schema"], custom_serializer=cv.custom_serializer
         )
     }
-    assert list(form) == ["connections", "saving", "limits"]
-    assert [form[name]["type"] for name in form] == ["expandable"] * 3
-    assert [form[name]["expanded"] for name in form] == [True, True, False]
+    assert list(form) == ["connections", "saving", "limits", "h264"]
+    assert [form[name]["type"] for name in form] == ["expandable"] * 4
+    assert [form[name]["expanded"] for name in form] == [True, True, False, False]
+    (encoder,) = form["h264"]["schema"]  # the H.264 streams' encoder: software by default
+    assert encoder["name"] == "h264_encoder"
+    assert encoder["default"] == "libx264"
+    assert encoder["selector"]["select"]["options"] == [
+        "libx264",
+        "h264_vaapi",
+        "h264_v4l2m2m",
+        "h264_qsv",
+    ]
     limits = {field["name"]: field for field in form["limits"]["schema"]}
     boxes = {
         name: field["selector"]["number"]

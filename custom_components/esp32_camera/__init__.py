@@ -22,6 +22,7 @@ from .listener import ListenerBindError
 from .services import async_setup_services
 from .views import async_register_views
 from .views.control_port import async_add_control_routes
+from .views.h264_stream import async_add_h264_route
 from .views.panel import async_register_panel, async_unregister_panel
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -61,6 +62,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: Esp32CameraConfigEntry) 
     hub = Esp32CameraHub(hass, entry)
     if hub.options[CONF_EXPOSE_HTTP]:  # routes are added before the listener starts
         async_add_control_routes(hub)
+    async_add_h264_route(hub)  # the H.264 streams: each camera's switch, not expose_http
     try:
         await hub.async_start()
     except ListenerBindError as err:

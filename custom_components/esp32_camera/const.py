@@ -33,6 +33,10 @@ CONF_SAVE_DIRECTORY: Final = "save_directory"
 CONF_RETENTION_DAYS: Final = "retention_days"
 CONF_RETENTION_SIZE_MB: Final = "retention_size_mb"
 CONF_EXPOSE_HTTP: Final = "expose_http"
+# The H.264 streams' encoder (hub/h264_streams.py): libx264, or a hardware encoder of ffmpeg's.
+CONF_H264_ENCODER: Final = "h264_encoder"
+DEFAULT_H264_ENCODER: Final = "libx264"
+H264_ENCODERS: Final = (DEFAULT_H264_ENCODER, "h264_vaapi", "h264_v4l2m2m", "h264_qsv")
 # The snapshot and record actions may write into folders HA serves without login (www/): off.
 CONF_ALLOW_SERVED_FILES: Final = "allow_served_files"
 

@@ -1,7 +1,8 @@
-"""Switches: camera settings, continuous saving, motion detection and recording on motion."""
+"""Switches: camera settings, continuous saving, motion detection, recording on motion, H.264."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, override
 
@@ -11,6 +12,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .entity import (
+    ControlBinding,
     Esp32CameraControlDescription,
     Esp32CameraControlEntity,
     async_add_described_entities,
@@ -30,6 +32,9 @@ ON, OFF = "1", "0"  # the firmware's boolean values
 @dataclass(frozen=True, kw_only=True)
 class Esp32CameraSwitchDescription(SwitchEntityDescription, Esp32CameraControlDescription):
     """A switch bound to an on/off setting."""
+
+    available_fn: Callable[[Esp32CameraHub], bool] | None = None
+    """Whether the hub can serve the setting now (None: always; the camera's own rule applies)."""
 
 
 def _command_switch(command: str) -> Esp32CameraSwitchDescription:
@@ -51,6 +56,18 @@ async def _set_saving(hub: Esp32CameraHub, camera_id: str, value: str) -> None:
 
 SAVING = saver_binding(_saving, _set_saving)
 
+
+def _h264(hub: Esp32CameraHub, camera_id: str) -> str:
+    return ON if hub.h264.is_enabled(camera_id) else OFF
+
+
+async def _set_h264(hub: Esp32CameraHub, camera_id: str, value: str) -> None:
+    await hub.h264.async_set_enabled(camera_id, value == ON)
+
+
+# The hub's choice, kept in its store; the camera entity's features follow its camera signal.
+H264 = ControlBinding(read_fn=_h264, write_fn=_set_h264, needs_camera=False)
+
 SWITCHES: tuple[Esp32CameraSwitchDescription, ...] = (
     _command_switch("hmirror"),
     _command_switch("vflip"),
@@ -69,6 +86,14 @@ SWITCHES: tuple[Esp32CameraSwitchDescription, ...] = (
         translation_key="record_on_motion",
         binding=recording_binding("record", lambda value: value == ON),
     ),
+    Esp32CameraSwitchDescription(
+        key="h264_stream",
+        translation_key="h264_stream",
+        entity_category=EntityCategory.CONFIG,
+        binding=H264,
+        # Without Home Assistant's ffmpeg there is no transcoder (logged once; see the README).
+        available_fn=lambda hub: hub.h264.ffmpeg() is not None,
+    ),
 )
 
 
@@ -85,6 +110,16 @@ class Esp32CameraSwitch(Esp32CameraControlEntity[Esp32CameraSwitchDescription], 
     """An on/off camera setting."""
 
     entity_description: Esp32CameraSwitchDescription
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Available as its camera's controls are, and while the hub can serve the setting."""
+        available_fn = self.entity_description.available_fn
+        if available_fn is not None and not available_fn(self.hub):
+            self.hub.h264.async_no_ffmpeg()
+            return False
+        return super().available
 
     @property
     @override

@@ -28,6 +28,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 
 from ..const import (
     CONF_APPROVED_ADDRESSES,
+    CONF_H264_ENCODER,
     CONF_RETENTION_DAYS,
     CONF_RETENTION_SIZE_MB,
     CONF_SAVE_DIRECTORY,
@@ -57,6 +58,7 @@ from .devices import (
 )
 from .entity_updates import EntityUpdates
 from .frame_broker import FrameBroker
+from .h264_streams import H264Streams
 from .image_saver import ImageSaver
 from .motion_detection import HubMotion, check_stored_motion
 from .options import hub_options, listener_settings
@@ -162,6 +164,19 @@ class Esp32CameraHub:
             motion_active=self.motion.is_active,
             motion_result=lambda camera_id: self.motion.detector(camera_id).last_result,
         )
+        self.h264 = H264Streams(
+            hass,
+            entry.entry_id,
+            self.store,
+            token=self.token,
+            encoder=self.options[CONF_H264_ENCODER],
+            add_frame_listener=self.frames.async_add_listener,
+            cameras=self.listener.cameras,
+            camera_name=lambda camera_id: (
+                self.camera_name(camera) if (camera := self.cameras.get(camera_id)) else camera_id
+            ),
+            changed=self.updates.async_camera_now,
+        )
         # Unsubscribes of the threaded parts (motion, clips): their frames and HA's stop.
         self._stop_threaded: list[CALLBACK_TYPE] = []
         self.started_at: float | None = None
@@ -213,6 +228,7 @@ class Esp32CameraHub:
         await self.clips.async_recover()  # before a clip can open: every .part is a crash's
         await self.listener.start()
         self.started_at = time.monotonic()
+        self.h264.async_check_ffmpeg(self.entry.title)
         await self.saver.async_start()
 
     async def _async_stop_threaded(self, _event: Event | None = None) -> None:
@@ -223,6 +239,7 @@ class Esp32CameraHub:
         """
         await self.motion.async_stop()
         await self.clips.async_stop()
+        await self.h264.async_stop()  # its ffmpeg processes
 
     def _restore_cameras(self) -> None:
         """Recreate, disconnected, the cameras the store knows (from earlier runs); resume saving.
@@ -264,6 +281,7 @@ class Esp32CameraHub:
         self.updates.async_forget(camera_id)
         self.motion.async_forget(camera_id)
         self.clips.async_forget(camera_id)
+        self.h264.async_forget(camera_id)
         self.saver.async_set_enabled(camera_id, False)
         self.saver.async_set_max_rate(camera_id, 0)
         async_dispatcher_send(self.hass, signals.camera_removed(self.entry.entry_id), camera_id)

@@ -21,6 +21,7 @@ from ..const import (
     CONF_CONTROL_PORT,
     CONF_EXPOSE_HTTP,
     CONF_FRAME_TIMEOUT,
+    CONF_H264_ENCODER,
     CONF_LIVENESS_TIMEOUT,
     CONF_MAX_CONNECTIONS_PER_SOURCE,
     CONF_MAX_FRAME_SIZE,
@@ -30,12 +31,14 @@ from ..const import (
     CONF_SAVE_DIRECTORY,
     CONF_STREAM_PORT,
     CONF_TRUSTED_NETWORKS,
+    DEFAULT_H264_ENCODER,
     DEFAULT_LIVENESS_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS_PER_SOURCE,
     DEFAULT_MAX_PENDING_CAMERAS,
     DEFAULT_RETENTION_DAYS,
     DEFAULT_RETENTION_SIZE_MB,
     DOMAIN,
+    H264_ENCODERS,
 )
 from ..listener import ListenerSettings
 from ..protocol import DEFAULT_FRAME_TIMEOUT, DEFAULT_MAX_FRAME_SIZE
@@ -81,6 +84,7 @@ def hub_options(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Any]:
         CONF_RETENTION_SIZE_MB: DEFAULT_RETENTION_SIZE_MB,
         CONF_EXPOSE_HTTP: False,
         CONF_ALLOW_SERVED_FILES: False,
+        CONF_H264_ENCODER: DEFAULT_H264_ENCODER,
         **entry.options,
     }
 
@@ -123,8 +127,10 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         CONF_FRAME_TIMEOUT,
         CONF_LIVENESS_TIMEOUT,
     ),
+    # The H.264 streams' encoder: software unless the machine has a hardware one (advanced).
+    "h264": (CONF_H264_ENCODER,),
 }
-COLLAPSED_SECTIONS = frozenset({"limits"})
+COLLAPSED_SECTIONS = frozenset({"limits", "h264"})
 # The largest frame is stored in bytes and shown in MiB (8 MiB, not 8388608).
 MIB = 1 << 20
 # Options stored as whole numbers (the form's number boxes give floats).
@@ -169,6 +175,13 @@ def _fields() -> dict[str, Any]:
         ),
         CONF_FRAME_TIMEOUT: _box(1, 60, "s"),
         CONF_LIVENESS_TIMEOUT: _box(5, 600, "s"),
+        CONF_H264_ENCODER: selector.SelectSelector(
+            selector.SelectSelectorConfig(
+                options=list(H264_ENCODERS),
+                translation_key=CONF_H264_ENCODER,
+                mode=selector.SelectSelectorMode.DROPDOWN,
+            )
+        ),
     }
 
 

@@ -21,7 +21,7 @@ import glob
 import os
 from pathlib import Path
 import shutil
-from typing import Any, TypedDict, cast
+from typing import Any, NotRequired, TypedDict, cast
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, UnsupportedStorageVersionError
@@ -52,6 +52,7 @@ class StoredCamera(TypedDict):
     # {"name": str, "points": [[x, y], ...]}); {}: the defaults.
     motion: dict[str, Any]
     recording: dict[str, Any]  # clips: record on motion, pre-roll, post-roll; {}: defaults
+    h264: NotRequired[bool]  # the H.264 stream switch; absent: off (hub/h264_streams.py)
 
 
 class StoredHub(TypedDict):
@@ -305,6 +306,16 @@ class HubStore:
             camera["saving"] = enabled
         if rate is not None:
             camera["saving_rate"] = rate
+        await self._async_write()
+
+    def h264_enabled(self, camera_id: str) -> bool:
+        """Return whether the camera's H.264 stream is switched on."""
+        camera = self._data["cameras"].get(camera_id)
+        return camera is not None and camera.get("h264", False)
+
+    async def async_set_h264(self, camera_id: str, enabled: bool) -> None:
+        """Keep the camera's H.264 stream switch; written when this returns."""
+        self._camera(camera_id)["h264"] = enabled
         await self._async_write()
 
     async def async_set_motion(self, camera_id: str, changes: Mapping[str, Any]) -> None:

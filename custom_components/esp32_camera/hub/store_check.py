@@ -99,6 +99,7 @@ _CAMERA_FIELDS: dict[str, Callable[[Any], bool]] = {
     "firmware": _optional_text,
     "saving": is_bool,
     "saving_rate": lambda value: is_finite_number(value) and value >= 0,
+    "h264": is_bool,  # not in CAMERA_DEFAULTS: absent until the user switches it (off)
 }
 CAMERA_DEFAULTS: dict[str, Any] = {
     "name": None,
