@@ -21,6 +21,7 @@ import time
 from typing import Any
 
 from bench import (
+    assembler,
     attacks,
     browser,
     browser_cpu,
@@ -61,6 +62,10 @@ HASS_WORKLOADS: Mapping[str, Callable[[Bench], Awaitable[None]]] = {
 }
 # Measured in this process, without Home Assistant.
 LOCAL_WORKLOAD = "motion"
+# Also in this process, a second long: the frame assembler alone, with the workloads whose
+# figures it is part of (its own figure is stable enough to flag a slower assembler).
+ASSEMBLER = "assembler"
+ASSEMBLER_WITH = frozenset({"ingest", "budget"})
 # Every workload's name, as `--only` takes them.
 WORKLOADS = (
     "idle",
@@ -75,6 +80,7 @@ WORKLOADS = (
     "attacks",
     "record",
     LOCAL_WORKLOAD,
+    ASSEMBLER,
     "motion_sensor",
     "demo_logbook",
 )
@@ -121,6 +127,7 @@ TABLE_SECTIONS: tuple[Callable[[dict[str, Any]], list[str]], ...] = (
     saving.table,
     churn.table,
     loop_lag_table,
+    assembler.table,
     budget.table,
     browser.table,
     browser_cpu.table,
@@ -157,7 +164,8 @@ def chosen(only: str | None, soak: float | None) -> set[str]:
     """The workloads to run: `--only`'s comma-separated names, the soak's, or all."""
     if soak is not None:
         return set(SOAK_WORKLOADS)
-    return set(only.split(",")) if only else set(WORKLOADS)
+    names = set(only.split(",")) if only else set(WORKLOADS)
+    return names | {ASSEMBLER} if names & ASSEMBLER_WITH else names
 
 
 async def run(
@@ -172,9 +180,13 @@ async def run(
         )
     names = chosen(only, soak)
     started = time.monotonic()
-    local = {LOCAL_WORKLOAD: motion.run(quick=quick)} if LOCAL_WORKLOAD in names else {}
+    local: dict[str, Any] = {}
+    if LOCAL_WORKLOAD in names:
+        local[LOCAL_WORKLOAD] = motion.run(quick=quick)
+    if ASSEMBLER in names:
+        local[ASSEMBLER] = assembler.run(quick=quick)
     mode = "soak" if soak is not None else "quick" if quick else "full"
-    if names <= {LOCAL_WORKLOAD}:
+    if names <= {LOCAL_WORKLOAD, ASSEMBLER}:
         return {
             "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "mode": mode,

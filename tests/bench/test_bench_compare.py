@@ -123,3 +123,15 @@ def test_the_recorded_run_of_a_mode_is_the_committed_one() -> None:
     assert recorded_run("quick").name == "quick.json"
     assert recorded_run("quick").is_file()
     assert recorded_run("full").parent == recorded_run("quick").parent
+
+
+def test_a_slower_assembler_is_flagged_above_its_noise_floor() -> None:
+    def assembler(us: float) -> list[dict[str, Any]]:
+        return [{"size": "VGA", "us_per_frame": us}]
+
+    slower, _ = regressions(_run(assembler=assembler(6.0)), _run(assembler=assembler(7.3)))
+    assert [(item.name, round(item.change, 2)) for item in slower] == [
+        ("assembler VGA: us per frame", 0.22)
+    ]
+    # +17 % of 2 us is 0.34 us: within the noise floor of the bench's own thread.
+    assert regressions(_run(assembler=assembler(2.0)), _run(assembler=assembler(2.34)))[0] == []

@@ -8,19 +8,22 @@ import subprocess
 import sys
 
 from bench.ingest import merge_rounds
-from bench.runner import HASS_WORKLOADS, LOCAL_WORKLOAD, WORKLOADS, chosen, table
+from bench.runner import ASSEMBLER, HASS_WORKLOADS, LOCAL_WORKLOAD, WORKLOADS, chosen, table
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def test_every_workload_name_is_run_by_the_runner() -> None:
     assert len(set(WORKLOADS)) == len(WORKLOADS)
-    assert set(WORKLOADS) == {*HASS_WORKLOADS, LOCAL_WORKLOAD}
+    assert set(WORKLOADS) == {*HASS_WORKLOADS, LOCAL_WORKLOAD, ASSEMBLER}
 
 
 def test_the_soak_and_only_choose_the_workloads() -> None:
     assert chosen(None, None) == set(WORKLOADS)
-    assert chosen("ingest,latency", None) == {"ingest", "latency"}
+    assert chosen("latency", None) == {"latency"}
+    # The assembler alone runs with the workloads whose figures it is part of.
+    assert chosen("ingest,latency", None) == {"ingest", "latency", ASSEMBLER}
+    assert chosen("budget", None) == {"budget", ASSEMBLER}
     assert chosen("record", 5.0) == {"idle", "churn"}  # the soak wins, as it always did
 
 
