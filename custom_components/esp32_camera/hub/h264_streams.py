@@ -79,6 +79,14 @@ class H264Unavailable(Exception):  # noqa: N818 - a state, as HA's own *Unavaila
         self.reason = reason
 
 
+def stream_credential(token: str) -> str:
+    """Return the stream URLs' password for a hub token (it rotates with the token).
+
+    Derived, not the token itself: a URL that leaks lets one watch, never admit a camera.
+    """
+    return hmac.new(token.encode(), b"esp32_camera h264 stream", hashlib.sha256).hexdigest()[:32]
+
+
 def home_assistant_ffmpeg(hass: HomeAssistant) -> str | None:
     """Return the binary of Home Assistant's `ffmpeg` integration, None while it is not loaded."""
     if "ffmpeg" not in hass.config.components:
@@ -216,6 +224,7 @@ class _Transcoder:
         self._hass = streams.hass
         self.camera_id = camera_id
         self.readers: set[H264Reader] = set()
+        self._stopped = False  # stopped for good (switched off, hub stopping, camera removed)
         self._task: asyncio.Task[None] | None = None
         self._idle_stop: asyncio.TimerHandle | None = None
         self._run: _Run | None = None
@@ -263,18 +272,19 @@ class _Transcoder:
     def async_remove_reader(self, reader: H264Reader) -> None:
         """Drop a reader; the last one leaving stops ffmpeg a little later."""
         self.readers.discard(reader)
-        if not self.readers and self.running and self._idle_stop is None:
+        if not self.readers and self.running and self._idle_stop is None and not self._stopped:
             self._idle_stop = self._hass.loop.call_later(IDLE_STOP_DELAY, self._async_idle)
 
     @callback
     def _async_idle(self) -> None:
         self._idle_stop = None
         if not self.readers:
-            self.async_stop()
+            self.async_stop(for_good=False)
 
     @callback
-    def async_stop(self) -> None:
-        """Stop ffmpeg now and end every reader's stream."""
+    def async_stop(self, *, for_good: bool = True) -> None:
+        """Stop ffmpeg now and end every reader's stream (`for_good`: no reader comes back)."""
+        self._stopped = for_good
         if self._idle_stop is not None:
             self._idle_stop.cancel()
             self._idle_stop = None
@@ -501,13 +511,8 @@ class H264Streams:
 
     @property
     def credential(self) -> str:
-        """The password of the stream URLs: derived from the hub token (it rotates with it).
-
-        Not the token itself: a URL that leaks lets one watch, never admit a camera.
-        """
-        return hmac.new(
-            self._token.encode(), b"esp32_camera h264 stream", hashlib.sha256
-        ).hexdigest()[:32]
+        """The password of the stream URLs (`stream_credential` of the hub token)."""
+        return stream_credential(self._token)
 
     def check_credential(self, password: str | None) -> bool:
         """Return whether `password` is the stream credential (constant time)."""
