@@ -34,7 +34,11 @@ from custom_components.esp32_camera.protocol import (
     resolution_by_index,
     resolution_by_key,
 )
-from custom_components.esp32_camera.protocol.messages import MAX_UPTIME
+from custom_components.esp32_camera.protocol.messages import (
+    MAX_UPTIME,
+    parse_framing_message,
+    parse_json_message,
+)
 from custom_components.esp32_camera.protocol.resolutions import MAX_RESOLUTIONS
 from tests.helpers import jpeg_bytes
 
@@ -268,6 +272,92 @@ def test_every_message_raises_only_message_error_with_numbers_in_range(text: str
         assert timedelta(0) <= message.uptime <= MAX_UPTIME
     if isinstance(message, InfoMessage):
         assert len(message.resolutions) <= MAX_RESOLUTIONS
+
+
+# -- the framing messages' fast path agrees with the full parser (issue 22) ----------------------
+
+FRAMING_SHAPES = {
+    "img_start": ("id", "size", "chunks", "chunkSize", "width", "height"),
+    "img_end": ("id", "size", "success"),
+    "frame_start": ("id", "size"),
+    "frame_end": ("id",),
+}
+# What a field may hold: the firmware's numbers, and what no firmware sends but a device may.
+firmware_numbers = st.integers(0, 10**18 - 1).map(str)
+field_values = st.one_of(
+    firmware_numbers,
+    st.integers(10**17, 10**22).map(str),  # past the fast path's 18 digits
+    st.integers(-(10**6), -1).map(str),
+    st.text(alphabet="0123456789", min_size=2, max_size=4),  # leading zeros: not JSON
+    st.sampled_from(["true", "false", "null", '"7"', "7.0", "1e3", " 7", "7 ", '"true"']),
+)
+
+
+@st.composite
+def framing_texts(draw: st.DrawFn) -> str:
+    """A framing message in the firmware's exact shape, its fields' values drawn, then maybe
+    mutated (a character changed, dropped or added) so that near misses are tried too."""
+    kind = draw(st.sampled_from(sorted(FRAMING_SHAPES)))
+    # Half of them with the firmware's numbers only, the others with any field values.
+    values = firmware_numbers if draw(st.booleans()) else field_values
+    fields = "".join(
+        f',"{name}":{draw(st.sampled_from(["true", "false"]) if name == "success" else values)}'
+        for name in FRAMING_SHAPES[kind]
+    )
+    text = f'{{"type":"{kind}"{fields}}}'
+    if draw(st.booleans()):
+        position = draw(st.integers(0, len(text)))
+        insert = draw(st.sampled_from(["", " ", "0", "-", '"', "}", "x"]))
+        cut = draw(st.integers(0, 1))
+        text = text[:position] + insert + text[position + cut :]
+    return text
+
+
+def _full_parse(text: str) -> Message | type[MessageError]:
+    try:
+        return parse_json_message(text)
+    except MessageError:
+        return MessageError
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.one_of(framing_texts(), st.text(max_size=120)))
+@example(
+    '{"type":"img_start","id":1,"size":80000,"chunks":14,"chunkSize":6144,"width":1024,"height":768}'
+)
+@example('{"type":"img_end","id":4294967295,"size":80000,"success":false}')
+@example('{"type":"frame_start","id":999999999999999999,"size":30000}')
+@example('{"type":"frame_end","id":0}')
+@example('{"type":"frame_end","id":01}')
+def test_the_framing_fast_path_reads_what_the_full_parser_reads(text: str) -> None:
+    fast = parse_framing_message(text)
+    if fast is not None:  # only where the full parser reads the very same message
+        assert fast == _full_parse(text)
+    # What the listener uses: the same message, or the same error, as the full parser.
+    try:
+        parsed: Message | type[MessageError] = parse_text_message(text)
+    except MessageError:
+        parsed = MessageError
+    assert parsed == _full_parse(text)
+
+
+@given(
+    st.sampled_from(sorted(FRAMING_SHAPES)),
+    st.lists(st.integers(0, 10**18 - 1), min_size=6, max_size=6),
+    st.booleans(),
+)
+def test_the_firmware_s_framing_messages_take_the_fast_path(
+    kind: str, numbers: list[int], success: bool
+) -> None:
+    values = iter(numbers)
+    fields = "".join(
+        f',"{name}":{("true" if success else "false") if name == "success" else next(values)}'
+        for name in FRAMING_SHAPES[kind]
+    )
+    text = f'{{"type":"{kind}"{fields}}}'
+    assert parse_framing_message(text) == parse_json_message(text)
+    # The shape exactly as json.dumps writes it compactly (the simulator and the bench do).
+    assert text == json.dumps(json.loads(text), separators=(",", ":"))
 
 
 @settings(max_examples=300, deadline=None)

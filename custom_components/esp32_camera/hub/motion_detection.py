@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, replace
+import math
 from typing import Any
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -189,6 +190,11 @@ class HubMotion:
         # What the panel lights: the zones whose latest analysed frame moved, while motion is on.
         self._moving_zones: dict[str, tuple[str, ...]] = {}
         self._last_started: dict[str, float] = {}  # monotonic, the latest motion start
+        # The hand-off's shortcut (per frame, on the loop): a camera's frames completed before
+        # this instant are not offered (the next analysis is not due; infinity: detection off).
+        # Only ever sooner than the detector's own `due`, which still decides.
+        self._offer_from: dict[str, float] = {}
+        self._skipped: dict[str, int] = {}  # frames not offered since last counted in detectors
         self._worker = MotionWorker(
             self._result_in_thread,
             name=f"{DOMAIN}_motion_{entry_id}",
@@ -252,6 +258,7 @@ class HubMotion:
     def stats(self, camera_id: str) -> dict[str, Any]:
         """Return the camera's settings and the detector's cost accounting (diagnostics)."""
         detector = self.detector(camera_id)
+        self._count_skipped(camera_id, detector)
         chosen = asdict(detector.settings)
         return {
             "settings": {
@@ -295,6 +302,7 @@ class HubMotion:
         event = await self._hass.async_add_executor_job(
             self.detector(camera_id).update_settings, settings
         )
+        self._offer_from.pop(camera_id, None)  # the next frame asks the detector again
         if event is not None:
             self._async_event(camera_id, event)
         async_dispatcher_send(
@@ -310,15 +318,38 @@ class HubMotion:
         self._active.pop(camera_id, None)
         self._moving_zones.pop(camera_id, None)
         self._last_started.pop(camera_id, None)
+        self._offer_from.pop(camera_id, None)
+        self._skipped.pop(camera_id, None)
         self._failures_in_row.pop(camera_id, None)
         if camera_id in self._issues:
             self._delete_issue(camera_id)
 
     @callback
     def _async_frame(self, camera: CameraRecord, frame: Frame) -> None:
-        if not self._stopped:
-            detector = self.detector(camera.camera_id)
-            self._worker.submit(camera.camera_id, detector, frame.data, frame.completed_at)
+        camera_id = camera.camera_id
+        # Most frames are not due (20 fps against 10 analyses a second; every frame while
+        # detection is off): one compare and a count, nothing else.
+        if frame.completed_at < self._offer_from.get(camera_id, 0.0):
+            self._skipped[camera_id] = self._skipped.get(camera_id, 0) + 1
+            return
+        if self._stopped:
+            return
+        detector = self.detector(camera_id)
+        self._count_skipped(camera_id, detector)
+        settings = detector.settings
+        if not settings.enabled:
+            self._offer_from[camera_id] = math.inf
+            detector.count_skip()
+        elif self._worker.submit(camera_id, detector, frame.data, frame.completed_at):
+            # The detector's rule (MotionDetector.due): 10 % slack under its rate cap.
+            self._offer_from[camera_id] = frame.completed_at + (
+                0.9 / settings.max_rate if settings.max_rate > 0 else 0.0
+            )
+
+    def _count_skipped(self, camera_id: str, detector: MotionDetector) -> None:
+        """Add the frames not offered to the camera's detector's count (its diagnostics)."""
+        if skipped := self._skipped.pop(camera_id, 0):
+            detector.count_skip(skipped)
 
     def _result_in_thread(self, camera_id: str, result: MotionResult) -> None:
         """Hop from the worker thread to the loop."""

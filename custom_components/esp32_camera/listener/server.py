@@ -536,7 +536,15 @@ class DeviceListener:
                     session.last_data = session.last_seen
                     if not session.admitted:
                         self._check_stranger_text(session, message.data)
-                    await self._handle_text(session, message.data)
+                    # The framing messages of a camera already bound (two per frame) without a
+                    # coroutine, nor json.loads; everything else by the full parser.
+                    if session.camera is not None and (
+                        framing := messages.parse_framing_message(message.data)
+                    ):
+                        if self._handle_framing(session, framing):
+                            await session.socket.send_str(_IMG_ACK % time.time())
+                    else:
+                        await self._handle_text(session, message.data)
                 elif message.type is WSMsgType.PING:
                     await session.socket.pong(message.data)
                 elif message.type is WSMsgType.CLOSE:
@@ -799,6 +807,16 @@ class DeviceListener:
         if session.admitted and camera.admitted:
             self._notify("frame_received", camera, frame)
 
+    def _handle_framing(self, session: _Session, message: messages.FramingMessage) -> bool:
+        """Hand a framing message to the assembler; True when an `img_ack` is to be sent.
+
+        The hub answers `img_start` as the original server did (the firmware does not wait for
+        it); the answer is formatted by hand: this runs for every chunked frame.
+        """
+        assert session.assembler is not None
+        session.assembler.handle_control(message)
+        return isinstance(message, messages.ImageStartMessage)
+
     async def _parse_off_loop(self, text: str) -> messages.Message:
         """Parse a large text message (an admitted camera's) in the executor."""
         loop = asyncio.get_running_loop()
@@ -865,11 +883,7 @@ class DeviceListener:
                 | messages.ImageStartMessage()
                 | messages.ImageEndMessage()
             ):
-                assert session.assembler is not None
-                session.assembler.handle_control(message)
-                if isinstance(message, messages.ImageStartMessage):
-                    # As the original server did (the firmware does not wait for it); formatted
-                    # by hand: this runs for every chunked frame.
+                if self._handle_framing(session, message):
                     await session.socket.send_str(_IMG_ACK % time.time())
             case _:
                 self.device_log.line(

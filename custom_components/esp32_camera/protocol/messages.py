@@ -247,8 +247,54 @@ def normalize_camera_id(value: Any) -> str | None:
     return text if CAMERA_ID_PATTERN.match(text) else None
 
 
+# The firmware's framing messages exactly as it writes them (firmware-protocol.md: its JSON is
+# built by concatenation, no spaces, this field order), recognised without json.loads: every
+# frame sends two of them. A number as JSON writes it (no leading zero) of at most 18 digits, so
+# within INT_RANGE; anything else (a space, another order, a sign, a string) is not this shape and
+# goes to the full parser, which reads it the same way (tests/protocol/test_fuzz.py).
+_NUMBER = "(0|[1-9][0-9]{0,17})"
+_IMAGE_START = re.compile(
+    '{"type":"img_start","id":N,"size":N,"chunks":N,"chunkSize":N,"width":N,"height":N}'.replace(
+        "N", _NUMBER
+    )
+)
+_IMAGE_END = re.compile(
+    '{"type":"img_end","id":N,"size":N,"success":(true|false)}'.replace("N", _NUMBER)
+)
+_FRAME_START = re.compile('{"type":"frame_start","id":N,"size":N}'.replace("N", _NUMBER))
+_FRAME_END = re.compile('{"type":"frame_end","id":N}'.replace("N", _NUMBER))
+# Each shape by its first characters (the same count for all four): one match tried, not four.
+_SHAPE_PREFIX = 22
+_SHAPES = {
+    pattern.pattern[:_SHAPE_PREFIX]: pattern
+    for pattern in (_IMAGE_START, _IMAGE_END, _FRAME_START, _FRAME_END)
+}
+
+
+def parse_framing_message(text: str) -> FramingMessage | None:
+    """Return the firmware's framing message in its exact shape; None for any other text."""
+    pattern = _SHAPES.get(text[:_SHAPE_PREFIX])
+    if pattern is None or (match := pattern.fullmatch(text)) is None:
+        return None
+    if pattern is _IMAGE_START:
+        frame_id, size, chunks, chunk_size, width, height = map(int, match.groups())
+        return ImageStartMessage(
+            id=frame_id, size=size, chunks=chunks, chunk_size=chunk_size, width=width, height=height
+        )
+    if pattern is _IMAGE_END:
+        return ImageEndMessage(id=int(match[1]), size=int(match[2]), success=match[3] == "true")
+    if pattern is _FRAME_START:
+        return FrameStartMessage(id=int(match[1]), size=int(match[2]))
+    return FrameEndMessage(id=int(match[1]))
+
+
 def parse_text_message(text: str) -> Message:
-    """Parse one text WebSocket message."""
+    """Parse one text WebSocket message (the firmware's framing messages without json.loads)."""
+    return parse_framing_message(text) or parse_json_message(text)
+
+
+def parse_json_message(text: str) -> Message:
+    """Parse one text WebSocket message as JSON: the full, tolerant parser."""
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as err:
