@@ -64,6 +64,19 @@ def test_clear_and_an_empty_ring() -> None:
     assert ring.covers(1.5)
 
 
+def test_a_pre_roll_before_what_was_kept_is_incomplete() -> None:
+    """The owner offered no frame before 10.0 (it kept none): nothing earlier is covered."""
+    ring = FrameRing()
+    ring.kept_from(10.0)
+    ring.kept_from(5.0)  # never earlier again
+    assert not ring.covers(9.0)
+    assert ring.covers(10.0)
+    ring.append(frame(11.0))
+    assert ring.since(9.0) == [frame(11.0)]
+    assert not ring.covers(9.0)
+    assert ring.covers(10.5)
+
+
 def test_references_not_copies() -> None:
     ring = FrameRing()
     data = bytes(5000)

@@ -234,15 +234,37 @@ async def test_the_default_pre_roll_is_the_cameras_setting(
     await hass.services.async_call(
         NUMBER_DOMAIN, SERVICE_SET_VALUE, {ATTR_ENTITY_ID: PRE_ROLL, ATTR_VALUE: 0}, blocking=True
     )
+    received = hub.cameras["cam1"].stats.frames_received
     for number in range(3):
         await camera.send_frame(numbered_jpeg(number))
-    await wait_for(lambda: ring_frames(hub) == 3)
+    await wait_for(lambda: hub.cameras["cam1"].stats.frames_received == received + 3)
+    # No pre-roll and no recording on motion: no clip can want them, none is kept (issue 22).
+    assert ring_frames(hub) == 0
     call = hass.async_create_task(record_clip(hass, duration=1))
     await wait_for(lambda: hub.clips.open_clips("cam1"))
     assert hub.clips.open_clips("cam1")[0].pre_roll == 0
+    assert hub.clips.open_clips("cam1")[0].pre_roll_complete is True  # none was asked for
     await camera.send_frame(numbered_jpeg(7))
     result = await call
-    assert avi_frames(result["path"]) == [numbered_jpeg(7)]  # none of the buffered ones
+    assert avi_frames(result["path"]) == [numbered_jpeg(7)]  # none of the earlier ones
+    # An action asking for a pre-roll gets none of the frames never kept (at most those kept
+    # for the clip before), and says so; the clip's frames still come.
+    call = hass.async_create_task(record_clip(hass, duration=1, pre_roll=5))
+    await wait_for(lambda: hub.clips.open_clips("cam1"))
+    assert hub.clips.open_clips("cam1")[0].pre_roll_complete is False
+    await camera.send_frame(numbered_jpeg(8))
+    result = await call
+    assert result["pre_roll_complete"] is False
+    assert avi_frames(result["path"]) in (
+        [numbered_jpeg(8)],
+        [numbered_jpeg(7), numbered_jpeg(8)],
+    )
+    # A pre-roll again: the ring keeps the frames from the change on.
+    await hass.services.async_call(
+        NUMBER_DOMAIN, SERVICE_SET_VALUE, {ATTR_ENTITY_ID: PRE_ROLL, ATTR_VALUE: 2}, blocking=True
+    )
+    await camera.send_frame(numbered_jpeg(9))
+    await wait_for(lambda: ring_frames(hub) >= 1)
 
 
 async def test_record_filename_template_and_allowlist(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+import math
 
 # What a buffered frame costs beyond its JPEG bytes: the ClipFrame and the deque slot
 # (measured with tracemalloc on CPython 3.14: about 90 bytes; rounded up).
@@ -35,6 +36,7 @@ class FrameRing:
         self._bytes = 0
         self.dropped_for_bytes = 0  # frames evicted before max_seconds because of max_bytes
         self._last_evicted: float | None = None  # timestamp of the newest evicted frame
+        self._kept_from = -math.inf  # frames before it were never offered (see `kept_from`)
 
     def append(self, frame: ClipFrame) -> None:
         """Add the newest frame and evict what falls outside the bounds (O(1) amortised)."""
@@ -62,7 +64,13 @@ class FrameRing:
 
     def covers(self, timestamp: float) -> bool:
         """Whether every frame at or after ``timestamp`` is still here (a complete pre-roll)."""
-        return self._last_evicted is None or self._last_evicted < timestamp
+        return timestamp >= self._kept_from and (
+            self._last_evicted is None or self._last_evicted < timestamp
+        )
+
+    def kept_from(self, timestamp: float) -> None:
+        """Note that the frames before ``timestamp`` were not offered (the owner kept none)."""
+        self._kept_from = max(self._kept_from, timestamp)
 
     def clear(self) -> None:
         """Drop every frame (they count as evicted: a later pre-roll over them is incomplete)."""

@@ -286,6 +286,9 @@ class HubClips:
         self._scored: dict[str, MotionResult] = {}  # the latest result given to the open clips
         self._recorders: dict[str, ClipRecorder] = {}
         self._connected: set[str] = set()  # cameras whose ring holds frames: they share the memory
+        # Cameras whose frames nothing here wants (no clip open, none can want a pre-roll): each
+        # of their frames costs one set lookup. See `_keeps_ring`.
+        self._idle: set[str] = set()
         self._pool = ClipWriterPool(
             workers=CLIP_WRITERS,
             max_backlog_bytes=CLIP_BACKLOG_BYTES,
@@ -386,6 +389,7 @@ class HubClips:
         if settings.record and not before.record:
             self._check_available()
         self._settings[camera_id] = settings
+        self._wake(camera_id)  # its next frame decides whether the ring is kept
         if (recorder := self._recorders.get(camera_id)) is not None:
             recorder.pre_roll, recorder.post_roll = settings.pre_roll, settings.post_roll
             # Once stopped (HA stopping), no clip opens: the writer pool is shut down.
@@ -476,15 +480,46 @@ class HubClips:
             self._share_memory()
         self._settings.pop(camera_id, None)
         self._scored.pop(camera_id, None)
+        self._idle.discard(camera_id)
+
+    def _keeps_ring(self, camera_id: str) -> bool:
+        """Whether a clip may want the camera's frames from before it opens (its ring is kept).
+
+        A motion clip starts at the analysed frame that moved, before the hub hears of it, and
+        reaches back its pre-roll; the record action's default pre-roll is the camera's. So: the
+        camera records on motion, or its pre-roll is above 0. Otherwise (and while no clip is
+        open) the ring keeps nothing and the camera's frames cost one set lookup here; a record
+        action asking for a pre-roll then gets none (`pre_roll_complete` false).
+        """
+        settings = self.settings(camera_id)
+        return settings.record or settings.pre_roll > 0
+
+    def _go_idle(self, camera_id: str, recorder: ClipRecorder) -> None:
+        """Keep none of the camera's frames from now on (nothing here can want them)."""
+        recorder.ring.clear()
+        self._idle.add(camera_id)
+        if camera_id in self._connected:  # an empty ring takes no share of the memory
+            self._connected.discard(camera_id)
+            self._share_memory()
+
+    def _wake(self, camera_id: str) -> None:
+        """Offer the camera's frames again (a setting changed, a clip opens)."""
+        if camera_id in self._idle:
+            self._idle.discard(camera_id)
+            # What it did not keep until now is missing from any pre-roll.
+            self._recorder(camera_id).ring.kept_from(time.monotonic())
 
     @callback
     def _async_frame(self, camera: CameraRecord, frame: Frame) -> None:
         """Every admitted camera's frame: into its ring and its open clips (O(open clips))."""
-        if self._stopped:
+        camera_id = camera.camera_id
+        if camera_id in self._idle or self._stopped:
             return
         started = time.perf_counter_ns()
-        camera_id = camera.camera_id
         recorder = self._recorders.get(camera_id) or self._recorder(camera_id)
+        if not recorder.recording and not self._keeps_ring(camera_id):
+            self._go_idle(camera_id, recorder)
+            return
         if camera_id not in self._connected:  # its first frame since it (re)connected
             self._connected.add(camera_id)
             self._share_memory()
@@ -543,6 +578,7 @@ class HubClips:
             raise HomeAssistantError(translation_domain=DOMAIN, translation_key="not_loaded")
         self.check_can_record(camera_id)
         recorder = self._recorder(camera_id)
+        self._wake(camera_id)  # the ring kept nothing until now: its pre-roll says so
         target = self._action = _ActionTarget(path, root)
         try:
             recorder.record(time.monotonic(), duration=duration, pre_roll=pre_roll)
