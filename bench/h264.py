@@ -9,10 +9,18 @@
   JPEGs, and the SSIM (ffmpeg's `ssim` filter) of the decoded H.264 frames against the source JPEGs
   and against the scene rendered without its sensor noise (what the noise hides). The encoder's CPU
   (ffmpeg's user + system time) as a share of a core at 20 fps. `choose_default` picks the default.
+- Through a real hub (`run`): a VGA camera at 20 fps with its H.264 switch on: the transcoder's CPU
+  (the ffmpeg children of `hass`, from /proc) while one reader reads the URL, and none once nobody
+  does; the time from HA's `camera/stream` to the HLS master playlist (two segments) and to the
+  first segment's bytes, beside the MJPEG stream's first frame; the display delay in Chromium of
+  HA's own more-info dialog (its HLS player, a <video>: each presented frame's stamp read from the
+  pixels, `VIDEO_SAMPLER`) beside HA's MJPEG <img> of the same camera; the hub's memory with 8
+  cameras transcoding and 3 readers each, beside the same 8 cameras without.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Sequence
 import dataclasses
 from dataclasses import dataclass
@@ -25,9 +33,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import TYPE_CHECKING, Any
 
+from bench.browser import STAMP_BITS, STAMP_OF
 from esp32_simulator.jpeg import PatternRenderer
 from esp32_simulator.scenes import FPS, Scene, build_scenes
+
+if TYPE_CHECKING:
+    from playwright.async_api import Locator, Page
 
 WIDTH, HEIGHT = 640, 480
 FRAME_BYTES = WIDTH * HEIGHT * 3 // 2  # one yuv420p picture
@@ -303,3 +316,75 @@ if __name__ == "__main__":
     print("\n".join(curve_table(measured)))
     chosen = choose_default(measured)
     print(f"default: CRF {chosen.crf} ({chosen.ratio:.1f}x smaller, SSIM {chosen.ssim:.3f})")
+
+
+# The display delay of a <video> (HA's HLS player): each presented frame's stamp, read from the
+# video's pixels drawn into a canvas in the video's frame callback; when it was first presented.
+VIDEO_SAMPLER = (
+    """
+([video, bits]) => {
+  const blocks = 2 + bits;"""
+    + STAMP_OF
+    + """
+  const canvas = document.createElement("canvas");
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+  const sampler = { seen: {}, frames: 0, stopped: false };
+  const read = (now) => {
+    if (sampler.stopped) return;
+    const width = video.videoWidth, height = video.videoHeight;
+    const side = [16, 8].find((size) => blocks * size <= width && size <= height);
+    if (side) {
+      canvas.width = blocks * side;
+      canvas.height = side;
+      context.drawImage(video, 0, height - side, blocks * side, side, 0, 0, blocks * side, side);
+      const number = stampOf(context.getImageData(0, 0, blocks * side, side).data, side, blocks);
+      if (number !== null && !(number in sampler.seen)) {
+        sampler.seen[number] = performance.timeOrigin + now;
+      }
+    }
+    sampler.frames += 1;
+    video.requestVideoFrameCallback(read);
+  };
+  video.requestVideoFrameCallback(read);
+  window.__esp32VideoSampler = sampler;
+}
+"""
+)
+VIDEO_SAMPLER_STOP = """
+() => {
+  const sampler = window.__esp32VideoSampler;
+  sampler.stopped = true;
+  return { seen: sampler.seen, frames: sampler.frames };
+}
+"""
+# The more-info dialog's camera view: HA's HLS player's <video> (Playwright's CSS pierces shadow DOM).
+MORE_INFO_VIDEO = "ha-more-info-dialog ha-hls-player video"
+# Our card's picture, whose tap opens HA's more-info dialog of the camera (the default tap action).
+CARD_PICTURE = "esp32-camera-card esp32-camera-viewer .frame"
+
+
+async def open_more_info_video(page: Page) -> Locator:
+    """Tap the card's picture on `page` (the card's dashboard); return the dialog's <video>.
+
+    Waits until it plays: the first picture is in (HA's player starts once its stream has two
+    segments).
+    """
+    picture = page.locator(CARD_PICTURE).first
+    await picture.wait_for(timeout=60_000)
+    await picture.click()
+    video = page.locator(MORE_INFO_VIDEO).first
+    await video.wait_for(state="attached", timeout=60_000)
+    await page.wait_for_function(
+        "(video) => video.readyState >= 2 && video.currentTime > 0",
+        arg=await video.element_handle(),
+        timeout=90_000,
+    )
+    return video
+
+
+async def sample_video_stamps(page: Page, video: Locator, seconds: float) -> dict[str, Any]:
+    """The stamps `video` presented during `seconds`: {number: first presented (epoch ms)}."""
+    await page.evaluate(VIDEO_SAMPLER, [await video.element_handle(), STAMP_BITS])
+    await asyncio.sleep(seconds)
+    result: dict[str, Any] = await page.evaluate(VIDEO_SAMPLER_STOP)
+    return result

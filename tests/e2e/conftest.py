@@ -50,6 +50,7 @@ MODULE_ORDER = (
     "test_e2e_motion_zones.py",
     "test_e2e_controls.py",
     "test_e2e_latency.py",
+    "test_e2e_h264.py",  # turns the first camera's H.264 stream on, then off again
     "test_e2e_screenshots.py",
     "test_e2e_restart.py",
     "test_e2e_removed_camera.py",
@@ -209,7 +210,10 @@ async def home_assistant(config_directory: Path) -> AsyncIterator[HomeAssistant]
     # Set up within the first test's set-up, after the test plugin blocked sockets for it.
     pytest_socket.enable_socket()
     started = time.monotonic()
-    hass = HomeAssistant(config_directory, free_port(), extra_yaml="media_source:\n")
+    # ffmpeg and stream: clips' MP4s, and the H.264 stream in HA's own player (HLS).
+    hass = HomeAssistant(
+        config_directory, free_port(), extra_yaml="media_source:\nffmpeg:\nstream:\n"
+    )
     try:
         await hass.start()
         log(f"hass answers on {hass.url} ({time.monotonic() - started:.0f} s)")
