@@ -42,7 +42,7 @@ def main() -> int:
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="profile the hub's event loop in ingest and the largest fan-out (bench/results/)",
+        help="profile the hub's event loop in ingest and fan-out (bench/results/)",
     )
     parser.add_argument(
         "--compare",

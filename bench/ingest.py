@@ -2,8 +2,9 @@
 that only reads (bench/floor.py), per frame size.
 
 The hub is measured on its core path (receive, assemble, deliver: the cameras' motion detection
-and recording on motion switched off through their switches, as a user would) and, in a row of its
-own, with the defaults a new camera gets (motion detection on).
+and recording on motion switched off, their clip pre-roll 0, through their entities as a user
+would) and, in a row of its own, with the defaults a new camera gets (motion detection on, a 5 s
+pre-roll kept).
 
     scripts/bench --only ingest [--profile]
 """
@@ -26,13 +27,15 @@ CORE = "core"
 DEFAULTS = "defaults"
 HUB_CONFIGS = (CORE, DEFAULTS)
 # What the core path switches off: every feature that costs per frame beyond receiving,
-# assembling and delivering.
+# assembling and delivering: motion detection, recording on motion, and (pre-roll 0) the ring
+# that keeps the last seconds for a clip's pre-roll.
 CORE_PATH_OFF = ("motion_detection", "record_on_motion")
 
 
 async def core_path(bench: Bench, camera_ids: list[str]) -> None:
     """Switch the cameras' per-frame features off (they keep it: the hub stores it per camera)."""
     await bench.hass.switch_cameras(camera_ids, CORE_PATH_OFF, on=False)
+    await bench.hass.set_camera_numbers(camera_ids, "clip_pre_roll", 0)
 
 
 async def run(bench: Bench) -> None:

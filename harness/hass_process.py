@@ -320,20 +320,36 @@ class HomeAssistant:
             entities = await registered_switches(call, camera_ids, keys)
             await switch(call, entities, camera_ids, keys, on=on)
 
+    async def set_camera_numbers(self, camera_ids: Sequence[str], key: str, value: float) -> None:
+        """Set the cameras' number `key` (e.g. `clip_pre_roll`) to `value`, as a user would."""
+        async with self.websocket() as call:
+            entities = await registered_switches(call, camera_ids, [key], domain="number")
+            await call(
+                "call_service",
+                domain="number",
+                service="set_value",
+                target={"entity_id": [entities["number", f"{c}_{key}"] for c in camera_ids]},
+                service_data={"value": value},
+            )
+
 
 async def registered_switches(
-    call: Callable[..., Awaitable[Any]], camera_ids: Sequence[str], keys: Sequence[str]
+    call: Callable[..., Awaitable[Any]],
+    camera_ids: Sequence[str],
+    keys: Sequence[str],
+    *,
+    domain: str = "switch",
 ) -> dict[tuple[str, str], str]:
-    """Wait until the cameras' switches `keys` are registered; return `camera_entities`."""
+    """Wait until the cameras' entities `keys` of `domain` are registered; `camera_entities`."""
     entities: dict[tuple[str, str], str] = {}
 
     async def registered() -> bool:
         entities.update(await camera_entities(call, camera_ids))
         return all(
-            ("switch", f"{camera_id}_{key}") in entities for camera_id in camera_ids for key in keys
+            (domain, f"{camera_id}_{key}") in entities for camera_id in camera_ids for key in keys
         )
 
-    await wait_until(f"the cameras' switches {', '.join(keys)}", registered, timeout=60)
+    await wait_until(f"the cameras' {domain} entities {', '.join(keys)}", registered, timeout=60)
     return entities
 
 
