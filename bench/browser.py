@@ -78,14 +78,14 @@ SAMPLER = (
   const gaps = [];
   let last = performance.now();
   const read = (image) => {
-    // An <img>, or a live picture (<esp32-camera-live>: its canvas may hold the frame decoded
-    // smaller than the frame, which its naturalWidth gives).
-    const source = image.canvas ?? image;
+    // An <img>, or a live picture (<esp32-camera-live>: the <img> it shows, `picture`; a canvas
+    // may hold the frame decoded smaller than the frame, which naturalWidth gives).
+    const source = image.picture ?? image.canvas ?? image;
     const width = image.naturalWidth, height = image.naturalHeight;
-    if (!width || !image.isConnected || !(source.width > 0)) return null;
+    if (!width || !image.isConnected || !(source.naturalWidth ?? source.width)) return null;
     const side = [16, 8].find((size) => blocks * size <= width && size <= height);
     if (!side) return null;
-    const scale = image.canvas ? source.width / width : 1;
+    const scale = source instanceof HTMLCanvasElement ? source.width / width : 1;
     canvas.width = blocks * side;
     canvas.height = side;
     context.drawImage(
@@ -160,6 +160,19 @@ def page_url(hass: HomeAssistant) -> str:
     return f"http://{HOST}:{hass.port}"
 
 
+def login_script(hass: HomeAssistant, tokens: Mapping[str, Any] | None = None) -> str:
+    """A script that signs the page in as the owner or as the user of `tokens` (kept in
+    localStorage, as HA does), to run before the page's own."""
+    given = hass.tokens if tokens is None else tokens
+    stored = {
+        **given,
+        "hassUrl": page_url(hass),
+        "clientId": f"{hass.url}/",
+        "expires": int(time.time() * 1000) + given["expires_in"] * 1000,
+    }
+    return f"localStorage.setItem('hassTokens', {json.dumps(json.dumps(stored))});"
+
+
 async def open_logged_in(
     browser: Browser,
     hass: HomeAssistant,
@@ -174,16 +187,7 @@ async def open_logged_in(
     `on_page` gets the page before it loads (to watch its WebSocket from the first message).
     """
     browser_context = await browser.new_context(**context)
-    given = hass.tokens if tokens is None else tokens
-    tokens = {
-        **given,
-        "hassUrl": page_url(hass),
-        "clientId": f"{hass.url}/",
-        "expires": int(time.time() * 1000) + given["expires_in"] * 1000,
-    }
-    await browser_context.add_init_script(
-        f"localStorage.setItem('hassTokens', {json.dumps(json.dumps(tokens))});"
-    )
+    await browser_context.add_init_script(login_script(hass, tokens))
     page = await browser_context.new_page()
     if on_page is not None:
         on_page(page)

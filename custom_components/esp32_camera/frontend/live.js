@@ -1,30 +1,42 @@
 // @ts-check
 /**
  * `<esp32-camera-live>`: one camera's live picture, painted from the page's frame socket
- * (stream.js) onto a <canvas>.
+ * (stream.js) into an <img>.
  *
- * - Each JPEG is decoded off the main thread (`createImageBitmap`) and handed to the canvas
- *   without a copy (`ImageBitmapRenderingContext.transferFromImageBitmap`); a small picture
- *   (attribute `fit="cover"`, the grid's tiles) is decoded at the size it is shown.
+ * - Each JPEG becomes a `data:` URL of the <img>, as an MJPEG <img> takes each part: Chromium
+ *   loads a data URL inside the page (no Blob registered with, and its bytes copied to and back
+ *   from, the browser process, which cost 1.4x the CPU of HA's MJPEG cards per painted frame) and
+ *   decodes it when it paints, at the size it is shown (a tile decodes a scaled-down JPEG).
+ *   docs/performance.md has the measurements behind the choice.
  * - It wants frames only while it is on screen: out of view (IntersectionObserver, which also sees
  *   a tile scrolled out of its strip), on a hidden page or while `paused` (the viewer's freeze), it
  *   unwatches, and the server sends it nothing.
- * - The canvas is scaled like an <img> with `object-fit: contain` (or `cover`), so overlays that
- *   follow the frame's aspect ratio line up; attribute `natural` shows it at the frame's size.
- * - After each painted frame it fires `painted` (detail: `latency` from the hub's arrival to the
- *   paint, ms, with the store's clock offset; `width`, `height` of the frame), and keeps the
+ * - The <img> is scaled with `object-fit: contain` (or `cover`), so overlays that follow the
+ *   frame's aspect ratio line up; attribute `natural` shows it at the frame's size.
+ * - After each frame is loaded it fires `painted` (detail: `latency` from the hub's arrival to
+ *   then, ms, with the store's clock offset; `width`, `height` of the frame), and keeps the
  *   painted rate and the last JPEG (`jpeg`: what the camera sent, for a capture).
  */
 import { FrameSocket } from "./stream.js";
 
 /** The painted rate is counted over this window (ms). */
 const RATE_WINDOW_MS = 2000;
-/** A frame decoded after a newer one arrived is skipped, unless nothing was painted for this long
- * (ms): after a stall of the page the newest frame is shown, never a backlog, yet a page that
- * decodes slower than frames arrive still paints. */
-const STALE_SKIP_MS = 100;
+/** Bytes turned into base64 text per call where the browser lacks Uint8Array.toBase64. */
+const BASE64_CHUNK = 0x8000;
 /** A tile starts receiving a little before it scrolls into view (px around the viewport). */
 const VIEW_MARGIN = "64px";
+
+/**
+ * A JPEG as a data URL.
+ * @param {Uint8Array} jpeg
+ */
+export function jpegDataUrl(jpeg) {
+  const native = /** @type {{ toBase64?: () => string }} */ (/** @type {unknown} */ (jpeg)).toBase64;
+  if (native) return `data:image/jpeg;base64,${native.call(jpeg)}`;
+  let text = "";
+  for (let at = 0; at < jpeg.length; at += BASE64_CHUNK) text += String.fromCharCode(...jpeg.subarray(at, at + BASE64_CHUNK));
+  return `data:image/jpeg;base64,${btoa(text)}`;
+}
 
 /** Frames painted per second over the last RATE_WINDOW_MS. */
 export class PaintedRate {
@@ -52,16 +64,22 @@ export class Esp32CameraLive extends HTMLElement {
     const style = document.createElement("style");
     style.textContent = `
       :host { display: block; position: relative; width: 100%; height: 100%; }
-      canvas { display: block; width: 100%; height: 100%; object-fit: contain; }
-      :host([fit="cover"]) canvas { object-fit: cover; }
+      img { display: block; width: 100%; height: 100%; object-fit: contain; }
+      img:not([src]) { visibility: hidden; }
+      :host([fit="cover"]) img { object-fit: cover; }
       :host([natural]) { height: auto; }
-      :host([natural]) canvas { height: auto; }
+      :host([natural]) img { height: auto; }
     `;
-    this.canvas = document.createElement("canvas");
-    this.canvas.width = 0; // nothing painted yet: no 300x150 blank
-    this.canvas.height = 0;
-    this.context = /** @type {ImageBitmapRenderingContext} */ (this.canvas.getContext("bitmaprenderer"));
-    root.append(style, this.canvas);
+    /** The picture (what a sampler or a screenshot reads). */
+    this.picture = document.createElement("img");
+    this.picture.alt = "";
+    this.picture.draggable = false;
+    this.picture.addEventListener("load", () => this.loaded(true));
+    this.picture.addEventListener("error", () => this.loaded(false));
+    root.append(style, this.picture);
+    /** The frame being loaded into the picture, and how to tell its sender it is done.
+     * @type {{ jpeg: Uint8Array, header: import("./stream.js").FrameHeader, done: () => void } | null} */
+    this.loading = null;
     /** @type {import("./store.js").Hass | undefined} */
     this.hass = undefined;
     /** @type {import("./stream.js").CameraRef | null} */
@@ -76,18 +94,16 @@ export class Esp32CameraLive extends HTMLElement {
     this.rates = new PaintedRate();
     this.painted = 0;
     this.lastArrived = 0;
-    this.newestArrived = 0; // the newest frame handed to this picture, painted or not
-    this.lastPaintAt = 0;
     /** @type {number | null} the last frame's display latency (ms) */
     this.latency = null;
-    /** @type {Blob | null} the last painted JPEG, as the camera sent it */
-    this.jpeg = null;
+    /** @type {Uint8Array | null} the last painted JPEG, as the camera sent it */
+    this.lastJpeg = null;
     this.naturalWidth = 0;
     this.naturalHeight = 0;
     /** @type {string | null} why the server refused this camera, if it did */
     this.refusal = null;
     this.sink = {
-      paint: (/** @type {Blob} */ jpeg, /** @type {import("./stream.js").FrameHeader} */ header) => this.paint(jpeg, header),
+      paint: (/** @type {Uint8Array} */ jpeg, /** @type {import("./stream.js").FrameHeader} */ header) => this.paint(jpeg, header),
       refused: (/** @type {string} */ code) => {
         this.refusal = code;
       },
@@ -128,14 +144,21 @@ export class Esp32CameraLive extends HTMLElement {
     if (key !== this.cameraKey) {
       this.cameraKey = key;
       this.camera = { camera_id: camera.camera_id, entry_id: camera.entry_id };
-      this.lastArrived = this.newestArrived = 0;
+      this.lastArrived = 0;
       this.latency = null;
       this.refusal = null;
-      this.jpeg = null; // the old camera's picture is not this one's
+      this.lastJpeg = null; // the old camera's picture is not this one's
+      this.loading?.done(); // nor its frame still loading
+      this.loading = null;
       this.naturalWidth = this.naturalHeight = 0;
     }
     if (store.online) FrameSocket.for(hass).hubsChanged(store.hubs.map((hub) => `${hub.entry_id}@${hub.started_at}`).join());
     this.update();
+  }
+
+  /** The last painted JPEG as the camera sent it (for a capture), or null. */
+  get jpeg() {
+    return this.lastJpeg && new Blob([/** @type {Uint8Array<ArrayBuffer>} */ (this.lastJpeg)], { type: "image/jpeg" });
   }
 
   /** Whether painting stops (the last picture stays; nothing is received meanwhile). */
@@ -166,43 +189,34 @@ export class Esp32CameraLive extends HTMLElement {
     }
   }
 
-  /** Decoding options: a tile is decoded at its shown size, the video at the frame's. @param {import("./stream.js").FrameHeader} header */
-  decodeSize(header) {
-    if (this.getAttribute("fit") !== "cover" || !header.width || !header.height) return undefined;
-    const ratio = window.devicePixelRatio || 1;
-    const scale = Math.max(this.clientWidth / header.width, this.clientHeight / header.height) * ratio;
-    if (!(scale > 0 && scale < 0.75)) return undefined;
-    return { resizeWidth: Math.max(1, Math.round(header.width * scale)), resizeHeight: Math.max(1, Math.round(header.height * scale)), resizeQuality: /** @type {ResizeQuality} */ ("medium") };
+  /**
+   * Show one frame (one older than the last painted is dropped). Resolves once it is loaded, or
+   * replaced by a newer one before that (newest wins: a slow page never paints a backlog).
+   * @param {Uint8Array} jpeg
+   * @param {import("./stream.js").FrameHeader} header
+   * @returns {Promise<void>}
+   */
+  paint(jpeg, header) {
+    if (header.arrived < this.lastArrived || this._paused) return Promise.resolve();
+    this.loading?.done();
+    return new Promise((done) => {
+      this.loading = { jpeg, header, done };
+      this.picture.src = jpegDataUrl(jpeg);
+    });
   }
 
-  /**
-   * Paint one frame (an older one than the last painted is dropped).
-   * @param {Blob} jpeg
-   * @param {import("./stream.js").FrameHeader} header
-   */
-  async paint(jpeg, header) {
-    if (header.arrived < this.lastArrived || this._paused) return;
-    this.newestArrived = Math.max(this.newestArrived, header.arrived);
-    const key = this.cameraKey;
-    const options = this.decodeSize(header);
-    const bitmap = await (options ? createImageBitmap(jpeg, options) : createImageBitmap(jpeg));
-    const superseded = header.arrived < this.newestArrived && performance.now() - this.lastPaintAt < STALE_SKIP_MS;
-    if (header.arrived < this.lastArrived || superseded || this._paused || key !== this.cameraKey) {
-      bitmap.close();
-      return;
-    }
-    this.naturalWidth = header.width || bitmap.width;
-    this.naturalHeight = header.height || bitmap.height;
-    // The canvas's size is the decoded picture's (what a sampler or a screenshot reads back);
-    // the transfer hands it the bitmap without a copy (the bitmap is detached after).
-    if (this.canvas.width !== bitmap.width || this.canvas.height !== bitmap.height) {
-      this.canvas.width = bitmap.width;
-      this.canvas.height = bitmap.height;
-    }
-    this.context.transferFromImageBitmap(bitmap);
+  /** The picture loaded (or refused) the frame last given to it. @param {boolean} shown */
+  loaded(shown) {
+    const loading = this.loading;
+    if (!loading) return;
+    this.loading = null;
+    loading.done();
+    if (!shown) return; // a JPEG the browser cannot read: the next frame replaces it
+    const { header } = loading;
+    this.naturalWidth = header.width || this.picture.naturalWidth;
+    this.naturalHeight = header.height || this.picture.naturalHeight;
     this.lastArrived = header.arrived;
-    this.lastPaintAt = performance.now();
-    this.jpeg = jpeg;
+    this.lastJpeg = loading.jpeg;
     this.painted += 1;
     this.dataset.frames = String(this.painted);
     this.rates.painted();

@@ -32,7 +32,7 @@ const IDLE_CLOSE_MS = 10000;
 
 /**
  * @typedef {{ channel: number, sequence: number, arrived: number, width: number, height: number }} FrameHeader
- * @typedef {{ paint: (jpeg: Blob, header: FrameHeader) => Promise<void>,
+ * @typedef {{ paint: (jpeg: Uint8Array, header: FrameHeader) => Promise<void>,
  *   refused?: (code: string, message: string) => void }} FrameSink
  *   a picture of a camera: `paint` resolves once the frame is on its canvas (or was skipped)
  * @typedef {{ camera_id: string, entry_id?: string }} CameraRef
@@ -40,9 +40,10 @@ const IDLE_CLOSE_MS = 10000;
  */
 
 /**
- * Parse a frame message: its header, and the JPEG as a Blob (no copy of the bytes in JS).
+ * Parse a frame message: its header, and the JPEG (a view of the message: no copy, and no Blob,
+ * whose bytes Chromium would copy to the browser process and back).
  * @param {ArrayBuffer} data
- * @returns {{ header: FrameHeader, jpeg: Blob } | null} null for a message of an unknown version
+ * @returns {{ header: FrameHeader, jpeg: Uint8Array } | null} null for a message of an unknown version
  */
 export function parseFrame(data) {
   if (data.byteLength < 20) return null;
@@ -58,7 +59,7 @@ export function parseFrame(data) {
       width: view.getUint16(16, true),
       height: view.getUint16(18, true),
     },
-    jpeg: new Blob([new Uint8Array(data, length)], { type: "image/jpeg" }),
+    jpeg: new Uint8Array(data, length),
   };
 }
 
