@@ -49,8 +49,8 @@ NOMINAL_FPS: Final = 20
 # A transcoder stops this long after its last reader left (a player reconnecting keeps it).
 IDLE_STOP_DELAY: Final = 5.0
 # Caps on what readers can start.
-MAX_READERS_PER_CAMERA: Final = 20
-MAX_READERS: Final = 100
+MAX_READERS_PER_CAMERA: Final = 10
+MAX_READERS: Final = 64
 MAX_TRANSCODERS: Final = 16  # ffmpeg processes of one hub at once (one per camera)
 READER_BUFFER_BYTES: Final = 1 << 20  # what a reader that does not read holds at most
 KEYFRAME_CACHE_BYTES: Final = 2 << 20  # the stream since the latest keyframe, for new readers
@@ -162,6 +162,11 @@ class H264Reader:
         self.closed = False
         self.dropped_bytes = 0
 
+    @property
+    def queued_bytes(self) -> int:
+        """The bytes queued for the reader (at most `READER_BUFFER_BYTES`)."""
+        return self._bytes
+
     @callback
     def async_offer(self, chunk: bytes, *, keyframe: bool) -> None:
         """Queue a chunk; past the cap, drop what is queued and resume at the next keyframe."""
@@ -170,7 +175,8 @@ class H264Reader:
                 self.dropped_bytes += len(chunk)
                 return
             self._skipping = False
-        if self._bytes + len(chunk) > READER_BUFFER_BYTES:
+        # One chunk (at most a read of ffmpeg's output) is always taken, however large.
+        if self._queue and self._bytes + len(chunk) > READER_BUFFER_BYTES:
             self.dropped_bytes += self._bytes + len(chunk)
             self._queue.clear()
             self._bytes = 0
@@ -467,6 +473,8 @@ class _Transcoder:
             "failures": self.failures,
             "frames_written": self.frames_written,
             "frames_skipped": self.frames_skipped,
+            "queued_bytes": sorted((reader.queued_bytes for reader in self.readers), reverse=True),
+            "dropped_bytes": sum(reader.dropped_bytes for reader in self.readers),
             "stderr": list(self.stderr),
         }
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 from ipaddress import ip_address
+import socket
 from typing import TYPE_CHECKING, Final
 
 from aiohttp import hdrs, web
@@ -28,6 +30,9 @@ PATH: Final = "/h264/{camera_id}.ts"
 URL_USER: Final = "esp32_camera"
 # A reader whose connection takes nothing for this long is dropped (its slot is freed).
 WRITE_TIMEOUT: Final = 30.0
+# The kernel's send buffer of a reader's connection (it doubles it): seconds of a stream, not
+# the megabytes autotuning grants a client that does not read.
+SEND_BUFFER_BYTES: Final = 256 << 10
 
 
 def stream_url(hub: Esp32CameraHub, camera_id: str, host: str, port: int) -> str:
@@ -83,6 +88,10 @@ def async_add_h264_route(hub: Esp32CameraHub) -> None:
         response = web.StreamResponse(
             headers={hdrs.CONTENT_TYPE: "video/mp2t", hdrs.CACHE_CONTROL: "no-store"}
         )
+        sock = request.transport.get_extra_info("socket") if request.transport else None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
         try:
             await response.prepare(request)
             while (data := await reader.async_read()) is not None:
