@@ -26,6 +26,7 @@ def _camera(hub: Esp32CameraHub, camera: CameraRecord) -> dict[str, Any]:
         "motion": hub.motion.stats(camera.camera_id),
         # Clip settings, the ring buffer's frames and memory, open clips, clips written and failed.
         "clips": hub.clips.stats(camera.camera_id),
+        "h264_stream": hub.h264.is_enabled(camera.camera_id),
     }
 
 
@@ -56,6 +57,9 @@ async def async_get_config_entry_diagnostics(
         },
         # The ring buffers' memory against the hub's limit, open clips, counts, MP4 conversions.
         "clips": hub.clips.as_dict(),
+        # The H.264 transcoders: encoder, readers, restarts, ffmpeg's last errors. Never the
+        # streams' credential (nor their URLs, which carry it).
+        "h264": hub.h264.as_dict(),
         "cameras": {camera_id: _camera(hub, camera) for camera_id, camera in hub.cameras.items()},
     }
 
