@@ -16,7 +16,7 @@ def test_cpu_per_frame_is_above_idle() -> None:
 
 
 def test_each_stage_costs_its_configuration_minus_the_one_it_needs() -> None:
-    configurations = {
+    configurations: dict[str, float | None] = {
         "receive": 100.0,
         "statistics": 104.0,
         "broker": 110.0,
