@@ -372,9 +372,9 @@ async def test_a_camera_that_reconnects_resumes_the_same_stream(
     hass: HomeAssistant, hub_entry: MockConfigEntry, h264_camera: Any
 ) -> None:
     """The camera drops its connection and redials: the reader stays, the bytes resume."""
-    hub = hub_entry.runtime_data
     async with reading(await stream_url(hass)) as response:
-        await read_bytes(response, 20_000)
+        await read_keyframe(response)
+        hub = hub_entry.runtime_data
         written = hub.h264.as_dict()["transcoders"]["cam1"]["frames_written"]
         await h264_camera.drop_connection()
         await h264_camera.wait_connected()

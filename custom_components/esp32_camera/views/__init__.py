@@ -15,7 +15,8 @@ Home Assistant's HTTP server (`async_register_views`, once per run: views cannot
 The panel's modules are static files (`panel.py`), as every frontend module of HA. The live
 MJPEG stream is the camera entity's (HA's own `/api/camera_proxy_stream`). A hub's control port
 serves `/mjpeg/<camera>` and `/snapshot/<camera>.jpg` only when its `expose_http` option is on,
-with the hub token (`control_port.py`).
+with the hub token (`control_port.py`), and `/h264/<camera>.ts` always, for the cameras whose H.264
+switch is on, with the streams' password as Basic authentication (`h264_stream.py`).
 """
 
 from __future__ import annotations

@@ -24,15 +24,30 @@ type _CameraHandler = Callable[[web.Request, str], Awaitable[web.StreamResponse]
 type _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _protected(hub: Esp32CameraHub, handler: _CameraHandler) -> _Handler:
-    """Wrap a handler: 401 without the hub token, 404 for a camera that is not admitted."""
+def has_hub_token(hub: Esp32CameraHub, request: web.Request) -> bool:
+    """Return whether the request carries the hub token (`?token=` or Bearer; constant time)."""
+    token = request_token(request)
+    return token is not None and hmac.compare_digest(token.encode(), hub.token.encode())
+
+
+def protected(
+    hub: Esp32CameraHub,
+    handler: _CameraHandler,
+    *,
+    authorized: Callable[[web.Request], bool] | None = None,
+    scheme: str = "Bearer",
+    credential: str = "the hub token",
+) -> _Handler:
+    """Wrap a handler: 401 unless `authorized` (default: the hub token), 404 for no such camera.
+
+    `scheme` and `credential` name what a 401 asks for; a camera not admitted is no camera.
+    """
 
     async def checked(request: web.Request) -> web.StreamResponse:
-        token = request_token(request)
-        if token is None or not hmac.compare_digest(token.encode(), hub.token.encode()):
+        if not (authorized(request) if authorized else has_hub_token(hub, request)):
             raise web.HTTPUnauthorized(
-                headers={hdrs.WWW_AUTHENTICATE: 'Bearer realm="esp32_camera"'},
-                text="401: Unauthorized: the hub token is required",
+                headers={hdrs.WWW_AUTHENTICATE: f'{scheme} realm="esp32_camera"'},
+                text=f"401: Unauthorized: {credential} is required",
             )
         camera_id = request.match_info["camera_id"].lower()
         camera = hub.cameras.get(camera_id)
@@ -59,7 +74,7 @@ def async_add_control_routes(hub: Esp32CameraHub) -> None:
             headers={hdrs.CACHE_CONTROL: "no-store"},
         )
 
-    hub.listener.add_control_route(hdrs.METH_GET, "/mjpeg/{camera_id}", _protected(hub, mjpeg))
+    hub.listener.add_control_route(hdrs.METH_GET, "/mjpeg/{camera_id}", protected(hub, mjpeg))
     hub.listener.add_control_route(
-        hdrs.METH_GET, "/snapshot/{camera_id}.jpg", _protected(hub, snapshot)
+        hdrs.METH_GET, "/snapshot/{camera_id}.jpg", protected(hub, snapshot)
     )

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Final
 from aiohttp import hdrs, web
 
 from ..hub.h264_streams import H264Unavailable
+from .control_port import protected
 
 if TYPE_CHECKING:
     from ..hub.hub import Esp32CameraHub
@@ -70,16 +71,7 @@ _REFUSALS: Final = {
 def async_add_h264_route(hub: Esp32CameraHub) -> None:
     """Add `/h264/<camera_id>.ts` to the hub's control port (before the listener starts)."""
 
-    async def stream(request: web.Request) -> web.StreamResponse:
-        if not hub.h264.check_credential(_password(request)):
-            raise web.HTTPUnauthorized(
-                headers={hdrs.WWW_AUTHENTICATE: 'Basic realm="esp32_camera"'},
-                text="401: Unauthorized: the stream's credential is required",
-            )
-        camera_id = request.match_info["camera_id"].lower()
-        camera = hub.cameras.get(camera_id)
-        if camera is None or not camera.admitted:
-            raise web.HTTPNotFound(text=f"404: Not Found: no camera {camera_id}")
+    async def stream(request: web.Request, camera_id: str) -> web.StreamResponse:
         try:
             reader = hub.h264.async_open_reader(camera_id)
         except H264Unavailable as err:
@@ -103,4 +95,14 @@ def async_add_h264_route(hub: Esp32CameraHub) -> None:
             reader.async_close()
         return response
 
-    hub.listener.add_control_route(hdrs.METH_GET, PATH, stream)
+    hub.listener.add_control_route(
+        hdrs.METH_GET,
+        PATH,
+        protected(
+            hub,
+            stream,
+            authorized=lambda request: hub.h264.check_credential(_password(request)),
+            scheme="Basic",
+            credential="the stream's password",
+        ),
+    )
