@@ -386,6 +386,9 @@ class _Transcoder:
             unsubscribe()
             self._pending = None
             self._run = None
+            # Nobody watches: nothing of the stream stays in memory.
+            self._cache, self._cache_bytes, self._cache_valid = [], 0, False
+            self._partial = b""
 
     async def _async_run_once(self) -> bool:
         """Run one ffmpeg until it exits; return whether that was a failure."""
@@ -676,8 +679,11 @@ class H264Streams:
         self._transcoders.clear()
         for transcoder in transcoders:
             transcoder.async_stop()
-        async with asyncio.timeout(KILL_WAIT):
-            await asyncio.gather(*(t.async_wait_stopped() for t in transcoders))
+        try:
+            async with asyncio.timeout(KILL_WAIT):
+                await asyncio.gather(*(t.async_wait_stopped() for t in transcoders))
+        except TimeoutError:  # SIGKILLed: the kernel reaps it; the hub's stop goes on
+            LOGGER.warning("An H.264 transcoder did not end within %s s", KILL_WAIT)
 
     @callback
     def async_forget(self, camera_id: str) -> None:
