@@ -51,6 +51,7 @@ MODULE_ORDER = (
     "test_e2e_controls.py",
     "test_e2e_latency.py",
     "test_e2e_h264.py",  # turns the first camera's H.264 stream on, then off again
+    "test_e2e_h264_switch.py",  # the same from the device page, then off again
     "test_e2e_screenshots.py",
     "test_e2e_restart.py",
     "test_e2e_removed_camera.py",
