@@ -156,6 +156,7 @@ async def run(bench: Bench) -> None:
             "stage_us_per_frame": costs,
             "sum_of_shipped_parts_us": None if None in parts else sum(p for p in parts if p),
             "motion_percent_of_core_per_camera": _motion_share(costs),
+            "motion_ms_per_analysis": _per_analysis(costs, configurations["motion_analysis"]),
         }
         rows.append(row)
         log(
@@ -171,6 +172,14 @@ def _motion_share(costs: dict[str, float | None]) -> float | None:
     if handoff is None or analysis is None:
         return None
     return (handoff + analysis) * FPS / 1e6 * 100
+
+
+def _per_analysis(costs: dict[str, float | None], analysing: dict[str, Any]) -> float | None:
+    """Motion analysis per analysed frame, ms: its cost per frame over the share analysed."""
+    cost, analysed = costs.get("motion_analysis"), analysing.get("analysed_per_s")
+    if cost is None or not analysed:
+        return None
+    return cost * float(analysing["frames_per_s"]) / float(analysed) / 1000
 
 
 async def _idle_share(bench: Bench) -> float:
@@ -252,12 +261,13 @@ async def _configuration(
             )
         await asyncio.sleep(SETTLE_SECONDS)
         saved_0 = await _saved(bench, list(entities)) if stage.saving else 0
-        frames_0 = (await bench.get("/api/bench_probe/stages"))["frames"]
+        counts_0 = await bench.get("/api/bench_probe/stages")
         window = _Window(bench.hass.pid)
         window.start()
         await asyncio.sleep(bench.plan.budget_seconds)
         window.stop()
-        frames = (await bench.get("/api/bench_probe/stages"))["frames"] - frames_0
+        counts = await bench.get("/api/bench_probe/stages")
+        frames = counts["frames"] - counts_0["frames"]
         saved = await _saved(bench, list(entities)) - saved_0 if stage.saving else None
         delivered = None
         if viewers is not None:
@@ -274,6 +284,8 @@ async def _configuration(
         "cpu_share": window.cpu / window.seconds,
         "us_per_frame": per_frame_us(window.cpu, window.seconds, frames, idle_share),
         "motion_enabled": all(state.get("motion_enabled", {}).values()),
+        # The rate cap analyses every second or third frame as the frames' times fall.
+        "analysed_per_s": (counts["analysed"] - counts_0["analysed"]) / window.seconds,
     }
     if saved is not None:
         result["saved_per_s"] = saved / window.seconds
@@ -320,6 +332,12 @@ def table(results: dict[str, Any]) -> list[str]:
     )
     lines.append(
         cells("floor (read and discard)", *(number(row["floor_us_per_frame"], 1) for row in budget))
+    )
+    lines.append(
+        cells(
+            "motion, ms per analysis",
+            *(number(row.get("motion_ms_per_analysis"), 2) for row in budget),
+        )
     )
     lines.append(
         cells(

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from bench.budget import STAGES, cpu_ns, per_frame_us, stage_costs, table
+from bench.budget import STAGES, _per_analysis, cpu_ns, per_frame_us, stage_costs, table
 
 
 def test_cpu_per_frame_is_above_idle() -> None:
@@ -44,6 +44,13 @@ def test_each_stage_costs_its_configuration_minus_the_one_it_needs() -> None:
     assert missing["statistics"] == 4.0
 
 
+def test_motion_per_analysis_is_its_cost_per_frame_over_the_share_analysed() -> None:
+    # 400 us per frame at 160 frames/s, 80 analyses/s: 0.8 ms per analysis.
+    analysing = {"frames_per_s": 160.0, "analysed_per_s": 80.0}
+    assert _per_analysis({"motion_analysis": 400.0}, analysing) == pytest.approx(0.8)
+    assert _per_analysis({"motion_analysis": 400.0}, {**analysing, "analysed_per_s": 0}) is None
+
+
 def test_every_stage_needs_a_measured_configuration() -> None:
     names = [stage.name for stage in STAGES]
     assert len(set(names)) == len(names)
@@ -64,9 +71,10 @@ def test_the_table_has_a_row_per_stage_and_the_floor() -> None:
         "sum_of_shipped_parts_us": 60.0,
         "floor_us_per_frame": 50.0,
         "motion_percent_of_core_per_camera": 0.04,
+        "motion_ms_per_analysis": 0.9,
     }
     lines = table({"budget": [row]})
     assert lines[1].startswith("Per-frame budget")
-    assert len(lines) == 3 + len(STAGES) + 3
+    assert len(lines) == 3 + len(STAGES) + 4
     assert any(line.startswith("floor (read and discard)") for line in lines)
     assert table({}) == []

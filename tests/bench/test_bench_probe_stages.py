@@ -45,6 +45,7 @@ async def test_the_switch_turns_each_stage_off_counts_frames_and_restores(
     await wait_for(lambda: switch.frames == 2 and seen == [1])
     assert record.stats.frames_received == 1
 
+    assert switch.analysed == 0  # analysis was off (stubbed)
     switch.restore_parts()
     assert every_camera == shipped
     assert "analyse" not in vars(hub.motion.detector("cam1"))
