@@ -29,6 +29,7 @@ from bench import (
     churn,
     demo_logbook,
     fanout,
+    h264,
     idle,
     ingest,
     latency,
@@ -59,6 +60,7 @@ HASS_WORKLOADS: Mapping[str, Callable[[Bench], Awaitable[None]]] = {
     "record": record.run,
     "motion_sensor": motion_sensor.run,
     "demo_logbook": demo_logbook.run,
+    "h264": h264.run,
 }
 # Measured in this process, without Home Assistant.
 LOCAL_WORKLOAD = "motion"
@@ -83,6 +85,7 @@ WORKLOADS = (
     ASSEMBLER,
     "motion_sensor",
     "demo_logbook",
+    "h264",
 )
 SOAK_WORKLOADS = frozenset({"idle", "churn"})
 SOAK_MIN_RELOADS = 100
@@ -136,6 +139,7 @@ TABLE_SECTIONS: tuple[Callable[[dict[str, Any]], list[str]], ...] = (
     attacks.table,
     record.table,
     demo_logbook.table,
+    h264.table,
 )
 
 
@@ -200,7 +204,8 @@ async def run(
         free_port(),
         custom_components=[PROBE],
         # ffmpeg: the record workload's clips get their MP4 as a user's would.
-        extra_yaml="bench_probe:\ncamera:\n  - platform: bench_probe\nffmpeg:\n",
+        # stream: the h264 workload's HLS (HA's player, camera/stream).
+        extra_yaml="bench_probe:\ncamera:\n  - platform: bench_probe\nffmpeg:\nstream:\n",
     )
     (work / "config").mkdir()
     bench = Bench(plan, work, hass, profile=profile)
