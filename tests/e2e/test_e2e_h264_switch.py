@@ -44,12 +44,17 @@ async def test_the_switch_on_the_device_page_gives_the_camera_a_stream(
             await row.wait_for(timeout=30_000)
             await row.scroll_into_view_if_needed()
             await page.screenshot(path=shots / "h264-switch-off.png")
-            # The row's toggle, as a user clicks it.
-            entity_row = row.locator(
-                "xpath=ancestor-or-self::*[self::hui-toggle-entity-row or "
-                "self::hui-generic-entity-row][1]"
-            )
-            toggle = entity_row.locator("ha-entity-toggle ha-switch, ha-switch").first
+            # The row's toggle (the switch on the name's line), as a user clicks it.
+            name_box = await row.bounding_box()
+            assert name_box is not None
+            line = name_box["y"] + name_box["height"] / 2
+            toggles = page.locator("ha-switch")
+            boxes = [await toggles.nth(n).bounding_box() for n in range(await toggles.count())]
+            (toggle,) = [
+                toggles.nth(n)
+                for n, box in enumerate(boxes)
+                if box is not None and box["y"] <= line <= box["y"] + box["height"]
+            ]
             await toggle.click()
             await wait_until("the camera's STREAM feature", lambda: _has(features, STREAM))
             await page.screenshot(path=shots / "h264-switch-on.png")
