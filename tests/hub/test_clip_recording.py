@@ -23,6 +23,7 @@ from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
 from homeassistant.const import (
     ATTR_ENTITY_ID,
     EVENT_HOMEASSISTANT_STOP,
+    SERVICE_TURN_OFF,
     SERVICE_TURN_ON,
     STATE_OFF,
     STATE_ON,
@@ -259,11 +260,23 @@ async def test_the_default_pre_roll_is_the_cameras_setting(
         [numbered_jpeg(8)],
         [numbered_jpeg(7), numbered_jpeg(8)],
     )
+    # Recording on motion keeps the ring at a pre-roll of 0 (a motion clip starts at the analysed
+    # frame, before the hub hears of it); off again, it keeps nothing from the next frame on.
+    await hass.services.async_call(
+        SWITCH_DOMAIN, SERVICE_TURN_ON, {ATTR_ENTITY_ID: RECORD_SWITCH}, blocking=True
+    )
+    await camera.send_frame(numbered_jpeg(9))
+    await wait_for(lambda: ring_frames(hub) >= 1)
+    await hass.services.async_call(
+        SWITCH_DOMAIN, SERVICE_TURN_OFF, {ATTR_ENTITY_ID: RECORD_SWITCH}, blocking=True
+    )
+    await camera.send_frame(numbered_jpeg(10))
+    await wait_for(lambda: ring_frames(hub) == 0)
     # A pre-roll again: the ring keeps the frames from the change on.
     await hass.services.async_call(
         NUMBER_DOMAIN, SERVICE_SET_VALUE, {ATTR_ENTITY_ID: PRE_ROLL, ATTR_VALUE: 2}, blocking=True
     )
-    await camera.send_frame(numbered_jpeg(9))
+    await camera.send_frame(numbered_jpeg(11))
     await wait_for(lambda: ring_frames(hub) >= 1)
 
 
