@@ -348,16 +348,16 @@ VIDEO_SAMPLER = (
   const blocks = 2 + bits;"""
     + STAMP_OF
     + """
-  const canvas = document.createElement("canvas");
-  const context = canvas.getContext("2d", { willReadFrequently: true });
+  const strip = new OffscreenCanvas(1, 1);  // resized to the stamp's strip once it is known
+  const context = strip.getContext("2d", { willReadFrequently: true });
   const sampler = { seen: {}, frames: 0, stopped: false };
   const read = (now) => {
     if (sampler.stopped) return;
     const width = video.videoWidth, height = video.videoHeight;
     const side = [16, 8].find((size) => blocks * size <= width && size <= height);
     if (side) {
-      canvas.width = blocks * side;
-      canvas.height = side;
+      strip.width = blocks * side;
+      strip.height = side;
       context.drawImage(video, 0, height - side, blocks * side, side, 0, 0, blocks * side, side);
       const number = stampOf(context.getImageData(0, 0, blocks * side, side).data, side, blocks);
       if (number !== null && !(number in sampler.seen)) {
@@ -696,67 +696,51 @@ async def run(bench: Bench) -> None:
         "default_from_curve": dataclasses.asdict(chosen),
     }
     bench.results["h264"] = results
-    scene = build_scenes()["crossing"]
-    crossing = SimulatedCamera(
-        "127.0.0.1",
-        bench.stream_port,
-        camera_id="h264-crossing",
-        token=bench.hub_token,
-        resolution=VGA,
-        mode="speed",
-        pacing=False,
-        frames=list(scene),
-    )
-    stamped = SimulatedCamera(
-        "127.0.0.1",
-        bench.stream_port,
-        camera_id="h264-stamped",
-        token=bench.hub_token,
-        resolution=VGA,
-        mode="speed",
-        pacing=False,
-        stamp_frames=True,
-    )
-    others = [
-        SimulatedCamera(
+    frames = list(build_scenes()["crossing"])
+
+    def camera(camera_id: str, **options: Any) -> SimulatedCamera:
+        """A simulated VGA camera at 20 fps into the hub, sending as fast as the firmware can."""
+        return SimulatedCamera(
             "127.0.0.1",
             bench.stream_port,
-            camera_id=f"h264-memory-{number}",
+            camera_id=camera_id,
             token=bench.hub_token,
             resolution=VGA,
             mode="speed",
             pacing=False,
-            frames=list(scene),
+            **options,
         )
-        for number in range(2, HUB_CAMERAS + 1)
-    ]
+
+    crossing = camera("h264-crossing", frames=frames)
+    stamped = camera("h264-stamped", stamp_frames=True)
+    others = [camera(f"h264-memory-{n}", frames=frames) for n in range(2, HUB_CAMERAS + 1)]
     seconds = 10.0 if quick else 30.0
     try:
-        for camera in (crossing, stamped):
-            camera.start()
-        await asyncio.gather(*(camera.wait_frames(3, timeout=30) for camera in (crossing, stamped)))
+        for simulated in (crossing, stamped):
+            simulated.start()
+        await asyncio.gather(*(sim.wait_frames(3, timeout=30) for sim in (crossing, stamped)))
         ids = ["h264-crossing", "h264-stamped"]
         await bench.camera_entities("h264-", 2)
         await bench.hass.switch_cameras(ids, [H264_SWITCH], on=True)
         log("transcoder CPU (crossing scene, VGA 20 fps)")
         results["cpu"] = await transcoder_cpu(bench, "h264-crossing", seconds)
-        for camera in others:
-            camera.start()
-        await asyncio.gather(*(camera.wait_frames(3, timeout=30) for camera in others))
+        for simulated in others:
+            simulated.start()
+        await asyncio.gather(*(simulated.wait_frames(3, timeout=30) for simulated in others))
         memory_ids = ["h264-crossing", *(f"h264-memory-{n}" for n in range(2, HUB_CAMERAS + 1))]
         await bench.camera_entities("h264-", HUB_CAMERAS + 1)
         await bench.hass.switch_cameras(memory_ids, [H264_SWITCH], on=True)
         log(f"memory: {HUB_CAMERAS} cameras transcoding, {READERS_PER_CAMERA} readers each")
         results["memory"] = await hub_memory(bench, memory_ids, 60.0 if quick else 300.0)
-        for camera in others:
-            await camera.stop()
+        for simulated in others:
+            await simulated.stop()
         log("camera/stream to the first HLS segment")
         results["time_to_segment"] = await time_to_first_segment(bench, "h264-stamped")
         log("display delay in Chromium: more-info HLS player beside HA's MJPEG")
         results["display_delay_ms"] = await display_delay(bench, stamped, seconds)
     finally:
-        for camera in (crossing, stamped, *others):
-            await camera.stop()
+        for simulated in (crossing, stamped, *others):
+            await simulated.stop()
 
 
 def table(results: dict[str, Any]) -> list[str]:

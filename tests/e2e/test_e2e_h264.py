@@ -8,13 +8,11 @@ video's presented frames (bench/h264.py's sampler), they must advance, as the ca
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from bench.browser import latency_summary
 from bench.h264 import open_more_info_video, sample_video_stamps
 from esp32_simulator import SimulatedCamera
 from harness.hass_process import HomeAssistant
-from tests.e2e.browser_helpers import WatchedBrowser, log, open_page
+from tests.e2e.browser_helpers import SCREENSHOTS, WatchedBrowser, log, open_page
 
 SAMPLE_SECONDS = 8.0
 CAMERA_FPS = 8  # the session's cameras' rate (tests/e2e/conftest.py)
@@ -25,7 +23,6 @@ async def test_more_info_dialog_plays_the_camera_through_hls(
     home_assistant: HomeAssistant,
     cameras: list[SimulatedCamera],
     card_path: str,
-    shots: Path,
 ) -> None:
     camera = cameras[0]  # the stamped one, shown by the card
     await home_assistant.switch_cameras([camera.camera_id], ["h264_stream"], on=True)
@@ -45,7 +42,7 @@ async def test_more_info_dialog_plays_the_camera_through_hls(
         # segments hold every frame), so the count asked for is a quarter of the camera's.
         assert numbers[-1] - numbers[0] >= 0.5 * CAMERA_FPS * SAMPLE_SECONDS, numbers
         assert len(numbers) >= 0.25 * CAMERA_FPS * SAMPLE_SECONDS, numbers
-        await page.screenshot(path=shots / "h264-more-info.png")
+        await page.screenshot(path=SCREENSHOTS / "h264-more-info.png")
         await page.context.close()
     finally:
         # The transcoder stops a few seconds after HA's stream stops reading.
