@@ -455,3 +455,31 @@ async def test_nothing_leaks_over_many_streams(
         await wait_for(lambda: not hub.h264.processes())
     assert hub.h264.as_dict()["transcoders"]["cam1"]["starts"] == 5
     await wait_for(lambda: open_fds() <= fds, timeout=10)
+
+
+async def test_a_reader_arriving_while_the_idle_transcoder_stops_gets_a_new_one(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    h264_camera: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The last reader left and ffmpeg is being stopped when a new reader comes: it is served
+    by a new process once the old one is gone, never left waiting on the stopped one."""
+    monkeypatch.setattr(h264_streams, "IDLE_STOP_DELAY", 0)
+    hub = hub_entry.runtime_data
+    first = hub.h264.async_open_reader("cam1")
+    async with asyncio.timeout(15):
+        assert await first.async_read()
+    first.async_close()
+    async with asyncio.timeout(5):  # the idle stop runs: the process is being stopped
+        while not hub.h264.as_dict()["transcoders"]["cam1"]["stopping"]:
+            await asyncio.sleep(0)
+    second = hub.h264.async_open_reader("cam1")
+    try:
+        async with asyncio.timeout(15):
+            data = await second.async_read()
+        assert data is not None
+        assert data.startswith(b"\x47\x40\x00")
+        assert hub.h264.as_dict()["transcoders"]["cam1"]["starts"] == 2
+    finally:
+        second.async_close()

@@ -266,12 +266,17 @@ class _Transcoder:
             self._idle_stop.cancel()
             self._idle_stop = None
         reader = H264Reader(self)
+        stopping = self.running and self._task.cancelling()  # type: ignore[union-attr]
+        if stopping:  # the stream ends: the next one starts afresh
+            self._cache, self._cache_bytes, self._cache_valid = [], 0, False
         if self._cache_valid:
             for number, chunk in enumerate(self._cache):
                 reader.async_offer(chunk, keyframe=number == 0)
         self.readers.add(reader)
-        if not self.running:
-            self._task = self._streams.entry_task(self._async_supervise(), self.camera_id)
+        if not self.running or stopping:
+            # A process being stopped (idle) finishes first; the new one starts after it.
+            previous = self._task
+            self._task = self._streams.entry_task(self._async_supervise(previous), self.camera_id)
         return reader
 
     @callback
@@ -371,8 +376,10 @@ class _Transcoder:
 
     # The process ---------------------------------------------------------------------------
 
-    async def _async_supervise(self) -> None:
+    async def _async_supervise(self, previous: asyncio.Task[None] | None) -> None:
         """Run ffmpeg while there are readers; restart it with a back-off when it exits."""
+        if previous is not None and not previous.done():
+            await asyncio.wait([previous])  # its process reaped (it was cancelled)
         self._first_start = time.monotonic()
         unsubscribe = self._streams.add_frame_listener(self._async_frame, self.camera_id)
         try:
@@ -471,6 +478,7 @@ class _Transcoder:
         """Return the transcoder's figures (diagnostics)."""
         return {
             "running": self.running,
+            "stopping": self.running and bool(self._task and self._task.cancelling()),
             "readers": len(self.readers),
             "starts": self.starts,
             "failures": self.failures,
