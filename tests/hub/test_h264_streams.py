@@ -14,6 +14,7 @@ from pathlib import Path
 import shutil
 import signal
 import subprocess
+from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
@@ -33,7 +34,12 @@ from custom_components.esp32_camera.const import (
     DOMAIN,
 )
 from custom_components.esp32_camera.hub import h264_streams
-from custom_components.esp32_camera.hub.h264_streams import TS_PACKET, keyframe_offsets
+from custom_components.esp32_camera.hub.h264_streams import (
+    TS_PACKET,
+    keyframe_offsets,
+    stream_credential,
+)
+from custom_components.esp32_camera.views import h264_stream
 from tests.helpers import ENTITY, HUB_TOKEN, jpeg_bytes, scene_jpegs, wait_for
 
 H264_SWITCH_KEY = "h264_stream"
@@ -483,3 +489,20 @@ async def test_a_reader_arriving_while_the_idle_transcoder_stops_gets_a_new_one(
         assert hub.h264.as_dict()["transcoders"]["cam1"]["starts"] == 2
     finally:
         second.async_close()
+
+
+@pytest.mark.parametrize(
+    ("bind", "host"),
+    [
+        ("0.0.0.0", "127.0.0.1"),  # every interface: the loopback is one
+        ("::", "127.0.0.1"),
+        ("192.168.1.5", "192.168.1.5"),
+        ("fd00::1", "[fd00::1]"),
+    ],
+)
+def test_the_url_names_an_address_the_control_port_listens_on(bind: str, host: str) -> None:
+    """The stream URL's host follows the hub's bind address; the password is the derived one."""
+    hub = SimpleNamespace(h264=SimpleNamespace(credential=stream_credential("token")))
+    url = h264_stream.stream_url(hub, "cam1", bind, 6971)  # type: ignore[arg-type]
+    assert url == f"http://esp32_camera:{stream_credential('token')}@{host}:6971/h264/cam1.ts"
+    assert stream_credential("token") != stream_credential("other token")  # rotates with it

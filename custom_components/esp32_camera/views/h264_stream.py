@@ -15,7 +15,6 @@ import asyncio
 import base64
 import binascii
 import contextlib
-from ipaddress import ip_address
 import socket
 from typing import TYPE_CHECKING, Final
 
@@ -40,7 +39,7 @@ def stream_url(hub: Esp32CameraHub, camera_id: str, host: str, port: int) -> str
     """Return the camera's stream URL on the control port (bound to `host`, port `port`)."""
     if host in ("0.0.0.0", "::", ""):  # noqa: S104 - every interface: the loopback is one
         host = "127.0.0.1"
-    elif ip_address(host).version == 6:
+    elif ":" in host:  # an IPv6 address
         host = f"[{host}]"
     return f"http://{URL_USER}:{hub.h264.credential}@{host}:{port}/h264/{camera_id}.ts"
 
