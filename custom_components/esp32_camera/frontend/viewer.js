@@ -13,6 +13,8 @@ import { motionOf } from "./motion.js";
 
 const LATENCY_GOOD_MS = 100;
 const LATENCY_FAIR_MS = 200;
+/** The latency chip is updated at most this often (ms). */
+const LATENCY_SHOWN_EVERY_MS = 250;
 
 export class Esp32CameraViewer extends HTMLElement {
   constructor() {
@@ -22,6 +24,7 @@ export class Esp32CameraViewer extends HTMLElement {
     this.zoomed = false;
     /** @type {number | null} */
     this.latency = null;
+    this.latencyShownAt = 0;
     this.durationTimer = 0;
     this.online = true;
     this.clockOffset = 0;
@@ -209,7 +212,12 @@ export class Esp32CameraViewer extends HTMLElement {
 
   /** Record the measured latency of one displayed grid frame of this camera (ms). @param {number} milliseconds */
   reportLatency(milliseconds) {
+    const first = this.latency === null;
     this.latency = this.latency === null ? milliseconds : this.latency * 0.8 + milliseconds * 0.2;
+    // Shown a few times a second, not per frame: each change lays out and paints the chip again.
+    const now = performance.now();
+    if (!first && now - this.latencyShownAt < LATENCY_SHOWN_EVERY_MS) return;
+    this.latencyShownAt = now;
     this.renderLatency();
   }
 
