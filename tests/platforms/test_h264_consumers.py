@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections import Counter
+import contextlib
 from dataclasses import dataclass, field
 import io
 import itertools
@@ -465,7 +466,7 @@ async def test_go2rtc_detects_the_stream_source_as_mpegts_with_h264(
     # HA's go2rtc integration hands the source over as is ("#" would cut it: go2rtc's options).
     assert url.scheme == "http"
     assert "#" not in source
-    response, head = await read_head(url, 256 * 1024)
+    response, head = await read_head(url, 64 * 1024)
     producer = go2rtc_http_producer(
         response.status, response.headers.get("Content-Type", ""), url.path, head
     )
@@ -475,6 +476,20 @@ async def test_go2rtc_detects_the_stream_source_as_mpegts_with_h264(
     # The first access unit a new reader gets is a keyframe with its parameter sets, from which
     # go2rtc takes the codec's profile (and WebRTC its sprop-parameter-sets).
     assert {NAL_SPS, NAL_PPS, NAL_IDR} <= set(probe.first_nal_types), probe
+    # So does a reader that joins while another has read for seconds (go2rtc reconnecting, or a
+    # second consumer): it starts at a keyframe, on a TS packet boundary.
+    first_reader = asyncio.create_task(read_head(url, 1 << 30))
+    await asyncio.sleep(3)
+    joined, joined_head = await read_head(url, 64 * 1024)
+    first_reader.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await first_reader
+    assert go2rtc_http_producer(joined.status, joined.content_type, url.path, joined_head) == (
+        "mpegts"
+    )
+    joined_probe = go2rtc_mpegts_probe(joined_head)
+    assert joined_probe.stream_types == [STREAM_TYPE_H264]
+    assert {NAL_SPS, NAL_PPS, NAL_IDR} <= set(joined_probe.first_nal_types), joined_probe
     # Without the credential go2rtc gets 401, with a Basic challenge, which it cannot answer
     # (its client answers Digest only): no stream, never a picture.
     refused, _ = await read_head(url.with_user(None), 1)
