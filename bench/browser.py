@@ -160,9 +160,9 @@ def page_url(hass: HomeAssistant) -> str:
     return f"http://{HOST}:{hass.port}"
 
 
-def login_script(hass: HomeAssistant, tokens: Mapping[str, Any] | None = None) -> str:
-    """A script that signs the page in as the owner or as the user of `tokens` (kept in
-    localStorage, as HA does), to run before the page's own."""
+def login_storage(hass: HomeAssistant, tokens: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """The localStorage that signs a page in as the owner or as the user of `tokens` (HA keeps
+    its tokens there)."""
     given = hass.tokens if tokens is None else tokens
     stored = {
         **given,
@@ -170,7 +170,7 @@ def login_script(hass: HomeAssistant, tokens: Mapping[str, Any] | None = None) -
         "clientId": f"{hass.url}/",
         "expires": int(time.time() * 1000) + given["expires_in"] * 1000,
     }
-    return f"localStorage.setItem('hassTokens', {json.dumps(json.dumps(stored))});"
+    return {"hassTokens": json.dumps(stored)}
 
 
 async def open_logged_in(
@@ -187,7 +187,12 @@ async def open_logged_in(
     `on_page` gets the page before it loads (to watch its WebSocket from the first message).
     """
     browser_context = await browser.new_context(**context)
-    await browser_context.add_init_script(login_script(hass, tokens))
+    await browser_context.add_init_script(
+        "".join(
+            f"localStorage.setItem({json.dumps(key)}, {json.dumps(value)});"
+            for key, value in login_storage(hass, tokens).items()
+        )
+    )
     page = await browser_context.new_page()
     if on_page is not None:
         on_page(page)

@@ -13,7 +13,9 @@ a user would, three pages:
   MJPEG baseline the other two are compared with.
 
 Each page gets a warm-up, then a window in which nothing instruments Chromium (no DevTools
-tracing, no script in the page): the CPU time of hass's process tree and of every Chromium process
+domain enabled: Chromium is driven over a bare DevTools connection, bench/quiet_browser.py, as
+Playwright's Network domain copies every WebSocket message to its client; no script in the
+page): the CPU time of hass's process tree and of every Chromium process
 (renderers apart) is read from /proc/<pid>/stat before and after. What each camera's picture
 painted: the page's own counter where it keeps one (`data-frames`, read before and after the
 window), else, only after the window, a sampler in the page reading the frame numbers the simulator
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping, Sequence
+import contextlib
 from dataclasses import dataclass
 import os
 from pathlib import Path
@@ -32,16 +35,15 @@ import statistics
 import time
 from typing import TYPE_CHECKING, Any
 
-from bench.browser import CHROMIUM_ARGS, STAMP_OF, open_logged_in
+from bench.browser import CHROMIUM_ARGS, STAMP_OF, login_storage, page_url
 from bench.measure import REPO
+from bench.quiet_browser import DevToolsError, QuietChromium, QuietPage
 from bench.table_format import cells, number, ratio
 from bench.testbed import log
 from esp32_simulator.jpeg import STAMP_BLOCKS, PatternRenderer, stamp_block_size
 from harness.hass_process import camera_entities, wait_until
 
 if TYPE_CHECKING:
-    from playwright.async_api import Browser, Page
-
     from bench.testbed import Bench
     from esp32_simulator import SimulatedCamera
 
@@ -185,6 +187,16 @@ SAMPLE = f"""
     }}
   }};
   window.__esp32PaintSampler = {{ timer: setInterval(tick, 5), state, started: performance.now() }};
+}}
+"""
+# The panel's tile of a camera, clicked as a user would (it selects the camera for the video).
+CLICK_TILE = f"""
+(camera) => {{
+  {FIND_VIEWS}
+  const panel = deepAll(document, "esp32-camera-panel")[0];
+  const tile = panel && deepAll(panel, ".tile[data-camera]").find((t) => t.dataset.camera === camera);
+  if (!tile) throw new Error(`no tile of ${{camera}}`);
+  tile.click();
 }}
 """
 STOP_SAMPLE = """
@@ -673,13 +685,15 @@ def page_path(page: str) -> str:
     }[page]
 
 
-async def wait_for_views(page: Page, kind: str, expected: int) -> None:
+async def wait_for_views(page: QuietPage, kind: str, expected: int) -> None:
     """Wait until the page shows `expected` pictures (or VIEWS_TIMEOUT; measured as it is)."""
     deadline = time.monotonic() + VIEWS_TIMEOUT
+    found = {"pictures": 0}
     while time.monotonic() < deadline:
-        found = await page.evaluate(COUNT_VIEWS, [kind, f"{PREFIX}-"])
-        if found["pictures"] >= expected:
-            return
+        with contextlib.suppress(DevToolsError):  # the page may still be loading
+            found = await page.evaluate(COUNT_VIEWS, [kind, f"{PREFIX}-"])
+            if found["pictures"] >= expected:
+                return
         await asyncio.sleep(0.5)
     log(f"browser_cpu: {kind} shows {found['pictures']} of {expected} pictures; measured as it is")
 
@@ -715,18 +729,22 @@ async def measure_hass_alone(
 
 
 async def measure_page(
-    bench: Bench, browser: Browser, kind: str, cameras: Sequence[SimulatedCamera], run: int
+    bench: Bench, browser: QuietChromium, kind: str, cameras: Sequence[SimulatedCamera], run: int
 ) -> dict[str, Any]:
     """Open `kind` as a user would; measure CPU over a quiet window, then count what it paints."""
     plan = bench.plan
     count = len(cameras)
-    page = await open_logged_in(browser, bench.hass, page_path(kind), viewport=VIEWPORT)
+    page = await browser.new_page(
+        f"{page_url(bench.hass)}{page_path(kind)}",
+        viewport=VIEWPORT,
+        storage=login_storage(bench.hass),
+    )
     try:
         await wait_for_views(page, kind, count + 1 if kind == "panel" else count)
         if kind == "panel":
             # As a user would: the video shows this workload's first camera (a fresh browser
             # opens the panel on the first camera by name, maybe another workload's, offline).
-            await page.locator(f'esp32-camera-panel .tile[data-camera="{PREFIX}-1"]').click()
+            await page.evaluate(CLICK_TILE, f"{PREFIX}-1")
         await asyncio.sleep(plan.browser_cpu_warmup)
         counters_before = (await page.evaluate(COUNT_VIEWS, [kind, f"{PREFIX}-"]))["counters"]
         chromium_before = cpu_snapshot(os.getpid())
@@ -743,9 +761,9 @@ async def measure_page(
         await asyncio.sleep(plan.browser_cpu_paint_seconds)
         sample = await page.evaluate(STOP_SAMPLE)
         # What the page looked like, to see that it showed what it was measured showing.
-        await page.screenshot(path=RESULTS_TABLE.parent / f"browser_cpu-{count}-{kind}.png")
+        await page.screenshot(RESULTS_TABLE.parent / f"browser_cpu-{count}-{kind}.png")
     finally:
-        await page.context.close()
+        await page.close()
     used = used_ticks(chromium_before, chromium_after)
     stamps = painted_rates(sample)
     counted = counter_rates(counters_before, after["counters"], seconds)
@@ -776,33 +794,26 @@ async def measure_page(
 
 async def run(bench: Bench) -> None:
     """The bench's `browser_cpu` workload: its figures in bench.results["browser_cpu"]."""
-    from playwright.async_api import async_playwright
-
     plan = bench.plan
     rows: list[dict[str, Any]] = []
     cameras: list[SimulatedCamera] = []
+    RESULTS_TABLE.parent.mkdir(parents=True, exist_ok=True)
     try:
-        async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(
-                executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-            )
-            try:
-                for index, count in enumerate(CAMERA_COUNTS):
-                    cameras += await start_cameras(bench, len(cameras) + 1, count)
-                    entities = await bench.camera_entities(f"{PREFIX}-", count)
-                    await motion_detection_off(bench, list(entities))
-                    entity_ids = [entities[f"{PREFIX}-{n}"] for n in range(1, count + 1)]
-                    await save_dashboards(bench, entity_ids, create=index == 0)
-                    for run_number in range(1, plan.browser_cpu_runs + 1):
-                        rows.append(await measure_hass_alone(bench, cameras, run_number))
-                        rows.extend(
-                            [
-                                await measure_page(bench, browser, kind, cameras, run_number)
-                                for kind in PAGES
-                            ]
-                        )
-            finally:
-                await browser.close()
+        async with QuietChromium("/usr/bin/chromium", CHROMIUM_ARGS) as browser:
+            for index, count in enumerate(CAMERA_COUNTS):
+                cameras += await start_cameras(bench, len(cameras) + 1, count)
+                entities = await bench.camera_entities(f"{PREFIX}-", count)
+                await motion_detection_off(bench, list(entities))
+                entity_ids = [entities[f"{PREFIX}-{n}"] for n in range(1, count + 1)]
+                await save_dashboards(bench, entity_ids, create=index == 0)
+                for run_number in range(1, plan.browser_cpu_runs + 1):
+                    rows.append(await measure_hass_alone(bench, cameras, run_number))
+                    rows.extend(
+                        [
+                            await measure_page(bench, browser, kind, cameras, run_number)
+                            for kind in PAGES
+                        ]
+                    )
     finally:
         for camera in cameras:
             await camera.stop()
