@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
+import fcntl
 import functools
 import io
 import json
@@ -131,10 +132,39 @@ VGA = SceneSize(640, 480, (800, 600))
 UXGA = SceneSize(1600, 1200, (1280, 720))
 
 
+# Rendering a scene costs seconds of CPU (8 s for the crossing at UXGA), and every xdist worker
+# that needed one rendered it again: the first renders it into the run's folder (conftest.py names
+# it in this variable), the others wait for it and read it.
+SCENES_FOLDER_VARIABLE = "ESP32_CAMERA_TEST_SCENES"
+_FRAME_LENGTH = struct.Struct("<I")
+
+
 @functools.cache
 def scene_jpegs(name: str, size: SceneSize = VGA) -> tuple[bytes, ...]:
-    """Every frame of a scene (rendered once per session)."""
-    return tuple(build_scenes(size)[name])
+    """Every frame of a scene (rendered once per run, whatever the number of workers)."""
+    folder = os.environ.get(SCENES_FOLDER_VARIABLE)
+    if folder is None:
+        return tuple(build_scenes(size)[name])
+    path = (
+        Path(folder) / f"{name}-{size.width}x{size.height}-{size.alternate[0]}x{size.alternate[1]}"
+    )
+    with path.with_suffix(".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if path.exists():
+            packed = memoryview(path.read_bytes())
+            frames: list[bytes] = []
+            offset = 0
+            while offset < len(packed):
+                (length,) = _FRAME_LENGTH.unpack_from(packed, offset)
+                offset += _FRAME_LENGTH.size
+                frames.append(bytes(packed[offset : offset + length]))
+                offset += length
+            return tuple(frames)
+        rendered = tuple(build_scenes(size)[name])
+        partial = path.with_suffix(".part")
+        partial.write_bytes(b"".join(_FRAME_LENGTH.pack(len(jpeg)) + jpeg for jpeg in rendered))
+        partial.rename(path)  # complete or absent, even if this worker is killed meanwhile
+        return rendered
 
 
 @functools.cache

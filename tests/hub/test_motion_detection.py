@@ -268,7 +268,9 @@ async def test_a_two_pixel_jpeg_leaves_every_cameras_motion_working(
         await glitching.send_frame(jpeg_bytes(width, height))
         await wait_for(lambda n=number: hub.cameras["cam2"].stats.frames_received == n)
         await asyncio.sleep(0.15)  # past the rate cap: each one is analysed
-    recorder, _ = await play(hass, simulate, "crossing")
+    # Motion still works: the crossing's first person turns it on (no need to play all 16 s).
+    recorder = Recorder(hass)
+    await simulate(frames=list(scene_jpegs("crossing")), fps=20, mode="speed")
     await wait_for(lambda: STATE_ON in recorder.motion, timeout=30)
     name = f"esp32_camera_motion_{hub_entry.entry_id}"
     assert name in {thread.name for thread in threading.enumerate()}

@@ -17,7 +17,7 @@ from custom_components.esp32_camera.motion import (
     Zone,
     decode_small,
 )
-from esp32_simulator.scenes import FPS
+from esp32_simulator.scenes import FPS, build_scenes
 from tests.helpers import UXGA, VGA, jpeg_bytes, play, scene_jpegs, scene_labels
 
 DISTURBANCES = ("lamp", "exposure", "noise", "shake", "quality", "resolution")
@@ -223,7 +223,8 @@ def test_analysis_size() -> None:
     size, grey = decode_small(scene_jpegs("crossing", VGA)[0])
     assert size == (640, 480)
     assert grey.size == (80, 60)  # 1/8
-    size, grey = decode_small(scene_jpegs("crossing", UXGA)[0])
+    # The first frame alone: the whole UXGA scene is 8 s of rendering (test_uxga renders it).
+    size, grey = decode_small(build_scenes(UXGA)["crossing"].render(0))
     assert size == (1600, 1200)
     assert grey.size == (100, 75)  # 1/8, halved
     small = jpeg_bytes(320, 240, (90, 90, 90))

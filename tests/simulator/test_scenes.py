@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from PIL import Image, ImageStat
+import pytest
 
 from esp32_simulator.__main__ import build_cameras, build_parser
 from esp32_simulator.jpeg import jpeg_dimensions
 from esp32_simulator.scenes import SCENE_NAMES, SceneSize, build_scenes
+from tests.helpers import SCENES_FOLDER_VARIABLE, scene_jpegs
 
 
 def test_every_scene_and_its_labels() -> None:
@@ -46,3 +49,20 @@ def test_scene_option_streams_the_scene() -> None:
     assert frames is not None
     assert len(frames) == 160
     assert {jpeg_dimensions(frame) for frame in frames} == {(160, 120)}
+
+
+def test_the_tests_share_each_rendered_scene_through_the_runs_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tests/helpers.scene_jpegs: the first xdist worker renders a scene, the others read it."""
+    monkeypatch.setenv(SCENES_FOLDER_VARIABLE, str(tmp_path))
+    size = SceneSize(96, 72, (160, 120))
+    rendered = tuple(build_scenes(size)["shake"])
+    render_once = scene_jpegs.__wrapped__  # past this process's own cache, as another worker
+    assert render_once("shake", size) == rendered
+    (written,) = (path for path in tmp_path.iterdir() if path.suffix != ".lock")
+    assert written.name == "shake-96x72-160x120"
+    written.write_bytes(written.read_bytes()[:-1] + b"\x00")  # what the next worker reads
+    read = render_once("shake", size)
+    assert read[:-1] == rendered[:-1]
+    assert read[-1] == rendered[-1][:-1] + b"\x00"
