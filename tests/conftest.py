@@ -22,23 +22,13 @@ from syrupy.assertion import SnapshotAssertion
 # Importing the integration here, before the `hass` fixture runs, makes HA's loader find this
 # repository's custom_components package rather than the test plugin's own testing_config.
 from custom_components.esp32_camera.const import CONF_STREAM_PORT
-from tests.helpers import HUB_TOKEN, SCENES_FOLDER_VARIABLE, CameraClient, add_hub_entry
-
-# The longest tests, by node id prefix: seconds on a quiet 2-core machine (`-n 0 --durations`),
-# most of it waiting for a real-time stream, a clip or a `hass` process. Each xdist worker starts
-# on its share of them (longest first) while the short ones fill the gaps; left to the collection
-# order, one of them started late and ended the run alone.
-LONGEST_TESTS: dict[str, float] = {
-    "tests/scripts/test_demo.py": 75,
-    "tests/listener/test_many_cameras.py": 61,
-    "tests/hub/test_motion_detection.py::test_a_crossing_turns": 23,
-    "tests/hub/test_motion_detection.py::test_a_busy_scene": 17,
-    "tests/motion/test_detector.py::test_uxga[crossing]": 12,
-    "tests/hub/test_motion_detection.py::test_a_camera_whose_analysis": 12,
-    "tests/motion/test_detector.py::test_uxga[lamp]": 9,
-    "tests/hub/test_motion_detection.py::test_a_lamp": 9,
-    "tests/motion/test_detector.py::test_uxga[shake]": 7,
-}
+from tests.helpers import (
+    HUB_TOKEN,
+    SCENES_FOLDER_VARIABLE,
+    CameraClient,
+    add_hub_entry,
+    longest_first,
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -50,44 +40,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deal the longest tests to the heads of the xdist workers' first shares.
-
-    `--dist worksteal` hands each of the N workers a contiguous share of the collection (the
-    first gets len // N, the next len of the rest // (N - 1), ...) and later moves the tails of
-    busy workers' shares to idle ones: what heads a share starts at once, the rest balances.
-    Every worker collects, so this order must depend on the collection alone (it does).
-    """
+    """Start each xdist worker on its share of the longest tests (tests/helpers.py)."""
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-
-    def weight(item: pytest.Item) -> float:
-        return max(
-            (
-                seconds
-                for prefix, seconds in LONGEST_TESTS.items()
-                if item.nodeid.startswith(prefix)
-            ),
-            default=0.0,
-        )
-
-    longest = sorted((item for item in items if weight(item)), key=weight, reverse=True)
-    others = [item for item in items if not weight(item)]
-    sizes: list[int] = []
-    for worker in range(workers):
-        sizes.append((len(items) - sum(sizes)) // (workers - worker))
-    # Longest first onto the least loaded worker; a worker whose share is too small gets none.
-    heads: list[list[pytest.Item]] = [[] for _ in sizes]
-    loads = [0.0 for _ in sizes]
-    for item in longest:
-        open_workers = [w for w, size in enumerate(sizes) if len(heads[w]) < size]
-        worker = min(open_workers, key=lambda w: loads[w])
-        heads[worker].append(item)
-        loads[worker] += weight(item)
-    ordered: list[pytest.Item] = []
-    for worker, size in enumerate(sizes):
-        ordered += heads[worker]
-        ordered += others[: size - len(heads[worker])]
-        del others[: size - len(heads[worker])]
-    items[:] = ordered
+    by_id = {item.nodeid: item for item in items}
+    items[:] = [by_id[node_id] for node_id in longest_first(list(by_id), workers)]
 
 
 @pytest.fixture(autouse=True)

@@ -63,6 +63,64 @@ from harness.hass_process import free_port
 REPOSITORY = Path(__file__).resolve().parents[1]
 INTEGRATION = REPOSITORY / "custom_components" / DOMAIN
 
+# The suite's order ------------------------------------------------------------------------------
+
+# The longest tests, by node id prefix, with their rough wall time in seconds (`-n 0 --durations`;
+# only the order and the rough size matter): most of it waiting for a real-time stream, a clip or a
+# `hass` process. Each xdist worker starts on its share of them (longest first) while the short ones
+# fill the gaps; left to the collection order, one of them started late and ended the run alone.
+LONGEST_TESTS: dict[str, float] = {
+    "tests/scripts/test_demo.py": 75,
+    "tests/listener/test_many_cameras.py": 61,
+    "tests/hub/test_motion_detection.py::test_a_crossing_turns": 23,
+    "tests/listener/test_attacks_on_the_listener.py::test_the_token_cannot_make_any_number": 20,
+    "tests/hub/test_motion_detection.py::test_a_busy_scene": 17,
+    "tests/platforms/test_h264_consumers.py::test_go2rtc": 15,
+    "tests/motion/test_detector.py::test_uxga[crossing]": 12,
+    "tests/hub/test_motion_detection.py::test_a_camera_whose_analysis": 12,
+    "tests/motion/test_detector.py::test_uxga[lamp]": 9,
+    "tests/hub/test_motion_detection.py::test_a_lamp": 9,
+    "tests/motion/test_detector.py::test_uxga[shake]": 7,
+}
+
+
+def longest_first(node_ids: list[str], workers: int) -> list[str]:
+    """Order the collection so that each xdist worker's first tests are its share of the longest.
+
+    `--dist worksteal` hands each of the N workers a contiguous share of the collection (the
+    first gets len // N, the next len of the rest // (N - 1), ...) and later moves the tails of
+    busy workers' shares to idle ones: what heads a share starts at once, the rest balances.
+    Every worker collects and orders for itself: the order depends on the collection alone.
+    """
+
+    def seconds(node_id: str) -> float:
+        return max(
+            (time for prefix, time in LONGEST_TESTS.items() if node_id.startswith(prefix)),
+            default=0.0,
+        )
+
+    longest = sorted((node for node in node_ids if seconds(node)), key=seconds, reverse=True)
+    others = [node for node in node_ids if not seconds(node)]
+    sizes: list[int] = []
+    for worker in range(workers):
+        sizes.append((len(node_ids) - sum(sizes)) // (workers - worker))
+    # Longest first onto the least loaded worker whose share still has room.
+    heads: list[list[str]] = [[] for _ in sizes]
+    loads = [0.0 for _ in sizes]
+    for node in longest:
+        worker = min(
+            (w for w, size in enumerate(sizes) if len(heads[w]) < size), key=lambda w: loads[w]
+        )
+        heads[worker].append(node)
+        loads[worker] += seconds(node)
+    ordered: list[str] = []
+    for worker, size in enumerate(sizes):
+        ordered += heads[worker]
+        ordered += others[: size - len(heads[worker])]
+        del others[: size - len(heads[worker])]
+    return ordered
+
+
 # Waiting ----------------------------------------------------------------------------------------
 
 
