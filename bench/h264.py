@@ -420,6 +420,8 @@ SETTLE_SECONDS = 3.0  # after a reader opens, before a CPU window
 STOP_WAIT = 10.0  # the transcoder stops IDLE_STOP_DELAY (5 s) after its last reader leaves
 H264_SWITCH = "h264_stream"
 DASHBOARD = "h264-bench"
+# A stream is read for as long as the workload wants (aiohttp's default ends a request at 5 minutes).
+STREAMING = aiohttp.ClientTimeout(total=None, sock_connect=30)
 MJPEG_IMG = "ha-more-info-dialog ha-camera-stream img"
 
 
@@ -472,7 +474,7 @@ class StreamReader:
                     if self.first_bytes_at is None:
                         self.first_bytes_at = time.monotonic()
                     self.bytes += len(chunk)
-        except aiohttp.ClientError as err:
+        except (aiohttp.ClientError, TimeoutError) as err:
             self.error = repr(err)
 
     async def close(self) -> None:
@@ -511,7 +513,7 @@ async def transcoder_cpu(bench: Bench, camera_id: str, seconds: float) -> dict[s
     url, auth = h264_url(bench, camera_id)
     mjpeg_url = f"{bench.hass.url}{proxy_stream_path(await _entity(bench, camera_id))}"
     figures: dict[str, Any] = {"nobody": await _window(bench, seconds)}
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(timeout=STREAMING) as session:
         viewer = StreamReader(session, mjpeg_url, headers=bench.auth_headers)
         await asyncio.sleep(SETTLE_SECONDS)
         start_bytes = viewer.bytes
@@ -651,7 +653,10 @@ async def hub_memory(bench: Bench, cameras: list[str], seconds: float) -> dict[s
     # Each camera's readers come from three addresses, as three consumers would (HA's stream,
     # HomeKit, go2rtc): the control port admits at most 16 connections from one address.
     sessions = [
-        aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(f"127.0.0.{n + 2}", 0)))
+        aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(local_addr=(f"127.0.0.{n + 2}", 0)),
+            timeout=STREAMING,
+        )
         for n in range(READERS_PER_CAMERA)
     ]
     readers = []
