@@ -780,6 +780,7 @@ def table(results: dict[str, Any]) -> list[str]:
                 f"ffmpeg PSS {ffmpeg_mib[0]}..{ffmpeg_mib[-1]} MiB; CPU {memory['cpu'][name]}"
             )
         lines.append(
-            f"  after: {memory['after']}; each reader read >= {memory['reader_mb_min']} MB"
+            f"  after: {memory['after']}; each reader read >= {memory['reader_mb_min']} MB; "
+            f"readers that stopped early: {memory.get('reader_errors') or 'none'}"
         )
     return lines
