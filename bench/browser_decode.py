@@ -51,6 +51,7 @@ WAYS = ("socket", "blob-canvas", "blob-2d", "data-img", "mjpeg")
 VGA = (640, 480)
 LOOP_FRAMES = 64
 HEADER = struct.Struct("<BBHIdHH")  # views/frame_socket.py HEADER
+COMMENT = struct.Struct(">HHQ")  # a JPEG COM segment holding a 64-bit number
 FRAMES_IN_FLIGHT = 4
 WARMUP = 4.0
 PAGE = """<!doctype html><html><head><style>
@@ -156,7 +157,10 @@ class FrameServer:
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
             number += 1
             handed = time.time()  # before the write: the page may show it before it returns
-            if await send(channel, number, self.frames[number % len(self.frames)]):
+            jpeg = self.frames[number % len(self.frames)]
+            # Every frame's bytes differ, as a camera's do (its number in a comment segment).
+            unique = jpeg[:2] + COMMENT.pack(0xFFFE, COMMENT.size - 2, number) + jpeg[2:]
+            if await send(channel, number, unique):
                 self.sent[channel, number % len(self.frames)].append(handed)
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
