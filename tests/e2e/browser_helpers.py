@@ -30,6 +30,7 @@ from bench.browser import open_logged_in
 from custom_components.esp32_camera.disk.listing import clip_details
 from custom_components.esp32_camera.media_source import clock_title, day_title, length_title
 from esp32_simulator import SimulatedCamera
+from esp32_simulator.scenes import Scene
 from harness.hass_process import HomeAssistant, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,6 +56,34 @@ class Hub:
     stream_port: int
     control_port: int
     token: str
+
+
+async def start_scene_camera(
+    hub: Hub, camera_id: str, scene: Scene
+) -> tuple[SimulatedCamera, list[bytes]]:
+    """Start a camera playing `scene` (VGA, the scenes' size) once its first frames are sent.
+
+    Its name is its id capitalised; the caller stops it. Returns it and the scene's frames.
+    """
+    frames = await asyncio.to_thread(list, scene)
+    camera = SimulatedCamera(
+        "127.0.0.1",
+        hub.stream_port,
+        camera_id=camera_id,
+        name=camera_id.capitalize(),
+        token=hub.token,
+        resolution=5,  # VGA
+        fps=scene.fps,
+        mode="speed",
+        frames=frames,
+    )
+    camera.start()
+    try:
+        await camera.wait_frames(3, timeout=30)
+    except BaseException:
+        await camera.stop()
+        raise
+    return camera, frames
 
 
 @dataclass  # no slots: Playwright keeps its wrapper of a bound handler on the instance

@@ -8,7 +8,6 @@ the clip's AVI holds every frame of its window, its pre-roll included.
 
 from __future__ import annotations
 
-import asyncio
 from itertools import pairwise
 from pathlib import Path
 import time
@@ -31,11 +30,11 @@ from tests.e2e.browser_helpers import (
     log,
     open_page,
     play_clip,
+    start_scene_camera,
 )
 
 # The motion camera: a scene with labelled motion, as the demo's, and its cool-down.
 MOTION_SCENE = "crossing"
-MOTION_RESOLUTION = 5  # VGA
 MOTION_COOLDOWN = 2  # seconds: each walker is a motion (and a clip) of its own
 # A saved clip is in the Clips card within this many seconds: pushed (at most every second).
 CLIP_LISTED_WITHIN = 5.0
@@ -77,22 +76,9 @@ async def test_motion_turns_the_sensor_on_and_its_clip_plays(
     """
     hass = home_assistant
     scene = build_scenes()[MOTION_SCENE]  # VGA, the scenes' default size
-    frames = await asyncio.to_thread(list, scene)
+    camera, frames = await start_scene_camera(hub, MOTION_SCENE, scene)
     scene_index = {frame: index for index, frame in enumerate(frames)}
-    camera = SimulatedCamera(
-        "127.0.0.1",
-        hub.stream_port,
-        camera_id=MOTION_SCENE,
-        name=MOTION_SCENE.capitalize(),
-        token=hub.token,
-        resolution=MOTION_RESOLUTION,
-        fps=scene.fps,
-        mode="speed",
-        frames=frames,
-    )
-    camera.start()
     try:
-        await camera.wait_frames(3, timeout=30)
         # Detection is on by default: off until the check is watching, so that the first motion
         # it sees starts with the walker, and the first clip with it.
         async with hass.websocket() as call:

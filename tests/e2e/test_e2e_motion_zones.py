@@ -26,6 +26,7 @@ from tests.e2e.browser_helpers import (
     log,
     open_page,
     recorded_toasts,
+    start_scene_camera,
 )
 
 
@@ -221,22 +222,8 @@ async def test_motion_shows_in_the_panel_and_the_card_and_is_switched_there(
     recorded from its button; the card shows the badge too; a member may record, not switch.
     """
     hass = home_assistant
-    scene = build_scenes()[MOTION_SCENE]
-    frames = await asyncio.to_thread(list, scene)
-    camera = SimulatedCamera(
-        "127.0.0.1",
-        hub.stream_port,
-        camera_id=WALKWAY,
-        name=WALKWAY.capitalize(),
-        token=hub.token,
-        resolution=5,  # VGA, the scene's size
-        fps=scene.fps,
-        mode="speed",
-        frames=frames,
-    )
-    camera.start()
+    camera, _frames = await start_scene_camera(hub, WALKWAY, build_scenes()[MOTION_SCENE])
     try:
-        await camera.wait_frames(3, timeout=30)
         entities = await hass.set_up_motion([WALKWAY], cooldown=WALKWAY_COOLDOWN)
         detection = entities["switch", f"{WALKWAY}_motion_detection"]
         on_motion = entities["switch", f"{WALKWAY}_record_on_motion"]
