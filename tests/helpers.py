@@ -30,6 +30,7 @@ from homeassistant.auth.models import User
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_TOKEN
 from homeassistant.core import Context, Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from PIL import Image
 import pytest
@@ -910,3 +911,11 @@ def assemble_frames(events: list[ServerEvent]) -> list[AssembledFrame]:
             continue
         position += 1  # register, info, health, response, status, img_end
     return frames
+
+
+async def setup_ffmpeg(hass: HomeAssistant, binary: str | None = None) -> str:
+    """Load Home Assistant's ffmpeg integration with the system's ffmpeg (or `binary`)."""
+    ffmpeg = binary or shutil.which("ffmpeg")
+    assert ffmpeg is not None, "these tests need ffmpeg (scripts/setup installs it)"
+    assert await async_setup_component(hass, "ffmpeg", {"ffmpeg": {"ffmpeg_bin": ffmpeg}})
+    return ffmpeg

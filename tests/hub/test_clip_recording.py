@@ -13,7 +13,6 @@ from datetime import timedelta
 import logging
 import os
 from pathlib import Path
-import shutil
 import subprocess
 import threading
 from typing import Any
@@ -73,6 +72,7 @@ from tests.helpers import (
     scene_clip_frames,
     scene_jpegs,
     scene_labels,
+    setup_ffmpeg,
     setup_with_camera,
     wait_for,
     written,
@@ -780,9 +780,7 @@ def ffprobe_frames(path: str) -> int:
 async def test_an_mp4_is_made_with_home_assistants_ffmpeg(
     hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any
 ) -> None:
-    ffmpeg = shutil.which("ffmpeg")
-    assert ffmpeg is not None, "this test needs ffmpeg (scripts/setup installs it)"
-    assert await async_setup_component(hass, "ffmpeg", {"ffmpeg": {"ffmpeg_bin": ffmpeg}})
+    ffmpeg = await setup_ffmpeg(hass)
     camera = await setup_with_camera(hass, hub_entry, connect_camera)
     sender = Sender(camera)
     sender.start()

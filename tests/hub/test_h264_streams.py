@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 import contextlib
 import os
 from pathlib import Path
-import shutil
 import signal
 import subprocess
 from types import SimpleNamespace
@@ -23,7 +22,6 @@ from homeassistant.components.camera.const import CameraEntityFeature
 from homeassistant.const import ATTR_ENTITY_ID, ATTR_SUPPORTED_FEATURES
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
-from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import yarl
@@ -40,7 +38,7 @@ from custom_components.esp32_camera.hub.h264_streams import (
     stream_credential,
 )
 from custom_components.esp32_camera.views import h264_stream
-from tests.helpers import ENTITY, HUB_TOKEN, jpeg_bytes, scene_jpegs, wait_for
+from tests.helpers import ENTITY, HUB_TOKEN, jpeg_bytes, scene_jpegs, setup_ffmpeg, wait_for
 
 H264_SWITCH_KEY = "h264_stream"
 
@@ -50,14 +48,6 @@ def quick_idle_stop(monkeypatch: pytest.MonkeyPatch) -> None:
     """Stop a transcoder 0.3 s after its last reader (5 s in use), and restart it at once."""
     monkeypatch.setattr(h264_streams, "IDLE_STOP_DELAY", 0.3)
     monkeypatch.setattr(h264_streams, "RESTART_DELAYS", (0.1, 0.2))
-
-
-async def setup_ffmpeg(hass: HomeAssistant, binary: str | None = None) -> str:
-    """Load Home Assistant's ffmpeg integration with the system's ffmpeg (or `binary`)."""
-    ffmpeg = binary or shutil.which("ffmpeg")
-    assert ffmpeg is not None, "these tests need ffmpeg (scripts/setup installs it)"
-    assert await async_setup_component(hass, "ffmpeg", {"ffmpeg": {"ffmpeg_bin": ffmpeg}})
-    return ffmpeg
 
 
 def switch_entity(hass: HomeAssistant, hub_entry: MockConfigEntry) -> str:

@@ -55,7 +55,14 @@ from custom_components.esp32_camera.hub.devices import camera_unique_id
 from custom_components.esp32_camera.number import NUMBERS
 from custom_components.esp32_camera.select import SELECTS
 from custom_components.esp32_camera.switch import SWITCHES
-from tests.helpers import ENTITY, call_action, jpeg_bytes, setup_with_camera, wait_for
+from tests.helpers import (
+    ENTITY,
+    call_action,
+    jpeg_bytes,
+    setup_ffmpeg,
+    setup_with_camera,
+    wait_for,
+)
 
 CONTROL_PLATFORMS = (BUTTON_DOMAIN, NUMBER_DOMAIN, SELECT_DOMAIN, SWITCH_DOMAIN)
 # Every control entity of a camera, by platform and key (the hub has none: see the test below).
@@ -98,6 +105,9 @@ def stored(hass_entry: MockConfigEntry) -> Any:
     return copy.deepcopy(hass_entry.runtime_data.store.as_dict())
 
 
+# Without the ffmpeg integration this switch is unavailable (tests/platforms/test_h264_switch.py).
+H264_STREAM_KEY = "h264_stream"
+
 # A firmware that names itself in `register` gets every control (sensor_reset too).
 EVERY_CONTROL = {"mode": "speed", "fps": 5, "firmware": "2.1-rebuilt"}
 
@@ -136,6 +146,8 @@ async def test_every_control_is_an_admin_action(
 ) -> None:
     """A member's change is refused (Unauthorized), nothing sent or stored; an admin's and an
     automation's go through (the camera receives the command, or the hub stores the choice)."""
+    if key == H264_STREAM_KEY:
+        await setup_ffmpeg(hass)  # without ffmpeg the switch is unavailable
     camera = await setup_with_camera(hass, hub_entry, lambda: simulate(**EVERY_CONTROL))
     entity_id = er.async_get(hass).async_get_entity_id(
         domain, DOMAIN, camera_unique_id(hub_entry.entry_id, "cam1", key)

@@ -6,7 +6,6 @@ The stream itself is tested in tests/hub/test_h264_streams.py.
 from __future__ import annotations
 
 import json
-import shutil
 from typing import Any
 
 from homeassistant.components.camera import async_get_stream_source
@@ -22,14 +21,13 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
-from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.esp32_camera.const import DOMAIN
 from custom_components.esp32_camera.diagnostics import async_get_config_entry_diagnostics
 from custom_components.esp32_camera.hub.store import storage_key
-from tests.helpers import ENTITY, HUB_TOKEN, stored_cameras, wait_for
+from tests.helpers import ENTITY, HUB_TOKEN, setup_ffmpeg, stored_cameras, wait_for
 
 UNIQUE_ID_KEY = "h264_stream"
 
@@ -41,13 +39,6 @@ def switch_entity(hass: HomeAssistant, entry: MockConfigEntry) -> str:
     )
     assert entity_id is not None
     return entity_id
-
-
-async def load_ffmpeg(hass: HomeAssistant) -> None:
-    """Home Assistant's ffmpeg integration with the system's binary."""
-    ffmpeg = shutil.which("ffmpeg")
-    assert ffmpeg is not None, "these tests need ffmpeg (scripts/setup installs it)"
-    assert await async_setup_component(hass, "ffmpeg", {"ffmpeg": {"ffmpeg_bin": ffmpeg}})
 
 
 async def turn(hass: HomeAssistant, entity_id: str, on: bool) -> None:
@@ -76,7 +67,7 @@ async def test_off_by_default_a_config_switch_and_nothing_changes(
     hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any
 ) -> None:
     """Off: the camera entity stays MJPEG only (no STREAM, no stream source)."""
-    await load_ffmpeg(hass)
+    await setup_ffmpeg(hass)
     await start_hub(hass, hub_entry, connect_camera)
     entity_id = switch_entity(hass, hub_entry)
     entry = er.async_get(hass).async_get(entity_id)
@@ -98,7 +89,7 @@ async def test_the_choice_is_stored_before_the_switch_answers_and_survives_a_rel
     hass_storage: dict[str, Any],
 ) -> None:
     """On: written to the store when the call returns; after a reload still on, with STREAM."""
-    await load_ffmpeg(hass)
+    await setup_ffmpeg(hass)
     await start_hub(hass, hub_entry, connect_camera)
     entity_id = switch_entity(hass, hub_entry)
     await turn(hass, entity_id, True)
@@ -149,7 +140,7 @@ async def test_diagnostics_show_the_transcoders_never_the_credential(
     hass: HomeAssistant, hub_entry: MockConfigEntry, connect_camera: Any
 ) -> None:
     """The diagnostics carry the encoder and each camera's choice, not the URL's password."""
-    await load_ffmpeg(hass)
+    await setup_ffmpeg(hass)
     await start_hub(hass, hub_entry, connect_camera)
     await turn(hass, switch_entity(hass, hub_entry), True)
     diagnostics = await async_get_config_entry_diagnostics(hass, hub_entry)
