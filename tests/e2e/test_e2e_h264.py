@@ -25,25 +25,38 @@ async def test_more_info_dialog_plays_the_camera_through_hls(
     card_path: str,
 ) -> None:
     camera = cameras[0]  # the stamped one, shown by the card
-    await home_assistant.switch_cameras([camera.camera_id], ["h264_stream"], on=True)
+    assert camera.camera_id is not None
+    camera_id = camera.camera_id
+    await home_assistant.switch_cameras([camera_id], ["h264_stream"], on=True)
     try:
         page = await open_page(browser, home_assistant, card_path, dark=False, phone=False)
         video = await open_more_info_video(page)  # tapping the card's picture, as a user does
-        sample = await sample_video_stamps(page, video, SAMPLE_SECONDS)
-        numbers = sorted(int(number) for number in sample["seen"])
-        log(
-            f"more-info HLS player: {len(numbers)} stamped frames of {sample['frames']} presented "
-            f"in {SAMPLE_SECONDS:g} s, {numbers[:1]}..{numbers[-1:]}; display delay "
-            f"{latency_summary(sample['seen'], dict(camera.stamp_sent_at), 0)} ms"
-        )
-        # The moving picture: the camera's frames, advancing with the time sampled (HLS plays each
-        # segment's frames at their timestamps). Headless Chromium on a busy machine presents
-        # fewer frames than the video holds (tests/platforms/test_h264_consumers.py checks the
-        # segments hold every frame), so the count asked for is a quarter of the camera's.
+        # HLS players may stall while they build their buffer at the start (once in a full e2e
+        # run on the quiet machine: 23 frames in 8 s, 7.8 s behind): a miss is sampled again once.
+        for attempt in (1, 2):
+            sample = await sample_video_stamps(page, video, SAMPLE_SECONDS)
+            numbers = sorted(int(number) for number in sample["seen"])
+            log(
+                f"more-info HLS player, attempt {attempt}: {len(numbers)} stamped frames of "
+                f"{sample['frames']} presented in {SAMPLE_SECONDS:g} s, {numbers[:1]}.."
+                f"{numbers[-1:]}; display delay "
+                f"{latency_summary(sample['seen'], dict(camera.stamp_sent_at), 0)} ms"
+            )
+            # The moving picture: the camera's frames, advancing with the time sampled (HLS plays
+            # each segment's frames at their timestamps). Headless Chromium on a busy machine
+            # presents fewer frames than the video holds (tests/platforms/test_h264_consumers.py
+            # checks the segments hold every frame), so the count asked for is a quarter of the
+            # camera's.
+            advancing = (
+                bool(numbers) and numbers[-1] - numbers[0] >= 0.5 * CAMERA_FPS * SAMPLE_SECONDS
+            )
+            if (advancing and len(numbers) >= 0.25 * CAMERA_FPS * SAMPLE_SECONDS) or attempt == 2:
+                break
+        assert numbers, "the video presented no stamped frame"
         assert numbers[-1] - numbers[0] >= 0.5 * CAMERA_FPS * SAMPLE_SECONDS, numbers
         assert len(numbers) >= 0.25 * CAMERA_FPS * SAMPLE_SECONDS, numbers
         await page.screenshot(path=SCREENSHOTS / "h264-more-info.png")
         await page.context.close()
     finally:
         # The transcoder stops a few seconds after HA's stream stops reading.
-        await home_assistant.switch_cameras([camera.camera_id], ["h264_stream"], on=False)
+        await home_assistant.switch_cameras([camera_id], ["h264_stream"], on=False)
