@@ -27,9 +27,10 @@ from typing import Any
 
 import aiohttp
 from homeassistant.auth.models import User
-from homeassistant.const import CONF_HOST, CONF_NAME, CONF_TOKEN
+from homeassistant.const import ATTR_ENTITY_ID, CONF_HOST, CONF_NAME, CONF_TOKEN
 from homeassistant.core import Context, Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from PIL import Image
@@ -919,3 +920,19 @@ async def setup_ffmpeg(hass: HomeAssistant, binary: str | None = None) -> str:
     assert ffmpeg is not None, "these tests need ffmpeg (scripts/setup installs it)"
     assert await async_setup_component(hass, "ffmpeg", {"ffmpeg": {"ffmpeg_bin": ffmpeg}})
     return ffmpeg
+
+
+def h264_switch_entity(hass: HomeAssistant, entry: MockConfigEntry) -> str:
+    """The entity id of cam1's "H.264 stream" switch."""
+    entity_id = er.async_get(hass).async_get_entity_id(
+        "switch", DOMAIN, f"{entry.entry_id}_cam1_h264_stream"
+    )
+    assert entity_id is not None
+    return entity_id
+
+
+async def turn_switch(hass: HomeAssistant, entity_id: str, on: bool) -> None:
+    """Turn a switch on or off as a user would."""
+    await hass.services.async_call(
+        "switch", "turn_on" if on else "turn_off", {ATTR_ENTITY_ID: entity_id}, blocking=True
+    )

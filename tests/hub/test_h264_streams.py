@@ -19,9 +19,9 @@ from typing import Any
 import aiohttp
 from homeassistant.components.camera import async_get_stream_source
 from homeassistant.components.camera.const import CameraEntityFeature
-from homeassistant.const import ATTR_ENTITY_ID, ATTR_SUPPORTED_FEATURES
+from homeassistant.const import ATTR_SUPPORTED_FEATURES
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import yarl
@@ -38,9 +38,16 @@ from custom_components.esp32_camera.hub.h264_streams import (
     stream_credential,
 )
 from custom_components.esp32_camera.views import h264_stream
-from tests.helpers import ENTITY, HUB_TOKEN, jpeg_bytes, scene_jpegs, setup_ffmpeg, wait_for
-
-H264_SWITCH_KEY = "h264_stream"
+from tests.helpers import (
+    ENTITY,
+    HUB_TOKEN,
+    h264_switch_entity,
+    jpeg_bytes,
+    scene_jpegs,
+    setup_ffmpeg,
+    turn_switch,
+    wait_for,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -50,23 +57,9 @@ def quick_idle_stop(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(h264_streams, "RESTART_DELAYS", (0.1, 0.2))
 
 
-def switch_entity(hass: HomeAssistant, hub_entry: MockConfigEntry) -> str:
-    """The entity id of cam1's H.264 switch."""
-    entity_id = er.async_get(hass).async_get_entity_id(
-        "switch", DOMAIN, f"{hub_entry.entry_id}_cam1_{H264_SWITCH_KEY}"
-    )
-    assert entity_id is not None
-    return entity_id
-
-
 async def switch_h264(hass: HomeAssistant, hub_entry: MockConfigEntry, on: bool) -> None:
     """Turn cam1's H.264 switch on or off as a user would."""
-    await hass.services.async_call(
-        "switch",
-        "turn_on" if on else "turn_off",
-        {ATTR_ENTITY_ID: switch_entity(hass, hub_entry)},
-        blocking=True,
-    )
+    await turn_switch(hass, h264_switch_entity(hass, hub_entry), on)
 
 
 def ffmpeg_children() -> list[int]:

@@ -11,7 +11,6 @@ from typing import Any
 from homeassistant.components.camera import async_get_stream_source
 from homeassistant.components.camera.const import CameraEntityFeature
 from homeassistant.const import (
-    ATTR_ENTITY_ID,
     ATTR_SUPPORTED_FEATURES,
     STATE_OFF,
     STATE_ON,
@@ -27,25 +26,15 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.esp32_camera.const import DOMAIN
 from custom_components.esp32_camera.diagnostics import async_get_config_entry_diagnostics
 from custom_components.esp32_camera.hub.store import storage_key
-from tests.helpers import ENTITY, HUB_TOKEN, setup_ffmpeg, stored_cameras, wait_for
-
-UNIQUE_ID_KEY = "h264_stream"
-
-
-def switch_entity(hass: HomeAssistant, entry: MockConfigEntry) -> str:
-    """cam1's H.264 switch."""
-    entity_id = er.async_get(hass).async_get_entity_id(
-        "switch", DOMAIN, f"{entry.entry_id}_cam1_{UNIQUE_ID_KEY}"
-    )
-    assert entity_id is not None
-    return entity_id
-
-
-async def turn(hass: HomeAssistant, entity_id: str, on: bool) -> None:
-    """Turn a switch on or off as a user would."""
-    await hass.services.async_call(
-        "switch", "turn_on" if on else "turn_off", {ATTR_ENTITY_ID: entity_id}, blocking=True
-    )
+from tests.helpers import (
+    ENTITY,
+    HUB_TOKEN,
+    h264_switch_entity,
+    setup_ffmpeg,
+    stored_cameras,
+    turn_switch,
+    wait_for,
+)
 
 
 def camera_streams(hass: HomeAssistant) -> bool:
@@ -69,7 +58,7 @@ async def test_off_by_default_a_config_switch_and_nothing_changes(
     """Off: the camera entity stays MJPEG only (no STREAM, no stream source)."""
     await setup_ffmpeg(hass)
     await start_hub(hass, hub_entry, connect_camera)
-    entity_id = switch_entity(hass, hub_entry)
+    entity_id = h264_switch_entity(hass, hub_entry)
     entry = er.async_get(hass).async_get(entity_id)
     assert entry is not None
     assert entry.entity_category is EntityCategory.CONFIG
@@ -91,8 +80,8 @@ async def test_the_choice_is_stored_before_the_switch_answers_and_survives_a_rel
     """On: written to the store when the call returns; after a reload still on, with STREAM."""
     await setup_ffmpeg(hass)
     await start_hub(hass, hub_entry, connect_camera)
-    entity_id = switch_entity(hass, hub_entry)
-    await turn(hass, entity_id, True)
+    entity_id = h264_switch_entity(hass, hub_entry)
+    await turn_switch(hass, entity_id, True)
     assert hass_storage[storage_key(hub_entry.entry_id)]["data"]["cameras"]["cam1"]["h264"]
     assert hass.states.get(entity_id).state == STATE_ON  # type: ignore[union-attr]
     assert camera_streams(hass)
@@ -103,7 +92,7 @@ async def test_the_choice_is_stored_before_the_switch_answers_and_survives_a_rel
     assert await hass.config_entries.async_reload(hub_entry.entry_id)
     await hass.async_block_till_done()
     assert hass.states.get(entity_id).state == STATE_ON  # type: ignore[union-attr]
-    await turn(hass, entity_id, False)
+    await turn_switch(hass, entity_id, False)
     assert not hass_storage[storage_key(hub_entry.entry_id)]["data"]["cameras"]["cam1"]["h264"]
     assert not camera_streams(hass)
 
@@ -120,7 +109,7 @@ async def test_without_ffmpeg_the_switch_is_unavailable_and_a_repair_issue_says_
     stored_cameras(hass_storage, hub_entry.entry_id, {"cam1": None})
     hass_storage[storage_key(hub_entry.entry_id)]["data"]["cameras"]["cam1"]["h264"] = True
     await start_hub(hass, hub_entry, connect_camera)
-    entity_id = switch_entity(hass, hub_entry)
+    entity_id = h264_switch_entity(hass, hub_entry)
     assert hass.states.get(entity_id).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
     assert not camera_streams(hass)
     assert await async_get_stream_source(hass, ENTITY) is None
@@ -142,7 +131,7 @@ async def test_diagnostics_show_the_transcoders_never_the_credential(
     """The diagnostics carry the encoder and each camera's choice, not the URL's password."""
     await setup_ffmpeg(hass)
     await start_hub(hass, hub_entry, connect_camera)
-    await turn(hass, switch_entity(hass, hub_entry), True)
+    await turn_switch(hass, h264_switch_entity(hass, hub_entry), True)
     diagnostics = await async_get_config_entry_diagnostics(hass, hub_entry)
     assert diagnostics["h264"]["encoder"] == "libx264"
     assert diagnostics["cameras"]["cam1"]["h264_stream"] is True
