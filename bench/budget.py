@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from pathlib import Path
 import statistics
 import time
 from typing import Any
 
-from bench.measure import Agent
+from bench.measure import Agent, cpu_ns
 from bench.table_format import cells, number
 from bench.testbed import Bench, log, proxy_stream_path
 
@@ -87,17 +86,6 @@ STAGES = (
 )
 # The stages whose costs add up to the hub as shipped (no viewer, saving off).
 SHIPPED_PARTS = ("receive", "statistics", "broker", "ring", "motion_handoff", "motion_analysis")
-
-
-def cpu_ns(pid: int) -> int:
-    """Return the run time of every thread of process `pid`, in nanoseconds (schedstat)."""
-    total = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            total += int((task / "schedstat").read_text(encoding="ascii").split()[0])
-        except OSError, ValueError, IndexError:  # the thread ended meanwhile
-            continue
-    return total
 
 
 @dataclass

@@ -5,6 +5,12 @@ The hub is measured on its core path (the camera's motion detection and recordin
 switched off, its pre-roll 0: bench/ingest.py's `core_path`); one viewer also with a new
 camera's defaults (motion detection on), in a row of its own.
 
+Each window is steady streaming: the server's idle CPU is measured just before it (Home
+Assistant's grows with the cameras earlier workloads left configured), the camera streams a
+warm-up first (a new camera's entities, first states and switches are paid once, not per frame),
+and CPU is every thread's run time in nanoseconds (`cpu_ns`: one viewer's frames cost a few
+milliseconds a second, near a clock tick's resolution over a short window).
+
     scripts/bench --only fanout [--profile]
 """
 
@@ -12,12 +18,13 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+import time
 from typing import Any
 
 from bench.ingest import CORE, DEFAULTS, HUB_CONFIGS, core_path
 from bench.measure import (
     Agent,
-    cpu_seconds,
+    cpu_ns,
     latencies_ms,
     rss_mib,
     sent_times,
@@ -27,6 +34,14 @@ from bench.measure import (
 from bench.plan import FRAME_SIZES
 from bench.table_format import cells, number
 from bench.testbed import Bench, log, loop_lag, proxy_stream_path
+
+# After the camera's entities appear and its switches are set, before the viewers: the first
+# states (the recorder) and the switches' saves are paid once.
+WARMUP_SECONDS = 5.0
+# The idle window before each window: at most this long (a full run's windows are longer),
+# after the previous window's cameras and viewers have left and their states are written.
+IDLE_SECONDS = 10.0
+SETTLE_SECONDS = 3.0
 
 
 async def run(bench: Bench) -> None:
@@ -51,6 +66,11 @@ async def _run_once(bench: Bench, target: str, count: int) -> dict[str, Any]:
     if not hub:
         spec["port"] = bench.relay_port
     pid = bench.hass.pid if hub else bench.relay_pid
+    seconds = bench.plan.fanout_seconds[count]
+    await asyncio.sleep(SETTLE_SECONDS)
+    idle_0, idle_wall_0 = cpu_ns(pid), time.monotonic()
+    await asyncio.sleep(min(seconds, IDLE_SECONDS))
+    idle_share = (cpu_ns(pid) - idle_0) / 1e9 / (time.monotonic() - idle_wall_0)
     cameras = await Agent.run(f"fanout camera {target}", "cameras", spec)
     viewers: Agent | None = None
     try:
@@ -62,6 +82,7 @@ async def _run_once(bench: Bench, target: str, count: int) -> dict[str, Any]:
             url, path = bench.hass.url, proxy_stream_path(entity_id)
         else:
             url, path = f"http://127.0.0.1:{bench.relay_port}", "/mjpeg"
+        await asyncio.sleep(WARMUP_SECONDS)
         record_dir = bench.work / f"fanout-{target}-{count}"
         record_dir.mkdir()
         streams = [{"path": path, "count": count}, {"path": path, "count": 1, "slow": True}]
@@ -71,14 +92,14 @@ async def _run_once(bench: Bench, target: str, count: int) -> dict[str, Any]:
         await asyncio.sleep(1.0)
         if hub:
             await bench.probe(reset=True)
-        seconds = bench.plan.fanout_seconds[count]
         # Every hub window: one viewer is where the hub's fixed costs per frame show most.
         async with bench.profiled(f"fanout-{target}-{count}", enabled=hub):
-            cpu_0, rss = cpu_seconds(pid), [rss_mib(pid)]
+            cpu_0, wall_0, rss = cpu_ns(pid), time.monotonic(), [rss_mib(pid)]
             for _ in range(int(seconds)):
                 await asyncio.sleep(1.0)
                 rss.append(rss_mib(pid))
-            cpu = cpu_seconds(pid) - cpu_0
+            # Per second of the window as it lasted (each sleep wakes a little late).
+            cpu = (cpu_ns(pid) - cpu_0) / 1e9 * seconds / (time.monotonic() - wall_0)
         lag = loop_lag(await bench.probe()) if hub else None
         seen = await viewers.stop()
         viewers = None
@@ -104,11 +125,10 @@ async def _run_once(bench: Bench, target: str, count: int) -> dict[str, Any]:
         if delivered_fps
         else None,
         "cpu_share": cpu / seconds,
-        # The hub's CPU above what idle Home Assistant spends (timers, recorder): its own.
+        "idle_cpu_share": idle_share,
+        # The server's CPU above what it spends idle (Home Assistant: timers, the recorder).
         "cpu_ms_per_delivered_frame_above_idle": (
-            (cpu / seconds - (bench.idle_cpu_share if hub else 0.0)) / delivered_fps * 1000
-            if delivered_fps
-            else None
+            (cpu / seconds - idle_share) / delivered_fps * 1000 if delivered_fps else None
         ),
         "fast_viewer_fps": sum(v["frames"] / v["seconds"] for v in fast) / len(fast),
         "slow_viewer_frames": sum(v["frames"] for v in slow),

@@ -23,6 +23,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS_PER_SECOND
 
 
+def cpu_ns(pid: int) -> int:
+    """Return the run time of every thread of process `pid`, in nanoseconds (schedstat)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text(encoding="ascii").split()[0])
+        except OSError, ValueError, IndexError:  # the thread ended meanwhile
+            continue
+    return total
+
+
 def rss_mib(pid: int) -> float:
     """Return the resident set size of process `pid`, in MiB."""
     for line in Path(f"/proc/{pid}/status").read_text(encoding="ascii").splitlines():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import array
 import asyncio
+import os
 from pathlib import Path
 
 from aiohttp import ClientSession, web
@@ -17,7 +18,14 @@ import pytest
 from bench.agents import read_part_headers
 from bench.attacks import markdown
 from bench.floor import Floor
-from bench.measure import latencies_ms, percentile, summarize, update_delays_ms, viewer_reads
+from bench.measure import (
+    cpu_ns,
+    latencies_ms,
+    percentile,
+    summarize,
+    update_delays_ms,
+    viewer_reads,
+)
 from bench.wire import (
     WireCamera,
     footer_count,
@@ -146,6 +154,12 @@ def test_latency_join_and_update_delay(tmp_path: Path) -> None:
     # Frame 2 (sent at 50 ms) first became visible through frame 3, at 104 ms: 54 ms.
     assert update_delays_ms(sent, 0, viewer) == [2.0, 54.0, 4.0]
     assert update_delays_ms(sent, 0, viewer_reads(write_records(tmp_path / "empty.bin"))) == []
+
+
+def test_cpu_ns_counts_this_process_threads() -> None:
+    before = cpu_ns(os.getpid())
+    sum(range(2_000_000))  # some work of this thread
+    assert cpu_ns(os.getpid()) > before
 
 
 def test_percentiles() -> None:

@@ -183,6 +183,7 @@ class SampleView(HomeAssistantView):
                 },
                 "gc_ms": {
                     "count": len(collections),
+                    "total": sum(collections) * 1000,
                     "p99": _percentile(collections, 0.99) * 1000,
                     "max": (collections[-1] if collections else 0.0) * 1000,
                 },
