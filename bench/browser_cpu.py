@@ -32,20 +32,21 @@ from dataclasses import dataclass
 import os
 from pathlib import Path
 import statistics
+import struct
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, override
 
 from bench.browser import CHROMIUM_ARGS, STAMP_OF, login_storage, page_url
 from bench.measure import REPO
 from bench.quiet_browser import DevToolsError, QuietChromium, QuietPage
 from bench.table_format import cells, number, ratio
 from bench.testbed import log
+from esp32_simulator import SimulatedCamera
 from esp32_simulator.jpeg import STAMP_BLOCKS, PatternRenderer, stamp_block_size
 from harness.hass_process import camera_entities, wait_until
 
 if TYPE_CHECKING:
     from bench.testbed import Bench
-    from esp32_simulator import SimulatedCamera
 
 CAMERA_COUNTS = (4, 8)
 PREFIX = "cpu"
@@ -74,6 +75,7 @@ PAGE_TITLES = {
 # A page whose pictures are not all found by then is measured as it is (cameras that never load).
 VIEWS_TIMEOUT = 30.0
 RESULTS_TABLE = REPO / "bench" / "results" / "browser_cpu.md"
+COMMENT = struct.Struct(">HHQ")  # a JPEG COM segment holding a 64-bit number
 _TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 
 # Finds each camera's view in a page, through every open shadow root: the panel's video and
@@ -591,6 +593,29 @@ def table(results: dict[str, Any]) -> list[str]:
 # --- the run ---------------------------------------------------------------------------------
 
 
+def numbered(jpeg: bytes, number: int) -> bytes:
+    """`jpeg` with `number` in a COM segment after its SOI: the same picture, other bytes."""
+    return jpeg[:2] + COMMENT.pack(0xFFFE, COMMENT.size - 2, number) + jpeg[2:]
+
+
+class LoopingCamera(SimulatedCamera):
+    """A simulated camera streaming its fixed frames in a loop, each sent frame's bytes unique.
+
+    A camera never sends the same bytes twice. A looped frame would be: Chromium keeps a `data:`
+    URL's decoded picture, so a page showing frames as `data:` URLs would decode a loop's repeats
+    only once (traced: 161 decodes for 404 frames with a loop of 64), while an MJPEG <img>
+    decodes each part.
+    """
+
+    sent_numbers = 0
+
+    @override
+    async def _next_jpeg(self) -> tuple[bytes, int | None]:
+        jpeg, index = await super()._next_jpeg()
+        self.sent_numbers += 1
+        return numbered(jpeg, self.sent_numbers), index
+
+
 def stamped_loop(label: str) -> list[bytes]:
     """LOOP_FRAMES VGA frames of the simulator's test pattern, each stamped with its number."""
     renderer = PatternRenderer(label)
@@ -599,13 +624,11 @@ def stamped_loop(label: str) -> list[bytes]:
 
 async def start_cameras(bench: Bench, first: int, last: int) -> list[SimulatedCamera]:
     """Start cameras `cpu-<first>`..`cpu-<last>`, VGA at 20 fps, streaming pre-rendered frames."""
-    from esp32_simulator import SimulatedCamera
-
-    cameras = []
+    cameras: list[SimulatedCamera] = []
     for number_ in range(first, last + 1):
         camera_id = f"{PREFIX}-{number_}"
         frames = await asyncio.to_thread(stamped_loop, camera_id)
-        camera = SimulatedCamera(
+        camera = LoopingCamera(
             "127.0.0.1",
             bench.stream_port,
             camera_id=camera_id,
@@ -619,8 +642,8 @@ async def start_cameras(bench: Bench, first: int, last: int) -> list[SimulatedCa
         )
         camera.start()
         cameras.append(camera)
-    for camera in cameras:
-        await camera.wait_frames(3, timeout=30)
+    for started in cameras:
+        await started.wait_frames(3, timeout=30)
     return cameras
 
 

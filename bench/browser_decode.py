@@ -38,6 +38,7 @@ from bench.browser import CHROMIUM_ARGS, HOST, STAMP_OF
 from bench.browser_cpu import (
     descendants,
     load_average,
+    numbered,
     percent_of_core,
     read_command_line,
     read_processes,
@@ -51,7 +52,6 @@ WAYS = ("socket", "blob-canvas", "blob-2d", "data-img", "mjpeg")
 VGA = (640, 480)
 LOOP_FRAMES = 64
 HEADER = struct.Struct("<BBHIdHH")  # views/frame_socket.py HEADER
-COMMENT = struct.Struct(">HHQ")  # a JPEG COM segment holding a 64-bit number
 FRAMES_IN_FLIGHT = 4
 WARMUP = 4.0
 PAGE = """<!doctype html><html><head><style>
@@ -159,7 +159,7 @@ class FrameServer:
             handed = time.time()  # before the write: the page may show it before it returns
             jpeg = self.frames[number % len(self.frames)]
             # Every frame's bytes differ, as a camera's do (its number in a comment segment).
-            unique = jpeg[:2] + COMMENT.pack(0xFFFE, COMMENT.size - 2, number) + jpeg[2:]
+            unique = numbered(jpeg, number)
             if await send(channel, number, unique):
                 self.sent[channel, number % len(self.frames)].append(handed)
 

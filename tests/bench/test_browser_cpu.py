@@ -6,6 +6,7 @@ The browser run itself is `scripts/bench --only browser_cpu`; no timing is asser
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 import subprocess
@@ -13,11 +14,13 @@ import sys
 import textwrap
 from typing import Any
 
+from PIL import Image
 import pytest
 
 from bench.browser_cpu import (
     BASELINE,
     NO_BROWSER,
+    LoopingCamera,
     chromium_kind,
     counter_rates,
     cpu_snapshot,
@@ -32,11 +35,13 @@ from bench.browser_cpu import (
     percent_of_core,
     read_processes,
     stamp_fractions,
+    stamped_loop,
     summarize_pages,
     table,
     tree_ticks,
     used_ticks,
 )
+from esp32_simulator.jpeg import read_frame_stamp
 
 TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 # Burns `seconds` of its own CPU, says so, then waits for its stdin to close.
@@ -165,6 +170,21 @@ def test_percent_of_core_and_the_load_average() -> None:
 def test_the_stamp_strip_is_the_simulators() -> None:
     """18 blocks of 16 px along the bottom of a 640x480 frame."""
     assert stamp_fractions() == (18 * 16 / 640, 16 / 480)
+
+
+async def test_a_looping_camera_never_sends_the_same_bytes_twice() -> None:
+    """Each pass of the loop is the same pictures, stamps included, in other bytes (a page that
+    keeps decoded `data:` URLs must decode every frame, as for a real camera)."""
+    frames = stamped_loop("cpu-1")[:2]
+    camera = LoopingCamera("127.0.0.1", 1, camera_id="cpu-1", frames=frames)
+    sent = [await camera._next_jpeg() for _ in range(4)]
+    assert [index for _, index in sent] == [0, 1, 0, 1]
+    assert len({jpeg for jpeg, _ in sent}) == 4
+    for number, (jpeg, _) in enumerate(sent):
+        picture = Image.open(io.BytesIO(jpeg))
+        assert picture.size == (640, 480)
+        assert read_frame_stamp(picture) == number % 2
+        assert picture.tobytes() == Image.open(io.BytesIO(frames[number % 2])).tobytes()
 
 
 def test_painted_rates_and_the_pages_own_counters() -> None:
