@@ -7,7 +7,7 @@
  */
 import { CSS } from "./styles.js";
 import { CameraStore } from "./store.js";
-import { DOMAIN, h } from "./util.js";
+import { DOMAIN, h, setHidden, setText } from "./util.js";
 import { loadStrings, stringsReady, translator } from "./i18n.js";
 import { hassChanged } from "./panel.js";
 
@@ -142,16 +142,17 @@ export class Esp32CameraCard extends HTMLElement {
     const t = translator(hass);
     const { entity, camera_id: cameraId } = this.config;
     const camera = this.store.cameras.find((item) => (cameraId ? item.camera_id === cameraId : item.entity_id === entity));
-    this.message.hidden = Boolean(camera);
-    this.viewer.hidden = !camera;
-    this.motionBox.hidden = !camera || !this.config.show_motion;
-    this.controlsBox.hidden = !camera || !this.config.show_controls;
-    this.statsBox.hidden = !camera || !this.config.show_stats;
+    // Rendered at every push of the statistics (each second): unchanged writes would restyle.
+    setHidden(this.message, Boolean(camera));
+    setHidden(this.viewer, !camera);
+    setHidden(this.motionBox, !camera || !this.config.show_motion);
+    setHidden(this.controlsBox, !camera || !this.config.show_controls);
+    setHidden(this.statsBox, !camera || !this.config.show_stats);
     this.motionBox.header = t("panel.motion");
     this.controlsBox.header = t("panel.controls");
     this.statsBox.header = t("panel.stats");
     if (!camera) {
-      this.message.textContent = t("card.unknown", { camera: cameraId ?? entity ?? "" });
+      setText(this.message, t("card.unknown", { camera: cameraId ?? entity ?? "" }));
       return;
     }
     this.viewer.show(hass, camera, this.store);

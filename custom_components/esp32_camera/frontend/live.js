@@ -65,7 +65,9 @@ export class Esp32CameraLive extends HTMLElement {
     style.textContent = `
       :host { display: block; position: relative; width: 100%; height: 100%; }
       img { display: block; width: 100%; height: 100%; object-fit: contain; }
-      img:not([src]) { visibility: hidden; }
+      /* Hidden until its first frame by a class, not by :not([src]): a rule on src makes
+         Chromium restyle the picture at every new frame. */
+      img.empty { visibility: hidden; }
       :host([fit="cover"]) img { object-fit: cover; }
       :host([natural]) { height: auto; }
       :host([natural]) img { height: auto; }
@@ -74,6 +76,7 @@ export class Esp32CameraLive extends HTMLElement {
     this.picture = document.createElement("img");
     this.picture.alt = "";
     this.picture.draggable = false;
+    this.picture.className = "empty";
     this.picture.addEventListener("load", () => this.loaded(true));
     this.picture.addEventListener("error", () => this.loaded(false));
     root.append(style, this.picture);
@@ -217,6 +220,7 @@ export class Esp32CameraLive extends HTMLElement {
     this.naturalHeight = header.height || this.picture.naturalHeight;
     this.lastArrived = header.arrived;
     this.lastJpeg = loading.jpeg;
+    if (this.painted === 0) this.picture.className = "";
     this.painted += 1;
     this.dataset.frames = String(this.painted);
     this.rates.painted();

@@ -7,7 +7,7 @@
  * `esp32_camera.record` action, which any signed-in user may call.
  */
 import { CSS } from "./styles.js";
-import { DOMAIN, fileName, h, icon, notify } from "./util.js";
+import { DOMAIN, fileName, h, icon, notify, setHidden, setText } from "./util.js";
 import { localeOf, translator } from "./i18n.js";
 
 /** The record action's limits, as services.yaml has them (seconds). */
@@ -128,17 +128,17 @@ export class Esp32CameraMotion extends HTMLElement {
     this.toggleAttribute("motion", motion.active);
     this.toggleAttribute("detection-off", !motion.enabled);
     refs.stateIcon.setAttribute("icon", motion.enabled ? "mdi:motion-sensor" : "mdi:motion-sensor-off");
-    refs.state.textContent = !motion.enabled ? t("motion.detection_off") : motion.active ? t("motion.now") : t("motion.none");
-    refs.last.textContent = motion.lastStarted ? t("motion.last", { time: formatMoment(motion.lastStarted, localeOf(hass)) }) : t("motion.never");
-    refs.detectionLabel.textContent = t("motion.detection");
-    refs.recordingLabel.textContent = t("motion.record_on_motion");
+    setText(refs.state, !motion.enabled ? t("motion.detection_off") : motion.active ? t("motion.now") : t("motion.none"));
+    setText(refs.last, motion.lastStarted ? t("motion.last", { time: formatMoment(motion.lastStarted, localeOf(hass)) }) : t("motion.never"));
+    setText(refs.detectionLabel, t("motion.detection"));
+    setText(refs.recordingLabel, t("motion.record_on_motion"));
     // Switching is an administrator's (hub/permissions.py); a member sees the state.
     for (const [key, element, on] of /** @type {[string, any, boolean][]} */ ([["motion_detection", refs.detection, motion.enabled], ["record_on_motion", refs.recording, motion.recording]])) {
       element.disabled = !admin || !store.online || !motion.entities[key];
       if (this.shadowRoot?.activeElement !== element) element.checked = on;
     }
-    refs.adminNote.hidden = admin;
-    refs.adminNote.textContent = t("motion.admin_only");
+    setHidden(refs.adminNote, admin);
+    setText(refs.adminNote, t("motion.admin_only"));
     if (this.language !== hass.language || !refs.form.schema.length) {
       this.language = hass.language ?? "";
       refs.form.hass = hass;
@@ -146,7 +146,7 @@ export class Esp32CameraMotion extends HTMLElement {
       refs.form.computeLabel = () => t("motion.clip_length");
     }
     const canRecord = Boolean(hass.services?.[DOMAIN]?.record) && Boolean(camera.entity_id);
-    refs.recordLabel.textContent = this.recordingClip ? t("motion.recording_clip") : t("motion.record");
+    setText(refs.recordLabel, this.recordingClip ? t("motion.recording_clip") : t("motion.record"));
     refs.record.disabled = this.recordingClip || !canRecord || !store.online || !camera.connected;
     refs.record.title = canRecord ? t("motion.record_title") : t("saving.no_action");
   }

@@ -127,13 +127,33 @@ export function formatDate(date, locale) {
 }
 
 /**
+ * Set an element's text only when it changed: writing the same text replaces its text node, and
+ * Chromium lays the page out again (a live picture's chips are written several times a second).
+ * @param {Node} element
+ * @param {string} text
+ */
+export function setText(element, text) {
+  if (element.textContent !== text) element.textContent = text;
+}
+
+/**
+ * Show or hide an element only when that changes: writing `hidden` again, even unchanged, makes
+ * Chromium recompute the element's style (done per painted frame, that is per frame's work).
+ * @param {HTMLElement} element
+ * @param {boolean} hidden
+ */
+export function setHidden(element, hidden) {
+  if (element.hidden !== hidden) element.hidden = hidden;
+}
+
+/**
  * Show each element's translated text: `texts` maps a name in `refs` to a translation key.
  * @param {Record<string, HTMLElement>} refs
  * @param {Record<string, string>} texts
  * @param {(key: string) => string} t
  */
 export function setTexts(refs, texts, t) {
-  for (const [name, key] of Object.entries(texts)) refs[name].textContent = t(key);
+  for (const [name, key] of Object.entries(texts)) setText(refs[name], t(key));
 }
 
 /**

@@ -6,7 +6,7 @@
  * so and the zones that see it are lit; with detection off the badge says that instead.
  */
 import { CSS } from "./styles.js";
-import { downloadBlob, formatDuration, formatNumber, h, icon, notify } from "./util.js";
+import { downloadBlob, formatDuration, formatNumber, h, icon, notify, setHidden, setText } from "./util.js";
 import { localeOf, translator } from "./i18n.js";
 import { ZONES_CSS, ZoneOverlay } from "./zones.js";
 import { motionOf } from "./motion.js";
@@ -45,8 +45,9 @@ export class Esp32CameraViewer extends HTMLElement {
     refs.latency = h("span", { class: "chip latency" }, icon("timer-outline"), refs.latencyText, h("span", { class: "bar" }, refs.latencyBar));
     // The picture, from the page's frame socket (live.js); its chip measures this very picture.
     refs.live = h("esp32-camera-live", { role: "img" });
+    // Per painted frame: only what changes is written (an unchanged write still restyles).
     refs.live.addEventListener("painted", (/** @type {CustomEvent} */ event) => {
-      refs.waiting.hidden = true;
+      setHidden(refs.waiting, true);
       this.reportLatency(event.detail.latency);
     });
     refs.waiting = h("div", { class: "overlay" });
@@ -164,20 +165,21 @@ export class Esp32CameraViewer extends HTMLElement {
       this.setFrozen(false);
       refs.waiting.hidden = false;
     }
-    refs.name.textContent = camera.name;
+    // Written every second (the statistics' push): only what changed, as each write lays out.
+    setText(refs.name, camera.name);
     refs.name.title = camera.camera_id;
     refs.live.setAttribute("aria-label", camera.name);
     refs.dot.className = `dot ${camera.connected && store.online ? "on" : ""}`;
-    refs.reconnecting.hidden = store.online;
-    refs.reconnecting.lastChild.textContent = t("state.reconnecting");
-    refs.address.lastChild.textContent = camera.health?.ip || camera.address || "–";
-    refs.fps.lastChild.textContent = t("unit.fps", { value: formatNumber(camera.stats.fps, localeOf(hass), 1) });
+    setHidden(refs.reconnecting, store.online);
+    setText(refs.reconnecting.lastChild, t("state.reconnecting"));
+    setText(refs.address.lastChild, camera.health?.ip || camera.address || "–");
+    setText(refs.fps.lastChild, t("unit.fps", { value: formatNumber(camera.stats.fps, localeOf(hass), 1) }));
     refs.fps.classList.toggle("stale", !store.online || !camera.connected);
     refs.latency.title = t("viewer.latency_title");
-    refs.waiting.textContent = store.online ? t("viewer.waiting") : t("viewer.reconnecting");
-    refs.offline.textContent = t("viewer.offline");
-    refs.offline.hidden = camera.connected || !store.online;
-    refs.frozenBadge.textContent = t("viewer.frozen");
+    setText(refs.waiting, store.online ? t("viewer.waiting") : t("viewer.reconnecting"));
+    setText(refs.offline, t("viewer.offline"));
+    setHidden(refs.offline, camera.connected || !store.online);
+    setText(refs.frozenBadge, t("viewer.frozen"));
     const width = camera.stats.width || 4;
     const height = camera.stats.height || 3;
     refs.video.style.setProperty("--ratio", `${width} / ${height}`);
@@ -185,15 +187,15 @@ export class Esp32CameraViewer extends HTMLElement {
       refs[`tool_${name}`].title = t(key);
       refs[`tool_${name}`].setAttribute("aria-label", t(key));
     }
-    if (!store.online) refs.waiting.hidden = false;
-    else if (!changed && refs.live.naturalWidth) refs.waiting.hidden = true;
+    if (!store.online) setHidden(refs.waiting, false);
+    else if (!changed && refs.live.naturalWidth) setHidden(refs.waiting, true);
     this.renderDuration();
     this.renderLatency();
     const motion = motionOf(hass, camera);
-    refs.motionBadge.hidden = motion.enabled && !motion.active;
+    setHidden(refs.motionBadge, motion.enabled && !motion.active);
     refs.motionBadge.className = `badge motion-badge ${motion.enabled ? "on" : "off"}`;
     refs.motionIcon.setAttribute("icon", motion.enabled ? "mdi:motion-sensor" : "mdi:motion-sensor-off");
-    refs.motionText.textContent = motion.enabled ? t("motion.now") : t("motion.detection_off");
+    setText(refs.motionText, motion.enabled ? t("motion.now") : t("motion.detection_off"));
     refs.video.classList.toggle("motion", motion.active);
     this.zones.show(hass, camera, store, motion.zones);
     refs.live.show(hass, camera, store);
@@ -203,11 +205,12 @@ export class Esp32CameraViewer extends HTMLElement {
     const camera = this.camera;
     if (!camera) return;
     const t = this.t;
-    this.refs.state.textContent = !this.online
+    const state = !this.online
       ? t("state.unknown")
       : camera.connected
         ? t("state.connected_for", { duration: formatDuration((Date.now() + this.clockOffset - camera.connected_since) / 1000, t) })
         : t("state.disconnected");
+    setText(this.refs.state, state);
   }
 
   /** Record the measured latency of one displayed grid frame of this camera (ms). @param {number} milliseconds */
@@ -223,14 +226,17 @@ export class Esp32CameraViewer extends HTMLElement {
 
   renderLatency() {
     const { latency, latencyText, latencyBar } = this.refs;
-    latency.hidden = this.latency === null;
+    setHidden(latency, this.latency === null);
     if (this.latency === null) return;
     // Below the clock estimate's uncertainty the figure is not known better than "at most".
     const floor = Math.max(1, Math.round(this.clockUncertainty));
     const value = this.latency;
-    latencyText.textContent = value < floor ? this.t("unit.ms_at_most", { value: floor }) : this.t("unit.ms", { value: Math.round(value) });
-    latencyBar.style.width = `${Math.min(100, (Math.max(value, floor) / (LATENCY_FAIR_MS * 1.5)) * 100)}%`;
-    latencyBar.className = value < LATENCY_GOOD_MS ? "good" : value < LATENCY_FAIR_MS ? "fair" : "poor";
+    setText(latencyText, value < floor ? this.t("unit.ms_at_most", { value: floor }) : this.t("unit.ms", { value: Math.round(value) }));
+    // Whole per cents: a bar that moves by less than a pixel is not laid out and painted again.
+    const width = `${Math.round(Math.min(100, (Math.max(value, floor) / (LATENCY_FAIR_MS * 1.5)) * 100))}%`;
+    if (latencyBar.style.width !== width) latencyBar.style.width = width;
+    const level = value < LATENCY_GOOD_MS ? "good" : value < LATENCY_FAIR_MS ? "fair" : "poor";
+    if (latencyBar.className !== level) latencyBar.className = level;
   }
 
   capture() {

@@ -8,7 +8,7 @@
  * each area and make it a zone (named in motion events) or a mask (never analysed), then save
  * (`esp32_camera/motion_zones`) or cancel. The limits come from the server.
  */
-import { DOMAIN, h, icon, notify } from "./util.js";
+import { DOMAIN, h, icon, notify, setHidden } from "./util.js";
 import { translator } from "./i18n.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -186,7 +186,7 @@ export class ZoneOverlay {
     const admin = Boolean(hass.user?.is_admin);
     if (!admin && this.editing) this.stopEditing();
     const t = this.t;
-    this.tool.hidden = !admin;
+    setHidden(this.tool, !admin);
     this.tool.title = this.tool.ariaLabel = t("zones.edit");
     this.tool.classList.toggle("active", this.editing);
     const width = camera.stats.width || this.size[0];
@@ -437,7 +437,7 @@ export class ZoneOverlay {
   /** The editor's bar; rebuilt only when what it shows changed (not under a pointer every second). */
   renderBar() {
     const { refs, t } = this;
-    this.bar.hidden = !this.editing;
+    setHidden(this.bar, !this.editing);
     const key = JSON.stringify([this.editing, this._hass?.language, this.areas.map(({ name, kind }) => [name, kind]), this.selected, this.shape, this.saving, this.store?.online]);
     if (!this.editing || key === this.barKey) return;
     this.barKey = key;
