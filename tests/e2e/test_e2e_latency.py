@@ -145,6 +145,64 @@ async def painted(page: Page, selector: str) -> list[int]:
     ]
 
 
+# The page's own store.js (the module Home Assistant loaded), driven by a connection whose answers
+# come back late by a given delay while the hub's clock was read at once (a queue on the way
+# back, as under load): the first round trip (the load's) is long, the later ones short.
+CLOCK_SAMPLING = """
+async ([offset, delays]) => {
+  const url = performance.getEntriesByType("resource").map((entry) => entry.name)
+    .find((name) => name.includes("/esp32_camera") && name.endsWith("/store.js"));
+  const { CameraStore, CLOCK_SAMPLES } = await import(url);
+  let calls = 0;
+  const connection = {
+    sendMessagePromise: async () => {
+      const delay = delays[Math.min(calls, delays.length - 1)];
+      calls += 1;
+      const now = Date.now() + offset;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      const resolution = { index: 0, key: "VGA", name: "VGA", width: 640, height: 480, risk: "" };
+      return { now, cameras: [], hubs: [], resolutions: [resolution], default_resolution: 0,
+        commands: {}, zone_limits: {} };
+    },
+    subscribeMessage: async () => async () => {},
+    addEventListener() {},
+    removeEventListener() {},
+  };
+  const store = new CameraStore(connection);
+  const shown = [];
+  const stop = store.listen(() => shown.push([store.clockOffset, store.clockUncertainty]));
+  while (calls < CLOCK_SAMPLES || store.clockSampling) await new Promise((r) => setTimeout(r, 50));
+  stop();
+  return { samples: CLOCK_SAMPLES, calls, first: shown[0],
+    offset: store.clockOffset, uncertainty: store.clockUncertainty };
+}
+"""
+
+
+async def test_the_clock_offset_is_the_shortest_round_trips_of_a_few(
+    browser: WatchedBrowser, home_assistant: HomeAssistant, card_path: str
+) -> None:
+    """The latency chip's clock offset: a long first round trip (a busy moment) is not believed
+    once shorter ones came; the offset is the shortest's, known to within half of it."""
+    page = await open_page(browser, home_assistant, card_path, dark=False, phone=False)
+    try:
+        await page.locator("esp32-camera-card esp32-camera-live").first.wait_for(timeout=30000)
+        offset = 5000
+        found = await page.evaluate(CLOCK_SAMPLING, [offset, [300, 40, 4, 80, 20]])
+    finally:
+        await page.context.close()
+    log(f"clock samples: {found}")
+    assert found["calls"] == found["samples"] >= 3
+    first_offset, first_uncertainty = found["first"]
+    # The load's estimate alone: off by half its long round trip, and said so.
+    assert first_uncertainty >= 150
+    assert abs(first_offset - (offset - first_uncertainty)) <= 1
+    # Then the shortest round trip's: the hub read its clock at the start of each trip, so the
+    # estimate is early by exactly its uncertainty, now far smaller.
+    assert found["uncertainty"] < min(20, first_uncertainty / 4)
+    assert abs(found["offset"] - (offset - found["uncertainty"])) <= 1
+
+
 async def test_eight_cards_on_one_dashboard_paint_over_one_socket_across_token_changes(
     browser: WatchedBrowser,
     home_assistant: HomeAssistant,

@@ -26,6 +26,10 @@ import { DOMAIN, commandToastId, fileName, notify } from "./util.js";
 
 /** @type {WeakMap<Connection, CameraStore>} */
 const stores = new WeakMap();
+/** The clock offset is estimated from this many round trips after the tables load, this far apart
+ * (ms): the one with the shortest round trip wins (a busy moment's long one is not believed). */
+export const CLOCK_SAMPLES = 5;
+const CLOCK_SAMPLE_GAP_MS = 1000;
 
 export class CameraStore {
   /** The store of `hass`'s connection. @param {Hass} hass */
@@ -54,6 +58,8 @@ export class CameraStore {
     this.zoneLimits = undefined;
     this.clockOffset = 0; // hub clock minus browser clock, in ms
     this.clockUncertainty = 0; // half the round trip of that estimate, in ms
+    this.clockRoundTrip = Infinity; // the round trip of that estimate (the shortest seen), in ms
+    this.clockSampling = false;
     this.online = true; // the WebSocket to Home Assistant is up
     /** @type {Set<(store: CameraStore) => void>} */
     this.listeners = new Set();
@@ -64,6 +70,7 @@ export class CameraStore {
     this.sent = new Map();
     this.onDisconnected = () => {
       this.online = false;
+      this.clockRoundTrip = Infinity; // estimated anew once back (the hub may have restarted)
       this.unsubscribe = null; // gone with the connection (subscriptions are not resumed blindly)
       this.emit();
     };
@@ -131,18 +138,53 @@ export class CameraStore {
     };
   }
 
-  /** Load the tables and estimate the clock offset from the answer's time and round trip. */
+  /** Load the tables, and estimate the clock offset from the answer's time and round trip. */
   async load() {
     const sent = Date.now();
     const result = await this.connection.sendMessagePromise({ type: `${DOMAIN}/cameras` });
-    const received = Date.now();
-    this.clockOffset = result.now - (sent + received) / 2;
-    this.clockUncertainty = (received - sent) / 2;
+    this.clockSample(sent, Date.now(), result.now);
+    this.sampleClock();
     this.resolutions = result.resolutions;
     this.defaultResolution = result.default_resolution;
     this.commands = result.commands;
     this.zoneLimits = result.zone_limits;
     this.update(result);
+  }
+
+  /**
+   * One estimate of the hub's clock: its time `now` was read between `sent` and `received` (this
+   * browser's clock), so the offset is known to within half the round trip. The estimate with the
+   * shortest round trip is kept: under load one round trip can take hundreds of ms, and the chip
+   * would then call a late frame's latency "at most" that.
+   * @param {number} sent
+   * @param {number} received
+   * @param {number} now
+   */
+  clockSample(sent, received, now) {
+    const roundTrip = received - sent;
+    if (roundTrip > this.clockRoundTrip) return;
+    this.clockRoundTrip = roundTrip;
+    this.clockOffset = now - (sent + received) / 2;
+    this.clockUncertainty = roundTrip / 2;
+  }
+
+  /** A few more round trips after the load, a second apart (once at a time), to refine it. */
+  async sampleClock() {
+    if (this.clockSampling) return;
+    this.clockSampling = true;
+    try {
+      for (let sample = 1; sample < CLOCK_SAMPLES && this.listeners.size; sample += 1) {
+        await new Promise((resolve) => setTimeout(resolve, CLOCK_SAMPLE_GAP_MS));
+        const sent = Date.now();
+        const result = await this.connection.sendMessagePromise({ type: `${DOMAIN}/cameras` });
+        this.clockSample(sent, Date.now(), result.now);
+      }
+      this.emit();
+    } catch {
+      // Home Assistant went away: the next load samples again.
+    } finally {
+      this.clockSampling = false;
+    }
   }
 
   /** @param {{ cameras: Camera[], hubs: Hub[] }} payload */
