@@ -89,7 +89,9 @@ export class Esp32CameraViewer extends HTMLElement {
         .chip.warning ha-icon { color: #000; }
         .latency { display: inline-flex; align-items: center; gap: 6px; }
         .latency .bar { width: 40px; height: 6px; border-radius: 3px; background: var(--divider-color); overflow: hidden; }
-        .latency .bar > div { height: 100%; width: 0; transition: width 0.3s, background 0.3s; }
+        /* No transition of the width: redrawn every 250 ms, the bar would always be animating,
+           and an animated width is laid out and painted at every display frame (per card). */
+        .latency .bar > div { height: 100%; width: 0; }
         .stage { position: relative; }
         .frame { background: #000; display: flex; justify-content: center; }
         .video {
@@ -232,8 +234,8 @@ export class Esp32CameraViewer extends HTMLElement {
     const floor = Math.max(1, Math.round(this.clockUncertainty));
     const value = this.latency;
     setText(latencyText, value < floor ? this.t("unit.ms_at_most", { value: floor }) : this.t("unit.ms", { value: Math.round(value) }));
-    // Whole per cents: a bar that moves by less than a pixel is not laid out and painted again.
-    const width = `${Math.round(Math.min(100, (Math.max(value, floor) / (LATENCY_FAIR_MS * 1.5)) * 100))}%`;
+    // In steps of 5 % (2 px of the bar): a change the eye cannot see is not laid out again.
+    const width = `${Math.max(1, Math.round(Math.min(100, (Math.max(value, floor) / (LATENCY_FAIR_MS * 1.5)) * 100) / 5)) * 5}%`;
     if (latencyBar.style.width !== width) latencyBar.style.width = width;
     const level = value < LATENCY_GOOD_MS ? "good" : value < LATENCY_FAIR_MS ? "fair" : "poor";
     if (latencyBar.className !== level) latencyBar.className = level;
