@@ -21,7 +21,7 @@ import statistics
 import time
 from typing import Any
 
-from bench.measure import Agent, cpu_ns
+from bench.measure import Agent, cpu_ns, idle_cpu_share
 from bench.table_format import cells, number
 from bench.testbed import Bench, log, proxy_stream_path
 
@@ -172,11 +172,9 @@ def _per_analysis(costs: dict[str, float | None], analysing: dict[str, Any]) -> 
 
 async def _idle_share(bench: Bench) -> float:
     """Home Assistant's CPU share with no camera sending (timers, the recorder)."""
-    window = _Window(bench.hass.pid)
-    window.start()
-    await asyncio.sleep(bench.plan.budget_seconds)
-    window.stop()
-    return window.cpu / window.seconds
+    # After the previous size's (or workload's) cameras left: their states written first.
+    await asyncio.sleep(WARMUP_SECONDS)
+    return await idle_cpu_share(bench.hass.pid, bench.plan.budget_seconds)
 
 
 async def _floor(bench: Bench, spec_fields: dict[str, Any]) -> float | None:

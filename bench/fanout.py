@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-import statistics
 import time
 from typing import Any
 
@@ -26,6 +25,7 @@ from bench.ingest import CORE, DEFAULTS, HUB_CONFIGS, core_path
 from bench.measure import (
     Agent,
     cpu_ns,
+    idle_cpu_share,
     latencies_ms,
     rss_mib,
     sent_times,
@@ -149,20 +149,6 @@ async def _run_once(bench: Bench, target: str, count: int) -> dict[str, Any]:
         f"{row['fast_latency_ms']['p99']:.1f} ms, rss {rss[0]:.0f}->{rss[-1]:.0f} MiB"
     )
     return row
-
-
-async def idle_cpu_share(pid: int, seconds: float) -> float:
-    """The process's CPU share with no camera: the median of one-second slices.
-
-    The median, not the mean: after a heavy workload (the ingest ceiling) Home Assistant
-    may still write its states for some seconds, which would count as idle and be subtracted.
-    """
-    slices = []
-    for _ in range(max(1, round(seconds))):
-        cpu_0, wall_0 = cpu_ns(pid), time.monotonic()
-        await asyncio.sleep(1.0)
-        slices.append((cpu_ns(pid) - cpu_0) / 1e9 / (time.monotonic() - wall_0))
-    return statistics.median(slices)
 
 
 def table(results: dict[str, Any]) -> list[str]:

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 import json
 import os
 from pathlib import Path
+import statistics
 import sys
+import time
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
@@ -32,6 +34,20 @@ def cpu_ns(pid: int) -> int:
         except OSError, ValueError, IndexError:  # the thread ended meanwhile
             continue
     return total
+
+
+async def idle_cpu_share(pid: int, seconds: float) -> float:
+    """The process's CPU share with no camera sending: the median of one-second slices.
+
+    The median, not the mean: after a heavy workload (the ingest ceiling, churn) Home Assistant
+    may still write its states for some seconds, which would count as idle and be subtracted.
+    """
+    slices = []
+    for _ in range(max(1, round(seconds))):
+        cpu_0, wall_0 = cpu_ns(pid), time.monotonic()
+        await asyncio.sleep(1.0)
+        slices.append((cpu_ns(pid) - cpu_0) / 1e9 / (time.monotonic() - wall_0))
+    return statistics.median(slices)
 
 
 def rss_mib(pid: int) -> float:

@@ -312,7 +312,7 @@ def read_frame_stamp(image: Image.Image) -> int | None:
                 top + 3 * side // 4,
             )
         )
-        pixels = list(centre.getdata())
+        pixels = centre.get_flattened_data()
         bits.append(1 if sum(pixels) / len(pixels) >= 128 else 0)
     if bits[:2] != [1, 0]:
         return None

@@ -10,6 +10,8 @@ import array
 import asyncio
 import os
 from pathlib import Path
+import threading
+import time
 
 from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
@@ -20,6 +22,7 @@ from bench.attacks import markdown
 from bench.floor import Floor
 from bench.measure import (
     cpu_ns,
+    idle_cpu_share,
     latencies_ms,
     percentile,
     summarize,
@@ -160,6 +163,23 @@ def test_cpu_ns_counts_this_process_threads() -> None:
     before = cpu_ns(os.getpid())
     sum(range(2_000_000))  # some work of this thread
     assert cpu_ns(os.getpid()) > before
+
+
+async def test_the_idle_share_ignores_a_busy_tail_of_the_previous_workload() -> None:
+    """A process still busy for the first second of the idle window is not charged as idle."""
+    done = threading.Event()
+
+    def busy() -> None:  # the previous workload's tail: one second of a full core
+        until = time.monotonic() + 1.0
+        while time.monotonic() < until:
+            pass
+        done.set()
+
+    threading.Thread(target=busy, daemon=True).start()
+    share = await idle_cpu_share(os.getpid(), 3)
+    assert done.is_set()
+    # The mean of the three seconds would be about a third of a core.
+    assert share < 0.15
 
 
 def test_percentiles() -> None:
