@@ -21,6 +21,7 @@ import io
 import random
 import struct
 import threading
+from typing import cast
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -312,7 +313,8 @@ def read_frame_stamp(image: Image.Image) -> int | None:
                 top + 3 * side // 4,
             )
         )
-        pixels = centre.get_flattened_data()
+        # A grey ("L") picture: one number per pixel.
+        pixels = cast("tuple[float, ...]", centre.get_flattened_data())
         bits.append(1 if sum(pixels) / len(pixels) >= 128 else 0)
     if bits[:2] != [1, 0]:
         return None
