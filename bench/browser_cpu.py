@@ -32,7 +32,6 @@ from dataclasses import dataclass
 import os
 from pathlib import Path
 import statistics
-import struct
 import time
 from typing import TYPE_CHECKING, Any, override
 
@@ -41,6 +40,7 @@ from bench.measure import REPO
 from bench.quiet_browser import DevToolsError, QuietChromium, QuietPage
 from bench.table_format import cells, number, ratio
 from bench.testbed import log
+from bench.wire import with_sequence
 from esp32_simulator import SimulatedCamera
 from esp32_simulator.jpeg import STAMP_BLOCKS, PatternRenderer, stamp_block_size
 from harness.hass_process import camera_entities, wait_until
@@ -75,7 +75,6 @@ PAGE_TITLES = {
 # A page whose pictures are not all found by then is measured as it is (cameras that never load).
 VIEWS_TIMEOUT = 30.0
 RESULTS_TABLE = REPO / "bench" / "results" / "browser_cpu.md"
-COMMENT = struct.Struct(">HHQ")  # a JPEG COM segment holding a 64-bit number
 _TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 
 # Finds each camera's view in a page, through every open shadow root: the panel's video and
@@ -593,11 +592,6 @@ def table(results: dict[str, Any]) -> list[str]:
 # --- the run ---------------------------------------------------------------------------------
 
 
-def numbered(jpeg: bytes, number: int) -> bytes:
-    """`jpeg` with `number` in a COM segment after its SOI: the same picture, other bytes."""
-    return jpeg[:2] + COMMENT.pack(0xFFFE, COMMENT.size - 2, number) + jpeg[2:]
-
-
 class LoopingCamera(SimulatedCamera):
     """A simulated camera streaming its fixed frames in a loop, each sent frame's bytes unique.
 
@@ -613,7 +607,7 @@ class LoopingCamera(SimulatedCamera):
     async def _next_jpeg(self) -> tuple[bytes, int | None]:
         jpeg, index = await super()._next_jpeg()
         self.sent_numbers += 1
-        return numbered(jpeg, self.sent_numbers), index
+        return with_sequence(jpeg, self.sent_numbers), index
 
 
 def stamped_loop(label: str) -> list[bytes]:

@@ -38,13 +38,13 @@ from bench.browser import CHROMIUM_ARGS, HOST, STAMP_OF
 from bench.browser_cpu import (
     descendants,
     load_average,
-    numbered,
     percent_of_core,
     read_command_line,
     read_processes,
 )
 from bench.measure import summarize
 from bench.quiet_browser import DevToolsError, QuietChromium
+from bench.wire import with_sequence
 from esp32_simulator.jpeg import STAMP_BLOCKS, PatternRenderer, stamp_block_size
 from harness.hass_process import free_port
 
@@ -159,7 +159,7 @@ class FrameServer:
             handed = time.time()  # before the write: the page may show it before it returns
             jpeg = self.frames[number % len(self.frames)]
             # Every frame's bytes differ, as a camera's do (its number in a comment segment).
-            unique = numbered(jpeg, number)
+            unique = with_sequence(jpeg, number)
             if await send(channel, number, unique):
                 self.sent[channel, number % len(self.frames)].append(handed)
 

@@ -6,9 +6,9 @@ switched off, its pre-roll 0: bench/ingest.py's `core_path`); one viewer also wi
 camera's defaults (motion detection on), in a row of its own.
 
 Each window is steady streaming: the server's idle CPU is measured just before it (Home
-Assistant's grows with the cameras earlier workloads left configured), the camera streams a
-warm-up first (a new camera's entities, first states and switches are paid once, not per frame),
-and CPU is every thread's run time in nanoseconds (`cpu_ns`: one viewer's frames cost a few
+Assistant's moves from minute to minute, and stays high for seconds after a heavy workload),
+the camera streams a warm-up first (a new camera's entities, first states and switches are paid
+once, not per frame), and CPU is every thread's run time in nanoseconds (`cpu_ns`: one viewer's frames cost a few
 milliseconds a second, near a clock tick's resolution over a short window).
 
     scripts/bench --only fanout [--profile]
@@ -98,7 +98,7 @@ async def _run_once(bench: Bench, target: str, count: int) -> dict[str, Any]:
                 await asyncio.sleep(1.0)
                 rss.append(rss_mib(pid))
             # Per second of the window as it lasted (each sleep wakes a little late).
-            cpu = (cpu_ns(pid) - cpu_0) / 1e9 * seconds / (time.monotonic() - wall_0)
+            cpu_share = (cpu_ns(pid) - cpu_0) / 1e9 / (time.monotonic() - wall_0)
         lag = loop_lag(await bench.probe()) if hub else None
         seen = await viewers.stop()
         viewers = None
@@ -120,14 +120,12 @@ async def _run_once(bench: Bench, target: str, count: int) -> dict[str, Any]:
         "viewers": count,
         "slow_viewers": 1,
         "delivered_fps": delivered_fps,
-        "cpu_ms_per_delivered_frame": cpu / (delivered_fps * seconds) * 1000
-        if delivered_fps
-        else None,
-        "cpu_share": cpu / seconds,
+        "cpu_ms_per_delivered_frame": cpu_share / delivered_fps * 1000 if delivered_fps else None,
+        "cpu_share": cpu_share,
         "idle_cpu_share": idle_share,
         # The server's CPU above what it spends idle (Home Assistant: timers, the recorder).
         "cpu_ms_per_delivered_frame_above_idle": (
-            (cpu / seconds - idle_share) / delivered_fps * 1000 if delivered_fps else None
+            (cpu_share - idle_share) / delivered_fps * 1000 if delivered_fps else None
         ),
         "fast_viewer_fps": sum(v["frames"] / v["seconds"] for v in fast) / len(fast),
         "slow_viewer_frames": sum(v["frames"] for v in slow),

@@ -72,10 +72,15 @@ def sequenced_jpeg(
                 break
         else:
             raise ValueError(f"no {resolution} JPEG fits {size} bytes")
-    data = bytearray(SOI)
-    data += _SEQUENCE_SEGMENT.pack(b"\xff\xfe", _SEQUENCE_SEGMENT.size - 2, SEQUENCE_TAG, 0)
-    data += jpeg[len(SOI) :]
-    return data
+    return bytearray(with_sequence(jpeg, 0))
+
+
+def with_sequence(jpeg: bytes | bytearray, sequence: int) -> bytes:
+    """`jpeg` with `sequence` in a COM segment after its SOI: the same picture, other bytes."""
+    segment = _SEQUENCE_SEGMENT.pack(
+        b"\xff\xfe", _SEQUENCE_SEGMENT.size - 2, SEQUENCE_TAG, sequence
+    )
+    return SOI + segment + jpeg[len(SOI) :]
 
 
 def set_sequence(jpeg: bytearray, sequence: int) -> None:
