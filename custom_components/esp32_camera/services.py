@@ -49,7 +49,6 @@ from .protocol import (
     CommandValidationError,
     Frame,
     Resolution,
-    jpeg_dimensions,
     resolution_by_index,
     resolution_by_key,
     resolution_by_size,
@@ -207,7 +206,7 @@ async def _async_snapshot(entity: Esp32Camera, call: ServiceCall) -> ServiceResp
         ) from err
     # Counted with the saved images when it is in the camera's snapshot folder ("save now").
     hub.saver.async_snapshot_saved(camera_id, path, len(frame.data))
-    width, height = _dimensions(frame) or (None, None)
+    width, height = frame.dimensions or (None, None)
     LOGGER.debug("Saved a snapshot of %s to %s", camera_id, path)
     return {"path": caller.show(path), "size": len(frame.data), "width": width, "height": height}
 
@@ -447,13 +446,6 @@ def _parse_resolution(value: str | None) -> Resolution | None:
     return resolution
 
 
-def _dimensions(frame: Frame) -> tuple[int, int] | None:
-    """Return the frame's size: from its `img_start` header, else from the JPEG's SOF."""
-    if frame.width is not None and frame.height is not None:
-        return frame.width, frame.height
-    return jpeg_dimensions(frame.data)
-
-
 async def _async_frame_started_after(
     hub: Esp32CameraHub,
     camera_id: str,
@@ -495,7 +487,7 @@ async def _async_frame_at_resolution(
         switched_at = time.monotonic()
 
         def at_resolution(frame: Frame) -> bool:
-            return _dimensions(frame) == (resolution.width, resolution.height)
+            return frame.dimensions == (resolution.width, resolution.height)
 
         if previous == resolution:
             return await _async_frame_started_after(
@@ -521,7 +513,7 @@ async def _async_current_resolution(
     if (current := hub.settings.current(camera_id, RESOLUTION_COMMAND)) is not None:
         return resolution_by_index(int(current))
     frame = await hub.frames.async_latest_frame(camera_id, timeout=deadline - time.monotonic())
-    size = None if frame is None else _dimensions(frame)
+    size = None if frame is None else frame.dimensions
     return None if size is None else resolution_by_size(*size)
 
 

@@ -426,8 +426,11 @@ def test_commands_raise_only_command_validation_error(name: str, value: object) 
     )
 )
 def test_jpeg_inspection_never_raises(data: bytes) -> None:
-    assert isinstance(is_jpeg(data), bool)
-    assert isinstance(is_jpeg(memoryview(data)), bool)
+    # The firmware's rule, spelled plainly: SOI first, EOI within the last 100 bytes.
+    expected = len(data) >= 4 and data[:2] == b"\xff\xd8" and b"\xff\xd9" in data[-100:]
+    assert is_jpeg(data) is expected
+    assert is_jpeg(memoryview(data)) is expected
+    assert is_jpeg(bytearray(data)) is expected
     dimensions = jpeg_dimensions(data)
     assert dimensions is None or (dimensions[0] > 0 and dimensions[1] > 0)
     assert jpeg_dimensions(bytearray(data)) == dimensions

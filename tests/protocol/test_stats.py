@@ -9,7 +9,7 @@ from custom_components.esp32_camera.protocol import (
     StreamStats,
     total_framings,
 )
-from tests.helpers import FakeClock
+from tests.helpers import FakeClock, jpeg_bytes
 
 
 def frame(at: float, size: int, framing: Framing = Framing.BINARY) -> Frame:
@@ -62,3 +62,33 @@ def test_frames_by_framing(clock: FakeClock) -> None:
     other.record_frame(frame(clock.now, 1000, Framing.CHUNKED))
     assert total_framings([stats, other]) == {"binary": 1, "frame": 1, "chunked": 3}
     assert total_framings([]) == {"binary": 0, "frame": 0, "chunked": 0}
+
+
+def test_size_is_the_newest_readable_frames(clock: FakeClock) -> None:
+    """The size comes from the newest frame whose header can be read (read when asked)."""
+    stats = StreamStats(clock=clock)
+    assert (stats.width, stats.height) == (None, None)
+    stats.record_frame(
+        Frame(
+            data=jpeg_bytes(176, 144),
+            frame_id=None,
+            framing=Framing.BINARY,
+            started_at=clock.now,
+            completed_at=clock.now,
+        )
+    )
+    assert stats.dimensions == (176, 144)
+    unreadable = b"\xff\xd8" + bytes(100) + b"\xff\xd9"
+    stats.record_frame(
+        Frame(
+            data=unreadable,
+            frame_id=None,
+            framing=Framing.BINARY,
+            started_at=clock.now,
+            completed_at=clock.now,
+        )
+    )
+    assert (stats.width, stats.height) == (176, 144)
+    stats.record_frame(frame(clock.now, 1000))  # declared 640x480 by its camera
+    assert stats.as_dict()["width"] == 640
+    assert stats.as_dict()["height"] == 480

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 import time
+from typing import override
 
 from .messages import FrameEndMessage, FrameStartMessage, ImageEndMessage, ImageStartMessage
 
@@ -79,24 +80,75 @@ class FrameBudget:
         self.in_flight -= size
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class Frame:
-    """A complete JPEG; `data` is never mutated after publication."""
+    """A complete JPEG; `data` is never mutated after publication.
 
-    data: bytes | bytearray
-    frame_id: int | None
-    framing: Framing
-    width: int | None
-    height: int | None
-    started_at: float
-    completed_at: float
+    Its size is what an `img_start` declared, else read from the JPEG's header when first asked:
+    most frames never are (the statistics ask for the newest one's when they are read, a viewer for
+    the frames it is sent), and a Python walk of the header would be a tenth of a small frame's cost.
+    """
+
+    __slots__ = ("_dimensions", "completed_at", "data", "frame_id", "framing", "started_at")
+
+    def __init__(
+        self,
+        *,
+        data: bytes | bytearray,
+        frame_id: int | None,
+        framing: Framing,
+        width: int | None = None,
+        height: int | None = None,
+        started_at: float,
+        completed_at: float,
+    ) -> None:
+        """Hold a published JPEG; `width` and `height` where the camera declared them."""
+        self.data = data
+        self.frame_id = frame_id
+        self.framing = framing
+        self.started_at = started_at
+        self.completed_at = completed_at
+        self._dimensions: tuple[int, int] | None = (
+            (width, height) if width and height else _NOT_READ
+        )
+
+    @property
+    def dimensions(self) -> tuple[int, int] | None:
+        """(width, height): declared, else read from the SOF header once; None if unreadable."""
+        if self._dimensions is _NOT_READ:
+            self._dimensions = jpeg_dimensions(self.data)
+        return self._dimensions
+
+    @property
+    def width(self) -> int | None:
+        """The picture's width in pixels, if known."""
+        return dimensions[0] if (dimensions := self.dimensions) else None
+
+    @property
+    def height(self) -> int | None:
+        """The picture's height in pixels, if known."""
+        return dimensions[1] if (dimensions := self.dimensions) else None
+
+    @override
+    def __repr__(self) -> str:
+        return (
+            f"Frame(framing={self.framing}, frame_id={self.frame_id}, bytes={len(self.data)}, "
+            f"completed_at={self.completed_at})"
+        )
+
+
+# A frame whose size is not read yet (the header is read at the first ask).
+_NOT_READ: tuple[int, int] = (0, 0)
 
 
 def is_jpeg(data: bytes | bytearray | memoryview) -> bool:
     """SOI at the start and EOI within the last 100 bytes."""
-    if len(data) < 4 or data[:2] != _SOI:
+    size = len(data)
+    if size < 4:
         return False
-    return bytes(data[-EOI_SEARCH_WINDOW:]).rfind(_EOI) != -1
+    if isinstance(data, memoryview):
+        return data[:2] == _SOI and bytes(data[-EOI_SEARCH_WINDOW:]).rfind(_EOI) != -1
+    # Searched in place: no copy of the tail (this runs for every frame).
+    return data.startswith(_SOI) and data.rfind(_EOI, max(0, size - EOI_SEARCH_WINDOW)) != -1
 
 
 def jpeg_dimensions(data: bytes | bytearray) -> tuple[int, int] | None:
@@ -236,22 +288,15 @@ class FrameAssembler:
                 self._drop(DropReason.NOT_JPEG)
                 return None
             now = self._clock()
-            return self._publish(
-                data, frame_id=None, framing=Framing.BINARY, width=None, height=None, started_at=now
+            return Frame(
+                data=data, frame_id=None, framing=Framing.BINARY, started_at=now, completed_at=now
             )
         if transfer.framing is Framing.FRAME:
             self._transfer = None
             if len(data) != transfer.size:
                 self._drop(DropReason.SIZE_MISMATCH)
                 return None
-            return self._publish(
-                data,
-                frame_id=transfer.frame_id,
-                framing=Framing.FRAME,
-                width=None,
-                height=None,
-                started_at=transfer.started_at,
-            )
+            return self._publish(transfer, data)
         end = transfer.received + len(data)
         if end > transfer.size:
             self._close_open_transfer(DropReason.OVERRUN)
@@ -264,37 +309,20 @@ class FrameAssembler:
         if end < transfer.size:
             return None
         self._end_transfer()
-        return self._publish(
-            b"".join(transfer.chunks),
-            frame_id=transfer.frame_id,
-            framing=Framing.CHUNKED,
-            width=transfer.width,
-            height=transfer.height,
-            started_at=transfer.started_at,
-        )
+        return self._publish(transfer, b"".join(transfer.chunks))
 
-    def _publish(
-        self,
-        data: bytes | bytearray,
-        *,
-        frame_id: int | None,
-        framing: Framing,
-        width: int | None,
-        height: int | None,
-        started_at: float,
-    ) -> Frame | None:
+    def _publish(self, transfer: _Transfer, data: bytes) -> Frame | None:
+        """Return the framed transfer's frame, or drop it when its bytes are not a JPEG."""
         if not is_jpeg(data):
             self._drop(DropReason.INVALID_JPEG)
             return None
-        if not width or not height:
-            width, height = jpeg_dimensions(data) or (None, None)
         return Frame(
             data=data,
-            frame_id=frame_id,
-            framing=framing,
-            width=width,
-            height=height,
-            started_at=started_at,
+            frame_id=transfer.frame_id,
+            framing=transfer.framing,
+            width=transfer.width,
+            height=transfer.height,
+            started_at=transfer.started_at,
             completed_at=self._clock(),
         )
 

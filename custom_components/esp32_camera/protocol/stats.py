@@ -25,8 +25,8 @@ class StreamStats:
         self.bytes_received = 0
         self.last_frame_at: float | None = None
         self.last_frame_size: int | None = None
-        self.width: int | None = None
-        self.height: int | None = None
+        self._latest: Frame | None = None
+        self._dimensions: tuple[int, int] | None = None
 
     def record_frame(self, frame: Frame) -> None:
         """Count a published frame."""
@@ -36,8 +36,7 @@ class StreamStats:
         self.bytes_received += size
         self.last_frame_at = frame.completed_at
         self.last_frame_size = size
-        if frame.width is not None and frame.height is not None:
-            self.width, self.height = frame.width, frame.height
+        self._latest = frame  # its size is read when asked for (Frame.dimensions)
         self._recent.append((frame.completed_at, size))
         self._recent_bytes += size
         self._trim(frame.completed_at)
@@ -50,6 +49,23 @@ class StreamStats:
         horizon = now - self._window
         while self._recent and self._recent[0][0] < horizon:
             self._recent_bytes -= self._recent.popleft()[1]
+
+    @property
+    def dimensions(self) -> tuple[int, int] | None:
+        """(width, height) of the newest frame whose size is known."""
+        if self._latest is not None and (dimensions := self._latest.dimensions):
+            self._dimensions = dimensions
+        return self._dimensions
+
+    @property
+    def width(self) -> int | None:
+        """The newest known frame width in pixels."""
+        return dimensions[0] if (dimensions := self.dimensions) else None
+
+    @property
+    def height(self) -> int | None:
+        """The newest known frame height in pixels."""
+        return dimensions[1] if (dimensions := self.dimensions) else None
 
     @property
     def frames_failed(self) -> int:
