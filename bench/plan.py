@@ -18,6 +18,9 @@ class Plan:
     latency_seconds: float
     fanout_viewers: tuple[int, ...]
     fanout_seconds: dict[int, float]
+    # Rounds of each viewer count, alternating hub and relay; the median round is kept. One
+    # viewer's frames cost the hub about as much as its idle moves between windows.
+    fanout_rounds: dict[int, int]
     saving_seconds: float
     churn_seconds: float
     reloads: int
@@ -36,10 +39,11 @@ class Plan:
 QUICK = Plan(
     ingest_sizes=("VGA", "XGA", "UXGA"),
     ingest_seconds=4,
-    ingest_rounds=1,
+    ingest_rounds=3,
     latency_seconds=10,
     fanout_viewers=(1, 10, 50),
-    fanout_seconds={1: 5, 10: 5, 50: 10},
+    fanout_seconds={1: 8, 10: 5, 50: 10},
+    fanout_rounds={1: 3, 10: 3, 50: 1},
     saving_seconds=6,
     churn_seconds=15,
     reloads=10,
@@ -61,6 +65,7 @@ FULL = Plan(
     latency_seconds=30,
     fanout_viewers=(1, 10, 50),
     fanout_seconds={1: 20, 10: 20, 50: 120},
+    fanout_rounds={1: 3, 10: 3, 50: 1},
     saving_seconds=20,
     churn_seconds=60,
     reloads=100,

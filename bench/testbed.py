@@ -27,7 +27,12 @@ def log(message: str) -> None:
 
 def loop_lag(sample: dict[str, Any]) -> dict[str, Any]:
     """Return the probe's event loop lag, with the longest garbage collection in the window."""
-    return {**sample["lag_ms"], "gc_max": sample["gc_ms"]["max"], "gcs": sample["gc_ms"]["count"]}
+    return {
+        **sample["lag_ms"],
+        "gc_max": sample["gc_ms"]["max"],
+        "gcs": sample["gc_ms"]["count"],
+        "gc_total": sample["gc_ms"]["total"],
+    }
 
 
 def proxy_stream_path(entity_id: str) -> str:

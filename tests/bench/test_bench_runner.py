@@ -45,15 +45,20 @@ def test_the_table_prints_each_section_in_order() -> None:
     assert table({}) == ""  # a section whose workload did not run prints nothing
 
 
-def test_merge_rounds_keeps_each_groups_median_round() -> None:
+def test_merge_rounds_keeps_each_groups_median_round_by_the_figure_compared() -> None:
+    # The round of median frames/s (200) is not the round of median CPU per frame (0.05).
     rows = [
-        {"size": "VGA", "target": "hub", "fps": fps, "round": number}
-        for number, fps in enumerate((300.0, 100.0, 200.0))
-    ] + [{"size": "VGA", "target": "floor", "fps": 500.0, "round": 0}]
-    merged = merge_rounds(rows, ("size", "target"))
-    assert [(row["target"], row["fps"], row["rounds"]) for row in merged] == [
-        ("hub", 200.0, 3),
-        ("floor", 500.0, 1),
+        {"size": "VGA", "target": "hub", "fps": fps, "cpu": cpu, "round": number}
+        for number, (fps, cpu) in enumerate(((300.0, 0.04), (100.0, 0.05), (200.0, 0.09)))
+    ] + [
+        {"size": "VGA", "target": "floor", "fps": 500.0, "cpu": 0.02, "round": 0},
+        {"size": "VGA", "target": "floor", "fps": 0.0, "cpu": None, "round": 1},
+        {"size": "VGA", "target": "floor", "fps": 400.0, "cpu": 0.03, "round": 2},
+    ]
+    merged = merge_rounds(rows, ("size", "target"), by="cpu")
+    assert [(row["target"], row["round"], row["rounds"]) for row in merged] == [
+        ("hub", 1, 3),
+        ("floor", 2, 3),  # a round that measured nothing sorts last
     ]
 
 
