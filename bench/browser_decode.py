@@ -15,7 +15,15 @@ the picture (a sampler reads the stamp every 4 ms). Ways (`--ways`):
 - `blob-canvas`: a Blob, `createImageBitmap`, a `bitmaprenderer` canvas (the live picture before);
 - `blob-2d`: the same onto a 2D canvas;
 - `data-img`: a `data:` URL (`Uint8Array.toBase64`) of an <img> (the live picture now);
+- `worker-data-img`: the socket in a Worker, which sends the main thread the base64 text;
+- `worker-bitmap`: the socket in a Worker, which decodes (Blob, `createImageBitmap`) and transfers
+  the bitmap to the main thread's `bitmaprenderer` canvas;
 - `mjpeg`: an MJPEG <img> (HA's picture-entity card).
+
+`--heap-mb 0,80` measures each way in a bare page and in one that first builds, and keeps reachable,
+about 80 MB of small objects and strings (the shape of Home Assistant's states and its frontend's
+objects; HA's dashboard page holds about that much): what a page's own heap changes in the cost
+of the ways, through V8's garbage collections.
 
 Figures are for comparing the ways within one run; docs/performance.md quotes them.
 """
@@ -25,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections import defaultdict
+import itertools
 import json
 import os
 from pathlib import Path
@@ -48,7 +57,15 @@ from bench.wire import with_sequence
 from esp32_simulator.jpeg import STAMP_BLOCKS, PatternRenderer, stamp_block_size
 from harness.hass_process import free_port
 
-WAYS = ("socket", "blob-canvas", "blob-2d", "data-img", "mjpeg")
+WAYS = (
+    "socket",
+    "blob-canvas",
+    "blob-2d",
+    "data-img",
+    "worker-data-img",
+    "worker-bitmap",
+    "mjpeg",
+)
 VGA = (640, 480)
 LOOP_FRAMES = 64
 HEADER = struct.Struct("<BBHIdHH")  # views/frame_socket.py HEADER
@@ -59,7 +76,19 @@ body { margin: 0; display: flex; flex-wrap: wrap; gap: 4px; }
 .picture { width: %%WIDTH%%px; height: %%HEIGHT%%px; }
 .picture canvas, .picture img { display: block; width: 100%; height: 100%; object-fit: contain; }
 </style></head><body><script type="module">
-const way = "%%WAY%%", count = %%COUNT%%, fps = %%FPS%%;
+const way = "%%WAY%%", count = %%COUNT%%, fps = %%FPS%%, heapMb = %%HEAP_MB%%;
+// A heap like a big app's, kept reachable: objects of a few fields, strings, arrays, nested
+// (about 360 bytes a state as V8 lays it out), so that a full collection has as much to mark.
+window.retained = [];
+for (let index = 0; index < heapMb * 2900; index += 1) {
+  window.retained.push({
+    entity_id: `sensor.retained_${index}`,
+    state: String(index * 7),
+    attributes: { friendly_name: `Retained ${index}`, unit: "°C", values: [index, index + 1, index + 2] },
+    context: { id: `01J${index.toString(36).padStart(23, "0")}`, parent: null },
+    last_changed: new Date(1.7e12 + index).toISOString(),
+  });
+}
 window.painted = new Array(count).fill(0);
 const pictures = [], shows = [];
 for (let index = 0; index < count; index += 1) {
@@ -67,6 +96,16 @@ for (let index = 0; index < count; index += 1) {
   box.className = "picture";
   document.body.append(box);
   const painted = () => { window.painted[index] += 1; };
+  if (way === "worker-data-img") {
+    // The worker sent the base64 text: the main thread never holds the frame's bytes.
+    const img = document.createElement("img");
+    box.append(img);
+    pictures.push(img);
+    img.onload = () => { painted(); worker.postMessage(index); };
+    img.onerror = () => worker.postMessage(index);
+    shows.push((text) => { img.src = `data:image/jpeg;base64,${text}`; });
+    continue;
+  }
   if (way === "mjpeg" || way === "data-img" || way === "socket") {
     const img = document.createElement("img");
     if (way === "mjpeg") img.src = `/mjpeg?channel=${index}&fps=${fps}`;
@@ -83,6 +122,11 @@ for (let index = 0; index < count; index += 1) {
   box.append(canvas);
   pictures.push(canvas);
   const context = canvas.getContext(way === "blob-2d" ? "2d" : "bitmaprenderer");
+  if (way === "worker-bitmap") {
+    // The worker decoded the frame: the main thread only hands the bitmap to the canvas.
+    shows.push((bitmap) => { context.transferFromImageBitmap(bitmap); painted(); worker.postMessage(index); });
+    continue;
+  }
   shows.push(async (bytes) => {
     const bitmap = await createImageBitmap(new Blob([bytes], { type: "image/jpeg" }));
     if (canvas.width !== bitmap.width) [canvas.width, canvas.height] = [bitmap.width, bitmap.height];
@@ -91,7 +135,25 @@ for (let index = 0; index < count; index += 1) {
     painted();
   });
 }
-if (way !== "mjpeg") {
+// The socket in a worker (its own V8 heap): it hands the main thread a decoded bitmap or the
+// base64 text, and acknowledges a frame once the main thread showed it.
+const WORKER = `
+  const socket = new WebSocket("ws://${location.host}/frames?count=${count}&fps=${fps}");
+  socket.binaryType = "arraybuffer";
+  onmessage = ({ data }) => socket.send(String(data));
+  socket.onmessage = async ({ data }) => {
+    const channel = new DataView(data).getUint16(2, true), jpeg = new Uint8Array(data, 20);
+    if ("${way}" === "worker-bitmap") {
+      try {
+        const bitmap = await createImageBitmap(new Blob([jpeg], { type: "image/jpeg" }));
+        postMessage({ channel, frame: bitmap }, [bitmap]);
+      } catch { socket.send(String(channel)); }
+    } else postMessage({ channel, frame: jpeg.toBase64() });
+  };`;
+const worker = way.startsWith("worker-")
+  ? new Worker(URL.createObjectURL(new Blob([WORKER], { type: "text/javascript" }))) : null;
+if (worker) worker.onmessage = ({ data }) => shows[data.channel](data.frame);
+if (way !== "mjpeg" && !worker) {
   const socket = new WebSocket(`ws://${location.host}/frames?count=${count}&fps=${fps}`);
   socket.binaryType = "arraybuffer";
   socket.onmessage = async ({ data }) => {
@@ -137,6 +199,10 @@ class FrameServer:
         # (picture, frame number in the loop) -> send times (s, epoch)
         self.sent: dict[tuple[int, int], list[float]] = defaultdict(list)
         self.page = ""
+        # One sequence for all pictures: no two frames sent carry the same bytes (a picture's
+        # number alone repeats another's a few frames later, and Chromium then reuses the
+        # decoded `data:` URL: traced, 118 decodes for 400 frames).
+        self._sequence = itertools.count(1)
 
     def app(self) -> web.Application:
         """The server's routes."""
@@ -159,13 +225,14 @@ class FrameServer:
             handed = time.time()  # before the write: the page may show it before it returns
             jpeg = self.frames[number % len(self.frames)]
             # Every frame's bytes differ, as a camera's do (its number in a comment segment).
-            unique = with_sequence(jpeg, number)
+            unique = with_sequence(jpeg, next(self._sequence))
             if await send(channel, number, unique):
                 self.sent[channel, number % len(self.frames)].append(handed)
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         count, fps = int(request.query["count"]), float(request.query["fps"])
-        socket = web.WebSocketResponse()
+        # Uncompressed, as the hub's frame socket (JPEG does not shrink; inflating costs Chromium).
+        socket = web.WebSocketResponse(compress=False)
         await socket.prepare(request)
         in_flight = [0] * count
 
@@ -258,6 +325,8 @@ async def measure_cpu(
     return {
         "all": round(total, 1),
         "by_kind": {kind: value for kind, value in by_kind.items() if value},
+        # V8's heap of the page once the window is over (the retained objects and the way's own)
+        "js_heap_mb": round((await page.send("Runtime.getHeapUsage"))["usedSize"] / 2**20, 1),
         "painted_fps": round(painted / elapsed / count, 1),
         "sent_fps": round(sent / elapsed / count, 1),
         # ms of CPU per painted frame (the socket way paints nothing: per received frame)
@@ -296,9 +365,12 @@ async def run(arguments: argparse.Namespace) -> None:
     try:
         async with QuietChromium(arguments.chromium, CHROMIUM_ARGS) as browser:
             for round_ in range(1, arguments.rounds + 1):
-                for way in arguments.ways.split(","):
+                for heap_mb, way in itertools.product(
+                    arguments.heap_mb.split(","), arguments.ways.split(",")
+                ):
                     values = {
                         "WAY": way,
+                        "HEAP_MB": str(int(heap_mb)),
                         "COUNT": str(count),
                         "FPS": str(arguments.fps),
                         "WIDTH": width,
@@ -314,7 +386,8 @@ async def run(arguments: argparse.Namespace) -> None:
                     page = await browser.new_page(
                         f"http://{HOST}:{port}/", viewport={"width": 1920, "height": 1200}
                     )
-                    await asyncio.sleep(WARMUP)
+                    # The heap is built before the page's pictures start: more for a big one.
+                    await asyncio.sleep(WARMUP + int(heap_mb) / 20)
                     try:
                         if arguments.latency:
                             figures = await measure_latency(page, server, arguments.seconds)
@@ -323,7 +396,13 @@ async def run(arguments: argparse.Namespace) -> None:
                     except DevToolsError as error:
                         figures = {"error": str(error)[:300]}
                     await page.close()
-                    line = {"way": way, "round": round_, **figures, "load": load_average()}
+                    line = {
+                        "way": way,
+                        "heap_mb": int(heap_mb),
+                        "round": round_,
+                        **figures,
+                        "load": load_average(),
+                    }
                     print(json.dumps(line), flush=True)
     finally:
         await runner.cleanup()
@@ -338,6 +417,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0, help="each measuring window")
     parser.add_argument("--size", default="480x360", help="each picture's CSS size")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument(
+        "--heap-mb",
+        default="0",
+        help="comma-separated: MB of objects each page keeps reachable before it shows frames",
+    )
     parser.add_argument("--latency", action="store_true", help="display latency of one picture")
     parser.add_argument("--chromium", default=os.environ.get("CHROMIUM", "/usr/bin/chromium"))
     asyncio.run(run(parser.parse_args()))
