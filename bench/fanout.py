@@ -61,14 +61,15 @@ async def run(bench: Bench) -> None:
                 # The defaults' row (where motion analysis weighs most per frame), once: the
                 # limits are the core path's.
                 order = (*order, DEFAULTS)
-            rows.extend([await _run_once(bench, target, viewers) for target in order])
+            rows.extend([await _run_once(bench, target, viewers, round_number) for target in order])
     bench.results["fanout"] = merge_rounds(rows, ("viewers", "target"), by=CPU_ABOVE_IDLE)
 
 
-async def _run_once(bench: Bench, target: str, count: int) -> dict[str, Any]:
+async def _run_once(bench: Bench, target: str, count: int, round_number: int) -> dict[str, Any]:
     """One window of `target` (a hub configuration, or the relay) with `count` viewers."""
     hub = target in HUB_CONFIGS
-    record = bench.work / f"fanout-{target}-{count}.bin"
+    name = f"fanout-{target}-{count}-{round_number}"
+    record = bench.work / f"{name}.bin"
     # Each configuration its own camera: the hub keeps its switches.
     prefix = "fan" if target != DEFAULTS else "fan_defaults"
     spec = bench.camera_spec(prefix, 1, size=FRAME_SIZES["XGA"], fps=20, record=str(record))
@@ -90,7 +91,7 @@ async def _run_once(bench: Bench, target: str, count: int) -> dict[str, Any]:
         else:
             url, path = f"http://127.0.0.1:{bench.relay_port}", "/mjpeg"
         await asyncio.sleep(WARMUP_SECONDS)
-        record_dir = bench.work / f"fanout-{target}-{count}"
+        record_dir = bench.work / name
         record_dir.mkdir()
         streams = [{"path": path, "count": count}, {"path": path, "count": 1, "slow": True}]
         viewers = await Agent.run(
@@ -100,7 +101,7 @@ async def _run_once(bench: Bench, target: str, count: int) -> dict[str, Any]:
         if hub:
             await bench.probe(reset=True)
         # Every hub window: one viewer is where the hub's fixed costs per frame show most.
-        async with bench.profiled(f"fanout-{target}-{count}", enabled=hub):
+        async with bench.profiled(name, enabled=hub):
             cpu_0, wall_0, rss = cpu_ns(pid), time.monotonic(), [rss_mib(pid)]
             for _ in range(int(seconds)):
                 await asyncio.sleep(1.0)
