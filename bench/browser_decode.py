@@ -22,8 +22,8 @@ the picture (a sampler reads the stamp every 4 ms). Ways (`--ways`):
 
 `--heap-mb 0,80` measures each way in a bare page and in one that first builds, and keeps reachable,
 about 80 MB of small objects and strings (the shape of Home Assistant's states and its frontend's
-objects; HA's dashboard page holds about that much): what a page's own heap changes in the cost
-of the ways, through V8's garbage collections.
+objects; HA's dashboard page holds 16-19 MB, so 80 is a margin): what a page's own heap changes
+in the cost of the ways, through V8's garbage collections (`js_heap_mb`: the heap measured).
 
 Figures are for comparing the ways within one run; docs/performance.md quotes them.
 """
