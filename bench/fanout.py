@@ -8,8 +8,11 @@ camera's defaults (motion detection on), in a row of its own.
 Each window is steady streaming: the server's idle CPU is measured just before it (Home
 Assistant's moves from minute to minute, and stays high for seconds after a heavy workload),
 the camera streams a warm-up first (a new camera's entities, first states and switches are paid
-once, not per frame), and CPU is every thread's run time in nanoseconds (`cpu_ns`: one viewer's frames cost a few
-milliseconds a second, near a clock tick's resolution over a short window).
+once, not per frame), and CPU is every thread's run time in nanoseconds (`cpu_ns`: one viewer's
+frames cost a few milliseconds a second, near a clock tick's resolution over a short window).
+The bench probe's lag monitor (200 wakeups a second) is paused over the idle and CPU windows and
+samples the loop's lag after them. One and ten viewers run in alternating rounds, the median
+kept (`Plan.fanout_rounds`).
 
     scripts/bench --only fanout [--profile]
 """
@@ -43,6 +46,8 @@ WARMUP_SECONDS = 5.0
 # after the previous workload's cameras and viewers have left and their states are written.
 IDLE_SECONDS = 10.0
 SETTLE_SECONDS = 5.0
+# The event loop's lag is sampled after the CPU window, the load unchanged, for at most this long.
+LAG_SECONDS = 5.0
 # The figure the limits apply to, by which the median round is chosen.
 CPU_ABOVE_IDLE = "cpu_ms_per_delivered_frame_above_idle"
 
@@ -78,6 +83,8 @@ async def _run_once(bench: Bench, target: str, count: int, round_number: int) ->
     pid = bench.hass.pid if hub else bench.relay_pid
     seconds = bench.plan.fanout_seconds[count]
     await asyncio.sleep(SETTLE_SECONDS)
+    if hub:  # the probe's lag monitor is not in the CPU: it samples in a window of its own
+        await bench.probe(lag=False)
     idle_share = await idle_cpu_share(pid, min(seconds, IDLE_SECONDS))
     cameras = await Agent.run(f"fanout camera {target}", "cameras", spec)
     viewers: Agent | None = None
@@ -98,8 +105,6 @@ async def _run_once(bench: Bench, target: str, count: int, round_number: int) ->
             f"fanout viewers {target}", "viewers", bench.viewer_spec(url, streams, record_dir)
         )
         await asyncio.sleep(1.0)
-        if hub:
-            await bench.probe(reset=True)
         # Every hub window: one viewer is where the hub's fixed costs per frame show most.
         async with bench.profiled(name, enabled=hub):
             cpu_0, wall_0, rss = cpu_ns(pid), time.monotonic(), [rss_mib(pid)]
@@ -108,10 +113,16 @@ async def _run_once(bench: Bench, target: str, count: int, round_number: int) ->
                 rss.append(rss_mib(pid))
             # Per second of the window as it lasted (each sleep wakes a little late).
             cpu_share = (cpu_ns(pid) - cpu_0) / 1e9 / (time.monotonic() - wall_0)
-        lag = loop_lag(await bench.probe()) if hub else None
+        lag = None
+        if hub:  # the loop's lag under the same load, after the CPU window
+            await bench.probe(reset=True, lag=True)
+            await asyncio.sleep(min(seconds, LAG_SECONDS))
+            lag = loop_lag(await bench.probe())
         seen = await viewers.stop()
         viewers = None
     finally:
+        if hub:
+            await bench.probe(lag=True)
         if viewers is not None:
             await viewers.kill()
         await cameras.stop()

@@ -122,9 +122,16 @@ class Bench:
             answer.raise_for_status()
             return await answer.json()
 
-    async def probe(self, *, reset: bool = False, collect: bool = False) -> dict[str, Any]:
-        """Return the probe's sample (event loop lag since the last reset, resource counts)."""
+    async def probe(
+        self, *, reset: bool = False, collect: bool = False, lag: bool | None = None
+    ) -> dict[str, Any]:
+        """Return the probe's sample (event loop lag since the last reset, resource counts).
+
+        `lag` False pauses the probe's lag monitor (for a CPU window), True resumes it.
+        """
         query = "&".join(name for name, on in (("reset=1", reset), ("gc=1", collect)) if on)
+        if lag is not None:
+            query += f"&lag={int(lag)}"
         return dict(await self.get(f"/api/bench_probe/sample?{query}"))
 
     async def hub_counters(self, prefix: str) -> tuple[int, int]:

@@ -29,6 +29,7 @@ from bench.measure import (
     update_delays_ms,
     viewer_reads,
 )
+from bench.probe.bench_probe import _monitor_lag
 from bench.wire import (
     WireCamera,
     footer_count,
@@ -205,3 +206,24 @@ def test_attack_table_puts_each_attack_beside_its_baseline() -> None:
     assert lines[3].startswith("| flood | after | 1.5 | - |")
     assert "| idle 3 |" in lines[3]
     assert len(markdown({"rows": [row]}).splitlines()) == 3
+
+
+async def test_the_probes_lag_monitor_pauses_and_resumes() -> None:
+    """Paused, it samples nothing (a CPU window without its wakeups); resumed, it samples again."""
+    lags: list[float] = []
+    running = asyncio.Event()
+    running.set()
+    monitor = asyncio.create_task(_monitor_lag(lags, running))
+    try:
+        while len(lags) < 3:
+            await asyncio.sleep(0.005)
+        running.clear()
+        await asyncio.sleep(0.02)  # the sample in progress lands
+        paused_at = len(lags)
+        await asyncio.sleep(0.1)  # twenty intervals
+        assert len(lags) == paused_at
+        running.set()
+        while len(lags) < paused_at + 3:
+            await asyncio.sleep(0.005)
+    finally:
+        monitor.cancel()

@@ -40,6 +40,9 @@ from homeassistant.helpers.typing import ConfigType
 DOMAIN = "bench_probe"
 LAG_INTERVAL = 0.005
 DATA_LAGS = "bench_probe_lags"
+# Set while the lag monitor samples: cleared while a CPU window must not include its 200 wakeups
+# a second (a few ms of CPU a second, as much as one viewer's frames, and not as steady).
+DATA_LAG_RUNNING = "bench_probe_lag_running"
 # The camera platform (camera.py) keeps here a function adding pull cameras for entity ids.
 DATA_ADD_PULL_CAMERAS = "bench_probe_add_pull_cameras"
 
@@ -48,8 +51,10 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Start the lag monitor and register the views."""
     lags: list[float] = []
     hass.data[DATA_LAGS] = lags
+    running = hass.data[DATA_LAG_RUNNING] = asyncio.Event()
+    running.set()
     gc.callbacks.append(_time_collections)
-    hass.async_create_background_task(_monitor_lag(lags), "bench_probe lag monitor")
+    hass.async_create_background_task(_monitor_lag(lags, running), "bench_probe lag monitor")
     hass.http.register_view(SampleView())
     hass.http.register_view(ReloadView())
     hass.http.register_view(PullCamerasView())
@@ -74,9 +79,10 @@ def _time_collections(phase: str, info: dict[str, int]) -> None:
         _collections.append(time.perf_counter() - _collection_started)
 
 
-async def _monitor_lag(lags: list[float]) -> None:
+async def _monitor_lag(lags: list[float], running: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     while True:
+        await running.wait()
         expected = loop.time() + LAG_INTERVAL
         await asyncio.sleep(LAG_INTERVAL)
         lags.append(loop.time() - expected)
@@ -160,8 +166,17 @@ class SampleView(HomeAssistantView):
     name = "api:bench_probe:sample"
 
     async def get(self, request: web.Request) -> web.Response:
-        """Answer the sample; `?reset=1` starts a new lag window, `?gc=1` collects first."""
+        """Answer the sample; `?reset=1` starts a new lag window, `?gc=1` collects first.
+
+        `?lag=0` pauses the lag monitor (a CPU window follows), `?lag=1` resumes it.
+        """
         hass = request.app[KEY_HASS]
+        if (lag := request.query.get("lag")) is not None:
+            running: asyncio.Event = hass.data[DATA_LAG_RUNNING]
+            if lag == "1":
+                running.set()
+            else:
+                running.clear()
         objects: dict[str, int | dict[str, int]] = {}
         if request.query.get("gc"):
             objects = _collect()
