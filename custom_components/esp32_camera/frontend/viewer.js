@@ -13,8 +13,12 @@ import { motionOf } from "./motion.js";
 
 const LATENCY_GOOD_MS = 100;
 const LATENCY_FAIR_MS = 200;
-/** The latency chip is updated at most this often (ms). */
-const LATENCY_SHOWN_EVERY_MS = 250;
+/**
+ * The latency chip is updated at most this often (ms): as often as the statistics' push rewrites
+ * the rate chip. Each new text lays the card out again, which cost a card more per painted frame
+ * than HA's picture cards at 4 updates a second.
+ */
+const LATENCY_SHOWN_EVERY_MS = 1000;
 
 export class Esp32CameraViewer extends HTMLElement {
   constructor() {
@@ -89,8 +93,8 @@ export class Esp32CameraViewer extends HTMLElement {
         .chip.warning ha-icon { color: #000; }
         .latency { display: inline-flex; align-items: center; gap: 6px; }
         .latency .bar { width: 40px; height: 6px; border-radius: 3px; background: var(--divider-color); overflow: hidden; }
-        /* No transition of the width: redrawn every 250 ms, the bar would always be animating,
-           and an animated width is laid out and painted at every display frame (per card). */
+        /* No transition of the width: an animated width is laid out and painted at every
+           display frame (per card) while it moves. */
         .latency .bar > div { height: 100%; width: 0; }
         .stage { position: relative; }
         .frame { background: #000; display: flex; justify-content: center; }
@@ -219,7 +223,7 @@ export class Esp32CameraViewer extends HTMLElement {
   reportLatency(milliseconds) {
     const first = this.latency === null;
     this.latency = this.latency === null ? milliseconds : this.latency * 0.8 + milliseconds * 0.2;
-    // Shown a few times a second, not per frame: each change lays out and paints the chip again.
+    // Shown once a second, not per frame: each change lays out and paints the chip again.
     const now = performance.now();
     if (!first && now - this.latencyShownAt < LATENCY_SHOWN_EVERY_MS) return;
     this.latencyShownAt = now;
