@@ -1,6 +1,6 @@
 """Benchmarks of the ESP32 camera hub in a real Home Assistant, each beside its baseline.
 
-    scripts/bench --quick              # every workload, short (under 3 minutes on 2 cores)
+    scripts/bench --quick              # every workload, short windows and fewer rounds
     scripts/bench                      # every workload, full length (about 12 minutes)
     scripts/bench --only ingest,latency
     scripts/bench --only record        # the record action's clip against what the camera sent
@@ -32,7 +32,9 @@ from bench.measure import REPO
 def main() -> int:
     """Parse arguments, run, print the table and write the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="short runs (under 3 minutes)")
+    parser.add_argument(
+        "--quick", action="store_true", help="short windows, fewer sizes and rounds"
+    )
     parser.add_argument("--only", help=f"comma-separated workloads: {', '.join(runner.WORKLOADS)}")
     parser.add_argument("--soak", type=float, metavar="MINUTES", help="churn and reloads only")
     parser.add_argument(
