@@ -10,10 +10,11 @@ Assistant's login flow.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 import contextlib
 from dataclasses import asdict, dataclass
 import json
+import os
 from pathlib import Path
 import signal
 import socket
@@ -54,21 +55,63 @@ def free_port(preferred: int = 0, host: str = "0.0.0.0") -> int:  # noqa: S104 -
     Never a port returned before in this process. The default host checks every interface: a
     port free on loopback may be taken on another, and the hub's config flow checks 0.0.0.0.
     The only free-port helper of the repository (the tests, the bench, the e2e and the demo).
+
+    Ports come from below the kernel's ephemeral range, from a block of this process's own (per
+    pytest-xdist worker): a port the kernel picked (bind to 0) could be handed, before our server
+    binds it, to another process's outgoing connection, or to another worker, as its own.
     """
     candidate = preferred
     while True:
+        if not candidate:
+            candidate = next(_candidates)
         with socket.socket() as sock:
             # As servers bind (aiohttp, the hub's listener): a port in TIME_WAIT counts as free.
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind((host, candidate))
             except OSError:
-                sock.bind((host, 0))
+                candidate = 0
+                continue
             port: int = sock.getsockname()[1]
         if port not in _handed_out:
             _handed_out.add(port)
             return port
         candidate = 0
+
+
+def _candidate_ports() -> Iterator[int]:
+    """Yield the ports to try, then 0 (the kernel's choice) once every one was tried.
+
+    This process's block first, then the rest of the ports below the ephemeral range.
+    """
+    try:
+        ephemeral_low = int(
+            Path("/proc/sys/net/ipv4/ip_local_port_range").read_text(encoding="ascii").split()[0]
+        )
+    except OSError, ValueError, IndexError:
+        ephemeral_low = 32768
+    blocks = (ephemeral_low - _LOWEST_PORT) // _BLOCK_SIZE
+    if blocks < 2 * _WORKER_BLOCKS:  # an unusual ephemeral range: the kernel's choice
+        while True:
+            yield 0
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker.startswith("gw") and worker[2:].isdigit():  # pytest-xdist's gw0, gw1, ...
+        slot = int(worker[2:]) % _WORKER_BLOCKS
+    else:  # the bench, the e2e harness, the demo, a test run without xdist: by pid
+        slot = _WORKER_BLOCKS + os.getpid() % (blocks - _WORKER_BLOCKS)
+    start = _LOWEST_PORT + slot * _BLOCK_SIZE
+    yield from range(start, ephemeral_low)
+    yield from range(_LOWEST_PORT, start)
+    while True:
+        yield 0
+
+
+# Registered ports above 10000 are rare; the kernel's ephemeral range starts at 32768 by default.
+_LOWEST_PORT = 10000
+_BLOCK_SIZE = 500
+# The first blocks are pytest-xdist workers' (one each); other processes take one of the rest.
+_WORKER_BLOCKS = 16
+_candidates = _candidate_ports()
 
 
 async def wait_until(
