@@ -148,6 +148,9 @@ async def painted(page: Page, selector: str) -> list[int]:
 # The page's own store.js (the module Home Assistant loaded), driven by a connection whose answers
 # come back late by a given delay while the hub's clock was read at once (a queue on the way
 # back, as under load): the first round trip (the load's) is long, the later ones short.
+# What a loaded machine's timers add to a mocked round trip, against the 150 ms and more by which
+# the first (long) round trip's estimate is off.
+CLOCK_JITTER_MS = 15
 CLOCK_SAMPLING = """
 async ([offset, delays]) => {
   const url = performance.getEntriesByType("resource").map((entry) => entry.name)
@@ -198,9 +201,10 @@ async def test_the_clock_offset_is_the_shortest_round_trips_of_a_few(
     assert first_uncertainty >= 150
     assert abs(first_offset - (offset - first_uncertainty)) <= 1
     # Then the shortest round trip's: the hub read its clock at the start of each trip, so the
-    # estimate is early by exactly its uncertainty, now far smaller.
+    # estimate is early by its uncertainty, now far smaller, give or take the few ms a loaded
+    # machine's timers and awaits add between the store's clock and the mock's (CI: 4 ms once).
     assert found["uncertainty"] < min(20, first_uncertainty / 4)
-    assert abs(found["offset"] - (offset - found["uncertainty"])) <= 1
+    assert abs(found["offset"] - (offset - found["uncertainty"])) <= CLOCK_JITTER_MS
 
 
 async def test_eight_cards_on_one_dashboard_paint_over_one_socket_across_token_changes(
