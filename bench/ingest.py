@@ -99,7 +99,7 @@ async def _run_once(bench: Bench, target: str, size_name: str) -> dict[str, Any]
         row["lag_ms"] = lag
     log(
         f"ingest {size_name:5} {target:8} {row['fps']:7.0f} frames/s "
-        f"{row['mb_per_s']:6.1f} MB/s  cpu {row['cpu_s_per_1000_frames'] or 0:.3f} s/1000"
+        f"{row['mb_per_s']:6.1f} MB/s  cpu {row[CPU_PER_FRAME] or 0:.3f} s/1000"
         + (f"  gc {lag['gc_total']:.0f} ms in {lag['gcs']}" if lag else "")
     )
     return row

@@ -80,7 +80,28 @@ class FrameBudget:
         self.in_flight -= size
 
 
-class Frame:
+class PictureSize:
+    """`width` and `height` of whatever knows its picture's `dimensions` (a frame, a stream)."""
+
+    __slots__ = ()
+
+    @property
+    def dimensions(self) -> tuple[int, int] | None:
+        """(width, height) in pixels, or None when unknown."""
+        raise NotImplementedError
+
+    @property
+    def width(self) -> int | None:
+        """The picture's width in pixels, if known."""
+        return dimensions[0] if (dimensions := self.dimensions) else None
+
+    @property
+    def height(self) -> int | None:
+        """The picture's height in pixels, if known."""
+        return dimensions[1] if (dimensions := self.dimensions) else None
+
+
+class Frame(PictureSize):
     """A complete JPEG; `data` is never mutated after publication.
 
     Its size is what an `img_start` declared, else read from the JPEG's header when first asked:
@@ -112,21 +133,12 @@ class Frame:
         )
 
     @property
+    @override
     def dimensions(self) -> tuple[int, int] | None:
         """(width, height): declared, else read from the SOF header once; None if unreadable."""
         if self._dimensions is _NOT_READ:
             self._dimensions = jpeg_dimensions(self.data)
         return self._dimensions
-
-    @property
-    def width(self) -> int | None:
-        """The picture's width in pixels, if known."""
-        return dimensions[0] if (dimensions := self.dimensions) else None
-
-    @property
-    def height(self) -> int | None:
-        """The picture's height in pixels, if known."""
-        return dimensions[1] if (dimensions := self.dimensions) else None
 
     @override
     def __repr__(self) -> str:

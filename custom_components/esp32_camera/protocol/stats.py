@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
 import time
-from typing import Any
+from typing import Any, override
 
-from .frames import DropReason, Frame, Framing
+from .frames import DropReason, Frame, Framing, PictureSize
 
 
-class StreamStats:
+class StreamStats(PictureSize):
     """Counters and sliding-window rates of one camera's frames."""
 
     def __init__(self, *, window: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
@@ -51,21 +51,12 @@ class StreamStats:
             self._recent_bytes -= self._recent.popleft()[1]
 
     @property
+    @override
     def dimensions(self) -> tuple[int, int] | None:
         """(width, height) of the newest frame whose size is known."""
         if self._latest is not None and (dimensions := self._latest.dimensions):
             self._dimensions = dimensions
         return self._dimensions
-
-    @property
-    def width(self) -> int | None:
-        """The newest known frame width in pixels."""
-        return dimensions[0] if (dimensions := self.dimensions) else None
-
-    @property
-    def height(self) -> int | None:
-        """The newest known frame height in pixels."""
-        return dimensions[1] if (dimensions := self.dimensions) else None
 
     @property
     def frames_failed(self) -> int:
