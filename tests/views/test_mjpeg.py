@@ -8,6 +8,7 @@ MIME header block that must carry `Content-Length`; then exactly that many bytes
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import Any
 
 import aiohttp
@@ -17,6 +18,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.esp32_camera.const import CONF_EXPOSE_HTTP
+from custom_components.esp32_camera.views.mjpeg import _live_parts
 from tests.helpers import (
     CHROMIUM_IMAGE_ACCEPT,
     ENTITY,
@@ -107,6 +109,47 @@ async def test_browser_image_gets_each_part_ended_at_once(
     reader.feed_data(bytes(received))
     with pytest.raises(MultipartRuleError, match="no content length"):
         await Go2rtcPartReader(reader).next_part()  # type: ignore[arg-type]
+
+
+async def test_viewers_of_both_layouts_at_once_each_get_their_own(
+    streaming_camera: Any, hass_client: ClientSessionGenerator, hass: HomeAssistant
+) -> None:
+    """A frame's part is joined once per layout and shared: a browser and go2rtc watching the same
+    frames each read their own layout, and the parts go with the frames they were made of."""
+    camera, frames = streaming_camera, FRAMES
+    client = await hass_client()
+    browsers = [
+        await client.get(
+            f"/api/camera_proxy_stream/{ENTITY}", headers={"Accept": CHROMIUM_IMAGE_ACCEPT}
+        )
+        for _ in range(2)
+    ]
+    others = [
+        Go2rtcPartReader(
+            (
+                await client.get(f"/api/camera_proxy_stream/{ENTITY}", headers={"Accept": "*/*"})
+            ).content
+        )
+        for _ in range(2)
+    ]
+    received = [bytearray() for _ in browsers]
+    for index, frame in enumerate(frames):
+        if index:
+            await camera.send_frame(frame)
+        for response, seen in zip(browsers, received, strict=True):
+            await read_until(response.content, seen, frame + NEXT_PART)
+        for reader in others:
+            async with asyncio.timeout(5):
+                headers, body = await reader.next_part()
+            assert headers["Content-Length"] == str(len(frame))
+            assert body == frame
+    assert received[0] == received[1]
+    for response in browsers:
+        response.close()
+    await hass.async_block_till_done()
+    gc.collect()
+    # Only the newest frame (the camera still holds it) may still have parts.
+    assert [bytes(frame.data) for frame in _live_parts] in ([], [frames[-1]])
 
 
 async def test_control_port_mjpeg_layout_follows_the_client(

@@ -109,7 +109,16 @@ class Frame(PictureSize):
     the frames it is sent), and a Python walk of the header would be a tenth of a small frame's cost.
     """
 
-    __slots__ = ("_dimensions", "completed_at", "data", "frame_id", "framing", "started_at")
+    # `__weakref__`: what is derived from a frame for its viewers lives as long as the frame.
+    __slots__ = (
+        "__weakref__",
+        "_dimensions",
+        "completed_at",
+        "data",
+        "frame_id",
+        "framing",
+        "started_at",
+    )
 
     def __init__(
         self,

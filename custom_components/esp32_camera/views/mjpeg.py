@@ -16,14 +16,20 @@ Two part layouts, chosen by the client:
 - Every other client (go2rtc and through it Frigate, ffmpeg, VLC) gets self-contained parts with
   `Content-Length`: go2rtc's reader refuses a part without it.
 
+Each part goes out in one write (one send on the socket, where three cost three). A live frame's
+part is built once for every viewer of the same layout and lives as long as the frame.
+
 `MjpegWriter` writes both layouts; the replay of recorded clips (clip_replay.py) uses it too.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
 from aiohttp import hdrs, web
+
+from ..protocol import Frame
 
 if TYPE_CHECKING:
     from ..hub.hub import Esp32CameraHub
@@ -33,6 +39,11 @@ BOUNDARY = "frame"
 WAIT_SLICE = 10.0
 _PART_START = b"--%s\r\nContent-Type: image/jpeg\r\n" % BOUNDARY.encode()
 _CLOSE = b"--%s--\r\n" % BOUNDARY.encode()  # the end of a finite stream (a replayed clip)
+_NEXT_PART = b"\r\n" + _PART_START + b"\r\n"
+_LAST_PART = b"\r\n" + _CLOSE
+# The live frames' parts by layout (for an image or not), while the frame is in use: every viewer
+# of a camera writes the same bytes, so they are joined once per frame and layout.
+_live_parts: WeakKeyDictionary[Frame, dict[bool, bytes]] = WeakKeyDictionary()
 
 
 def paints_into_image(request: web.Request) -> bool:
@@ -65,18 +76,32 @@ class MjpegWriter:
         if self.for_image:  # each frame is then followed by the next part's headers
             await self.response.write(_PART_START + b"\r\n")
 
+    def part(self, data: bytes | bytearray, *, last: bool = False) -> bytes:
+        """Return one JPEG as a part of this layout; `last` closes the multipart body after it."""
+        if self.for_image:
+            return b"".join((data, _LAST_PART if last else _NEXT_PART))
+        header = _PART_START + b"Content-Length: %d\r\n\r\n" % len(data)
+        return b"".join((header, data, _LAST_PART if last else b"\r\n"))
+
     async def async_write(self, data: bytes | bytearray, *, last: bool = False) -> None:
         """Write one JPEG as a part; `last` closes the multipart body after it.
 
         Raises ConnectionError when the client has left.
         """
-        if self.for_image:
-            await self.response.write(data)
-            await self.response.write(b"\r\n" + (_CLOSE if last else _PART_START + b"\r\n"))
-        else:
-            await self.response.write(_PART_START + b"Content-Length: %d\r\n\r\n" % len(data))
-            await self.response.write(data)
-            await self.response.write((b"\r\n" + _CLOSE) if last else b"\r\n")
+        await self.response.write(self.part(data, last=last))
+
+    async def async_write_frame(self, frame: Frame) -> None:
+        """Write a live frame as a part, joined once for every viewer of this layout.
+
+        Raises ConnectionError when the client has left.
+        """
+        parts = _live_parts.get(frame)
+        if parts is None:
+            parts = _live_parts[frame] = {}
+        part = parts.get(self.for_image)
+        if part is None:
+            part = parts[self.for_image] = self.part(frame.data)
+        await self.response.write(part)
 
 
 async def async_stream_camera(
@@ -97,7 +122,7 @@ async def async_stream_camera(
                 continue  # camera away (rebooting?) or hub stopping: the loop condition decides
         last_completed = frame.completed_at
         try:
-            await writer.async_write(frame.data)
+            await writer.async_write_frame(frame)
         except ConnectionError:
             break  # the viewer left
     return writer.response
