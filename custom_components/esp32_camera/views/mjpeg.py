@@ -16,8 +16,9 @@ Two part layouts, chosen by the client:
 - Every other client (go2rtc and through it Frigate, ffmpeg, VLC) gets self-contained parts with
   `Content-Length`: go2rtc's reader refuses a part without it.
 
-Each part goes out in one write (one send on the socket, where three cost three). A live frame's
-part is built once for every viewer of the same layout and lives as long as the frame.
+Each part goes out in one write: one send on the socket, where its boundary, JPEG and ending
+written apart cost three. A live frame's part is joined once for every viewer of the same layout
+and lives as long as the frame: a viewer still writing it, or the camera's newest.
 
 `MjpegWriter` writes both layouts; the replay of recorded clips (clip_replay.py) uses it too.
 """
@@ -76,7 +77,7 @@ class MjpegWriter:
         if self.for_image:  # each frame is then followed by the next part's headers
             await self.response.write(_PART_START + b"\r\n")
 
-    def part(self, data: bytes | bytearray, *, last: bool = False) -> bytes:
+    def _part(self, data: bytes | bytearray, *, last: bool = False) -> bytes:
         """Return one JPEG as a part of this layout; `last` closes the multipart body after it."""
         if self.for_image:
             return b"".join((data, _LAST_PART if last else _NEXT_PART))
@@ -88,7 +89,7 @@ class MjpegWriter:
 
         Raises ConnectionError when the client has left.
         """
-        await self.response.write(self.part(data, last=last))
+        await self.response.write(self._part(data, last=last))
 
     async def async_write_frame(self, frame: Frame) -> None:
         """Write a live frame as a part, joined once for every viewer of this layout.
@@ -100,7 +101,7 @@ class MjpegWriter:
             parts = _live_parts[frame] = {}
         part = parts.get(self.for_image)
         if part is None:
-            part = parts[self.for_image] = self.part(frame.data)
+            part = parts[self.for_image] = self._part(frame.data)
         await self.response.write(part)
 
 
