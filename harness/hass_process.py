@@ -79,17 +79,22 @@ def free_port(preferred: int = 0, host: str = "0.0.0.0") -> int:  # noqa: S104 -
         candidate = 0
 
 
+def ephemeral_port_start() -> int:
+    """Return the first port of the kernel's ephemeral range (Linux's default where unreadable)."""
+    try:
+        return int(
+            Path("/proc/sys/net/ipv4/ip_local_port_range").read_text(encoding="ascii").split()[0]
+        )
+    except OSError, ValueError, IndexError:
+        return 32768
+
+
 def _candidate_ports() -> Iterator[int]:
     """Yield the ports to try, then 0 (the kernel's choice) once every one was tried.
 
     This process's block first, then the rest of the ports below the ephemeral range.
     """
-    try:
-        ephemeral_low = int(
-            Path("/proc/sys/net/ipv4/ip_local_port_range").read_text(encoding="ascii").split()[0]
-        )
-    except OSError, ValueError, IndexError:
-        ephemeral_low = 32768
+    ephemeral_low = ephemeral_port_start()
     blocks = (ephemeral_low - _LOWEST_PORT) // _BLOCK_SIZE
     if blocks < 2 * _WORKER_BLOCKS:  # an unusual ephemeral range: the kernel's choice
         while True:

@@ -7,25 +7,18 @@ another process's outgoing connection before our server binds it (a hub set-up f
 
 from __future__ import annotations
 
-from pathlib import Path
 import socket
 
 import pytest
 
-from harness.hass_process import free_port
-
-
-def _ephemeral_low() -> int:
-    return int(
-        Path("/proc/sys/net/ipv4/ip_local_port_range").read_text(encoding="ascii").split()[0]
-    )
+from harness.hass_process import ephemeral_port_start, free_port
 
 
 @pytest.mark.usefixtures("socket_allowed")
 def test_ports_are_below_the_ephemeral_range_and_never_repeat() -> None:
     ports = [free_port() for _ in range(50)]
     assert len(set(ports)) == len(ports)
-    assert all(10000 <= port < _ephemeral_low() for port in ports)
+    assert all(10000 <= port < ephemeral_port_start() for port in ports)
 
 
 @pytest.mark.usefixtures("socket_allowed")
