@@ -165,7 +165,10 @@ def test_a_raising_analysis_ends_that_motion_and_the_worker_goes_on(
         for number in range(40):  # until the object is in view: motion is on
             worker.submit("bad", bad, jpegs[number], number / FPS)
             wait_until(lambda: worker.waiting == 0)
-        wait_until(lambda: bad.stats.analysed == 40)
+        # The count is taken once the 40th result is delivered, not once it is
+        # analysed: the worker counts an analysis before it hands the result over.
+        results.wait_for(40)
+        assert bad.stats.analysed == 40
         assert bad.active
         count = len(results.items)
         bad.explode.set()
@@ -191,9 +194,11 @@ def test_a_raising_analysis_ends_that_motion_and_the_worker_goes_on(
         wait_until(lambda: bad.stats_snapshot()["failures"] == 2)
         bad.explode.clear()
         worker.submit("bad", bad, jpegs[42], 42 / FPS)
-        wait_until(lambda: bad.stats.analysed == 41)
+        # The detector counts an analysis before it records its result: wait for the result.
+        wait_until(lambda: bad.last_result is not None and bad.last_result.timestamp == 42 / FPS)
         assert bad.last_result is not None
         assert bad.last_result.reset
+        assert bad.stats.analysed == 41
     # One traceback per camera per period: two failures, one log record.
     logged = [record for record in caplog.records if "bad" in record.getMessage()]
     assert len(logged) == 1
