@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 
 import aiohttp
 
+from custom_components.esp32_camera.listener import DeviceListener
 from custom_components.esp32_camera.protocol import DropReason
 from tests.helpers import (
     LARGE_JPEG,
@@ -24,9 +26,21 @@ from tests.helpers import (
 MIB = 1024 * 1024
 
 
-async def img_start(ws: aiohttp.ClientWebSocketResponse, size: int) -> None:
+_markers = itertools.count()
+
+
+async def img_start(
+    listener: DeviceListener, ws: aiohttp.ClientWebSocketResponse, camera_id: str, size: int
+) -> None:
+    """Declare a chunked frame; return once the listener has read the declaration.
+
+    The hub answers nothing to `img_start`: a status message sent after it, read in order, shows
+    when it was read.
+    """
     await ws.send_str(json.dumps({"type": "img_start", "id": 1, "size": size, "chunks": 9}))
-    await ws.receive_json(timeout=5)  # img_ack
+    marker = f"declared {next(_markers)}"
+    await ws.send_str(json.dumps({"type": "status", "msg": marker}))
+    await wait_for(lambda: listener.cameras[camera_id].last_status == marker)
 
 
 async def test_a_declared_frame_costs_nothing_until_its_bytes_arrive(
@@ -43,9 +57,9 @@ async def test_a_declared_frame_costs_nothing_until_its_bytes_arrive(
             )
             for n in range(20)
         ]
-        for ws in sockets:
+        for n, ws in enumerate(sockets):
             await register(ws)
-            await img_start(ws, 8 * MIB)  # 160 MiB declared in all
+            await img_start(listener, ws, f"b{n}", 8 * MIB)  # 160 MiB declared in all
         assert listener.frame_budget.in_flight == 0
         await sockets[0].send_bytes(b"\xff\xd8" + bytes(4094))
         await wait_for(lambda: listener.frame_budget.in_flight == 4096)
@@ -64,9 +78,9 @@ async def test_the_global_budget_drops_the_frame_that_would_exceed_it(
     ):
         await register(hog)
         await register(cam)
-        await img_start(hog, len(LARGE_JPEG))
+        await img_start(listener, hog, "hog", len(LARGE_JPEG))
         await hog.send_bytes(LARGE_JPEG[:-10])  # holds nearly the whole budget, never finishes
-        await img_start(cam, len(LARGE_JPEG))
+        await img_start(listener, cam, "cam", len(LARGE_JPEG))
         await cam.send_bytes(LARGE_JPEG[:2000])
         await wait_for(
             lambda: listener.cameras["cam"].stats.failures.get(DropReason.OVER_BUDGET) == 1
@@ -76,7 +90,7 @@ async def test_the_global_budget_drops_the_frame_that_would_exceed_it(
         await observer.wait_frames(1)
         await hog.close()
         await wait_for(lambda: listener.frame_budget.in_flight == 0)
-        await img_start(cam, len(LARGE_JPEG))
+        await img_start(listener, cam, "cam", len(LARGE_JPEG))
         await cam.send_bytes(LARGE_JPEG)
         await observer.wait_frames(2)
     assert [bytes(frame.data) for _, frame in observer.frames] == [SMALL_JPEG, LARGE_JPEG]
@@ -89,7 +103,9 @@ async def test_a_pending_connection_gets_one_preview_not_a_frame_buffer(
     preview = jpeg_bytes(64, 48)
     async with connect_from("127.0.0.5", listener_url(listener)) as ws:
         await register(ws)
-        await img_start(ws, 8 * MIB)  # declared above the pending budget: refused at once
+        await img_start(
+            listener, ws, "127.0.0.5", 8 * MIB
+        )  # declared above the pending budget: refused at once
         await ws.send_bytes(preview)
         await wait_for(lambda: listener.pending_frame("127.0.0.5") is not None)
         camera = listener.cameras["127.0.0.5"]
@@ -103,7 +119,7 @@ async def test_a_pending_connection_gets_one_preview_not_a_frame_buffer(
     async with connect_from("127.0.0.5", listener_url(listener)) as ws:
         listener.approve("127.0.0.5")
         await register(ws)
-        await img_start(ws, len(LARGE_JPEG))
+        await img_start(listener, ws, "127.0.0.5", len(LARGE_JPEG))
         for offset in range(0, len(LARGE_JPEG), 24576):  # as the firmware chunks it
             await ws.send_bytes(LARGE_JPEG[offset : offset + 24576])
         await observer.wait_frames(1)

@@ -6,7 +6,6 @@ import asyncio
 from ipaddress import ip_network
 import json
 import socket
-import time
 from typing import Any
 
 import aiohttp
@@ -67,10 +66,6 @@ async def test_three_framings_end_to_end(
                 }
             )
         )
-        ack = await ws.receive_json(timeout=5)
-        assert ack["type"] == "img_ack"
-        assert ack["status"] == "ready"
-        assert abs(ack["timestamp"] - time.time()) < 5
         for offset in range(0, len(LARGE_JPEG), 24576):
             await ws.send_bytes(LARGE_JPEG[offset : offset + 24576])
         # Published on the last byte, before img_end.
@@ -78,6 +73,10 @@ async def test_three_framings_end_to_end(
         await ws.send_str(
             json.dumps({"type": "img_end", "id": 2, "size": len(LARGE_JPEG), "success": True})
         )
+        # The frames were not answered (the original server's `img_ack`, which the firmware
+        # ignores, is not sent): the next message is the answer to a register sent after them.
+        reply = await register(ws)
+        assert reply["message"] == "Camera registered"
     frames = [frame for _, frame in observer.frames]
     assert [bytes(frame.data) for frame in frames] == [SMALL_JPEG, SMALL_JPEG, LARGE_JPEG]
     camera = listener.cameras["127.0.0.1"]
@@ -104,7 +103,6 @@ async def test_malformed_input_is_counted_and_does_not_disturb_others(
         await bad.send_str("{not json")
         await bad.send_str(json.dumps({"type": "img_start", "id": 1, "size": 10**9}))
         await bad.send_str(json.dumps({"type": "img_start", "id": 2, "size": len(LARGE_JPEG)}))
-        await bad.receive_json(timeout=5)  # img_ack of the second
         await bad.send_bytes(LARGE_JPEG[:5000])
         await bad.close()  # disconnect mid-frame
         await good.send_bytes(SMALL_JPEG)
@@ -112,7 +110,9 @@ async def test_malformed_input_is_counted_and_does_not_disturb_others(
         await good.send_bytes(SMALL_JPEG)
         await observer.wait_frames(2)
     assert {camera_id for camera_id, _ in observer.frames} == {"cam-b"}
-    failures = listener.cameras["cam-a"].stats.failures
+    stats = listener.cameras["cam-a"].stats
+    await wait_for(lambda: stats.failures.get(DropReason.DISCONNECTED) == 1)
+    failures = stats.failures
     assert failures[DropReason.NOT_JPEG] == 1
     assert failures[DropReason.MALFORMED_MESSAGE] == 1
     assert failures[DropReason.TOO_LARGE] == 1
@@ -653,7 +653,6 @@ async def test_frame_timeout_drops_stalled_transfer(
     async with session.ws_connect(listener_url(listener, query=f"?token={LISTENER_TOKEN}")) as ws:
         await register(ws)
         await ws.send_str(json.dumps({"type": "img_start", "id": 1, "size": len(LARGE_JPEG)}))
-        await ws.receive_json(timeout=5)
         await ws.send_bytes(LARGE_JPEG[:1024])
         await asyncio.sleep(1.5)
         assert listener.cameras["127.0.0.1"].stats.failures == {DropReason.TIMEOUT: 1}

@@ -541,8 +541,7 @@ class DeviceListener:
                     if session.camera is not None and (
                         framing := messages.parse_framing_message(message.data)
                     ):
-                        if self._handle_framing(session, framing):
-                            await session.socket.send_str(_IMG_ACK % time.time())
+                        self._handle_framing(session, framing)
                     else:
                         await self._handle_text(session, message.data)
                 elif message.type is WSMsgType.PING:
@@ -807,15 +806,15 @@ class DeviceListener:
         if session.admitted and camera.admitted:
             self._notify("frame_received", camera, frame)
 
-    def _handle_framing(self, session: _Session, message: messages.FramingMessage) -> bool:
-        """Hand a framing message to the assembler; True when an `img_ack` is to be sent.
+    def _handle_framing(self, session: _Session, message: messages.FramingMessage) -> None:
+        """Hand a framing message to the assembler.
 
-        The hub answers `img_start` as the original server did (the firmware does not wait for
-        it); the answer is formatted by hand: this runs for every chunked frame.
+        Nothing is answered: the original server answered `img_start` with an `img_ack`, which
+        the firmware ignores; it cost the camera a JSON message to read and the hub a send for
+        every chunked frame (docs/protocol.md).
         """
         assert session.assembler is not None
         session.assembler.handle_control(message)
-        return isinstance(message, messages.ImageStartMessage)
 
     async def _parse_off_loop(self, text: str) -> messages.Message:
         """Parse a large text message (an admitted camera's) in the executor."""
@@ -883,8 +882,7 @@ class DeviceListener:
                 | messages.ImageStartMessage()
                 | messages.ImageEndMessage()
             ):
-                if self._handle_framing(session, message):
-                    await session.socket.send_str(_IMG_ACK % time.time())
+                self._handle_framing(session, message)
             case _:
                 self.device_log.line(
                     logging.DEBUG,
@@ -893,9 +891,6 @@ class DeviceListener:
                     message.type,
                     session.address,
                 )
-
-
-_IMG_ACK = '{"type":"img_ack","status":"ready","timestamp":%.3f}'
 
 
 class _RefusedError(Exception):
