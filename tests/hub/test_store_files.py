@@ -178,7 +178,10 @@ async def test_a_slider_dragged_fast_is_two_writes_and_the_last_value_is_on_disk
     write = Store._async_write_data
 
     async def counted(store: Store[Any], data: dict[str, Any]) -> None:
-        writes.append(store.key)
+        # The slider's saves carry their data. A delayed save carries a function: the note of a
+        # camera that registered meanwhile (CI once counted a third write), not the slider's.
+        if "data_func" not in data:
+            writes.append(store.key)
         await write(store, data)
 
     with patch.object(Store, "_async_write_data", counted):
