@@ -131,8 +131,8 @@ async def draw_and_check_zones(
         "height": 0.55 * picture["height"],
     }
     drawn_at = (shown["x"], shown["y"], shown["width"], shown["height"])
-    assert all(  # within the stroke's width
-        abs(a - b) <= 3 for a, b in zip(drawn_at, expected.values(), strict=True)
+    assert all(  # within the stroke's width: 4 px while the zone sees motion (lit)
+        abs(a - b) <= STROKE_SLACK for a, b in zip(drawn_at, expected.values(), strict=True)
     ), f"the zone is drawn at {shown}, dragged at {expected}"
     # In a box of another shape (fullscreen), the picture is letterboxed and the zone with it.
     letterboxed = await door.evaluate(
@@ -150,7 +150,8 @@ async def draw_and_check_zones(
         }"""
     )
     assert all(
-        abs(a - b) <= 3 for a, b in zip(letterboxed["zone"], letterboxed["expected"], strict=True)
+        abs(a - b) <= STROKE_SLACK
+        for a, b in zip(letterboxed["zone"], letterboxed["expected"], strict=True)
     ), f"letterboxed: the zone is drawn at {letterboxed}"
     # Drawn once: the store's updates (every second) and the frames leave the same elements.
     await door.evaluate("polygon => { window.e2eDoor = polygon; }")
@@ -202,6 +203,9 @@ async def draw_and_check_zones(
 
 # The motion camera: the crossing scene (two walkers, left to right), its own id and name.
 MOTION_SCENE = "crossing"
+# A zone's box on screen includes its stroke: 2 px, 4 px while it is selected or sees motion (lit),
+# so its box is up to 4 px wider and taller than the area dragged, 2 px further up and left.
+STROKE_SLACK = 4.5
 WALKWAY = "walkway"
 WALKWAY_COOLDOWN = 2  # seconds
 HALVES = {
