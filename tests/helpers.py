@@ -15,6 +15,7 @@ from datetime import datetime
 import fcntl
 import functools
 import io
+import itertools
 import json
 import os
 from pathlib import Path
@@ -725,6 +726,26 @@ async def connect_from(source: str, address: str) -> AsyncIterator[aiohttp.Clien
         client.ws_connect(address) as ws,
     ):
         yield ws
+
+
+_read_markers = itertools.count()
+
+
+async def read_through(
+    listener: DeviceListener, ws: aiohttp.ClientWebSocketResponse, camera_id: str
+) -> None:
+    """Return once the listener has read everything sent on `ws` so far.
+
+    A camera's messages are read in order and most get no answer: a `status` message sent last,
+    once recorded on the camera, shows that those before it were read.
+    """
+    marker = f"read through {next(_read_markers)}"
+    await ws.send_str(json.dumps({"type": "status", "msg": marker}))
+    await wait_for(
+        lambda: (
+            (camera := listener.cameras.get(camera_id)) is not None and camera.last_status == marker
+        )
+    )
 
 
 async def assert_silent(ws: aiohttp.ClientWebSocketResponse) -> None:

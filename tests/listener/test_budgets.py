@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 
 import aiohttp
@@ -19,6 +18,7 @@ from tests.helpers import (
     connect_from,
     jpeg_bytes,
     listener_url,
+    read_through,
     register,
     wait_for,
 )
@@ -26,21 +26,12 @@ from tests.helpers import (
 MIB = 1024 * 1024
 
 
-_markers = itertools.count()
-
-
 async def img_start(
     listener: DeviceListener, ws: aiohttp.ClientWebSocketResponse, camera_id: str, size: int
 ) -> None:
-    """Declare a chunked frame; return once the listener has read the declaration.
-
-    The hub answers nothing to `img_start`: a status message sent after it, read in order, shows
-    when it was read.
-    """
+    """Declare a chunked frame; return once the listener has read the declaration."""
     await ws.send_str(json.dumps({"type": "img_start", "id": 1, "size": size, "chunks": 9}))
-    marker = f"declared {next(_markers)}"
-    await ws.send_str(json.dumps({"type": "status", "msg": marker}))
-    await wait_for(lambda: listener.cameras[camera_id].last_status == marker)
+    await read_through(listener, ws, camera_id)
 
 
 async def test_a_declared_frame_costs_nothing_until_its_bytes_arrive(
@@ -103,9 +94,8 @@ async def test_a_pending_connection_gets_one_preview_not_a_frame_buffer(
     preview = jpeg_bytes(64, 48)
     async with connect_from("127.0.0.5", listener_url(listener)) as ws:
         await register(ws)
-        await img_start(
-            listener, ws, "127.0.0.5", 8 * MIB
-        )  # declared above the pending budget: refused at once
+        # Declared above the pending budget: refused at once.
+        await img_start(listener, ws, "127.0.0.5", 8 * MIB)
         await ws.send_bytes(preview)
         await wait_for(lambda: listener.pending_frame("127.0.0.5") is not None)
         camera = listener.cameras["127.0.0.5"]

@@ -32,6 +32,7 @@ from tests.helpers import (
     RecordingObserver,
     connect_from,
     listener_url,
+    read_through,
     register,
     wait_for,
 )
@@ -66,8 +67,7 @@ async def test_huge_uptime_logs_no_traceback_and_reads_as_unknown(
         for _ in range(50):
             await ws.send_str(HUGE_UPTIME)
         await ws.send_str(json.dumps({"type": "health", "uptime": "99999999999999999999d"}))
-        await ws.send_str(json.dumps({"type": "status", "msg": "done"}))
-        await wait_for(lambda: listener.cameras["127.0.3.1"].last_status == "done")
+        await read_through(listener, ws, "127.0.3.1")
         health = listener.cameras["127.0.3.1"].health
     assert not [r for r in _ours(caplog) if r.exc_info]
     assert health is not None
@@ -240,13 +240,7 @@ async def test_a_stranger_may_send_few_messages_per_second(
         await register(ws)
         await ws.send_str(STOCK_INFO)
         await ws.send_str(health)
-        await ws.send_str(json.dumps({"type": "status", "msg": "still here"}))
-        await wait_for(
-            lambda: (
-                "127.0.3.15" in listener.cameras
-                and listener.cameras["127.0.3.15"].last_status == "still here"
-            )
-        )
+        await read_through(listener, ws, "127.0.3.15")
     assert listener.refusals.counts == {"message_rate": 3}
 
 
@@ -312,8 +306,7 @@ async def _big_info_off_the_loop(listener: DeviceListener, executor: _RecordingE
         assert executor.ran.count(parse_text_message.__name__) == 1
         # Messages keep their order around a parse in the executor.
         await ws.send_str(BIG_INFO.replace("QQVGA", "QCIF"))
-        await ws.send_str(json.dumps({"type": "status", "msg": "after"}))
-        await wait_for(lambda: listener.cameras["big"].last_status == "after")
+        await read_through(listener, ws, "big")
         info = listener.cameras["big"].info
         assert info is not None
         assert info.resolutions[1].name == "QCIF"
