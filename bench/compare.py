@@ -21,6 +21,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench.fanout import REFERENCE
 from bench.measure import REPO
 
 THRESHOLD = 0.15  # slower by more than this share is a regression
@@ -96,6 +97,9 @@ def _figures_of_fanout(results: dict[str, Any]) -> Iterator[tuple[str, Figure]]:
         relay = rows.get((viewers, "floor"), {}).get("cpu_ms_per_delivered_frame_above_idle")
         if (ratio := _ratio(cpu, relay)) is not None:
             yield f"{name} / relay", Figure(value=ratio, unit="x", noise=0.1)
+        then = rows.get((viewers, REFERENCE), {}).get("cpu_ms_per_delivered_frame_above_idle")
+        if hub == "core" and (ratio := _ratio(cpu, then)) is not None:
+            yield f"{name} / the 11-29 hub", Figure(value=ratio, unit="x", noise=0.1)
 
 
 def _figures_of_saving(results: dict[str, Any]) -> Iterator[tuple[str, Figure]]:

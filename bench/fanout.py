@@ -36,6 +36,7 @@ from bench.measure import (
     viewer_reads,
 )
 from bench.plan import FRAME_SIZES
+from bench.reference import REFERENCE_DATE
 from bench.table_format import cells, number
 from bench.testbed import Bench, log, loop_lag, proxy_stream_path
 
@@ -48,6 +49,8 @@ IDLE_SECONDS = 10.0
 SETTLE_SECONDS = 5.0
 # The event loop's lag is sampled after the CPU window, the load unchanged, for at most this long.
 LAG_SECONDS = 5.0
+# The 11-29 integration's target (bench/reference.py): one viewer's core path is held to its cost.
+REFERENCE = "reference"
 # The figure the limits apply to, by which the median round is chosen.
 CPU_ABOVE_IDLE = "cpu_ms_per_delivered_frame_above_idle"
 
@@ -62,6 +65,11 @@ async def run(bench: Bench) -> None:
             order: tuple[str, ...] = (
                 (CORE, "floor") if (viewers + round_number) % 2 else ("floor", CORE)
             )
+            if viewers == fewest and bench.reference is not None:
+                # One viewer, where the core path's limit is its 11-29 cost: that code too,
+                # each round in another place of the order.
+                targets = (CORE, "floor", REFERENCE)
+                order = targets[round_number % 3 :] + targets[: round_number % 3]
             if viewers == fewest and round_number == 0:
                 # The defaults' row (where motion analysis weighs most per frame), once: the
                 # limits are the core path's.
@@ -71,30 +79,32 @@ async def run(bench: Bench) -> None:
 
 
 async def _run_once(bench: Bench, target: str, count: int, round_number: int) -> dict[str, Any]:
-    """One window of `target` (a hub configuration, or the relay) with `count` viewers."""
-    hub = target in HUB_CONFIGS
+    """One window of `target` (a hub configuration, the 11-29 hub, or the relay), `count` viewers."""
+    hub = target in (*HUB_CONFIGS, REFERENCE)
+    # The 11-29 integration runs in a hass of its own (bench/reference.py).
+    server = bench.reference if target == REFERENCE and bench.reference is not None else bench
     name = f"fanout-{target}-{count}-{round_number}"
     record = bench.work / f"{name}.bin"
     # Each configuration its own camera: the hub keeps its switches.
     prefix = "fan" if target != DEFAULTS else "fan_defaults"
-    spec = bench.camera_spec(prefix, 1, size=FRAME_SIZES["XGA"], fps=20, record=str(record))
+    spec = server.camera_spec(prefix, 1, size=FRAME_SIZES["XGA"], fps=20, record=str(record))
     if not hub:
         spec["port"] = bench.relay_port
-    pid = bench.hass.pid if hub else bench.relay_pid
+    pid = server.hass.pid if hub else bench.relay_pid
     seconds = bench.plan.fanout_seconds[count]
     await asyncio.sleep(SETTLE_SECONDS)
     if hub:  # the probe's lag monitor is not in the CPU: it samples in a window of its own
-        await bench.probe(lag=False)
+        await server.probe(lag=False)
     idle_share = await idle_cpu_share(pid, min(seconds, IDLE_SECONDS))
     cameras = await Agent.run(f"fanout camera {target}", "cameras", spec)
     viewers: Agent | None = None
     try:
         if hub:
             camera_id = spec["ids"][0]
-            entity_id = (await bench.camera_entities(f"{prefix}-", 1))[camera_id]
+            entity_id = (await server.camera_entities(f"{prefix}-", 1))[camera_id]
             if target == CORE:
                 await core_path(bench, [camera_id])
-            url, path = bench.hass.url, proxy_stream_path(entity_id)
+            url, path = server.hass.url, proxy_stream_path(entity_id)
         else:
             url, path = f"http://127.0.0.1:{bench.relay_port}", "/mjpeg"
         await asyncio.sleep(WARMUP_SECONDS)
@@ -102,11 +112,11 @@ async def _run_once(bench: Bench, target: str, count: int, round_number: int) ->
         record_dir.mkdir()
         streams = [{"path": path, "count": count}, {"path": path, "count": 1, "slow": True}]
         viewers = await Agent.run(
-            f"fanout viewers {target}", "viewers", bench.viewer_spec(url, streams, record_dir)
+            f"fanout viewers {target}", "viewers", server.viewer_spec(url, streams, record_dir)
         )
         await asyncio.sleep(1.0)
         # Every hub window: one viewer is where the hub's fixed costs per frame show most.
-        async with bench.profiled(name, enabled=hub):
+        async with server.profiled(name, enabled=hub):
             cpu_0, wall_0, rss = cpu_ns(pid), time.monotonic(), [rss_mib(pid)]
             for _ in range(int(seconds)):
                 await asyncio.sleep(1.0)
@@ -115,14 +125,14 @@ async def _run_once(bench: Bench, target: str, count: int, round_number: int) ->
             cpu_share = (cpu_ns(pid) - cpu_0) / 1e9 / (time.monotonic() - wall_0)
         lag = None
         if hub:  # the loop's lag under the same load, after the CPU window
-            await bench.probe(reset=True, lag=True)
+            await server.probe(reset=True, lag=True)
             await asyncio.sleep(min(seconds, LAG_SECONDS))
-            lag = loop_lag(await bench.probe())
+            lag = loop_lag(await server.probe())
         seen = await viewers.stop()
         viewers = None
     finally:
         if hub:
-            await bench.probe(lag=True)
+            await server.probe(lag=True)
         if viewers is not None:
             await viewers.kill()
         await cameras.stop()
@@ -170,7 +180,7 @@ async def _run_once(bench: Bench, target: str, count: int, round_number: int) ->
 
 
 def table(results: dict[str, Any]) -> list[str]:
-    """The fan-out section: each viewer count, the hub beside the bare relay."""
+    """The fan-out section: each viewer count, the hub beside the bare relay (and 11-29's hub)."""
     if not (fanout := results.get("fanout")):
         return []
     lines = [
@@ -186,7 +196,13 @@ def table(results: dict[str, Any]) -> list[str]:
         ),
     ]
     # "hub": a run recorded before the core path had a row of its own (the defaults).
-    names = {CORE: "hub core", DEFAULTS: "hub defaults", "hub": "hub", "floor": "floor (baseline)"}
+    names = {
+        CORE: "hub core",
+        DEFAULTS: "hub defaults",
+        "hub": "hub",
+        REFERENCE: f"hub {REFERENCE_DATE}",
+        "floor": "floor (baseline)",
+    }
     lines.extend(
         cells(
             f"{item['viewers']} {names[item['target']]}",
@@ -198,4 +214,12 @@ def table(results: dict[str, Any]) -> list[str]:
         )
         for item in fanout
     )
+    above = {(row["viewers"], row["target"]): row[CPU_ABOVE_IDLE] for row in fanout}
+    for viewers in sorted({row["viewers"] for row in fanout}):
+        core, then = above.get((viewers, CORE)), above.get((viewers, REFERENCE))
+        if core is not None and then:
+            lines.append(
+                f"{viewers} viewer(s): the core path costs {core / then:.2f}x "
+                f"the {REFERENCE_DATE} hub above idle"
+            )
     return lines

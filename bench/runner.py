@@ -36,10 +36,11 @@ from bench import (
     motion,
     motion_sensor,
     record,
+    reference,
     saving,
 )
 from bench.measure import REPO
-from bench.plan import FULL, QUICK
+from bench.plan import FULL, QUICK, Plan
 from bench.table_format import cells, number
 from bench.testbed import Bench, log
 from harness.hass_process import HomeAssistant, free_port
@@ -172,6 +173,25 @@ def chosen(only: str | None, soak: float | None) -> set[str]:
     return names | {ASSEMBLER} if names & ASSEMBLER_WITH else names
 
 
+def _reference_bench(plan: Plan, work: Path) -> Bench | None:
+    """The 11-29 integration in a hass of its own (bench/reference.py); None without its commit."""
+    directory = work / "reference"
+    try:
+        component = reference.export(directory)
+    except reference.ReferenceUnavailableError as err:
+        log(f"the fan-out runs without the 11-29 reference: {err}")
+        return None
+    hass = HomeAssistant(
+        directory / "config",
+        free_port(),
+        custom_components=[PROBE],
+        extra_yaml="bench_probe:\n",
+        integration=component,
+    )
+    (directory / "config").mkdir()
+    return Bench(plan, directory, hass, baselines=False)
+
+
 async def run(
     *, quick: bool, only: str | None, soak: float | None, profile: bool, keep: bool
 ) -> dict[str, Any]:
@@ -208,7 +228,13 @@ async def run(
         extra_yaml="bench_probe:\ncamera:\n  - platform: bench_probe\nffmpeg:\nstream:\n",
     )
     (work / "config").mkdir()
-    bench = Bench(plan, work, hass, profile=profile)
+    bench = Bench(
+        plan,
+        work,
+        hass,
+        profile=profile,
+        reference=_reference_bench(plan, work) if "fanout" in names else None,
+    )
     try:
         await bench.start()
         for name, workload in HASS_WORKLOADS.items():

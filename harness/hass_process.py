@@ -141,8 +141,12 @@ class HomeAssistant:
         custom_components: Sequence[Path] = (),
         extra_yaml: str = "",
         server_host: str = "127.0.0.1",
+        integration: Path = REPO / "custom_components" / "esp32_camera",
     ) -> None:
         """Prepare; `start` runs it. `custom_components` are linked in beside esp32_camera.
+
+        `integration` is the esp32_camera component run: this checkout's, or another version's
+        (the benchmarks' 11-29 reference, bench/reference.py).
 
         `server_host` is the address Home Assistant listens on (`0.0.0.0`: every interface); this
         class talks to it over loopback.
@@ -155,7 +159,7 @@ class HomeAssistant:
         self.session = aiohttp.ClientSession()
         self.tokens: dict[str, Any] = {}
         self.hub_entry_id: str | None = None
-        self._custom_components = [REPO / "custom_components" / "esp32_camera", *custom_components]
+        self._custom_components = [integration, *custom_components]
         self._extra_yaml = extra_yaml
 
     async def start(self) -> None:

@@ -1,0 +1,50 @@
+"""The integration as it was on 2026-11-29, run beside today's: the core path's cost to meet.
+
+Issue 22 asks the core path back to at most its 11-29 cost. The 11-29 run's ratios
+(docs/benchmarks/quick-2026-11-29.json) came from the bench of that day, which measured idle once
+per run and CPU in clock ticks; today's bench measures idle before each window and every
+thread's run time (bench/fanout.py). Measured by today's bench, side by side, the 11-29 code
+itself costs 1.5x the relay for one viewer. So the fan-out runs that code too, in a second
+`hass` started from the commit of the 11-29 run, and reports the core path against it.
+
+The code comes from git (`git archive`): a clone without that commit (a shallow one) runs
+without the reference row, and says so.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+import subprocess
+import tarfile
+
+from bench.measure import REPO
+
+# The commit of the recorded 11-29 runs (docs/benchmarks/*-2026-11-29.json): its integration is
+# the code those runs measured (the commit itself added only their documentation).
+REFERENCE_COMMIT = "891220ea674314f1e8f4004ef8ac4f41ef347d0d"
+REFERENCE_DATE = "2026-11-29"
+_COMPONENT = "custom_components/esp32_camera"
+
+
+class ReferenceUnavailableError(Exception):
+    """The reference commit cannot be exported (not in this clone)."""
+
+
+def export(directory: Path) -> Path:
+    """Write the reference integration under `directory`; return its component folder."""
+    try:
+        archive = subprocess.run(
+            ["git", "-C", str(REPO), "archive", "--format=tar", REFERENCE_COMMIT, _COMPONENT],
+            capture_output=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError) as err:
+        detail = getattr(err, "stderr", b"") or str(err).encode()
+        raise ReferenceUnavailableError(
+            f"cannot export {REFERENCE_COMMIT[:7]} ({REFERENCE_DATE}) from {REPO}: "
+            f"{detail.decode(errors='replace').strip()}"
+        ) from err
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(directory, filter="data")
+    return directory / _COMPONENT
