@@ -12,7 +12,8 @@ the same mode (docs/benchmarks/<mode>.json; bench/compare.py) is printed.
 
 One process tree: this runner, a `hass` process (fresh configuration, the integration and the
 `bench_probe` component), the baseline server (`bench.floor`) and the load agents
-(`bench.agents`), each in its own process. Runs of a workload and its baseline alternate, so
+(`bench.agents`), each in its own process; for the fan-out's windows a second `hass` with the
+integration of 2026-11-29 (bench/reference.py). Runs of a workload and its baseline alternate, so
 that the machine's noise falls on both. Prints a table; writes every figure as JSON.
 The run loop is bench/runner.py; each workload is a module of its own (bench/ingest.py, ...).
 """

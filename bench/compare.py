@@ -21,8 +21,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bench.fanout import REFERENCE
 from bench.measure import REPO
+from bench.reference import REFERENCE_DATE, REFERENCE_TARGET
 
 THRESHOLD = 0.15  # slower by more than this share is a regression
 RECORDED = REPO / "docs" / "benchmarks"
@@ -97,9 +97,11 @@ def _figures_of_fanout(results: dict[str, Any]) -> Iterator[tuple[str, Figure]]:
         relay = rows.get((viewers, "floor"), {}).get("cpu_ms_per_delivered_frame_above_idle")
         if (ratio := _ratio(cpu, relay)) is not None:
             yield f"{name} / relay", Figure(value=ratio, unit="x", noise=0.1)
-        then = rows.get((viewers, REFERENCE), {}).get("cpu_ms_per_delivered_frame_above_idle")
+        then = rows.get((viewers, REFERENCE_TARGET), {}).get(
+            "cpu_ms_per_delivered_frame_above_idle"
+        )
         if hub == "core" and (ratio := _ratio(cpu, then)) is not None:
-            yield f"{name} / the 11-29 hub", Figure(value=ratio, unit="x", noise=0.1)
+            yield f"{name} / the {REFERENCE_DATE} hub", Figure(value=ratio, unit="x", noise=0.1)
 
 
 def _figures_of_saving(results: dict[str, Any]) -> Iterator[tuple[str, Figure]]:

@@ -3,7 +3,9 @@ bare relay (bench/floor.py --relay).
 
 The hub is measured on its core path (the camera's motion detection and recording on motion
 switched off, its pre-roll 0: bench/ingest.py's `core_path`); one viewer also with a new
-camera's defaults (motion detection on), in a row of its own.
+camera's defaults (motion detection on), in a row of its own, and, in every round, the
+integration of 2026-11-29 (bench/reference.py), in a second `hass` started for these windows:
+the core path's limit is its 11-29 cost.
 
 Each window is steady streaming: the server's idle CPU is measured just before it (Home
 Assistant's moves from minute to minute, and stays high for seconds after a heavy workload),
@@ -11,8 +13,9 @@ the camera streams a warm-up first (a new camera's entities, first states and sw
 once, not per frame), and CPU is every thread's run time in nanoseconds (`cpu_ns`: one viewer's
 frames cost a few milliseconds a second, near a clock tick's resolution over a short window).
 The bench probe's lag monitor (200 wakeups a second) is paused over the idle and CPU windows and
-samples the loop's lag after them. One and ten viewers run in alternating rounds, the median
-kept (`Plan.fanout_rounds`).
+samples the loop's lag after them. One and ten viewers run in rounds, the median kept
+(`Plan.fanout_rounds`): the hub and the relay alternate which goes first; with the 11-29 hub,
+each of the three is first, second and third once in three rounds.
 
     scripts/bench --only fanout [--profile]
 """
@@ -20,6 +23,8 @@ kept (`Plan.fanout_rounds`).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+import contextlib
 from pathlib import Path
 import time
 from typing import Any
@@ -36,7 +41,7 @@ from bench.measure import (
     viewer_reads,
 )
 from bench.plan import FRAME_SIZES
-from bench.reference import REFERENCE_DATE
+from bench.reference import REFERENCE_DATE, REFERENCE_TARGET
 from bench.table_format import cells, number
 from bench.testbed import Bench, log, loop_lag, proxy_stream_path
 
@@ -49,40 +54,68 @@ IDLE_SECONDS = 10.0
 SETTLE_SECONDS = 5.0
 # The event loop's lag is sampled after the CPU window, the load unchanged, for at most this long.
 LAG_SECONDS = 5.0
-# The 11-29 integration's target (bench/reference.py): one viewer's core path is held to its cost.
-REFERENCE = "reference"
 # The figure the limits apply to, by which the median round is chosen.
 CPU_ABOVE_IDLE = "cpu_ms_per_delivered_frame_above_idle"
 
 
 async def run(bench: Bench) -> None:
     """One camera at 20 fps XGA to 1, 10, 50 viewers plus a slow one: hub and baseline relay."""
-    rows = []
-    fewest = min(bench.plan.fanout_viewers)
-    for viewers in bench.plan.fanout_viewers:
-        for round_number in range(bench.plan.fanout_rounds[viewers]):
-            # Alternate which goes first, so that neither always follows the same workload.
-            order: tuple[str, ...] = (
-                (CORE, "floor") if (viewers + round_number) % 2 else ("floor", CORE)
-            )
-            if viewers == fewest and bench.reference is not None:
-                # One viewer, where the core path's limit is its 11-29 cost: that code too,
-                # each round in another place of the order.
-                targets = (CORE, "floor", REFERENCE)
-                order = targets[round_number % 3 :] + targets[: round_number % 3]
-            if viewers == fewest and round_number == 0:
-                # The defaults' row (where motion analysis weighs most per frame), once: the
-                # limits are the core path's.
-                order = (*order, DEFAULTS)
-            rows.extend([await _run_once(bench, target, viewers, round_number) for target in order])
+    async with _started(bench.reference) as reference:
+        rows = []
+        fewest = min(bench.plan.fanout_viewers)
+        for viewers in bench.plan.fanout_viewers:
+            for round_number in range(bench.plan.fanout_rounds[viewers]):
+                rows.extend(
+                    [
+                        await _run_once(bench, reference, target, viewers, round_number)
+                        for target in _order(viewers, round_number, fewest, reference is not None)
+                    ]
+                )
     bench.results["fanout"] = merge_rounds(rows, ("viewers", "target"), by=CPU_ABOVE_IDLE)
 
 
-async def _run_once(bench: Bench, target: str, count: int, round_number: int) -> dict[str, Any]:
+def _order(viewers: int, round_number: int, fewest: int, reference: bool) -> tuple[str, ...]:
+    """The targets of one round, in the order they run."""
+    # Alternate which goes first, so that neither always follows the same workload.
+    order: tuple[str, ...] = (CORE, "floor") if (viewers + round_number) % 2 else ("floor", CORE)
+    if viewers == fewest and reference:
+        # One viewer, where the core path's limit is its 11-29 cost: that code too, each of the
+        # three first, second and third once in three rounds.
+        targets = (CORE, "floor", REFERENCE_TARGET)
+        order = targets[round_number % 3 :] + targets[: round_number % 3]
+    if viewers == fewest and round_number == 0:
+        # The defaults' row (where motion analysis weighs most per frame), once: the limits are
+        # the core path's.
+        order = (*order, DEFAULTS)
+    return order
+
+
+@contextlib.asynccontextmanager
+async def _started(reference: Bench | None) -> AsyncIterator[Bench | None]:
+    """The 11-29 hub started for the fan-out's windows, stopped after; None if it cannot start.
+
+    Only for these windows: its idle timers would otherwise run beside every other workload.
+    """
+    if reference is not None:
+        try:
+            await reference.start()
+        except Exception as err:  # noqa: BLE001 - today's HA may refuse old code: no row, a reason
+            log(f"the fan-out runs without the {REFERENCE_DATE} reference: it did not start: {err}")
+            await reference.stop()
+            reference = None
+    try:
+        yield reference
+    finally:
+        if reference is not None:
+            await reference.stop()
+
+
+async def _run_once(
+    bench: Bench, reference: Bench | None, target: str, count: int, round_number: int
+) -> dict[str, Any]:
     """One window of `target` (a hub configuration, the 11-29 hub, or the relay), `count` viewers."""
-    hub = target in (*HUB_CONFIGS, REFERENCE)
-    # The 11-29 integration runs in a hass of its own (bench/reference.py).
-    server = bench.reference if target == REFERENCE and bench.reference is not None else bench
+    hub = target in (*HUB_CONFIGS, REFERENCE_TARGET)
+    server = _server(bench, reference, target)
     name = f"fanout-{target}-{count}-{round_number}"
     record = bench.work / f"{name}.bin"
     # Each configuration its own camera: the hub keeps its switches.
@@ -179,6 +212,15 @@ async def _run_once(bench: Bench, target: str, count: int, round_number: int) ->
     return row
 
 
+def _server(bench: Bench, reference: Bench | None, target: str) -> Bench:
+    """The `hass` whose hub a target measures: the 11-29 hub runs in one of its own."""
+    if target != REFERENCE_TARGET:
+        return bench
+    if reference is None:
+        raise ValueError(f"no {REFERENCE_DATE} reference to measure")
+    return reference
+
+
 def table(results: dict[str, Any]) -> list[str]:
     """The fan-out section: each viewer count, the hub beside the bare relay (and 11-29's hub)."""
     if not (fanout := results.get("fanout")):
@@ -200,7 +242,7 @@ def table(results: dict[str, Any]) -> list[str]:
         CORE: "hub core",
         DEFAULTS: "hub defaults",
         "hub": "hub",
-        REFERENCE: f"hub {REFERENCE_DATE}",
+        REFERENCE_TARGET: f"hub {REFERENCE_DATE}",
         "floor": "floor (baseline)",
     }
     lines.extend(
@@ -216,7 +258,7 @@ def table(results: dict[str, Any]) -> list[str]:
     )
     above = {(row["viewers"], row["target"]): row[CPU_ABOVE_IDLE] for row in fanout}
     for viewers in sorted({row["viewers"] for row in fanout}):
-        core, then = above.get((viewers, CORE)), above.get((viewers, REFERENCE))
+        core, then = above.get((viewers, CORE)), above.get((viewers, REFERENCE_TARGET))
         if core is not None and then:
             lines.append(
                 f"{viewers} viewer(s): the core path costs {core / then:.2f}x "

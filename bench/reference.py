@@ -4,11 +4,12 @@ Issue 22 asks the core path back to at most its 11-29 cost. The 11-29 run's rati
 (docs/benchmarks/quick-2026-11-29.json) came from the bench of that day, which measured idle once
 per run and CPU in clock ticks; today's bench measures idle before each window and every
 thread's run time (bench/fanout.py). Measured by today's bench, side by side, the 11-29 code
-itself costs 1.5x the relay for one viewer. So the fan-out runs that code too, in a second
-`hass` started from the commit of the 11-29 run, and reports the core path against it.
+itself costs 1.5x the relay for one viewer. So the fan-out runs that code too, one viewer in
+every round, in a second `hass` (with the probe only) that it starts for its windows, and reports
+the core path against it.
 
-The code comes from git (`git archive`): a clone without that commit (a shallow one) runs
-without the reference row, and says so.
+The code comes from git (`git archive`): a clone without that commit (a shallow one: `git fetch
+--unshallow`), or a reference that does not start, leaves the row out, and the log says why.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ import tarfile
 from bench.measure import REPO
 
 # The commit of the recorded 11-29 runs (docs/benchmarks/*-2026-11-29.json): its integration is
-# the code those runs measured (the commit itself added only their documentation).
+# the code those runs measured (the commit changed nothing under custom_components/).
 REFERENCE_COMMIT = "891220ea674314f1e8f4004ef8ac4f41ef347d0d"
 REFERENCE_DATE = "2026-11-29"
+# Its rows' target in the fan-out's results.
+REFERENCE_TARGET = "reference"
 _COMPONENT = "custom_components/esp32_camera"
 
 

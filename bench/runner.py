@@ -173,7 +173,20 @@ def chosen(only: str | None, soak: float | None) -> set[str]:
     return names | {ASSEMBLER} if names & ASSEMBLER_WITH else names
 
 
-def _reference_bench(plan: Plan, work: Path) -> Bench | None:
+def _hass(directory: Path, extra_yaml: str, **options: Any) -> HomeAssistant:
+    """A hass with the probe, its configuration in `directory` (not started)."""
+    hass = HomeAssistant(
+        directory / "config",
+        free_port(),
+        custom_components=[PROBE],
+        extra_yaml=f"bench_probe:\n{extra_yaml}",
+        **options,
+    )
+    (directory / "config").mkdir(parents=True)
+    return hass
+
+
+def _reference_bench(plan: Plan, work: Path, *, profile: bool) -> Bench | None:
     """The 11-29 integration in a hass of its own (bench/reference.py); None without its commit."""
     directory = work / "reference"
     try:
@@ -181,15 +194,9 @@ def _reference_bench(plan: Plan, work: Path) -> Bench | None:
     except reference.ReferenceUnavailableError as err:
         log(f"the fan-out runs without the 11-29 reference: {err}")
         return None
-    hass = HomeAssistant(
-        directory / "config",
-        free_port(),
-        custom_components=[PROBE],
-        extra_yaml="bench_probe:\n",
-        integration=component,
-    )
-    (directory / "config").mkdir()
-    return Bench(plan, directory, hass, baselines=False)
+    hass = _hass(directory, "", integration=component)
+    label = f"reference hass ({reference.REFERENCE_DATE})"
+    return Bench(plan, directory, hass, profile=profile, with_baselines=False, label=label)
 
 
 async def run(
@@ -219,21 +226,15 @@ async def run(
             **local,
         }
     work = Path(tempfile.mkdtemp(prefix="esp32-camera-bench-"))
-    hass = HomeAssistant(
-        work / "config",
-        free_port(),
-        custom_components=[PROBE],
-        # ffmpeg: the record workload's clips get their MP4 as a user's would.
-        # stream: the h264 workload's HLS (HA's player, camera/stream).
-        extra_yaml="bench_probe:\ncamera:\n  - platform: bench_probe\nffmpeg:\nstream:\n",
-    )
-    (work / "config").mkdir()
+    # ffmpeg: the record workload's clips get their MP4 as a user's would.
+    # stream: the h264 workload's HLS (HA's player, camera/stream).
+    hass = _hass(work, "camera:\n  - platform: bench_probe\nffmpeg:\nstream:\n")
     bench = Bench(
         plan,
         work,
         hass,
         profile=profile,
-        reference=_reference_bench(plan, work) if "fanout" in names else None,
+        reference=_reference_bench(plan, work, profile=profile) if "fanout" in names else None,
     )
     try:
         await bench.start()

@@ -56,19 +56,19 @@ class Bench:
     relay: Agent | None = None
     relay_port: int = 0
     profile: bool = False
-    # Without the baseline servers: a second hass run only for the hub's figures (the 11-29
-    # reference, bench/reference.py).
-    baselines: bool = True
-    # The 11-29 integration in a hass of its own, started and stopped with this one (fan-out).
+    # False: no baseline servers (a second hass run only for its hub's figures: the 11-29
+    # reference, bench/reference.py); `label` names it in the log.
+    with_baselines: bool = True
+    label: str = "hass"
+    # The 11-29 integration in a hass of its own, not started: the fan-out starts it for its
+    # windows and stops it after them (bench/fanout.py).
     reference: Bench | None = None
     idle_cpu_share: float = 0.0  # what Home Assistant costs with no camera: subtracted per frame
     results: dict[str, Any] = field(default_factory=dict)
 
     async def start(self) -> None:
-        """Start hass (with the probe), add the hub, start the baseline servers and reference."""
+        """Start hass (with the probe), add the hub, start the baseline servers."""
         started = time.monotonic()
-        if self.reference is not None:
-            await self.reference.start()
         await self.hass.start()
         await self.hass.onboard()
         self.stream_port, self.control_port = free_port(), free_port()
@@ -77,15 +77,15 @@ class Bench:
             self.access_token = await call(
                 "auth/long_lived_access_token", client_name="bench", lifespan=1
             )
-        if not self.baselines:
-            log(f"reference hass {self.hass.url} pid {self.hass.pid} ready")
-            return
-        self.floor_port, self.relay_port = free_port(), free_port()
-        self.floor = await Agent.start("floor", "bench.floor", "--port", str(self.floor_port))
-        self.relay = await Agent.start(
-            "relay", "bench.floor", "--port", str(self.relay_port), "--relay"
+        if self.with_baselines:
+            self.floor_port, self.relay_port = free_port(), free_port()
+            self.floor = await Agent.start("floor", "bench.floor", "--port", str(self.floor_port))
+            self.relay = await Agent.start(
+                "relay", "bench.floor", "--port", str(self.relay_port), "--relay"
+            )
+        log(
+            f"{self.label} {self.hass.url} pid {self.hass.pid} ready in {time.monotonic() - started:.0f} s"
         )
-        log(f"hass {self.hass.url} pid {self.hass.pid} ready in {time.monotonic() - started:.0f} s")
 
     async def stop(self) -> None:
         """Stop everything this run started."""
@@ -93,8 +93,6 @@ class Bench:
             if agent is not None:
                 await agent.kill()
         await self.hass.stop()
-        if self.reference is not None:
-            await self.reference.stop()
 
     @property
     def auth_headers(self) -> dict[str, str]:

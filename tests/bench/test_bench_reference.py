@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 import subprocess
+from typing import cast
 
 import pytest
 
-from bench import fanout, reference
-from bench.compare import regressions
+from bench import fanout, ingest, reference
+from bench.compare import figures, regressions
 from bench.measure import REPO
+from bench.testbed import Bench
 
 
 def test_the_reference_is_the_integration_of_the_commit_of_the_11_29_runs(
@@ -66,7 +68,7 @@ def _row(target: str, above_idle: float, viewers: int = 1) -> dict[str, object]:
 
 
 def test_the_fanout_table_gives_the_core_path_against_the_11_29_hub() -> None:
-    rows = [_row(fanout.CORE, 0.60), _row("floor", 0.44), _row(fanout.REFERENCE, 0.68)]
+    rows = [_row(ingest.CORE, 0.60), _row("floor", 0.44), _row(reference.REFERENCE_TARGET, 0.68)]
     lines = fanout.table({"fanout": rows})
     assert [line.split("  ")[0] for line in lines[3:6]] == [
         "1 hub core",
@@ -80,12 +82,90 @@ def test_a_core_path_slower_against_the_11_29_hub_is_flagged() -> None:
     def run(core: float) -> dict[str, object]:
         return {
             "mode": "quick",
-            "fanout": [_row(fanout.CORE, core), _row("floor", 0.44), _row(fanout.REFERENCE, 0.60)],
+            "fanout": [
+                _row(ingest.CORE, core),
+                _row("floor", 0.44),
+                _row(reference.REFERENCE_TARGET, 0.60),
+            ],
         }
 
     slower, _ = regressions(run(0.60), run(0.72))
     assert {item.name: round(item.change, 2) for item in slower} == {
         "fan-out 1 viewers, hub core: CPU ms per delivered frame above idle": 0.2,
         "fan-out 1 viewers, hub core / relay": 0.2,
-        "fan-out 1 viewers, hub core / the 11-29 hub": 0.2,
+        "fan-out 1 viewers, hub core / the 2026-11-29 hub": 0.2,
     }
+
+
+def test_a_defaults_row_gets_no_ratio_to_the_11_29_hub() -> None:
+    """The limit is the core path's: the defaults (motion detection on) are not held to it."""
+    run = {
+        "mode": "quick",
+        "fanout": [
+            _row(ingest.CORE, 0.6),
+            _row(ingest.DEFAULTS, 1.5),
+            _row(reference.REFERENCE_TARGET, 0.7),
+        ],
+    }
+    against = [name for name in figures(run) if "11-29" in name]
+    assert against == ["fan-out 1 viewers, hub core / the 2026-11-29 hub"]
+
+
+def test_each_of_three_targets_runs_first_second_and_third_once_in_three_rounds() -> None:
+    orders = [fanout._order(1, number, 1, reference=True) for number in range(3)]
+    assert orders[0][-1] == ingest.DEFAULTS  # the defaults once, after the first round's three
+    rounds = [order[:3] for order in orders]
+    for place in range(3):
+        assert sorted(order[place] for order in rounds) == sorted(
+            (ingest.CORE, "floor", reference.REFERENCE_TARGET)
+        )
+    # Without the reference, and for more viewers, the hub and the relay alternate.
+    assert fanout._order(1, 1, 1, reference=False) == ("floor", ingest.CORE)
+    assert fanout._order(10, 0, 1, reference=True) == ("floor", ingest.CORE)
+    assert fanout._order(10, 1, 1, reference=True) == (ingest.CORE, "floor")
+
+
+class _FakeBench:
+    """What the fan-out asks of the reference's Bench to start and stop it."""
+
+    def __init__(self, *, fails: bool) -> None:
+        self.fails = fails
+        self.calls: list[str] = []
+
+    async def start(self) -> None:
+        self.calls.append("start")
+        if self.fails:
+            raise RuntimeError("config flow refused")
+
+    async def stop(self) -> None:
+        self.calls.append("stop")
+
+
+async def test_the_reference_runs_only_for_the_fanout_windows() -> None:
+    fake = _FakeBench(fails=False)
+    bench = cast("Bench", fake)
+    async with fanout._started(bench) as started:
+        assert started is bench
+        assert fake.calls == ["start"]
+    assert fake.calls == ["start", "stop"]
+
+
+async def test_a_reference_that_does_not_start_is_stopped_and_left_out(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fake = _FakeBench(fails=True)
+    async with fanout._started(cast("Bench", fake)) as started:
+        assert started is None
+    assert fake.calls == ["start", "stop"]
+    assert "without the 2026-11-29 reference: it did not start: config flow refused" in (
+        capsys.readouterr().err
+    )
+
+
+def test_the_11_29_rows_are_measured_in_the_reference_hass_only() -> None:
+    today, then = cast("Bench", object()), cast("Bench", object())
+    assert fanout._server(today, then, reference.REFERENCE_TARGET) is then
+    for target in (ingest.CORE, ingest.DEFAULTS, "floor"):
+        assert fanout._server(today, then, target) is today
+    with pytest.raises(ValueError, match="no 2026-11-29 reference"):
+        fanout._server(today, None, reference.REFERENCE_TARGET)
