@@ -34,19 +34,18 @@ class ReferenceUnavailableError(Exception):
     """The reference commit cannot be exported (not in this clone)."""
 
 
-def export(directory: Path) -> Path:
-    """Write the reference integration under `directory`; return its component folder."""
+def export(directory: Path, commit: str = REFERENCE_COMMIT) -> Path:
+    """Write the integration of `commit` under `directory`; return its component folder."""
     try:
         archive = subprocess.run(
-            ["git", "-C", str(REPO), "archive", "--format=tar", REFERENCE_COMMIT, _COMPONENT],
+            ["git", "-C", str(REPO), "archive", "--format=tar", commit, _COMPONENT],
             capture_output=True,
             check=True,
         ).stdout
     except (OSError, subprocess.CalledProcessError) as err:
         detail = getattr(err, "stderr", b"") or str(err).encode()
         raise ReferenceUnavailableError(
-            f"cannot export {REFERENCE_COMMIT[:7]} ({REFERENCE_DATE}) from {REPO}: "
-            f"{detail.decode(errors='replace').strip()}"
+            f"cannot export {commit[:7]} from {REPO}: {detail.decode(errors='replace').strip()}"
         ) from err
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(directory, filter="data")

@@ -15,44 +15,35 @@ from bench.measure import REPO
 from bench.testbed import Bench
 
 
-def test_the_reference_is_the_integration_of_the_commit_of_the_11_29_runs(
-    tmp_path: Path,
-) -> None:
-    component = reference.export(tmp_path)
+def _git(*arguments: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(REPO), *arguments], capture_output=True, check=True, text=True
+    ).stdout
+
+
+def test_the_export_is_exactly_the_integration_of_the_commit(tmp_path: Path) -> None:
+    """Checked with this checkout's own commit: a shallow clone (CI's may be one) has no 11-29."""
+    commit = _git("rev-parse", "HEAD").strip()
+    component = reference.export(tmp_path, commit)
+    assert component == tmp_path / "custom_components" / "esp32_camera"
     manifest = json.loads((component / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["domain"] == "esp32_camera"
-    # The 11-29 layout: no motion detection and no clips yet (what issue 22 measures against).
-    assert (component / "hub.py").is_file()
-    assert not (component / "motion").exists()
-    assert not (component / "clips").exists()
-    # Exactly that commit's files, nothing of this checkout's.
-    listed = subprocess.run(
-        [
-            "git",
-            "-C",
-            str(REPO),
-            "ls-tree",
-            "-r",
-            "--name-only",
-            reference.REFERENCE_COMMIT,
-            "custom_components/esp32_camera",
-        ],
-        capture_output=True,
-        check=True,
-        text=True,
-    ).stdout.split()
+    listed = _git("ls-tree", "-r", "--name-only", commit, "custom_components/esp32_camera")
     exported = sorted(
         str(path.relative_to(tmp_path)) for path in component.rglob("*") if path.is_file()
     )
-    assert exported == sorted(listed)
+    assert exported == sorted(listed.split())
+    # The commit's content, not the working tree's.
+    assert (component / "manifest.json").read_bytes() == subprocess.run(
+        ["git", "-C", str(REPO), "show", f"{commit}:custom_components/esp32_camera/manifest.json"],
+        capture_output=True,
+        check=True,
+    ).stdout
 
 
-def test_a_clone_without_the_commit_gets_a_clear_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(reference, "REFERENCE_COMMIT", "0" * 40)
+def test_a_clone_without_the_commit_gets_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(reference.ReferenceUnavailableError, match="cannot export 0000000"):
-        reference.export(tmp_path)
+        reference.export(tmp_path, "0" * 40)
     assert not (tmp_path / "custom_components").exists()
 
 
