@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench import fanout, ingest
+from tests.bench.fanout_rows import fanout_row
 
 
 def _ingest_row(target: str, cpu: float) -> dict[str, Any]:
@@ -14,17 +15,6 @@ def _ingest_row(target: str, cpu: float) -> dict[str, Any]:
         "fps": 1000.0,
         "mb_per_s": 80.0,
         "cpu_s_per_1000_frames": cpu,
-    }
-
-
-def _fanout_row(target: str, viewers: int, above_idle: float) -> dict[str, Any]:
-    return {
-        "target": target,
-        "viewers": viewers,
-        "cpu_ms_per_delivered_frame": above_idle + 0.5,
-        "cpu_ms_per_delivered_frame_above_idle": above_idle,
-        "fast_latency_ms": {"p50": 1.0, "p99": 2.0},
-        "rss_mib": {"growth": 0.0},
     }
 
 
@@ -49,17 +39,17 @@ def test_a_run_recorded_before_the_core_path_still_prints() -> None:
     """Its hub rows were the defaults, named `hub` (docs/benchmarks/quick-2026-11-29.json)."""
     lines = ingest.table({"ingest": [_ingest_row("hub", 0.24), _ingest_row("floor", 0.10)]})
     assert [line.split("  ")[0] for line in lines[3:]] == ["XGA hub", "XGA floor (baseline)"]
-    lines = fanout.table({"fanout": [_fanout_row("hub", 1, 0.4), _fanout_row("floor", 1, 0.4)]})
+    lines = fanout.table({"fanout": [fanout_row("hub", 1, 0.4), fanout_row("floor", 1, 0.4)]})
     assert [line.split("  ")[0] for line in lines[3:]] == ["1 hub", "1 floor (baseline)"]
 
 
 def test_the_fanout_table_names_the_core_path_and_the_defaults() -> None:
     rows = [
-        _fanout_row(fanout.CORE, 1, 0.5),
-        _fanout_row("floor", 1, 0.4),
-        _fanout_row(fanout.DEFAULTS, 1, 1.5),
-        _fanout_row("floor", 50, 0.06),
-        _fanout_row(fanout.CORE, 50, 0.07),
+        fanout_row(fanout.CORE, 1, 0.5),
+        fanout_row("floor", 1, 0.4),
+        fanout_row(fanout.DEFAULTS, 1, 1.5),
+        fanout_row("floor", 50, 0.06),
+        fanout_row(fanout.CORE, 50, 0.07),
     ]
     lines = fanout.table({"fanout": rows})
     assert [line.split("  ")[0] for line in lines[3:]] == [

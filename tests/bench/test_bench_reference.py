@@ -13,6 +13,7 @@ from bench import fanout, ingest, reference
 from bench.compare import figures, regressions
 from bench.measure import REPO
 from bench.testbed import Bench
+from tests.bench.fanout_rows import fanout_row
 
 
 def _git(*arguments: str) -> str:
@@ -47,19 +48,12 @@ def test_a_clone_without_the_commit_gets_a_clear_error(tmp_path: Path) -> None:
     assert not (tmp_path / "custom_components").exists()
 
 
-def _row(target: str, above_idle: float, viewers: int = 1) -> dict[str, object]:
-    return {
-        "target": target,
-        "viewers": viewers,
-        "cpu_ms_per_delivered_frame": above_idle + 0.5,
-        "cpu_ms_per_delivered_frame_above_idle": above_idle,
-        "fast_latency_ms": {"p50": 1.0, "p99": 2.0},
-        "rss_mib": {"growth": 0.0},
-    }
-
-
 def test_the_fanout_table_gives_the_core_path_against_the_11_29_hub() -> None:
-    rows = [_row(ingest.CORE, 0.60), _row("floor", 0.44), _row(reference.REFERENCE_TARGET, 0.68)]
+    rows = [
+        fanout_row(ingest.CORE, 1, 0.60),
+        fanout_row("floor", 1, 0.44),
+        fanout_row(reference.REFERENCE_TARGET, 1, 0.68),
+    ]
     lines = fanout.table({"fanout": rows})
     assert [line.split("  ")[0] for line in lines[3:6]] == [
         "1 hub core",
@@ -74,9 +68,9 @@ def test_a_core_path_slower_against_the_11_29_hub_is_flagged() -> None:
         return {
             "mode": "quick",
             "fanout": [
-                _row(ingest.CORE, core),
-                _row("floor", 0.44),
-                _row(reference.REFERENCE_TARGET, 0.60),
+                fanout_row(ingest.CORE, 1, core),
+                fanout_row("floor", 1, 0.44),
+                fanout_row(reference.REFERENCE_TARGET, 1, 0.60),
             ],
         }
 
@@ -93,9 +87,9 @@ def test_a_defaults_row_gets_no_ratio_to_the_11_29_hub() -> None:
     run = {
         "mode": "quick",
         "fanout": [
-            _row(ingest.CORE, 0.6),
-            _row(ingest.DEFAULTS, 1.5),
-            _row(reference.REFERENCE_TARGET, 0.7),
+            fanout_row(ingest.CORE, 1, 0.6),
+            fanout_row(ingest.DEFAULTS, 1, 1.5),
+            fanout_row(reference.REFERENCE_TARGET, 1, 0.7),
         ],
     }
     against = [name for name in figures(run) if "11-29" in name]
