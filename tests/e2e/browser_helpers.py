@@ -261,6 +261,30 @@ async def choose_resolution(page: Page, name: str) -> None:
     await option.click()
 
 
+async def picture_digests(page: Page, selector: str) -> list[str]:
+    """Return, per live picture matching `selector`, a digest of what its <img> shows now.
+
+    Whichever way the picture is shown (an MJPEG stream's parts never reach the page's scripts,
+    so it keeps no painted counter): two digests apart in time differ while it moves.
+    """
+    digests: list[str] = await page.locator(selector).evaluate_all(
+        """pictures => pictures.map((live) => {
+            const img = live.shadowRoot.querySelector("img");
+            if (!img || !img.naturalWidth) return "";
+            const canvas = document.createElement("canvas");
+            canvas.width = 64;
+            canvas.height = 48;
+            const context = canvas.getContext("2d");
+            context.drawImage(img, 0, 0, 64, 48);
+            const pixels = context.getImageData(0, 0, 64, 48).data;
+            let digest = 0;
+            for (const value of pixels) digest = (digest * 31 + value) >>> 0;
+            return String(digest);
+        })"""
+    )
+    return digests
+
+
 async def has_text(locator: Locator, expected: str) -> bool:
     """Whether `locator`'s text is `expected` (for wait_until)."""
     return await locator.text_content() == expected

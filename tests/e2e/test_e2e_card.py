@@ -9,7 +9,16 @@ from playwright.async_api import Locator
 
 from esp32_simulator import SimulatedCamera
 from harness.hass_process import HomeAssistant, wait_until
-from tests.e2e.browser_helpers import WatchedBrowser, box, log, open_page, translated
+from tests.e2e.browser_helpers import (
+    WatchedBrowser,
+    box,
+    log,
+    open_page,
+    picture_digests,
+    translated,
+)
+
+MJPEG_STREAM = "/api/camera_proxy_stream/"
 
 # What a card that shows no picture has in the page: error cards, the page's module imports and
 # the esp32 modules it loaded (logged when the picture does not come).
@@ -225,3 +234,58 @@ async def test_card_uses_home_assistant_parts_in_an_edited_dashboard(
         "card: ha-expansion-panels; its editor's camera chooser is an ha-entity-picker; the card "
         "picker previews it live on Camera 1; an unknown camera is an ha-alert warning"
     )
+
+
+async def test_the_cards_mjpeg_picture_freezes_on_a_still_and_captures_the_cameras_jpeg(
+    browser: WatchedBrowser,
+    home_assistant: HomeAssistant,
+    cameras: list[SimulatedCamera],
+    card_path: str,
+) -> None:
+    """A card's picture is the camera's MJPEG stream (no latency chip: the page never sees its
+    parts, so no card has one); frozen, it shows a still of the camera and its stream ends; capture downloads the
+    camera's JPEG; thawed, a new stream moves again."""
+    page = await open_page(browser, home_assistant, card_path, dark=False, phone=False)
+    streams: list[str] = []
+    ended: list[str] = []
+    page.on("request", lambda r: streams.append(r.url) if MJPEG_STREAM in r.url else None)
+    for event in ("requestfinished", "requestfailed"):
+        page.on(event, lambda r: ended.append(r.url) if MJPEG_STREAM in r.url else None)
+    await page.reload()  # watched from the first request
+    viewer = page.locator("esp32-camera-card esp32-camera-viewer").first
+    live = viewer.locator(".video esp32-camera-live")
+    await wait_until("the card's live picture", lambda: live.evaluate("l => l.naturalWidth > 0"))
+    assert await live.get_attribute("data-way") == "mjpeg"
+    assert len(streams) == 1, streams
+    assert not await viewer.locator(".latency").is_visible(), "a latency chip on an MJPEG stream"
+
+    async def moving() -> bool:
+        before = await picture_digests(page, "esp32-camera-card esp32-camera-live")
+        await asyncio.sleep(1)
+        return before != await picture_digests(page, "esp32-camera-card esp32-camera-live")
+
+    await wait_until("the card's picture moving", moving)
+    freeze = viewer.locator(f'button[aria-label="{translated("viewer.freeze")}"]')
+    await freeze.click()
+    await viewer.locator(".badge", has_text=translated("viewer.frozen")).wait_for(timeout=5000)
+    await wait_until("the still", lambda: live.evaluate("l => l.picture.src.startsWith('blob:')"))
+    await wait_until("the stream's end", lambda: _at_least_one(ended))
+    assert not await moving(), "the frozen picture moves"
+    async with page.expect_download(timeout=10000) as download_info:
+        await viewer.locator(f'button[aria-label="{translated("viewer.capture")}"]').click()
+    download = await download_info.value
+    saved = Path(await download.path())
+    assert saved.read_bytes()[:2] == b"\xff\xd8", "the capture is not a JPEG"
+    await freeze.click()  # thawed
+    await wait_until("the card's picture moving again", moving)
+    assert len(streams) == 2, streams
+    log(
+        f"card: an MJPEG stream (no latency chip); frozen on a still, the stream ended; capture "
+        f"downloaded {download.suggested_filename} ({saved.stat().st_size} bytes); thawed, a "
+        "new stream moves"
+    )
+    await page.context.close()
+
+
+async def _at_least_one(found: list[str]) -> bool:
+    return bool(found)

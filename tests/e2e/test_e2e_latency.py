@@ -2,8 +2,8 @@
 
 Display latency, a frame's completion to its display at 20 and 1 fps, on the panel's video, the
 camera's grid tile and the card (bench/browser.py measures; the figures of each attempt are
-written to e2e-output/display-latency-<attempt>.json); eight cards on one dashboard over the
-page's one frame socket, across a token change; the grid at a 20 fps camera's rate and nothing
+written to e2e-output/display-latency-<attempt>.json); eight cards on one dashboard, four MJPEG
+streams and the page's one frame socket, across a token change; the grid at a 20 fps camera's rate and nothing
 sent for tiles out of view; and the bench's un-instrumented Chromium (bench/quiet_browser.py).
 """
 
@@ -30,7 +30,9 @@ from tests.e2e.browser_helpers import (
     at_least,
     log,
     open_page,
+    picture_digests,
     send_command,
+    translated,
 )
 
 # Display latency targets (ms) on this machine: p50 and p99 at 20 fps, p50 at 1 fps. Each frame is
@@ -107,6 +109,7 @@ async def test_display_latency_meets_its_targets(
 
 EIGHT_CARDS = "e2e-eight"
 FRAME_SOCKET = "/api/esp32_camera/frames"
+MJPEG_STREAM = "/api/camera_proxy_stream/"
 
 
 class FrameSocketWatch:
@@ -134,15 +137,6 @@ class FrameSocketWatch:
     def _received(self, payload: str | bytes) -> None:
         if isinstance(payload, bytes):  # a frame: its channel is in its header (stream.js)
             self.frames[self.cameras.get(int.from_bytes(payload[2:4], "little"), "?")] += 1
-
-
-async def painted(page: Page, selector: str) -> list[int]:
-    """Return how many frames each live picture matching `selector` has painted."""
-    pictures = page.locator(selector)
-    return [
-        int(await pictures.nth(index).get_attribute("data-frames") or 0)
-        for index in range(await pictures.count())
-    ]
 
 
 # The page's own store.js (the module Home Assistant loaded), driven by a connection whose answers
@@ -207,16 +201,18 @@ async def test_the_clock_offset_is_the_shortest_round_trips_of_a_few(
     assert abs(found["offset"] - (offset - found["uncertainty"])) <= CLOCK_JITTER_MS
 
 
-async def test_eight_cards_on_one_dashboard_paint_over_one_socket_across_token_changes(
+async def test_eight_cards_on_one_dashboard_paint_within_six_connections_across_token_changes(
     browser: WatchedBrowser,
     home_assistant: HomeAssistant,
     cameras: list[SimulatedCamera],
     shots: Path,
 ) -> None:
-    """Eight cards (one per camera) all paint, over one connection, and go on when tokens change.
+    """Eight cards (one per camera) all paint: four as MJPEG streams, four over one frame socket.
 
-    With MJPEG <img>s the browser's six connections per host left two cards blank, and a new
-    camera access token (every 5 minutes) made every card open a new stream, none of which loaded.
+    With MJPEG <img>s only, the browser's six connections per host left two cards blank, and a
+    new camera access token (every 5 minutes) made every card open a new stream, none of which
+    loaded. The cards hold at most four streams (signed paths, opened once) and go on when the
+    tokens change.
     """
     async with home_assistant.websocket() as call:
         listing = await call("esp32_camera/cameras")
@@ -251,25 +247,44 @@ async def test_eight_cards_on_one_dashboard_paint_over_one_socket_across_token_c
     assert len(entities) == CAMERA_COUNT
     page = await open_page(browser, home_assistant, f"/{EIGHT_CARDS}/0", dark=False, phone=False)
     sockets = FrameSocketWatch(page)
+    streams: list[str] = []
+    page.on(
+        "request",
+        lambda request: streams.append(request.url) if MJPEG_STREAM in request.url else None,
+    )
     # Four columns of two cards: every card on screen at once (a card out of view paints nothing).
     await page.set_viewport_size({"width": 1920, "height": 1080})
     await page.reload()  # watched from the first message
     pictures = "esp32-camera-card esp32-camera-viewer .video esp32-camera-live"
 
-    async def all_painting(since: list[int]) -> bool:
-        counts = await painted(page, pictures)
-        return len(counts) == CAMERA_COUNT and all(
-            count > before for count, before in zip(counts, since, strict=False)
+    async def ways() -> list[str]:
+        found: list[str] = await page.locator(pictures).evaluate_all(
+            "pictures => pictures.map((live) => live.dataset.way || '')"
+        )
+        return found
+
+    async def all_moving() -> bool:
+        before = await picture_digests(page, pictures)
+        await asyncio.sleep(1)
+        after = await picture_digests(page, pictures)
+        return len(before) == len(after) == CAMERA_COUNT and all(
+            old and new and old != new for old, new in zip(before, after, strict=True)
         )
 
-    await wait_until("eight cards painting", lambda: all_painting([0] * CAMERA_COUNT), timeout=60)
-    before = await painted(page, pictures)
-    await wait_until("eight cards still painting", lambda: all_painting(before), timeout=10)
+    await wait_until("eight cards painting", all_moving, timeout=60)
     await page.screenshot(path=shots / "cards-8.png")
+    shown = await ways()
+    assert sorted(shown) == ["mjpeg"] * 4 + ["socket"] * 4, shown
+    opened = len(streams)
+    assert opened == 4, f"{opened} MJPEG streams for one page: {streams}"
+    assert all("authSig=" in url and "token=" not in url for url in streams), streams
     assert sockets.opened == 1, f"{sockets.opened} frame sockets for one page"
-    assert set(sockets.frames) == {camera.camera_id for camera in cameras}, sockets.frames
+    on_socket = {entity for entity, way in zip(entities, shown, strict=True) if way == "socket"}
+    by_entity = {camera["entity_id"]: camera["camera_id"] for camera in listing["cameras"]}
+    assert set(sockets.frames) == {by_entity[entity] for entity in on_socket}, sockets.frames
     # A token change, as the frontend sees it every 5 minutes: each camera entity's state comes
-    # with a new access_token. The cards do not depend on it: every one goes on painting.
+    # with a new access_token. The cards do not depend on it: every one goes on painting, and no
+    # stream is opened again.
     async with home_assistant.websocket() as call:
         states = {state["entity_id"]: state for state in await call("get_states")}
     for entity in entities:
@@ -281,12 +296,23 @@ async def test_eight_cards_on_one_dashboard_paint_over_one_socket_across_token_c
                 "attributes": {**state["attributes"], "access_token": f"changed-{time.time()}"},
             },
         )
-    changed = await painted(page, pictures)
-    await wait_until("eight cards painting after the token change", lambda: all_painting(changed))
+    await wait_until("eight cards painting after the token change", all_moving)
+    assert len(streams) == opened, f"the token change opened streams again: {streams[opened:]}"
     assert sockets.opened == 1, "the token change opened another frame socket"
+    # A stream given back (its card frozen) goes to a card that was on the socket.
+    first = shown.index("mjpeg")
+    frozen = page.locator("esp32-camera-card esp32-camera-viewer").nth(first)
+    await frozen.locator(f'button[aria-label="{translated("viewer.freeze")}"]').click()
+
+    async def promoted() -> bool:
+        now = await ways()
+        return len(streams) == opened + 1 and now.count("mjpeg") == 5
+
+    await wait_until("a card on the socket taking the stream given back", promoted, timeout=10)
     log(
-        f"eight cards: all painting over {sockets.opened} frame socket, also after a token change "
-        f"(frames received per camera: {dict(sockets.frames)})"
+        f"eight cards: four MJPEG streams and one frame socket, all painting, also after a token "
+        f"change (frames received over the socket per camera: {dict(sockets.frames)}); a frozen "
+        "card's stream went to a card on the socket"
     )
     await page.context.close()
 

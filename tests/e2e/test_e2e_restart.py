@@ -1,4 +1,4 @@
-"""Home Assistant restarts under an open panel: it says so, and video and tiles come back."""
+"""Home Assistant restarts under an open panel and card: they say so, and their pictures come back."""
 
 from __future__ import annotations
 
@@ -13,15 +13,28 @@ from tests.e2e.browser_helpers import (
     has_text,
     log,
     open_page,
+    picture_digests,
     tile_frames,
     tiles_in_view,
 )
 
 
-async def test_video_and_tiles_resume_after_a_restart(
-    browser: WatchedBrowser, home_assistant: HomeAssistant, cameras: list[SimulatedCamera]
+async def test_video_tiles_and_card_resume_after_a_restart(
+    browser: WatchedBrowser,
+    home_assistant: HomeAssistant,
+    cameras: list[SimulatedCamera],
+    card_path: str,
 ) -> None:
-    """After a restart, video and tiles resume within 5 s; "Reconnecting" shows meanwhile."""
+    """After a restart, video and tiles resume within 5 s ("Reconnecting" shows meanwhile), and a
+    card's MJPEG stream, ended with the old Home Assistant, is opened again."""
+    card = await open_page(browser, home_assistant, card_path, dark=False, phone=False)
+    card_picture = "esp32-camera-card esp32-camera-live"
+    await wait_until(
+        "the card's MJPEG picture",
+        lambda: card.locator(card_picture).evaluate(
+            "l => l.dataset.way === 'mjpeg' && l.naturalWidth > 0"
+        ),
+    )
     page = await open_page(browser, home_assistant, "/esp32-cameras", dark=False, phone=False)
     img = page.locator("esp32-camera-panel esp32-camera-viewer .video esp32-camera-live").first
     await page.locator("esp32-camera-panel .tile").nth(CAMERA_COUNT - 1).wait_for()
@@ -50,6 +63,16 @@ async def test_video_and_tiles_resume_after_a_restart(
         return painted and moving
 
     await wait_until("the video and tiles after the restart", resumed, timeout=5)
+
+    async def card_moving() -> bool:
+        before = await picture_digests(card, card_picture)
+        await asyncio.sleep(0.5)
+        after = await picture_digests(card, card_picture)
+        way = await card.locator(card_picture).get_attribute("data-way")
+        return way == "mjpeg" and bool(after[0]) and before != after
+
+    await wait_until("the card's MJPEG picture after the restart", card_moving, timeout=10)
+    card_back = time.monotonic() - back
     first = await page.locator("esp32-camera-viewer .video").first.screenshot()
     await asyncio.sleep(1)
     assert first != await page.locator("esp32-camera-viewer .video").first.screenshot(), (
@@ -62,6 +85,9 @@ async def test_video_and_tiles_resume_after_a_restart(
     browser.watch.forgive("unsubscribe_events")
     browser.watch.forgive("'code': 'unknown_command'")
     log(
-        f"restart: 'Reconnecting' shown; video (frame socket signed again) and the {len(shown)} tiles in view back {time.monotonic() - back:.1f} s after Home Assistant"
+        f"restart: 'Reconnecting' shown; video (frame socket signed again) and the {len(shown)} "
+        f"tiles in view back {time.monotonic() - back:.1f} s after Home Assistant; the card's "
+        f"MJPEG stream moving again {card_back:.1f} s after it"
     )
     await page.context.close()
+    await card.context.close()

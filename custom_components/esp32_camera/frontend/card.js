@@ -33,7 +33,9 @@ export class Esp32CameraCard extends HTMLElement {
     this.stopStore = null;
     this.holdTimer = 0;
     this.held = false;
-    this.viewer = h("esp32-camera-viewer");
+    // Its picture streams MJPEG while the page has a stream to spare (stream.js). The page never
+    // sees such a stream's frames, so no card has a latency chip (the panel's video has one).
+    this.viewer = h("esp32-camera-viewer", { mjpeg: true, "no-latency": true });
     this.motion = h("esp32-camera-motion");
     this.controls = h("esp32-camera-controls");
     this.stats = h("esp32-camera-stats");

@@ -14,7 +14,7 @@
  * clip's `replay` length the player says it ended and offers to play again.
  */
 import { CSS } from "./styles.js";
-import { DOMAIN, formatBytes, formatDuration, formatTime, h, icon } from "./util.js";
+import { DOMAIN, formatBytes, formatDuration, formatTime, h, icon, signedUrl } from "./util.js";
 import { localeOf, translator } from "./i18n.js";
 
 /** Clips listed in the panel (the newest). */
@@ -173,8 +173,8 @@ export class ClipPlayer {
     const request = ++this.request;
     const query = `start=${position.toFixed(3)}${still ? "&still=1" : ""}`;
     try {
-      const signed = await this.hass.connection.sendMessagePromise({ type: "auth/sign_path", path: `${this.path}?${query}`, expires: SIGNED_FOR });
-      if (request === this.request) this.image.src = signed.path;
+      const url = await signedUrl(this.hass, `${this.path}?${query}`, SIGNED_FOR);
+      if (request === this.request) this.image.src = url.href;
     } catch (err) {
       console.warn("esp32_camera: cannot sign the clip's replay", err);
     }

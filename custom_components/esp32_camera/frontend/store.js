@@ -21,7 +21,8 @@ import { DOMAIN, commandToastId, fileName, notify } from "./util.js";
  * @typedef {{ connection: Connection, language?: string, locale?: { language?: string },
  *   states: Record<string, any>, user?: { is_admin?: boolean }, services?: Record<string, any>,
  *   entities?: Record<string, any>,
- *   callService: (...args: any[]) => Promise<any> }} Hass
+ *   callService: (...args: any[]) => Promise<any>,
+ *   fetchWithAuth?: (path: string, init?: object) => Promise<Response> }} Hass
  */
 
 /** @type {WeakMap<Connection, CameraStore>} */

@@ -1,22 +1,26 @@
 // @ts-check
 /**
- * How pictures reach the page: one binary WebSocket per page (per Home Assistant connection) for
- * every live picture of the panel and of all cards on it (`/api/esp32_camera/frames`,
+ * How pictures reach the page: a card's picture is the browser's own MJPEG stream while the page
+ * has one to spare, every other live picture (the panel's, cards beyond those) comes over one
+ * binary WebSocket per page (per Home Assistant connection; `/api/esp32_camera/frames`,
  * views/frame_socket.py).
  *
- * - The socket's path is signed through Home Assistant's `auth/sign_path` just before it opens,
- *   and again for each reconnection: the camera entities' access tokens (changed every 5 minutes)
- *   and the page's own token refreshes never matter, and the page holds one connection whatever
- *   the number of cameras (the browser allows six HTTP/1.1 connections per host; an MJPEG <img>
- *   holds one each).
- * - Each camera shown is a channel: `watch` when the first picture of it wants frames, `unwatch`
- *   when the last leaves (out of view, hidden page). A frame is one binary message (a 20-byte
- *   header, then the JPEG as the camera sent it), handed to every picture of that camera; once all
- *   of them painted it, an `ack` lets the server send the next. The server keeps at most four
- *   unacknowledged per channel and only the newest waiting: each camera at its own rate, as fast
- *   as this page paints, never a backlog.
+ * - MJPEG: an `<img>` of the camera entity's `camera_proxy_stream` (what Home Assistant's picture
+ *   cards show, the cheapest way for the browser: no script per frame). The browser opens at most
+ *   six HTTP/1.1 connections per host and each stream holds one, so a page holds at most
+ *   MJPEG_STREAMS_PER_PAGE; its path is signed once, when it opens, so the entities' access
+ *   tokens (changed every 5 minutes) never end it.
+ * - The frame socket's path is signed through Home Assistant's `auth/sign_path` just before it
+ *   opens, and again for each reconnection: the access tokens and the page's own token refreshes
+ *   never matter, and the page holds one connection whatever the number of cameras.
+ * - Each camera shown over the socket is a channel: `watch` when the first picture of it wants
+ *   frames, `unwatch` when the last leaves (out of view, hidden page). A frame is one binary
+ *   message (a 20-byte header, then the JPEG as the camera sent it), handed to every picture of
+ *   that camera; once all of them painted it, an `ack` lets the server send the next. The server
+ *   keeps at most four unacknowledged per channel and only the newest waiting: each camera at its
+ *   own rate, as fast as this page paints, never a backlog.
  */
-import { DOMAIN } from "./util.js";
+import { DOMAIN, signedUrl } from "./util.js";
 
 export const FRAME_SOCKET_PATH = `/api/${DOMAIN}/frames`;
 /** The header's layout (views/frame_socket.py HEADER: "<BBHIdHH"). */
@@ -60,6 +64,32 @@ export function parseFrame(data) {
       height: view.getUint16(18, true),
     },
     jpeg: new Uint8Array(data, length),
+  };
+}
+
+/**
+ * The MJPEG streams one page may hold: of the browser's six connections per host, two stay free
+ * for Home Assistant (a more-info dialog's own stream, the page's requests).
+ */
+export const MJPEG_STREAMS_PER_PAGE = 4;
+let mjpegStreams = 0;
+
+/** Whether the page has an MJPEG stream to spare. */
+export function mjpegStreamFree() {
+  return mjpegStreams < MJPEG_STREAMS_PER_PAGE;
+}
+
+/**
+ * Take one of the page's MJPEG streams.
+ * @returns {(() => void) | null} how to give it back (once), or null when none is free
+ */
+export function takeMjpegStream() {
+  if (mjpegStreams >= MJPEG_STREAMS_PER_PAGE) return null;
+  mjpegStreams += 1;
+  let held = true;
+  return () => {
+    if (held) mjpegStreams -= 1;
+    held = false;
   };
 }
 
@@ -181,9 +211,8 @@ export class FrameSocket {
     clearTimeout(this.retryTimer);
     try {
       // Signed now, used at once: the signature only has to be valid when the socket opens.
-      const { path } = await this.hass.connection.sendMessagePromise({ type: "auth/sign_path", path: FRAME_SOCKET_PATH, expires: 60 });
+      const url = await signedUrl(this.hass, FRAME_SOCKET_PATH);
       if (attempt !== this.attempt || this.socket || !this.watches.size) return;
-      const url = new URL(path, this.baseUrl());
       url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
       const socket = new WebSocket(url.href);
       socket.binaryType = "arraybuffer";
@@ -209,12 +238,6 @@ export class FrameSocket {
     } finally {
       if (attempt === this.attempt) this.connecting = false;
     }
-  }
-
-  /** The address of Home Assistant (the page's, unless the frontend says otherwise). */
-  baseUrl() {
-    const hass = /** @type {any} */ (this.hass);
-    return hass.auth?.data?.hassUrl || window.location.origin;
   }
 
   /** @param {number} delay */

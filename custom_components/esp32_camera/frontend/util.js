@@ -28,6 +28,19 @@ export function h(tag, attributes = {}, ...children) {
   return element;
 }
 
+/**
+ * `path` of Home Assistant signed for this user (valid for `expires` s: long enough to open it), as
+ * an absolute URL of Home Assistant (the page's, unless the frontend says otherwise).
+ * @param {import("./store.js").Hass} hass
+ * @param {string} path
+ * @param {number} [expires]
+ */
+export async function signedUrl(hass, path, expires = 60) {
+  const signed = await hass.connection.sendMessagePromise({ type: "auth/sign_path", path, expires });
+  const base = /** @type {any} */ (hass).auth?.data?.hassUrl || window.location.origin;
+  return new URL(signed.path, base);
+}
+
 /** An MDI icon. @param {string} name */
 export const icon = (name) => h("ha-icon", { icon: `mdi:${name}` });
 

@@ -3,7 +3,8 @@
  * The live view of one camera: name and state, chips, the video scaled to fit with its aspect
  * ratio (filling the screen in fullscreen), its motion zones over it, and capture, freeze, zoom,
  * fullscreen and (administrators) zone editing tools. While the camera sees motion a badge says
- * so and the zones that see it are lit; with detection off the badge says that instead.
+ * so and the zones that see it are lit; with detection off the badge says that instead. With
+ * attribute `mjpeg` (a card's) its picture may be the camera's MJPEG stream (live.js).
  */
 import { CSS } from "./styles.js";
 import { downloadBlob, formatDuration, formatNumber, h, icon, notify, setHidden, setText } from "./util.js";
@@ -47,12 +48,18 @@ export class Esp32CameraViewer extends HTMLElement {
     refs.latencyBar = h("div");
     refs.latencyText = h("span");
     refs.latency = h("span", { class: "chip latency" }, icon("timer-outline"), refs.latencyText, h("span", { class: "bar" }, refs.latencyBar));
-    // The picture, from the page's frame socket (live.js); its chip measures this very picture.
+    // The picture (live.js); its chip measures this very picture, where the page sees its frames
+    // (an MJPEG stream's parts it never sees: no chip then).
     refs.live = h("esp32-camera-live", { role: "img" });
     // Per painted frame: only what changes is written (an unchanged write still restyles).
     refs.live.addEventListener("painted", (/** @type {CustomEvent} */ event) => {
       setHidden(refs.waiting, true);
-      this.reportLatency(event.detail.latency);
+      if (this.hasAttribute("no-latency")) return; // a card's: no chip to keep
+      if (event.detail.latency !== null) this.reportLatency(event.detail.latency);
+      else if (this.latency !== null) {
+        this.latency = null;
+        this.renderLatency();
+      }
     });
     refs.waiting = h("div", { class: "overlay" });
     refs.offline = h("div", { class: "overlay", hidden: true });
@@ -204,6 +211,7 @@ export class Esp32CameraViewer extends HTMLElement {
     setText(refs.motionText, motion.enabled ? t("motion.now") : t("motion.detection_off"));
     refs.video.classList.toggle("motion", motion.active);
     this.zones.show(hass, camera, store, motion.zones);
+    refs.live.toggleAttribute("mjpeg", this.hasAttribute("mjpeg"));
     refs.live.show(hass, camera, store);
   }
 
@@ -245,9 +253,9 @@ export class Esp32CameraViewer extends HTMLElement {
     if (latencyBar.className !== level) latencyBar.className = level;
   }
 
-  capture() {
+  async capture() {
     // The JPEG as the camera sent it, not a copy of the screen.
-    const jpeg = this.refs.live.jpeg;
+    const jpeg = await this.refs.live.still();
     const camera = this.camera;
     if (!jpeg || !camera) {
       notify(this, this.t("viewer.no_picture"));
@@ -261,7 +269,7 @@ export class Esp32CameraViewer extends HTMLElement {
   /** Frozen: the picture stops (and nothing is received meanwhile). @param {boolean} frozen */
   setFrozen(frozen) {
     const { live, frozenBadge } = this.refs;
-    if (frozen && !live.jpeg) return;
+    if (frozen && !live.hasPicture) return;
     this.frozen = frozen;
     live.paused = frozen;
     frozenBadge.hidden = !frozen;
