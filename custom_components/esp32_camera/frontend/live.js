@@ -280,6 +280,7 @@ export class Esp32CameraLive extends HTMLElement {
     if (still) {
       this.stillBlob = still;
       this.stillUrl = URL.createObjectURL(still);
+      this.picture.src = this.stillUrl; // also where the stream already stopped (out of view)
     }
     this.update();
   }
@@ -366,8 +367,8 @@ export class Esp32CameraLive extends HTMLElement {
       clearTimeout(stream.timer);
       if (this.stream === stream) this.stream = null;
       // Another source ends the stream's connection: the frozen still, else none (out of view).
-      if (this.stillUrl) this.picture.src = this.stillUrl;
-      else this.picture.removeAttribute("src");
+      if (!this.stillUrl) this.picture.removeAttribute("src");
+      else if (this.picture.src !== this.stillUrl) this.picture.src = this.stillUrl;
       release();
     };
   }
