@@ -285,6 +285,20 @@ async def picture_digests(page: Page, selector: str) -> list[str]:
     return digests
 
 
+async def pictures_moving(page: Page, selector: str, seconds: float = 1.0) -> list[bool]:
+    """Return, per live picture matching `selector`, whether what it shows changed in `seconds`.
+
+    False for a picture that shows nothing at either moment; an empty list if the pictures found
+    are not the same number both times (the page re-rendered them).
+    """
+    before = await picture_digests(page, selector)
+    await asyncio.sleep(seconds)
+    after = await picture_digests(page, selector)
+    if len(before) != len(after):
+        return []
+    return [bool(old and new and old != new) for old, new in zip(before, after, strict=True)]
+
+
 async def has_text(locator: Locator, expected: str) -> bool:
     """Whether `locator`'s text is `expected` (for wait_until)."""
     return await locator.text_content() == expected

@@ -30,7 +30,7 @@ from tests.e2e.browser_helpers import (
     at_least,
     log,
     open_page,
-    picture_digests,
+    pictures_moving,
     send_command,
     translated,
 )
@@ -264,12 +264,8 @@ async def test_eight_cards_on_one_dashboard_paint_within_six_connections_across_
         return found
 
     async def all_moving() -> bool:
-        before = await picture_digests(page, pictures)
-        await asyncio.sleep(1)
-        after = await picture_digests(page, pictures)
-        return len(before) == len(after) == CAMERA_COUNT and all(
-            old and new and old != new for old, new in zip(before, after, strict=True)
-        )
+        moving = await pictures_moving(page, pictures)
+        return len(moving) == CAMERA_COUNT and all(moving)
 
     await wait_until("eight cards painting", all_moving, timeout=60)
     await page.screenshot(path=shots / "cards-8.png")
