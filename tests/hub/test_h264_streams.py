@@ -474,6 +474,37 @@ async def test_a_reader_arriving_while_the_idle_transcoder_stops_gets_a_new_one(
         second.async_close()
 
 
+async def test_a_transcoder_stopped_twice_has_reaped_its_process_when_the_stop_returns(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    h264_camera: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The idle stop has begun (its process being reaped) when the hub stops too: the hub's stop
+    returns only once ffmpeg is reaped and its pipes' readers have ended. The second cancellation
+    used to end the task at once, its shielded reap left running past the stop."""
+    monkeypatch.setattr(h264_streams, "IDLE_STOP_DELAY", 0)
+    hub = hub_entry.runtime_data
+    reader = hub.h264.async_open_reader("cam1")
+    async with asyncio.timeout(15):
+        assert await reader.async_read()
+    (pid,) = ffmpeg_children()
+    reader.async_close()
+    async with asyncio.timeout(5):  # the idle stop runs: the process is being stopped
+        while not hub.h264.as_dict()["transcoders"]["cam1"]["stopping"]:
+            await asyncio.sleep(0)
+    for _ in range(3):  # into the reap, which waits for the pipes' ends
+        await asyncio.sleep(0)
+    await hub.h264.async_stop()
+    assert pid not in ffmpeg_children(), "ffmpeg not reaped when the stop returned"
+    pending = [
+        task
+        for task in asyncio.all_tasks()
+        if not task.done() and task.get_coro().__qualname__.startswith("_Transcoder.")  # type: ignore[union-attr]
+    ]
+    assert not pending, pending
+
+
 @pytest.mark.parametrize(
     ("bind", "host"),
     [

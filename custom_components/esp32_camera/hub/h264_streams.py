@@ -449,8 +449,18 @@ class _Transcoder:
                 process.kill()
             with contextlib.suppress(ProcessLookupError, OSError):
                 process.stdin.close()  # type: ignore[union-attr]
-            # The pipes are read to their end and the process reaped, also when cancelled.
-            await asyncio.shield(self._async_reap(process, tasks))
+            # The pipes are read to their end and the process reaped, also when cancelled, and
+            # the task ends only then: a second cancellation (the hub stopping during an idle
+            # stop) waits for the reap too, so `async_wait_stopped` means the process is gone.
+            reap = asyncio.ensure_future(self._async_reap(process, tasks))
+            cancelled = False
+            while not reap.done():
+                try:
+                    await asyncio.shield(reap)
+                except asyncio.CancelledError:
+                    cancelled = True
+            if cancelled:
+                raise asyncio.CancelledError
         if self._resized:
             return False
         ran = time.monotonic() - run.started
