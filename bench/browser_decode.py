@@ -15,6 +15,8 @@ the picture (a sampler reads the stamp every 4 ms). Ways (`--ways`):
 - `blob-canvas`: a Blob, `createImageBitmap`, a `bitmaprenderer` canvas (the live picture before);
 - `blob-2d`: the same onto a 2D canvas;
 - `data-img`: a `data:` URL (`Uint8Array.toBase64`) of an <img> (the live picture now);
+- `text-data-img`: the server sends each frame as base64 text (its picture's number, a comma, the
+  text), which the page puts after `data:image/jpeg;base64,` of an <img>;
 - `worker-data-img`: the socket in a Worker, which sends the main thread the base64 text;
 - `worker-bitmap`: the socket in a Worker, which decodes (Blob, `createImageBitmap`) and transfers
   the bitmap to the main thread's `bitmaprenderer` canvas;
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 from collections import defaultdict
 import itertools
 import json
@@ -62,6 +65,7 @@ WAYS = (
     "blob-canvas",
     "blob-2d",
     "data-img",
+    "text-data-img",
     "worker-data-img",
     "worker-bitmap",
     "mjpeg",
@@ -104,6 +108,17 @@ for (let index = 0; index < count; index += 1) {
     img.onload = () => { painted(); worker.postMessage(index); };
     img.onerror = () => worker.postMessage(index);
     shows.push((text) => { img.src = `data:image/jpeg;base64,${text}`; });
+    continue;
+  }
+  if (way === "text-data-img") {
+    const img = document.createElement("img");
+    box.append(img);
+    pictures.push(img);
+    shows.push((text) => new Promise((done) => {
+      img.onload = () => { painted(); done(); };
+      img.onerror = done;
+      img.src = "data:image/jpeg;base64," + text;
+    }));
     continue;
   }
   if (way === "mjpeg" || way === "data-img" || way === "socket") {
@@ -154,9 +169,15 @@ const worker = way.startsWith("worker-")
   ? new Worker(URL.createObjectURL(new Blob([WORKER], { type: "text/javascript" }))) : null;
 if (worker) worker.onmessage = ({ data }) => shows[data.channel](data.frame);
 if (way !== "mjpeg" && !worker) {
-  const socket = new WebSocket(`ws://${location.host}/frames?count=${count}&fps=${fps}`);
+  const text = way === "text-data-img";
+  const socket = new WebSocket(`ws://${location.host}/frames?count=${count}&fps=${fps}&text=${text ? 1 : 0}`);
   socket.binaryType = "arraybuffer";
   socket.onmessage = async ({ data }) => {
+    if (text) {
+      const comma = data.indexOf(","), channel = Number(data.slice(0, comma));
+      try { await shows[channel](data.slice(comma + 1)); } finally { socket.send(String(channel)); }
+      return;
+    }
     const channel = new DataView(data).getUint16(2, true);
     try { await shows[channel](new Uint8Array(data, 20)); } finally { socket.send(String(channel)); }
   };
@@ -231,6 +252,7 @@ class FrameServer:
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         count, fps = int(request.query["count"]), float(request.query["fps"])
+        as_text = request.query.get("text") == "1"
         # Uncompressed, as the hub's frame socket (JPEG does not shrink; inflating costs Chromium).
         socket = web.WebSocketResponse(compress=False)
         await socket.prepare(request)
@@ -242,7 +264,10 @@ class FrameServer:
             in_flight[channel] += 1
             header = HEADER.pack(1, HEADER.size, channel, number, time.time() * 1000, *VGA)
             try:
-                await socket.send_bytes(header + jpeg)
+                if as_text:
+                    await socket.send_str(f"{channel}," + base64.b64encode(jpeg).decode("ascii"))
+                else:
+                    await socket.send_bytes(header + jpeg)
             except ConnectionError:  # the page went
                 return False
             return True
