@@ -287,3 +287,52 @@ async def test_the_cards_mjpeg_picture_freezes_on_a_still_and_captures_the_camer
 
 async def _at_least_one(found: list[str]) -> bool:
     return bool(found)
+
+
+async def test_a_cards_stream_given_up_before_its_camera_came_streams_once_it_is_there(
+    browser: WatchedBrowser,
+    home_assistant: HomeAssistant,
+    cameras: list[SimulatedCamera],
+    card_path: str,
+) -> None:
+    """A card whose camera has not come since its hub started (the hub reloaded meanwhile) gives
+    its silent stream up for the frame socket after MJPEG_START_MS (10 s); once the camera is
+    there, the card streams MJPEG again at once, not after the minute a failed stream waits."""
+    camera = cameras[0]  # Camera 1, the card's
+    async with home_assistant.websocket() as call:
+        entry_id = (await call("esp32_camera/cameras"))["cameras"][0]["entry_id"]
+        await camera.stop()
+        try:
+            await call(
+                "call_service",
+                domain="homeassistant",
+                service="reload_config_entry",
+                service_data={"entry_id": entry_id},
+            )
+            page = await open_page(browser, home_assistant, card_path, dark=False, phone=False)
+            live = page.locator("esp32-camera-card esp32-camera-live").first
+            await wait_until(
+                "the silent stream given up for the socket",
+                lambda: live.evaluate("l => l.dataset.way === 'socket'"),
+                timeout=20,
+            )
+        finally:
+            camera.start()
+    await camera.wait_frames(camera.frames_sent + 3, timeout=30)
+    back = asyncio.get_running_loop().time()
+
+    async def streaming() -> bool:
+        way = await live.get_attribute("data-way")
+        moving = await pictures_moving(page, "esp32-camera-card esp32-camera-live")
+        return way == "mjpeg" and moving == [True]
+
+    await wait_until("the card's MJPEG picture with its camera there", streaming, timeout=15)
+    log(
+        "card: a stream opened before its camera came gave way to the socket; with the camera "
+        f"there it streams MJPEG again after {asyncio.get_running_loop().time() - back:.1f} s"
+    )
+    await page.context.close()
+    # The reload dropped every camera: the session's next tests want them all streaming again.
+    await asyncio.gather(
+        *(other.wait_frames(other.frames_sent + 3, timeout=30) for other in cameras)
+    )
