@@ -8,7 +8,8 @@
  *   picture cards, which costs it the least per frame. No script runs per frame, so such a
  *   picture has no painted counter and no latency. Frozen, it shows a still of the camera (and
  *   gives its stream back). The stream is opened again when its hub restarts, its camera
- *   reconnects or the page reconnects to Home Assistant; one that fails or shows nothing for MJPEG_START_MS gives way to
+ *   reconnects, its entity appears or becomes available, or the page reconnects to Home
+ *   Assistant; one that fails or shows nothing for MJPEG_START_MS gives way to
  *   the frame socket (for MJPEG_RETRY_MS at least), and a picture on the socket takes a stream
  *   when one is free again.
  * - Otherwise each JPEG of the page's frame socket becomes a `data:` URL of the <img>, as an MJPEG
@@ -113,10 +114,10 @@ export class Esp32CameraLive extends HTMLElement {
     /** How the picture is shown now: "mjpeg", "socket" or "" (not yet). */
     this.way = "";
     /**
-     * The camera entity, its hub's start, whether the camera is connected and the page's
-     * reconnections to Home Assistant: an MJPEG stream is opened again when it changes (a stream
-     * that broke may not say so; one refused while Home Assistant was starting, or while the
-     * camera was away, is tried again once it is back).
+     * The camera entity, whether Home Assistant has it (available), its hub's start, whether the
+     * camera is connected and the page's reconnections to Home Assistant: an MJPEG stream is
+     * opened again when it changes (a stream that broke may not say so; one refused while Home
+     * Assistant was starting, before the entity was added, is tried again once it is there).
      */
     this.streamKey = "";
     this.watchingStream = "";
@@ -208,7 +209,9 @@ export class Esp32CameraLive extends HTMLElement {
     this.online = store.online;
     if (store.online) {
       FrameSocket.for(hass).hubsChanged(store.hubs.map((hub) => `${hub.entry_id}@${hub.started_at}`).join());
-      this.streamKey = [this.entityId, store.hubOf(camera)?.started_at, camera.connected, this.reconnections].join("|");
+      const entity = hass.states[this.entityId];
+      const entityReady = Boolean(entity) && entity.state !== "unavailable";
+      this.streamKey = [this.entityId, entityReady, store.hubOf(camera)?.started_at, camera.connected, this.reconnections].join("|");
     }
     this.update();
   }
