@@ -285,6 +285,21 @@ async def picture_digests(page: Page, selector: str) -> list[str]:
     return digests
 
 
+async def live_picture_state(page: Page, selector: str) -> str:
+    """What the first live picture matching `selector` is doing, for a failed test's log: its
+    way, MJPEG stream key, failed key and retry, stream, source, view and connection."""
+    return str(
+        await page.locator(selector).first.evaluate(
+            """live => JSON.stringify({
+              way: live.way, key: live.streamKey, watching: live.watchingStream,
+              failed: live.mjpegFailed, retry_in_ms: live.mjpegRetryAt - Date.now(),
+              stream: live.stream, src: live.picture.src.slice(0, 100),
+              shown_width: live.picture.naturalWidth, in_view: live.inView, online: live.online,
+              page_hidden: document.hidden })"""
+        )
+    )
+
+
 async def pictures_moving(page: Page, selector: str, seconds: float = 1.0) -> list[bool]:
     """Return, per live picture matching `selector`, whether what it shows changed in `seconds`.
 

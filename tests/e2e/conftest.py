@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Generator, Iterator
+import itertools
 import logging
 import os
 from pathlib import Path
@@ -153,10 +154,11 @@ async def browser_problems_fail_the_test(
     """
     yield
     call = request.node.stash.get(CALL_REPORT, None)
+    failed_pages = itertools.count()  # numbered across contexts: each page its own file
     for context in browser.chromium.contexts:
         if call is not None and call.failed:
-            for number, page in enumerate(context.pages):
-                path = OUTPUT / f"failure-{request.node.name}-{number}.png"
+            for page in context.pages:
+                path = OUTPUT / f"failure-{request.node.name}-{next(failed_pages)}.png"
                 OUTPUT.mkdir(exist_ok=True)
                 await page.screenshot(path=path, full_page=True)
                 log(f"the failed test's page {page.url}: {path.relative_to(OUTPUT.parent)}")

@@ -6,11 +6,12 @@ import asyncio
 import time
 
 from esp32_simulator import SimulatedCamera
-from harness.hass_process import HomeAssistant, wait_until
+from harness.hass_process import HassProcessError, HomeAssistant, wait_until
 from tests.e2e.browser_helpers import (
     CAMERA_COUNT,
     WatchedBrowser,
     has_text,
+    live_picture_state,
     log,
     open_page,
     pictures_moving,
@@ -69,7 +70,11 @@ async def test_video_tiles_and_card_resume_after_a_restart(
         way = await card.locator(card_picture).get_attribute("data-way")
         return way == "mjpeg" and moving == [True]
 
-    await wait_until("the card's MJPEG picture after the restart", card_moving, timeout=10)
+    try:
+        await wait_until("the card's MJPEG picture after the restart", card_moving, timeout=10)
+    except HassProcessError:
+        log(f"the card's picture after the restart: {await live_picture_state(card, card_picture)}")
+        raise
     card_back = time.monotonic() - back
     first = await page.locator("esp32-camera-viewer .video").first.screenshot()
     await asyncio.sleep(1)
