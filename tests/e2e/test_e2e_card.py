@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from playwright.async_api import Locator
+from playwright.async_api import Locator, Route
 
 from esp32_simulator import SimulatedCamera
 from harness.hass_process import HomeAssistant, wait_until
@@ -287,6 +287,48 @@ async def test_the_cards_mjpeg_picture_freezes_on_a_still_and_captures_the_camer
 
 async def _at_least_one(found: list[str]) -> bool:
     return bool(found)
+
+
+async def test_a_cards_refused_stream_is_tried_again_within_seconds(
+    browser: WatchedBrowser,
+    home_assistant: HomeAssistant,
+    cameras: list[SimulatedCamera],
+    card_path: str,
+) -> None:
+    """A stream Home Assistant refuses (a 502, as while it starts) gives way to the frame socket
+    and is tried again about MJPEG_REFUSED_RETRY_MS (5 s) later, not after the minute a stalled
+    one waits: the card streams MJPEG again with nothing else changed."""
+    page = await open_page(browser, home_assistant, card_path, dark=False, phone=False)
+    refused: list[str] = []
+
+    async def refuse_the_first(route: Route) -> None:
+        if refused:
+            await route.continue_()
+        else:
+            refused.append(route.request.url)
+            await route.fulfill(status=502, body="")
+
+    await page.route(f"**{MJPEG_STREAM}**", refuse_the_first)
+    await page.reload()  # the page's first stream is the refused one
+    live = page.locator("esp32-camera-card esp32-camera-viewer .video esp32-camera-live").first
+    await wait_until(
+        "the refused stream given up for the socket",
+        lambda: live.evaluate("l => l.dataset.way === 'socket'"),
+    )
+    refused_at = asyncio.get_running_loop().time()
+
+    async def streaming() -> bool:
+        way = await live.get_attribute("data-way")
+        moving = await pictures_moving(page, "esp32-camera-card esp32-camera-live")
+        return way == "mjpeg" and moving == [True]
+
+    await wait_until("the card's MJPEG picture after the refusal", streaming, timeout=20)
+    log(
+        "card: a refused stream gave way to the socket; the card streams MJPEG again "
+        f"{asyncio.get_running_loop().time() - refused_at:.1f} s later"
+    )
+    assert len(refused) == 1, refused
+    await page.context.close()
 
 
 async def test_a_cards_stream_given_up_before_its_camera_came_streams_once_it_is_there(

@@ -9,9 +9,9 @@
  *   picture has no painted counter and no latency. Frozen, it shows a still of the camera (and
  *   gives its stream back). The stream is opened again when its hub restarts, its camera
  *   reconnects, its entity appears or becomes available, or the page reconnects to Home
- *   Assistant; one that fails or shows nothing for MJPEG_START_MS gives way to
- *   the frame socket (for MJPEG_RETRY_MS at least), and a picture on the socket takes a stream
- *   when one is free again.
+ *   Assistant; one that shows nothing for MJPEG_START_MS gives way to the frame socket for
+ *   MJPEG_RETRY_MS, one refused or broken for MJPEG_REFUSED_RETRY_MS (doubling at each refusal),
+ *   and a picture on the socket takes a stream when one is free again.
  * - Otherwise each JPEG of the page's frame socket becomes a `data:` URL of the <img>, as an MJPEG
  *   <img> takes each part: Chromium loads a data URL inside the page (no Blob registered with, and
  *   its bytes copied to and back from, the browser process, which cost 1.4x the CPU of HA's MJPEG
@@ -45,8 +45,13 @@ const VIEW_MARGIN = "64px";
  * a connection (the browser's six per host are shared with the page's other tabs) or never came.
  */
 const MJPEG_START_MS = 10000;
-/** After a stream failed, the socket shows the camera at least this long (ms) before a retry. */
+/** After a stream stalled, the socket shows the camera at least this long (ms) before a retry. */
 const MJPEG_RETRY_MS = 60000;
+/**
+ * After a stream was refused or broke (an error, quickly: Home Assistant starting or restarting),
+ * the first retry comes this soon (ms), each next one twice as late, up to MJPEG_RETRY_MS.
+ */
+const MJPEG_REFUSED_RETRY_MS = 5000;
 
 /**
  * A JPEG as a data URL.
@@ -126,6 +131,8 @@ export class Esp32CameraLive extends HTMLElement {
     /** The stream key whose MJPEG stream failed, and when another may be tried regardless. */
     this.mjpegFailed = "";
     this.mjpegRetryAt = 0;
+    /** Streams refused since one was last shown (the retries' backoff). */
+    this.mjpegRefusals = 0;
     /** @type {Stream | null} the MJPEG stream being shown */
     this.stream = null;
     /** @type {Blob | null} a frozen MJPEG picture's still, as the camera sent it */
@@ -358,7 +365,7 @@ export class Esp32CameraLive extends HTMLElement {
     /** @type {Stream} */
     const stream = { open: true, shown: false, url: "", timer: 0 };
     this.stream = stream;
-    stream.timer = window.setTimeout(() => this.streamFailed(stream), MJPEG_START_MS);
+    stream.timer = window.setTimeout(() => this.streamFailed(stream, true), MJPEG_START_MS);
     signedUrl(hass, `/api/camera_proxy_stream/${this.entityId}`).then(
       (url) => {
         if (!stream.open) return;
@@ -383,6 +390,7 @@ export class Esp32CameraLive extends HTMLElement {
     const stream = this.stream;
     if (!stream?.open || stream.shown || this.picture.src !== stream.url) return; // another source's
     stream.shown = true;
+    this.mjpegRefusals = 0;
     clearTimeout(stream.timer);
     this.picture.className = "";
     this.latency = null; // the page never sees a part arrive: nothing to measure
@@ -390,14 +398,17 @@ export class Esp32CameraLive extends HTMLElement {
   }
 
   /**
-   * The stream was refused, broke or never came: the frame socket shows this camera until the
-   * stream key changes or MJPEG_RETRY_MS passed.
+   * The stream was refused, broke or stalled: the frame socket shows this camera until the stream
+   * key changes or the retry is due (a stall costs a picture standing still, so it waits longest).
    * @param {Stream | null} stream
+   * @param {boolean} [stalled] nothing came for MJPEG_START_MS
    */
-  streamFailed(stream) {
+  streamFailed(stream, stalled = false) {
     if (!stream?.open || stream !== this.stream || (stream.url && this.picture.src !== stream.url)) return;
     this.mjpegFailed = this.streamKey;
-    this.mjpegRetryAt = Date.now() + MJPEG_RETRY_MS;
+    const refusedWait = MJPEG_REFUSED_RETRY_MS * 2 ** this.mjpegRefusals;
+    this.mjpegRetryAt = Date.now() + (stalled ? MJPEG_RETRY_MS : Math.min(refusedWait, MJPEG_RETRY_MS));
+    if (!stalled) this.mjpegRefusals += 1;
     this.stopWatching?.();
     this.stopWatching = null;
     this.update();
