@@ -314,6 +314,14 @@ async def pictures_moving(page: Page, selector: str, seconds: float = 1.0) -> li
     return [bool(old and new and old != new) for old, new in zip(before, after, strict=True)]
 
 
+async def mjpeg_picture_moving(page: Page, selector: str, seconds: float = 1.0) -> bool:
+    """Whether the one live picture matching `selector` shows its MJPEG stream (`data-way`) and
+    what it shows changed in `seconds` (for wait_until)."""
+    moving = await pictures_moving(page, selector, seconds)
+    way = await page.locator(selector).first.get_attribute("data-way")
+    return way == "mjpeg" and moving == [True]
+
+
 async def has_text(locator: Locator, expected: str) -> bool:
     """Whether `locator`'s text is `expected` (for wait_until)."""
     return await locator.text_content() == expected

@@ -13,6 +13,7 @@ from tests.e2e.browser_helpers import (
     WatchedBrowser,
     box,
     log,
+    mjpeg_picture_moving,
     open_page,
     pictures_moving,
     translated,
@@ -317,12 +318,11 @@ async def test_a_cards_refused_stream_is_tried_again_within_seconds(
     )
     refused_at = asyncio.get_running_loop().time()
 
-    async def streaming() -> bool:
-        way = await live.get_attribute("data-way")
-        moving = await pictures_moving(page, "esp32-camera-card esp32-camera-live")
-        return way == "mjpeg" and moving == [True]
-
-    await wait_until("the card's MJPEG picture after the refusal", streaming, timeout=20)
+    await wait_until(
+        "the card's MJPEG picture after the refusal",
+        lambda: mjpeg_picture_moving(page, "esp32-camera-card esp32-camera-live"),
+        timeout=20,
+    )
     log(
         "card: a refused stream gave way to the socket; the card streams MJPEG again "
         f"{asyncio.get_running_loop().time() - refused_at:.1f} s later"
@@ -363,12 +363,11 @@ async def test_a_cards_stream_given_up_before_its_camera_came_streams_once_it_is
     await camera.wait_frames(camera.frames_sent + 3, timeout=30)
     back = asyncio.get_running_loop().time()
 
-    async def streaming() -> bool:
-        way = await live.get_attribute("data-way")
-        moving = await pictures_moving(page, "esp32-camera-card esp32-camera-live")
-        return way == "mjpeg" and moving == [True]
-
-    await wait_until("the card's MJPEG picture with its camera there", streaming, timeout=15)
+    await wait_until(
+        "the card's MJPEG picture with its camera there",
+        lambda: mjpeg_picture_moving(page, "esp32-camera-card esp32-camera-live"),
+        timeout=15,
+    )
     log(
         "card: a stream opened before its camera came gave way to the socket; with the camera "
         f"there it streams MJPEG again after {asyncio.get_running_loop().time() - back:.1f} s"

@@ -13,8 +13,8 @@ from tests.e2e.browser_helpers import (
     has_text,
     live_picture_state,
     log,
+    mjpeg_picture_moving,
     open_page,
-    pictures_moving,
     tile_frames,
     tiles_in_view,
 )
@@ -65,13 +65,12 @@ async def test_video_tiles_and_card_resume_after_a_restart(
 
     await wait_until("the video and tiles after the restart", resumed, timeout=5)
 
-    async def card_moving() -> bool:
-        moving = await pictures_moving(card, card_picture, 0.5)
-        way = await card.locator(card_picture).get_attribute("data-way")
-        return way == "mjpeg" and moving == [True]
-
     try:
-        await wait_until("the card's MJPEG picture after the restart", card_moving, timeout=10)
+        await wait_until(
+            "the card's MJPEG picture after the restart",
+            lambda: mjpeg_picture_moving(card, card_picture, 0.5),
+            timeout=10,
+        )
     except HassProcessError:
         log(f"the card's picture after the restart: {await live_picture_state(card, card_picture)}")
         raise
