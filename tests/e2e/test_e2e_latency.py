@@ -191,12 +191,13 @@ async def test_the_clock_offset_is_the_shortest_round_trips_of_a_few(
     log(f"clock samples: {found}")
     assert found["calls"] == found["samples"] >= 3
     first_offset, first_uncertainty = found["first"]
+    # The hub read its clock at the start of each trip, so each estimate is early by its
+    # uncertainty, give or take the few ms a loaded machine's timers and awaits add between the
+    # store's clock and the mock's (CI: 4 ms, once on the shortest trip, once on the first).
     # The load's estimate alone: off by half its long round trip, and said so.
     assert first_uncertainty >= 150
-    assert abs(first_offset - (offset - first_uncertainty)) <= 1
-    # Then the shortest round trip's: the hub read its clock at the start of each trip, so the
-    # estimate is early by its uncertainty, now far smaller, give or take the few ms a loaded
-    # machine's timers and awaits add between the store's clock and the mock's (CI: 4 ms once).
+    assert abs(first_offset - (offset - first_uncertainty)) <= CLOCK_JITTER_MS
+    # Then the shortest round trip's, its uncertainty far smaller.
     assert found["uncertainty"] < min(20, first_uncertainty / 4)
     assert abs(found["offset"] - (offset - found["uncertainty"])) <= CLOCK_JITTER_MS
 
