@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from playwright.async_api import Locator, Route
+from playwright.async_api import Locator, Page, Route
 
 from esp32_simulator import SimulatedCamera
 from harness.hass_process import HomeAssistant, wait_until
@@ -20,6 +20,7 @@ from tests.e2e.browser_helpers import (
 )
 
 MJPEG_STREAM = "/api/camera_proxy_stream/"
+CARD_LIVE = "esp32-camera-card esp32-camera-live"
 
 # What a card that shows no picture has in the page: error cards, the page's module imports and
 # the esp32 modules it loaded (logged when the picture does not come).
@@ -261,7 +262,7 @@ async def test_the_cards_mjpeg_picture_freezes_on_a_still_and_captures_the_camer
     assert not await viewer.locator(".latency").is_visible(), "a latency chip on an MJPEG stream"
 
     async def moving() -> bool:
-        return any(await pictures_moving(page, "esp32-camera-card esp32-camera-live"))
+        return any(await pictures_moving(page, CARD_LIVE))
 
     await wait_until("the card's picture moving", moving)
     freeze = viewer.locator(f'button[aria-label="{translated("viewer.freeze")}"]')
@@ -290,6 +291,19 @@ async def _at_least_one(found: list[str]) -> bool:
     return bool(found)
 
 
+async def card_on_the_socket(page: Page, what: str, timeout: float) -> None:
+    """Wait until the page's (first) card shows its picture over the frame socket."""
+    live = page.locator(CARD_LIVE).first
+    await wait_until(what, lambda: live.evaluate("l => l.dataset.way === 'socket'"), timeout)
+
+
+async def seconds_until_the_card_streams_mjpeg(page: Page, what: str, timeout: float) -> float:
+    """Wait until the page's (first) card shows its MJPEG stream, moving; return how long it took."""
+    start = asyncio.get_running_loop().time()
+    await wait_until(what, lambda: mjpeg_picture_moving(page, CARD_LIVE), timeout)
+    return asyncio.get_running_loop().time() - start
+
+
 async def test_a_cards_refused_stream_is_tried_again_within_seconds(
     browser: WatchedBrowser,
     home_assistant: HomeAssistant,
@@ -311,21 +325,13 @@ async def test_a_cards_refused_stream_is_tried_again_within_seconds(
 
     await page.route(f"**{MJPEG_STREAM}**", refuse_the_first)
     await page.reload()  # the page's first stream is the refused one
-    live = page.locator("esp32-camera-card esp32-camera-viewer .video esp32-camera-live").first
-    await wait_until(
-        "the refused stream given up for the socket",
-        lambda: live.evaluate("l => l.dataset.way === 'socket'"),
-    )
-    refused_at = asyncio.get_running_loop().time()
-
-    await wait_until(
-        "the card's MJPEG picture after the refusal",
-        lambda: mjpeg_picture_moving(page, "esp32-camera-card esp32-camera-live"),
-        timeout=20,
+    await card_on_the_socket(page, "the refused stream given up for the socket", timeout=30)
+    later = await seconds_until_the_card_streams_mjpeg(
+        page, "the card's MJPEG picture after the refusal", timeout=20
     )
     log(
         "card: a refused stream gave way to the socket; the card streams MJPEG again "
-        f"{asyncio.get_running_loop().time() - refused_at:.1f} s later"
+        f"{later:.1f} s later"
     )
     assert len(refused) == 1, refused
     await page.context.close()
@@ -352,25 +358,16 @@ async def test_a_cards_stream_given_up_before_its_camera_came_streams_once_it_is
                 service_data={"entry_id": entry_id},
             )
             page = await open_page(browser, home_assistant, card_path, dark=False, phone=False)
-            live = page.locator("esp32-camera-card esp32-camera-live").first
-            await wait_until(
-                "the silent stream given up for the socket",
-                lambda: live.evaluate("l => l.dataset.way === 'socket'"),
-                timeout=20,
-            )
+            await card_on_the_socket(page, "the silent stream given up for the socket", timeout=20)
         finally:
             camera.start()
     await camera.wait_frames(camera.frames_sent + 3, timeout=30)
-    back = asyncio.get_running_loop().time()
-
-    await wait_until(
-        "the card's MJPEG picture with its camera there",
-        lambda: mjpeg_picture_moving(page, "esp32-camera-card esp32-camera-live"),
-        timeout=15,
+    later = await seconds_until_the_card_streams_mjpeg(
+        page, "the card's MJPEG picture with its camera there", timeout=15
     )
     log(
         "card: a stream opened before its camera came gave way to the socket; with the camera "
-        f"there it streams MJPEG again after {asyncio.get_running_loop().time() - back:.1f} s"
+        f"there it streams MJPEG again after {later:.1f} s"
     )
     await page.context.close()
     # The reload dropped every camera: the session's next tests want them all streaming again.
